@@ -1,0 +1,393 @@
+//! The appeal and its parts: number, channel, kind, urgency, regime, place, citizen (personal data
+//! masked in `Debug` and `Display`), owner and two-way commitment.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::org::UnitId;
+
+/// Identifies an appeal inside the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AppealId(pub u64);
+
+/// Identifies a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u32);
+
+/// The readable number citizens are told, `2026-11-000123`: year and month of registration and a
+/// sequence within that month (allocated by the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppealNumber {
+    pub year: u16,
+    pub month: u8,
+    pub seq: u32,
+}
+
+impl AppealNumber {
+    pub fn new(year: u16, month: u8, seq: u32) -> Option<AppealNumber> {
+        ((1..=12).contains(&month) && (1..=999_999).contains(&seq) && (2000..=9999).contains(&year))
+            .then_some(AppealNumber { year, month, seq })
+    }
+}
+
+impl fmt::Display for AppealNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:06}", self.year, self.month, self.seq)
+    }
+}
+
+impl FromStr for AppealNumber {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || format!("{s:?} is not an appeal number like 2026-11-000123");
+        let mut parts = s.trim().split('-');
+        let (Some(y), Some(m), Some(n), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(err());
+        };
+        if y.len() != 4 || m.len() != 2 || n.len() != 6 {
+            return Err(err());
+        }
+        if !(y.bytes().chain(m.bytes()).chain(n.bytes())).all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        AppealNumber::new(
+            y.parse().map_err(|_| err())?,
+            m.parse().map_err(|_| err())?,
+            n.parse().map_err(|_| err())?,
+        )
+        .ok_or_else(err)
+    }
+}
+
+impl Serialize for AppealNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AppealNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Defines a plain enum with its stable snake_case code and its Chinese label.
+macro_rules! labelled_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $code:literal, $zh:literal;)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $v,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
+            /// The stable machine code (also the JSON form).
+            pub fn code(self) -> &'static str { match self { $($name::$v => $code,)* } }
+            /// The Chinese name shown to people.
+            pub fn label(self) -> &'static str { match self { $($name::$v => $zh,)* } }
+            /// Accepts the code or the Chinese label.
+            pub fn parse(s: &str) -> Option<$name> {
+                let s = s.trim();
+                $name::ALL.iter().copied().find(|v| v.code() == s || v.label() == s)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.label()) }
+        }
+    };
+}
+
+labelled_enum! {
+    /// Where an appeal came in.
+    Channel {
+        Hotline => "hotline", "12345热线";
+        Web => "web", "网站";
+        App => "app", "移动端";
+        HouseholdVisit => "household_visit", "入户走访";
+        Letter => "letter", "来信";
+        InPerson => "in_person", "来访";
+        GridReport => "grid_report", "网格上报";
+        EnterpriseService => "enterprise_service", "企业服务";
+        Other => "other", "其他";
+    }
+}
+
+labelled_enum! {
+    /// The statute the appeal runs under; decides which deadline policy applies.
+    Regime {
+        /// 12345 government service hotline rules (local regulations).
+        Hotline => "hotline", "热线诉求";
+        /// 信访工作条例 (2022).
+        Petition => "petition", "信访事项";
+    }
+}
+
+labelled_enum! {
+    /// What the citizen wants. The first six are hotline kinds, the last three the petition kinds
+    /// of 信访工作条例.
+    Kind {
+        Consultation => "consultation", "咨询";
+        Help => "help", "求助";
+        Complaint => "complaint", "投诉";
+        Report => "report", "举报";
+        Suggestion => "suggestion", "建议";
+        Praise => "praise", "表扬";
+        PetitionOpinion => "petition_opinion", "建议意见";
+        PetitionAccusation => "petition_accusation", "检举控告";
+        PetitionClaim => "petition_claim", "申诉求决";
+    }
+}
+
+impl Kind {
+    /// The regime this kind belongs to.
+    pub fn regime(self) -> Regime {
+        match self {
+            Kind::PetitionOpinion | Kind::PetitionAccusation | Kind::PetitionClaim => {
+                Regime::Petition
+            }
+            _ => Regime::Hotline,
+        }
+    }
+}
+
+labelled_enum! {
+    /// How fast the matter must move.
+    Urgency {
+        Critical => "critical", "特急";
+        Urgent => "urgent", "紧急";
+        Normal => "normal", "一般";
+    }
+}
+
+/// A mobile or landline number. `Debug` and `Display` show `138****5678`; [`Phone::expose`] gives
+/// the full value to the few places that need it (the return-visit call, the store).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Accepts digits with optional `+`, spaces and dashes; 5 to 20 digits.
+    pub fn parse(s: &str) -> Result<Phone, String> {
+        let cleaned: String = s
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
+        let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+        if digits.len() < 5 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("电话号码应为5至20位数字".into());
+        }
+        Ok(Phone(cleaned))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// First three and last four shown, the rest starred; short numbers keep only the last two.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        let n = chars.len();
+        if n >= 11 {
+            let head: String = chars[..3].iter().collect();
+            let tail: String = chars[n - 4..].iter().collect();
+            format!("{head}{}{tail}", "*".repeat(n - 7))
+        } else {
+            let tail: String = chars[n.saturating_sub(2)..].iter().collect();
+            format!("{}{tail}", "*".repeat(n.saturating_sub(2)))
+        }
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// Masks a personal name: the first character kept, the rest starred (`张**`).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => {
+            let rest = chars.count().max(1);
+            format!("{first}{}", "*".repeat(rest))
+        }
+    }
+}
+
+/// The person who raised the appeal. Anonymous appeals have neither name nor phone.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citizen {
+    pub name: Option<String>,
+    pub phone: Option<Phone>,
+    /// An enterprise raising the appeal through the enterprise service channel.
+    #[serde(default)]
+    pub organisation: Option<String>,
+}
+
+impl Citizen {
+    /// A key that identifies the same person across appeals (the phone, else the name).
+    /// Used for repeat detection; never shown.
+    pub fn identity_key(&self) -> Option<String> {
+        self.phone
+            .as_ref()
+            .map(|p| p.expose().trim_start_matches('+').to_string())
+            .or_else(|| self.name.as_ref().map(|n| n.trim().to_string()))
+            .filter(|k| !k.is_empty())
+    }
+}
+
+impl fmt::Debug for Citizen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Citizen")
+            .field("name", &self.name.as_deref().map(mask_name))
+            .field("phone", &self.phone)
+            .field("organisation", &self.organisation)
+            .finish()
+    }
+}
+
+impl fmt::Display for Citizen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.name, &self.phone) {
+            (None, None) => f.write_str("匿名"),
+            (Some(n), None) => f.write_str(&mask_name(n)),
+            (None, Some(p)) => write!(f, "{p}"),
+            (Some(n), Some(p)) => write!(f, "{} {p}", mask_name(n)),
+        }
+    }
+}
+
+/// Where the matter is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    /// The address as the citizen said it.
+    pub address: String,
+    pub township: Option<UnitId>,
+    pub village: Option<UnitId>,
+    pub grid: Option<UnitId>,
+    /// WGS-84 longitude and latitude, when known.
+    pub coordinates: Option<(f64, f64)>,
+}
+
+impl Place {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.address.chars().count() > 500 {
+            return Err("地址不能超过500字".into());
+        }
+        if let Some((lon, lat)) = self.coordinates {
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err("坐标超出范围(经度-180至180,纬度-90至90)".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A named person acting for a unit: the chief service officer (首席服务官) of an appeal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub user: UserId,
+    pub name: String,
+    pub unit: UnitId,
+}
+
+/// The two-way commitment (双向承诺): what the unit promises the citizen, and by when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+    pub what: String,
+    pub by: NaiveDate,
+    /// What the citizen undertakes in return (e.g. to provide documents), if anything.
+    #[serde(default)]
+    pub citizen_part: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_and_refuse_garbage() {
+        let n: AppealNumber = "2026-11-000123".parse().unwrap();
+        assert_eq!(n, AppealNumber::new(2026, 11, 123).unwrap());
+        assert_eq!(n.to_string(), "2026-11-000123");
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"2026-11-000123\"");
+        for bad in [
+            "2026-13-000001",
+            "2026-11-123",
+            "2026-11-00012a",
+            "x",
+            "2026-11-000000",
+            "2026-11-000001-1",
+            "+026-11-000001",
+        ] {
+            assert!(bad.parse::<AppealNumber>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn personal_data_is_masked_in_debug_and_display() {
+        let c = Citizen {
+            name: Some("张三丰".into()),
+            phone: Some(Phone::parse("138-1234-5678").unwrap()),
+            organisation: None,
+        };
+        let dbg = format!("{c:?}");
+        let shown = c.to_string();
+        for s in [&dbg, &shown] {
+            assert!(!s.contains("12345678") && !s.contains("三丰"), "{s}");
+        }
+        assert_eq!(shown, "张** 138****5678");
+        assert_eq!(c.phone.as_ref().unwrap().expose(), "13812345678");
+        assert_eq!(Phone::parse("88001").unwrap().masked(), "***01");
+        assert!(Phone::parse("12ab").is_err());
+        assert!(Phone::parse("123").is_err());
+        assert_eq!(Citizen::default().to_string(), "匿名");
+        assert_eq!(c.identity_key().unwrap(), "13812345678");
+    }
+
+    #[test]
+    fn labels_parse_both_ways() {
+        assert_eq!(Kind::parse("投诉"), Some(Kind::Complaint));
+        assert_eq!(Kind::parse("petition_claim"), Some(Kind::PetitionClaim));
+        assert_eq!(Kind::PetitionClaim.regime(), Regime::Petition);
+        assert_eq!(Kind::Consultation.regime(), Regime::Hotline);
+        assert_eq!(Urgency::parse("特急"), Some(Urgency::Critical));
+        assert_eq!(Channel::parse("grid_report").unwrap().label(), "网格上报");
+        assert!(Channel::parse("fax").is_none());
+        assert_eq!(
+            serde_json::to_string(&Channel::HouseholdVisit).unwrap(),
+            "\"household_visit\""
+        );
+    }
+
+    #[test]
+    fn place_validation() {
+        let mut p = Place {
+            address: "城关镇东门路12号".into(),
+            ..Default::default()
+        };
+        assert!(p.validate().is_ok());
+        p.coordinates = Some((115.1, 27.2));
+        assert!(p.validate().is_ok());
+        p.coordinates = Some((200.0, 27.2));
+        assert!(p.validate().is_err());
+    }
+}

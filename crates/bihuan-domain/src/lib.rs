@@ -1,0 +1,34 @@
+//! # bihuan-domain
+//!
+//! The pure core of bihuan: everything that decides, nothing that stores or serves. No I/O, no
+//! database, no HTTP and no clock — the current time is always an argument.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`time`] | instants (UTC) and China Standard Time dates |
+//! | [`calendar`] | the official working-day calendar (holidays and 调休), shipped for 2007–2026 |
+//! | [`policy`] | deadline policies as data, and deadline colours (due soon, overdue) |
+//! | [`org`] | county → departments; townships → villages → grids |
+//! | [`category`] | the three-level category tree |
+//! | [`appeal`] | the appeal's parts: number, channel, kind, urgency, citizen (masked), place |
+//! | [`lifecycle`] | the closed loop: commands → events → state, with roles and versions |
+//! | [`metrics`] | the rates, scores and counts leaders steer by |
+//! | [`error`] | every refusal, each with a stable code |
+
+pub mod appeal;
+pub mod calendar;
+pub mod category;
+pub mod error;
+pub mod lifecycle;
+pub mod metrics;
+pub mod org;
+pub mod policy;
+pub mod time;
+
+pub use appeal::{
+    AppealId, AppealNumber, Channel, Citizen, Kind, Phone, Place, Regime, Urgency, UserId,
+};
+pub use calendar::{Calendar, CalendarError};
+pub use error::DomainError;
+pub use lifecycle::{Actor, Appeal, Command, Context, Event, EventRecord, NewAppeal, Role, Status};
+pub use policy::{DeadlinePolicy, DeadlineState, Limit, PolicyTable};

@@ -1,0 +1,1588 @@
+//! The closed loop as a state machine: commands are checked against the current state and turn
+//! into events; events, applied in order, are the only way the state changes.
+//!
+//! ```text
+//!                 answer at intake ───────────────────────────────┐
+//!                                                                 v
+//! register ─> PendingDispatch ─dispatch─> Dispatched ─sign─> InProgress ─reply─> Replied ─visit─> Visited ─close─> Closed
+//!                   ^   ^                  │    ^               │   ^               │  │            │
+//!                   │   └─accept return─ Returned <─return──────┘   └──── redo ─────┘  └── close ───┼─(no visit, with reason)
+//!                   │                      │    refuse return (unit confirmed)          redo <──────┘ (unsatisfied)
+//!                   │                      └──> back to Dispatched / InProgress
+//! any open state ─merge─> Merged
+//! ```
+//!
+//! Alongside the main line: extension request and decision, whistle and report-in, first contact,
+//! owner and commitment, supervision and comments, none of which changes the status.
+//!
+//! Every command names who acts ([`Actor`]) and when; the domain never reads a clock. The appeal
+//! carries a version (the number of events applied); a command sent with a stale version is
+//! refused, which is how concurrent edits are caught.
+
+use serde::{Deserialize, Serialize};
+
+use crate::appeal::{
+    AppealId, AppealNumber, Channel, Citizen, Commitment, Kind, Person, Place, Regime, Urgency,
+    UserId,
+};
+use crate::calendar::Calendar;
+use crate::category::CategoryId;
+use crate::error::DomainError;
+use crate::org::{UnitId, UnitKind};
+use crate::policy::{DeadlinePolicy, Limit, PolicyTable, ReplyClock};
+use crate::time::{format_local, Instant};
+
+macro_rules! simple_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $zh:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $v,)* }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
+            pub fn label(self) -> &'static str { match self { $($name::$v => $zh,)* } }
+        }
+    };
+}
+
+simple_enum! {
+    /// What a user is allowed to do.
+    Role {
+        /// 12345 operator (受理).
+        Operator => "受理员",
+        /// The dispatch centre (分流交办).
+        Dispatcher => "派单员",
+        /// A handler in a department or township (承办).
+        Handler => "承办人",
+        /// A unit's leader: approves returns and extensions inside the unit.
+        UnitLeader => "单位负责人",
+        /// Supervision (督办).
+        Supervisor => "督办员",
+        /// Return-visit staff (回访).
+        ReturnVisitor => "回访员",
+        /// Grid member or cadre on household visits (网格员).
+        GridMember => "网格员",
+        /// County leader: reads dashboards, orders supervision.
+        Leader => "领导",
+        Admin => "管理员",
+        /// The server itself (deadline scanner, integrations).
+        System => "系统",
+    }
+}
+
+simple_enum! {
+    /// Where an appeal is in the loop.
+    Status {
+        PendingDispatch => "待交办",
+        Dispatched => "待签收",
+        Returned => "退单待审",
+        InProgress => "办理中",
+        Replied => "已答复",
+        Visited => "已回访",
+        Closed => "已办结",
+        Merged => "已合并",
+    }
+}
+
+impl Status {
+    /// Closed and merged appeals take no more work.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Closed | Status::Merged)
+    }
+}
+
+simple_enum! {
+    /// The outcome of the handling.
+    ReplyResult {
+        Resolved => "已解决",
+        PartlyResolved => "部分解决",
+        /// Cannot be resolved; the reply must say why.
+        Unresolvable => "无法解决",
+    }
+}
+
+simple_enum! {
+    /// The outcome of a petition (信访工作条例 Art 32).
+    PetitionOutcome {
+        Support => "支持",
+        Explain => "解释说明",
+        NotSupported => "不予支持",
+    }
+}
+
+simple_enum! {
+    Rating {
+        Satisfied => "满意",
+        Basic => "基本满意",
+        Unsatisfied => "不满意",
+    }
+}
+
+simple_enum! {
+    RedoCause {
+        /// The citizen rated the handling unsatisfied.
+        Unsatisfied => "群众不满意",
+        /// The centre rejected the reply (incomplete, off the point).
+        ReplyRejected => "答复审核不通过",
+    }
+}
+
+simple_enum! {
+    SuperviseReason {
+        Overdue => "超期督办",
+        LeaderOrder => "领导交办",
+    }
+}
+
+/// Who acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: UserId,
+    pub name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    pub unit_kind: UnitKind,
+}
+
+impl Actor {
+    fn person(&self) -> Person {
+        Person {
+            user: self.user,
+            name: self.name.clone(),
+            unit: self.unit,
+        }
+    }
+}
+
+/// What the operator records at intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAppeal {
+    pub channel: Channel,
+    pub kind: Kind,
+    #[serde(default = "normal")]
+    pub urgency: Urgency,
+    pub category: Option<CategoryId>,
+    /// A short subject line.
+    pub title: String,
+    pub content: String,
+    #[serde(default)]
+    pub place: Place,
+    #[serde(default)]
+    pub citizen: Citizen,
+}
+
+fn normal() -> Urgency {
+    Urgency::Normal
+}
+
+/// A whistle the township blew and who has reported in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Whistle {
+    pub no: u32,
+    pub by: UnitId,
+    pub at: Instant,
+    pub matter: String,
+    pub report_by: Instant,
+    pub targets: Vec<WhistleTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhistleTarget {
+    pub unit: UnitId,
+    pub reported_at: Option<Instant>,
+    pub note: Option<String>,
+}
+
+/// The unit's reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub result: ReplyResult,
+    /// Why it cannot (fully) be resolved; required unless resolved.
+    pub reason: Option<String>,
+    /// The reply text, which may be published.
+    pub text: String,
+    /// Petitions only: 支持 / 解释说明 / 不予支持.
+    pub petition_outcome: Option<PetitionOutcome>,
+    /// Names of attachments stored with the appeal by the service.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+/// A return visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnVisit {
+    pub contacted: bool,
+    /// Known only when contacted.
+    pub resolved: Option<bool>,
+    pub rating: Option<Rating>,
+    pub comment: String,
+}
+
+/// A pending extension request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    pub reason: String,
+    pub limit: Limit,
+    pub proposed_due: Instant,
+    pub requested_at: Instant,
+}
+
+/// A pending return of a misrouted order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingReturn {
+    pub unit: UnitId,
+    pub reason: String,
+    pub at: Instant,
+    pub status_before: Status,
+}
+
+/// The master appeal a duplicate is merged into, as the service read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasterRef {
+    pub id: AppealId,
+    pub number: AppealNumber,
+    pub status: Status,
+}
+
+/// One dispatch to a lead unit, kept for acceptance metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DispatchRound {
+    pub unit: UnitId,
+    pub at: Instant,
+    pub sign_due: Instant,
+    pub signed_at: Option<Instant>,
+    pub returned: bool,
+}
+
+/// One deadline a lead unit had to reply by (the first handling, then each redo), kept for
+/// on-time metrics. `due` includes approved extensions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyRound {
+    pub unit: UnitId,
+    pub started: Instant,
+    pub due: Instant,
+    pub replied_at: Option<Instant>,
+}
+
+/// A command: what someone asks to do to an existing appeal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command {
+    /// A consultation answered on the spot by the operator.
+    AnswerAtIntake {
+        answer: String,
+    },
+    Dispatch {
+        lead: UnitId,
+        #[serde(default)]
+        assisting: Vec<UnitId>,
+        #[serde(default)]
+        note: String,
+    },
+    /// The lead unit signs for the appeal; the owner defaults to the signer.
+    Sign {
+        #[serde(default)]
+        owner: Option<Person>,
+    },
+    SetOwner {
+        owner: Person,
+    },
+    Commit {
+        commitment: Commitment,
+    },
+    /// First contact with the citizen.
+    Contact {
+        note: String,
+    },
+    Return {
+        reason: String,
+    },
+    DecideReturn {
+        accept: bool,
+        #[serde(default)]
+        note: String,
+        /// When accepting: dispatch at once to a new lead.
+        #[serde(default)]
+        redispatch: Option<(UnitId, Vec<UnitId>)>,
+    },
+    RequestExtension {
+        limit: Limit,
+        reason: String,
+    },
+    DecideExtension {
+        approve: bool,
+        #[serde(default)]
+        note: String,
+    },
+    Whistle {
+        units: Vec<UnitId>,
+        matter: String,
+    },
+    ReportIn {
+        whistle: u32,
+        #[serde(default)]
+        note: String,
+    },
+    Reply(Reply),
+    ReturnVisit(ReturnVisit),
+    Close {
+        #[serde(default)]
+        note: String,
+    },
+    Redo {
+        cause: RedoCause,
+        reason: String,
+    },
+    Merge {
+        into: MasterRef,
+    },
+    /// Recorded on the master when a duplicate is merged into it.
+    LinkDuplicate {
+        duplicate: AppealId,
+        number: AppealNumber,
+    },
+    Supervise {
+        reason: SuperviseReason,
+        note: String,
+    },
+    Comment {
+        text: String,
+    },
+}
+
+impl Command {
+    /// The stable name of the command, as in the API's `action` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::AnswerAtIntake { .. } => "answer_at_intake",
+            Command::Dispatch { .. } => "dispatch",
+            Command::Sign { .. } => "sign",
+            Command::SetOwner { .. } => "set_owner",
+            Command::Commit { .. } => "commit",
+            Command::Contact { .. } => "contact",
+            Command::Return { .. } => "return",
+            Command::DecideReturn { .. } => "decide_return",
+            Command::RequestExtension { .. } => "request_extension",
+            Command::DecideExtension { .. } => "decide_extension",
+            Command::Whistle { .. } => "whistle",
+            Command::ReportIn { .. } => "report_in",
+            Command::Reply(_) => "reply",
+            Command::ReturnVisit(_) => "return_visit",
+            Command::Close { .. } => "close",
+            Command::Redo { .. } => "redo",
+            Command::Merge { .. } => "merge",
+            Command::LinkDuplicate { .. } => "link_duplicate",
+            Command::Supervise { .. } => "supervise",
+            Command::Comment { .. } => "comment",
+        }
+    }
+
+    /// The roles that may issue this command (unit checks come on top).
+    pub fn roles(&self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Command::AnswerAtIntake { .. } => &[Operator, Dispatcher],
+            Command::Dispatch { .. }
+            | Command::DecideReturn { .. }
+            | Command::Merge { .. }
+            | Command::LinkDuplicate { .. } => &[Dispatcher, Admin],
+            Command::Sign { .. }
+            | Command::Commit { .. }
+            | Command::Contact { .. }
+            | Command::Return { .. }
+            | Command::RequestExtension { .. }
+            | Command::Whistle { .. }
+            | Command::ReportIn { .. }
+            | Command::Reply(_) => &[Handler, UnitLeader],
+            Command::SetOwner { .. } => &[UnitLeader, Dispatcher],
+            Command::DecideExtension { .. } => &[Dispatcher, Admin, UnitLeader],
+            Command::ReturnVisit(_) => &[ReturnVisitor, Dispatcher],
+            Command::Close { .. } => &[Dispatcher, ReturnVisitor, Admin],
+            Command::Redo { .. } => &[Dispatcher, ReturnVisitor, Supervisor],
+            Command::Supervise { .. } => &[Supervisor, Leader, Admin, System],
+            Command::Comment { .. } => Role::ALL,
+        }
+    }
+}
+
+/// What happened. Events carry everything needed to apply them — computed deadlines included —
+/// so replaying a history never needs the calendar or the policy table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Registered {
+        number: AppealNumber,
+        appeal: Box<NewAppeal>,
+        regime: Regime,
+        policy: Box<DeadlinePolicy>,
+        dispatch_due: Instant,
+    },
+    AnsweredAtIntake {
+        answer: String,
+    },
+    Dispatched {
+        lead: UnitId,
+        assisting: Vec<UnitId>,
+        note: String,
+        sign_due: Instant,
+        first_contact_due: Instant,
+        return_by: Instant,
+        /// Set here when the reply clock runs from dispatch.
+        reply_due: Option<Instant>,
+    },
+    Signed {
+        owner: Person,
+        /// Set here when the reply clock runs from signing.
+        reply_due: Option<Instant>,
+    },
+    OwnerChanged {
+        owner: Person,
+    },
+    Committed {
+        commitment: Commitment,
+    },
+    Contacted {
+        note: String,
+    },
+    ReturnRequested {
+        unit: UnitId,
+        reason: String,
+    },
+    ReturnAccepted {
+        note: String,
+    },
+    ReturnRefused {
+        note: String,
+    },
+    ExtensionRequested {
+        limit: Limit,
+        reason: String,
+        proposed_due: Instant,
+    },
+    ExtensionApproved {
+        note: String,
+        new_due: Instant,
+    },
+    ExtensionRefused {
+        note: String,
+    },
+    Whistled {
+        no: u32,
+        units: Vec<UnitId>,
+        matter: String,
+        report_by: Instant,
+    },
+    ReportedIn {
+        no: u32,
+        unit: UnitId,
+        note: String,
+        late: bool,
+    },
+    Replied {
+        reply: Reply,
+        late: bool,
+        /// A pending extension request lapses when the unit replies.
+        extension_withdrawn: bool,
+    },
+    Visited {
+        visit: ReturnVisit,
+    },
+    Closed {
+        note: String,
+        without_visit: bool,
+    },
+    RedoOrdered {
+        cause: RedoCause,
+        reason: String,
+        reply_due: Instant,
+    },
+    MergedInto {
+        master: AppealId,
+        number: AppealNumber,
+    },
+    DuplicateLinked {
+        duplicate: AppealId,
+        number: AppealNumber,
+    },
+    Supervised {
+        reason: SuperviseReason,
+        note: String,
+        /// For overdue supervision: the deadline that ran out.
+        deadline: Option<Instant>,
+    },
+    Commented {
+        text: String,
+    },
+}
+
+impl Event {
+    /// The stable name of the event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Registered { .. } => "registered",
+            Event::AnsweredAtIntake { .. } => "answered_at_intake",
+            Event::Dispatched { .. } => "dispatched",
+            Event::Signed { .. } => "signed",
+            Event::OwnerChanged { .. } => "owner_changed",
+            Event::Committed { .. } => "committed",
+            Event::Contacted { .. } => "contacted",
+            Event::ReturnRequested { .. } => "return_requested",
+            Event::ReturnAccepted { .. } => "return_accepted",
+            Event::ReturnRefused { .. } => "return_refused",
+            Event::ExtensionRequested { .. } => "extension_requested",
+            Event::ExtensionApproved { .. } => "extension_approved",
+            Event::ExtensionRefused { .. } => "extension_refused",
+            Event::Whistled { .. } => "whistled",
+            Event::ReportedIn { .. } => "reported_in",
+            Event::Replied { .. } => "replied",
+            Event::Visited { .. } => "visited",
+            Event::Closed { .. } => "closed",
+            Event::RedoOrdered { .. } => "redo_ordered",
+            Event::MergedInto { .. } => "merged_into",
+            Event::DuplicateLinked { .. } => "duplicate_linked",
+            Event::Supervised { .. } => "supervised",
+            Event::Commented { .. } => "commented",
+        }
+    }
+
+    /// A one-line Chinese description for timelines.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Event::Registered { .. } => "受理登记",
+            Event::AnsweredAtIntake { .. } => "当场答复",
+            Event::Dispatched { .. } => "交办",
+            Event::Signed { .. } => "签收",
+            Event::OwnerChanged { .. } => "变更首席服务官",
+            Event::Committed { .. } => "双向承诺",
+            Event::Contacted { .. } => "联系群众",
+            Event::ReturnRequested { .. } => "申请退单",
+            Event::ReturnAccepted { .. } => "同意退单",
+            Event::ReturnRefused { .. } => "驳回退单",
+            Event::ExtensionRequested { .. } => "申请延期",
+            Event::ExtensionApproved { .. } => "批准延期",
+            Event::ExtensionRefused { .. } => "驳回延期",
+            Event::Whistled { .. } => "吹哨",
+            Event::ReportedIn { .. } => "报到",
+            Event::Replied { .. } => "答复",
+            Event::Visited { .. } => "回访",
+            Event::Closed { .. } => "办结",
+            Event::RedoOrdered { .. } => "重办",
+            Event::MergedInto { .. } => "合并至主工单",
+            Event::DuplicateLinked { .. } => "关联重复工单",
+            Event::Supervised { .. } => "督办",
+            Event::Commented { .. } => "备注",
+        }
+    }
+}
+
+/// One stored step of an appeal's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub appeal: AppealId,
+    /// The appeal's version after this event (1 for the registration).
+    pub version: u64,
+    pub at: Instant,
+    pub actor: Actor,
+    pub event: Event,
+}
+
+/// What the domain needs to know beyond the appeal itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub calendar: &'a Calendar,
+    pub policies: &'a PolicyTable,
+}
+
+/// The deadlines the appeal currently runs against (as instants) and when each clock started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub dispatch: Option<Instant>,
+    pub sign: Option<Instant>,
+    pub first_contact: Option<Instant>,
+    pub return_by: Option<Instant>,
+    pub reply: Option<Instant>,
+    /// The reply deadline before any extension; the cap on extensions counts from it.
+    pub reply_original: Option<Instant>,
+    pub reply_started: Option<Instant>,
+}
+
+/// The current state of an appeal: the fold of its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Appeal {
+    pub id: AppealId,
+    pub number: AppealNumber,
+    pub version: u64,
+    pub regime: Regime,
+    pub kind: Kind,
+    pub channel: Channel,
+    pub urgency: Urgency,
+    pub category: Option<CategoryId>,
+    pub title: String,
+    pub content: String,
+    pub place: Place,
+    pub citizen: Citizen,
+    pub policy: DeadlinePolicy,
+    pub status: Status,
+    pub registered_at: Instant,
+    pub registered_by: UserId,
+    pub last_at: Instant,
+    pub lead: Option<UnitId>,
+    pub assisting: Vec<UnitId>,
+    pub owner: Option<Person>,
+    pub commitment: Option<Commitment>,
+    pub deadlines: Deadlines,
+    pub dispatched_at: Option<Instant>,
+    pub signed_at: Option<Instant>,
+    pub first_contact_at: Option<Instant>,
+    /// Units the centre confirmed as lead after refusing their return.
+    pub confirmed_units: Vec<UnitId>,
+    pub pending_return: Option<PendingReturn>,
+    pub extension: Option<ExtensionRequest>,
+    pub extensions_granted: u32,
+    pub whistles: Vec<Whistle>,
+    pub reply: Option<Reply>,
+    /// The latest reply.
+    pub replied_at: Option<Instant>,
+    /// The first reply (or the answer at intake): when the appeal first reached a reply.
+    pub first_replied_at: Option<Instant>,
+    pub answered_at_intake: bool,
+    pub visit: Option<ReturnVisit>,
+    pub visited_at: Option<Instant>,
+    pub closed_at: Option<Instant>,
+    pub closed_without_visit: bool,
+    pub return_count: u32,
+    pub redo_count: u32,
+    pub supervision_count: u32,
+    pub supervised_deadlines: Vec<Instant>,
+    pub merged_into: Option<(AppealId, AppealNumber)>,
+    pub duplicates: Vec<(AppealId, AppealNumber)>,
+    pub dispatch_rounds: Vec<DispatchRound>,
+    pub reply_rounds: Vec<ReplyRound>,
+}
+
+const MAX_TEXT: usize = 10_000;
+const MAX_SHORT: usize = 2_000;
+
+fn text(field: &'static str, s: &str, required: bool, max: usize) -> Result<(), DomainError> {
+    if required && s.trim().is_empty() {
+        return Err(DomainError::invalid(field, "不能为空"));
+    }
+    if s.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("不能超过{max}字")));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(DomainError::invalid(field, "含有不可见的控制字符"));
+    }
+    Ok(())
+}
+
+fn check_units(field: &'static str, lead: UnitId, assisting: &[UnitId]) -> Result<(), DomainError> {
+    let mut seen = vec![lead];
+    for u in assisting {
+        if seen.contains(u) {
+            return Err(DomainError::invalid(field, "协办单位重复或与主办单位相同"));
+        }
+        seen.push(*u);
+    }
+    if assisting.len() > 20 {
+        return Err(DomainError::invalid(field, "协办单位不能超过20个"));
+    }
+    Ok(())
+}
+
+impl Appeal {
+    /// Registers a new appeal: validates the intake, picks the policy row and computes the
+    /// dispatch deadline. The store allocates `id` and `number`.
+    pub fn register(
+        id: AppealId,
+        number: AppealNumber,
+        new: NewAppeal,
+        actor: &Actor,
+        at: Instant,
+        ctx: Context<'_>,
+    ) -> Result<(Appeal, EventRecord), DomainError> {
+        use Role::*;
+        if ![Operator, Dispatcher, GridMember, Admin, System].contains(&actor.role) {
+            return Err(DomainError::RoleForbidden {
+                role: actor.role,
+                action: "register",
+            });
+        }
+        text("title", &new.title, true, 200)?;
+        text("content", &new.content, true, MAX_TEXT)?;
+        new.place
+            .validate()
+            .map_err(|r| DomainError::invalid("place", r))?;
+        text("place.address", &new.place.address, false, 500)?;
+        if let Some(n) = &new.citizen.name {
+            text("citizen.name", n, false, 100)?;
+        }
+        let regime = new.kind.regime();
+        let policy = ctx.policies.lookup(regime, new.kind, new.urgency).clone();
+        let dispatch_due = policy.dispatch.due_from(ctx.calendar, at)?;
+        let record = EventRecord {
+            appeal: id,
+            version: 1,
+            at,
+            actor: actor.clone(),
+            event: Event::Registered {
+                number,
+                appeal: Box::new(new),
+                regime,
+                policy: Box::new(policy),
+                dispatch_due,
+            },
+        };
+        let appeal = Appeal::from_registration(&record).expect("a registration event");
+        Ok((appeal, record))
+    }
+
+    fn from_registration(r: &EventRecord) -> Option<Appeal> {
+        let Event::Registered {
+            number,
+            appeal,
+            regime,
+            policy,
+            dispatch_due,
+        } = &r.event
+        else {
+            return None;
+        };
+        Some(Appeal {
+            id: r.appeal,
+            number: *number,
+            version: r.version,
+            regime: *regime,
+            kind: appeal.kind,
+            channel: appeal.channel,
+            urgency: appeal.urgency,
+            category: appeal.category,
+            title: appeal.title.clone(),
+            content: appeal.content.clone(),
+            place: appeal.place.clone(),
+            citizen: appeal.citizen.clone(),
+            policy: (**policy).clone(),
+            status: Status::PendingDispatch,
+            registered_at: r.at,
+            registered_by: r.actor.user,
+            last_at: r.at,
+            lead: None,
+            assisting: vec![],
+            owner: None,
+            commitment: None,
+            deadlines: Deadlines {
+                dispatch: Some(*dispatch_due),
+                ..Deadlines::default()
+            },
+            dispatched_at: None,
+            signed_at: None,
+            first_contact_at: None,
+            confirmed_units: vec![],
+            pending_return: None,
+            extension: None,
+            extensions_granted: 0,
+            whistles: vec![],
+            reply: None,
+            replied_at: None,
+            first_replied_at: None,
+            answered_at_intake: false,
+            visit: None,
+            visited_at: None,
+            closed_at: None,
+            closed_without_visit: false,
+            return_count: 0,
+            redo_count: 0,
+            supervision_count: 0,
+            supervised_deadlines: vec![],
+            merged_into: None,
+            duplicates: vec![],
+            dispatch_rounds: vec![],
+            reply_rounds: vec![],
+        })
+    }
+
+    /// Rebuilds an appeal from its stored history. The first record must be the registration and
+    /// versions must run 1, 2, 3, … without a gap.
+    pub fn from_history(records: &[EventRecord]) -> Result<Appeal, String> {
+        let first = records.first().ok_or("empty history")?;
+        let mut appeal = Appeal::from_registration(first)
+            .ok_or("the first event of a history must be the registration")?;
+        if first.version != 1 {
+            return Err(format!("history starts at version {}", first.version));
+        }
+        for r in &records[1..] {
+            if r.version != appeal.version + 1 || r.appeal != appeal.id {
+                return Err(format!(
+                    "event version {} follows version {}",
+                    r.version, appeal.version
+                ));
+            }
+            appeal.apply(r);
+        }
+        Ok(appeal)
+    }
+
+    /// Checks a command and, if it is allowed, returns the events it produces (already applied to
+    /// a copy of the appeal, which is returned too). `expected_version` is the version the client
+    /// saw; `None` skips the check (for internal callers that hold the current state).
+    pub fn handle(
+        &self,
+        command: &Command,
+        actor: &Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+        ctx: Context<'_>,
+    ) -> Result<(Appeal, Vec<EventRecord>), DomainError> {
+        if let Some(v) = expected_version {
+            if v != self.version {
+                return Err(DomainError::VersionConflict {
+                    expected: v,
+                    current: self.version,
+                });
+            }
+        }
+        let events = self.decide(command, actor, at, ctx)?;
+        let mut next = self.clone();
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            let record = EventRecord {
+                appeal: self.id,
+                version: next.version + 1,
+                at,
+                actor: actor.clone(),
+                event,
+            };
+            next.apply(&record);
+            records.push(record);
+        }
+        Ok((next, records))
+    }
+
+    fn is_lead(&self, actor: &Actor) -> bool {
+        self.lead == Some(actor.unit)
+    }
+
+    fn require_lead(&self, actor: &Actor, action: &'static str) -> Result<(), DomainError> {
+        if self.is_lead(actor) {
+            Ok(())
+        } else {
+            Err(DomainError::NotLeadUnit { action })
+        }
+    }
+
+    fn illegal(&self, action: &'static str) -> DomainError {
+        match self.status {
+            Status::Closed => DomainError::AppealClosed,
+            Status::Merged => DomainError::AppealMerged,
+            status => DomainError::IllegalTransition { action, status },
+        }
+    }
+
+    fn dispatch_events(
+        &self,
+        lead: UnitId,
+        assisting: &[UnitId],
+        note: &str,
+        at: Instant,
+        ctx: Context<'_>,
+    ) -> Result<Event, DomainError> {
+        check_units("assisting", lead, assisting)?;
+        text("note", note, false, MAX_SHORT)?;
+        let p = &self.policy;
+        let cal = ctx.calendar;
+        Ok(Event::Dispatched {
+            lead,
+            assisting: assisting.to_vec(),
+            note: note.to_string(),
+            sign_due: p.sign.due_from(cal, at)?,
+            first_contact_due: p.first_contact.due_from(cal, at)?,
+            return_by: p.return_window.due_from(cal, at)?,
+            reply_due: match p.reply_from {
+                ReplyClock::Dispatch => Some(p.reply.due_from(cal, at)?),
+                ReplyClock::Sign => None,
+            },
+        })
+    }
+
+    /// The deadlines that have run out at `now` without the work being done.
+    pub fn overdue_deadlines(&self, now: Instant) -> Vec<Instant> {
+        let d = &self.deadlines;
+        let mut out = Vec::new();
+        let mut check = |due: Option<Instant>, open: bool| {
+            if let Some(due) = due {
+                if open && now > due {
+                    out.push(due);
+                }
+            }
+        };
+        check(d.dispatch, self.status == Status::PendingDispatch);
+        check(d.sign, self.status == Status::Dispatched);
+        check(
+            d.first_contact,
+            self.first_contact_at.is_none()
+                && matches!(self.status, Status::Dispatched | Status::InProgress),
+        );
+        check(
+            d.reply,
+            matches!(self.status, Status::Dispatched | Status::InProgress),
+        );
+        out
+    }
+
+    fn decide(
+        &self,
+        command: &Command,
+        actor: &Actor,
+        at: Instant,
+        ctx: Context<'_>,
+    ) -> Result<Vec<Event>, DomainError> {
+        let action = command.name();
+        if at < self.last_at {
+            return Err(DomainError::TimeBeforeLastStep);
+        }
+        if !command.roles().contains(&actor.role) {
+            return Err(DomainError::RoleForbidden {
+                role: actor.role,
+                action,
+            });
+        }
+        // Only comments reach a closed or merged appeal.
+        if self.status.is_terminal() && !matches!(command, Command::Comment { .. }) {
+            return Err(self.illegal(action));
+        }
+        let ev = match command {
+            Command::AnswerAtIntake { answer } => {
+                if self.status != Status::PendingDispatch || self.dispatched_at.is_some() {
+                    return Err(self.illegal(action));
+                }
+                if self.kind != Kind::Consultation {
+                    return Err(DomainError::invalid("kind", "只有咨询类诉求可以当场答复"));
+                }
+                text("answer", answer, true, MAX_TEXT)?;
+                vec![Event::AnsweredAtIntake {
+                    answer: answer.clone(),
+                }]
+            }
+            Command::Dispatch {
+                lead,
+                assisting,
+                note,
+            } => {
+                if self.status != Status::PendingDispatch {
+                    return Err(self.illegal(action));
+                }
+                vec![self.dispatch_events(*lead, assisting, note, at, ctx)?]
+            }
+            Command::Sign { owner } => {
+                match self.status {
+                    Status::Dispatched => {}
+                    Status::InProgress => return Err(DomainError::AlreadySigned),
+                    _ => return Err(self.illegal(action)),
+                }
+                self.require_lead(actor, action)?;
+                let owner = owner.clone().unwrap_or_else(|| actor.person());
+                if owner.unit != actor.unit {
+                    return Err(DomainError::invalid("owner", "首席服务官须为主办单位人员"));
+                }
+                text("owner.name", &owner.name, true, 100)?;
+                let reply_due = match self.policy.reply_from {
+                    ReplyClock::Sign => Some(self.policy.reply.due_from(ctx.calendar, at)?),
+                    ReplyClock::Dispatch => None,
+                };
+                vec![Event::Signed { owner, reply_due }]
+            }
+            Command::SetOwner { owner } => {
+                if !matches!(
+                    self.status,
+                    Status::InProgress | Status::Replied | Status::Visited
+                ) {
+                    return Err(self.illegal(action));
+                }
+                if actor.role == Role::UnitLeader {
+                    self.require_lead(actor, action)?;
+                }
+                if Some(owner.unit) != self.lead {
+                    return Err(DomainError::invalid("owner", "首席服务官须为主办单位人员"));
+                }
+                text("owner.name", &owner.name, true, 100)?;
+                vec![Event::OwnerChanged {
+                    owner: owner.clone(),
+                }]
+            }
+            Command::Commit { commitment } => {
+                if self.status != Status::InProgress {
+                    return Err(if self.status == Status::Dispatched {
+                        DomainError::NotSigned
+                    } else {
+                        self.illegal(action)
+                    });
+                }
+                self.require_lead(actor, action)?;
+                text("commitment.what", &commitment.what, true, MAX_SHORT)?;
+                if let Some(c) = &commitment.citizen_part {
+                    text("commitment.citizen_part", c, false, MAX_SHORT)?;
+                }
+                if commitment.by < crate::time::local_date(at) {
+                    return Err(DomainError::invalid(
+                        "commitment.by",
+                        "承诺日期不能早于今天",
+                    ));
+                }
+                vec![Event::Committed {
+                    commitment: commitment.clone(),
+                }]
+            }
+            Command::Contact { note } => {
+                if self.status != Status::InProgress {
+                    return Err(if self.status == Status::Dispatched {
+                        DomainError::NotSigned
+                    } else {
+                        self.illegal(action)
+                    });
+                }
+                self.require_lead(actor, action)?;
+                text("note", note, true, MAX_SHORT)?;
+                vec![Event::Contacted { note: note.clone() }]
+            }
+            Command::Return { reason } => {
+                if !matches!(self.status, Status::Dispatched | Status::InProgress) {
+                    return Err(self.illegal(action));
+                }
+                self.require_lead(actor, action)?;
+                if self.confirmed_units.contains(&actor.unit) {
+                    return Err(DomainError::UnitConfirmed);
+                }
+                if let Some(by) = self.deadlines.return_by {
+                    if at > by {
+                        return Err(DomainError::ReturnWindowPassed(format_local(by)));
+                    }
+                }
+                text("reason", reason, true, MAX_SHORT)?;
+                vec![Event::ReturnRequested {
+                    unit: actor.unit,
+                    reason: reason.clone(),
+                }]
+            }
+            Command::DecideReturn {
+                accept,
+                note,
+                redispatch,
+            } => {
+                if self.status != Status::Returned {
+                    return Err(self.illegal(action));
+                }
+                text("note", note, !accept, MAX_SHORT)?;
+                if *accept {
+                    let mut evs = vec![Event::ReturnAccepted { note: note.clone() }];
+                    if let Some((lead, assisting)) = redispatch {
+                        evs.push(self.dispatch_events(*lead, assisting, "", at, ctx)?);
+                    }
+                    evs
+                } else {
+                    if redispatch.is_some() {
+                        return Err(DomainError::invalid("redispatch", "驳回退单时不能改派"));
+                    }
+                    vec![Event::ReturnRefused { note: note.clone() }]
+                }
+            }
+            Command::RequestExtension { limit, reason } => {
+                match self.status {
+                    Status::InProgress => {}
+                    Status::Dispatched => return Err(DomainError::NotSigned),
+                    _ => return Err(self.illegal(action)),
+                }
+                self.require_lead(actor, action)?;
+                if self.extension.is_some() {
+                    return Err(DomainError::ExtensionPending);
+                }
+                text("reason", reason, true, MAX_SHORT)?;
+                let (Some(current), Some(original)) =
+                    (self.deadlines.reply, self.deadlines.reply_original)
+                else {
+                    return Err(self.illegal(action));
+                };
+                if matches!(
+                    limit,
+                    Limit::WorkingDays(0) | Limit::CalendarDays(0) | Limit::Hours(0)
+                ) {
+                    return Err(DomainError::invalid("limit", "延期时长必须大于0"));
+                }
+                let proposed_due = limit.due_from(ctx.calendar, current)?;
+                let max = self.policy.max_extension.due_from(ctx.calendar, original)?;
+                if proposed_due > max {
+                    return Err(DomainError::ExtensionTooLong(format_local(max)));
+                }
+                vec![Event::ExtensionRequested {
+                    limit: *limit,
+                    reason: reason.clone(),
+                    proposed_due,
+                }]
+            }
+            Command::DecideExtension { approve, note } => {
+                if self.status != Status::InProgress {
+                    return Err(self.illegal(action));
+                }
+                let Some(req) = &self.extension else {
+                    return Err(DomainError::NoExtensionPending);
+                };
+                // For petitions the unit head approves (信访工作条例 Art 34); for the hotline the
+                // centre decides.
+                if actor.role == Role::UnitLeader {
+                    if self.regime != Regime::Petition {
+                        return Err(DomainError::RoleForbidden {
+                            role: actor.role,
+                            action,
+                        });
+                    }
+                    self.require_lead(actor, action)?;
+                }
+                text("note", note, !approve, MAX_SHORT)?;
+                if *approve {
+                    vec![Event::ExtensionApproved {
+                        note: note.clone(),
+                        new_due: req.proposed_due,
+                    }]
+                } else {
+                    vec![Event::ExtensionRefused { note: note.clone() }]
+                }
+            }
+            Command::Whistle { units, matter } => {
+                match self.status {
+                    Status::InProgress => {}
+                    Status::Dispatched => return Err(DomainError::NotSigned),
+                    _ => return Err(self.illegal(action)),
+                }
+                self.require_lead(actor, action)?;
+                if actor.unit_kind != UnitKind::Township {
+                    return Err(DomainError::NotATownship);
+                }
+                if units.is_empty() {
+                    return Err(DomainError::invalid("units", "至少选择一个报到单位"));
+                }
+                if units.contains(&actor.unit) {
+                    return Err(DomainError::invalid("units", "不能向本单位吹哨"));
+                }
+                check_units("units", actor.unit, units)?;
+                text("matter", matter, true, MAX_SHORT)?;
+                vec![Event::Whistled {
+                    no: self.whistles.len() as u32 + 1,
+                    units: units.clone(),
+                    matter: matter.clone(),
+                    report_by: self.policy.report_in.due_from(ctx.calendar, at)?,
+                }]
+            }
+            Command::ReportIn { whistle, note } => {
+                let w = self
+                    .whistles
+                    .iter()
+                    .find(|w| w.no == *whistle)
+                    .ok_or(DomainError::UnknownWhistle(*whistle))?;
+                let target = w
+                    .targets
+                    .iter()
+                    .find(|t| t.unit == actor.unit)
+                    .ok_or(DomainError::NotWhistleTarget(*whistle))?;
+                if target.reported_at.is_some() {
+                    return Err(DomainError::AlreadyReported(*whistle));
+                }
+                text("note", note, false, MAX_SHORT)?;
+                vec![Event::ReportedIn {
+                    no: *whistle,
+                    unit: actor.unit,
+                    note: note.clone(),
+                    late: at > w.report_by,
+                }]
+            }
+            Command::Reply(reply) => {
+                match self.status {
+                    Status::InProgress => {}
+                    Status::Dispatched => {
+                        self.require_lead(actor, action)?;
+                        return Err(DomainError::NotSigned);
+                    }
+                    _ => return Err(self.illegal(action)),
+                }
+                self.require_lead(actor, action)?;
+                text("text", &reply.text, true, MAX_TEXT)?;
+                match (&reply.result, &reply.reason) {
+                    (ReplyResult::Resolved, _) => {}
+                    (_, Some(r)) if !r.trim().is_empty() => text("reason", r, true, MAX_SHORT)?,
+                    _ => return Err(DomainError::invalid("reason", "未完全解决的,须说明原因")),
+                }
+                if self.regime == Regime::Petition && reply.petition_outcome.is_none() {
+                    return Err(DomainError::invalid(
+                        "petition_outcome",
+                        "信访事项须选择处理意见(支持/解释说明/不予支持)",
+                    ));
+                }
+                if reply.attachments.len() > 50 {
+                    return Err(DomainError::invalid("attachments", "附件不能超过50个"));
+                }
+                vec![Event::Replied {
+                    reply: reply.clone(),
+                    late: self.deadlines.reply.is_some_and(|d| at > d),
+                    extension_withdrawn: self.extension.is_some(),
+                }]
+            }
+            Command::ReturnVisit(visit) => {
+                if self.status != Status::Replied {
+                    return Err(self.illegal(action));
+                }
+                if visit.contacted != (visit.resolved.is_some() && visit.rating.is_some())
+                    || (!visit.contacted && (visit.resolved.is_some() || visit.rating.is_some()))
+                {
+                    return Err(DomainError::VisitIncomplete);
+                }
+                text("comment", &visit.comment, false, MAX_SHORT)?;
+                vec![Event::Visited {
+                    visit: visit.clone(),
+                }]
+            }
+            Command::Close { note } => {
+                match self.status {
+                    Status::Visited => {
+                        // Closing over an unsatisfied rating needs a recorded reason.
+                        let unsatisfied = self
+                            .visit
+                            .as_ref()
+                            .is_some_and(|v| v.rating == Some(Rating::Unsatisfied));
+                        text("note", note, unsatisfied, MAX_SHORT)?;
+                        vec![Event::Closed {
+                            note: note.clone(),
+                            without_visit: false,
+                        }]
+                    }
+                    Status::Replied => {
+                        // Without a return visit the reason must be recorded (e.g. the citizen
+                        // declined visits, anonymous appeal).
+                        text("note", note, true, MAX_SHORT)?;
+                        vec![Event::Closed {
+                            note: note.clone(),
+                            without_visit: true,
+                        }]
+                    }
+                    _ => return Err(self.illegal(action)),
+                }
+            }
+            Command::Redo { cause, reason } => {
+                text("reason", reason, true, MAX_SHORT)?;
+                match (cause, self.status) {
+                    (RedoCause::ReplyRejected, Status::Replied | Status::Visited) => {}
+                    (RedoCause::Unsatisfied, Status::Visited) => {
+                        if self.visit.as_ref().and_then(|v| v.rating) != Some(Rating::Unsatisfied) {
+                            return Err(DomainError::NotUnsatisfied);
+                        }
+                    }
+                    (RedoCause::Unsatisfied, Status::Replied) => {
+                        return Err(DomainError::NotUnsatisfied)
+                    }
+                    _ => return Err(self.illegal(action)),
+                }
+                if self.lead.is_none() {
+                    // Answered at intake: there is no unit to redo it; the centre dispatches it.
+                    return Err(DomainError::invalid(
+                        "lead",
+                        "当场答复的工单没有承办单位,请重新登记并交办",
+                    ));
+                }
+                vec![Event::RedoOrdered {
+                    cause: *cause,
+                    reason: reason.clone(),
+                    reply_due: self.policy.redo_reply.due_from(ctx.calendar, at)?,
+                }]
+            }
+            Command::Merge { into } => {
+                if into.id == self.id {
+                    return Err(DomainError::MergeIntoSelf);
+                }
+                if into.status.is_terminal() {
+                    return Err(DomainError::MasterNotOpen);
+                }
+                vec![Event::MergedInto {
+                    master: into.id,
+                    number: into.number,
+                }]
+            }
+            Command::LinkDuplicate { duplicate, number } => {
+                if *duplicate == self.id {
+                    return Err(DomainError::MergeIntoSelf);
+                }
+                vec![Event::DuplicateLinked {
+                    duplicate: *duplicate,
+                    number: *number,
+                }]
+            }
+            Command::Supervise { reason, note } => {
+                text(
+                    "note",
+                    note,
+                    *reason == SuperviseReason::LeaderOrder,
+                    MAX_SHORT,
+                )?;
+                let deadline = match reason {
+                    SuperviseReason::LeaderOrder => None,
+                    SuperviseReason::Overdue => {
+                        let overdue = self.overdue_deadlines(at);
+                        let fresh = overdue
+                            .iter()
+                            .copied()
+                            .find(|d| !self.supervised_deadlines.contains(d));
+                        match (overdue.is_empty(), fresh) {
+                            (true, _) => return Err(DomainError::NotOverdue),
+                            (false, None) => return Err(DomainError::AlreadySupervised),
+                            (false, Some(d)) => Some(d),
+                        }
+                    }
+                };
+                vec![Event::Supervised {
+                    reason: *reason,
+                    note: note.clone(),
+                    deadline,
+                }]
+            }
+            Command::Comment { text: t } => {
+                text("text", t, true, MAX_SHORT)?;
+                vec![Event::Commented { text: t.clone() }]
+            }
+        };
+        Ok(ev)
+    }
+
+    /// Applies one event. Events are facts: applying never fails.
+    pub fn apply(&mut self, r: &EventRecord) {
+        self.version = r.version;
+        self.last_at = self.last_at.max(r.at);
+        let at = r.at;
+        match &r.event {
+            Event::Registered { .. } => {}
+            Event::AnsweredAtIntake { answer } => {
+                self.status = Status::Replied;
+                self.answered_at_intake = true;
+                self.replied_at = Some(at);
+                self.first_replied_at = Some(at);
+                self.first_contact_at = Some(at);
+                self.reply = Some(Reply {
+                    result: ReplyResult::Resolved,
+                    reason: None,
+                    text: answer.clone(),
+                    petition_outcome: None,
+                    attachments: vec![],
+                });
+            }
+            Event::Dispatched {
+                lead,
+                assisting,
+                sign_due,
+                first_contact_due,
+                return_by,
+                reply_due,
+                ..
+            } => {
+                self.status = Status::Dispatched;
+                self.lead = Some(*lead);
+                self.assisting = assisting.clone();
+                self.dispatched_at = Some(at);
+                self.signed_at = None;
+                self.owner = None;
+                let d = &mut self.deadlines;
+                d.sign = Some(*sign_due);
+                d.first_contact = Some(*first_contact_due);
+                d.return_by = Some(*return_by);
+                d.reply = *reply_due;
+                d.reply_original = *reply_due;
+                d.reply_started = reply_due.map(|_| at);
+                self.dispatch_rounds.push(DispatchRound {
+                    unit: *lead,
+                    at,
+                    sign_due: *sign_due,
+                    signed_at: None,
+                    returned: false,
+                });
+                if let Some(due) = reply_due {
+                    self.reply_rounds.push(ReplyRound {
+                        unit: *lead,
+                        started: at,
+                        due: *due,
+                        replied_at: None,
+                    });
+                }
+            }
+            Event::Signed { owner, reply_due } => {
+                self.status = Status::InProgress;
+                self.signed_at = Some(at);
+                self.owner = Some(owner.clone());
+                if let Some(round) = self.dispatch_rounds.last_mut() {
+                    round.signed_at.get_or_insert(at);
+                }
+                if let Some(due) = reply_due {
+                    let d = &mut self.deadlines;
+                    d.reply = Some(*due);
+                    d.reply_original = Some(*due);
+                    d.reply_started = Some(at);
+                    if let Some(lead) = self.lead {
+                        self.reply_rounds.push(ReplyRound {
+                            unit: lead,
+                            started: at,
+                            due: *due,
+                            replied_at: None,
+                        });
+                    }
+                }
+            }
+            Event::OwnerChanged { owner } => self.owner = Some(owner.clone()),
+            Event::Committed { commitment } => self.commitment = Some(commitment.clone()),
+            Event::Contacted { .. } => {
+                self.first_contact_at.get_or_insert(at);
+            }
+            Event::ReturnRequested { unit, reason } => {
+                self.pending_return = Some(PendingReturn {
+                    unit: *unit,
+                    reason: reason.clone(),
+                    at,
+                    status_before: self.status,
+                });
+                self.status = Status::Returned;
+                self.return_count += 1;
+            }
+            Event::ReturnAccepted { .. } => {
+                self.pending_return = None;
+                self.status = Status::PendingDispatch;
+                if let Some(round) = self.dispatch_rounds.last_mut() {
+                    round.returned = true;
+                }
+                // The returned unit's reply clock stops: it was never theirs.
+                if let (Some(round), Some(lead)) = (self.reply_rounds.last(), self.lead) {
+                    if round.unit == lead && round.replied_at.is_none() {
+                        self.reply_rounds.pop();
+                    }
+                }
+                self.lead = None;
+                self.assisting.clear();
+                self.owner = None;
+                self.signed_at = None;
+                self.extension = None;
+                let dispatch = self.deadlines.dispatch;
+                self.deadlines = Deadlines {
+                    dispatch,
+                    ..Deadlines::default()
+                };
+            }
+            Event::ReturnRefused { .. } => {
+                if let Some(p) = self.pending_return.take() {
+                    self.status = p.status_before;
+                    if !self.confirmed_units.contains(&p.unit) {
+                        self.confirmed_units.push(p.unit);
+                    }
+                }
+            }
+            Event::ExtensionRequested {
+                limit,
+                reason,
+                proposed_due,
+            } => {
+                self.extension = Some(ExtensionRequest {
+                    reason: reason.clone(),
+                    limit: *limit,
+                    proposed_due: *proposed_due,
+                    requested_at: at,
+                });
+            }
+            Event::ExtensionApproved { new_due, .. } => {
+                self.extension = None;
+                self.extensions_granted += 1;
+                self.deadlines.reply = Some(*new_due);
+                if let Some(round) = self.reply_rounds.last_mut() {
+                    round.due = *new_due;
+                }
+            }
+            Event::ExtensionRefused { .. } => self.extension = None,
+            Event::Whistled {
+                no,
+                units,
+                matter,
+                report_by,
+            } => self.whistles.push(Whistle {
+                no: *no,
+                by: r.actor.unit,
+                at,
+                matter: matter.clone(),
+                report_by: *report_by,
+                targets: units
+                    .iter()
+                    .map(|u| WhistleTarget {
+                        unit: *u,
+                        reported_at: None,
+                        note: None,
+                    })
+                    .collect(),
+            }),
+            Event::ReportedIn { no, unit, note, .. } => {
+                if let Some(t) = self
+                    .whistles
+                    .iter_mut()
+                    .find(|w| w.no == *no)
+                    .and_then(|w| w.targets.iter_mut().find(|t| t.unit == *unit))
+                {
+                    t.reported_at = Some(at);
+                    t.note = Some(note.clone());
+                }
+            }
+            Event::Replied { reply, .. } => {
+                self.status = Status::Replied;
+                self.reply = Some(reply.clone());
+                self.replied_at = Some(at);
+                self.first_replied_at.get_or_insert(at);
+                self.extension = None;
+                if let Some(round) = self.reply_rounds.last_mut() {
+                    round.replied_at.get_or_insert(at);
+                }
+            }
+            Event::Visited { visit } => {
+                self.status = Status::Visited;
+                self.visit = Some(visit.clone());
+                self.visited_at = Some(at);
+            }
+            Event::Closed { without_visit, .. } => {
+                self.status = Status::Closed;
+                self.closed_at = Some(at);
+                self.closed_without_visit = *without_visit;
+            }
+            Event::RedoOrdered { reply_due, .. } => {
+                self.status = Status::InProgress;
+                self.redo_count += 1;
+                self.visit = None;
+                self.visited_at = None;
+                let d = &mut self.deadlines;
+                d.reply = Some(*reply_due);
+                d.reply_original = Some(*reply_due);
+                d.reply_started = Some(at);
+                if let Some(lead) = self.lead {
+                    self.reply_rounds.push(ReplyRound {
+                        unit: lead,
+                        started: at,
+                        due: *reply_due,
+                        replied_at: None,
+                    });
+                }
+            }
+            Event::MergedInto { master, number } => {
+                self.status = Status::Merged;
+                self.merged_into = Some((*master, *number));
+                self.extension = None;
+                self.pending_return = None;
+            }
+            Event::DuplicateLinked { duplicate, number } => {
+                self.duplicates.push((*duplicate, *number));
+            }
+            Event::Supervised { deadline, .. } => {
+                self.supervision_count += 1;
+                if let Some(d) = deadline {
+                    self.supervised_deadlines.push(*d);
+                }
+            }
+            Event::Commented { .. } => {}
+        }
+    }
+}
