@@ -234,6 +234,7 @@ pub fn mask_name(name: &str) -> String {
 
 /// The person who raised the appeal. Anonymous appeals have neither name nor phone.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Citizen {
     pub name: Option<String>,
     pub phone: Option<Phone>,
@@ -277,6 +278,7 @@ impl fmt::Display for Citizen {
 
 /// Where the matter is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Place {
     /// The address as the citizen said it.
     pub address: String,
@@ -303,6 +305,7 @@ impl Place {
 
 /// A named person acting for a unit: the chief service officer (首席服务官) of an appeal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Person {
     pub user: UserId,
     pub name: String,
@@ -311,6 +314,7 @@ pub struct Person {
 
 /// The two-way commitment (双向承诺): what the unit promises the citizen, and by when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Commitment {
     pub what: String,
     pub by: NaiveDate,

@@ -156,6 +156,7 @@ impl Actor {
 
 /// What the operator records at intake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewAppeal {
     pub channel: Channel,
     pub kind: Kind,
@@ -195,6 +196,7 @@ pub struct WhistleTarget {
 
 /// The unit's reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reply {
     pub result: ReplyResult,
     /// Why it cannot (fully) be resolved; required unless resolved.
@@ -210,6 +212,7 @@ pub struct Reply {
 
 /// A return visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReturnVisit {
     pub contacted: bool,
     /// Known only when contacted.
@@ -267,6 +270,7 @@ pub struct ReplyRound {
 /// A command: what someone asks to do to an existing appeal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Command {
     /// A consultation answered on the spot by the operator.
     AnswerAtIntake {
@@ -904,6 +908,74 @@ impl Appeal {
                 ReplyClock::Sign => None,
             },
         })
+    }
+
+    /// The deadlines still running (not yet met), each with the instant its clock started:
+    /// dispatch while waiting for the centre, signing while waiting for the unit, first contact
+    /// and reply while the unit handles it. Sorted by due instant.
+    pub fn running_deadlines(&self) -> Vec<(&'static str, Instant, Instant)> {
+        let d = &self.deadlines;
+        let mut out = Vec::new();
+        let dispatched = self.dispatched_at.unwrap_or(self.registered_at);
+        match self.status {
+            Status::PendingDispatch => {
+                if let Some(due) = d.dispatch {
+                    out.push(("dispatch", self.registered_at, due));
+                }
+            }
+            Status::Dispatched | Status::InProgress => {
+                if let (Status::Dispatched, Some(due)) = (self.status, d.sign) {
+                    out.push(("sign", dispatched, due));
+                }
+                if let (None, Some(due)) = (self.first_contact_at, d.first_contact) {
+                    out.push(("first_contact", dispatched, due));
+                }
+                if let Some(due) = d.reply {
+                    out.push(("reply", d.reply_started.unwrap_or(dispatched), due));
+                }
+            }
+            _ => {}
+        }
+        out.sort_by_key(|(_, _, due)| *due);
+        out
+    }
+
+    /// The running deadline that runs out first: `(start, due)`. Lists sort and colour by it.
+    pub fn next_deadline(&self) -> Option<(Instant, Instant)> {
+        self.running_deadlines()
+            .first()
+            .map(|(_, start, due)| (*start, *due))
+    }
+
+    /// The colour of the appeal: its next running deadline's state at `now`.
+    pub fn deadline_state(&self, now: Instant) -> Option<crate::policy::DeadlineState> {
+        let (start, due) = self.next_deadline()?;
+        Some(crate::policy::DeadlineState::at(
+            start,
+            due,
+            None,
+            now,
+            self.policy.due_soon_percent,
+        ))
+    }
+
+    /// The earliest running deadline not yet supervised as overdue: the deadline scanner looks
+    /// only at appeals where this has passed.
+    pub fn next_unsupervised_deadline(&self) -> Option<Instant> {
+        self.running_deadlines()
+            .into_iter()
+            .map(|(_, _, due)| due)
+            .find(|due| !self.supervised_deadlines.contains(due))
+    }
+
+    /// The instant the appeal turns due soon (yellow), if a deadline is running.
+    pub fn due_soon_at(&self) -> Option<Instant> {
+        let (start, due) = self.next_deadline()?;
+        let total = (due - start).num_seconds().max(0);
+        Some(
+            start
+                + chrono::Duration::seconds(total * i64::from(self.policy.due_soon_percent) / 100),
+        )
     }
 
     /// The deadlines that have run out at `now` without the work being done.

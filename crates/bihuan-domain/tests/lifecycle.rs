@@ -1242,3 +1242,36 @@ fn every_command_in_every_status() {
     assert_eq!(table.len(), 20);
     assert!(Role::ALL.len() == 10);
 }
+
+#[test]
+fn the_next_running_deadline_colours_the_appeal() {
+    let mut w = World::new();
+    let a = w.register(Kind::Complaint, nov(2, 9));
+    // Waiting for dispatch: due end of Tuesday; yellow after 80 % of the time since 09:00 Monday.
+    let (start, due) = a.next_deadline().unwrap();
+    assert_eq!(
+        (start, format_local(due)),
+        (nov(2, 9), "2026-11-03 23:59:59".to_string())
+    );
+    assert_eq!(a.deadline_state(nov(2, 12)), Some(DeadlineState::Running));
+    assert_eq!(a.deadline_state(nov(3, 20)), Some(DeadlineState::DueSoon));
+    assert_eq!(a.deadline_state(nov(4, 0)), Some(DeadlineState::Overdue));
+    assert!(a.due_soon_at().unwrap() > nov(3, 9) && a.due_soon_at().unwrap() < nov(3, 20));
+    let a = w.step(&a, dispatch(HOUSING), &dispatcher(), nov(2, 10));
+    let names: Vec<_> = a.running_deadlines().iter().map(|d| d.0).collect();
+    assert_eq!(names, ["sign", "first_contact", "reply"]);
+    let a = w.step(&a, sign(), &housing(), nov(2, 11));
+    let a = w.step(
+        &a,
+        Command::Contact {
+            note: "已联系".into(),
+        },
+        &housing(),
+        nov(2, 12),
+    );
+    let names: Vec<_> = a.running_deadlines().iter().map(|d| d.0).collect();
+    assert_eq!(names, ["reply"]);
+    let a = w.step(&a, reply_resolved(), &housing(), nov(3, 9));
+    assert!(a.next_deadline().is_none());
+    assert_eq!(a.deadline_state(nov(30, 9)), None);
+}

@@ -1,0 +1,479 @@
+//! Sessions and reference data: login and logout, API tokens, units, users, categories,
+//! deadline policies, calendar years. Reading reference data is open to every signed-in user;
+//! changing it is for administrators.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use bihuan_domain::appeal::UserId;
+use bihuan_domain::category::Category;
+use bihuan_domain::lifecycle::Role;
+use bihuan_domain::org::{Unit, UnitId};
+use bihuan_domain::policy::DeadlinePolicy;
+use bihuan_domain::PolicyTable;
+use bihuan_store::{CredentialKind, NewUser, StoreError, User, UserUpdate};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{self, Caller, SESSION_COOKIE};
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/units", get(units).post(put_units))
+        .route("/api/v1/users", get(users).post(create_user))
+        .route("/api/v1/users/{id}", patch(update_user))
+        .route("/api/v1/categories", get(categories).post(put_categories))
+        .route("/api/v1/policies", get(policies).put(put_policies))
+        .route(
+            "/api/v1/calendar/years",
+            get(calendar_years).post(load_calendar_year),
+        )
+        .route("/api/v1/calendar/add", get(calendar_add))
+}
+
+pub fn user_json(u: &User) -> Value {
+    json!({"id": u.id, "login": u.login, "name": u.name, "role": u.role,
+           "role_label": u.role.label(), "unit": u.unit, "active": u.active})
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: String,
+    password: String,
+}
+
+/// Checks a login and password; the same refusal whether the login exists or not.
+pub async fn check_login(state: &AppState, login: &str, password: &str) -> ApiResult<User> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "登录名或密码错误",
+        )
+    };
+    let user = match state.store.user_by_login(login.trim()).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound { .. }) => return Err(refused()),
+        Err(e) => return Err(e.into()),
+    };
+    let hash = user.password_hash.clone();
+    let pw = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok || !user.active {
+        return Err(refused());
+    }
+    Ok(user)
+}
+
+/// Opens a console session and returns the cookie that carries it.
+pub async fn open_session(state: &AppState, user: &User) -> ApiResult<String> {
+    let (token, hash) = auth::new_token();
+    let expires = chrono::Utc::now() + chrono::Duration::hours(state.config.session_hours as i64);
+    state
+        .store
+        .put_credential(
+            hash,
+            user.id,
+            CredentialKind::Session,
+            Some(expires),
+            String::new(),
+        )
+        .await?;
+    Ok(format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        state.config.session_hours * 3600
+    ))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<LoginBody>,
+) -> ApiResult<Response> {
+    let user = check_login(&state, &b.login, &b.password).await?;
+    let cookie = open_session(&state, &user).await?;
+    tracing::info!(user = user.id.0, "login");
+    Ok(([(header::SET_COOKIE, cookie)], Json(user_json(&user))).into_response())
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    req: axum::http::Request<axum::body::Body>,
+) -> ApiResult<Response> {
+    let (parts, _) = req.into_parts();
+    if let Some(token) = auth::request_token(&parts) {
+        state
+            .store
+            .delete_credential(&auth::token_hash(&token))
+            .await?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
+}
+
+async fn me(caller: Caller) -> Json<Value> {
+    Json(user_json(&caller.user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    user: u32,
+    name: String,
+}
+
+/// An API token for an integration (e.g. the call centre pushing 12345 calls). The token is
+/// shown once; only its hash is stored.
+async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<TokenBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin])?;
+    if b.name.trim().is_empty() || b.name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "令牌名称须为1到100个字",
+        ));
+    }
+    let user = state.store.user(UserId(b.user)).await?;
+    let (token, hash) = auth::new_token();
+    state
+        .store
+        .put_credential(
+            hash,
+            user.id,
+            CredentialKind::ApiToken,
+            None,
+            b.name.trim().to_string(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"token": token, "user": user_json(&user),
+        "note": "令牌只显示这一次,请妥善保存"})),
+    ))
+}
+
+async fn units(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+    let cat = state.store.catalog();
+    let list: Vec<Value> = cat
+        .org
+        .units()
+        .map(|u| {
+            json!({"id": u.id, "name": u.name, "kind": u.kind, "kind_label": u.kind.label(),
+                        "parent": u.parent, "aliases": u.aliases, "path": cat.org.path_name(u.id)})
+        })
+        .collect();
+    Json(json!({"items": list}))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(x) => vec![x],
+        }
+    }
+}
+
+async fn put_units(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<OneOrMany<Unit>>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin])?;
+    let units = b.into_vec();
+    if units.is_empty() || units.len() > 10_000 {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "一次须提交1到10000个单位",
+        ));
+    }
+    state.store.put_units(units).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Admin, Role::UnitLeader, Role::Dispatcher])?;
+    let all = state.store.users().await?;
+    let visible = all
+        .iter()
+        .filter(|u| caller.user.role != Role::UnitLeader || u.unit == caller.user.unit);
+    Ok(Json(
+        json!({"items": visible.map(user_json).collect::<Vec<_>>()}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    login: String,
+    name: String,
+    role: Role,
+    unit: u32,
+    password: String,
+}
+
+fn check_login_name(login: &str) -> ApiResult<()> {
+    let ok = (2..=64).contains(&login.len())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_login",
+            "登录名须为2到64位字母、数字、下划线、点或连字符",
+        ))
+    }
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<NewUserBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin])?;
+    check_login_name(&b.login)?;
+    if b.name.trim().is_empty() || b.name.chars().count() > 50 {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "姓名须为1到50个字",
+        ));
+    }
+    if b.role == Role::System {
+        return Err(ApiError::unprocessable(
+            "invalid_role",
+            "「系统」角色不能分配给用户",
+        ));
+    }
+    auth::check_password_strength(&b.password)
+        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    let pw = b.password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误",
+            )
+        })?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误",
+            )
+        })?;
+    let user = state
+        .store
+        .create_user(NewUser {
+            login: b.login,
+            name: b.name.trim().to_string(),
+            role: b.role,
+            unit: UnitId(b.unit),
+            password_hash: hash,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateUserBody {
+    name: Option<String>,
+    role: Option<Role>,
+    unit: Option<u32>,
+    active: Option<bool>,
+    password: Option<String>,
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<u32>,
+    JsonBody(b): JsonBody<UpdateUserBody>,
+) -> ApiResult<Json<Value>> {
+    let own = caller.user.id == UserId(id);
+    // Anyone may change their own password; everything else is for administrators.
+    let only_password =
+        b.name.is_none() && b.role.is_none() && b.unit.is_none() && b.active.is_none();
+    if !(caller.user.role == Role::Admin || (own && only_password)) {
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "只有管理员可以修改其他用户",
+        ));
+    }
+    if b.role == Some(Role::System) {
+        return Err(ApiError::unprocessable(
+            "invalid_role",
+            "「系统」角色不能分配给用户",
+        ));
+    }
+    if own && b.active == Some(false) {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "不能停用自己的账号",
+        ));
+    }
+    let password_hash = match b.password {
+        Some(pw) => {
+            auth::check_password_strength(&pw)
+                .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+            Some(
+                tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "服务器内部错误",
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    if let Some(n) = &b.name {
+        if n.trim().is_empty() || n.chars().count() > 50 {
+            return Err(ApiError::unprocessable(
+                "invalid_input",
+                "姓名须为1到50个字",
+            ));
+        }
+    }
+    let user = state
+        .store
+        .update_user(
+            UserId(id),
+            UserUpdate {
+                name: b.name,
+                role: b.role,
+                unit: b.unit.map(UnitId),
+                active: b.active,
+                password_hash,
+            },
+        )
+        .await?;
+    Ok(Json(user_json(&user)))
+}
+
+async fn categories(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+    let cat = state.store.catalog();
+    let list: Vec<Value> = cat
+        .categories
+        .iter()
+        .map(|c| json!({"id": c.id, "name": c.name, "parent": c.parent,
+                        "level": cat.categories.level(c.id), "path": cat.categories.path_name(c.id)}))
+        .collect();
+    Json(json!({"items": list}))
+}
+
+async fn put_categories(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<OneOrMany<Category>>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin])?;
+    let items = b.into_vec();
+    if items.is_empty() || items.len() > 10_000 {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "一次须提交1到10000个分类",
+        ));
+    }
+    state.store.put_categories(items).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn policies(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+    Json(json!({"items": state.store.catalog().policies.rows()}))
+}
+
+async fn put_policies(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(rows): JsonBody<Vec<DeadlinePolicy>>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin])?;
+    let table =
+        PolicyTable::new(rows).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+    state.store.put_policies(table).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn calendar_years(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+    let cat = state.store.catalog();
+    let years: Vec<Value> = cat
+        .calendar
+        .loaded_years()
+        .filter_map(|y| cat.calendar.notice(y))
+        .map(|n| json!({"year": n.year, "papers": n.papers, "days": n.days}))
+        .collect();
+    Json(json!({"items": years}))
+}
+
+async fn load_calendar_year(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin])?;
+    let notice = state.store.put_calendar_year(body.to_string()).await?;
+    tracing::info!(year = notice.year, "calendar year loaded");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"year": notice.year, "days": notice.days.len()})),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddQuery {
+    date: String,
+    days: u32,
+}
+
+/// The same answer as `bihuan calendar add`.
+async fn calendar_add(
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AddQuery>,
+) -> ApiResult<Json<Value>> {
+    let date = NaiveDate::parse_from_str(q.date.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("bad_query", "date 须为 YYYY-MM-DD 格式"))?;
+    if q.days > 3650 {
+        return Err(ApiError::bad_request("bad_query", "days 不能超过3650"));
+    }
+    let result = state
+        .store
+        .catalog()
+        .calendar
+        .add_working_days(date, q.days)
+        .map_err(|e| ApiError::from(bihuan_domain::DomainError::from(e)))?;
+    Ok(Json(
+        json!({"date": date, "days": q.days, "result": result}),
+    ))
+}

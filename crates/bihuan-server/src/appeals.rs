@@ -1,0 +1,445 @@
+//! `/api/v1/appeals`: register, read with the whole timeline, list with filters and cursor
+//! pagination, and act with any domain command.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bihuan_domain::appeal::{mask_name, AppealNumber, Person, Phone, UserId};
+use bihuan_domain::category::CategoryId;
+use bihuan_domain::lifecycle::{Appeal, Command, EventRecord, MasterRef, NewAppeal, Role, Status};
+use bihuan_domain::org::UnitId;
+use bihuan_domain::time::{start_of_day, Instant};
+use bihuan_domain::{AppealId, Channel, Kind};
+use bihuan_store::{AppealFilter, AppealRef, Sort};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/appeals", post(register).get(list))
+        .route("/api/v1/appeals/{key}", get(show))
+        .route("/api/v1/appeals/{key}/actions", post(act))
+}
+
+/// `2026-11-000123` or a numeric id.
+pub fn parse_ref(key: &str) -> ApiResult<AppealRef> {
+    if key.contains('-') {
+        key.parse::<AppealNumber>()
+            .map(AppealRef::Number)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "bad_appeal_key",
+                    format!("「{key}」不是有效的工单编号,格式如 2026-11-000123"),
+                )
+            })
+    } else {
+        key.parse::<u64>()
+            .map(|id| AppealRef::Id(AppealId(id)))
+            .map_err(|_| {
+                ApiError::bad_request("bad_appeal_key", format!("「{key}」不是有效的工单编号或ID"))
+            })
+    }
+}
+
+/// Whether this caller may see this appeal at all.
+pub fn can_see(c: &Caller, a: &Appeal) -> bool {
+    if c.sees_all() {
+        return true;
+    }
+    let unit = c.user.unit;
+    match c.user.role {
+        Role::GridMember => {
+            a.registered_by == c.user.id
+                || [a.place.grid, a.place.village, a.place.township].contains(&Some(unit))
+        }
+        _ => {
+            a.lead == Some(unit)
+                || a.assisting.contains(&unit)
+                || a.whistles
+                    .iter()
+                    .any(|w| w.targets.iter().any(|t| t.unit == unit))
+                || a.dispatch_rounds.iter().any(|d| d.unit == unit)
+        }
+    }
+}
+
+/// Whether the caller needs the citizen's full phone and name here. Lists show them masked to
+/// everyone but return-visit staff, who call from the list; a detail page shows them to the
+/// intake and dispatch centre, return-visit staff, and the lead unit that must contact the
+/// citizen.
+pub fn sees_personal_data(c: &Caller, a: &Appeal, in_list: bool) -> bool {
+    match c.user.role {
+        Role::ReturnVisitor => true,
+        Role::Operator | Role::Dispatcher => !in_list,
+        Role::Handler | Role::UnitLeader => !in_list && a.lead == Some(c.user.unit),
+        _ => false,
+    }
+}
+
+fn mask_citizen(v: &mut Value) {
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(Value::String(p)) = obj.get("phone") {
+            let masked = Phone::parse(p)
+                .map(|p| p.masked())
+                .unwrap_or_else(|_| "***".into());
+            obj.insert("phone".into(), Value::String(masked));
+        }
+        if let Some(Value::String(n)) = obj.get("name") {
+            obj.insert("name".into(), Value::String(mask_name(n)));
+        }
+    }
+}
+
+/// The JSON view of an appeal for this caller.
+pub fn appeal_view(a: &Appeal, c: &Caller, now: Instant, in_list: bool) -> Value {
+    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    let full = sees_personal_data(c, a, in_list);
+    if let Some(obj) = v.as_object_mut() {
+        if !full {
+            if let Some(citizen) = obj.get_mut("citizen") {
+                mask_citizen(citizen);
+            }
+        }
+        if in_list {
+            for heavy in [
+                "policy",
+                "dispatch_rounds",
+                "reply_rounds",
+                "supervised_deadlines",
+            ] {
+                obj.remove(heavy);
+            }
+        }
+        obj.insert("status_label".into(), json!(a.status.label()));
+        let state = a.deadline_state(now);
+        obj.insert("deadline_state".into(), json!(state));
+        obj.insert("next_due".into(), json!(a.next_deadline().map(|(_, d)| d)));
+    }
+    v
+}
+
+fn timeline_view(records: &[EventRecord], c: &Caller, a: &Appeal) -> Vec<Value> {
+    let full = sees_personal_data(c, a, false);
+    records
+        .iter()
+        .map(|r| {
+            let mut event = serde_json::to_value(&r.event).unwrap_or(Value::Null);
+            if !full {
+                if let Some(citizen) = event.pointer_mut("/appeal/citizen") {
+                    mask_citizen(citizen);
+                }
+            }
+            json!({
+                "version": r.version,
+                "at": r.at,
+                "type": r.event.name(),
+                "label": r.event.label(),
+                "actor": {"user": r.actor.user, "name": r.actor.name, "role": r.actor.role,
+                          "role_label": r.actor.role.label(), "unit": r.actor.unit},
+                "event": event,
+            })
+        })
+        .collect()
+}
+
+async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(new): JsonBody<NewAppeal>,
+) -> ApiResult<impl IntoResponse> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let s = v.to_str().map_err(|_| {
+                ApiError::bad_request("bad_idempotency_key", "Idempotency-Key 须为可见 ASCII 字符")
+            })?;
+            if s.is_empty() || s.len() > 200 {
+                return Err(ApiError::bad_request(
+                    "bad_idempotency_key",
+                    "Idempotency-Key 长度须为1至200",
+                ));
+            }
+            Some(format!("{}:{s}", caller.user.id.0))
+        }
+        None => None,
+    };
+    let now = chrono::Utc::now();
+    let r = state
+        .store
+        .register(new, caller.actor.clone(), now, key)
+        .await?;
+    let status = if r.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    state.ops.count_action("register");
+    Ok((status, Json(appeal_view(&r.appeal, &caller, now, false))))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(key): PathParams<String>,
+) -> ApiResult<Json<Value>> {
+    let a = state.store.appeal(parse_ref(&key)?).await?;
+    if !can_see(&caller, &a) {
+        return Err(ApiError::forbidden(
+            "not_your_unit",
+            "该工单不属于本单位,无权查看",
+        ));
+    }
+    let history = state.store.history(a.id).await?;
+    let now = chrono::Utc::now();
+    let mut v = appeal_view(&a, &caller, now, false);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "timeline".into(),
+            Value::Array(timeline_view(&history, &caller, &a)),
+        );
+    }
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub unit: Option<u32>,
+    pub township: Option<u32>,
+    pub category: Option<u32>,
+    pub channel: Option<String>,
+    pub kind: Option<String>,
+    pub overdue: Option<bool>,
+    pub due_soon: Option<bool>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub owner: Option<u32>,
+    pub phone: Option<String>,
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn parse_date(field: &'static str, s: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request("bad_query", format!("{field} 须为 YYYY-MM-DD 格式的日期"))
+    })
+}
+
+/// Turns list parameters into a store filter scoped to the caller.
+pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiResult<AppealFilter> {
+    let mut f = AppealFilter {
+        now: Some(now),
+        ..Default::default()
+    };
+    if let Some(s) = &q.status {
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let status = Status::ALL
+                .iter()
+                .find(|st| {
+                    serde_json::to_value(st)
+                        .ok()
+                        .and_then(|v| v.as_str().map(|x| x == part))
+                        .unwrap_or(false)
+                        || st.label() == part
+                })
+                .ok_or_else(|| {
+                    ApiError::bad_request("bad_query", format!("未知的状态「{part}」"))
+                })?;
+            f.status.push(*status);
+        }
+    }
+    f.lead = q.unit.map(UnitId);
+    f.township = q.township.map(UnitId);
+    f.category = q.category.map(CategoryId);
+    if let Some(c) = &q.channel {
+        f.channel = Some(
+            Channel::parse(c)
+                .ok_or_else(|| ApiError::bad_request("bad_query", format!("未知的渠道「{c}」")))?,
+        );
+    }
+    if let Some(k) = &q.kind {
+        f.kind =
+            Some(Kind::parse(k).ok_or_else(|| {
+                ApiError::bad_request("bad_query", format!("未知的诉求类型「{k}」"))
+            })?);
+    }
+    f.overdue = q.overdue;
+    f.due_soon = q.due_soon;
+    if let Some(d) = &q.from {
+        f.from = Some(start_of_day(parse_date("from", d)?));
+    }
+    if let Some(d) = &q.to {
+        let day = parse_date("to", d)?;
+        f.to = day.succ_opt().map(start_of_day);
+    }
+    f.owner = q.owner.map(UserId);
+    if let Some(p) = &q.phone {
+        caller.require(&[Role::Operator, Role::Dispatcher, Role::ReturnVisitor])?;
+        let phone = Phone::parse(p).map_err(|m| ApiError::bad_request("bad_query", m))?;
+        f.citizen = Some(phone.expose().trim_start_matches('+').to_string());
+    }
+    f.sort = match q.sort.as_deref() {
+        None | Some("newest") => Sort::Newest,
+        Some("due") => Sort::DueFirst,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("未知的排序「{other}」,可用 newest 或 due"),
+            ))
+        }
+    };
+    if !caller.sees_all() {
+        match caller.user.role {
+            Role::GridMember => f.registered_by = Some(caller.user.id),
+            _ => f.involving = Some(vec![caller.user.unit]),
+        }
+    }
+    Ok(f)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let now = chrono::Utc::now();
+    let filter = filter_from_query(&q, &caller, now)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("bad_query", "limit 须在1到500之间"));
+    }
+    let page = state.store.list(filter, q.cursor.clone(), limit).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|a| appeal_view(a, &caller, now, true))
+        .collect();
+    Ok(Json(
+        json!({"items": items, "next_cursor": page.next_cursor}),
+    ))
+}
+
+/// Turns the API's action body into a domain command: `version` is taken out, owners given as
+/// user ids become persons, and a merge names its master by number or id.
+pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(Command, u64)> {
+    let obj = body
+        .as_object_mut()
+        .ok_or_else(|| ApiError::unprocessable("invalid_body", "请求内容须为 JSON 对象"))?;
+    let version = obj
+        .remove("version")
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "version_required",
+                "须提供 version(工单当前版本号),以免覆盖他人的更新",
+            )
+        })?
+        .as_u64()
+        .ok_or_else(|| ApiError::unprocessable("version_required", "version 须为非负整数"))?;
+    let action = obj
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match action.as_str() {
+        "link_duplicate" => {
+            return Err(ApiError::unprocessable(
+                "unknown_action",
+                "link_duplicate 由合并操作自动记录,不能直接调用",
+            ))
+        }
+        "sign" | "set_owner" => {
+            if let Some(Value::Number(n)) = obj.get("owner") {
+                let id = n
+                    .as_u64()
+                    .filter(|i| *i <= u32::MAX as u64)
+                    .ok_or_else(|| ApiError::unprocessable("invalid_body", "owner 须为用户ID"))?;
+                let user = state.store.user(UserId(id as u32)).await?;
+                obj.insert(
+                    "owner".into(),
+                    serde_json::to_value(Person {
+                        user: user.id,
+                        name: user.name,
+                        unit: user.unit,
+                    })
+                    .unwrap_or(Value::Null),
+                );
+            }
+        }
+        "merge" => {
+            let master = obj.remove("master").ok_or_else(|| {
+                ApiError::unprocessable("invalid_body", "合并须提供 master(主工单编号)")
+            })?;
+            let key = match &master {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(ApiError::unprocessable(
+                        "invalid_body",
+                        "master 须为工单编号",
+                    ))
+                }
+            };
+            let m = state.store.appeal(parse_ref(&key)?).await?;
+            obj.insert(
+                "into".into(),
+                serde_json::to_value(MasterRef {
+                    id: m.id,
+                    number: m.number,
+                    status: m.status,
+                })
+                .unwrap_or(Value::Null),
+            );
+        }
+        _ => {}
+    }
+    let command: Command = serde_json::from_value(body).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("unknown variant") {
+            ApiError::unprocessable("unknown_action", format!("未知的操作:{msg}"))
+        } else {
+            ApiError::unprocessable("invalid_body", format!("操作参数不符合要求:{msg}"))
+        }
+    })?;
+    Ok((command, version))
+}
+
+async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(key): PathParams<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let r = parse_ref(&key)?;
+    let current = state.store.appeal(r.clone()).await?;
+    if !can_see(&caller, &current) {
+        return Err(ApiError::forbidden(
+            "not_your_unit",
+            "该工单不属于本单位,无权操作",
+        ));
+    }
+    let (command, version) = command_from_body(&state, body).await?;
+    let name = command.name();
+    let now = chrono::Utc::now();
+    let next = state
+        .store
+        .act(
+            AppealRef::Id(current.id),
+            command,
+            caller.actor.clone(),
+            now,
+            Some(version),
+        )
+        .await?;
+    state.ops.count_action(name);
+    tracing::info!(appeal = %next.number, action = name, user = caller.user.id.0, version = next.version, "action");
+    Ok(Json(appeal_view(&next, &caller, now, false)))
+}

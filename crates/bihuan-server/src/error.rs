@@ -1,0 +1,173 @@
+//! API errors: always JSON `{"code": "...", "message": "..."}` with a fitting status. Nothing a
+//! client sends ends in a 500; a 500 means the server or its disk failed, and its details go to
+//! the log, not to the client.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bihuan_domain::DomainError;
+use bihuan_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub extra: Option<serde_json::Value>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "请先登录(或在 Authorization 头中提供 Bearer 令牌)",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"code": self.code, "message": self.message});
+        if let (Some(extra), Some(obj)) = (self.extra, body.as_object_mut()) {
+            if let Some(e) = extra.as_object() {
+                for (k, v) in e {
+                    obj.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let status = match &e {
+            DomainError::VersionConflict { .. } => StatusCode::CONFLICT,
+            DomainError::RoleForbidden { .. }
+            | DomainError::NotLeadUnit { .. }
+            | DomainError::NotWhistleTarget(_) => StatusCode::FORBIDDEN,
+            DomainError::Invalid { .. }
+            | DomainError::Calendar(_)
+            | DomainError::VisitIncomplete
+            | DomainError::ExtensionTooLong(_)
+            | DomainError::MergeIntoSelf
+            | DomainError::TimeBeforeLastStep => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        };
+        let extra = match &e {
+            DomainError::VersionConflict { current, .. } => {
+                Some(json!({"current_version": current}))
+            }
+            DomainError::Invalid { field, .. } => Some(json!({"field": field})),
+            _ => None,
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.message_zh(),
+            extra,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            StoreError::NotFound { what } => ApiError::not_found(format!("未找到:{what}")),
+            StoreError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            StoreError::Invalid { code, message } => ApiError::unprocessable(code, message),
+            StoreError::Internal(detail) => {
+                tracing::error!(%detail, "storage failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "服务器内部错误,请稍后重试;如持续出现请联系管理员",
+                )
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonDataError(e) => ApiError::unprocessable(
+                "invalid_body",
+                format!("请求内容的字段不符合要求:{}", e.body_text()),
+            ),
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+                "malformed_json",
+                format!("请求内容不是有效的 JSON:{}", e.body_text()),
+            ),
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "json_required",
+                "请求须带 Content-Type: application/json",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "请求内容过大(上限 1 MiB)",
+            ),
+            other => ApiError::bad_request(
+                "bad_body",
+                format!("无法读取请求内容:{}", other.body_text()),
+            ),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request("bad_path", format!("路径参数无效:{}", r.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("bad_query", format!("查询参数无效:{}", r.body_text()))
+    }
+}
+
+/// A JSON body whose rejections are our JSON errors.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct JsonBody<T>(pub T);
+
+/// Query parameters whose rejections are our JSON errors.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct QueryParams<T>(pub T);
+
+/// Path parameters whose rejections are our JSON errors.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct PathParams<T>(pub T);

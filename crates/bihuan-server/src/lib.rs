@@ -1,0 +1,194 @@
+//! # bihuan-server
+//!
+//! The HTTP side of bihuan. [`Application::build`] binds and wires everything;
+//! [`Application::run_until_stopped`] serves until Ctrl-C or SIGTERM. Tests start the very same
+//! application on port 0.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`appeals`] | `/api/v1/appeals`: register, read, list, act; visibility and masking |
+//! | [`admin`] | login, tokens, units, users, categories, policies, calendar years |
+//! | [`auth`] | password hashes, tokens, the `Caller` extractor |
+//! | [`error`] | JSON errors and extractors that never answer a client error with a 500 |
+//! | [`ops`] | `/healthz`, `/metrics`, request counting |
+//! | [`scanner`] | the background deadline scanner |
+//! | [`openapi`] | the OpenAPI document |
+//! | [`config`] | configuration layers |
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use bihuan_store::Store;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub mod admin;
+pub mod appeals;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod openapi;
+pub mod ops;
+pub mod scanner;
+
+pub use config::Config;
+use error::ApiError;
+
+/// Request bodies above this size are refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub ops: Arc<ops::Ops>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// The router, without a listener (for tests that call it directly).
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(appeals::router())
+        .merge(admin::router())
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    Router::new()
+        .merge(api)
+        .route("/", get(home))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::track,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误,请稍后重试",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("没有这个接口,请查看 /api/v1/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "该接口不支持此请求方法",
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A plain landing page until the console arrives: what this is, where the API is, and (in the
+/// demo) the accounts to try.
+async fn home(State(state): State<AppState>) -> Html<String> {
+    let mut rows = String::new();
+    for (login, password, role) in &state.config.demo_logins {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            escape(role),
+            escape(login),
+            escape(password)
+        ));
+    }
+    let demo = if rows.is_empty() {
+        String::new()
+    } else {
+        format!("<h2>演示账号</h2><table><tr><th>角色</th><th>登录名</th><th>密码</th></tr>{rows}</table>")
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>闭环 · 群众诉求闭环办理平台</title>\
+<style>body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}</style></head>\
+<body><h1>闭环 · 群众诉求闭环办理平台</h1><p>一平台集成汇聚、一中心分流交办、全部门协调配合、全流程闭环办理。</p>\
+<ul><li>接口文档:<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a></li><li>运行状态:<a href=\"/healthz\">/healthz</a> · <a href=\"/metrics\">/metrics</a></li></ul>{demo}</body></html>"
+    ))
+}
+
+impl Application {
+    pub async fn build(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            ops: Arc::new(ops::Ops::default()),
+        };
+        Ok(Application { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM; the deadline scanner runs alongside.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        if self.state.config.scan_interval_secs > 0 {
+            scanner::spawn(
+                self.state.clone(),
+                Duration::from_secs(self.state.config.scan_interval_secs),
+            );
+        }
+        let app = router(self.state.clone());
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await?;
+        Ok(())
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,140 @@
+//! The OpenAPI document at `/api/v1/openapi.json`, written by hand so that it says exactly what
+//! the handlers do.
+
+use serde_json::{json, Value};
+
+fn op(summary: &str, tag: &str, body: Option<&str>, ok: &str) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "tags": [tag],
+        "responses": {
+            ok: {"description": "OK"},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"},
+            "409": {"$ref": "#/components/responses/Error"},
+            "413": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"}
+        }
+    });
+    if let Some(schema) = body {
+        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+    }
+    o
+}
+
+fn key_param() -> Value {
+    json!([{"name": "key", "in": "path", "required": true, "description": "工单编号 (2026-11-000123) 或数字ID", "schema": {"type": "string"}}])
+}
+
+pub fn document() -> Value {
+    let list_params: Vec<Value> = [
+        ("status", "状态,逗号分隔:pending_dispatch,dispatched,returned,in_progress,replied,visited,closed,merged"),
+        ("unit", "主办单位ID"),
+        ("township", "乡镇(街道)ID"),
+        ("category", "分类ID(含下级分类)"),
+        ("channel", "渠道:hotline,web,app,household_visit,letter,in_person,grid_report,enterprise_service,other"),
+        ("kind", "类型:consultation,help,complaint,report,suggestion,praise,petition_opinion,petition_accusation,petition_claim"),
+        ("overdue", "true/false:是否超期"),
+        ("due_soon", "true/false:是否临期"),
+        ("from", "登记日期起 YYYY-MM-DD"),
+        ("to", "登记日期止 YYYY-MM-DD(含)"),
+        ("owner", "首席服务官用户ID"),
+        ("phone", "来电号码:查该群众的历史诉求(受理、派单、回访人员)"),
+        ("sort", "newest(默认)或 due(按最近期限)"),
+        ("cursor", "上一页返回的 next_cursor"),
+        ("limit", "每页条数 1–500,默认50"),
+    ]
+    .iter()
+    .map(|(n, d)| json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}))
+    .collect();
+
+    let mut appeal_get = op("工单详情(含完整时间线)", "appeals", None, "200");
+    appeal_get["parameters"] = key_param();
+    let mut appeal_act = op("对工单执行操作(交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……)", "appeals", Some("Action"), "200");
+    appeal_act["parameters"] = key_param();
+    let mut list = op("工单列表:筛选与游标分页", "appeals", None, "200");
+    list["parameters"] = Value::Array(list_params);
+    let mut register = op(
+        "登记诉求;可带 Idempotency-Key 头防止重复登记",
+        "appeals",
+        Some("NewAppeal"),
+        "201",
+    );
+    register["parameters"] = json!([{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}]);
+    let mut cal_add = op(
+        "工作日推算:date 之后第 days 个工作日(与命令行相同)",
+        "calendar",
+        None,
+        "200",
+    );
+    cal_add["parameters"] = json!([
+        {"name": "date", "in": "query", "required": true, "schema": {"type": "string", "format": "date"}},
+        {"name": "days", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}}
+    ]);
+    cal_add["security"] = json!([]);
+    let mut login = op("登录,返回会话 Cookie", "auth", Some("Login"), "200");
+    login["security"] = json!([]);
+
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "bihuan 闭环 API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "群众诉求全流程闭环办理。错误一律为 JSON {\"code\", \"message\"};code 稳定,message 为中文说明。"
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"cookie": []}],
+        "paths": {
+            "/api/v1/login": {"post": login},
+            "/api/v1/logout": {"post": op("退出登录", "auth", None, "204")},
+            "/api/v1/me": {"get": op("当前用户", "auth", None, "200")},
+            "/api/v1/tokens": {"post": op("为集成系统创建 API 令牌(管理员)", "auth", Some("Token"), "201")},
+            "/api/v1/appeals": {"post": register, "get": list},
+            "/api/v1/appeals/{key}": {"get": appeal_get},
+            "/api/v1/appeals/{key}/actions": {"post": appeal_act},
+            "/api/v1/units": {"get": op("单位列表", "reference", None, "200"), "post": op("新增或修改单位(管理员)", "reference", Some("Unit"), "204")},
+            "/api/v1/users": {"get": op("用户列表", "reference", None, "200"), "post": op("新增用户(管理员)", "reference", Some("NewUser"), "201")},
+            "/api/v1/users/{id}": {"patch": op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200")},
+            "/api/v1/categories": {"get": op("分类列表", "reference", None, "200"), "post": op("新增或修改分类(管理员)", "reference", Some("Category"), "204")},
+            "/api/v1/policies": {"get": op("期限规则表", "reference", None, "200"), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
+            "/api/v1/calendar/years": {"get": op("已导入的节假日年份", "calendar", None, "200"), "post": op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201")},
+            "/api/v1/calendar/add": {"get": cal_add},
+            "/healthz": {"get": {"summary": "健康检查", "security": [], "responses": {"200": {"description": "OK"}, "503": {"description": "数据库不可用"}}}},
+            "/metrics": {"get": {"summary": "Prometheus 指标", "security": [], "responses": {"200": {"description": "text/plain"}}}}
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "bihuan_session"}
+            },
+            "responses": {
+                "Error": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string", "example": "version_conflict"},
+                    "message": {"type": "string"},
+                    "current_version": {"type": "integer"},
+                    "field": {"type": "string"}}},
+                "Login": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string"}}},
+                "Token": {"type": "object", "required": ["user", "name"], "properties": {"user": {"type": "integer"}, "name": {"type": "string"}}},
+                "NewAppeal": {"type": "object", "required": ["channel", "kind", "title", "content"], "properties": {
+                    "channel": {"type": "string"}, "kind": {"type": "string"},
+                    "urgency": {"type": "string", "enum": ["critical", "urgent", "normal"]},
+                    "category": {"type": "integer"}, "title": {"type": "string", "maxLength": 200},
+                    "content": {"type": "string", "maxLength": 10000},
+                    "place": {"type": "object", "properties": {"address": {"type": "string"}, "township": {"type": "integer"}, "village": {"type": "integer"}, "grid": {"type": "integer"}, "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
+                    "citizen": {"type": "object", "properties": {"name": {"type": "string"}, "phone": {"type": "string"}, "organisation": {"type": "string"}}}}},
+                "Action": {"type": "object", "required": ["action", "version"], "description": "action 取值:answer_at_intake, dispatch{lead,assisting,note}, sign{owner?}, set_owner{owner}, commit{commitment{what,by,citizen_part}}, contact{note}, return{reason}, decide_return{accept,note,redispatch?[lead,[assisting]]}, request_extension{limit{working_days|calendar_days|hours:N},reason}, decide_extension{approve,note}, whistle{units,matter}, report_in{whistle,note}, reply{result,reason?,text,petition_outcome?,attachments?}, return_visit{contacted,resolved?,rating?,comment}, close{note}, redo{cause,reason}, merge{master}, supervise{reason,note}, comment{text}", "properties": {"action": {"type": "string"}, "version": {"type": "integer"}}},
+                "Unit": {"type": "object", "required": ["id", "name", "kind"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string", "enum": ["county", "department", "township", "village", "grid"]}, "parent": {"type": "integer"}, "aliases": {"type": "array", "items": {"type": "string"}}}},
+                "Category": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "parent": {"type": "integer"}}},
+                "NewUser": {"type": "object", "required": ["login", "name", "role", "unit", "password"], "properties": {"login": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "password": {"type": "string"}}},
+                "UserUpdate": {"type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "active": {"type": "boolean"}, "password": {"type": "string"}}},
+                "PolicyTable": {"type": "array", "items": {"type": "object"}},
+                "YearNotice": {"type": "object", "required": ["year", "days"], "properties": {"year": {"type": "integer"}, "papers": {"type": "array", "items": {"type": "string"}}, "days": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "date": {"type": "string"}, "isOffDay": {"type": "boolean"}}}}}}
+            }
+        }
+    })
+}

@@ -1,0 +1,192 @@
+//! Operations: `/healthz`, Prometheus metrics at `/metrics`, and the request-counting
+//! middleware. Logs and metrics carry routes, codes and counts — never personal data.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant as Clock;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::AppState;
+
+const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    n: u64,
+}
+
+#[derive(Default)]
+pub struct Ops {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    actions: Mutex<BTreeMap<&'static str, u64>>,
+    pub scanner_runs: AtomicU64,
+    pub scanner_supervised: AtomicU64,
+    pub scanner_errors: AtomicU64,
+}
+
+impl Ops {
+    pub fn count_action(&self, name: &'static str) {
+        if let Ok(mut m) = self.actions.lock() {
+            *m.entry(name).or_default() += 1;
+        }
+    }
+
+    fn record(&self, method: &str, route: &str, status: u16, secs: f64) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
+        }
+        if let Ok(mut m) = self.latency.lock() {
+            let h = m.entry(route.to_string()).or_default();
+            for (i, b) in BUCKETS.iter().enumerate() {
+                if secs <= *b {
+                    h.counts[i] += 1;
+                }
+            }
+            h.sum += secs;
+            h.n += 1;
+        }
+    }
+}
+
+/// Counts every request by method, matched route (never the raw path) and status.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let start = Clock::now();
+    let resp = next.run(req).await;
+    let secs = start.elapsed().as_secs_f64();
+    state
+        .ops
+        .record(&method, &route, resp.status().as_u16(), secs);
+    resp
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.count_by_status().await {
+        Ok(_) => Json(json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "code": "store_unavailable", "message": "数据库不可用"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    let ops = &state.ops;
+    out.push_str("# HELP bihuan_http_requests_total HTTP requests by method, route and status.\n");
+    out.push_str("# TYPE bihuan_http_requests_total counter\n");
+    if let Ok(m) = ops.requests.lock() {
+        for ((method, route, status), n) in m.iter() {
+            let _ = writeln!(
+                out,
+                "bihuan_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                label(method),
+                label(route)
+            );
+        }
+    }
+    out.push_str("# HELP bihuan_http_request_duration_seconds Request latency by route.\n");
+    out.push_str("# TYPE bihuan_http_request_duration_seconds histogram\n");
+    if let Ok(m) = ops.latency.lock() {
+        for (route, h) in m.iter() {
+            let r = label(route);
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "bihuan_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "bihuan_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                h.n
+            );
+            let _ = writeln!(
+                out,
+                "bihuan_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "bihuan_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.n
+            );
+        }
+    }
+    out.push_str("# HELP bihuan_actions_total Appeal commands accepted, by action.\n");
+    out.push_str("# TYPE bihuan_actions_total counter\n");
+    if let Ok(m) = ops.actions.lock() {
+        for (name, n) in m.iter() {
+            let _ = writeln!(out, "bihuan_actions_total{{action=\"{name}\"}} {n}");
+        }
+    }
+    out.push_str("# HELP bihuan_write_queue_depth Write jobs waiting for the store's writer.\n");
+    out.push_str("# TYPE bihuan_write_queue_depth gauge\n");
+    let _ = writeln!(
+        out,
+        "bihuan_write_queue_depth {}",
+        state.store.queue_depth()
+    );
+    out.push_str("# HELP bihuan_appeals Appeals by status.\n# TYPE bihuan_appeals gauge\n");
+    if let Ok(counts) = state.store.count_by_status().await {
+        for (status, n) in counts {
+            let code = serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let _ = writeln!(out, "bihuan_appeals{{status=\"{code}\"}} {n}");
+        }
+    }
+    out.push_str("# HELP bihuan_scanner_runs_total Deadline scans completed.\n# TYPE bihuan_scanner_runs_total counter\n");
+    let _ = writeln!(
+        out,
+        "bihuan_scanner_runs_total {}",
+        ops.scanner_runs.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP bihuan_scanner_supervised_total Overdue supervisions raised by the scanner.\n# TYPE bihuan_scanner_supervised_total counter\n");
+    let _ = writeln!(
+        out,
+        "bihuan_scanner_supervised_total {}",
+        ops.scanner_supervised.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP bihuan_scanner_errors_total Scanner failures.\n# TYPE bihuan_scanner_errors_total counter\n");
+    let _ = writeln!(
+        out,
+        "bihuan_scanner_errors_total {}",
+        ops.scanner_errors.load(Ordering::Relaxed)
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}

@@ -1,0 +1,283 @@
+//! # bihuan-store
+//!
+//! Where appeals live. [`Store`] is the one trait the server talks to; [`sqlite::SqliteStore`]
+//! is the embedded default (one file, WAL, group commit through one writer thread). A
+//! PostgreSQL implementation follows the same trait.
+//!
+//! Every state change is a domain command: the store loads the current state inside its write
+//! transaction, lets the domain decide, and writes the events (append-only; triggers refuse
+//! updates and deletes) and the new current state in the same transaction.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bihuan_domain::appeal::{AppealId, UserId};
+use bihuan_domain::calendar::YearNotice;
+use bihuan_domain::category::{Category, CategoryId, CategoryTree};
+use bihuan_domain::lifecycle::{Actor, Appeal, Command, EventRecord, NewAppeal, Role, Status};
+use bihuan_domain::org::{Org, Unit, UnitId};
+use bihuan_domain::time::Instant;
+use bihuan_domain::{Calendar, Channel, DomainError, Kind, PolicyTable};
+use serde::{Deserialize, Serialize};
+
+pub mod sqlite;
+
+/// What can go wrong in the store. Domain refusals pass through unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// A request that conflicts with stored data (a login already taken …).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A request the store cannot accept as given.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The database failed; never the client's fault.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub fn not_found(what: impl Into<String>) -> StoreError {
+        StoreError::NotFound { what: what.into() }
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The reference data every request needs, kept in memory and swapped whole when an
+/// administrator changes it.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub org: Org,
+    pub categories: CategoryTree,
+    pub policies: PolicyTable,
+    pub calendar: Calendar,
+}
+
+impl Catalog {
+    pub fn ctx(&self) -> bihuan_domain::Context<'_> {
+        bihuan_domain::Context {
+            calendar: &self.calendar,
+            policies: &self.policies,
+        }
+    }
+}
+
+/// A user account. The password hash never leaves the store except for verification.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    pub active: bool,
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    pub password_hash: String,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub unit: Option<UnitId>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// An appeal by id or by its readable number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppealRef {
+    Id(AppealId),
+    Number(bihuan_domain::AppealNumber),
+}
+
+impl std::fmt::Display for AppealRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppealRef::Id(id) => write!(f, "appeal {}", id.0),
+            AppealRef::Number(n) => write!(f, "appeal {n}"),
+        }
+    }
+}
+
+/// Order of a list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Newest registration first.
+    #[default]
+    Newest,
+    /// The running deadline that runs out first, first; appeals with none last.
+    DueFirst,
+}
+
+/// Filters of the appeal list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct AppealFilter {
+    pub status: Vec<Status>,
+    /// The current lead unit.
+    pub lead: Option<UnitId>,
+    pub township: Option<UnitId>,
+    /// The category or any category below it.
+    pub category: Option<CategoryId>,
+    pub channel: Option<Channel>,
+    pub kind: Option<Kind>,
+    /// Overdue at `now`: a running deadline has passed.
+    pub overdue: Option<bool>,
+    /// Due soon at `now`: past the due-soon share but not yet overdue.
+    pub due_soon: Option<bool>,
+    /// Registered at or after.
+    pub from: Option<Instant>,
+    /// Registered before.
+    pub to: Option<Instant>,
+    pub owner: Option<UserId>,
+    pub registered_by: Option<UserId>,
+    /// Appeals the caller raised before (same identity: phone, else name).
+    pub citizen: Option<String>,
+    /// Scoping: only appeals these units are involved in (lead, assisting, called by whistle,
+    /// or once led). `None`: all appeals.
+    pub involving: Option<Vec<UnitId>>,
+    pub now: Option<Instant>,
+    pub sort: Sort,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Appeal>,
+    /// Pass back to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The result of a registration.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub appeal: Appeal,
+    /// `false` when an earlier call with the same idempotency key already registered it.
+    pub created: bool,
+}
+
+/// Everything the store can do. The server holds an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The reference data in force.
+    fn catalog(&self) -> Arc<Catalog>;
+
+    /// Registers an appeal. With an idempotency key, a retried call returns the appeal the
+    /// first call created (`created: false`) and never a second one.
+    async fn register(
+        &self,
+        new: NewAppeal,
+        actor: Actor,
+        at: Instant,
+        idempotency_key: Option<String>,
+    ) -> Result<Registered>;
+
+    /// Runs one domain command on an appeal. A merge also records the duplicate on its master,
+    /// in the same transaction.
+    async fn act(
+        &self,
+        appeal: AppealRef,
+        command: Command,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<Appeal>;
+
+    async fn appeal(&self, appeal: AppealRef) -> Result<Appeal>;
+    async fn history(&self, appeal: AppealId) -> Result<Vec<EventRecord>>;
+    async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page>;
+    /// Counts of appeals by status, for operations metrics.
+    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>>;
+    /// Open appeals with a deadline past due at `now` that has not yet been supervised (for
+    /// the deadline scanner).
+    async fn overdue_ids(&self, now: Instant, limit: u32) -> Result<Vec<AppealId>>;
+
+    /// Writes whole histories built elsewhere (the demo generator, imports), in one transaction.
+    /// Each history starts with its registration; numbers must be free.
+    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64>;
+    /// Allocates the next appeal numbers for a month, for histories built outside the store.
+    async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>>;
+    /// The next free appeal id (for histories built outside the store).
+    async fn next_appeal_id(&self) -> Result<AppealId>;
+
+    // Reference data.
+    async fn put_units(&self, units: Vec<Unit>) -> Result<()>;
+    async fn put_categories(&self, categories: Vec<Category>) -> Result<()>;
+    async fn put_policies(&self, policies: PolicyTable) -> Result<()>;
+    /// Loads (or replaces) one calendar year; it is kept and loaded again at every start.
+    async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice>;
+
+    // Users and credentials.
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User>;
+    async fn users(&self) -> Result<Vec<User>>;
+    async fn user(&self, id: UserId) -> Result<User>;
+    async fn user_by_login(&self, login: &str) -> Result<User>;
+    /// Stores a credential (the SHA-256 of a random token): a console session that expires, or
+    /// an API token that lives until revoked.
+    async fn put_credential(
+        &self,
+        token_hash: String,
+        user: UserId,
+        kind: CredentialKind,
+        expires_at: Option<Instant>,
+        name: String,
+    ) -> Result<()>;
+    /// The user behind a credential, if it is valid at `now`.
+    async fn credential_user(&self, token_hash: &str, now: Instant) -> Result<Option<User>>;
+    async fn delete_credential(&self, token_hash: &str) -> Result<()>;
+
+    /// The writer queue's current depth (for operations metrics).
+    fn queue_depth(&self) -> usize;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    Session,
+    ApiToken,
+}
+
+impl CredentialKind {
+    fn code(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::ApiToken => "api_token",
+        }
+    }
+}
+
+/// The identity key of a citizen as stored for look-ups: a SHA-256, so that the index holds no
+/// phone number.
+pub fn citizen_key(identity: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(identity.as_bytes()))
+}

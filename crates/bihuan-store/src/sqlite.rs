@@ -1,0 +1,1189 @@
+//! The embedded SQLite store.
+//!
+//! * **One writer thread** owns the only read-write connection. Requests queue jobs; the writer
+//!   takes every job waiting, runs each inside its own savepoint of one transaction, commits once
+//!   and only then answers them all (group commit): a burst of N requests costs one disk flush,
+//!   and a job that fails rolls back alone.
+//! * **Durability**: WAL with `synchronous=FULL`, so a commit is flushed to disk before any
+//!   request is answered; an acknowledged write survives SIGKILL and power loss. (`NORMAL` would
+//!   be faster but can lose the last commits on power loss.) Group commit pays for it.
+//! * **Readers** use a small pool of read-only connections, which WAL lets run beside the
+//!   writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use bihuan_domain::appeal::{AppealId, AppealNumber, UserId};
+use bihuan_domain::calendar::YearNotice;
+use bihuan_domain::category::{Category, CategoryId, CategoryTree};
+use bihuan_domain::lifecycle::{Actor, Appeal, Command, EventRecord, MasterRef, NewAppeal, Status};
+use bihuan_domain::org::{Org, Unit, UnitId};
+use bihuan_domain::time::{local_date, Instant};
+use bihuan_domain::{Calendar, PolicyTable};
+use chrono::{DateTime, Datelike, Utc};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+
+use crate::{
+    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
+    Store, StoreError, User, UserUpdate,
+};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/001_init.sql")];
+
+/// Largest number of jobs committed together.
+const MAX_BATCH: usize = 512;
+
+type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    depth: Arc<AtomicUsize>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    catalog: Arc<RwLock<Arc<Catalog>>>,
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        internal(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        internal(e)
+    }
+}
+
+/// The snake_case code of a serde enum (`Status::InProgress` → `in_progress`).
+fn code<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => panic!("not a unit enum: {other:?}"),
+    }
+}
+
+fn parse_code<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(internal)
+}
+
+fn secs(t: Instant) -> i64 {
+    t.timestamp()
+}
+
+fn from_secs(s: i64) -> Instant {
+    DateTime::<Utc>::from_timestamp(s, 0).unwrap_or_default()
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let target = MIGRATIONS.len() as i64;
+    if current > target {
+        return Err(internal(format!(
+            "the database is at schema version {current}, newer than this program ({target}); \
+             use a newer bihuan"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn load_catalog(conn: &Connection) -> Result<Catalog> {
+    let mut stmt = conn.prepare("SELECT id, name, kind, parent, aliases FROM units ORDER BY id")?;
+    let units = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut list = Vec::new();
+    for (id, name, kind, parent, aliases) in units {
+        list.push(Unit {
+            id: UnitId(id as u32),
+            name,
+            kind: parse_code(&kind)?,
+            parent: parent.map(|p| UnitId(p as u32)),
+            aliases: serde_json::from_str(&aliases)?,
+        });
+    }
+    let org = if list.is_empty() {
+        Org::default()
+    } else {
+        Org::new(list).map_err(internal)?
+    };
+    let mut stmt = conn.prepare("SELECT id, name, parent FROM categories ORDER BY id")?;
+    let cats = stmt
+        .query_map([], |r| {
+            Ok(Category {
+                id: CategoryId(r.get::<_, i64>(0)? as u32),
+                name: r.get(1)?,
+                parent: r.get::<_, Option<i64>>(2)?.map(|p| CategoryId(p as u32)),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let categories = CategoryTree::new(cats).map_err(internal)?;
+    let policies: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'policies'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let policies = match policies {
+        Some(json) => serde_json::from_str(&json)?,
+        None => PolicyTable::defaults(),
+    };
+    let mut calendar = Calendar::official();
+    let mut stmt = conn.prepare("SELECT json FROM calendar_years ORDER BY year")?;
+    for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        calendar.load_json(&json?).map_err(internal)?;
+    }
+    Ok(Catalog {
+        org,
+        categories,
+        policies,
+        calendar,
+    })
+}
+
+fn read_appeal(conn: &Connection, r: &AppealRef) -> Result<Appeal> {
+    let row: Option<String> = match r {
+        AppealRef::Id(id) => conn
+            .query_row(
+                "SELECT state FROM appeals WHERE id = ?",
+                [id.0 as i64],
+                |r| r.get(0),
+            )
+            .optional()?,
+        AppealRef::Number(n) => conn
+            .query_row(
+                "SELECT state FROM appeals WHERE number = ?",
+                [n.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?,
+    };
+    let json = row.ok_or_else(|| StoreError::not_found(r.to_string()))?;
+    Ok(serde_json::from_str(&json)?)
+}
+
+/// Writes the current state row and the involvement index.
+fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> Result<()> {
+    let next = a.next_deadline();
+    conn.execute(
+        "INSERT INTO appeals (id, number, version, status, regime, kind, channel, urgency,
+             category, township, lead, owner, registered_at, registered_by, citizen_key,
+             next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+         ON CONFLICT(id) DO UPDATE SET version = excluded.version, status = excluded.status,
+             category = excluded.category, township = excluded.township, lead = excluded.lead,
+             owner = excluded.owner, next_due = excluded.next_due,
+             due_soon_at = excluded.due_soon_at, updated_at = excluded.updated_at,
+             state = excluded.state, unsupervised_due = excluded.unsupervised_due",
+        params![
+            a.id.0 as i64,
+            a.number.to_string(),
+            a.version as i64,
+            code(&a.status),
+            code(&a.regime),
+            code(&a.kind),
+            code(&a.channel),
+            code(&a.urgency),
+            a.category.map(|c| c.0 as i64),
+            a.place.township.map(|u| u.0 as i64),
+            a.lead.map(|u| u.0 as i64),
+            a.owner.as_ref().map(|o| o.user.0 as i64),
+            secs(a.registered_at),
+            a.registered_by.0 as i64,
+            a.citizen.identity_key().map(|k| crate::citizen_key(&k)),
+            next.map(|(_, due)| secs(due)),
+            a.due_soon_at().map(secs),
+            idempotency_key,
+            secs(a.last_at),
+            serde_json::to_string(a)?,
+            a.next_unsupervised_deadline().map(secs),
+        ],
+    )?;
+    let mut units: Vec<UnitId> = a
+        .lead
+        .into_iter()
+        .chain(a.assisting.iter().copied())
+        .collect();
+    units.extend(
+        a.whistles
+            .iter()
+            .flat_map(|w| w.targets.iter().map(|t| t.unit)),
+    );
+    units.extend(a.dispatch_rounds.iter().map(|d| d.unit));
+    let mut stmt = conn
+        .prepare_cached("INSERT OR IGNORE INTO appeal_units (unit_id, appeal_id) VALUES (?, ?)")?;
+    for u in units {
+        stmt.execute(params![u.0 as i64, a.id.0 as i64])?;
+    }
+    Ok(())
+}
+
+fn insert_events(conn: &Connection, records: &[EventRecord]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO events (appeal_id, version, at, actor_user, type, body) VALUES (?, ?, ?, ?, ?, ?)",
+    )?;
+    for r in records {
+        stmt.execute(params![
+            r.appeal.0 as i64,
+            r.version as i64,
+            secs(r.at),
+            r.actor.user.0 as i64,
+            r.event.name(),
+            serde_json::to_string(r)?,
+        ])?;
+    }
+    Ok(())
+}
+
+fn next_number(conn: &Connection, at: Instant) -> Result<AppealNumber> {
+    let d = local_date(at);
+    let seqs = reserve_numbers(conn, d.year(), d.month(), 1)?;
+    AppealNumber::new(d.year() as u16, d.month() as u8, seqs[0])
+        .ok_or_else(|| StoreError::invalid("number_exhausted", "本月工单编号已用尽"))
+}
+
+fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
+    let ym = format!("{year:04}-{month:02}");
+    let last: i64 = conn.query_row(
+        "INSERT INTO number_seq (ym, last) VALUES (?1, ?2)
+         ON CONFLICT(ym) DO UPDATE SET last = last + ?2 RETURNING last",
+        params![ym, count as i64],
+        |r| r.get(0),
+    )?;
+    if last > 999_999 {
+        return Err(StoreError::invalid(
+            "number_exhausted",
+            "本月工单编号已用尽(每月最多999999件)",
+        ));
+    }
+    Ok(((last - count as i64 + 1)..=last)
+        .map(|n| n as u32)
+        .collect())
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
+    Ok((
+        User {
+            id: UserId(r.get::<_, i64>(0)? as u32),
+            login: r.get(1)?,
+            name: r.get(2)?,
+            role: bihuan_domain::Role::Admin, // replaced below from the role text
+            unit: UnitId(r.get::<_, i64>(4)? as u32),
+            active: r.get::<_, i64>(5)? != 0,
+            password_hash: r.get(6)?,
+        },
+        r.get::<_, String>(3)?,
+    ))
+}
+
+const USER_COLS: &str = "id, login, name, role, unit, active, password_hash";
+
+fn finish_user((mut u, role): (User, String)) -> Result<User> {
+    u.role = parse_code(&role)?;
+    Ok(u)
+}
+
+fn user_by(conn: &Connection, clause: &str, p: impl rusqlite::Params) -> Result<Option<User>> {
+    conn.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE {clause}"),
+        p,
+        user_from_row,
+    )
+    .optional()?
+    .map(finish_user)
+    .transpose()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file, runs migrations and starts the writer.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                internal(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(&path)
+            .map_err(|e| internal(format!("cannot open {}: {e}", path.display())))?;
+        configure(&conn)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(internal(format!("cannot switch {} to WAL", path.display())));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut conn)?;
+        let catalog = Arc::new(RwLock::new(Arc::new(load_catalog(&conn)?)));
+
+        let (tx, rx) = mpsc::channel::<Job>();
+        let depth = Arc::new(AtomicUsize::new(0));
+        let writer_depth = depth.clone();
+        std::thread::Builder::new()
+            .name("bihuan-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx, writer_depth))
+            .map_err(internal)?;
+        Ok(SqliteStore {
+            path,
+            jobs: Mutex::new(tx),
+            depth,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            catalog,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues a write job and waits until it is committed (or failed).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.write_then(f, |_| {}).await
+    }
+
+    /// Like `write`, with `after` run on the value once the commit has succeeded, in commit
+    /// order (used to swap the in-memory catalog).
+    async fn write_then<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        after: impl FnOnce(&T) + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn| match f(conn) {
+            Ok(v) => (
+                true,
+                Box::new(move |commit| {
+                    let out = commit.map(|()| {
+                        after(&v);
+                        v
+                    });
+                    let _ = tx.send(out.map_err(StoreError::Internal));
+                }),
+            ),
+            Err(e) => (
+                false,
+                Box::new(move |_| {
+                    let _ = tx.send(Err(e));
+                }),
+            ),
+        });
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        let sent = self.jobs.lock().map_err(internal)?.send(job);
+        if sent.is_err() {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            return Err(internal("the database writer has stopped"));
+        }
+        rx.await
+            .map_err(|_| internal("the database writer dropped a job"))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let pool = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match pool.lock().map_err(internal)?.pop() {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut p) = pool.lock() {
+                if p.len() < 16 {
+                    p.push(conn);
+                }
+            }
+            out
+        })
+        .await
+        .map_err(internal)?
+    }
+
+    /// Replaces the catalog after a committed change of reference data.
+    fn catalog_swapper(&self) -> impl FnOnce(&Catalog) + Send + 'static {
+        let slot = self.catalog.clone();
+        move |c: &Catalog| {
+            if let Ok(mut w) = slot.write() {
+                *w = Arc::new(c.clone());
+            }
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        depth.fetch_sub(batch.len(), Ordering::Relaxed);
+        let mut finishers = Vec::with_capacity(batch.len());
+        let begin = conn.execute_batch("BEGIN IMMEDIATE");
+        if let Err(e) = begin {
+            for job in batch {
+                // Cannot start a transaction: fail every job without running it.
+                let (_, finish) = job(&conn);
+                finish(Err(format!("cannot begin a transaction: {e}")));
+            }
+            let _ = conn.execute_batch("ROLLBACK");
+            continue;
+        }
+        for job in batch {
+            let sp = conn.execute_batch("SAVEPOINT job");
+            let (ok, finish) = job(&conn);
+            if sp.is_ok() {
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(e) = conn.execute_batch(end) {
+                    tracing::error!(error = %e, "savepoint failed");
+                }
+            }
+            finishers.push((ok, finish));
+        }
+        let commit = conn
+            .execute_batch("COMMIT")
+            .map_err(|e| format!("commit failed: {e}"));
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (_, finish) in finishers {
+            finish(commit.clone());
+        }
+    }
+}
+
+fn list_query(
+    conn: &Connection,
+    catalog: &Catalog,
+    f: &AppealFilter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    use rusqlite::types::Value as V;
+    if !f.status.is_empty() {
+        clauses.push(format!(
+            "status IN ({})",
+            vec!["?"; f.status.len()].join(",")
+        ));
+        args.extend(f.status.iter().map(|s| V::Text(code(s))));
+    }
+    if let Some(u) = f.lead {
+        clauses.push("lead = ?".into());
+        args.push(V::Integer(u.0 as i64));
+    }
+    if let Some(u) = f.township {
+        clauses.push("township = ?".into());
+        args.push(V::Integer(u.0 as i64));
+    }
+    if let Some(c) = f.category {
+        // The category and everything below it.
+        let mut ids = vec![c];
+        let mut frontier = vec![c];
+        while let Some(p) = frontier.pop() {
+            for child in catalog.categories.iter().filter(|x| x.parent == Some(p)) {
+                ids.push(child.id);
+                frontier.push(child.id);
+            }
+        }
+        clauses.push(format!("category IN ({})", vec!["?"; ids.len()].join(",")));
+        args.extend(ids.iter().map(|i| V::Integer(i.0 as i64)));
+    }
+    if let Some(ch) = f.channel {
+        clauses.push("channel = ?".into());
+        args.push(V::Text(code(&ch)));
+    }
+    if let Some(k) = f.kind {
+        clauses.push("kind = ?".into());
+        args.push(V::Text(code(&k)));
+    }
+    let now = f.now.map(secs).unwrap_or(0);
+    match f.overdue {
+        Some(true) => {
+            clauses.push("next_due < ?".into());
+            args.push(V::Integer(now));
+        }
+        Some(false) => {
+            clauses.push("(next_due IS NULL OR next_due >= ?)".into());
+            args.push(V::Integer(now));
+        }
+        None => {}
+    }
+    match f.due_soon {
+        Some(true) => {
+            clauses.push("(due_soon_at <= ? AND next_due >= ?)".into());
+            args.push(V::Integer(now));
+            args.push(V::Integer(now));
+        }
+        Some(false) => {
+            clauses.push(
+                "NOT (due_soon_at IS NOT NULL AND due_soon_at <= ? AND next_due >= ?)".into(),
+            );
+            args.push(V::Integer(now));
+            args.push(V::Integer(now));
+        }
+        None => {}
+    }
+    if let Some(t) = f.from {
+        clauses.push("registered_at >= ?".into());
+        args.push(V::Integer(secs(t)));
+    }
+    if let Some(t) = f.to {
+        clauses.push("registered_at < ?".into());
+        args.push(V::Integer(secs(t)));
+    }
+    if let Some(u) = f.owner {
+        clauses.push("owner = ?".into());
+        args.push(V::Integer(u.0 as i64));
+    }
+    if let Some(u) = f.registered_by {
+        clauses.push("registered_by = ?".into());
+        args.push(V::Integer(u.0 as i64));
+    }
+    if let Some(identity) = &f.citizen {
+        clauses.push("citizen_key = ?".into());
+        args.push(V::Text(crate::citizen_key(identity)));
+    }
+    if let Some(units) = &f.involving {
+        if units.is_empty() {
+            clauses.push("0".into());
+        } else {
+            clauses.push(format!(
+                "id IN (SELECT appeal_id FROM appeal_units WHERE unit_id IN ({}))",
+                vec!["?"; units.len()].join(",")
+            ));
+            args.extend(units.iter().map(|u| V::Integer(u.0 as i64)));
+        }
+    }
+    const NO_DUE: i64 = i64::MAX;
+    let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
+    let order = match f.sort {
+        Sort::Newest => {
+            if let Some(c) = cursor {
+                let id: i64 = c.parse().map_err(|_| bad_cursor())?;
+                clauses.push("id < ?".into());
+                args.push(V::Integer(id));
+            }
+            "ORDER BY id DESC"
+        }
+        Sort::DueFirst => {
+            if let Some(c) = cursor {
+                let (k, id) = c.split_once(':').ok_or_else(bad_cursor)?;
+                let k: i64 = k.parse().map_err(|_| bad_cursor())?;
+                let id: i64 = id.parse().map_err(|_| bad_cursor())?;
+                clauses.push(format!(
+                    "(COALESCE(next_due, {NO_DUE}) > ? OR (COALESCE(next_due, {NO_DUE}) = ? AND id > ?))"
+                ));
+                args.extend([V::Integer(k), V::Integer(k), V::Integer(id)]);
+            }
+            "ORDER BY COALESCE(next_due, 9223372036854775807), id"
+        }
+    };
+    let where_ = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT id, COALESCE(next_due, {NO_DUE}), state FROM appeals {where_} {order} LIMIT {}",
+        limit + 1
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut last = None;
+    for (id, due, json) in rows.into_iter().take(limit as usize) {
+        items.push(serde_json::from_str::<Appeal>(&json)?);
+        last = Some((id, due));
+    }
+    let next_cursor = match (more, last) {
+        (true, Some((id, due))) => Some(match f.sort {
+            Sort::Newest => id.to_string(),
+            Sort::DueFirst => format!("{due}:{id}"),
+        }),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    async fn register(
+        &self,
+        new: NewAppeal,
+        actor: Actor,
+        at: Instant,
+        idempotency_key: Option<String>,
+    ) -> Result<Registered> {
+        let catalog = self.catalog.clone();
+        self.write(move |conn| {
+            if let Some(key) = &idempotency_key {
+                let existing: Option<String> = conn
+                    .query_row(
+                        "SELECT state FROM appeals WHERE idempotency_key = ?",
+                        [key],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(json) = existing {
+                    return Ok(Registered {
+                        appeal: serde_json::from_str(&json)?,
+                        created: false,
+                    });
+                }
+            }
+            let cat = catalog.read().map_err(internal)?.clone();
+            if let Some(c) = new.category {
+                if cat.categories.get(c).is_none() {
+                    return Err(StoreError::invalid(
+                        "unknown_category",
+                        format!("分类 {} 不存在", c.0),
+                    ));
+                }
+            }
+            for (field, unit) in [
+                ("place.township", new.place.township),
+                ("place.village", new.place.village),
+                ("place.grid", new.place.grid),
+            ] {
+                if let Some(u) = unit {
+                    if cat.org.get(u).is_none() {
+                        return Err(StoreError::invalid(
+                            "unknown_unit",
+                            format!("{field}: 单位 {} 不存在", u.0),
+                        ));
+                    }
+                }
+            }
+            let id: i64 =
+                conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals", [], |r| {
+                    r.get(0)
+                })?;
+            let number = next_number(conn, at)?;
+            let (appeal, record) =
+                Appeal::register(AppealId(id as u64), number, new, &actor, at, cat.ctx())?;
+            save_appeal(conn, &appeal, idempotency_key.as_deref())?;
+            insert_events(conn, &[record])?;
+            Ok(Registered {
+                appeal,
+                created: true,
+            })
+        })
+        .await
+    }
+
+    async fn act(
+        &self,
+        appeal: AppealRef,
+        command: Command,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<Appeal> {
+        let catalog = self.catalog.clone();
+        self.write(move |conn| {
+            let cat = catalog.read().map_err(internal)?.clone();
+            let current = read_appeal(conn, &appeal)?;
+            // Units named in a command must exist and be able to handle work.
+            let named: Vec<UnitId> = match &command {
+                Command::Dispatch {
+                    lead, assisting, ..
+                } => std::iter::once(*lead)
+                    .chain(assisting.iter().copied())
+                    .collect(),
+                Command::DecideReturn {
+                    redispatch: Some((lead, assisting)),
+                    ..
+                } => std::iter::once(*lead)
+                    .chain(assisting.iter().copied())
+                    .collect(),
+                Command::Whistle { units, .. } => units.clone(),
+                _ => vec![],
+            };
+            for u in named {
+                match cat.org.get(u) {
+                    Some(unit) if unit.kind.can_handle() => {}
+                    Some(unit) => {
+                        return Err(StoreError::invalid(
+                            "unit_cannot_handle",
+                            format!("「{}」不能承办工单", unit.name),
+                        ))
+                    }
+                    None => {
+                        return Err(StoreError::invalid(
+                            "unknown_unit",
+                            format!("单位 {} 不存在", u.0),
+                        ))
+                    }
+                }
+            }
+            if let Command::Merge { into } = &command {
+                // The master is read here, inside the transaction, not trusted from the client.
+                let master = read_appeal(conn, &AppealRef::Id(into.id))?;
+                let master_ref = MasterRef {
+                    id: master.id,
+                    number: master.number,
+                    status: master.status,
+                };
+                let cmd = Command::Merge { into: master_ref };
+                let (next, records) =
+                    current.handle(&cmd, &actor, at, expected_version, cat.ctx())?;
+                let link = Command::LinkDuplicate {
+                    duplicate: current.id,
+                    number: current.number,
+                };
+                let at_master = at.max(master.last_at);
+                let (master_next, master_records) =
+                    master.handle(&link, &actor, at_master, None, cat.ctx())?;
+                save_appeal(conn, &next, None)?;
+                insert_events(conn, &records)?;
+                save_appeal(conn, &master_next, None)?;
+                insert_events(conn, &master_records)?;
+                return Ok(next);
+            }
+            let (next, records) =
+                current.handle(&command, &actor, at, expected_version, cat.ctx())?;
+            save_appeal(conn, &next, None)?;
+            insert_events(conn, &records)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn appeal(&self, appeal: AppealRef) -> Result<Appeal> {
+        self.read(move |conn| read_appeal(conn, &appeal)).await
+    }
+
+    async fn history(&self, appeal: AppealId) -> Result<Vec<EventRecord>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM events WHERE appeal_id = ? ORDER BY version")?;
+            let rows = stmt
+                .query_map([appeal.0 as i64], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if rows.is_empty() {
+                return Err(StoreError::not_found(format!("appeal {}", appeal.0)));
+            }
+            rows.iter()
+                .map(|b| serde_json::from_str(b).map_err(internal))
+                .collect()
+        })
+        .await
+    }
+
+    async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page> {
+        let catalog = self.catalog();
+        let limit = limit.clamp(1, 500);
+        self.read(move |conn| list_query(conn, &catalog, &filter, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM appeals GROUP BY status")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(s, n)| Ok((parse_code(&s)?, n as u64)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn overdue_ids(&self, now: Instant, limit: u32) -> Result<Vec<AppealId>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM appeals WHERE unsupervised_due < ? ORDER BY unsupervised_due LIMIT ?",
+            )?;
+            let rows = stmt
+                .query_map(params![secs(now), limit as i64], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows.into_iter().map(|i| AppealId(i as u64)).collect())
+        })
+        .await
+    }
+
+    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
+        self.write(move |conn| {
+            let mut n = 0;
+            for h in &histories {
+                let appeal =
+                    Appeal::from_history(h).map_err(|e| StoreError::invalid("bad_history", e))?;
+                save_appeal(conn, &appeal, None)?;
+                insert_events(conn, h)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
+        self.write(move |conn| reserve_numbers(conn, year, month, count))
+            .await
+    }
+
+    async fn next_appeal_id(&self) -> Result<AppealId> {
+        self.read(|conn| {
+            let id: i64 =
+                conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals", [], |r| {
+                    r.get(0)
+                })?;
+            Ok(AppealId(id as u64))
+        })
+        .await
+    }
+
+    async fn put_units(&self, units: Vec<Unit>) -> Result<()> {
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        self.write_then(
+            move |conn| {
+                // Units are upserted; the whole resulting tree must be valid.
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                let mut all: Vec<Unit> = cat.org.units().cloned().collect();
+                for u in units {
+                    match all.iter_mut().find(|x| x.id == u.id) {
+                        Some(x) => *x = u,
+                        None => all.push(u),
+                    }
+                }
+                cat.org = Org::new(all.clone())
+                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                conn.execute("DELETE FROM units", [])?;
+                let mut stmt = conn.prepare_cached(
+                    "INSERT INTO units (id, name, kind, parent, aliases) VALUES (?, ?, ?, ?, ?)",
+                )?;
+                for u in &all {
+                    stmt.execute(params![
+                        u.id.0 as i64,
+                        u.name,
+                        code(&u.kind),
+                        u.parent.map(|p| p.0 as i64),
+                        serde_json::to_string(&u.aliases)?
+                    ])?;
+                }
+                Ok(cat)
+            },
+            swap,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn put_categories(&self, categories: Vec<Category>) -> Result<()> {
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        self.write_then(
+            move |conn| {
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                let mut all: Vec<Category> = cat.categories.iter().cloned().collect();
+                for c in categories {
+                    match all.iter_mut().find(|x| x.id == c.id) {
+                        Some(x) => *x = c,
+                        None => all.push(c),
+                    }
+                }
+                cat.categories = CategoryTree::new(all.clone())
+                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                conn.execute("DELETE FROM categories", [])?;
+                let mut stmt = conn
+                    .prepare_cached("INSERT INTO categories (id, name, parent) VALUES (?, ?, ?)")?;
+                for c in &all {
+                    stmt.execute(params![c.id.0 as i64, c.name, c.parent.map(|p| p.0 as i64)])?;
+                }
+                Ok(cat)
+            },
+            swap,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn put_policies(&self, policies: PolicyTable) -> Result<()> {
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        self.write_then(
+            move |conn| {
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('policies', ?)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [serde_json::to_string(&policies)?],
+                )?;
+                cat.policies = policies;
+                Ok(cat)
+            },
+            swap,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice> {
+        let notice = YearNotice::from_json(&notice_json)
+            .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        let year = notice.year;
+        self.write_then(
+            move |conn| {
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                cat.calendar.load(notice);
+                conn.execute(
+                    "INSERT INTO calendar_years (year, json, loaded_at) VALUES (?, ?, ?)
+                     ON CONFLICT(year) DO UPDATE SET json = excluded.json, loaded_at = excluded.loaded_at",
+                    params![year, notice_json, Utc::now().timestamp()],
+                )?;
+                Ok(cat)
+            },
+            swap,
+        )
+        .await?;
+        Ok(self
+            .catalog()
+            .calendar
+            .notice(year)
+            .cloned()
+            .expect("just loaded"))
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        let catalog = self.catalog();
+        if catalog.org.get(user.unit).is_none() {
+            return Err(StoreError::invalid(
+                "unknown_unit",
+                format!("单位 {} 不存在", user.unit.0),
+            ));
+        }
+        self.write(move |conn| {
+            if user_by(conn, "login = ?", [&user.login])?.is_some() {
+                return Err(StoreError::conflict(
+                    "login_taken",
+                    format!("登录名「{}」已被使用", user.login),
+                ));
+            }
+            conn.execute(
+                "INSERT INTO users (login, name, role, unit, password_hash, active, created_at)
+                 VALUES (?, ?, ?, ?, ?, 1, ?)",
+                params![
+                    user.login,
+                    user.name,
+                    code(&user.role),
+                    user.unit.0 as i64,
+                    user.password_hash,
+                    Utc::now().timestamp()
+                ],
+            )?;
+            let id = conn.last_insert_rowid();
+            user_by(conn, "id = ?", [id])?.ok_or_else(|| internal("user vanished"))
+        })
+        .await
+    }
+
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User> {
+        if let Some(u) = update.unit {
+            if self.catalog().org.get(u).is_none() {
+                return Err(StoreError::invalid(
+                    "unknown_unit",
+                    format!("单位 {} 不存在", u.0),
+                ));
+            }
+        }
+        self.write(move |conn| {
+            let mut user = user_by(conn, "id = ?", [id.0 as i64])?
+                .ok_or_else(|| StoreError::not_found(format!("user {}", id.0)))?;
+            if let Some(n) = update.name {
+                user.name = n;
+            }
+            if let Some(r) = update.role {
+                user.role = r;
+            }
+            if let Some(u) = update.unit {
+                user.unit = u;
+            }
+            if let Some(a) = update.active {
+                user.active = a;
+            }
+            if let Some(h) = update.password_hash {
+                user.password_hash = h;
+            }
+            conn.execute(
+                "UPDATE users SET name = ?, role = ?, unit = ?, active = ?, password_hash = ? WHERE id = ?",
+                params![
+                    user.name,
+                    code(&user.role),
+                    user.unit.0 as i64,
+                    user.active as i64,
+                    user.password_hash,
+                    id.0 as i64
+                ],
+            )?;
+            if !user.active {
+                // A disabled account loses its sessions and tokens at once.
+                conn.execute("DELETE FROM credentials WHERE user_id = ?", [id.0 as i64])?;
+            }
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
+            let rows = stmt
+                .query_map([], user_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(finish_user).collect()
+        })
+        .await
+    }
+
+    async fn user(&self, id: UserId) -> Result<User> {
+        self.read(move |conn| {
+            user_by(conn, "id = ?", [id.0 as i64])?
+                .ok_or_else(|| StoreError::not_found(format!("user {}", id.0)))
+        })
+        .await
+    }
+
+    async fn user_by_login(&self, login: &str) -> Result<User> {
+        let login = login.to_string();
+        self.read(move |conn| {
+            user_by(conn, "login = ?", [&login])?
+                .ok_or_else(|| StoreError::not_found(format!("user {login}")))
+        })
+        .await
+    }
+
+    async fn put_credential(
+        &self,
+        token_hash: String,
+        user: UserId,
+        kind: CredentialKind,
+        expires_at: Option<Instant>,
+        name: String,
+    ) -> Result<()> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO credentials (token_hash, user_id, kind, name, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                params![
+                    token_hash,
+                    user.0 as i64,
+                    kind.code(),
+                    name,
+                    Utc::now().timestamp(),
+                    expires_at.map(secs)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn credential_user(&self, token_hash: &str, now: Instant) -> Result<Option<User>> {
+        let token_hash = token_hash.to_string();
+        self.read(move |conn| {
+            let cols = USER_COLS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conn.query_row(
+                &format!(
+                    "SELECT {cols} FROM credentials c JOIN users u ON u.id = c.user_id
+                     WHERE c.token_hash = ? AND u.active = 1
+                       AND (c.expires_at IS NULL OR c.expires_at > ?)"
+                ),
+                params![token_hash, secs(now)],
+                user_from_row,
+            )
+            .optional()?
+            .map(finish_user)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete_credential(&self, token_hash: &str) -> Result<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM credentials WHERE token_hash = ?", [token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// The instant a stored second count stands for (used by tests and tools).
+    pub fn instant(secs: i64) -> Instant {
+        from_secs(secs)
+    }
+}
