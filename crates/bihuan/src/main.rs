@@ -1,19 +1,22 @@
-//! `bihuan`: the one binary. Subcommands so far: `calendar`. Later: `serve`, `demo`, `import`…
+//! `bihuan`: the one binary. `bihuan --help` lists the jobs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
+use bihuan::{demo, export, import};
+use bihuan_domain::lifecycle::{Actor, Role};
+use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_domain::Calendar;
+use bihuan_server::{auth, Application, Config};
+use bihuan_store::sqlite::SqliteStore;
+use bihuan_store::{AppealFilter, NewUser, Store};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "bihuan",
-    version,
-    about = "bihuan 闭环: every citizen appeal through a closed loop"
-)]
+#[command(name = "bihuan", version, about = "bihuan 闭环: every citizen appeal through a closed loop")]
 struct Cli {
     #[command(subcommand)]
     command: Top,
@@ -28,6 +31,80 @@ enum Top {
         holidays: Vec<PathBuf>,
         #[command(subcommand)]
         command: CalendarCmd,
+    },
+    /// Serves the platform: the JSON API, operations endpoints and background deadline work.
+    Serve {
+        /// A TOML configuration file (see docs/operations.md).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The SQLite database file (overrides the configuration).
+        #[arg(long)]
+        db: Option<String>,
+        /// Address to listen on, e.g. 0.0.0.0:8080 (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Creates (or reuses) a demo county with a year of appeals and serves it.
+    Demo {
+        #[arg(long, default_value = "bihuan-demo.db")]
+        db: String,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// How many appeals to generate for a new demo database.
+        #[arg(long, default_value_t = 30_000)]
+        appeals: usize,
+        /// Delete an existing demo database and generate it again.
+        #[arg(long)]
+        fresh: bool,
+        /// Generate only; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Prepares a new database: the county (root unit) and the first administrator.
+    Init {
+        #[arg(long)]
+        db: String,
+        /// The county's (or city's) name.
+        #[arg(long)]
+        county: String,
+        #[arg(long, default_value = "admin")]
+        admin_login: String,
+        /// The administrator's password; or set BIHUAN_PASSWORD.
+        #[arg(long, env = "BIHUAN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// User accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+    },
+    /// Imports appeals from a CSV or XLSX export, columns mapped by a TOML file.
+    Import {
+        #[arg(long)]
+        db: String,
+        /// The .csv or .xlsx file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The column mapping (see docs/import.md).
+        #[arg(long)]
+        mapping: PathBuf,
+        /// The login the rows are registered as.
+        #[arg(long = "as", default_value = "admin")]
+        as_login: String,
+    },
+    /// Exports appeals to CSV (UTF-8 with BOM; phones and names masked).
+    Export {
+        #[arg(long)]
+        db: String,
+        /// Output file; `-` for standard output.
+        #[arg(long, default_value = "-")]
+        out: String,
+        /// Only appeals registered on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only appeals registered on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -45,46 +122,55 @@ enum CalendarCmd {
     Years,
 }
 
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Adds a user account.
+    Add {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// operator, dispatcher, handler, unit_leader, supervisor, return_visitor, grid_member,
+        /// leader or admin.
+        #[arg(long)]
+        role: String,
+        /// The unit's id.
+        #[arg(long)]
+        unit: u32,
+        /// The password; or set BIHUAN_PASSWORD.
+        #[arg(long, env = "BIHUAN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Lists user accounts.
+    List {
+        #[arg(long)]
+        db: String,
+    },
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .with_context(|| format!("{s:?} is not a date in the form YYYY-MM-DD"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").with_context(|| format!("{s:?} is not a date in the form YYYY-MM-DD"))
 }
 
 fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
     let mut cal = Calendar::official();
     for path in holidays {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read holiday file {}", path.display()))?;
-        cal.load_json(&text)
-            .with_context(|| format!("cannot load holiday file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read holiday file {}", path.display()))?;
+        cal.load_json(&text).with_context(|| format!("cannot load holiday file {}", path.display()))?;
     }
     Ok(match cmd {
-        CalendarCmd::Check { date } => {
-            if cal.is_workday(parse_date(&date)?)? {
-                "workday".into()
-            } else {
-                "rest".into()
-            }
-        }
-        CalendarCmd::Add { date, days } => {
-            cal.add_working_days(parse_date(&date)?, days)?.to_string()
-        }
-        CalendarCmd::Count { from, to } => cal
-            .working_days_after(parse_date(&from)?, parse_date(&to)?)?
-            .to_string(),
-        CalendarCmd::Period { date, days } => cal
-            .calendar_days_period(parse_date(&date)?, days)?
-            .to_string(),
+        CalendarCmd::Check { date } => if cal.is_workday(parse_date(&date)?)? { "workday" } else { "rest" }.into(),
+        CalendarCmd::Add { date, days } => cal.add_working_days(parse_date(&date)?, days)?.to_string(),
+        CalendarCmd::Count { from, to } => cal.working_days_after(parse_date(&from)?, parse_date(&to)?)?.to_string(),
+        CalendarCmd::Period { date, days } => cal.calendar_days_period(parse_date(&date)?, days)?.to_string(),
         CalendarCmd::Years => {
-            let mut out = Vec::new();
-            for y in cal.loaded_years() {
-                let n = cal.notice(y).expect("listed year");
-                out.push(format!(
-                    "{y}\t{} days\t{}",
-                    n.days.len(),
-                    n.papers.join(" ")
-                ));
-            }
+            let out: Vec<String> = cal
+                .loaded_years()
+                .filter_map(|y| cal.notice(y))
+                .map(|n| format!("{}\t{} days\t{}", n.year, n.days.len(), n.papers.join(" ")))
+                .collect();
             if out.is_empty() {
                 bail!("no calendar year is loaded");
             }
@@ -93,14 +179,172 @@ fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
     })
 }
 
+fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+fn open(db: &str) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqliteStore::open(db).with_context(|| format!("cannot open the database {db}"))?))
+}
+
+async fn hash(password: &str) -> Result<String> {
+    auth::check_password_strength(password).map_err(|m| anyhow::anyhow!("the password is too weak: {m}"))?;
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await?
+}
+
+async fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
+    let app = Application::build(config, store).await?;
+    eprintln!("bihuan 正在服务: http://{}", app.local_addr());
+    app.run_until_stopped().await
+}
+
+async fn run(cmd: Top) -> Result<String> {
+    match cmd {
+        Top::Calendar { holidays, command } => calendar(&holidays, command),
+        Top::Serve { config, db, listen } => {
+            let mut c = Config::load(config.as_deref())?;
+            if let Some(db) = db {
+                c.db = db;
+            }
+            if let Some(l) = listen {
+                c.listen = l;
+            }
+            init_logging(&c.log_format);
+            let store = open(&c.db)?;
+            if store.catalog().org.units().next().is_none() {
+                eprintln!("注意: 数据库中还没有单位。请先运行 `bihuan init --db {} --county 县名` 创建县和第一个管理员。", c.db);
+            }
+            serve(c, store).await?;
+            Ok(String::new())
+        }
+        Top::Demo { db, listen, appeals, fresh, no_serve } => {
+            init_logging("text");
+            if fresh {
+                for suffix in ["", "-wal", "-shm"] {
+                    let p = format!("{db}{suffix}");
+                    if Path::new(&p).exists() {
+                        std::fs::remove_file(&p).with_context(|| format!("cannot delete {p}"))?;
+                    }
+                }
+            }
+            let store = open(&db)?;
+            let county = demo::county();
+            if store.catalog().org.units().next().is_none() {
+                let started = std::time::Instant::now();
+                let h = hash(demo::DEMO_PASSWORD).await?;
+                demo::install(&store, &county, &h).await?;
+                let n = demo::generate(&store, &county, appeals, demo::now(), 2026).await?;
+                eprintln!("已生成演示县「云溪县」: {n} 件诉求,用时 {:.1} 秒 ({db})", started.elapsed().as_secs_f64());
+            } else {
+                eprintln!("沿用已有的演示数据库 {db}(加 --fresh 可重新生成)");
+            }
+            let logins: Vec<(String, String, String)> = county
+                .accounts
+                .iter()
+                .map(|(login, name, role, _)| (login.clone(), demo::DEMO_PASSWORD.to_string(), format!("{} · {name}", role.label())))
+                .collect();
+            eprintln!("\n演示账号(密码均为 {}):", demo::DEMO_PASSWORD);
+            for (login, _, who) in logins.iter().filter(|l| !l.0.starts_with("dept") || l.0 == "dept01" || l.0 == "dept01-lead").filter(|l| !l.0.starts_with("town") || l.0 == "town01" || l.0 == "town01-lead") {
+                eprintln!("  {login:<14} {who}");
+            }
+            eprintln!("  dept01–dept30 各部门承办人, town01–town15 各乡镇承办人\n");
+            if no_serve {
+                return Ok(String::new());
+            }
+            let config = Config { db: db.clone(), listen, demo_logins: logins, ..Config::default() };
+            serve(config, store).await?;
+            Ok(String::new())
+        }
+        Top::Init { db, county, admin_login, password } => {
+            let store = open(&db)?;
+            if store.catalog().org.units().next().is_some() {
+                bail!("{db} already has units; use `bihuan user add` for more accounts");
+            }
+            let name = county.trim();
+            if name.is_empty() {
+                bail!("the county's name must not be empty");
+            }
+            store.put_units(vec![Unit { id: UnitId(1), name: name.into(), kind: UnitKind::County, parent: None, aliases: vec![] }]).await?;
+            let h = hash(&password).await?;
+            let u = store.create_user(NewUser { login: admin_login, name: "管理员".into(), role: Role::Admin, unit: UnitId(1), password_hash: h }).await?;
+            Ok(format!("created {name} (unit 1) and administrator {} (user {}) in {db}", u.login, u.id.0))
+        }
+        Top::User { command } => match command {
+            UserCmd::Add { db, login, name, role, unit, password } => {
+                let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
+                    .ok()
+                    .filter(|r| *r != Role::System)
+                    .with_context(|| format!("unknown role {role:?}: use operator, dispatcher, handler, unit_leader, supervisor, return_visitor, grid_member, leader or admin"))?;
+                let store = open(&db)?;
+                let h = hash(&password).await?;
+                let u = store.create_user(NewUser { login, name, role, unit: UnitId(unit), password_hash: h }).await?;
+                Ok(format!("created user {} (id {}, {})", u.login, u.id.0, u.role.label()))
+            }
+            UserCmd::List { db } => {
+                let store = open(&db)?;
+                let users = store.users().await?;
+                Ok(users
+                    .iter()
+                    .map(|u| format!("{}\t{}\t{}\t{}\tunit {}{}", u.id.0, u.login, u.name, u.role.label(), u.unit.0, if u.active { "" } else { "\t(停用)" }))
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+        },
+        Top::Import { db, file, mapping, as_login } => {
+            let text = std::fs::read_to_string(&mapping).with_context(|| format!("cannot read {}", mapping.display()))?;
+            let map: import::Mapping = toml::from_str(&text).with_context(|| format!("invalid mapping file {}", mapping.display()))?;
+            let store = open(&db)?;
+            let user = store.user_by_login(&as_login).await.with_context(|| format!("no user {as_login:?}"))?;
+            let kind = store.catalog().org.get(user.unit).map(|u| u.kind).unwrap_or(UnitKind::County);
+            let actor = Actor { user: user.id, name: user.name.clone(), role: user.role, unit: user.unit, unit_kind: kind };
+            let report = import::import(&store, &file, &map, &actor).await?;
+            let mut out = format!("imported {} new, {} already present, {} bad rows", report.created, report.skipped, report.errors.len());
+            for (line, reason) in &report.errors {
+                out.push_str(&format!("\nline {line}: {reason}"));
+            }
+            Ok(out)
+        }
+        Top::Export { db, out, from, to } => {
+            let store = open(&db)?;
+            let mut filter = AppealFilter::default();
+            if let Some(f) = from {
+                filter.from = Some(bihuan_domain::time::start_of_day(parse_date(&f)?));
+            }
+            if let Some(t) = to {
+                filter.to = parse_date(&t)?.succ_opt().map(bihuan_domain::time::start_of_day);
+            }
+            let now = chrono::Utc::now();
+            let n = if out == "-" {
+                let mut stdout = std::io::stdout().lock();
+                export::export_csv(&store, filter, now, &mut stdout).await?
+            } else {
+                let mut f = std::io::BufWriter::new(std::fs::File::create(&out).with_context(|| format!("cannot create {out}"))?);
+                export::export_csv(&store, filter, now, &mut f).await?
+            };
+            eprintln!("exported {n} appeals");
+            Ok(String::new())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Top::Calendar { holidays, command } => calendar(&holidays, command),
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
     };
-    match result {
+    match rt.block_on(run(cli.command)) {
         Ok(out) => {
-            println!("{out}");
+            if !out.is_empty() {
+                println!("{out}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -1,0 +1,756 @@
+//! The demo county: 云溪县, a fictional county with 15 townships, 30 departments, villages and
+//! grids, a three-level category tree, about sixty accounts across all roles, and a year of
+//! appeals produced by driving the real domain commands — arrivals by hour and weekday, dispatch
+//! and signing delays, returns, extensions, whistles, replies (some late), return visits with
+//! ratings, redos, and work still open or overdue at the end — so every list and rate means
+//! something.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bihuan_domain::appeal::{Citizen, Commitment, Phone, Place};
+use bihuan_domain::category::{Category, CategoryId, CategoryTree};
+use bihuan_domain::lifecycle::{
+    Actor, Appeal, Command, EventRecord, NewAppeal, PetitionOutcome, Rating, RedoCause, Reply,
+    ReplyResult, ReturnVisit, Role,
+};
+use bihuan_domain::org::{Unit, UnitId, UnitKind};
+use bihuan_domain::policy::Limit;
+use bihuan_domain::time::{cst, local_date, Instant};
+use bihuan_domain::{AppealId, AppealNumber, Channel, Kind, Urgency};
+use bihuan_store::{NewUser, Store};
+use chrono::{Datelike, Duration, TimeZone, Timelike};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const DEMO_PASSWORD: &str = "bihuan2026";
+
+const TOWNSHIPS: [&str; 15] = [
+    "云溪镇", "东岭镇", "西坪乡", "南塘镇", "北山乡", "石桥镇", "白沙镇", "枫林乡", "桃源镇",
+    "梅岭乡", "青湖镇", "金滩镇", "龙泉乡", "凤凰街道", "文昌街道",
+];
+
+const VILLAGE_NAMES: [&str; 24] = [
+    "东门", "西街", "南岸", "北坪", "上塘", "下洲", "新田", "老屋", "杨柳", "竹山", "荷塘", "松林",
+    "长岭", "高桥", "石门", "水口", "湖滨", "花园", "红星", "团结", "和平", "光明", "丰收", "建设",
+];
+
+/// Departments with short names (aliases) and the top-level categories they usually take.
+const DEPARTMENTS: [(&str, &str, &[&str]); 30] = [
+    ("县住房和城乡建设局", "县住建局", &["城乡建设"]),
+    ("县交通运输局", "县交通局", &["交通运输"]),
+    ("县水利局", "水利局", &["农村农业"]),
+    ("县人力资源和社会保障局", "县人社局", &["劳动和社会保障"]),
+    ("县教育体育局", "县教体局", &["教育文体"]),
+    ("县卫生健康委员会", "县卫健委", &["卫生健康"]),
+    ("县市场监督管理局", "县市场监管局", &["市场监管"]),
+    ("县生态环境局", "生态环境局", &["环境保护"]),
+    ("县自然资源局", "自然资源局", &["城乡建设"]),
+    ("县农业农村局", "县农业农村局", &["农村农业"]),
+    ("县公安局", "公安局", &["公共安全"]),
+    ("县民政局", "民政局", &["民政服务"]),
+    ("县财政局", "财政局", &["劳动和社会保障"]),
+    ("县城市管理局", "县城管局", &["城乡建设", "环境保护"]),
+    ("县应急管理局", "应急局", &["公共安全"]),
+    ("国网云溪县供电公司", "供电公司", &["公用事业"]),
+    ("县自来水公司", "自来水公司", &["公用事业"]),
+    ("县医疗保障局", "县医保局", &["卫生健康"]),
+    ("县税务局", "税务局", &["商贸旅游"]),
+    ("县商务局", "商务局", &["商贸旅游"]),
+    ("县文化广电新闻出版旅游局", "县文广新旅局", &["教育文体", "商贸旅游"]),
+    ("县司法局", "司法局", &["政务服务"]),
+    ("县信访局", "信访局", &["政务服务"]),
+    ("县退役军人事务局", "退役军人局", &["民政服务"]),
+    ("县林业局", "林业局", &["农村农业"]),
+    ("县发展和改革委员会", "县发改委", &["政务服务"]),
+    ("县工业和信息化局", "县工信局", &["商贸旅游"]),
+    ("县行政审批局", "审批局", &["政务服务"]),
+    ("县消防救援大队", "消防大队", &["公共安全"]),
+    ("县乡村振兴局", "乡村振兴局", &["农村农业"]),
+];
+
+/// Our own category tree: top level → second level → third level, with a phrase used to write
+/// appeal texts.
+const CATEGORIES: &[(&str, &[(&str, &[&str])])] = &[
+    ("城乡建设", &[
+        ("市政设施", &["路灯", "道路破损", "井盖缺失", "排水不畅"]),
+        ("住房保障", &["公租房", "棚户区改造", "物业管理"]),
+        ("违章建筑", &["私搭乱建", "占道经营"]),
+    ]),
+    ("交通运输", &[
+        ("公共交通", &["公交线路", "公交站台", "出租车服务"]),
+        ("道路管理", &["农村公路", "交通标志", "超限运输"]),
+    ]),
+    ("环境保护", &[
+        ("污染防治", &["噪音扰民", "油烟污染", "水体污染", "垃圾焚烧"]),
+        ("市容环卫", &["垃圾清运", "公厕管理"]),
+    ]),
+    ("劳动和社会保障", &[
+        ("劳动关系", &["拖欠工资", "劳动合同", "工伤认定"]),
+        ("社会保险", &["养老保险", "失业保险", "社保卡"]),
+        ("就业创业", &["就业服务", "创业补贴"]),
+    ]),
+    ("教育文体", &[
+        ("基础教育", &["入学招生", "校车安全", "教育收费"]),
+        ("文体设施", &["健身器材", "文化活动"]),
+    ]),
+    ("卫生健康", &[
+        ("医疗服务", &["看病就医", "医疗纠纷"]),
+        ("医疗保障", &["医保报销", "医保缴费"]),
+        ("公共卫生", &["疫苗接种", "病媒防治"]),
+    ]),
+    ("市场监管", &[
+        ("消费维权", &["商品质量", "预付卡退费", "价格欺诈"]),
+        ("食品药品", &["食品安全", "药品质量"]),
+    ]),
+    ("农村农业", &[
+        ("农田水利", &["灌溉渠道", "山塘水库"]),
+        ("农业生产", &["农资质量", "耕地保护", "惠农补贴"]),
+        ("林业", &["林地纠纷", "森林防火"]),
+    ]),
+    ("公共安全", &[
+        ("治安管理", &["治安隐患", "电信诈骗"]),
+        ("安全生产", &["燃气安全", "消防隐患"]),
+    ]),
+    ("民政服务", &[
+        ("社会救助", &["低保", "特困供养", "临时救助"]),
+        ("养老服务", &["养老机构", "高龄补贴"]),
+        ("优抚安置", &["退役军人待遇"]),
+    ]),
+    ("公用事业", &[
+        ("供水", &["停水", "水质", "水费"]),
+        ("供电", &["停电", "电压不稳", "线路安全"]),
+    ]),
+    ("商贸旅游", &[
+        ("营商环境", &["企业诉求", "涉企收费", "融资难"]),
+        ("旅游服务", &["景区管理", "旅游投诉"]),
+        ("税务", &["办税服务", "发票"]),
+    ]),
+    ("政务服务", &[
+        ("办事服务", &["办事效率", "证照办理", "一件事办理"]),
+        ("政策咨询", &["政策解读"]),
+        ("干部作风", &["工作作风"]),
+    ]),
+];
+
+const SURNAMES: [&str; 20] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "胡", "朱", "高",
+    "林", "何", "郭", "罗", "曾",
+];
+const GIVEN: [&str; 16] = [
+    "建华", "秀英", "志强", "丽萍", "国平", "海燕", "文明", "春梅", "伟", "芳", "明", "红",
+    "小军", "玉兰", "德胜", "桂香",
+];
+
+/// The demo county's units, categories, users and their logins.
+pub struct County {
+    pub units: Vec<Unit>,
+    pub categories: Vec<Category>,
+    /// (category id, phrase, departments that usually take it)
+    pub leaves: Vec<(CategoryId, String, Vec<UnitId>)>,
+    pub townships: Vec<UnitId>,
+    pub villages: BTreeMap<UnitId, Vec<UnitId>>,
+    pub grids: BTreeMap<UnitId, Vec<UnitId>>,
+    pub departments: Vec<UnitId>,
+    /// login, name, role, unit
+    pub accounts: Vec<(String, String, Role, UnitId)>,
+}
+
+pub fn county() -> County {
+    let root = UnitId(1);
+    let mut units = vec![Unit {
+        id: root,
+        name: "云溪县".into(),
+        kind: UnitKind::County,
+        parent: None,
+        aliases: vec!["云溪".into()],
+    }];
+    let mut departments = Vec::new();
+    let mut dept_by_top: BTreeMap<&str, Vec<UnitId>> = BTreeMap::new();
+    for (i, (name, alias, tops)) in DEPARTMENTS.iter().enumerate() {
+        let id = UnitId(100 + i as u32);
+        units.push(Unit {
+            id,
+            name: (*name).into(),
+            kind: UnitKind::Department,
+            parent: Some(root),
+            aliases: if alias != name { vec![(*alias).into()] } else { vec![] },
+        });
+        departments.push(id);
+        for t in *tops {
+            dept_by_top.entry(t).or_default().push(id);
+        }
+    }
+    let mut townships = Vec::new();
+    let mut villages = BTreeMap::new();
+    let mut grids = BTreeMap::new();
+    let mut next = 1000u32;
+    for (i, t) in TOWNSHIPS.iter().enumerate() {
+        let tid = UnitId(200 + i as u32);
+        let short = t.trim_end_matches("街道").trim_end_matches('镇').trim_end_matches('乡');
+        units.push(Unit {
+            id: tid,
+            name: (*t).into(),
+            kind: UnitKind::Township,
+            parent: Some(root),
+            aliases: vec![short.to_string()],
+        });
+        townships.push(tid);
+        let n_villages = 4 + (i % 4);
+        let mut vs = Vec::new();
+        for v in 0..n_villages {
+            let vid = UnitId(next);
+            next += 1;
+            let base = VILLAGE_NAMES[(i * 5 + v * 3) % VILLAGE_NAMES.len()];
+            let suffix = if t.ends_with("街道") || i == 0 { "社区" } else { "村" };
+            units.push(Unit {
+                id: vid,
+                name: format!("{base}{suffix}"),
+                kind: UnitKind::Village,
+                parent: Some(tid),
+                aliases: vec![],
+            });
+            vs.push(vid);
+            let mut gs = Vec::new();
+            for g in 1..=(2 + v % 2) {
+                let gid = UnitId(next);
+                next += 1;
+                units.push(Unit {
+                    id: gid,
+                    name: format!("{base}{suffix}第{g}网格"),
+                    kind: UnitKind::Grid,
+                    parent: Some(vid),
+                    aliases: vec![],
+                });
+                gs.push(gid);
+            }
+            grids.insert(vid, gs);
+        }
+        villages.insert(tid, vs);
+    }
+
+    let mut categories = Vec::new();
+    let mut leaves = Vec::new();
+    let mut cid = 1u32;
+    for (top, seconds) in CATEGORIES {
+        let top_id = CategoryId(cid);
+        cid += 1;
+        categories.push(Category {
+            id: top_id,
+            name: (*top).into(),
+            parent: None,
+        });
+        let depts = dept_by_top.get(top).cloned().unwrap_or_default();
+        for (second, thirds) in *seconds {
+            let sid = CategoryId(cid);
+            cid += 1;
+            categories.push(Category {
+                id: sid,
+                name: (*second).into(),
+                parent: Some(top_id),
+            });
+            for third in *thirds {
+                let lid = CategoryId(cid);
+                cid += 1;
+                categories.push(Category {
+                    id: lid,
+                    name: (*third).into(),
+                    parent: Some(sid),
+                });
+                leaves.push((lid, (*third).to_string(), depts.clone()));
+            }
+        }
+    }
+
+    let mut accounts = vec![
+        ("admin".to_string(), "系统管理员".to_string(), Role::Admin, root),
+        ("operator1".into(), "受理员 周晓梅".into(), Role::Operator, root),
+        ("operator2".into(), "受理员 刘佳".into(), Role::Operator, root),
+        ("dispatch1".into(), "派单员 陈立新".into(), Role::Dispatcher, root),
+        ("dispatch2".into(), "派单员 黄婷".into(), Role::Dispatcher, root),
+        ("visit1".into(), "回访员 吴秀兰".into(), Role::ReturnVisitor, root),
+        ("visit2".into(), "回访员 郭敏".into(), Role::ReturnVisitor, root),
+        ("supervisor1".into(), "督办员 何正平".into(), Role::Supervisor, root),
+        ("leader1".into(), "县领导 罗志远".into(), Role::Leader, root),
+    ];
+    for (i, d) in departments.iter().enumerate() {
+        let short = DEPARTMENTS[i].1;
+        accounts.push((
+            format!("dept{:02}", i + 1),
+            format!("{short}承办人"),
+            Role::Handler,
+            *d,
+        ));
+    }
+    for (i, t) in townships.iter().enumerate() {
+        accounts.push((
+            format!("town{:02}", i + 1),
+            format!("{}承办人", TOWNSHIPS[i]),
+            Role::Handler,
+            *t,
+        ));
+    }
+    accounts.push(("dept01-lead".into(), "县住建局负责人".into(), Role::UnitLeader, departments[0]));
+    accounts.push(("town01-lead".into(), "云溪镇负责人".into(), Role::UnitLeader, townships[0]));
+    let g1 = grids[&villages[&townships[0]][0]][0];
+    let g2 = grids[&villages[&townships[1]][0]][0];
+    accounts.push(("grid1".into(), "网格员 曾小红".into(), Role::GridMember, g1));
+    accounts.push(("grid2".into(), "网格员 林德胜".into(), Role::GridMember, g2));
+
+    County {
+        units,
+        categories,
+        leaves,
+        townships,
+        villages,
+        grids,
+        departments,
+        accounts,
+    }
+}
+
+/// Installs the county in an empty store: units, categories and accounts.
+pub async fn install(store: &Arc<dyn Store>, c: &County, password_hash: &str) -> anyhow::Result<()> {
+    store.put_units(c.units.clone()).await.context("loading the demo units")?;
+    store
+        .put_categories(c.categories.clone())
+        .await
+        .context("loading the demo categories")?;
+    CategoryTree::new(c.categories.clone()).context("the demo category tree")?;
+    for (login, name, role, unit) in &c.accounts {
+        store
+            .create_user(NewUser {
+                login: login.clone(),
+                name: name.clone(),
+                role: *role,
+                unit: *unit,
+                password_hash: password_hash.to_string(),
+            })
+            .await
+            .with_context(|| format!("creating the demo account {login}"))?;
+    }
+    Ok(())
+}
+
+/// Users as the generator acts through them.
+struct Cast {
+    operators: Vec<Actor>,
+    dispatchers: Vec<Actor>,
+    visitors: Vec<Actor>,
+    grid: Vec<Actor>,
+    supervisor: Actor,
+    handler_of: BTreeMap<UnitId, Actor>,
+}
+
+fn actor_of(store_users: &[bihuan_store::User], c: &County, login: &str) -> Option<Actor> {
+    let u = store_users.iter().find(|u| u.login == login)?;
+    let kind = c.units.iter().find(|x| x.id == u.unit)?.kind;
+    Some(Actor {
+        user: u.id,
+        name: u.name.clone(),
+        role: u.role,
+        unit: u.unit,
+        unit_kind: kind,
+    })
+}
+
+fn random_phone(rng: &mut StdRng) -> String {
+    let prefixes = ["138", "139", "135", "136", "150", "151", "158", "182", "187", "189", "199"];
+    format!("{}{:08}", prefixes[rng.gen_range(0..prefixes.len())], rng.gen_range(0..100_000_000u32))
+}
+
+/// A time `hours` of working time after `t`, skipping nights (20:00–08:00) roughly: delays of
+/// people who work office hours.
+fn later(t: Instant, hours: f64) -> Instant {
+    let mut out = t + Duration::seconds((hours * 3600.0) as i64);
+    let local = out.with_timezone(&cst());
+    if local.hour() >= 20 {
+        out += Duration::hours(12);
+    } else if local.hour() < 8 {
+        out += Duration::hours(8 - i64::from(local.hour()));
+    }
+    if matches!(local_date(out).weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) && hours > 4.0 {
+        out += Duration::days(if local_date(out).weekday() == chrono::Weekday::Sat { 2 } else { 1 });
+    }
+    out
+}
+
+/// One appeal's story, stopped at `now`.
+struct Story<'a> {
+    appeal: Appeal,
+    records: Vec<EventRecord>,
+    ctx: bihuan_domain::Context<'a>,
+    now: Instant,
+    stopped: bool,
+}
+
+impl Story<'_> {
+    /// Tries a step that may fairly be refused (a return after its window): a refusal leaves
+    /// the story going.
+    fn attempt(&mut self, cmd: Command, actor: &Actor, at: Instant) -> bool {
+        if self.stopped || at.max(self.appeal.last_at) > self.now {
+            return false;
+        }
+        match self.appeal.handle(&cmd, actor, at.max(self.appeal.last_at), None, self.ctx) {
+            Ok((next, recs)) => {
+                self.appeal = next;
+                self.records.extend(recs);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Runs a step at `at` unless the story has reached the present; a refused step ends it.
+    fn step(&mut self, cmd: Command, actor: &Actor, at: Instant) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let at = at.max(self.appeal.last_at);
+        if at > self.now {
+            self.stopped = true;
+            return false;
+        }
+        match self.appeal.handle(&cmd, actor, at, None, self.ctx) {
+            Ok((next, recs)) => {
+                self.appeal = next;
+                self.records.extend(recs);
+                true
+            }
+            Err(e) => {
+                if std::env::var_os("BIHUAN_DEMO_DEBUG").is_some() {
+                    eprintln!("{} {}: {e}", self.appeal.number, cmd.name());
+                }
+                // A deadline that would run into an unloaded year, or another refusal: the
+                // appeal stays where it is, as it would in real work.
+                self.stopped = true;
+                false
+            }
+        }
+    }
+}
+
+/// Generates `count` appeals arriving over the year before `now` and writes them. Returns how
+/// many were written.
+pub async fn generate(store: &Arc<dyn Store>, c: &County, count: usize, now: Instant, seed: u64) -> anyhow::Result<usize> {
+    let users = store.users().await?;
+    let get = |login: &str| actor_of(&users, c, login).with_context(|| format!("demo account {login} is missing"));
+    let cast = Cast {
+        operators: vec![get("operator1")?, get("operator2")?],
+        dispatchers: vec![get("dispatch1")?, get("dispatch2")?],
+        visitors: vec![get("visit1")?, get("visit2")?],
+        grid: vec![get("grid1")?, get("grid2")?],
+        supervisor: get("supervisor1")?,
+        handler_of: users
+            .iter()
+            .filter(|u| u.role == Role::Handler)
+            .filter_map(|u| actor_of(&users, c, &u.login).map(|a| (u.unit, a)))
+            .collect(),
+    };
+    let catalog = store.catalog();
+    let ctx = catalog.ctx();
+    let mut rng = StdRng::seed_from_u64(seed);
+
+    // Arrival instants over the past year: more on weekdays and in office hours.
+    let start = now - Duration::days(365);
+    let mut arrivals: Vec<Instant> = (0..count)
+        .map(|_| loop {
+            let t = start + Duration::seconds(rng.gen_range(0..365 * 86_400));
+            let local = t.with_timezone(&cst());
+            let weekend = matches!(local.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+            let h = local.hour();
+            let p = if (8..12).contains(&h) || (14..18).contains(&h) {
+                1.0
+            } else if (7..22).contains(&h) {
+                0.45
+            } else {
+                0.06
+            } * if weekend { 0.5 } else { 1.0 };
+            if rng.gen_bool(p) {
+                break t;
+            }
+        })
+        .collect();
+    arrivals.sort();
+
+    // Numbers per month, allocated in arrival order.
+    let mut per_month: BTreeMap<(i32, u32), u32> = BTreeMap::new();
+    for t in &arrivals {
+        let d = local_date(*t);
+        *per_month.entry((d.year(), d.month())).or_default() += 1;
+    }
+    let mut numbers: BTreeMap<(i32, u32), std::vec::IntoIter<u32>> = BTreeMap::new();
+    for ((y, m), n) in &per_month {
+        numbers.insert((*y, *m), store.allocate_numbers(*y, *m, *n).await?.into_iter());
+    }
+    let first_id = store.next_appeal_id().await?.0;
+
+    let mut histories = Vec::with_capacity(count);
+    for (i, at) in arrivals.iter().enumerate() {
+        let d = local_date(*at);
+        let seq = numbers.get_mut(&(d.year(), d.month())).and_then(Iterator::next).context("numbers ran out")?;
+        let number = AppealNumber::new(d.year() as u16, d.month() as u8, seq).context("appeal number")?;
+        if let Some(h) = one_appeal(&mut rng, c, &cast, ctx, AppealId(first_id + i as u64), number, *at, now) {
+            histories.push(h);
+        }
+    }
+    let written = histories.len();
+    let mut batch = Vec::new();
+    for h in histories {
+        batch.push(h);
+        if batch.len() == 5_000 {
+            store.import_histories(std::mem::take(&mut batch)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        store.import_histories(batch).await?;
+    }
+    Ok(written)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_appeal(
+    rng: &mut StdRng,
+    c: &County,
+    cast: &Cast,
+    ctx: bihuan_domain::Context<'_>,
+    id: AppealId,
+    number: AppealNumber,
+    at: Instant,
+    now: Instant,
+) -> Option<Vec<EventRecord>> {
+    let pick = |rng: &mut StdRng, weights: &[u32]| -> usize {
+        let total: u32 = weights.iter().sum();
+        let mut x = rng.gen_range(0..total);
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        weights.len() - 1
+    };
+    let channels = [
+        (Channel::Hotline, 55), (Channel::Web, 12), (Channel::App, 8), (Channel::HouseholdVisit, 8),
+        (Channel::GridReport, 8), (Channel::Letter, 2), (Channel::InPerson, 3),
+        (Channel::EnterpriseService, 3), (Channel::Other, 1),
+    ];
+    let channel = channels[pick(rng, &channels.map(|x| x.1))].0;
+    let petition = matches!(channel, Channel::Letter | Channel::InPerson) || rng.gen_bool(0.01);
+    let kind = if petition {
+        [Kind::PetitionOpinion, Kind::PetitionAccusation, Kind::PetitionClaim][pick(rng, &[2, 2, 6])]
+    } else {
+        let kinds = [(Kind::Consultation, 25), (Kind::Help, 25), (Kind::Complaint, 30), (Kind::Report, 8), (Kind::Suggestion, 8), (Kind::Praise, 2)];
+        kinds[pick(rng, &kinds.map(|x| x.1))].0
+    };
+    let urgency = [Urgency::Critical, Urgency::Urgent, Urgency::Normal][pick(rng, &[2, 8, 90])];
+    let (cat, phrase, depts) = &c.leaves[rng.gen_range(0..c.leaves.len())];
+    let township = c.townships[rng.gen_range(0..c.townships.len())];
+    let village = c.villages[&township][rng.gen_range(0..c.villages[&township].len())];
+    let grid = c.grids[&village][rng.gen_range(0..c.grids[&village].len())];
+    let tname = &c.units.iter().find(|u| u.id == township)?.name;
+    let vname = &c.units.iter().find(|u| u.id == village)?.name;
+    let road = ["人民路", "解放路", "建设路", "滨江路", "文化路", "新华街", "兴业大道"][rng.gen_range(0..7)];
+    let address = format!("{tname}{vname}{road}{}号", rng.gen_range(1..300));
+    let opener = match kind {
+        Kind::Consultation => format!("咨询{phrase}相关政策和办理流程"),
+        Kind::Praise => format!("表扬有关单位在{phrase}问题上处理及时"),
+        Kind::Suggestion => format!("建议改进{phrase}方面的工作"),
+        _ => format!("反映{address}附近{phrase}问题"),
+    };
+    let detail = [
+        "已持续一段时间,影响周边群众正常生活",
+        "多次向村(社区)反映未得到解决",
+        "希望相关部门尽快核实处理并给予答复",
+        "涉及多户居民,群众意见较大",
+        "情况较为紧急,请尽快安排人员到现场",
+    ][rng.gen_range(0..5)];
+    let citizen_name = format!("{}{}", SURNAMES[rng.gen_range(0..SURNAMES.len())], GIVEN[rng.gen_range(0..GIVEN.len())]);
+    let new = NewAppeal {
+        channel,
+        kind,
+        urgency,
+        category: Some(*cat),
+        title: format!("{phrase}问题"),
+        content: format!("来电人{opener},{detail}。"),
+        place: Place {
+            address,
+            township: Some(township),
+            village: Some(village),
+            grid: Some(grid),
+            coordinates: Some((115.0 + rng.gen_range(0.0..0.6), 27.0 + rng.gen_range(0.0..0.5))),
+        },
+        citizen: Citizen {
+            name: Some(citizen_name),
+            phone: Phone::parse(&random_phone(rng)).ok(),
+            organisation: (channel == Channel::EnterpriseService).then(|| "云溪县某某实业有限公司".to_string()),
+        },
+    };
+    let registrar = match channel {
+        Channel::GridReport | Channel::HouseholdVisit => &cast.grid[rng.gen_range(0..cast.grid.len())],
+        _ => &cast.operators[rng.gen_range(0..cast.operators.len())],
+    };
+    let (appeal, first) = Appeal::register(id, number, new, registrar, at, ctx).ok()?;
+    let mut s = Story { appeal, records: vec![first], ctx, now, stopped: false };
+    let dispatcher = cast.dispatchers[rng.gen_range(0..cast.dispatchers.len())].clone();
+    let visitor = cast.visitors[rng.gen_range(0..cast.visitors.len())].clone();
+    let fast = urgency != Urgency::Normal;
+    let mut t = at;
+
+    // Consultations are often answered on the spot.
+    if kind == Kind::Consultation && registrar.role == Role::Operator && rng.gen_bool(0.6) {
+        t = later(t, rng.gen_range(0.02..0.2));
+        s.step(Command::AnswerAtIntake { answer: format!("已向来电人解答{phrase}相关政策,并告知办理地点和所需材料。") }, registrar, t);
+        visit_and_close(&mut s, rng, &visitor, &dispatcher, &mut t);
+        return Some(s.records);
+    }
+
+    // Dispatch: usually within hours; a few linger.
+    t = later(t, if fast { rng.gen_range(0.1..0.8) } else if rng.gen_bool(0.04) { rng.gen_range(10.0..40.0) } else { rng.gen_range(0.2..6.0) });
+    let township_matter = depts.is_empty() || rng.gen_bool(0.45);
+    let mut lead = if township_matter { township } else { depts[rng.gen_range(0..depts.len())] };
+    // A few orders go to the wrong unit first.
+    let misrouted = rng.gen_bool(0.06);
+    let first_lead = if misrouted { c.departments[rng.gen_range(0..c.departments.len())] } else { lead };
+    if first_lead == lead && misrouted {
+        lead = township;
+    }
+    let assisting = if rng.gen_bool(0.12) { vec![c.departments[rng.gen_range(0..c.departments.len())]].into_iter().filter(|u| *u != first_lead).collect() } else { vec![] };
+    if !s.step(Command::Dispatch { lead: first_lead, assisting: assisting.clone(), note: "请按期办理并答复群众".into() }, &dispatcher, t) {
+        return Some(s.records);
+    }
+    let mut handler = cast.handler_of.get(&first_lead)?.clone();
+    if misrouted {
+        t = later(t, if fast { rng.gen_range(0.1..0.8) } else { rng.gen_range(0.5..10.0) });
+        let returned = s.attempt(Command::Return { reason: "经核实,该事项不属于本单位职责范围,建议转属地乡镇或主管部门办理".into() }, &handler, t);
+        t = later(t, rng.gen_range(0.3..4.0));
+        if !returned {
+            // Too late to return: the unit handles it.
+        } else if rng.gen_bool(0.8) && first_lead != lead {
+            s.step(Command::DecideReturn { accept: true, note: "同意退回,已改派".into(), redispatch: Some((lead, vec![])) }, &dispatcher, t);
+            handler = cast.handler_of.get(&lead)?.clone();
+        } else {
+            s.step(Command::DecideReturn { accept: false, note: "该事项属本单位职责,请继续办理".into(), redispatch: None }, &dispatcher, t);
+        }
+    }
+    let lead_now = s.appeal.lead?;
+    // Signing: mostly prompt, sometimes late.
+    t = later(t, if fast { rng.gen_range(0.05..1.5) } else if rng.gen_bool(0.08) { rng.gen_range(20.0..60.0) } else { rng.gen_range(0.1..6.0) });
+    if s.appeal.status == bihuan_domain::Status::Dispatched {
+        s.step(Command::Sign { owner: None }, &handler, t);
+    }
+    t = later(t, rng.gen_range(0.2..8.0));
+    s.step(Command::Contact { note: "已电话联系群众,了解详细情况".into() }, &handler, t);
+    if rng.gen_bool(0.3) {
+        let by = local_date(t) + Duration::days(rng.gen_range(2..7));
+        s.step(Command::Commit { commitment: Commitment { what: format!("{}前处理完毕并答复", by.format("%m月%d日")), by, citizen_part: Some("配合现场核实".into()) } }, &handler, t);
+    }
+    // A township sometimes blows the whistle to the departments it needs.
+    let kind_of = |u: UnitId| c.units.iter().find(|x| x.id == u).map(|x| x.kind);
+    if kind_of(lead_now) == Some(UnitKind::Township) && !depts.is_empty() && rng.gen_bool(0.12) {
+        let called: Vec<UnitId> = depts.iter().take(2).copied().collect();
+        t = later(t, rng.gen_range(0.5..4.0));
+        if s.step(Command::Whistle { units: called.clone(), matter: format!("{phrase}问题需部门到场协同处置") }, &handler, t) {
+            let no = s.appeal.whistles.len() as u32;
+            let mut rt = t;
+            for u in called {
+                if let Some(h) = cast.handler_of.get(&u) {
+                    let slow = if rng.gen_bool(0.15) { 30.0 } else { 6.0 };
+                    rt = later(rt, rng.gen_range(0.3..slow));
+                    s.step(Command::ReportIn { whistle: no, note: "已派员到场".into() }, h, rt);
+                }
+            }
+            t = t.max(rt.min(now));
+        }
+    }
+    // Some units ask for more time.
+    if rng.gen_bool(0.05) {
+        t = later(t, rng.gen_range(2.0..20.0));
+        let limit = if petition {
+            Limit::CalendarDays(rng.gen_range(10..30))
+        } else if fast {
+            Limit::Hours(rng.gen_range(4..24))
+        } else {
+            Limit::WorkingDays(rng.gen_range(2..8))
+        };
+        if s.attempt(Command::RequestExtension { limit, reason: "需协调多个部门,现场处置需要时间".into() }, &handler, t) {
+            t = later(t, rng.gen_range(0.5..8.0));
+            let approve = rng.gen_bool(0.85);
+            s.step(Command::DecideExtension { approve, note: if approve { String::new() } else { "理由不充分,请按原期限办理".into() } }, &dispatcher, t);
+        }
+    }
+    // A small share never gets a reply: the overdue backlog supervisors chase.
+    if rng.gen_bool(0.006) {
+        if now - at > Duration::days(10) {
+            s.step(Command::Supervise { reason: bihuan_domain::lifecycle::SuperviseReason::LeaderOrder, note: "请尽快办理,逾期将通报".into() }, &cast.supervisor, later(t, 72.0));
+        }
+        return Some(s.records);
+    }
+    // The reply: a median of about 2–3 working days, some late.
+    let reply_hours = if fast { rng.gen_range(1.0..10.0) } else if rng.gen_bool(0.07) { rng.gen_range(60.0..200.0) } else { rng.gen_range(3.0..90.0) };
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        t = later(t, reply_hours / f64::from(rounds));
+        let result = [ReplyResult::Resolved, ReplyResult::PartlyResolved, ReplyResult::Unresolvable][pick(rng, &[85, 10, 5])];
+        let reply = Reply {
+            result,
+            reason: (result != ReplyResult::Resolved).then(|| "受客观条件限制,已向群众解释说明并提出后续安排".to_string()),
+            text: format!("经核实,来电人反映的{phrase}问题情况属实。我单位已安排工作人员现场处理,{}。已将处理情况告知来电人。", if result == ReplyResult::Resolved { "问题已解决" } else { "已部分解决,剩余问题已纳入计划" }),
+            petition_outcome: petition.then_some([PetitionOutcome::Support, PetitionOutcome::Explain, PetitionOutcome::NotSupported][pick(rng, &[5, 4, 1])]),
+            attachments: vec![],
+        };
+        if !s.step(Command::Reply(reply), &handler, t) {
+            return Some(s.records);
+        }
+        // Return visit and rating.
+        t = later(t, rng.gen_range(2.0..30.0));
+        let contacted = rng.gen_bool(0.92);
+        let rating = if !contacted { None } else { Some([Rating::Satisfied, Rating::Basic, Rating::Unsatisfied][pick(rng, &[78, 14, 8])]) };
+        let visit = ReturnVisit {
+            contacted,
+            resolved: rating.map(|r| r != Rating::Unsatisfied && result != ReplyResult::Unresolvable),
+            rating,
+            comment: match rating {
+                Some(Rating::Unsatisfied) => "群众表示问题未解决".into(),
+                Some(_) => "群众认可处理结果".into(),
+                None => "三次拨打电话无人接听".into(),
+            },
+        };
+        if !s.step(Command::ReturnVisit(visit), &visitor, t) {
+            return Some(s.records);
+        }
+        if rating == Some(Rating::Unsatisfied) && rounds < 3 && rng.gen_bool(0.7) {
+            t = later(t, rng.gen_range(0.2..3.0));
+            if !s.step(Command::Redo { cause: RedoCause::Unsatisfied, reason: "群众不满意,请重新办理".into() }, &visitor, t) {
+                return Some(s.records);
+            }
+            continue;
+        }
+        t = later(t, rng.gen_range(0.1..4.0));
+        let note = if rating == Some(Rating::Unsatisfied) { "已尽力解释,群众诉求超出政策范围" } else { "" };
+        s.step(Command::Close { note: note.into() }, &dispatcher, t);
+        break;
+    }
+    Some(s.records)
+}
+
+fn visit_and_close(s: &mut Story<'_>, rng: &mut StdRng, visitor: &Actor, dispatcher: &Actor, t: &mut Instant) {
+    *t = later(*t, rng.gen_range(4.0..30.0));
+    let contacted = rng.gen_bool(0.9);
+    let rating = contacted.then(|| if rng.gen_bool(0.9) { Rating::Satisfied } else { Rating::Basic });
+    s.step(
+        Command::ReturnVisit(ReturnVisit { contacted, resolved: rating.map(|_| true), rating, comment: String::new() }),
+        visitor,
+        *t,
+    );
+    *t = later(*t, rng.gen_range(0.1..2.0));
+    s.step(Command::Close { note: String::new() }, dispatcher, *t);
+}
+
+/// Today's instant for the demo: the real clock, whole seconds.
+pub fn now() -> Instant {
+    let n = chrono::Utc::now();
+    chrono::Utc.timestamp_opt(n.timestamp(), 0).single().unwrap_or(n)
+}

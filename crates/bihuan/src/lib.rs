@@ -1,0 +1,11 @@
+//! The jobs behind the `bihuan` binary, as a library so that tests can run them directly.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`demo`] | the demo county and a year of generated appeals |
+//! | [`import`] | appeals from CSV or XLSX exports of a 12345 system, columns mapped by a config file |
+//! | [`export`] | appeals to CSV (UTF-8 with BOM, so Excel opens it) |
+
+pub mod demo;
+pub mod export;
+pub mod import;
