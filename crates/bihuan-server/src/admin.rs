@@ -80,7 +80,7 @@ pub async fn check_login(state: &AppState, login: &str, password: &str) -> ApiRe
 /// Opens a console session and returns the cookie that carries it.
 pub async fn open_session(state: &AppState, user: &User) -> ApiResult<String> {
     let (token, hash) = auth::new_token();
-    let expires = chrono::Utc::now() + chrono::Duration::hours(state.config.session_hours as i64);
+    let expires = state.clock.now() + chrono::Duration::hours(state.config.session_hours as i64);
     state
         .store
         .put_credential(

@@ -170,7 +170,7 @@ async fn register(
         }
         None => None,
     };
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let r = state
         .store
         .register(new, caller.actor.clone(), now, key)
@@ -197,7 +197,7 @@ async fn show(
         ));
     }
     let history = state.store.history(a.id).await?;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let mut v = appeal_view(&a, &caller, now, false);
     if let Some(obj) = v.as_object_mut() {
         obj.insert(
@@ -311,7 +311,7 @@ async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let filter = filter_from_query(&q, &caller, now)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -428,7 +428,7 @@ async fn act(
     }
     let (command, version) = command_from_body(&state, body).await?;
     let name = command.name();
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let next = state
         .store
         .act(

@@ -123,7 +123,7 @@ impl FromRequestParts<AppState> for Caller {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
         let user = state
             .store
-            .credential_user(&token_hash(&token), chrono::Utc::now())
+            .credential_user(&token_hash(&token), state.clock.now())
             .await?
             .ok_or_else(ApiError::unauthorized)?;
         let unit_kind = state

@@ -43,12 +43,56 @@ use error::ApiError;
 /// Request bodies above this size are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Where "now" comes from. The server reads the system clock; tests set the time, so that
+/// they do not depend on the day they run (deadlines must not run into a year whose holiday
+/// notice is not loaded).
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> bihuan_domain::time::Instant;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> bihuan_domain::time::Instant {
+        chrono::Utc::now()
+    }
+}
+
+/// A clock that stands still until moved.
+pub struct ManualClock(std::sync::Mutex<bihuan_domain::time::Instant>);
+
+impl ManualClock {
+    pub fn new(at: bihuan_domain::time::Instant) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+    pub fn set(&self, at: bihuan_domain::time::Instant) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = at;
+        }
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> bihuan_domain::time::Instant {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|p| *p.into_inner())
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub ops: Arc<ops::Ops>,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub struct Application {
@@ -135,6 +179,14 @@ async fn home(State(state): State<AppState>) -> Html<String> {
 
 impl Application {
     pub async fn build(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, store, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -142,6 +194,7 @@ impl Application {
             store,
             config: Arc::new(config),
             ops: Arc::new(ops::Ops::default()),
+            clock,
         };
         Ok(Application { listener, state })
     }

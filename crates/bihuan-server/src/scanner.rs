@@ -78,7 +78,7 @@ pub fn spawn(state: AppState, every: Duration) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match scan_once(&state, chrono::Utc::now()).await {
+            match scan_once(&state, state.clock.now()).await {
                 Ok(n) if n > 0 => tracing::info!(supervised = n, "deadline scan"),
                 Ok(_) => {}
                 Err(e) => {

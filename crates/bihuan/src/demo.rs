@@ -27,8 +27,21 @@ use rand::{Rng, SeedableRng};
 pub const DEMO_PASSWORD: &str = "bihuan2026";
 
 const TOWNSHIPS: [&str; 15] = [
-    "云溪镇", "东岭镇", "西坪乡", "南塘镇", "北山乡", "石桥镇", "白沙镇", "枫林乡", "桃源镇",
-    "梅岭乡", "青湖镇", "金滩镇", "龙泉乡", "凤凰街道", "文昌街道",
+    "云溪镇",
+    "东岭镇",
+    "西坪乡",
+    "南塘镇",
+    "北山乡",
+    "石桥镇",
+    "白沙镇",
+    "枫林乡",
+    "桃源镇",
+    "梅岭乡",
+    "青湖镇",
+    "金滩镇",
+    "龙泉乡",
+    "凤凰街道",
+    "文昌街道",
 ];
 
 const VILLAGE_NAMES: [&str; 24] = [
@@ -58,7 +71,11 @@ const DEPARTMENTS: [(&str, &str, &[&str]); 30] = [
     ("县医疗保障局", "县医保局", &["卫生健康"]),
     ("县税务局", "税务局", &["商贸旅游"]),
     ("县商务局", "商务局", &["商贸旅游"]),
-    ("县文化广电新闻出版旅游局", "县文广新旅局", &["教育文体", "商贸旅游"]),
+    (
+        "县文化广电新闻出版旅游局",
+        "县文广新旅局",
+        &["教育文体", "商贸旅游"],
+    ),
     ("县司法局", "司法局", &["政务服务"]),
     ("县信访局", "信访局", &["政务服务"]),
     ("县退役军人事务局", "退役军人局", &["民政服务"]),
@@ -72,75 +89,120 @@ const DEPARTMENTS: [(&str, &str, &[&str]); 30] = [
 
 /// Our own category tree: top level → second level → third level, with a phrase used to write
 /// appeal texts.
-const CATEGORIES: &[(&str, &[(&str, &[&str])])] = &[
-    ("城乡建设", &[
-        ("市政设施", &["路灯", "道路破损", "井盖缺失", "排水不畅"]),
-        ("住房保障", &["公租房", "棚户区改造", "物业管理"]),
-        ("违章建筑", &["私搭乱建", "占道经营"]),
-    ]),
-    ("交通运输", &[
-        ("公共交通", &["公交线路", "公交站台", "出租车服务"]),
-        ("道路管理", &["农村公路", "交通标志", "超限运输"]),
-    ]),
-    ("环境保护", &[
-        ("污染防治", &["噪音扰民", "油烟污染", "水体污染", "垃圾焚烧"]),
-        ("市容环卫", &["垃圾清运", "公厕管理"]),
-    ]),
-    ("劳动和社会保障", &[
-        ("劳动关系", &["拖欠工资", "劳动合同", "工伤认定"]),
-        ("社会保险", &["养老保险", "失业保险", "社保卡"]),
-        ("就业创业", &["就业服务", "创业补贴"]),
-    ]),
-    ("教育文体", &[
-        ("基础教育", &["入学招生", "校车安全", "教育收费"]),
-        ("文体设施", &["健身器材", "文化活动"]),
-    ]),
-    ("卫生健康", &[
-        ("医疗服务", &["看病就医", "医疗纠纷"]),
-        ("医疗保障", &["医保报销", "医保缴费"]),
-        ("公共卫生", &["疫苗接种", "病媒防治"]),
-    ]),
-    ("市场监管", &[
-        ("消费维权", &["商品质量", "预付卡退费", "价格欺诈"]),
-        ("食品药品", &["食品安全", "药品质量"]),
-    ]),
-    ("农村农业", &[
-        ("农田水利", &["灌溉渠道", "山塘水库"]),
-        ("农业生产", &["农资质量", "耕地保护", "惠农补贴"]),
-        ("林业", &["林地纠纷", "森林防火"]),
-    ]),
-    ("公共安全", &[
-        ("治安管理", &["治安隐患", "电信诈骗"]),
-        ("安全生产", &["燃气安全", "消防隐患"]),
-    ]),
-    ("民政服务", &[
-        ("社会救助", &["低保", "特困供养", "临时救助"]),
-        ("养老服务", &["养老机构", "高龄补贴"]),
-        ("优抚安置", &["退役军人待遇"]),
-    ]),
-    ("公用事业", &[
-        ("供水", &["停水", "水质", "水费"]),
-        ("供电", &["停电", "电压不稳", "线路安全"]),
-    ]),
-    ("商贸旅游", &[
-        ("营商环境", &["企业诉求", "涉企收费", "融资难"]),
-        ("旅游服务", &["景区管理", "旅游投诉"]),
-        ("税务", &["办税服务", "发票"]),
-    ]),
-    ("政务服务", &[
-        ("办事服务", &["办事效率", "证照办理", "一件事办理"]),
-        ("政策咨询", &["政策解读"]),
-        ("干部作风", &["工作作风"]),
-    ]),
+/// A second-level category with its third-level names.
+type Second = (&'static str, &'static [&'static str]);
+
+const CATEGORIES: &[(&str, &[Second])] = &[
+    (
+        "城乡建设",
+        &[
+            ("市政设施", &["路灯", "道路破损", "井盖缺失", "排水不畅"]),
+            ("住房保障", &["公租房", "棚户区改造", "物业管理"]),
+            ("违章建筑", &["私搭乱建", "占道经营"]),
+        ],
+    ),
+    (
+        "交通运输",
+        &[
+            ("公共交通", &["公交线路", "公交站台", "出租车服务"]),
+            ("道路管理", &["农村公路", "交通标志", "超限运输"]),
+        ],
+    ),
+    (
+        "环境保护",
+        &[
+            (
+                "污染防治",
+                &["噪音扰民", "油烟污染", "水体污染", "垃圾焚烧"],
+            ),
+            ("市容环卫", &["垃圾清运", "公厕管理"]),
+        ],
+    ),
+    (
+        "劳动和社会保障",
+        &[
+            ("劳动关系", &["拖欠工资", "劳动合同", "工伤认定"]),
+            ("社会保险", &["养老保险", "失业保险", "社保卡"]),
+            ("就业创业", &["就业服务", "创业补贴"]),
+        ],
+    ),
+    (
+        "教育文体",
+        &[
+            ("基础教育", &["入学招生", "校车安全", "教育收费"]),
+            ("文体设施", &["健身器材", "文化活动"]),
+        ],
+    ),
+    (
+        "卫生健康",
+        &[
+            ("医疗服务", &["看病就医", "医疗纠纷"]),
+            ("医疗保障", &["医保报销", "医保缴费"]),
+            ("公共卫生", &["疫苗接种", "病媒防治"]),
+        ],
+    ),
+    (
+        "市场监管",
+        &[
+            ("消费维权", &["商品质量", "预付卡退费", "价格欺诈"]),
+            ("食品药品", &["食品安全", "药品质量"]),
+        ],
+    ),
+    (
+        "农村农业",
+        &[
+            ("农田水利", &["灌溉渠道", "山塘水库"]),
+            ("农业生产", &["农资质量", "耕地保护", "惠农补贴"]),
+            ("林业", &["林地纠纷", "森林防火"]),
+        ],
+    ),
+    (
+        "公共安全",
+        &[
+            ("治安管理", &["治安隐患", "电信诈骗"]),
+            ("安全生产", &["燃气安全", "消防隐患"]),
+        ],
+    ),
+    (
+        "民政服务",
+        &[
+            ("社会救助", &["低保", "特困供养", "临时救助"]),
+            ("养老服务", &["养老机构", "高龄补贴"]),
+            ("优抚安置", &["退役军人待遇"]),
+        ],
+    ),
+    (
+        "公用事业",
+        &[
+            ("供水", &["停水", "水质", "水费"]),
+            ("供电", &["停电", "电压不稳", "线路安全"]),
+        ],
+    ),
+    (
+        "商贸旅游",
+        &[
+            ("营商环境", &["企业诉求", "涉企收费", "融资难"]),
+            ("旅游服务", &["景区管理", "旅游投诉"]),
+            ("税务", &["办税服务", "发票"]),
+        ],
+    ),
+    (
+        "政务服务",
+        &[
+            ("办事服务", &["办事效率", "证照办理", "一件事办理"]),
+            ("政策咨询", &["政策解读"]),
+            ("干部作风", &["工作作风"]),
+        ],
+    ),
 ];
 
 const SURNAMES: [&str; 20] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "胡", "朱", "高",
-    "林", "何", "郭", "罗", "曾",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "胡", "朱", "高", "林",
+    "何", "郭", "罗", "曾",
 ];
 const GIVEN: [&str; 16] = [
-    "建华", "秀英", "志强", "丽萍", "国平", "海燕", "文明", "春梅", "伟", "芳", "明", "红",
-    "小军", "玉兰", "德胜", "桂香",
+    "建华", "秀英", "志强", "丽萍", "国平", "海燕", "文明", "春梅", "伟", "芳", "明", "红", "小军",
+    "玉兰", "德胜", "桂香",
 ];
 
 /// The demo county's units, categories, users and their logins.
@@ -175,7 +237,11 @@ pub fn county() -> County {
             name: (*name).into(),
             kind: UnitKind::Department,
             parent: Some(root),
-            aliases: if alias != name { vec![(*alias).into()] } else { vec![] },
+            aliases: if alias != name {
+                vec![(*alias).into()]
+            } else {
+                vec![]
+            },
         });
         departments.push(id);
         for t in *tops {
@@ -188,7 +254,10 @@ pub fn county() -> County {
     let mut next = 1000u32;
     for (i, t) in TOWNSHIPS.iter().enumerate() {
         let tid = UnitId(200 + i as u32);
-        let short = t.trim_end_matches("街道").trim_end_matches('镇').trim_end_matches('乡');
+        let short = t
+            .trim_end_matches("街道")
+            .trim_end_matches('镇')
+            .trim_end_matches('乡');
         units.push(Unit {
             id: tid,
             name: (*t).into(),
@@ -203,7 +272,11 @@ pub fn county() -> County {
             let vid = UnitId(next);
             next += 1;
             let base = VILLAGE_NAMES[(i * 5 + v * 3) % VILLAGE_NAMES.len()];
-            let suffix = if t.ends_with("街道") || i == 0 { "社区" } else { "村" };
+            let suffix = if t.ends_with("街道") || i == 0 {
+                "社区"
+            } else {
+                "村"
+            };
             units.push(Unit {
                 id: vid,
                 name: format!("{base}{suffix}"),
@@ -264,14 +337,54 @@ pub fn county() -> County {
     }
 
     let mut accounts = vec![
-        ("admin".to_string(), "系统管理员".to_string(), Role::Admin, root),
-        ("operator1".into(), "受理员 周晓梅".into(), Role::Operator, root),
-        ("operator2".into(), "受理员 刘佳".into(), Role::Operator, root),
-        ("dispatch1".into(), "派单员 陈立新".into(), Role::Dispatcher, root),
-        ("dispatch2".into(), "派单员 黄婷".into(), Role::Dispatcher, root),
-        ("visit1".into(), "回访员 吴秀兰".into(), Role::ReturnVisitor, root),
-        ("visit2".into(), "回访员 郭敏".into(), Role::ReturnVisitor, root),
-        ("supervisor1".into(), "督办员 何正平".into(), Role::Supervisor, root),
+        (
+            "admin".to_string(),
+            "系统管理员".to_string(),
+            Role::Admin,
+            root,
+        ),
+        (
+            "operator1".into(),
+            "受理员 周晓梅".into(),
+            Role::Operator,
+            root,
+        ),
+        (
+            "operator2".into(),
+            "受理员 刘佳".into(),
+            Role::Operator,
+            root,
+        ),
+        (
+            "dispatch1".into(),
+            "派单员 陈立新".into(),
+            Role::Dispatcher,
+            root,
+        ),
+        (
+            "dispatch2".into(),
+            "派单员 黄婷".into(),
+            Role::Dispatcher,
+            root,
+        ),
+        (
+            "visit1".into(),
+            "回访员 吴秀兰".into(),
+            Role::ReturnVisitor,
+            root,
+        ),
+        (
+            "visit2".into(),
+            "回访员 郭敏".into(),
+            Role::ReturnVisitor,
+            root,
+        ),
+        (
+            "supervisor1".into(),
+            "督办员 何正平".into(),
+            Role::Supervisor,
+            root,
+        ),
         ("leader1".into(), "县领导 罗志远".into(), Role::Leader, root),
     ];
     for (i, d) in departments.iter().enumerate() {
@@ -291,8 +404,18 @@ pub fn county() -> County {
             *t,
         ));
     }
-    accounts.push(("dept01-lead".into(), "县住建局负责人".into(), Role::UnitLeader, departments[0]));
-    accounts.push(("town01-lead".into(), "云溪镇负责人".into(), Role::UnitLeader, townships[0]));
+    accounts.push((
+        "dept01-lead".into(),
+        "县住建局负责人".into(),
+        Role::UnitLeader,
+        departments[0],
+    ));
+    accounts.push((
+        "town01-lead".into(),
+        "云溪镇负责人".into(),
+        Role::UnitLeader,
+        townships[0],
+    ));
     let g1 = grids[&villages[&townships[0]][0]][0];
     let g2 = grids[&villages[&townships[1]][0]][0];
     accounts.push(("grid1".into(), "网格员 曾小红".into(), Role::GridMember, g1));
@@ -311,8 +434,15 @@ pub fn county() -> County {
 }
 
 /// Installs the county in an empty store: units, categories and accounts.
-pub async fn install(store: &Arc<dyn Store>, c: &County, password_hash: &str) -> anyhow::Result<()> {
-    store.put_units(c.units.clone()).await.context("loading the demo units")?;
+pub async fn install(
+    store: &Arc<dyn Store>,
+    c: &County,
+    password_hash: &str,
+) -> anyhow::Result<()> {
+    store
+        .put_units(c.units.clone())
+        .await
+        .context("loading the demo units")?;
     store
         .put_categories(c.categories.clone())
         .await
@@ -356,8 +486,14 @@ fn actor_of(store_users: &[bihuan_store::User], c: &County, login: &str) -> Opti
 }
 
 fn random_phone(rng: &mut StdRng) -> String {
-    let prefixes = ["138", "139", "135", "136", "150", "151", "158", "182", "187", "189", "199"];
-    format!("{}{:08}", prefixes[rng.gen_range(0..prefixes.len())], rng.gen_range(0..100_000_000u32))
+    let prefixes = [
+        "138", "139", "135", "136", "150", "151", "158", "182", "187", "189", "199",
+    ];
+    format!(
+        "{}{:08}",
+        prefixes[rng.gen_range(0..prefixes.len())],
+        rng.gen_range(0..100_000_000u32)
+    )
 }
 
 /// A time `hours` of working time after `t`, skipping nights (20:00–08:00) roughly: delays of
@@ -370,8 +506,16 @@ fn later(t: Instant, hours: f64) -> Instant {
     } else if local.hour() < 8 {
         out += Duration::hours(8 - i64::from(local.hour()));
     }
-    if matches!(local_date(out).weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) && hours > 4.0 {
-        out += Duration::days(if local_date(out).weekday() == chrono::Weekday::Sat { 2 } else { 1 });
+    if matches!(
+        local_date(out).weekday(),
+        chrono::Weekday::Sat | chrono::Weekday::Sun
+    ) && hours > 4.0
+    {
+        out += Duration::days(if local_date(out).weekday() == chrono::Weekday::Sat {
+            2
+        } else {
+            1
+        });
     }
     out
 }
@@ -392,7 +536,10 @@ impl Story<'_> {
         if self.stopped || at.max(self.appeal.last_at) > self.now {
             return false;
         }
-        match self.appeal.handle(&cmd, actor, at.max(self.appeal.last_at), None, self.ctx) {
+        match self
+            .appeal
+            .handle(&cmd, actor, at.max(self.appeal.last_at), None, self.ctx)
+        {
             Ok((next, recs)) => {
                 self.appeal = next;
                 self.records.extend(recs);
@@ -433,9 +580,17 @@ impl Story<'_> {
 
 /// Generates `count` appeals arriving over the year before `now` and writes them. Returns how
 /// many were written.
-pub async fn generate(store: &Arc<dyn Store>, c: &County, count: usize, now: Instant, seed: u64) -> anyhow::Result<usize> {
+pub async fn generate(
+    store: &Arc<dyn Store>,
+    c: &County,
+    count: usize,
+    now: Instant,
+    seed: u64,
+) -> anyhow::Result<usize> {
     let users = store.users().await?;
-    let get = |login: &str| actor_of(&users, c, login).with_context(|| format!("demo account {login} is missing"));
+    let get = |login: &str| {
+        actor_of(&users, c, login).with_context(|| format!("demo account {login} is missing"))
+    };
     let cast = Cast {
         operators: vec![get("operator1")?, get("operator2")?],
         dispatchers: vec![get("dispatch1")?, get("dispatch2")?],
@@ -482,16 +637,32 @@ pub async fn generate(store: &Arc<dyn Store>, c: &County, count: usize, now: Ins
     }
     let mut numbers: BTreeMap<(i32, u32), std::vec::IntoIter<u32>> = BTreeMap::new();
     for ((y, m), n) in &per_month {
-        numbers.insert((*y, *m), store.allocate_numbers(*y, *m, *n).await?.into_iter());
+        numbers.insert(
+            (*y, *m),
+            store.allocate_numbers(*y, *m, *n).await?.into_iter(),
+        );
     }
     let first_id = store.next_appeal_id().await?.0;
 
     let mut histories = Vec::with_capacity(count);
     for (i, at) in arrivals.iter().enumerate() {
         let d = local_date(*at);
-        let seq = numbers.get_mut(&(d.year(), d.month())).and_then(Iterator::next).context("numbers ran out")?;
-        let number = AppealNumber::new(d.year() as u16, d.month() as u8, seq).context("appeal number")?;
-        if let Some(h) = one_appeal(&mut rng, c, &cast, ctx, AppealId(first_id + i as u64), number, *at, now) {
+        let seq = numbers
+            .get_mut(&(d.year(), d.month()))
+            .and_then(Iterator::next)
+            .context("numbers ran out")?;
+        let number =
+            AppealNumber::new(d.year() as u16, d.month() as u8, seq).context("appeal number")?;
+        if let Some(h) = one_appeal(
+            &mut rng,
+            c,
+            &cast,
+            ctx,
+            AppealId(first_id + i as u64),
+            number,
+            *at,
+            now,
+        ) {
             histories.push(h);
         }
     }
@@ -532,16 +703,33 @@ fn one_appeal(
         weights.len() - 1
     };
     let channels = [
-        (Channel::Hotline, 55), (Channel::Web, 12), (Channel::App, 8), (Channel::HouseholdVisit, 8),
-        (Channel::GridReport, 8), (Channel::Letter, 2), (Channel::InPerson, 3),
-        (Channel::EnterpriseService, 3), (Channel::Other, 1),
+        (Channel::Hotline, 55),
+        (Channel::Web, 12),
+        (Channel::App, 8),
+        (Channel::HouseholdVisit, 8),
+        (Channel::GridReport, 8),
+        (Channel::Letter, 2),
+        (Channel::InPerson, 3),
+        (Channel::EnterpriseService, 3),
+        (Channel::Other, 1),
     ];
     let channel = channels[pick(rng, &channels.map(|x| x.1))].0;
     let petition = matches!(channel, Channel::Letter | Channel::InPerson) || rng.gen_bool(0.01);
     let kind = if petition {
-        [Kind::PetitionOpinion, Kind::PetitionAccusation, Kind::PetitionClaim][pick(rng, &[2, 2, 6])]
+        [
+            Kind::PetitionOpinion,
+            Kind::PetitionAccusation,
+            Kind::PetitionClaim,
+        ][pick(rng, &[2, 2, 6])]
     } else {
-        let kinds = [(Kind::Consultation, 25), (Kind::Help, 25), (Kind::Complaint, 30), (Kind::Report, 8), (Kind::Suggestion, 8), (Kind::Praise, 2)];
+        let kinds = [
+            (Kind::Consultation, 25),
+            (Kind::Help, 25),
+            (Kind::Complaint, 30),
+            (Kind::Report, 8),
+            (Kind::Suggestion, 8),
+            (Kind::Praise, 2),
+        ];
         kinds[pick(rng, &kinds.map(|x| x.1))].0
     };
     let urgency = [Urgency::Critical, Urgency::Urgent, Urgency::Normal][pick(rng, &[2, 8, 90])];
@@ -551,7 +739,15 @@ fn one_appeal(
     let grid = c.grids[&village][rng.gen_range(0..c.grids[&village].len())];
     let tname = &c.units.iter().find(|u| u.id == township)?.name;
     let vname = &c.units.iter().find(|u| u.id == village)?.name;
-    let road = ["人民路", "解放路", "建设路", "滨江路", "文化路", "新华街", "兴业大道"][rng.gen_range(0..7)];
+    let road = [
+        "人民路",
+        "解放路",
+        "建设路",
+        "滨江路",
+        "文化路",
+        "新华街",
+        "兴业大道",
+    ][rng.gen_range(0..7)];
     let address = format!("{tname}{vname}{road}{}号", rng.gen_range(1..300));
     let opener = match kind {
         Kind::Consultation => format!("咨询{phrase}相关政策和办理流程"),
@@ -566,7 +762,11 @@ fn one_appeal(
         "涉及多户居民,群众意见较大",
         "情况较为紧急,请尽快安排人员到现场",
     ][rng.gen_range(0..5)];
-    let citizen_name = format!("{}{}", SURNAMES[rng.gen_range(0..SURNAMES.len())], GIVEN[rng.gen_range(0..GIVEN.len())]);
+    let citizen_name = format!(
+        "{}{}",
+        SURNAMES[rng.gen_range(0..SURNAMES.len())],
+        GIVEN[rng.gen_range(0..GIVEN.len())]
+    );
     let new = NewAppeal {
         channel,
         kind,
@@ -579,20 +779,32 @@ fn one_appeal(
             township: Some(township),
             village: Some(village),
             grid: Some(grid),
-            coordinates: Some((115.0 + rng.gen_range(0.0..0.6), 27.0 + rng.gen_range(0.0..0.5))),
+            coordinates: Some((
+                115.0 + rng.gen_range(0.0..0.6),
+                27.0 + rng.gen_range(0.0..0.5),
+            )),
         },
         citizen: Citizen {
             name: Some(citizen_name),
             phone: Phone::parse(&random_phone(rng)).ok(),
-            organisation: (channel == Channel::EnterpriseService).then(|| "云溪县某某实业有限公司".to_string()),
+            organisation: (channel == Channel::EnterpriseService)
+                .then(|| "云溪县某某实业有限公司".to_string()),
         },
     };
     let registrar = match channel {
-        Channel::GridReport | Channel::HouseholdVisit => &cast.grid[rng.gen_range(0..cast.grid.len())],
+        Channel::GridReport | Channel::HouseholdVisit => {
+            &cast.grid[rng.gen_range(0..cast.grid.len())]
+        }
         _ => &cast.operators[rng.gen_range(0..cast.operators.len())],
     };
     let (appeal, first) = Appeal::register(id, number, new, registrar, at, ctx).ok()?;
-    let mut s = Story { appeal, records: vec![first], ctx, now, stopped: false };
+    let mut s = Story {
+        appeal,
+        records: vec![first],
+        ctx,
+        now,
+        stopped: false,
+    };
     let dispatcher = cast.dispatchers[rng.gen_range(0..cast.dispatchers.len())].clone();
     let visitor = cast.visitors[rng.gen_range(0..cast.visitors.len())].clone();
     let fast = urgency != Urgency::Normal;
@@ -601,64 +813,170 @@ fn one_appeal(
     // Consultations are often answered on the spot.
     if kind == Kind::Consultation && registrar.role == Role::Operator && rng.gen_bool(0.6) {
         t = later(t, rng.gen_range(0.02..0.2));
-        s.step(Command::AnswerAtIntake { answer: format!("已向来电人解答{phrase}相关政策,并告知办理地点和所需材料。") }, registrar, t);
+        s.step(
+            Command::AnswerAtIntake {
+                answer: format!("已向来电人解答{phrase}相关政策,并告知办理地点和所需材料。"),
+            },
+            registrar,
+            t,
+        );
         visit_and_close(&mut s, rng, &visitor, &dispatcher, &mut t);
         return Some(s.records);
     }
 
     // Dispatch: usually within hours; a few linger.
-    t = later(t, if fast { rng.gen_range(0.1..0.8) } else if rng.gen_bool(0.04) { rng.gen_range(10.0..40.0) } else { rng.gen_range(0.2..6.0) });
+    t = later(
+        t,
+        if fast {
+            rng.gen_range(0.1..0.8)
+        } else if rng.gen_bool(0.04) {
+            rng.gen_range(10.0..40.0)
+        } else {
+            rng.gen_range(0.2..6.0)
+        },
+    );
     let township_matter = depts.is_empty() || rng.gen_bool(0.45);
-    let mut lead = if township_matter { township } else { depts[rng.gen_range(0..depts.len())] };
+    let mut lead = if township_matter {
+        township
+    } else {
+        depts[rng.gen_range(0..depts.len())]
+    };
     // A few orders go to the wrong unit first.
     let misrouted = rng.gen_bool(0.06);
-    let first_lead = if misrouted { c.departments[rng.gen_range(0..c.departments.len())] } else { lead };
+    let first_lead = if misrouted {
+        c.departments[rng.gen_range(0..c.departments.len())]
+    } else {
+        lead
+    };
     if first_lead == lead && misrouted {
         lead = township;
     }
-    let assisting = if rng.gen_bool(0.12) { vec![c.departments[rng.gen_range(0..c.departments.len())]].into_iter().filter(|u| *u != first_lead).collect() } else { vec![] };
-    if !s.step(Command::Dispatch { lead: first_lead, assisting: assisting.clone(), note: "请按期办理并答复群众".into() }, &dispatcher, t) {
+    let assisting = if rng.gen_bool(0.12) {
+        vec![c.departments[rng.gen_range(0..c.departments.len())]]
+            .into_iter()
+            .filter(|u| *u != first_lead)
+            .collect()
+    } else {
+        vec![]
+    };
+    if !s.step(
+        Command::Dispatch {
+            lead: first_lead,
+            assisting: assisting.clone(),
+            note: "请按期办理并答复群众".into(),
+        },
+        &dispatcher,
+        t,
+    ) {
         return Some(s.records);
     }
     let mut handler = cast.handler_of.get(&first_lead)?.clone();
     if misrouted {
-        t = later(t, if fast { rng.gen_range(0.1..0.8) } else { rng.gen_range(0.5..10.0) });
-        let returned = s.attempt(Command::Return { reason: "经核实,该事项不属于本单位职责范围,建议转属地乡镇或主管部门办理".into() }, &handler, t);
+        t = later(
+            t,
+            if fast {
+                rng.gen_range(0.1..0.8)
+            } else {
+                rng.gen_range(0.5..10.0)
+            },
+        );
+        let returned = s.attempt(
+            Command::Return {
+                reason: "经核实,该事项不属于本单位职责范围,建议转属地乡镇或主管部门办理".into(),
+            },
+            &handler,
+            t,
+        );
         t = later(t, rng.gen_range(0.3..4.0));
         if !returned {
             // Too late to return: the unit handles it.
         } else if rng.gen_bool(0.8) && first_lead != lead {
-            s.step(Command::DecideReturn { accept: true, note: "同意退回,已改派".into(), redispatch: Some((lead, vec![])) }, &dispatcher, t);
+            s.step(
+                Command::DecideReturn {
+                    accept: true,
+                    note: "同意退回,已改派".into(),
+                    redispatch: Some((lead, vec![])),
+                },
+                &dispatcher,
+                t,
+            );
             handler = cast.handler_of.get(&lead)?.clone();
         } else {
-            s.step(Command::DecideReturn { accept: false, note: "该事项属本单位职责,请继续办理".into(), redispatch: None }, &dispatcher, t);
+            s.step(
+                Command::DecideReturn {
+                    accept: false,
+                    note: "该事项属本单位职责,请继续办理".into(),
+                    redispatch: None,
+                },
+                &dispatcher,
+                t,
+            );
         }
     }
     let lead_now = s.appeal.lead?;
     // Signing: mostly prompt, sometimes late.
-    t = later(t, if fast { rng.gen_range(0.05..1.5) } else if rng.gen_bool(0.08) { rng.gen_range(20.0..60.0) } else { rng.gen_range(0.1..6.0) });
+    t = later(
+        t,
+        if fast {
+            rng.gen_range(0.05..1.5)
+        } else if rng.gen_bool(0.08) {
+            rng.gen_range(20.0..60.0)
+        } else {
+            rng.gen_range(0.1..6.0)
+        },
+    );
     if s.appeal.status == bihuan_domain::Status::Dispatched {
         s.step(Command::Sign { owner: None }, &handler, t);
     }
     t = later(t, rng.gen_range(0.2..8.0));
-    s.step(Command::Contact { note: "已电话联系群众,了解详细情况".into() }, &handler, t);
+    s.step(
+        Command::Contact {
+            note: "已电话联系群众,了解详细情况".into(),
+        },
+        &handler,
+        t,
+    );
     if rng.gen_bool(0.3) {
         let by = local_date(t) + Duration::days(rng.gen_range(2..7));
-        s.step(Command::Commit { commitment: Commitment { what: format!("{}前处理完毕并答复", by.format("%m月%d日")), by, citizen_part: Some("配合现场核实".into()) } }, &handler, t);
+        s.step(
+            Command::Commit {
+                commitment: Commitment {
+                    what: format!("{}前处理完毕并答复", by.format("%m月%d日")),
+                    by,
+                    citizen_part: Some("配合现场核实".into()),
+                },
+            },
+            &handler,
+            t,
+        );
     }
     // A township sometimes blows the whistle to the departments it needs.
     let kind_of = |u: UnitId| c.units.iter().find(|x| x.id == u).map(|x| x.kind);
     if kind_of(lead_now) == Some(UnitKind::Township) && !depts.is_empty() && rng.gen_bool(0.12) {
         let called: Vec<UnitId> = depts.iter().take(2).copied().collect();
         t = later(t, rng.gen_range(0.5..4.0));
-        if s.step(Command::Whistle { units: called.clone(), matter: format!("{phrase}问题需部门到场协同处置") }, &handler, t) {
+        if s.step(
+            Command::Whistle {
+                units: called.clone(),
+                matter: format!("{phrase}问题需部门到场协同处置"),
+            },
+            &handler,
+            t,
+        ) {
             let no = s.appeal.whistles.len() as u32;
             let mut rt = t;
             for u in called {
                 if let Some(h) = cast.handler_of.get(&u) {
                     let slow = if rng.gen_bool(0.15) { 30.0 } else { 6.0 };
                     rt = later(rt, rng.gen_range(0.3..slow));
-                    s.step(Command::ReportIn { whistle: no, note: "已派员到场".into() }, h, rt);
+                    s.step(
+                        Command::ReportIn {
+                            whistle: no,
+                            note: "已派员到场".into(),
+                        },
+                        h,
+                        rt,
+                    );
                 }
             }
             t = t.max(rt.min(now));
@@ -674,26 +992,61 @@ fn one_appeal(
         } else {
             Limit::WorkingDays(rng.gen_range(2..8))
         };
-        if s.attempt(Command::RequestExtension { limit, reason: "需协调多个部门,现场处置需要时间".into() }, &handler, t) {
+        if s.attempt(
+            Command::RequestExtension {
+                limit,
+                reason: "需协调多个部门,现场处置需要时间".into(),
+            },
+            &handler,
+            t,
+        ) {
             t = later(t, rng.gen_range(0.5..8.0));
             let approve = rng.gen_bool(0.85);
-            s.step(Command::DecideExtension { approve, note: if approve { String::new() } else { "理由不充分,请按原期限办理".into() } }, &dispatcher, t);
+            s.step(
+                Command::DecideExtension {
+                    approve,
+                    note: if approve {
+                        String::new()
+                    } else {
+                        "理由不充分,请按原期限办理".into()
+                    },
+                },
+                &dispatcher,
+                t,
+            );
         }
     }
     // A small share never gets a reply: the overdue backlog supervisors chase.
     if rng.gen_bool(0.006) {
         if now - at > Duration::days(10) {
-            s.step(Command::Supervise { reason: bihuan_domain::lifecycle::SuperviseReason::LeaderOrder, note: "请尽快办理,逾期将通报".into() }, &cast.supervisor, later(t, 72.0));
+            s.step(
+                Command::Supervise {
+                    reason: bihuan_domain::lifecycle::SuperviseReason::LeaderOrder,
+                    note: "请尽快办理,逾期将通报".into(),
+                },
+                &cast.supervisor,
+                later(t, 72.0),
+            );
         }
         return Some(s.records);
     }
     // The reply: a median of about 2–3 working days, some late.
-    let reply_hours = if fast { rng.gen_range(1.0..10.0) } else if rng.gen_bool(0.07) { rng.gen_range(60.0..200.0) } else { rng.gen_range(3.0..90.0) };
+    let reply_hours = if fast {
+        rng.gen_range(1.0..10.0)
+    } else if rng.gen_bool(0.07) {
+        rng.gen_range(60.0..200.0)
+    } else {
+        rng.gen_range(3.0..90.0)
+    };
     let mut rounds = 0;
     loop {
         rounds += 1;
         t = later(t, reply_hours / f64::from(rounds));
-        let result = [ReplyResult::Resolved, ReplyResult::PartlyResolved, ReplyResult::Unresolvable][pick(rng, &[85, 10, 5])];
+        let result = [
+            ReplyResult::Resolved,
+            ReplyResult::PartlyResolved,
+            ReplyResult::Unresolvable,
+        ][pick(rng, &[85, 10, 5])];
         let reply = Reply {
             result,
             reason: (result != ReplyResult::Resolved).then(|| "受客观条件限制,已向群众解释说明并提出后续安排".to_string()),
@@ -707,10 +1060,15 @@ fn one_appeal(
         // Return visit and rating.
         t = later(t, rng.gen_range(2.0..30.0));
         let contacted = rng.gen_bool(0.92);
-        let rating = if !contacted { None } else { Some([Rating::Satisfied, Rating::Basic, Rating::Unsatisfied][pick(rng, &[78, 14, 8])]) };
+        let rating = if !contacted {
+            None
+        } else {
+            Some([Rating::Satisfied, Rating::Basic, Rating::Unsatisfied][pick(rng, &[78, 14, 8])])
+        };
         let visit = ReturnVisit {
             contacted,
-            resolved: rating.map(|r| r != Rating::Unsatisfied && result != ReplyResult::Unresolvable),
+            resolved: rating
+                .map(|r| r != Rating::Unsatisfied && result != ReplyResult::Unresolvable),
             rating,
             comment: match rating {
                 Some(Rating::Unsatisfied) => "群众表示问题未解决".into(),
@@ -723,34 +1081,71 @@ fn one_appeal(
         }
         if rating == Some(Rating::Unsatisfied) && rounds < 3 && rng.gen_bool(0.7) {
             t = later(t, rng.gen_range(0.2..3.0));
-            if !s.step(Command::Redo { cause: RedoCause::Unsatisfied, reason: "群众不满意,请重新办理".into() }, &visitor, t) {
+            if !s.step(
+                Command::Redo {
+                    cause: RedoCause::Unsatisfied,
+                    reason: "群众不满意,请重新办理".into(),
+                },
+                &visitor,
+                t,
+            ) {
                 return Some(s.records);
             }
             continue;
         }
         t = later(t, rng.gen_range(0.1..4.0));
-        let note = if rating == Some(Rating::Unsatisfied) { "已尽力解释,群众诉求超出政策范围" } else { "" };
+        let note = if rating == Some(Rating::Unsatisfied) {
+            "已尽力解释,群众诉求超出政策范围"
+        } else {
+            ""
+        };
         s.step(Command::Close { note: note.into() }, &dispatcher, t);
         break;
     }
     Some(s.records)
 }
 
-fn visit_and_close(s: &mut Story<'_>, rng: &mut StdRng, visitor: &Actor, dispatcher: &Actor, t: &mut Instant) {
+fn visit_and_close(
+    s: &mut Story<'_>,
+    rng: &mut StdRng,
+    visitor: &Actor,
+    dispatcher: &Actor,
+    t: &mut Instant,
+) {
     *t = later(*t, rng.gen_range(4.0..30.0));
     let contacted = rng.gen_bool(0.9);
-    let rating = contacted.then(|| if rng.gen_bool(0.9) { Rating::Satisfied } else { Rating::Basic });
+    let rating = contacted.then(|| {
+        if rng.gen_bool(0.9) {
+            Rating::Satisfied
+        } else {
+            Rating::Basic
+        }
+    });
     s.step(
-        Command::ReturnVisit(ReturnVisit { contacted, resolved: rating.map(|_| true), rating, comment: String::new() }),
+        Command::ReturnVisit(ReturnVisit {
+            contacted,
+            resolved: rating.map(|_| true),
+            rating,
+            comment: String::new(),
+        }),
         visitor,
         *t,
     );
     *t = later(*t, rng.gen_range(0.1..2.0));
-    s.step(Command::Close { note: String::new() }, dispatcher, *t);
+    s.step(
+        Command::Close {
+            note: String::new(),
+        },
+        dispatcher,
+        *t,
+    );
 }
 
 /// Today's instant for the demo: the real clock, whole seconds.
 pub fn now() -> Instant {
     let n = chrono::Utc::now();
-    chrono::Utc.timestamp_opt(n.timestamp(), 0).single().unwrap_or(n)
+    chrono::Utc
+        .timestamp_opt(n.timestamp(), 0)
+        .single()
+        .unwrap_or(n)
 }

@@ -88,8 +88,11 @@ pub struct Report {
     pub errors: Vec<(usize, String)>,
 }
 
+/// A header row and data rows with their line numbers.
+pub type Table = (Vec<String>, Vec<(usize, Vec<String>)>);
+
 /// Reads a table: header row, then data rows, with their line numbers (1-based, header = 1).
-pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+pub fn read_table(path: &Path) -> anyhow::Result<Table> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -97,12 +100,20 @@ pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<(usize, Vec<S
         .to_ascii_lowercase();
     match ext.as_str() {
         "csv" | "txt" => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text; save it as CSV UTF-8", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!("{} is not UTF-8 text; save it as CSV UTF-8", path.display())
+            })?;
             let text = text.trim_start_matches('\u{feff}');
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-            let headers = reader.headers()?.iter().map(|h| h.trim().to_string()).collect();
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let headers = reader
+                .headers()?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
             let mut rows = Vec::new();
             for rec in reader.records() {
                 let rec = rec.context("the CSV file is malformed")?;
@@ -113,14 +124,21 @@ pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<(usize, Vec<S
         }
         "xlsx" | "xls" | "xlsm" => {
             use calamine::{open_workbook_auto, Data, Reader};
-            let mut wb = open_workbook_auto(path).with_context(|| format!("cannot open {}", path.display()))?;
-            let sheet = wb.sheet_names().first().cloned().context("the workbook has no sheet")?;
+            let mut wb = open_workbook_auto(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let sheet = wb
+                .sheet_names()
+                .first()
+                .cloned()
+                .context("the workbook has no sheet")?;
             let range = wb.worksheet_range(&sheet)?;
             let cell = |d: &Data| -> String {
                 match d {
                     Data::Empty => String::new(),
                     Data::String(s) => s.clone(),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                        format!("{}", *f as i64)
+                    }
                     Data::DateTime(dt) => dt
                         .as_datetime()
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -148,9 +166,19 @@ pub fn read_table(path: &Path) -> anyhow::Result<(Vec<String>, Vec<(usize, Vec<S
 /// Parses the time formats 12345 exports use, as China local time.
 pub fn parse_time(s: &str) -> Option<Instant> {
     let s = s.trim();
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M",
+        "%Y年%m月%d日 %H:%M:%S",
+        "%Y年%m月%d日 %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return cst().from_local_datetime(&t).single().map(|t| t.with_timezone(&Utc));
+            return cst()
+                .from_local_datetime(&t)
+                .single()
+                .map(|t| t.with_timezone(&Utc));
         }
     }
     for f in ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"] {
@@ -162,26 +190,42 @@ pub fn parse_time(s: &str) -> Option<Instant> {
 }
 
 /// Imports a table into the store as `actor`.
-pub async fn import(store: &Arc<dyn Store>, path: &Path, mapping: &Mapping, actor: &Actor) -> anyhow::Result<Report> {
+pub async fn import(
+    store: &Arc<dyn Store>,
+    path: &Path,
+    mapping: &Mapping,
+    actor: &Actor,
+) -> anyhow::Result<Report> {
     let (headers, rows) = read_table(path)?;
     let col = |name: &str| -> anyhow::Result<usize> {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("the file has no column {name:?} (its columns: {})", headers.join(", ")))
+        headers.iter().position(|h| h == name).with_context(|| {
+            format!(
+                "the file has no column {name:?} (its columns: {})",
+                headers.join(", ")
+            )
+        })
     };
-    let opt = |name: &Option<String>| -> anyhow::Result<Option<usize>> { name.as_deref().map(col).transpose() };
+    let opt = |name: &Option<String>| -> anyhow::Result<Option<usize>> {
+        name.as_deref().map(col).transpose()
+    };
     let c = &mapping.columns;
     let (i_title, i_content, i_created) = (col(&c.title)?, col(&c.content)?, col(&c.created)?);
     let (i_phone, i_name, i_addr) = (opt(&c.phone)?, opt(&c.name)?, opt(&c.address)?);
-    let (i_channel, i_kind, i_cat, i_town) = (opt(&c.channel)?, opt(&c.kind)?, opt(&c.category)?, opt(&c.township)?);
+    let (i_channel, i_kind, i_cat, i_town) = (
+        opt(&c.channel)?,
+        opt(&c.kind)?,
+        opt(&c.category)?,
+        opt(&c.township)?,
+    );
     let default_channel = Channel::parse(&mapping.defaults.channel)
         .with_context(|| format!("unknown default channel {:?}", mapping.defaults.channel))?;
-    let default_kind = Kind::parse(&mapping.defaults.kind).with_context(|| format!("unknown default kind {:?}", mapping.defaults.kind))?;
+    let default_kind = Kind::parse(&mapping.defaults.kind)
+        .with_context(|| format!("unknown default kind {:?}", mapping.defaults.kind))?;
 
     let catalog = store.catalog();
     // Category look-up by leaf name and by full path.
-    let mut categories: BTreeMap<String, Option<bihuan_domain::category::CategoryId>> = BTreeMap::new();
+    let mut categories: BTreeMap<String, Option<bihuan_domain::category::CategoryId>> =
+        BTreeMap::new();
     for cat in catalog.categories.iter() {
         let path = catalog.categories.path_name(cat.id).unwrap_or_default();
         categories.insert(path.replace(' ', ""), Some(cat.id));
@@ -200,7 +244,9 @@ pub async fn import(store: &Arc<dyn Store>, path: &Path, mapping: &Mapping, acto
             continue;
         }
         let result: Result<(NewAppeal, Instant), String> = (|| {
-            let at = parse_time(get(i_created)).ok_or_else(|| format!("时间「{}」无法识别(例:2026-11-27 09:30:00)", get(i_created)))?;
+            let at = parse_time(get(i_created)).ok_or_else(|| {
+                format!("时间「{}」无法识别(例:2026-11-27 09:30:00)", get(i_created))
+            })?;
             let channel = match getopt(i_channel) {
                 Some(s) => Channel::parse(s).ok_or_else(|| format!("未知的渠道「{s}」"))?,
                 None => default_channel,
@@ -232,16 +278,27 @@ pub async fn import(store: &Arc<dyn Store>, path: &Path, mapping: &Mapping, acto
                 Some(p) => Some(Phone::parse(p).map_err(|m| format!("电话「{p}」无效:{m}"))?),
                 None => None,
             };
-            Ok((NewAppeal {
-                channel,
-                kind,
-                urgency: Urgency::Normal,
-                category,
-                title: get(i_title).chars().take(200).collect(),
-                content: get(i_content).to_string(),
-                place: Place { address: getopt(i_addr).unwrap_or("").to_string(), township, ..Default::default() },
-                citizen: Citizen { name: getopt(i_name).map(str::to_string), phone, organisation: None },
-            }, at))
+            Ok((
+                NewAppeal {
+                    channel,
+                    kind,
+                    urgency: Urgency::Normal,
+                    category,
+                    title: get(i_title).chars().take(200).collect(),
+                    content: get(i_content).to_string(),
+                    place: Place {
+                        address: getopt(i_addr).unwrap_or("").to_string(),
+                        township,
+                        ..Default::default()
+                    },
+                    citizen: Citizen {
+                        name: getopt(i_name).map(str::to_string),
+                        phone,
+                        organisation: None,
+                    },
+                },
+                at,
+            ))
         })();
         let (new, at) = match result {
             Ok(n) => n,
@@ -250,7 +307,10 @@ pub async fn import(store: &Arc<dyn Store>, path: &Path, mapping: &Mapping, acto
                 continue;
             }
         };
-        let key = format!("import:{}", hex::encode(sha2::Sha256::digest(row.join("\u{1f}").as_bytes())));
+        let key = format!(
+            "import:{}",
+            hex::encode(sha2::Sha256::digest(row.join("\u{1f}").as_bytes()))
+        );
         match store.register(new, actor.clone(), at, Some(key)).await {
             Ok(r) if r.created => report.created += 1,
             Ok(_) => report.skipped += 1,

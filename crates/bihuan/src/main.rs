@@ -12,11 +12,15 @@ use bihuan_domain::Calendar;
 use bihuan_server::{auth, Application, Config};
 use bihuan_store::sqlite::SqliteStore;
 use bihuan_store::{AppealFilter, NewUser, Store};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "bihuan", version, about = "bihuan 闭环: every citizen appeal through a closed loop")]
+#[command(
+    name = "bihuan",
+    version,
+    about = "bihuan 闭环: every citizen appeal through a closed loop"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Top,
@@ -151,20 +155,34 @@ enum UserCmd {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").with_context(|| format!("{s:?} is not a date in the form YYYY-MM-DD"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is not a date in the form YYYY-MM-DD"))
 }
 
 fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
     let mut cal = Calendar::official();
     for path in holidays {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read holiday file {}", path.display()))?;
-        cal.load_json(&text).with_context(|| format!("cannot load holiday file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read holiday file {}", path.display()))?;
+        cal.load_json(&text)
+            .with_context(|| format!("cannot load holiday file {}", path.display()))?;
     }
     Ok(match cmd {
-        CalendarCmd::Check { date } => if cal.is_workday(parse_date(&date)?)? { "workday" } else { "rest" }.into(),
-        CalendarCmd::Add { date, days } => cal.add_working_days(parse_date(&date)?, days)?.to_string(),
-        CalendarCmd::Count { from, to } => cal.working_days_after(parse_date(&from)?, parse_date(&to)?)?.to_string(),
-        CalendarCmd::Period { date, days } => cal.calendar_days_period(parse_date(&date)?, days)?.to_string(),
+        CalendarCmd::Check { date } => if cal.is_workday(parse_date(&date)?)? {
+            "workday"
+        } else {
+            "rest"
+        }
+        .into(),
+        CalendarCmd::Add { date, days } => {
+            cal.add_working_days(parse_date(&date)?, days)?.to_string()
+        }
+        CalendarCmd::Count { from, to } => cal
+            .working_days_after(parse_date(&from)?, parse_date(&to)?)?
+            .to_string(),
+        CalendarCmd::Period { date, days } => cal
+            .calendar_days_period(parse_date(&date)?, days)?
+            .to_string(),
         CalendarCmd::Years => {
             let out: Vec<String> = cal
                 .loaded_years()
@@ -182,16 +200,25 @@ fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn open(db: &str) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(SqliteStore::open(db).with_context(|| format!("cannot open the database {db}"))?))
+    Ok(Arc::new(SqliteStore::open(db).with_context(|| {
+        format!("cannot open the database {db}")
+    })?))
 }
 
 async fn hash(password: &str) -> Result<String> {
-    auth::check_password_strength(password).map_err(|m| anyhow::anyhow!("the password is too weak: {m}"))?;
+    auth::check_password_strength(password)
+        .map_err(|m| anyhow::anyhow!("the password is too weak: {m}"))?;
     let pw = password.to_string();
     tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await?
 }
@@ -221,7 +248,13 @@ async fn run(cmd: Top) -> Result<String> {
             serve(c, store).await?;
             Ok(String::new())
         }
-        Top::Demo { db, listen, appeals, fresh, no_serve } => {
+        Top::Demo {
+            db,
+            listen,
+            appeals,
+            fresh,
+            no_serve,
+        } => {
             init_logging("text");
             if fresh {
                 for suffix in ["", "-wal", "-shm"] {
@@ -237,29 +270,71 @@ async fn run(cmd: Top) -> Result<String> {
                 let started = std::time::Instant::now();
                 let h = hash(demo::DEMO_PASSWORD).await?;
                 demo::install(&store, &county, &h).await?;
-                let n = demo::generate(&store, &county, appeals, demo::now(), 2026).await?;
-                eprintln!("已生成演示县「云溪县」: {n} 件诉求,用时 {:.1} 秒 ({db})", started.elapsed().as_secs_f64());
+                let now = demo::now();
+                let cal = &store.catalog().calendar;
+                // A year of history needs the calendar of this year; if its notice is not
+                // loaded yet, the demo ends on 1 December of the newest loaded year instead.
+                let now = if cal.is_workday(bihuan_domain::time::local_date(now)).is_ok() {
+                    now
+                } else {
+                    let last = cal
+                        .loaded_years()
+                        .last()
+                        .context("no calendar year is loaded")?;
+                    eprintln!(
+                        "注意: {} 年的节假日安排尚未导入,演示数据截止到 {last}-12-01。",
+                        bihuan_domain::time::local_date(now).year()
+                    );
+                    bihuan_domain::time::start_of_day(
+                        NaiveDate::from_ymd_opt(last, 12, 1).context("date")?,
+                    )
+                };
+                let n = demo::generate(&store, &county, appeals, now, 2026).await?;
+                eprintln!(
+                    "已生成演示县「云溪县」: {n} 件诉求,用时 {:.1} 秒 ({db})",
+                    started.elapsed().as_secs_f64()
+                );
             } else {
                 eprintln!("沿用已有的演示数据库 {db}(加 --fresh 可重新生成)");
             }
             let logins: Vec<(String, String, String)> = county
                 .accounts
                 .iter()
-                .map(|(login, name, role, _)| (login.clone(), demo::DEMO_PASSWORD.to_string(), format!("{} · {name}", role.label())))
+                .map(|(login, name, role, _)| {
+                    (
+                        login.clone(),
+                        demo::DEMO_PASSWORD.to_string(),
+                        format!("{} · {name}", role.label()),
+                    )
+                })
                 .collect();
             eprintln!("\n演示账号(密码均为 {}):", demo::DEMO_PASSWORD);
-            for (login, _, who) in logins.iter().filter(|l| !l.0.starts_with("dept") || l.0 == "dept01" || l.0 == "dept01-lead").filter(|l| !l.0.starts_with("town") || l.0 == "town01" || l.0 == "town01-lead") {
+            for (login, _, who) in logins
+                .iter()
+                .filter(|l| !l.0.starts_with("dept") || l.0 == "dept01" || l.0 == "dept01-lead")
+                .filter(|l| !l.0.starts_with("town") || l.0 == "town01" || l.0 == "town01-lead")
+            {
                 eprintln!("  {login:<14} {who}");
             }
             eprintln!("  dept01–dept30 各部门承办人, town01–town15 各乡镇承办人\n");
             if no_serve {
                 return Ok(String::new());
             }
-            let config = Config { db: db.clone(), listen, demo_logins: logins, ..Config::default() };
+            let config = Config {
+                db: db.clone(),
+                listen,
+                demo_logins: logins,
+                ..Config::default()
+            };
             serve(config, store).await?;
             Ok(String::new())
         }
-        Top::Init { db, county, admin_login, password } => {
+        Top::Init {
+            db,
+            county,
+            admin_login,
+            password,
+        } => {
             let store = open(&db)?;
             if store.catalog().org.units().next().is_some() {
                 bail!("{db} already has units; use `bihuan user add` for more accounts");
@@ -268,41 +343,116 @@ async fn run(cmd: Top) -> Result<String> {
             if name.is_empty() {
                 bail!("the county's name must not be empty");
             }
-            store.put_units(vec![Unit { id: UnitId(1), name: name.into(), kind: UnitKind::County, parent: None, aliases: vec![] }]).await?;
+            store
+                .put_units(vec![Unit {
+                    id: UnitId(1),
+                    name: name.into(),
+                    kind: UnitKind::County,
+                    parent: None,
+                    aliases: vec![],
+                }])
+                .await?;
             let h = hash(&password).await?;
-            let u = store.create_user(NewUser { login: admin_login, name: "管理员".into(), role: Role::Admin, unit: UnitId(1), password_hash: h }).await?;
-            Ok(format!("created {name} (unit 1) and administrator {} (user {}) in {db}", u.login, u.id.0))
+            let u = store
+                .create_user(NewUser {
+                    login: admin_login,
+                    name: "管理员".into(),
+                    role: Role::Admin,
+                    unit: UnitId(1),
+                    password_hash: h,
+                })
+                .await?;
+            Ok(format!(
+                "created {name} (unit 1) and administrator {} (user {}) in {db}",
+                u.login, u.id.0
+            ))
         }
         Top::User { command } => match command {
-            UserCmd::Add { db, login, name, role, unit, password } => {
+            UserCmd::Add {
+                db,
+                login,
+                name,
+                role,
+                unit,
+                password,
+            } => {
                 let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
                     .ok()
                     .filter(|r| *r != Role::System)
                     .with_context(|| format!("unknown role {role:?}: use operator, dispatcher, handler, unit_leader, supervisor, return_visitor, grid_member, leader or admin"))?;
                 let store = open(&db)?;
                 let h = hash(&password).await?;
-                let u = store.create_user(NewUser { login, name, role, unit: UnitId(unit), password_hash: h }).await?;
-                Ok(format!("created user {} (id {}, {})", u.login, u.id.0, u.role.label()))
+                let u = store
+                    .create_user(NewUser {
+                        login,
+                        name,
+                        role,
+                        unit: UnitId(unit),
+                        password_hash: h,
+                    })
+                    .await?;
+                Ok(format!(
+                    "created user {} (id {}, {})",
+                    u.login,
+                    u.id.0,
+                    u.role.label()
+                ))
             }
             UserCmd::List { db } => {
                 let store = open(&db)?;
                 let users = store.users().await?;
                 Ok(users
                     .iter()
-                    .map(|u| format!("{}\t{}\t{}\t{}\tunit {}{}", u.id.0, u.login, u.name, u.role.label(), u.unit.0, if u.active { "" } else { "\t(停用)" }))
+                    .map(|u| {
+                        format!(
+                            "{}\t{}\t{}\t{}\tunit {}{}",
+                            u.id.0,
+                            u.login,
+                            u.name,
+                            u.role.label(),
+                            u.unit.0,
+                            if u.active { "" } else { "\t(停用)" }
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n"))
             }
         },
-        Top::Import { db, file, mapping, as_login } => {
-            let text = std::fs::read_to_string(&mapping).with_context(|| format!("cannot read {}", mapping.display()))?;
-            let map: import::Mapping = toml::from_str(&text).with_context(|| format!("invalid mapping file {}", mapping.display()))?;
+        Top::Import {
+            db,
+            file,
+            mapping,
+            as_login,
+        } => {
+            let text = std::fs::read_to_string(&mapping)
+                .with_context(|| format!("cannot read {}", mapping.display()))?;
+            let map: import::Mapping = toml::from_str(&text)
+                .with_context(|| format!("invalid mapping file {}", mapping.display()))?;
             let store = open(&db)?;
-            let user = store.user_by_login(&as_login).await.with_context(|| format!("no user {as_login:?}"))?;
-            let kind = store.catalog().org.get(user.unit).map(|u| u.kind).unwrap_or(UnitKind::County);
-            let actor = Actor { user: user.id, name: user.name.clone(), role: user.role, unit: user.unit, unit_kind: kind };
+            let user = store
+                .user_by_login(&as_login)
+                .await
+                .with_context(|| format!("no user {as_login:?}"))?;
+            let kind = store
+                .catalog()
+                .org
+                .get(user.unit)
+                .map(|u| u.kind)
+                .unwrap_or(UnitKind::County);
+            let actor = Actor {
+                user: user.id,
+                name: user.name.clone(),
+                role: user.role,
+                unit: user.unit,
+                unit_kind: kind,
+            };
             let report = import::import(&store, &file, &map, &actor).await?;
-            let mut out = format!("imported {} new, {} already present, {} bad rows", report.created, report.skipped, report.errors.len());
+            let mut out = format!(
+                "imported {} new, {} already present, {} bad rows",
+                report.created,
+                report.skipped,
+                report.errors.len()
+            );
             for (line, reason) in &report.errors {
                 out.push_str(&format!("\nline {line}: {reason}"));
             }
@@ -315,14 +465,18 @@ async fn run(cmd: Top) -> Result<String> {
                 filter.from = Some(bihuan_domain::time::start_of_day(parse_date(&f)?));
             }
             if let Some(t) = to {
-                filter.to = parse_date(&t)?.succ_opt().map(bihuan_domain::time::start_of_day);
+                filter.to = parse_date(&t)?
+                    .succ_opt()
+                    .map(bihuan_domain::time::start_of_day);
             }
             let now = chrono::Utc::now();
             let n = if out == "-" {
                 let mut stdout = std::io::stdout().lock();
                 export::export_csv(&store, filter, now, &mut stdout).await?
             } else {
-                let mut f = std::io::BufWriter::new(std::fs::File::create(&out).with_context(|| format!("cannot create {out}"))?);
+                let mut f = std::io::BufWriter::new(
+                    std::fs::File::create(&out).with_context(|| format!("cannot create {out}"))?,
+                );
                 export::export_csv(&store, filter, now, &mut f).await?
             };
             eprintln!("exported {n} appeals");
@@ -333,7 +487,10 @@ async fn run(cmd: Top) -> Result<String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

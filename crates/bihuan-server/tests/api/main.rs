@@ -1,0 +1,1161 @@
+//! Whole loops over HTTP against the real server on port 0, a fresh database per test.
+
+mod helpers;
+
+use bihuan_server::Clock;
+
+use helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn n(v: &Value) -> String {
+    v["number"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_whole_loop_over_http() {
+    let app = spawn_app().await;
+    let a = app.register(&new_appeal()).await;
+    assert_eq!(a["status"], "pending_dispatch");
+    assert_eq!(a["version"], 1);
+    assert!(a["deadlines"]["dispatch"].is_string());
+    let num = n(&a);
+    assert!(num.len() == 14 && num.ends_with("000001"), "{num}");
+
+    let d = app
+        .ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING, "assisting": [WATER], "note": "请办理"}),
+        )
+        .await;
+    assert_eq!(d["status"], "dispatched");
+    assert!(d["deadlines"]["reply"].is_string());
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "contact", "note": "已联系群众"}),
+    )
+    .await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已修复路灯"}),
+    )
+    .await;
+    app.ok("visitor", &num, json!({"action": "return_visit", "contacted": true, "resolved": true, "rating": "satisfied", "comment": "满意"})).await;
+    let closed = app.ok("dispatcher", &num, json!({"action": "close"})).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["status_label"], "已办结");
+
+    let (s, full) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let types: Vec<&str> = full["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "registered",
+            "dispatched",
+            "signed",
+            "contacted",
+            "replied",
+            "visited",
+            "closed"
+        ]
+    );
+    assert_eq!(full["timeline"][2]["actor"]["name"], "housing用户");
+    // By id too.
+    let (s, by_id) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{}", a["id"]))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(by_id["number"], num.as_str());
+    // The assisting unit sees it; an uninvolved unit does not.
+    assert_eq!(
+        app.get("water", &format!("/api/v1/appeals/{num}")).await.0,
+        StatusCode::OK
+    );
+    let (s, e) = app
+        .get("transport", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(e["code"], "not_your_unit");
+}
+
+#[tokio::test]
+async fn a_misrouted_order_is_returned_and_redispatched() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TRANSPORT}),
+    )
+    .await;
+    let r = app
+        .ok(
+            "transport",
+            &num,
+            json!({"action": "return", "reason": "路灯归住建局管理"}),
+        )
+        .await;
+    assert_eq!(r["status"], "returned");
+    let r = app
+        .ok("dispatcher", &num, json!({"action": "decide_return", "accept": true, "note": "改派住建局", "redispatch": [HOUSING, []]}))
+        .await;
+    assert_eq!(r["status"], "dispatched");
+    assert_eq!(r["lead"], HOUSING);
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    assert_eq!(app.status_of(&num).await, "in_progress");
+    // The first unit can still read what it once held; it can no longer act.
+    let (s, e) = app
+        .act(
+            "transport",
+            &num,
+            json!({"action": "reply", "result": "resolved", "text": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["code"], "not_lead_unit");
+}
+
+#[tokio::test]
+async fn a_refused_return_confirms_the_unit() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "return", "reason": "不属于本单位"}),
+    )
+    .await;
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "decide_return", "accept": false, "note": "属本单位职责"}),
+    )
+    .await;
+    let (s, e) = app
+        .act(
+            "housing",
+            &num,
+            json!({"action": "return", "reason": "再次退回"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(e["code"], "unit_confirmed");
+}
+
+#[tokio::test]
+async fn an_extension_is_requested_and_approved() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    let d = app
+        .ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+    let before = d["deadlines"]["reply"].as_str().unwrap().to_string();
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    let (s, e) = app.act("housing", &num, json!({"action": "request_extension", "limit": {"working_days": 30}, "reason": "需协调"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["code"], "extension_too_long");
+    app.ok("housing", &num, json!({"action": "request_extension", "limit": {"working_days": 3}, "reason": "需协调供电公司"})).await;
+    let (s, e) = app
+        .act(
+            "housing-lead",
+            &num,
+            json!({"action": "decide_extension", "approve": true}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("role_forbidden"))
+    );
+    let a = app
+        .ok(
+            "dispatcher",
+            &num,
+            json!({"action": "decide_extension", "approve": true}),
+        )
+        .await;
+    let after = a["deadlines"]["reply"].as_str().unwrap();
+    assert!(after > before.as_str(), "{before} → {after}");
+    assert_eq!(a["extensions_granted"], 1);
+}
+
+#[tokio::test]
+async fn a_whistle_with_two_units_reporting_in() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    app.ok("town", &num, json!({"action": "sign"})).await;
+    let w = app
+        .ok(
+            "town",
+            &num,
+            json!({"action": "whistle", "units": [HOUSING, WATER], "matter": "积水需部门到场"}),
+        )
+        .await;
+    assert_eq!(w["whistles"][0]["targets"].as_array().unwrap().len(), 2);
+    // Called units see the appeal and report in; others cannot.
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "report_in", "whistle": 1, "note": "已到场"}),
+    )
+    .await;
+    app.ok(
+        "water",
+        &num,
+        json!({"action": "report_in", "whistle": 1, "note": "已到场"}),
+    )
+    .await;
+    let (s, _) = app
+        .act(
+            "transport",
+            &num,
+            json!({"action": "report_in", "whistle": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = app
+        .act(
+            "housing",
+            &num,
+            json!({"action": "report_in", "whistle": 1}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_reported"))
+    );
+    let (_, full) = app.get("town", &format!("/api/v1/appeals/{num}")).await;
+    assert!(full["whistles"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["reported_at"].is_string()));
+    // A department cannot blow the whistle.
+    let num2 = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num2,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", &num2, json!({"action": "sign"})).await;
+    let (s, e) = app
+        .act(
+            "housing",
+            &num2,
+            json!({"action": "whistle", "units": [WATER], "matter": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_a_township"))
+    );
+}
+
+#[tokio::test]
+async fn unsatisfied_visit_redo_and_close() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+    )
+    .await;
+    app.ok("visitor", &num, json!({"action": "return_visit", "contacted": true, "resolved": false, "rating": "unsatisfied", "comment": "仍不亮"})).await;
+    let r = app
+        .ok(
+            "visitor",
+            &num,
+            json!({"action": "redo", "cause": "unsatisfied", "reason": "群众反映仍未修复"}),
+        )
+        .await;
+    assert_eq!(r["status"], "in_progress");
+    assert_eq!(r["redo_count"], 1);
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已更换线路"}),
+    )
+    .await;
+    app.ok("visitor", &num, json!({"action": "return_visit", "contacted": true, "resolved": true, "rating": "satisfied", "comment": ""})).await;
+    let c = app.ok("dispatcher", &num, json!({"action": "close"})).await;
+    assert_eq!(c["status"], "closed");
+}
+
+#[tokio::test]
+async fn duplicates_merge_into_a_master() {
+    let app = spawn_app().await;
+    let master = n(&app.register(&new_appeal()).await);
+    let dup = n(&app.register(&new_appeal()).await);
+    let m = app
+        .ok(
+            "dispatcher",
+            &dup,
+            json!({"action": "merge", "master": master}),
+        )
+        .await;
+    assert_eq!(m["status"], "merged");
+    let (_, full) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{master}"))
+        .await;
+    assert_eq!(full["duplicates"][0][1], dup.as_str());
+    assert_eq!(
+        full["timeline"].as_array().unwrap().last().unwrap()["type"],
+        "duplicate_linked"
+    );
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &dup,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("appeal_merged"))
+    );
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &master,
+            json!({"action": "merge", "master": master}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("merge_into_self"))
+    );
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &master,
+            json!({"action": "link_duplicate", "duplicate": 2, "number": dup}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_action"))
+    );
+}
+
+#[tokio::test]
+async fn wrong_unit_and_wrong_role_are_403() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    // A handler cannot dispatch.
+    let (s, e) = app
+        .act(
+            "housing",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    // Another unit neither sees nor acts.
+    let (s, e) = app.act("transport", &num, json!({"action": "sign"})).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_your_unit"))
+    );
+    // A handler lists only its unit's work.
+    let other = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &other,
+        json!({"action": "dispatch", "lead": TRANSPORT}),
+    )
+    .await;
+    let (_, list) = app.get("housing", "/api/v1/appeals").await;
+    let numbers: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, [num.as_str()]);
+    // Admin-only endpoints.
+    let (s, _) = app.post("dispatcher", "/api/v1/users", &json!({"login": "x1", "name": "x", "role": "operator", "unit": 1, "password": "abc12345x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // No credentials at all.
+    let r = app
+        .client
+        .get(app.url("/api/v1/appeals"))
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    let r = app
+        .client
+        .get(app.url("/api/v1/appeals"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_stale_version_is_409_with_the_current_version() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    let path = format!("/api/v1/appeals/{num}/actions");
+    let (s, _) = app
+        .post(
+            "dispatcher",
+            &path,
+            &json!({"action": "dispatch", "lead": HOUSING, "version": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = app
+        .post(
+            "dispatcher",
+            &path,
+            &json!({"action": "comment", "text": "x", "version": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(e["code"], "version_conflict");
+    assert_eq!(e["current_version"], 2);
+    let (s, e) = app
+        .post(
+            "dispatcher",
+            &path,
+            &json!({"action": "comment", "text": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("version_required"))
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors_never_500() {
+    let app = spawn_app().await;
+    let url = app.url("/api/v1/appeals");
+    let tok = app.token("operator").to_string();
+    let send = |b: Vec<u8>, ct: &'static str| {
+        app.client
+            .post(&url)
+            .bearer_auth(&tok)
+            .header("content-type", ct)
+            .body(b)
+            .send()
+    };
+    let (s, e) = body(
+        send(b"{not json".to_vec(), "application/json")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_json"))
+    );
+    let mut wrong_type = new_appeal();
+    wrong_type["title"] = json!(5);
+    let (s, e) = body(
+        send(wrong_type.to_string().into_bytes(), "application/json")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+    // A wrong type where an enum is expected reads as malformed JSON to the parser: still 400.
+    let (s, e) = body(
+        send(br#"{"channel": 5}"#.to_vec(), "application/json")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_json"))
+    );
+    let (s, e) = body(send(b"{}".to_vec(), "text/plain").await.unwrap()).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("json_required"))
+    );
+    let big = format!(r#"{{"title": "{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    let (s, e) = body(send(big.into_bytes(), "application/json").await.unwrap()).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
+    let (s, e) = body(
+        send(vec![0xff, 0xfe, b'{'], "application/json")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(s.is_client_error(), "{s}");
+    assert!(e["code"].is_string());
+    // Unknown fields are refused rather than silently dropped.
+    let mut extra = new_appeal();
+    extra["colour"] = json!("red");
+    let (s, e) = app.post("operator", "/api/v1/appeals", &extra).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+    // Domain validation: an empty content, an unknown category, control characters.
+    let mut empty = new_appeal();
+    empty["content"] = json!("   ");
+    let (s, e) = app.post("operator", "/api/v1/appeals", &empty).await;
+    assert_eq!(
+        (s, e["code"].as_str(), e["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid_input"),
+            Some("content")
+        )
+    );
+    let mut cat = new_appeal();
+    cat["category"] = json!(999);
+    let (s, e) = app.post("operator", "/api/v1/appeals", &cat).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_category"))
+    );
+    // Unknown actions and malformed action bodies.
+    let num = n(&app.register(&new_appeal()).await);
+    let (s, e) = app.act("dispatcher", &num, json!({"action": "fly"})).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_action"))
+    );
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": "housing"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": 999}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+    );
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": GRID}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unit_cannot_handle"))
+    );
+    // Bad paths and routes.
+    let (s, e) = app
+        .get("dispatcher", "/api/v1/appeals/2026-13-000001")
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_appeal_key"))
+    );
+    let (s, e) = app.get("dispatcher", "/api/v1/appeals/9999").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, e) = app.get("dispatcher", "/api/v1/nothing").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, e) = app.get("dispatcher", "/api/v1/appeals?status=flying").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_query"))
+    );
+    let (s, _) = app.get("dispatcher", "/api/v1/appeals?limit=0").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, e) = app.get("dispatcher", "/api/v1/appeals?cursor=zzz").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_cursor"))
+    );
+    let r = app
+        .client
+        .delete(app.url("/api/v1/appeals"))
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+    // The server is still up.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_never_creates_a_second_appeal() {
+    let app = spawn_app().await;
+    let send = || {
+        app.client
+            .post(app.url("/api/v1/appeals"))
+            .bearer_auth(app.token("operator"))
+            .header("idempotency-key", "call-20261127-0001")
+            .json(&new_appeal())
+            .send()
+    };
+    let (s1, a1) = body(send().await.unwrap()).await;
+    let (s2, a2) = body(send().await.unwrap()).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(a1["number"], a2["number"]);
+    let (_, list) = app.get("dispatcher", "/api/v1/appeals").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn lists_filter_paginate_and_mask_phones() {
+    let app = spawn_app().await;
+    let mut numbers = Vec::new();
+    for i in 0..7 {
+        let mut b = new_appeal();
+        if i % 2 == 0 {
+            b["kind"] = json!("help");
+            b["category"] = json!(4);
+        }
+        numbers.push(n(&app.register(&b).await));
+    }
+    app.ok(
+        "dispatcher",
+        &numbers[0],
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    // Cursor pagination, newest first, no repeats.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("/api/v1/appeals?limit=3&cursor={c}"),
+            None => "/api/v1/appeals?limit=3".into(),
+        };
+        let (s, page) = app.get("dispatcher", &q).await;
+        assert_eq!(s, StatusCode::OK);
+        for a in page["items"].as_array().unwrap() {
+            seen.push(a["number"].as_str().unwrap().to_string());
+            // Lists mask the phone for the dispatch centre.
+            assert_eq!(a["citizen"]["phone"], "139****5678");
+            assert_eq!(a["citizen"]["name"], "李*");
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut expected = numbers.clone();
+    expected.reverse();
+    assert_eq!(seen, expected);
+    // Filters.
+    let count = |v: &Value| v["items"].as_array().unwrap().len();
+    assert_eq!(
+        count(&app.get("dispatcher", "/api/v1/appeals?kind=help").await.1),
+        4
+    );
+    assert_eq!(
+        count(&app.get("dispatcher", "/api/v1/appeals?kind=投诉").await.1),
+        3
+    );
+    assert_eq!(
+        count(&app.get("dispatcher", "/api/v1/appeals?category=1").await.1),
+        3,
+        "a parent category includes its children"
+    );
+    assert_eq!(
+        count(
+            &app.get("dispatcher", "/api/v1/appeals?status=dispatched")
+                .await
+                .1
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get("dispatcher", &format!("/api/v1/appeals?unit={HOUSING}"))
+                .await
+                .1
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app.get("dispatcher", &format!("/api/v1/appeals?township={TOWN}"))
+                .await
+                .1
+        ),
+        7
+    );
+    assert_eq!(
+        count(
+            &app.get("dispatcher", "/api/v1/appeals?overdue=true")
+                .await
+                .1
+        ),
+        0
+    );
+    assert_eq!(
+        count(&app.get("dispatcher", "/api/v1/appeals?channel=web").await.1),
+        0
+    );
+    assert_eq!(
+        count(
+            &app.get(
+                "dispatcher",
+                "/api/v1/appeals?from=2000-01-01&to=2000-01-02"
+            )
+            .await
+            .1
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &app.get("dispatcher", "/api/v1/appeals?sort=due&limit=500")
+                .await
+                .1
+        ),
+        7
+    );
+    // The caller's earlier appeals, by phone, for the operator.
+    assert_eq!(
+        count(
+            &app.get("operator", "/api/v1/appeals?phone=13912345678")
+                .await
+                .1
+        ),
+        7
+    );
+    assert_eq!(
+        count(
+            &app.get("operator", "/api/v1/appeals?phone=13900000000")
+                .await
+                .1
+        ),
+        0
+    );
+    assert_eq!(
+        app.get("leader", "/api/v1/appeals?phone=13912345678")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // Detail: full phone for the operator and the lead unit, masked for a leader.
+    let (_, d) = app
+        .get("operator", &format!("/api/v1/appeals/{}", numbers[0]))
+        .await;
+    assert_eq!(d["citizen"]["phone"], "13912345678");
+    let (_, d) = app
+        .get("housing", &format!("/api/v1/appeals/{}", numbers[0]))
+        .await;
+    assert_eq!(d["citizen"]["phone"], "13912345678");
+    let (_, d) = app
+        .get("leader", &format!("/api/v1/appeals/{}", numbers[0]))
+        .await;
+    assert_eq!(d["citizen"]["phone"], "139****5678");
+    assert_eq!(
+        d["timeline"][0]["event"]["appeal"]["citizen"]["phone"],
+        "139****5678"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_registrations_all_land_with_unique_numbers() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let mut handles = Vec::new();
+    for _ in 0..40 {
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            app.register(&new_appeal()).await["number"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for h in handles {
+        numbers.push(h.await.unwrap());
+    }
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 40);
+    let (_, list) = app.get("dispatcher", "/api/v1/appeals?limit=500").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 40);
+}
+
+#[tokio::test]
+async fn login_with_a_password_sets_a_session_cookie() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"login": "housing", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"login": "nobody", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .client
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"login": "housing", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // The client's cookie store carries the session.
+    let (s, me) = body(app.client.get(app.url("/api/v1/me")).send().await.unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["login"], "housing");
+    assert_eq!(me["role_label"], "承办人");
+    let r = app
+        .client
+        .post(app.url("/api/v1/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.client
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn admins_manage_users_units_policies_and_calendar_years() {
+    let app = spawn_app().await;
+    let (s, u) = app.post("admin", "/api/v1/users", &json!({"login": "new-op", "name": "新受理员", "role": "operator", "unit": COUNTY, "password": "abc12345x"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    let (s, e) = app.post("admin", "/api/v1/users", &json!({"login": "new-op", "name": "重名", "role": "operator", "unit": COUNTY, "password": "abc12345x"})).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("login_taken"))
+    );
+    let (s, e) = app.post("admin", "/api/v1/users", &json!({"login": "weak", "name": "x", "role": "operator", "unit": COUNTY, "password": "12345678"})).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("weak_password"))
+    );
+    let (s, e) = app.post("admin", "/api/v1/users", &json!({"login": "nounit", "name": "x", "role": "operator", "unit": 999, "password": "abc12345x"})).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+    );
+    // Disable the account: its tokens stop working at once.
+    let id = u["id"].as_u64().unwrap();
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/users/{id}")))
+        .bearer_auth(app.token("admin"))
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .client
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"login": "new-op", "password": "abc12345x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Units: an invalid tree is refused with the reason.
+    let (s, e) = app
+        .post(
+            "admin",
+            "/api/v1/units",
+            &json!({"id": 30, "name": "孤村", "kind": "village", "parent": HOUSING}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("org_wrong_parent_kind")
+        )
+    );
+    let r = app.client.post(app.url("/api/v1/units")).bearer_auth(app.token("admin")).json(&json!({"id": 30, "name": "西门社区", "kind": "village", "parent": TOWN, "aliases": ["西门"]})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, units) = app.get("housing", "/api/v1/units").await;
+    assert!(units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["name"] == "西门社区" && u["path"] == "城关镇 / 西门社区"));
+    // Policies: invalid tables are refused; a valid change applies to new appeals.
+    let (_, p) = app.get("admin", "/api/v1/policies").await;
+    let mut rows = p["items"].clone();
+    rows[0]["due_soon_percent"] = json!(150);
+    let r = app
+        .client
+        .put(app.url("/api/v1/policies"))
+        .bearer_auth(app.token("admin"))
+        .json(&rows)
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("policy_bad_share"))
+    );
+    rows[0]["due_soon_percent"] = json!(50);
+    rows[0]["dispatch"] = json!({"hours": 4});
+    let r = app
+        .client
+        .put(app.url("/api/v1/policies"))
+        .bearer_auth(app.token("admin"))
+        .json(&rows)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let a = app.register(&new_appeal()).await;
+    assert_eq!(a["policy"]["dispatch"], json!({"hours": 4}));
+    // Calendar years: 2027 is not loaded until an administrator loads it.
+    let (s, e) = app
+        .get("operator", "/api/v1/calendar/add?date=2027-01-04&days=1")
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("calendar_year_not_loaded")
+        )
+    );
+    let (s, _) = app.post("admin", "/api/v1/calendar/years", &json!({"year": 2027, "papers": [], "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .get("operator", "/api/v1/calendar/add?date=2026-12-31&days=1")
+        .await;
+    assert_eq!(
+        (s, v["result"].as_str()),
+        (StatusCode::OK, Some("2027-01-04"))
+    );
+    let (s, e) = app
+        .post(
+            "admin",
+            "/api/v1/calendar/years",
+            &json!({"year": 2028, "days": [{"name": "x", "date": "bad", "isOffDay": true}]}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("calendar_bad_file"))
+    );
+    // An API token for an integration, shown once.
+    let (s, t) = app
+        .post(
+            "admin",
+            "/api/v1/tokens",
+            &json!({"user": 2, "name": "12345 话务系统"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let token = t["token"].as_str().unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_calendar_endpoint_answers_like_the_cli() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/calendar/add?date=2026-09-28&days=15"))
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = body(r).await;
+    assert_eq!(
+        (s, v["result"].as_str()),
+        (StatusCode::OK, Some("2026-10-23"))
+    );
+    let r = app
+        .client
+        .get(app.url("/api/v1/calendar/add?date=2026-09-28"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn operations_endpoints() {
+    let app = spawn_app().await;
+    app.register(&new_appeal()).await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("bihuan_appeals{status=\"pending_dispatch\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("bihuan_http_requests_total{method=\"POST\",route=\"/api/v1/appeals\",status=\"201\"} 1"), "{text}");
+    assert!(text.contains("bihuan_actions_total{action=\"register\"} 1"));
+    assert!(text.contains("bihuan_write_queue_depth 0"));
+    assert!(!text.contains("13912345678"));
+    let (s, doc) = body(
+        app.client
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/api/v1/appeals/{key}/actions"]["post"].is_object());
+    let home = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("闭环"));
+}
+
+#[tokio::test]
+async fn the_deadline_scanner_supervises_once_per_deadline() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    let state = app.state.clone();
+    // A week later the dispatch deadline (one working day) has long passed.
+    let later = app.clock.now() + chrono::Duration::days(7);
+    let first = bihuan_server::scanner::scan_once(&state, later)
+        .await
+        .unwrap();
+    assert_eq!(first, 1);
+    let second = bihuan_server::scanner::scan_once(&state, later + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(second, 0, "running twice changes nothing more");
+    let (_, full) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(full["supervision_count"], 1);
+    assert_eq!(
+        full["timeline"].as_array().unwrap().last().unwrap()["actor"]["role"],
+        "system"
+    );
+}
