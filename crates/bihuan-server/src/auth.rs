@@ -87,6 +87,40 @@ pub fn request_token(parts: &Parts) -> Option<String> {
     None
 }
 
+/// Recently verified credentials, so that a busy integration does not cost a database read per
+/// request. Entries live [`CredentialCache::TTL`]; the cache is emptied whenever this server
+/// changes a user or ends a session, so a disabled account stops working here at once and on
+/// other servers sharing the database within the TTL.
+#[derive(Default)]
+pub struct CredentialCache {
+    map: std::sync::Mutex<std::collections::HashMap<String, (User, std::time::Instant)>>,
+}
+
+impl CredentialCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+    pub fn get(&self, hash: &str) -> Option<User> {
+        let map = self.map.lock().ok()?;
+        let (u, at) = map.get(hash)?;
+        (at.elapsed() < Self::TTL).then(|| u.clone())
+    }
+
+    pub fn put(&self, hash: String, user: User) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            }
+            map.insert(hash, (user, std::time::Instant::now()));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.map.lock() {
+            map.clear();
+        }
+    }
+}
+
 /// The authenticated user making a request, with the actor the domain sees.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -121,11 +155,19 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
-        let user = state
-            .store
-            .credential_user(&token_hash(&token), state.clock.now())
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let hash = token_hash(&token);
+        let user = match state.credentials.get(&hash) {
+            Some(u) => u,
+            None => {
+                let u = state
+                    .store
+                    .credential_user(&hash, state.clock.now())
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?;
+                state.credentials.put(hash, u.clone());
+                u
+            }
+        };
         let unit_kind = state
             .store
             .catalog()

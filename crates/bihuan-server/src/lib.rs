@@ -93,6 +93,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub ops: Arc<ops::Ops>,
     pub clock: Arc<dyn Clock>,
+    pub credentials: Arc<auth::CredentialCache>,
 }
 
 pub struct Application {
@@ -195,6 +196,7 @@ impl Application {
             config: Arc::new(config),
             ops: Arc::new(ops::Ops::default()),
             clock,
+            credentials: Arc::new(auth::CredentialCache::default()),
         };
         Ok(Application { listener, state })
     }

@@ -2,10 +2,12 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`bench`] | durable registrations per second through HTTP, beside direct SQLite inserts |
 //! | [`demo`] | the demo county and a year of generated appeals |
 //! | [`import`] | appeals from CSV or XLSX exports of a 12345 system, columns mapped by a config file |
 //! | [`export`] | appeals to CSV (UTF-8 with BOM, so Excel opens it) |
 
+pub mod bench;
 pub mod demo;
 pub mod export;
 pub mod import;

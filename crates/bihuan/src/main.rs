@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
-use bihuan::{demo, export, import};
+use bihuan::{bench, demo, export, import};
 use bihuan_domain::lifecycle::{Actor, Role};
 use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_domain::Calendar;
@@ -63,6 +63,13 @@ enum Top {
         /// Generate only; do not serve.
         #[arg(long)]
         no_serve: bool,
+    },
+    /// Measures durable registrations per second through HTTP (in a temporary folder).
+    Bench {
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
     },
     /// Prepares a new database: the county (root unit) and the first administrator.
     Init {
@@ -328,6 +335,22 @@ async fn run(cmd: Top) -> Result<String> {
             };
             serve(config, store).await?;
             Ok(String::new())
+        }
+        Top::Bench { requests, clients } => {
+            if requests == 0 || clients == 0 {
+                bail!("--requests and --clients must be at least 1");
+            }
+            let f = bench::run(requests, clients).await?;
+            Ok(format!(
+                "registrations through HTTP ({} requests, {} concurrent clients, synchronous=FULL, group commit):\n  \
+                 {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms\n\
+                 the same rows straight into SQLite (synchronous=FULL), same run, same disk:\n  \
+                 {:>10.0} /s   one row per transaction\n  \
+                 {:>10.0} /s   all rows in one transaction\n\
+                 ratio HTTP / one-per-transaction: {:.1}x",
+                f.requests, f.clients, f.http_rps, f.p50_ms, f.p99_ms, f.direct_single_rps, f.direct_batched_rps,
+                f.http_rps / f.direct_single_rps
+            ))
         }
         Top::Init {
             db,
