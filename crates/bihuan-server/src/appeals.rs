@@ -181,7 +181,17 @@ async fn register(
         StatusCode::OK
     };
     state.ops.count_action("register");
-    Ok((status, Json(appeal_view(&r.appeal, &caller, now, false))))
+    // A short answer: what the caller needs to tell the citizen and to act next. The whole
+    // appeal is one GET away.
+    let a = &r.appeal;
+    Ok((
+        status,
+        Json(json!({
+            "id": a.id, "number": a.number, "version": a.version, "status": a.status,
+            "status_label": a.status.label(), "regime": a.regime, "deadlines": a.deadlines,
+            "policy": a.policy, "deadline_state": a.deadline_state(now), "created": r.created,
+        })),
+    ))
 }
 
 async fn show(

@@ -275,22 +275,31 @@ fn next_number(conn: &Connection, at: Instant) -> Result<AppealNumber> {
 
 fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
     let ym = format!("{year:04}-{month:02}");
-    // Checked before writing: a refused job must leave nothing behind (see `writer_loop`).
-    let current: i64 = conn
-        .prepare_cached("SELECT COALESCE((SELECT last FROM number_seq WHERE ym = ?), 0)")?
-        .query_row([&ym], |r| r.get(0))?;
-    if current + count as i64 > 999_999 {
+    if count == 0 || count > 999_999 {
         return Err(StoreError::invalid(
             "number_exhausted",
-            "本月工单编号已用尽(每月最多999999件)",
+            "每月最多999999个工单编号",
         ));
     }
-    let last: i64 = conn
+    // One statement that refuses, without writing, once the month's numbers run out: a refused
+    // job must leave nothing behind (see `writer_loop`).
+    let last: Option<i64> = conn
         .prepare_cached(
             "INSERT INTO number_seq (ym, last) VALUES (?1, ?2)
-             ON CONFLICT(ym) DO UPDATE SET last = last + ?2 RETURNING last",
+             ON CONFLICT(ym) DO UPDATE SET last = last + ?2 WHERE last + ?2 <= 999999
+             RETURNING last",
         )?
-        .query_row(params![ym, count as i64], |r| r.get(0))?;
+        .query_row(params![ym, count as i64], |r| r.get(0))
+        .optional()?;
+    let last = match last {
+        Some(l) => l,
+        None => {
+            return Err(StoreError::invalid(
+                "number_exhausted",
+                "本月工单编号已用尽(每月最多999999件)",
+            ))
+        }
+    };
     Ok(((last - count as i64 + 1)..=last)
         .map(|n| n as u32)
         .collect())

@@ -193,3 +193,36 @@ async fn export_writes_csv_with_a_bom_and_masked_phones() {
         assert!(phone.is_empty() || phone.contains("****"), "{phone}");
     }
 }
+
+#[tokio::test]
+async fn import_reads_xlsx_exports_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = demo_store(&dir, 5).await;
+    let path = dir.path().join("calls.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    let rows = [
+        ["标题", "诉求内容", "来电时间", "来电号码"],
+        ["路灯不亮", "东门路路灯不亮", "2026-11-02 09:30:00", "13912345678"],
+        ["坏行", "内容", "不是时间", "13912345678"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    // A real Excel date-time cell and a number-typed phone, as exports often have.
+    sheet.write_string(3, 0, "噪音").unwrap();
+    sheet.write_string(3, 1, "夜间施工").unwrap();
+    let dt = rust_xlsxwriter::ExcelDateTime::parse_from_str("2026-11-03 21:10:00").unwrap();
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    sheet.write_datetime_with_format(3, 2, &dt, &fmt).unwrap();
+    sheet.write_number(3, 3, 13800000000.0).unwrap();
+    wb.save(&path).unwrap();
+    let map: import::Mapping = toml::from_str("[columns]\ntitle = \"标题\"\ncontent = \"诉求内容\"\ncreated = \"来电时间\"\nphone = \"来电号码\"\n").unwrap();
+    let admin = s.user_by_login("admin").await.unwrap();
+    let actor = Actor { user: admin.id, name: admin.name, role: Role::Admin, unit: UnitId(1), unit_kind: UnitKind::County };
+    let report = import::import(&s, &path, &map, &actor).await.unwrap();
+    assert_eq!(report.created, 2, "{report:?}");
+    assert_eq!(report.errors.iter().map(|e| e.0).collect::<Vec<_>>(), [3]);
+}
