@@ -203,7 +203,12 @@ async fn import_reads_xlsx_exports_too() {
     let sheet = wb.add_worksheet();
     let rows = [
         ["标题", "诉求内容", "来电时间", "来电号码"],
-        ["路灯不亮", "东门路路灯不亮", "2026-11-02 09:30:00", "13912345678"],
+        [
+            "路灯不亮",
+            "东门路路灯不亮",
+            "2026-11-02 09:30:00",
+            "13912345678",
+        ],
         ["坏行", "内容", "不是时间", "13912345678"],
     ];
     for (r, row) in rows.iter().enumerate() {
@@ -221,7 +226,13 @@ async fn import_reads_xlsx_exports_too() {
     wb.save(&path).unwrap();
     let map: import::Mapping = toml::from_str("[columns]\ntitle = \"标题\"\ncontent = \"诉求内容\"\ncreated = \"来电时间\"\nphone = \"来电号码\"\n").unwrap();
     let admin = s.user_by_login("admin").await.unwrap();
-    let actor = Actor { user: admin.id, name: admin.name, role: Role::Admin, unit: UnitId(1), unit_kind: UnitKind::County };
+    let actor = Actor {
+        user: admin.id,
+        name: admin.name,
+        role: Role::Admin,
+        unit: UnitId(1),
+        unit_kind: UnitKind::County,
+    };
     let report = import::import(&s, &path, &map, &actor).await.unwrap();
     assert_eq!(report.created, 2, "{report:?}");
     assert_eq!(report.errors.iter().map(|e| e.0).collect::<Vec<_>>(), [3]);
