@@ -14,14 +14,15 @@
 //! | [`scanner`] | the background deadline scanner |
 //! | [`openapi`] | the OpenAPI document |
 //! | [`config`] | configuration layers |
+//! | [`console`] | the web console: server-rendered Chinese pages, embedded assets |
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use bihuan_store::Store;
@@ -32,6 +33,7 @@ pub mod admin;
 pub mod appeals;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod ops;
@@ -55,6 +57,37 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> bihuan_domain::time::Instant {
         chrono::Utc::now()
+    }
+}
+
+/// A clock that runs at the real pace from a chosen starting instant: `bihuan serve` and
+/// `bihuan demo` use it when `BIHUAN_NOW` is set (e.g. `2026-11-02T09:00:00+08:00`), so that
+/// browser tests and demonstrations do not depend on the day they run.
+pub struct OffsetClock {
+    offset: chrono::Duration,
+}
+
+impl OffsetClock {
+    pub fn starting_at(at: bihuan_domain::time::Instant) -> OffsetClock {
+        OffsetClock { offset: at - chrono::Utc::now() }
+    }
+
+    /// The clock `BIHUAN_NOW` asks for, if set; an unreadable value is an error.
+    pub fn from_env() -> anyhow::Result<Option<OffsetClock>> {
+        match std::env::var("BIHUAN_NOW") {
+            Ok(v) => {
+                let at = chrono::DateTime::parse_from_rfc3339(v.trim())
+                    .map_err(|e| anyhow::anyhow!("BIHUAN_NOW must be an RFC 3339 time such as 2026-11-02T09:00:00+08:00: {e}"))?;
+                Ok(Some(OffsetClock::starting_at(at.with_timezone(&chrono::Utc))))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> bihuan_domain::time::Instant {
+        chrono::Utc::now() + self.offset
     }
 }
 
@@ -115,7 +148,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()
         .merge(api)
-        .route("/", get(home))
+        .merge(console::router())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .layer(axum::middleware::from_fn_with_state(
@@ -144,38 +177,6 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "该接口不支持此请求方法",
     )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A plain landing page until the console arrives: what this is, where the API is, and (in the
-/// demo) the accounts to try.
-async fn home(State(state): State<AppState>) -> Html<String> {
-    let mut rows = String::new();
-    for (login, password, role) in &state.config.demo_logins {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            escape(role),
-            escape(login),
-            escape(password)
-        ));
-    }
-    let demo = if rows.is_empty() {
-        String::new()
-    } else {
-        format!("<h2>演示账号</h2><table><tr><th>角色</th><th>登录名</th><th>密码</th></tr>{rows}</table>")
-    };
-    Html(format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>闭环 · 群众诉求闭环办理平台</title>\
-<style>body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}</style></head>\
-<body><h1>闭环 · 群众诉求闭环办理平台</h1><p>一平台集成汇聚、一中心分流交办、全部门协调配合、全流程闭环办理。</p>\
-<ul><li>接口文档:<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a></li><li>运行状态:<a href=\"/healthz\">/healthz</a> · <a href=\"/metrics\">/metrics</a></li></ul>{demo}</body></html>"
-    ))
 }
 
 impl Application {

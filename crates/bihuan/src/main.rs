@@ -9,7 +9,7 @@ use bihuan::{bench, demo, export, import};
 use bihuan_domain::lifecycle::{Actor, Role};
 use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_domain::Calendar;
-use bihuan_server::{auth, Application, Config};
+use bihuan_server::{auth, Application, Clock, Config, OffsetClock};
 use bihuan_store::sqlite::SqliteStore;
 use bihuan_store::{AppealFilter, NewUser, Store};
 use chrono::{Datelike, NaiveDate};
@@ -231,7 +231,13 @@ async fn hash(password: &str) -> Result<String> {
 }
 
 async fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
-    let app = Application::build(config, store).await?;
+    let app = match OffsetClock::from_env()? {
+        Some(clock) => {
+            eprintln!("注意: BIHUAN_NOW 已设置,服务器时间从 {} 开始计", bihuan_domain::time::format_local(clock.now()));
+            Application::build_with_clock(config, store, Arc::new(clock)).await?
+        }
+        None => Application::build(config, store).await?,
+    };
     eprintln!("bihuan 正在服务: http://{}", app.local_addr());
     app.run_until_stopped().await
 }
@@ -277,7 +283,10 @@ async fn run(cmd: Top) -> Result<String> {
                 let started = std::time::Instant::now();
                 let h = hash(demo::DEMO_PASSWORD).await?;
                 demo::install(&store, &county, &h).await?;
-                let now = demo::now();
+                let now = match OffsetClock::from_env()? {
+                    Some(c) => c.now(),
+                    None => demo::now(),
+                };
                 let cal = &store.catalog().calendar;
                 // A year of history needs the calendar of this year; if its notice is not
                 // loaded yet, the demo ends on 1 December of the newest loaded year instead.

@@ -1,0 +1,1467 @@
+//! The web console: server-rendered Chinese pages for every role, with every asset embedded in
+//! the binary (it must work on an offline government network). Pages are built with `maud`,
+//! which escapes everything interpolated — text citizens wrote is always shown escaped.
+//!
+//! Every page goes through the same store calls and domain commands as the JSON API; an action
+//! form posts the same fields an API client would send.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use bihuan_domain::appeal::{mask_name, Phone};
+use bihuan_domain::lifecycle::{Appeal, Role, Status};
+use bihuan_domain::org::{UnitId, UnitKind};
+use bihuan_domain::policy::DeadlineState;
+use bihuan_domain::time::{format_local, Instant};
+use bihuan_domain::{Channel, Kind, Urgency};
+use bihuan_store::{AppealFilter, AppealRef, Catalog, Sort, StoreError};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::appeals::{can_see, command_from_body, filter_from_query, parse_ref, sees_personal_data, ListQuery};
+use crate::auth::{Caller, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/appeals", get(list_page))
+        .route("/appeals/new", get(new_page).post(new_submit))
+        .route("/appeals/{key}", get(detail_page))
+        .route("/appeals/{key}/act", post(act_submit))
+        .route("/appeals/{key}/preview", get(dispatch_preview))
+        .route("/console/caller", get(caller_history))
+        .route("/queue/dispatch", get(dispatch_queue))
+        .route("/queue/inbox", get(inbox))
+        .route("/queue/visits", get(visits_queue))
+        .route("/queue/supervision", get(supervision))
+        .route("/admin", get(admin_page))
+        .route("/admin/users", post(admin_create_user))
+        .route("/admin/calendar", post(admin_load_calendar))
+        .route("/assets/{file}", get(asset))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assets
+
+const HTMX: &[u8] = include_bytes!("../assets/htmx.min.js");
+const ECHARTS: &[u8] = include_bytes!("../assets/echarts.min.js");
+const CSS: &[u8] = include_bytes!("../assets/app.css");
+const JS: &[u8] = include_bytes!("../assets/app.js");
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, ty) = match file.as_str() {
+        "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
+        "echarts.min.js" => (ECHARTS, "text/javascript; charset=utf-8"),
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    ([(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signed-in user of a page; without a session, the browser goes to the login page.
+
+pub struct PageUser(pub Caller);
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Caller::from_request_parts(parts, state).await {
+            Ok(c) => Ok(PageUser(c)),
+            Err(_) => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let target = format!("/login?next={}", urlencode(next));
+                Err(Redirect::to(&target).into_response())
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Only local paths are followed after login.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout and small pieces
+
+fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![("/", "首页")];
+    match c.user.role {
+        Role::Operator | Role::GridMember => v.push(("/appeals/new", "登记诉求")),
+        Role::Dispatcher => {
+            v.push(("/queue/dispatch", "分流交办"));
+            v.push(("/appeals/new", "登记诉求"));
+        }
+        Role::Handler | Role::UnitLeader => v.push(("/queue/inbox", "承办")),
+        Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
+        Role::Supervisor | Role::Leader => v.push(("/queue/supervision", "督办")),
+        Role::Admin => v.push(("/admin", "系统管理")),
+        Role::System => {}
+    }
+    v.push(("/appeals", "工单查询"));
+    v
+}
+
+fn page(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · 闭环" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/htmx.min.js" defer {}
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "闭环 · 群众诉求办理" }
+                    @if let Some(c) = c {
+                        nav { @for (href, label) in nav(c) { a href=(href) { (label) } } }
+                        div.me {
+                            span { (c.user.name) " · " (c.user.role.label()) }
+                            form method="post" action="/logout" { button type="submit" { "退出" } }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+fn error_page(status: StatusCode, title: &str, message: &str, c: Option<&Caller>) -> Response {
+    (status, page(title, c, html! { h1 { (title) } div.error { (message) } p { a href="/" { "返回首页" } } })).into_response()
+}
+
+fn unit_name(cat: &Catalog, u: Option<UnitId>) -> String {
+    u.and_then(|u| cat.org.get(u)).map(|u| u.name.clone()).unwrap_or_else(|| "—".into())
+}
+
+fn state_code(s: Option<DeadlineState>) -> &'static str {
+    match s {
+        Some(DeadlineState::DueSoon) => "due_soon",
+        Some(DeadlineState::Overdue) => "overdue",
+        Some(DeadlineState::Running) => "running",
+        Some(DeadlineState::Met) => "met",
+        Some(DeadlineState::MetLate) => "met_late",
+        None => "",
+    }
+}
+
+fn deadline_badge(s: Option<DeadlineState>) -> Markup {
+    html! {
+        @if let Some(st) = s { span class=(format!("badge {}", state_code(s))) { (st.label()) } }
+    }
+}
+
+fn appeal_rows(items: &[Appeal], cat: &Catalog, now: Instant) -> Markup {
+    html! {
+        div.table-wrap {
+            table {
+                thead { tr { th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { "最近期限" } } }
+                tbody {
+                    @for a in items {
+                        @let st = a.deadline_state(now);
+                        tr class=(state_code(st)) {
+                            td.num { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
+                            td.num.small { (format_local(a.registered_at)) }
+                            td { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
+                            td { (a.title) }
+                            td { (unit_name(cat, a.place.township)) }
+                            td { (unit_name(cat, a.lead)) }
+                            td { span.badge { (a.status.label()) } }
+                            td.small {
+                                @if let Some((_, due)) = a.next_deadline() { (format_local(due)) " " (deadline_badge(st)) } @else { span.muted { "—" } }
+                            }
+                        }
+                    }
+                    @if items.is_empty() { tr { td colspan="8" .muted { "没有工单" } } }
+                }
+            }
+        }
+    }
+}
+
+async fn count(state: &AppState, mut f: AppealFilter) -> u64 {
+    // Counts by paging through ids; fine at a county's volume for the home page.
+    f.sort = Sort::Newest;
+    let mut n = 0;
+    let mut cursor = None;
+    loop {
+        match state.store.list(f.clone(), cursor, 500).await {
+            Ok(p) => {
+                n += p.items.len() as u64;
+                match p.next_cursor {
+                    Some(c) if n < 5_000 => cursor = Some(c),
+                    _ => return n,
+                }
+            }
+            Err(_) => return n,
+        }
+    }
+}
+
+fn scoped(c: &Caller, now: Instant) -> AppealFilter {
+    let mut f = AppealFilter { now: Some(now), ..Default::default() };
+    if !c.sees_all() {
+        match c.user.role {
+            Role::GridMember => f.registered_by = Some(c.user.id),
+            _ => f.involving = Some(vec![c.user.unit]),
+        }
+    }
+    f
+}
+
+fn card(href: &str, n: u64, label: &str, class: &str) -> Markup {
+    html! { a class=(format!("card {class}")) href=(href) { div.n { (n) } div.l { (label) } } }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn login_form(state: &AppState, next: &str, error: Option<&str>) -> Html<String> {
+    let demo = &state.config.demo_logins;
+    page("登录", None, html! {
+        div.login.panel {
+            h1 { "登录" }
+            @if let Some(e) = error { div.error { (e) } }
+            form.stack method="post" action="/login" {
+                input type="hidden" name="next" value=(next);
+                label for="login" { "登录名" }
+                input #login type="text" name="login" autocomplete="username" required autofocus;
+                label for="password" { "密码" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                p { button.primary type="submit" { "登录" } }
+            }
+        }
+        @if !demo.is_empty() {
+            div.panel {
+                h2 { "演示账号" }
+                p.muted.small { "这是演示县「云溪县」,数据均为虚构。" }
+                div.table-wrap { table {
+                    thead { tr { th { "角色" } th { "登录名" } th { "密码" } } }
+                    tbody { @for (login, pw, who) in demo { tr { td { (who) } td { code { (login) } } td { code { (pw) } } } } }
+                } }
+            }
+        }
+    })
+}
+
+async fn login_page(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Html<String> {
+    login_form(&state, &safe_next(q.next.as_deref()), None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login_submit(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    let next = safe_next(f.next.as_deref());
+    match crate::admin::check_login(&state, &f.login, &f.password).await {
+        Ok(user) => match crate::admin::open_session(&state, &user).await {
+            Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+            Err(e) => (e.status, login_form(&state, &next, Some(&e.message))).into_response(),
+        },
+        Err(e) => (StatusCode::UNAUTHORIZED, login_form(&state, &next, Some(&e.message))).into_response(),
+    }
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string());
+    if let Some(t) = token {
+        let _ = state.store.delete_credential(&crate::auth::token_hash(&t)).await;
+        state.credentials.clear();
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    ([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home: each role's work, with counts and deadline colours
+
+async fn home(State(state): State<AppState>, PageUser(c): PageUser) -> Html<String> {
+    let now = state.clock.now();
+    let cat = state.store.catalog();
+    let base = scoped(&c, now);
+    let with = |status: &[Status], overdue: Option<bool>, due_soon: Option<bool>| AppealFilter {
+        status: status.to_vec(),
+        overdue,
+        due_soon,
+        ..base.clone()
+    };
+    let open = [Status::PendingDispatch, Status::Dispatched, Status::Returned, Status::InProgress];
+    let mut cards = Vec::new();
+    let q = |s: &str| format!("/appeals?{s}");
+    match c.user.role {
+        Role::Operator | Role::GridMember => {
+            let mine = AppealFilter { registered_by: Some(c.user.id), ..base.clone() };
+            cards.push(card(&q(&format!("registered_by={}", c.user.id.0)), count(&state, mine).await, "我登记的", ""));
+        }
+        Role::Dispatcher | Role::Admin => {
+            cards.push(card("/queue/dispatch", count(&state, with(&[Status::PendingDispatch], None, None)).await, "待交办", ""));
+            cards.push(card("/queue/dispatch", count(&state, with(&[Status::Returned], None, None)).await, "退单待审", "warn"));
+        }
+        Role::Handler | Role::UnitLeader => {
+            cards.push(card("/queue/inbox", count(&state, with(&[Status::Dispatched], None, None)).await, "待签收", ""));
+            cards.push(card("/queue/inbox", count(&state, with(&[Status::InProgress], None, None)).await, "办理中", ""));
+        }
+        Role::ReturnVisitor => {
+            cards.push(card("/queue/visits", count(&state, with(&[Status::Replied], None, None)).await, "待回访", ""));
+            cards.push(card(&q("status=visited"), count(&state, with(&[Status::Visited], None, None)).await, "待办结", ""));
+        }
+        Role::Supervisor | Role::Leader | Role::System => {}
+    }
+    cards.push(card(&q("due_soon=true&sort=due"), count(&state, with(&open, None, Some(true))).await, "临期", "warn"));
+    cards.push(card(&q("overdue=true&sort=due"), count(&state, with(&open, Some(true), None)).await, "超期", "bad"));
+    let urgent = state
+        .store
+        .list(AppealFilter { status: open.to_vec(), sort: Sort::DueFirst, ..base.clone() }, None, 15)
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    page("首页", Some(&c), html! {
+        h1 { "您好," (c.user.name) }
+        p.muted { (unit_name(&cat, Some(c.user.unit))) " · " (c.user.role.label()) " · " (format_local(now)) }
+        div.cards { @for m in &cards { (m) } }
+        @if matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::GridMember) {
+            p { a.button.primary href="/appeals/new" accesskey="n" { "登记新诉求 (Alt+N)" } }
+        }
+        h2 { "期限最近的在办工单" }
+        (appeal_rows(&urgent, &cat, now))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    status: Option<String>,
+    unit: Option<String>,
+    township: Option<String>,
+    kind: Option<String>,
+    channel: Option<String>,
+    overdue: Option<String>,
+    due_soon: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    registered_by: Option<u32>,
+    sort: Option<String>,
+    cursor: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|x| x.trim().to_string()).filter(|x| !x.is_empty())
+}
+
+async fn list_page(State(state): State<AppState>, PageUser(c): PageUser, Query(q): Query<PageQuery>) -> Response {
+    let now = state.clock.now();
+    let cat = state.store.catalog();
+    let lq = ListQuery {
+        status: nonempty(&q.status),
+        unit: nonempty(&q.unit).and_then(|s| s.parse().ok()),
+        township: nonempty(&q.township).and_then(|s| s.parse().ok()),
+        category: None,
+        channel: nonempty(&q.channel),
+        kind: nonempty(&q.kind),
+        overdue: nonempty(&q.overdue).map(|s| s == "true"),
+        due_soon: nonempty(&q.due_soon).map(|s| s == "true"),
+        from: nonempty(&q.from),
+        to: nonempty(&q.to),
+        owner: None,
+        phone: None,
+        sort: nonempty(&q.sort),
+        cursor: None,
+        limit: None,
+    };
+    let mut filter = match filter_from_query(&lq, &c, now) {
+        Ok(f) => f,
+        Err(e) => return error_page(e.status, "查询条件有误", &e.message, Some(&c)),
+    };
+    if let Some(u) = q.registered_by {
+        filter.registered_by = Some(bihuan_domain::UserId(u));
+    }
+    let page_ = match state.store.list(filter, nonempty(&q.cursor), 50).await {
+        Ok(p) => p,
+        Err(e) => {
+            let e = ApiError::from(e);
+            return error_page(e.status, "查询失败", &e.message, Some(&c));
+        }
+    };
+    let selected = |a: &Option<String>, v: &str| a.as_deref() == Some(v);
+    let townships: Vec<_> = cat.org.units().filter(|u| u.kind == UnitKind::Township).collect();
+    let handlers: Vec<_> = cat.org.units().filter(|u| u.kind.can_handle()).collect();
+    let mut next_q = serde_urlencoded_pairs(&q);
+    let next_link = page_.next_cursor.as_ref().map(|cur| {
+        next_q.push(("cursor".into(), cur.clone()));
+        format!("/appeals?{}", next_q.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&"))
+    });
+    page("工单查询", Some(&c), html! {
+        h1 { "工单查询" }
+        form.filters method="get" action="/appeals" {
+            label { "状态" select name="status" {
+                option value="" { "全部" }
+                @for s in Status::ALL { @let code = status_code(*s); option value=(code) selected[selected(&q.status, &code)] { (s.label()) } }
+            } }
+            label { "类型" select name="kind" {
+                option value="" { "全部" }
+                @for k in Kind::ALL { option value=(k.code()) selected[selected(&q.kind, k.code())] { (k.label()) } }
+            } }
+            label { "渠道" select name="channel" {
+                option value="" { "全部" }
+                @for ch in Channel::ALL { option value=(ch.code()) selected[selected(&q.channel, ch.code())] { (ch.label()) } }
+            } }
+            label { "乡镇" select name="township" {
+                option value="" { "全部" }
+                @for t in &townships { option value=(t.id.0) selected[selected(&q.township, &t.id.0.to_string())] { (t.name) } }
+            } }
+            label { "主办单位" select name="unit" {
+                option value="" { "全部" }
+                @for u in &handlers { option value=(u.id.0) selected[selected(&q.unit, &u.id.0.to_string())] { (u.name) } }
+            } }
+            label { "期限" select name="overdue" {
+                option value="" { "全部" }
+                option value="true" selected[selected(&q.overdue, "true")] { "超期" }
+            } }
+            label { "临期" select name="due_soon" {
+                option value="" { "全部" }
+                option value="true" selected[selected(&q.due_soon, "true")] { "临期" }
+            } }
+            label { "登记起" input type="date" name="from" value=[q.from.as_deref()]; }
+            label { "登记止" input type="date" name="to" value=[q.to.as_deref()]; }
+            label { "排序" select name="sort" {
+                option value="newest" { "最新登记" }
+                option value="due" selected[selected(&q.sort, "due")] { "期限最近" }
+            } }
+            button.primary type="submit" { "查询" }
+        }
+        (appeal_rows(&page_.items, &cat, now))
+        div.pager {
+            @if let Some(l) = next_link { a.button href=(l) { "下一页" } }
+        }
+    })
+    .into_response()
+}
+
+fn status_code(s: Status) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    let mut push = |k: &str, x: &Option<String>| {
+        if let Some(s) = nonempty(x) {
+            v.push((k.to_string(), s));
+        }
+    };
+    push("status", &q.status);
+    push("unit", &q.unit);
+    push("township", &q.township);
+    push("kind", &q.kind);
+    push("channel", &q.channel);
+    push("overdue", &q.overdue);
+    push("due_soon", &q.due_soon);
+    push("from", &q.from);
+    push("to", &q.to);
+    push("sort", &q.sort);
+    if let Some(r) = q.registered_by {
+        v.push(("registered_by".into(), r.to_string()));
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Intake
+
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
+}
+
+fn fields_all<'a>(f: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    f.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn new_form(state: &AppState, c: &Caller, values: &Fields, errors: &BTreeMap<String, String>, top: Option<&str>) -> Html<String> {
+    let cat = state.store.catalog();
+    let v = |k: &str| field(values, k).to_string();
+    let err = |k: &str| errors.get(k).cloned();
+    let inv = |k: &str| if errors.contains_key(k) { "invalid" } else { "" };
+    let leaves: Vec<(u32, String)> = cat
+        .categories
+        .iter()
+        .filter(|x| cat.categories.iter().all(|y| y.parent != Some(x.id)))
+        .filter_map(|x| Some((x.id.0, cat.categories.path_name(x.id)?)))
+        .collect();
+    let townships: Vec<_> = cat.org.units().filter(|u| u.kind == UnitKind::Township).collect();
+    let kind_default = if v("kind").is_empty() { "complaint".to_string() } else { v("kind") };
+    let channel_default = if v("channel").is_empty() {
+        if c.user.role == Role::GridMember { "grid_report".to_string() } else { "hotline".to_string() }
+    } else {
+        v("channel")
+    };
+    page("登记诉求", Some(c), html! {
+        h1 { "登记诉求" }
+        @if let Some(t) = top { div.error { (t) } }
+        form.stack.panel method="post" action="/appeals/new" {
+            div.row {
+                div { label for="kind" { "诉求类型" } select #kind name="kind" autofocus {
+                    @for k in Kind::ALL { option value=(k.code()) selected[kind_default == k.code()] { (k.label()) } }
+                } }
+                div { label for="channel" { "来源渠道" } select #channel name="channel" {
+                    @for ch in Channel::ALL { option value=(ch.code()) selected[channel_default == ch.code()] { (ch.label()) } }
+                } }
+                div { label for="urgency" { "紧急程度" } select #urgency name="urgency" {
+                    @for u in [Urgency::Normal, Urgency::Urgent, Urgency::Critical] { option value=(u.code()) selected[v("urgency") == u.code()] { (u.label()) } }
+                } }
+            }
+            label for="category_text" { "分类(输入关键字搜索)" }
+            input #category_text type="search" name="category_text" list="categories" data-picker="category" value=(v("category_text")) class=(inv("category")) placeholder="如:路灯";
+            input #category type="hidden" name="category" value=(v("category"));
+            datalist #categories { @for (id, path) in &leaves { option value=(path) data-id=(id) {} } }
+            @if let Some(e) = err("category") { span.field-error { (e) } }
+            label for="title" { "标题" }
+            input #title type="text" name="title" value=(v("title")) class=(inv("title")) maxlength="200";
+            @if let Some(e) = err("title") { span.field-error { (e) } }
+            label for="content" { "诉求内容" }
+            textarea #content name="content" class=(inv("content")) { (v("content")) }
+            @if let Some(e) = err("content") { span.field-error { (e) } }
+            div.row {
+                div { label for="township" { "乡镇(街道)" } select #township name="township" class=(inv("place.township")) {
+                    option value="" { "未知" }
+                    @for t in &townships { option value=(t.id.0) selected[v("township") == t.id.0.to_string()] { (t.name) } }
+                } }
+                div { label for="address" { "详细地址" } input #address type="text" name="address" value=(v("address")) class=(inv("place.address")); }
+            }
+            @if let Some(e) = err("place.township").or(err("place.address")) { span.field-error { (e) } }
+            div.row {
+                div { label for="citizen_name" { "诉求人" } input #citizen_name type="text" name="citizen_name" value=(v("citizen_name")) class=(inv("citizen.name")); }
+                div {
+                    label for="phone" { "联系电话" }
+                    input #phone type="tel" name="phone" value=(v("phone")) class=(inv("phone"))
+                        hx-get="/console/caller" hx-trigger="change, keyup delay:600ms" hx-target="#caller-history" hx-include="#phone";
+                }
+            }
+            @if let Some(e) = err("phone").or(err("citizen.name")) { span.field-error { (e) } }
+            div #caller-history {}
+            @if matches!(c.user.role, Role::Operator | Role::Dispatcher) {
+                label for="answer" { "当场答复(仅咨询类;填写后直接答复,不再交办)" }
+                textarea #answer name="answer" class=(inv("answer")) { (v("answer")) }
+                @if let Some(e) = err("answer") { span.field-error { (e) } }
+            }
+            p { button.primary type="submit" accesskey="s" { "登记 (Ctrl+Enter)" } }
+        }
+    })
+}
+
+async fn new_page(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    if !matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin) {
+        return error_page(StatusCode::FORBIDDEN, "无权登记", "当前角色不能登记诉求", Some(&c));
+    }
+    new_form(&state, &c, &vec![], &BTreeMap::new(), None).into_response()
+}
+
+async fn new_submit(State(state): State<AppState>, PageUser(c): PageUser, Form(f): Form<Fields>) -> Response {
+    let mut errors = BTreeMap::new();
+    let kind = Kind::parse(field(&f, "kind"));
+    let channel = Channel::parse(field(&f, "channel"));
+    let urgency = Urgency::parse(field(&f, "urgency")).unwrap_or(Urgency::Normal);
+    if kind.is_none() {
+        errors.insert("kind".into(), "请选择诉求类型".into());
+    }
+    let category = match field(&f, "category") {
+        "" if field(&f, "category_text").is_empty() => None,
+        "" => {
+            errors.insert("category".into(), "请从列表中选择分类".into());
+            None
+        }
+        s => s.parse().ok().map(bihuan_domain::category::CategoryId),
+    };
+    let phone = match field(&f, "phone") {
+        "" => None,
+        p => match Phone::parse(p) {
+            Ok(p) => Some(p),
+            Err(m) => {
+                errors.insert("phone".into(), m);
+                None
+            }
+        },
+    };
+    if field(&f, "title").is_empty() {
+        errors.insert("title".into(), "请填写标题".into());
+    }
+    if field(&f, "content").is_empty() {
+        errors.insert("content".into(), "请填写诉求内容".into());
+    }
+    let answer = field(&f, "answer").to_string();
+    if !answer.is_empty() && kind != Some(Kind::Consultation) {
+        errors.insert("answer".into(), "只有咨询类诉求可以当场答复".into());
+    }
+    if !errors.is_empty() {
+        return (StatusCode::UNPROCESSABLE_ENTITY, new_form(&state, &c, &f, &errors, Some("请修改标红的内容后再提交"))).into_response();
+    }
+    let township = field(&f, "township").parse().ok().map(UnitId);
+    let body = json!({
+        "channel": channel.unwrap_or(Channel::Hotline),
+        "kind": kind,
+        "urgency": urgency,
+        "category": category,
+        "title": field(&f, "title"),
+        "content": field(&f, "content"),
+        "place": {"address": field(&f, "address"), "township": township},
+        "citizen": {"name": Some(field(&f, "citizen_name")).filter(|s| !s.is_empty()), "phone": phone},
+    });
+    let new = match serde_json::from_value(body) {
+        Ok(n) => n,
+        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, new_form(&state, &c, &f, &errors, Some(&format!("内容有误:{e}")))).into_response(),
+    };
+    let now = state.clock.now();
+    let r = match state.store.register(new, c.actor.clone(), now, None).await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = ApiError::from(e);
+            if let Some(field_name) = e.extra.as_ref().and_then(|x| x.get("field")).and_then(Value::as_str) {
+                errors.insert(field_name.to_string(), e.message.clone());
+            }
+            return (e.status, new_form(&state, &c, &f, &errors, Some(&e.message))).into_response();
+        }
+    };
+    let number = r.appeal.number;
+    if !answer.is_empty() {
+        let cmd = bihuan_domain::Command::AnswerAtIntake { answer };
+        if let Err(e) = state.store.act(AppealRef::Id(r.appeal.id), cmd, c.actor.clone(), now, Some(r.appeal.version)).await {
+            let e = ApiError::from(e);
+            return Redirect::to(&format!("/appeals/{number}?error={}", urlencode(&e.message))).into_response();
+        }
+    }
+    Redirect::to(&format!("/appeals/{number}?ok=registered")).into_response()
+}
+
+#[derive(Deserialize)]
+struct PhoneQuery {
+    phone: Option<String>,
+}
+
+/// The caller's earlier appeals, shown while the operator types the number.
+async fn caller_history(State(state): State<AppState>, PageUser(c): PageUser, Query(q): Query<PhoneQuery>) -> Html<String> {
+    let Some(phone) = q.phone.as_deref().and_then(|p| Phone::parse(p).ok()) else {
+        return Html(String::new());
+    };
+    if !matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::ReturnVisitor) {
+        return Html(String::new());
+    }
+    let now = state.clock.now();
+    let f = AppealFilter { citizen: Some(phone.expose().trim_start_matches('+').to_string()), now: Some(now), ..Default::default() };
+    let items = state.store.list(f, None, 10).await.map(|p| p.items).unwrap_or_default();
+    let cat = state.store.catalog();
+    Html(html! {
+        @if items.is_empty() { p.muted.small { "该号码没有历史诉求" } }
+        @else {
+            p.small { "该号码的历史诉求(最近 " (items.len()) " 件):" }
+            (appeal_rows(&items, &cat, now))
+        }
+    }.into_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detail with timeline and the actions this user can take
+
+#[derive(Deserialize, Default)]
+struct DetailQuery {
+    ok: Option<String>,
+    error: Option<String>,
+}
+
+fn ok_message(code: &str) -> &'static str {
+    match code {
+        "registered" => "已登记",
+        "dispatch" => "已交办",
+        "sign" => "已签收",
+        "reply" => "已答复",
+        "return_visit" => "已记录回访",
+        "close" => "已办结",
+        "return" => "已申请退单",
+        "decide_return" => "已处理退单",
+        "request_extension" => "已申请延期",
+        "decide_extension" => "已处理延期申请",
+        "whistle" => "已吹哨",
+        "report_in" => "已报到",
+        "redo" => "已退回重办",
+        "merge" => "已合并",
+        "supervise" => "已督办",
+        "comment" => "已添加备注",
+        "contact" => "已记录联系",
+        "commit" => "已记录承诺",
+        "answer_at_intake" => "已当场答复",
+        _ => "操作成功",
+    }
+}
+
+/// The forms offered to this user for this appeal. The domain has the last word; this only
+/// keeps the page uncluttered.
+fn offers(c: &Caller, a: &Appeal) -> Vec<&'static str> {
+    let role = c.user.role;
+    let centre = matches!(role, Role::Dispatcher | Role::Admin);
+    let lead = a.lead == Some(c.user.unit) && matches!(role, Role::Handler | Role::UnitLeader);
+    let mut v = Vec::new();
+    match a.status {
+        Status::PendingDispatch => {
+            if matches!(role, Role::Operator | Role::Dispatcher) && a.kind == Kind::Consultation && a.dispatched_at.is_none() {
+                v.push("answer_at_intake");
+            }
+            if centre {
+                v.push("dispatch");
+            }
+        }
+        Status::Dispatched => {
+            if lead {
+                v.extend(["sign", "return"]);
+            }
+        }
+        Status::Returned => {
+            if centre {
+                v.push("decide_return");
+            }
+        }
+        Status::InProgress => {
+            if lead {
+                v.extend(["reply", "contact", "commit"]);
+                if a.extension.is_none() {
+                    v.push("request_extension");
+                }
+                if !a.confirmed_units.contains(&c.user.unit) {
+                    v.push("return");
+                }
+                if c.unit_kind == UnitKind::Township {
+                    v.push("whistle");
+                }
+            }
+            if a.extension.is_some() && (centre || (lead && role == Role::UnitLeader && a.regime == bihuan_domain::Regime::Petition)) {
+                v.push("decide_extension");
+            }
+        }
+        Status::Replied => {
+            if matches!(role, Role::ReturnVisitor | Role::Dispatcher) {
+                v.extend(["return_visit", "redo", "close"]);
+            }
+        }
+        Status::Visited => {
+            if matches!(role, Role::ReturnVisitor | Role::Dispatcher | Role::Admin) {
+                v.extend(["close", "redo"]);
+            }
+        }
+        Status::Closed | Status::Merged => {}
+    }
+    if !a.status.is_terminal() {
+        if a.whistles.iter().any(|w| w.targets.iter().any(|t| t.unit == c.user.unit && t.reported_at.is_none())) && matches!(role, Role::Handler | Role::UnitLeader) {
+            v.push("report_in");
+        }
+        if matches!(role, Role::Supervisor | Role::Leader) {
+            v.push("supervise");
+        }
+        if centre {
+            v.push("merge");
+        }
+    }
+    v.push("comment");
+    v
+}
+
+fn unit_options(cat: &Catalog, exclude: Option<UnitId>) -> Markup {
+    html! {
+        optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
+        optgroup label="乡镇(街道)" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Township && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
+    }
+}
+
+fn action_form(action: &str, a: &Appeal, cat: &Catalog, c: &Caller, open: bool) -> Markup {
+    let title = match action {
+        "answer_at_intake" => "当场答复",
+        "dispatch" => "交办",
+        "sign" => "签收",
+        "return" => "申请退单",
+        "decide_return" => "审核退单",
+        "contact" => "联系群众",
+        "commit" => "双向承诺",
+        "request_extension" => "申请延期",
+        "decide_extension" => "审批延期",
+        "whistle" => "吹哨",
+        "report_in" => "报到",
+        "reply" => "答复",
+        "return_visit" => "回访",
+        "close" => "办结",
+        "redo" => "退回重办",
+        "merge" => "合并到主工单",
+        "supervise" => "督办",
+        _ => "备注",
+    };
+    let confirm = match action {
+        "close" => Some("确认办结?办结后不能再办理。"),
+        "merge" => Some("确认合并?合并后本工单不再单独办理。"),
+        "return" => Some("确认退单?"),
+        "redo" => Some("确认退回重办?"),
+        _ => None,
+    };
+    let pending_whistles: Vec<u32> = a
+        .whistles
+        .iter()
+        .filter(|w| w.targets.iter().any(|t| t.unit == c.user.unit && t.reported_at.is_none()))
+        .map(|w| w.no)
+        .collect();
+    html! {
+        details open[open] {
+            summary { (title) }
+            form.stack method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=[confirm] {
+                input type="hidden" name="action" value=(action);
+                input type="hidden" name="version" value=(a.version);
+                @match action {
+                    "answer_at_intake" => { label { "答复内容" } textarea name="answer" required {} }
+                    "dispatch" => {
+                        label { "主办单位" }
+                        select name="lead" required hx-get=(format!("/appeals/{}/preview", a.number)) hx-trigger="change" hx-target="next .preview" {
+                            option value="" { "请选择" } (unit_options(cat, None))
+                        }
+                        div.preview.small.muted { "选择主办单位后显示将产生的办理期限" }
+                        label { "协办单位(可多选)" }
+                        select name="assisting" multiple { (unit_options(cat, None)) }
+                        label { "交办意见" } input type="text" name="note";
+                    }
+                    "sign" => { p.small.muted { "签收后由您担任首席服务官,并开始计算办理期限。" } }
+                    "return" => {
+                        @if let Some(by) = a.deadlines.return_by { p.small.muted { "退单时限:" (format_local(by)) } }
+                        label { "退单理由" } textarea name="reason" required {}
+                    }
+                    "decide_return" => {
+                        @if let Some(p) = &a.pending_return { p { "退单单位:" (unit_name(cat, Some(p.unit))) " · 理由:" (p.reason) } }
+                        label { "处理" } select name="decision" { option value="accept" { "同意退单" } option value="refuse" { "驳回(由原单位继续办理)" } }
+                        label { "同意时改派给(可不选,回到待交办)" } select name="redispatch" { option value="" { "暂不改派" } (unit_options(cat, a.lead)) }
+                        label { "意见(驳回时必填)" } input type="text" name="note";
+                    }
+                    "contact" => { label { "联系情况" } textarea name="note" required {} }
+                    "commit" => {
+                        label { "承诺事项" } input type="text" name="what" required;
+                        label { "承诺完成日期" } input type="date" name="by" required;
+                        label { "群众配合事项(可选)" } input type="text" name="citizen_part";
+                    }
+                    "request_extension" => {
+                        @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限:" (format_local(d)) } }
+                        div.row {
+                            div { label { "延期时长" } input type="number" name="amount" min="1" max="60" required; }
+                            div { label { "单位" } select name="unit" { option value="working_days" { "工作日" } option value="calendar_days" { "日" } option value="hours" { "小时" } } }
+                        }
+                        label { "延期理由" } textarea name="reason" required {}
+                    }
+                    "decide_extension" => {
+                        @if let Some(x) = &a.extension { p { "申请延至 " (format_local(x.proposed_due)) " · 理由:" (x.reason) } }
+                        label { "处理" } select name="decision" { option value="approve" { "批准" } option value="refuse" { "驳回" } }
+                        label { "意见(驳回时必填)" } input type="text" name="note";
+                    }
+                    "whistle" => {
+                        label { "需要报到的部门(可多选)" } select name="units" multiple required { (unit_options(cat, Some(c.user.unit))) }
+                        label { "事项" } textarea name="matter" required {}
+                    }
+                    "report_in" => {
+                        label { "吹哨" } select name="whistle" { @for n in &pending_whistles { option value=(n) { "第 " (n) " 次吹哨" } } }
+                        label { "报到情况" } input type="text" name="note";
+                    }
+                    "reply" => {
+                        label { "办理结果" } select name="result" { option value="resolved" { "已解决" } option value="partly_resolved" { "部分解决" } option value="unresolvable" { "无法解决" } }
+                        label { "未解决的原因(部分解决或无法解决时必填)" } input type="text" name="reason";
+                        @if a.regime == bihuan_domain::Regime::Petition {
+                            label { "处理意见" } select name="petition_outcome" { option value="support" { "支持" } option value="explain" { "解释说明" } option value="not_supported" { "不予支持" } }
+                        }
+                        label { "答复内容" } textarea name="text" required {}
+                    }
+                    "return_visit" => {
+                        label { "是否联系上" } select name="contacted" { option value="yes" { "已联系上" } option value="no" { "未联系上" } }
+                        label { "问题是否解决(联系上时填写)" } select name="resolved" { option value="" { "—" } option value="yes" { "已解决" } option value="no" { "未解决" } }
+                        label { "满意度(联系上时填写)" } select name="rating" { option value="" { "—" } option value="satisfied" { "满意" } option value="basic" { "基本满意" } option value="unsatisfied" { "不满意" } }
+                        label { "回访记录" } input type="text" name="comment";
+                    }
+                    "close" => {
+                        label { "办结说明" @if a.status == Status::Replied { "(未回访直接办结时必填)" } } input type="text" name="note";
+                    }
+                    "redo" => {
+                        label { "原因" } select name="cause" {
+                            @if a.visit.as_ref().and_then(|v| v.rating) == Some(bihuan_domain::lifecycle::Rating::Unsatisfied) { option value="unsatisfied" { "群众不满意" } }
+                            option value="reply_rejected" { "答复审核不通过" }
+                        }
+                        label { "说明" } textarea name="reason" required {}
+                    }
+                    "merge" => { label { "主工单编号" } input type="text" name="master" placeholder="2026-11-000123" required; }
+                    "supervise" => {
+                        label { "督办类型" } select name="reason" { option value="leader_order" { "领导交办" } option value="overdue" { "超期督办" } }
+                        label { "督办意见" } textarea name="note" {}
+                    }
+                    _ => { label { "备注" } textarea name="text" required {} }
+                }
+                p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
+            }
+        }
+    }
+}
+
+fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Markup {
+    use bihuan_domain::Event as E;
+    let detail: Option<String> = match &r.event {
+        E::Dispatched { lead, assisting, note, .. } => Some(format!(
+            "主办:{}{}{}",
+            unit_name(cat, Some(*lead)),
+            if assisting.is_empty() { String::new() } else { format!(";协办:{}", assisting.iter().map(|u| unit_name(cat, Some(*u))).collect::<Vec<_>>().join("、")) },
+            if note.is_empty() { String::new() } else { format!(";{note}") }
+        )),
+        E::ReturnRequested { reason, .. } => Some(reason.clone()),
+        E::ReturnAccepted { note } | E::ReturnRefused { note } | E::ExtensionRefused { note } | E::Closed { note, .. } | E::Contacted { note } => {
+            Some(note.clone()).filter(|s| !s.is_empty())
+        }
+        E::ExtensionRequested { reason, proposed_due, .. } => Some(format!("延至 {};{reason}", format_local(*proposed_due))),
+        E::ExtensionApproved { new_due, .. } => Some(format!("新期限 {}", format_local(*new_due))),
+        E::Whistled { units, matter, report_by, .. } => Some(format!(
+            "报到单位:{};{matter};报到期限 {}",
+            units.iter().map(|u| unit_name(cat, Some(*u))).collect::<Vec<_>>().join("、"),
+            format_local(*report_by)
+        )),
+        E::ReportedIn { unit, note, late, .. } => Some(format!("{}{}{}", unit_name(cat, Some(*unit)), if *late { "(超时报到)" } else { "" }, if note.is_empty() { String::new() } else { format!(":{note}") })),
+        E::Replied { reply, late, .. } => Some(format!("{}{}:{}", reply.result.label(), if *late { "(超期答复)" } else { "" }, reply.text)),
+        E::AnsweredAtIntake { answer } => Some(answer.clone()),
+        E::Visited { visit } => Some(format!(
+            "{}{}{}",
+            if visit.contacted { "已联系上" } else { "未联系上" },
+            visit.rating.map(|r| format!(",{}", r.label())).unwrap_or_default(),
+            if visit.comment.is_empty() { String::new() } else { format!(";{}", visit.comment) }
+        )),
+        E::RedoOrdered { cause, reason, reply_due } => Some(format!("{}:{reason};新答复期限 {}", cause.label(), format_local(*reply_due))),
+        E::Committed { commitment } => Some(format!("{}(承诺于 {} 前)", commitment.what, commitment.by)),
+        E::Supervised { reason, note, .. } => Some(format!("{}{}", reason.label(), if note.is_empty() { String::new() } else { format!(":{note}") })),
+        E::Commented { text } => Some(text.clone()),
+        E::MergedInto { number, .. } => Some(format!("主工单 {number}")),
+        E::DuplicateLinked { number, .. } => Some(format!("重复工单 {number}")),
+        E::Signed { owner, .. } | E::OwnerChanged { owner } => Some(format!("首席服务官:{}", owner.name)),
+        E::Registered { .. } => None,
+    };
+    html! {
+        li {
+            strong { (r.event.label()) } " "
+            span.muted.small { (format_local(r.at)) " · " (r.actor.name) " · " (r.actor.role.label()) " · " (unit_name(cat, Some(r.actor.unit))) }
+            @if let Some(d) = detail { div.content { (d) } }
+        }
+    }
+}
+
+async fn render_detail(state: &AppState, c: &Caller, key: &str, flash: Option<String>, error: Option<(String, String)>) -> Response {
+    let r = match parse_ref(key) {
+        Ok(r) => r,
+        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(c)),
+    };
+    let a = match state.store.appeal(r).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound { .. }) => return error_page(StatusCode::NOT_FOUND, "未找到工单", "没有这个工单,请检查编号", Some(c)),
+        Err(e) => {
+            let e = ApiError::from(e);
+            return error_page(e.status, "读取失败", &e.message, Some(c));
+        }
+    };
+    if !can_see(c, &a) {
+        return error_page(StatusCode::FORBIDDEN, "无权查看", "该工单不属于本单位,无权查看", Some(c));
+    }
+    let history = state.store.history(a.id).await.unwrap_or_default();
+    let cat = state.store.catalog();
+    let now = state.clock.now();
+    let full = sees_personal_data(c, &a, false);
+    let (name, phone) = if full {
+        (a.citizen.name.clone().unwrap_or_default(), a.citizen.phone.as_ref().map(|p| p.expose().to_string()).unwrap_or_default())
+    } else {
+        (a.citizen.name.as_deref().map(mask_name).unwrap_or_default(), a.citizen.phone.as_ref().map(|p| p.masked()).unwrap_or_default())
+    };
+    let running = a.running_deadlines();
+    let d = &a.deadlines;
+    let deadline_rows: Vec<(&str, Option<Instant>, Option<Instant>, Option<Instant>)> = vec![
+        ("交办", Some(a.registered_at), d.dispatch, a.dispatched_at.or(if a.answered_at_intake { a.replied_at } else { None })),
+        ("签收", a.dispatched_at, d.sign, a.signed_at),
+        ("首次联系", a.dispatched_at, d.first_contact, a.first_contact_at),
+        ("答复", d.reply_started, d.reply, a.replied_at.filter(|_| !matches!(a.status, Status::InProgress | Status::Dispatched))),
+    ];
+    let (error_action, error_message) = match &error {
+        Some((act, msg)) => (Some(act.as_str()), Some(msg.as_str())),
+        None => (None, None),
+    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let offered = offers(c, &a);
+    let body = html! {
+        h1 { "工单 " (a.number) " " span.badge { (a.status.label()) } " " (deadline_badge(a.deadline_state(now))) }
+        @if let Some(f) = &flash { div.flash { (f) } }
+        @if let Some(m) = error_message { div.error { (m) } }
+        div.panel {
+            h2 { (a.title) }
+            p.content { (a.content) }
+            dl.facts {
+                dt { "类型" } dd { (a.kind.label()) " · " (a.regime.label()) " · " (a.urgency.label()) }
+                dt { "渠道" } dd { (a.channel.label()) }
+                dt { "分类" } dd { (a.category.and_then(|x| cat.categories.path_name(x)).unwrap_or_else(|| "—".into())) }
+                dt { "地点" } dd { (unit_name(&cat, a.place.township)) " " (a.place.address) }
+                dt { "诉求人" } dd { (name) " " (phone) @if let Some(o) = &a.citizen.organisation { " · " (o) } }
+                dt { "登记" } dd { (format_local(a.registered_at)) }
+                dt { "主办单位" } dd { (unit_name(&cat, a.lead)) }
+                @if !a.assisting.is_empty() { dt { "协办单位" } dd { (a.assisting.iter().map(|u| unit_name(&cat, Some(*u))).collect::<Vec<_>>().join("、")) } }
+                dt { "首席服务官" } dd { (a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())) }
+                @if let Some(cm) = &a.commitment { dt { "双向承诺" } dd { (cm.what) "(" (cm.by) " 前)" @if let Some(p) = &cm.citizen_part { ";群众:" (p) } } }
+                @if let Some(r) = &a.reply { dt { "答复" } dd { (r.result.label()) ":" (r.text) } }
+                @if let Some(v) = &a.visit { dt { "回访" } dd { (if v.contacted { "已联系上" } else { "未联系上" }) @if let Some(r) = v.rating { "," (r.label()) } } }
+                @if let Some((_, n)) = &a.merged_into { dt { "已合并到" } dd { a href=(format!("/appeals/{n}")) { (n) } } }
+                @if !a.duplicates.is_empty() { dt { "重复工单" } dd { @for (_, n) in &a.duplicates { a href=(format!("/appeals/{n}")) { (n) } " " } } }
+            }
+        }
+        div.panel {
+            h2 { "办理期限" }
+            div.table-wrap { table {
+                thead { tr { th { "环节" } th { "期限" } th { "完成时间" } th { "状态" } } }
+                tbody {
+                    @for (label, start, due, done) in &deadline_rows {
+                        @if let Some(due) = due {
+                            @let st = if running.iter().any(|r| r.2 == *due) || done.is_some() { Some(DeadlineState::at(start.unwrap_or(a.registered_at), *due, *done, now, a.policy.due_soon_percent)) } else { None };
+                            tr { td { (label) } td { (format_local(*due)) } td { (done.map(format_local).unwrap_or_else(|| "—".into())) } td { (deadline_badge(st)) } }
+                        }
+                    }
+                }
+            } }
+            @if !a.whistles.is_empty() {
+                h2 { "吹哨报到" }
+                @for w in &a.whistles {
+                    p { "第 " (w.no) " 次 · " (w.matter) " · 报到期限 " (format_local(w.report_by)) }
+                    ul { @for t in &w.targets { li { (unit_name(&cat, Some(t.unit))) ":" @match t.reported_at { Some(at) => { "已报到 " (format_local(at)) @if at > w.report_by { " " span.badge.overdue { "超时" } } }, None => { span.badge.due_soon { "未报到" } } } } } }
+                }
+            }
+        }
+        @if !offered.is_empty() {
+            h2 { "办理" }
+            div.actions { @for act in &offered { (action_form(act, &a, &cat, c, error_action == Some(*act) || offered.len() <= 2)) } }
+        }
+        div.panel {
+            h2 { "全程留痕" }
+            ol.timeline { @for r in &history { (timeline_item(r, &cat)) } }
+        }
+    };
+    (status, page(&format!("工单 {}", a.number), Some(c), body)).into_response()
+}
+
+async fn detail_page(State(state): State<AppState>, PageUser(c): PageUser, Path(key): Path<String>, Query(q): Query<DetailQuery>) -> Response {
+    let flash = q.ok.as_deref().map(|s| ok_message(s).to_string());
+    let error = q.error.map(|m| (String::new(), m));
+    render_detail(&state, &c, &key, flash, error).await
+}
+
+fn yes_no(s: &str) -> Option<bool> {
+    match s {
+        "yes" | "true" => Some(true),
+        "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Turns an action form into the API's action body.
+fn form_to_body(f: &Fields) -> Result<Value, String> {
+    let action = field(f, "action");
+    let version: u64 = field(f, "version").parse().map_err(|_| "缺少版本号,请刷新页面后重试".to_string())?;
+    let num = |name: &str, label: &str| -> Result<u32, String> { field(f, name).parse().map_err(|_| format!("请选择{label}")) };
+    let nums = |name: &str| -> Vec<u32> { fields_all(f, name).filter_map(|s| s.parse().ok()).collect() };
+    let text = |name: &str| field(f, name).to_string();
+    let mut body = match action {
+        "answer_at_intake" => json!({"answer": text("answer")}),
+        "dispatch" => json!({"lead": num("lead", "主办单位")?, "assisting": nums("assisting"), "note": text("note")}),
+        "sign" => json!({}),
+        "contact" => json!({"note": text("note")}),
+        "commit" => json!({"commitment": {"what": text("what"), "by": text("by"), "citizen_part": Some(text("citizen_part")).filter(|s| !s.is_empty())}}),
+        "return" => json!({"reason": text("reason")}),
+        "decide_return" => {
+            let accept = field(f, "decision") == "accept";
+            let redispatch = if accept { field(f, "redispatch").parse::<u32>().ok().map(|u| json!([u, []])) } else { None };
+            json!({"accept": accept, "note": text("note"), "redispatch": redispatch})
+        }
+        "request_extension" => {
+            let amount = num("amount", "延期时长")?;
+            let unit = match field(f, "unit") {
+                "calendar_days" => "calendar_days",
+                "hours" => "hours",
+                _ => "working_days",
+            };
+            json!({"limit": {unit: amount}, "reason": text("reason")})
+        }
+        "decide_extension" => json!({"approve": field(f, "decision") == "approve", "note": text("note")}),
+        "whistle" => json!({"units": nums("units"), "matter": text("matter")}),
+        "report_in" => json!({"whistle": num("whistle", "吹哨")?, "note": text("note")}),
+        "reply" => json!({
+            "result": text("result"),
+            "reason": Some(text("reason")).filter(|s| !s.is_empty()),
+            "text": text("text"),
+            "petition_outcome": Some(text("petition_outcome")).filter(|s| !s.is_empty()),
+        }),
+        "return_visit" => json!({
+            "contacted": yes_no(field(f, "contacted")).unwrap_or(false),
+            "resolved": yes_no(field(f, "resolved")),
+            "rating": Some(text("rating")).filter(|s| !s.is_empty()),
+            "comment": text("comment"),
+        }),
+        "close" => json!({"note": text("note")}),
+        "redo" => json!({"cause": text("cause"), "reason": text("reason")}),
+        "merge" => json!({"master": text("master")}),
+        "supervise" => json!({"reason": text("reason"), "note": text("note")}),
+        "comment" => json!({"text": text("text")}),
+        _ => return Err("未知的操作".into()),
+    };
+    body["action"] = json!(action);
+    body["version"] = json!(version);
+    Ok(body)
+}
+
+async fn act_submit(State(state): State<AppState>, PageUser(c): PageUser, Path(key): Path<String>, Form(f): Form<Fields>) -> Response {
+    let action = field(&f, "action").to_string();
+    let r = match parse_ref(&key) {
+        Ok(r) => r,
+        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
+    };
+    let fail = |msg: String| (action.clone(), msg);
+    let current = match state.store.appeal(r).await {
+        Ok(a) => a,
+        Err(e) => {
+            let e = ApiError::from(e);
+            return error_page(e.status, "读取失败", &e.message, Some(&c));
+        }
+    };
+    if !can_see(&c, &current) {
+        return error_page(StatusCode::FORBIDDEN, "无权操作", "该工单不属于本单位,无权操作", Some(&c));
+    }
+    let body = match form_to_body(&f) {
+        Ok(b) => b,
+        Err(m) => return render_detail(&state, &c, &key, None, Some(fail(m))).await,
+    };
+    let (command, version) = match command_from_body(&state, body).await {
+        Ok(x) => x,
+        Err(e) => return render_detail(&state, &c, &key, None, Some(fail(e.message))).await,
+    };
+    let now = state.clock.now();
+    match state.store.act(AppealRef::Id(current.id), command, c.actor.clone(), now, Some(version)).await {
+        Ok(next) => {
+            state.ops.count_action(ok_action_name(&action));
+            Redirect::to(&format!("/appeals/{}?ok={}", next.number, urlencode(&action))).into_response()
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            render_detail(&state, &c, &key, None, Some(fail(e.message))).await
+        }
+    }
+}
+
+fn ok_action_name(a: &str) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "answer_at_intake", "dispatch", "sign", "contact", "commit", "return", "decide_return", "request_extension",
+        "decide_extension", "whistle", "report_in", "reply", "return_visit", "close", "redo", "merge", "supervise",
+        "comment", "set_owner",
+    ];
+    NAMES.iter().copied().find(|n| *n == a).unwrap_or("other")
+}
+
+#[derive(Deserialize)]
+struct PreviewQuery {
+    lead: Option<String>,
+}
+
+/// The deadlines a dispatch would set, shown before the dispatcher confirms.
+async fn dispatch_preview(State(state): State<AppState>, PageUser(_c): PageUser, Path(key): Path<String>, Query(q): Query<PreviewQuery>) -> Html<String> {
+    let Ok(r) = parse_ref(&key) else { return Html(String::new()) };
+    let Ok(a) = state.store.appeal(r).await else { return Html(String::new()) };
+    if q.lead.as_deref().unwrap_or("").is_empty() {
+        return Html("选择主办单位后显示将产生的办理期限".into());
+    }
+    let cat = state.store.catalog();
+    let now = state.clock.now();
+    let p = &a.policy;
+    let due = |l: bihuan_domain::Limit| l.due_from(&cat.calendar, now).map(format_local).unwrap_or_else(|e| bihuan_domain::DomainError::from(e).message_zh());
+    let reply = match p.reply_from {
+        bihuan_domain::policy::ReplyClock::Dispatch => due(p.reply),
+        bihuan_domain::policy::ReplyClock::Sign => format!("签收后 {}", p.reply),
+    };
+    Html(html! {
+        "若现在交办:签收期限 " strong { (due(p.sign)) } ";答复期限 " strong { (reply) } ";退单须在 " strong { (due(p.return_window)) } " 前"
+    }.into_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues
+
+async fn queue_page(state: &AppState, c: &Caller, title: &str, intro: &str, sections: Vec<(&str, AppealFilter)>) -> Html<String> {
+    let cat = state.store.catalog();
+    let now = state.clock.now();
+    let mut parts = Vec::new();
+    for (heading, f) in sections {
+        let items = state.store.list(f, None, 100).await.map(|p| p.items).unwrap_or_default();
+        parts.push((heading.to_string(), items));
+    }
+    page(title, Some(c), html! {
+        h1 { (title) }
+        p.muted { (intro) }
+        @for (h, items) in &parts {
+            h2 { (h) " (" (items.len()) @if items.len() == 100 { "+" } ")" }
+            (appeal_rows(items, &cat, now))
+        }
+    })
+}
+
+async fn dispatch_queue(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    if !matches!(c.user.role, Role::Dispatcher | Role::Admin) {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "分流交办仅限派单员", Some(&c));
+    }
+    let now = state.clock.now();
+    let base = AppealFilter { now: Some(now), sort: Sort::DueFirst, ..Default::default() };
+    let ext: Vec<Appeal> = state
+        .store
+        .list(AppealFilter { status: vec![Status::InProgress], ..base.clone() }, None, 500)
+        .await
+        .map(|p| p.items.into_iter().filter(|a| a.extension.is_some()).collect())
+        .unwrap_or_default();
+    let cat = state.store.catalog();
+    let page_ = queue_page(&state, &c, "分流交办", "按期限排序:最急的在前。点击编号进入工单交办、审核退单或审批延期。", vec![
+        ("待交办", AppealFilter { status: vec![Status::PendingDispatch], ..base.clone() }),
+        ("退单待审", AppealFilter { status: vec![Status::Returned], ..base.clone() }),
+    ])
+    .await;
+    let extra = html! { h2 { "延期待审批 (" (ext.len()) ")" } (appeal_rows(&ext, &cat, now)) };
+    let html_ = page_.0.replace("</main>", &format!("{}</main>", extra.into_string()));
+    Html(html_).into_response()
+}
+
+async fn inbox(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    if !matches!(c.user.role, Role::Handler | Role::UnitLeader) {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "承办页面仅限承办单位", Some(&c));
+    }
+    let now = state.clock.now();
+    let base = AppealFilter { now: Some(now), sort: Sort::DueFirst, involving: Some(vec![c.user.unit]), ..Default::default() };
+    let lead = |s: Status| AppealFilter { status: vec![s], lead: Some(c.user.unit), ..base.clone() };
+    let calls: Vec<Appeal> = state
+        .store
+        .list(AppealFilter { status: vec![Status::InProgress, Status::Replied, Status::Dispatched], ..base.clone() }, None, 500)
+        .await
+        .map(|p| {
+            p.items
+                .into_iter()
+                .filter(|a| a.whistles.iter().any(|w| w.targets.iter().any(|t| t.unit == c.user.unit && t.reported_at.is_none())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let cat = state.store.catalog();
+    let page_ = queue_page(&state, &c, "承办", "本单位的工单,按期限排序。", vec![("待签收", lead(Status::Dispatched)), ("办理中", lead(Status::InProgress))]).await;
+    let extra = html! { h2 { "吹哨待报到 (" (calls.len()) ")" } (appeal_rows(&calls, &cat, now)) };
+    Html(page_.0.replace("</main>", &format!("{}</main>", extra.into_string()))).into_response()
+}
+
+async fn visits_queue(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    if !matches!(c.user.role, Role::ReturnVisitor | Role::Dispatcher) {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "回访页面仅限回访员", Some(&c));
+    }
+    let now = state.clock.now();
+    let base = AppealFilter { now: Some(now), ..Default::default() };
+    queue_page(&state, &c, "回访", "已答复待回访的工单;不满意的可退回重办。", vec![
+        ("待回访", AppealFilter { status: vec![Status::Replied], ..base.clone() }),
+        ("已回访待办结", AppealFilter { status: vec![Status::Visited], ..base }),
+    ])
+    .await
+    .into_response()
+}
+
+async fn supervision(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    if !matches!(c.user.role, Role::Supervisor | Role::Leader | Role::Admin | Role::Dispatcher) {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "督办页面仅限督办员和领导", Some(&c));
+    }
+    let now = state.clock.now();
+    let cat = state.store.catalog();
+    let base = AppealFilter { now: Some(now), sort: Sort::DueFirst, ..Default::default() };
+    let overdue = state.store.list(AppealFilter { overdue: Some(true), ..base.clone() }, None, 500).await.map(|p| p.items).unwrap_or_default();
+    let soon = state.store.list(AppealFilter { due_soon: Some(true), ..base.clone() }, None, 500).await.map(|p| p.items).unwrap_or_default();
+    let mut by_unit: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for a in &overdue {
+        by_unit.entry(unit_name(&cat, a.lead.or(Some(cat.org.root().id)))).or_default().0 += 1;
+    }
+    for a in &soon {
+        by_unit.entry(unit_name(&cat, a.lead.or(Some(cat.org.root().id)))).or_default().1 += 1;
+    }
+    let mut rows: Vec<_> = by_unit.into_iter().collect();
+    rows.sort_by(|a, b| (b.1).0.cmp(&(a.1).0).then((b.1).1.cmp(&(a.1).1)));
+    page("督办", Some(&c), html! {
+        h1 { "督办" }
+        div.cards { (card("/appeals?overdue=true&sort=due", overdue.len() as u64, "超期", "bad")) (card("/appeals?due_soon=true&sort=due", soon.len() as u64, "临期", "warn")) }
+        h2 { "按单位" }
+        div.table-wrap { table {
+            thead { tr { th { "单位(主办)" } th { "超期" } th { "临期" } } }
+            tbody { @for (u, (o, s)) in &rows { tr { td { (u) } td { @if *o > 0 { span.badge.overdue { (o) } } @else { "0" } } td { @if *s > 0 { span.badge.due_soon { (s) } } @else { "0" } } } } }
+        } }
+        h2 { "超期工单" }
+        (appeal_rows(&overdue.iter().take(100).cloned().collect::<Vec<_>>(), &cat, now))
+        h2 { "临期工单" }
+        (appeal_rows(&soon.iter().take(100).cloned().collect::<Vec<_>>(), &cat, now))
+    })
+    .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+async fn admin_page(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    admin_render(&state, &c, None, None).await
+}
+
+async fn admin_render(state: &AppState, c: &Caller, flash: Option<&str>, error: Option<&str>) -> Response {
+    if c.user.role != Role::Admin {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "系统管理仅限管理员", Some(c));
+    }
+    let cat = state.store.catalog();
+    let users = state.store.users().await.unwrap_or_default();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, page("系统管理", Some(c), html! {
+        h1 { "系统管理" }
+        @if let Some(f) = flash { div.flash { (f) } }
+        @if let Some(e) = error { div.error { (e) } }
+        h2 { "用户 (" (users.len()) ")" }
+        div.table-wrap { table {
+            thead { tr { th { "ID" } th { "登录名" } th { "姓名" } th { "角色" } th { "单位" } th { "状态" } } }
+            tbody { @for u in &users { tr { td { (u.id.0) } td { (u.login) } td { (u.name) } td { (u.role.label()) } td { (unit_name(&cat, Some(u.unit))) } td { (if u.active { "正常" } else { "停用" }) } } } }
+        } }
+        details.panel {
+            summary { "新增用户" }
+            form.stack method="post" action="/admin/users" {
+                div.row {
+                    div { label { "登录名" } input type="text" name="login" required; }
+                    div { label { "姓名" } input type="text" name="name" required; }
+                }
+                div.row {
+                    div { label { "角色" } select name="role" { @for r in Role::ALL.iter().filter(|r| **r != Role::System) { option value=(serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()) { (r.label()) } } } }
+                    div { label { "单位" } select name="unit" { @for u in cat.org.units() { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
+                }
+                label { "初始密码(至少8位,含字母和数字)" } input type="password" name="password" required;
+                p { button.primary type="submit" { "新增" } }
+            }
+        }
+        h2 { "单位 (" (cat.org.units().count()) ")" }
+        details.panel {
+            summary { "展开单位树" }
+            ul { @for u in cat.org.units().filter(|u| matches!(u.kind, UnitKind::Department | UnitKind::Township)) {
+                li { (u.name) " " span.muted.small { (u.kind.label()) @if !u.aliases.is_empty() { " · 别名:" (u.aliases.join("、")) } }
+                    @let kids: Vec<_> = cat.org.children(u.id).collect();
+                    @if !kids.is_empty() { ul { @for v in kids { li { (v.name) " " span.muted.small { (v.kind.label()) " · " (cat.org.children(v.id).count()) " 个网格" } } } } }
+                }
+            } }
+        }
+        h2 { "分类 (" (cat.categories.iter().count()) ")" }
+        details.panel { summary { "展开分类树" } ul { @for x in cat.categories.iter().filter(|x| x.parent.is_none()) {
+            li { (x.name) ul { @for y in cat.categories.iter().filter(|y| y.parent == Some(x.id)) { li { (y.name) ":" (cat.categories.iter().filter(|z| z.parent == Some(y.id)).map(|z| z.name.clone()).collect::<Vec<_>>().join("、")) } } } }
+        } } }
+        h2 { "期限规则" }
+        div.table-wrap { table {
+            thead { tr { th { "适用" } th { "交办" } th { "签收" } th { "首次联系" } th { "答复" } th { "最长延期" } th { "退单时限" } th { "吹哨报到" } th { "重办答复" } th { "临期" } } }
+            tbody { @for p in cat.policies.rows() { tr {
+                td { (p.regime.label()) @if let Some(k) = p.kind { " · " (k.label()) } @if let Some(u) = p.urgency { " · " (u.label()) } }
+                td { (p.dispatch) } td { (p.sign) } td { (p.first_contact) } td { (p.reply) @if p.reply_from == bihuan_domain::policy::ReplyClock::Sign { "(自签收)" } }
+                td { (p.max_extension) } td { (p.return_window) } td { (p.report_in) } td { (p.redo_reply) } td { (p.due_soon_percent) "%" }
+            } } }
+        } }
+        p.small.muted { "期限规则可通过接口 PUT /api/v1/policies 修改,只影响修改后登记的工单。" }
+        h2 { "节假日年份" }
+        p { @for y in cat.calendar.loaded_years() { span.badge { (y) } " " } }
+        details.panel {
+            summary { "导入新一年的节假日安排" }
+            form.stack method="post" action="/admin/calendar" {
+                label { "国务院办公厅通知整理成的 JSON(holiday-cn 格式)" }
+                textarea name="json" required placeholder=r#"{"year": 2027, "papers": [...], "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}, ...]}"# {}
+                p { button.primary type="submit" { "导入" } }
+            }
+        }
+    })).into_response()
+}
+
+async fn admin_create_user(State(state): State<AppState>, PageUser(c): PageUser, Form(f): Form<Fields>) -> Response {
+    if c.user.role != Role::Admin {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "系统管理仅限管理员", Some(&c));
+    }
+    let role: Option<Role> = serde_json::from_value(json!(field(&f, "role"))).ok();
+    let (Some(role), Ok(unit)) = (role, field(&f, "unit").parse::<u32>()) else {
+        return admin_render(&state, &c, None, Some("请选择角色和单位")).await;
+    };
+    let login = field(&f, "login").to_string();
+    let ok = (2..=64).contains(&login.len()) && login.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
+    if !ok {
+        return admin_render(&state, &c, None, Some("登录名须为2到64位字母、数字、下划线、点或连字符")).await;
+    }
+    if role == Role::System {
+        return admin_render(&state, &c, None, Some("「系统」角色不能分配给用户")).await;
+    }
+    let password = field(&f, "password").to_string();
+    if let Err(m) = crate::auth::check_password_strength(&password) {
+        return admin_render(&state, &c, None, Some(&m)).await;
+    }
+    let name = field(&f, "name").to_string();
+    if name.is_empty() || name.chars().count() > 50 {
+        return admin_render(&state, &c, None, Some("姓名须为1到50个字")).await;
+    }
+    let hash = match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
+        Ok(Ok(h)) => h,
+        _ => return admin_render(&state, &c, None, Some("服务器内部错误,请稍后重试")).await,
+    };
+    match state.store.create_user(bihuan_store::NewUser { login, name, role, unit: UnitId(unit), password_hash: hash }).await {
+        Ok(u) => admin_render(&state, &c, Some(&format!("已新增用户 {}", u.login)), None).await,
+        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+    }
+}
+
+async fn admin_load_calendar(State(state): State<AppState>, PageUser(c): PageUser, Form(f): Form<Fields>) -> Response {
+    if c.user.role != Role::Admin {
+        return error_page(StatusCode::FORBIDDEN, "无权访问", "系统管理仅限管理员", Some(&c));
+    }
+    match state.store.put_calendar_year(field(&f, "json").to_string()).await {
+        Ok(n) => admin_render(&state, &c, Some(&format!("已导入 {} 年(共 {} 个调整日)", n.year, n.days.len())), None).await,
+        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+    }
+}

@@ -1,0 +1,51 @@
+// Saves PNG screenshots of the console's main pages of the demo county into docs/screenshots/,
+// so anyone can see the console without running it: `npm run screenshots` (after `cargo build`).
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startServer, openBrowser, loginAs } from "./server.mjs";
+
+const out = resolve(import.meta.dirname, "../../docs/screenshots");
+mkdirSync(out, { recursive: true });
+const server = await startServer({ appeals: 3000 });
+const browser = await openBrowser();
+try {
+  const shots = [
+    ["login", null, "/login"],
+    ["home-dispatcher", "dispatch1", "/"],
+    ["dispatch-queue", "dispatch1", "/queue/dispatch"],
+    ["intake", "operator1", "/appeals/new"],
+    ["inbox-department", "dept01", "/queue/inbox"],
+    ["inbox-township", "town01", "/queue/inbox"],
+    ["visits", "visit1", "/queue/visits"],
+    ["supervision", "supervisor1", "/queue/supervision"],
+    ["list", "leader1", "/appeals?sort=due"],
+    ["admin", "admin", "/admin"],
+  ];
+  for (const [name, login, path] of shots) {
+    let page;
+    if (login) {
+      page = await loginAs(browser, server.base, login);
+    } else {
+      page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" })).newPage();
+    }
+    await page.goto(server.base + path);
+    await page.screenshot({ path: join(out, `${name}.png`), fullPage: false });
+    if (name === "list") {
+      // The detail page of the first appeal in the list.
+      await page.locator("td.num a").first().click();
+      await page.waitForLoadState("load");
+      await page.screenshot({ path: join(out, "detail.png"), fullPage: true });
+    }
+    if (name === "home-dispatcher") {
+      const phone = await loginAs(browser, server.base, "dept01", { width: 390, height: 844 });
+      await phone.goto(server.base + "/queue/inbox");
+      await phone.screenshot({ path: join(out, "phone-inbox.png") });
+      await phone.context().close();
+    }
+    await page.context().close();
+    console.log(`saved ${name}.png`);
+  }
+} finally {
+  await browser.close();
+  server.stop();
+}
