@@ -24,7 +24,9 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::appeals::{can_see, command_from_body, filter_from_query, parse_ref, sees_personal_data, ListQuery};
+use crate::appeals::{
+    can_see, command_from_body, filter_from_query, parse_ref, sees_personal_data, ListQuery,
+};
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::AppState;
@@ -66,7 +68,14 @@ async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
-    ([(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, ty),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,7 +90,11 @@ impl FromRequestParts<AppState> for PageUser {
         match Caller::from_request_parts(parts, state).await {
             Ok(c) => Ok(PageUser(c)),
             Err(_) => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let target = format!("/login?next={}", urlencode(next));
                 Err(Redirect::to(&target).into_response())
             }
@@ -93,7 +106,9 @@ fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -160,11 +175,21 @@ fn page(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
 }
 
 fn error_page(status: StatusCode, title: &str, message: &str, c: Option<&Caller>) -> Response {
-    (status, page(title, c, html! { h1 { (title) } div.error { (message) } p { a href="/" { "返回首页" } } })).into_response()
+    (
+        status,
+        page(
+            title,
+            c,
+            html! { h1 { (title) } div.error { (message) } p { a href="/" { "返回首页" } } },
+        ),
+    )
+        .into_response()
 }
 
 fn unit_name(cat: &Catalog, u: Option<UnitId>) -> String {
-    u.and_then(|u| cat.org.get(u)).map(|u| u.name.clone()).unwrap_or_else(|| "—".into())
+    u.and_then(|u| cat.org.get(u))
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| "—".into())
 }
 
 fn state_code(s: Option<DeadlineState>) -> &'static str {
@@ -232,7 +257,10 @@ async fn count(state: &AppState, mut f: AppealFilter) -> u64 {
 }
 
 fn scoped(c: &Caller, now: Instant) -> AppealFilter {
-    let mut f = AppealFilter { now: Some(now), ..Default::default() };
+    let mut f = AppealFilter {
+        now: Some(now),
+        ..Default::default()
+    };
     if !c.sees_all() {
         match c.user.role {
             Role::GridMember => f.registered_by = Some(c.user.id),
@@ -256,30 +284,34 @@ struct NextQuery {
 
 fn login_form(state: &AppState, next: &str, error: Option<&str>) -> Html<String> {
     let demo = &state.config.demo_logins;
-    page("登录", None, html! {
-        div.login.panel {
-            h1 { "登录" }
-            @if let Some(e) = error { div.error { (e) } }
-            form.stack method="post" action="/login" {
-                input type="hidden" name="next" value=(next);
-                label for="login" { "登录名" }
-                input #login type="text" name="login" autocomplete="username" required autofocus;
-                label for="password" { "密码" }
-                input #password type="password" name="password" autocomplete="current-password" required;
-                p { button.primary type="submit" { "登录" } }
+    page(
+        "登录",
+        None,
+        html! {
+            div.login.panel {
+                h1 { "登录" }
+                @if let Some(e) = error { div.error { (e) } }
+                form.stack method="post" action="/login" {
+                    input type="hidden" name="next" value=(next);
+                    label for="login" { "登录名" }
+                    input #login type="text" name="login" autocomplete="username" required autofocus;
+                    label for="password" { "密码" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    p { button.primary type="submit" { "登录" } }
+                }
             }
-        }
-        @if !demo.is_empty() {
-            div.panel {
-                h2 { "演示账号" }
-                p.muted.small { "这是演示县「云溪县」,数据均为虚构。" }
-                div.table-wrap { table {
-                    thead { tr { th { "角色" } th { "登录名" } th { "密码" } } }
-                    tbody { @for (login, pw, who) in demo { tr { td { (who) } td { code { (login) } } td { code { (pw) } } } } }
-                } }
+            @if !demo.is_empty() {
+                div.panel {
+                    h2 { "演示账号" }
+                    p.muted.small { "这是演示县「云溪县」,数据均为虚构。" }
+                    div.table-wrap { table {
+                        thead { tr { th { "角色" } th { "登录名" } th { "密码" } } }
+                        tbody { @for (login, pw, who) in demo { tr { td { (who) } td { code { (login) } } td { code { (pw) } } } } }
+                    } }
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 async fn login_page(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Html<String> {
@@ -300,7 +332,11 @@ async fn login_submit(State(state): State<AppState>, Form(f): Form<LoginForm>) -
             Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
             Err(e) => (e.status, login_form(&state, &next, Some(&e.message))).into_response(),
         },
-        Err(e) => (StatusCode::UNAUTHORIZED, login_form(&state, &next, Some(&e.message))).into_response(),
+        Err(e) => (
+            StatusCode::UNAUTHORIZED,
+            login_form(&state, &next, Some(&e.message)),
+        )
+            .into_response(),
     }
 }
 
@@ -314,7 +350,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         .find(|(k, _)| *k == SESSION_COOKIE)
         .map(|(_, v)| v.to_string());
     if let Some(t) = token {
-        let _ = state.store.delete_credential(&crate::auth::token_hash(&t)).await;
+        let _ = state
+            .store
+            .delete_credential(&crate::auth::token_hash(&t))
+            .await;
         state.credentials.clear();
     }
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
@@ -334,46 +373,111 @@ async fn home(State(state): State<AppState>, PageUser(c): PageUser) -> Html<Stri
         due_soon,
         ..base.clone()
     };
-    let open = [Status::PendingDispatch, Status::Dispatched, Status::Returned, Status::InProgress];
+    let open = [
+        Status::PendingDispatch,
+        Status::Dispatched,
+        Status::Returned,
+        Status::InProgress,
+    ];
     let mut cards = Vec::new();
     let q = |s: &str| format!("/appeals?{s}");
     match c.user.role {
         Role::Operator | Role::GridMember => {
-            let mine = AppealFilter { registered_by: Some(c.user.id), ..base.clone() };
-            cards.push(card(&q(&format!("registered_by={}", c.user.id.0)), count(&state, mine).await, "我登记的", ""));
+            let mine = AppealFilter {
+                registered_by: Some(c.user.id),
+                ..base.clone()
+            };
+            cards.push(card(
+                &q(&format!("registered_by={}", c.user.id.0)),
+                count(&state, mine).await,
+                "我登记的",
+                "",
+            ));
         }
         Role::Dispatcher | Role::Admin => {
-            cards.push(card("/queue/dispatch", count(&state, with(&[Status::PendingDispatch], None, None)).await, "待交办", ""));
-            cards.push(card("/queue/dispatch", count(&state, with(&[Status::Returned], None, None)).await, "退单待审", "warn"));
+            cards.push(card(
+                "/queue/dispatch",
+                count(&state, with(&[Status::PendingDispatch], None, None)).await,
+                "待交办",
+                "",
+            ));
+            cards.push(card(
+                "/queue/dispatch",
+                count(&state, with(&[Status::Returned], None, None)).await,
+                "退单待审",
+                "warn",
+            ));
         }
         Role::Handler | Role::UnitLeader => {
-            cards.push(card("/queue/inbox", count(&state, with(&[Status::Dispatched], None, None)).await, "待签收", ""));
-            cards.push(card("/queue/inbox", count(&state, with(&[Status::InProgress], None, None)).await, "办理中", ""));
+            cards.push(card(
+                "/queue/inbox",
+                count(&state, with(&[Status::Dispatched], None, None)).await,
+                "待签收",
+                "",
+            ));
+            cards.push(card(
+                "/queue/inbox",
+                count(&state, with(&[Status::InProgress], None, None)).await,
+                "办理中",
+                "",
+            ));
         }
         Role::ReturnVisitor => {
-            cards.push(card("/queue/visits", count(&state, with(&[Status::Replied], None, None)).await, "待回访", ""));
-            cards.push(card(&q("status=visited"), count(&state, with(&[Status::Visited], None, None)).await, "待办结", ""));
+            cards.push(card(
+                "/queue/visits",
+                count(&state, with(&[Status::Replied], None, None)).await,
+                "待回访",
+                "",
+            ));
+            cards.push(card(
+                &q("status=visited"),
+                count(&state, with(&[Status::Visited], None, None)).await,
+                "待办结",
+                "",
+            ));
         }
         Role::Supervisor | Role::Leader | Role::System => {}
     }
-    cards.push(card(&q("due_soon=true&sort=due"), count(&state, with(&open, None, Some(true))).await, "临期", "warn"));
-    cards.push(card(&q("overdue=true&sort=due"), count(&state, with(&open, Some(true), None)).await, "超期", "bad"));
+    cards.push(card(
+        &q("due_soon=true&sort=due"),
+        count(&state, with(&open, None, Some(true))).await,
+        "临期",
+        "warn",
+    ));
+    cards.push(card(
+        &q("overdue=true&sort=due"),
+        count(&state, with(&open, Some(true), None)).await,
+        "超期",
+        "bad",
+    ));
     let urgent = state
         .store
-        .list(AppealFilter { status: open.to_vec(), sort: Sort::DueFirst, ..base.clone() }, None, 15)
+        .list(
+            AppealFilter {
+                status: open.to_vec(),
+                sort: Sort::DueFirst,
+                ..base.clone()
+            },
+            None,
+            15,
+        )
         .await
         .map(|p| p.items)
         .unwrap_or_default();
-    page("首页", Some(&c), html! {
-        h1 { "您好," (c.user.name) }
-        p.muted { (unit_name(&cat, Some(c.user.unit))) " · " (c.user.role.label()) " · " (format_local(now)) }
-        div.cards { @for m in &cards { (m) } }
-        @if matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::GridMember) {
-            p { a.button.primary href="/appeals/new" accesskey="n" { "登记新诉求 (Alt+N)" } }
-        }
-        h2 { "期限最近的在办工单" }
-        (appeal_rows(&urgent, &cat, now))
-    })
+    page(
+        "首页",
+        Some(&c),
+        html! {
+            h1 { "您好," (c.user.name) }
+            p.muted { (unit_name(&cat, Some(c.user.unit))) " · " (c.user.role.label()) " · " (format_local(now)) }
+            div.cards { @for m in &cards { (m) } }
+            @if matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::GridMember) {
+                p { a.button.primary href="/appeals/new" accesskey="n" { "登记新诉求 (Alt+N)" } }
+            }
+            h2 { "期限最近的在办工单" }
+            (appeal_rows(&urgent, &cat, now))
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,10 +500,16 @@ struct PageQuery {
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_ref().map(|x| x.trim().to_string()).filter(|x| !x.is_empty())
+    s.as_ref()
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
 }
 
-async fn list_page(State(state): State<AppState>, PageUser(c): PageUser, Query(q): Query<PageQuery>) -> Response {
+async fn list_page(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let now = state.clock.now();
     let cat = state.store.catalog();
     let lq = ListQuery {
@@ -434,12 +544,23 @@ async fn list_page(State(state): State<AppState>, PageUser(c): PageUser, Query(q
         }
     };
     let selected = |a: &Option<String>, v: &str| a.as_deref() == Some(v);
-    let townships: Vec<_> = cat.org.units().filter(|u| u.kind == UnitKind::Township).collect();
+    let townships: Vec<_> = cat
+        .org
+        .units()
+        .filter(|u| u.kind == UnitKind::Township)
+        .collect();
     let handlers: Vec<_> = cat.org.units().filter(|u| u.kind.can_handle()).collect();
     let mut next_q = serde_urlencoded_pairs(&q);
     let next_link = page_.next_cursor.as_ref().map(|cur| {
         next_q.push(("cursor".into(), cur.clone()));
-        format!("/appeals?{}", next_q.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&"))
+        format!(
+            "/appeals?{}",
+            next_q
+                .iter()
+                .map(|(k, v)| format!("{k}={}", urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        )
     });
     page("工单查询", Some(&c), html! {
         h1 { "工单查询" }
@@ -489,7 +610,10 @@ async fn list_page(State(state): State<AppState>, PageUser(c): PageUser, Query(q
 }
 
 fn status_code(s: Status) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
@@ -521,93 +645,139 @@ fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
 type Fields = Vec<(String, String)>;
 
 fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
-    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
 }
 
 fn fields_all<'a>(f: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    f.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    f.iter()
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
 }
 
-fn new_form(state: &AppState, c: &Caller, values: &Fields, errors: &BTreeMap<String, String>, top: Option<&str>) -> Html<String> {
+fn new_form(
+    state: &AppState,
+    c: &Caller,
+    values: &Fields,
+    errors: &BTreeMap<String, String>,
+    top: Option<&str>,
+) -> Html<String> {
     let cat = state.store.catalog();
     let v = |k: &str| field(values, k).to_string();
     let err = |k: &str| errors.get(k).cloned();
-    let inv = |k: &str| if errors.contains_key(k) { "invalid" } else { "" };
+    let inv = |k: &str| {
+        if errors.contains_key(k) {
+            "invalid"
+        } else {
+            ""
+        }
+    };
     let leaves: Vec<(u32, String)> = cat
         .categories
         .iter()
         .filter(|x| cat.categories.iter().all(|y| y.parent != Some(x.id)))
         .filter_map(|x| Some((x.id.0, cat.categories.path_name(x.id)?)))
         .collect();
-    let townships: Vec<_> = cat.org.units().filter(|u| u.kind == UnitKind::Township).collect();
-    let kind_default = if v("kind").is_empty() { "complaint".to_string() } else { v("kind") };
+    let townships: Vec<_> = cat
+        .org
+        .units()
+        .filter(|u| u.kind == UnitKind::Township)
+        .collect();
+    let kind_default = if v("kind").is_empty() {
+        "complaint".to_string()
+    } else {
+        v("kind")
+    };
     let channel_default = if v("channel").is_empty() {
-        if c.user.role == Role::GridMember { "grid_report".to_string() } else { "hotline".to_string() }
+        if c.user.role == Role::GridMember {
+            "grid_report".to_string()
+        } else {
+            "hotline".to_string()
+        }
     } else {
         v("channel")
     };
-    page("登记诉求", Some(c), html! {
-        h1 { "登记诉求" }
-        @if let Some(t) = top { div.error { (t) } }
-        form.stack.panel method="post" action="/appeals/new" {
-            div.row {
-                div { label for="kind" { "诉求类型" } select #kind name="kind" autofocus {
-                    @for k in Kind::ALL { option value=(k.code()) selected[kind_default == k.code()] { (k.label()) } }
-                } }
-                div { label for="channel" { "来源渠道" } select #channel name="channel" {
-                    @for ch in Channel::ALL { option value=(ch.code()) selected[channel_default == ch.code()] { (ch.label()) } }
-                } }
-                div { label for="urgency" { "紧急程度" } select #urgency name="urgency" {
-                    @for u in [Urgency::Normal, Urgency::Urgent, Urgency::Critical] { option value=(u.code()) selected[v("urgency") == u.code()] { (u.label()) } }
-                } }
-            }
-            label for="category_text" { "分类(输入关键字搜索)" }
-            input #category_text type="search" name="category_text" list="categories" data-picker="category" value=(v("category_text")) class=(inv("category")) placeholder="如:路灯";
-            input #category type="hidden" name="category" value=(v("category"));
-            datalist #categories { @for (id, path) in &leaves { option value=(path) data-id=(id) {} } }
-            @if let Some(e) = err("category") { span.field-error { (e) } }
-            label for="title" { "标题" }
-            input #title type="text" name="title" value=(v("title")) class=(inv("title")) maxlength="200";
-            @if let Some(e) = err("title") { span.field-error { (e) } }
-            label for="content" { "诉求内容" }
-            textarea #content name="content" class=(inv("content")) { (v("content")) }
-            @if let Some(e) = err("content") { span.field-error { (e) } }
-            div.row {
-                div { label for="township" { "乡镇(街道)" } select #township name="township" class=(inv("place.township")) {
-                    option value="" { "未知" }
-                    @for t in &townships { option value=(t.id.0) selected[v("township") == t.id.0.to_string()] { (t.name) } }
-                } }
-                div { label for="address" { "详细地址" } input #address type="text" name="address" value=(v("address")) class=(inv("place.address")); }
-            }
-            @if let Some(e) = err("place.township").or(err("place.address")) { span.field-error { (e) } }
-            div.row {
-                div { label for="citizen_name" { "诉求人" } input #citizen_name type="text" name="citizen_name" value=(v("citizen_name")) class=(inv("citizen.name")); }
-                div {
-                    label for="phone" { "联系电话" }
-                    input #phone type="tel" name="phone" value=(v("phone")) class=(inv("phone"))
-                        hx-get="/console/caller" hx-trigger="change, keyup delay:600ms" hx-target="#caller-history" hx-include="#phone";
+    page(
+        "登记诉求",
+        Some(c),
+        html! {
+            h1 { "登记诉求" }
+            @if let Some(t) = top { div.error { (t) } }
+            form.stack.panel method="post" action="/appeals/new" {
+                div.row {
+                    div { label for="kind" { "诉求类型" } select #kind name="kind" autofocus {
+                        @for k in Kind::ALL { option value=(k.code()) selected[kind_default == k.code()] { (k.label()) } }
+                    } }
+                    div { label for="channel" { "来源渠道" } select #channel name="channel" {
+                        @for ch in Channel::ALL { option value=(ch.code()) selected[channel_default == ch.code()] { (ch.label()) } }
+                    } }
+                    div { label for="urgency" { "紧急程度" } select #urgency name="urgency" {
+                        @for u in [Urgency::Normal, Urgency::Urgent, Urgency::Critical] { option value=(u.code()) selected[v("urgency") == u.code()] { (u.label()) } }
+                    } }
                 }
+                label for="category_text" { "分类(输入关键字搜索)" }
+                input #category_text type="search" name="category_text" list="categories" data-picker="category" value=(v("category_text")) class=(inv("category")) placeholder="如:路灯";
+                input #category type="hidden" name="category" value=(v("category"));
+                datalist #categories { @for (id, path) in &leaves { option value=(path) data-id=(id) {} } }
+                @if let Some(e) = err("category") { span.field-error { (e) } }
+                label for="title" { "标题" }
+                input #title type="text" name="title" value=(v("title")) class=(inv("title")) maxlength="200";
+                @if let Some(e) = err("title") { span.field-error { (e) } }
+                label for="content" { "诉求内容" }
+                textarea #content name="content" class=(inv("content")) { (v("content")) }
+                @if let Some(e) = err("content") { span.field-error { (e) } }
+                div.row {
+                    div { label for="township" { "乡镇(街道)" } select #township name="township" class=(inv("place.township")) {
+                        option value="" { "未知" }
+                        @for t in &townships { option value=(t.id.0) selected[v("township") == t.id.0.to_string()] { (t.name) } }
+                    } }
+                    div { label for="address" { "详细地址" } input #address type="text" name="address" value=(v("address")) class=(inv("place.address")); }
+                }
+                @if let Some(e) = err("place.township").or(err("place.address")) { span.field-error { (e) } }
+                div.row {
+                    div { label for="citizen_name" { "诉求人" } input #citizen_name type="text" name="citizen_name" value=(v("citizen_name")) class=(inv("citizen.name")); }
+                    div {
+                        label for="phone" { "联系电话" }
+                        input #phone type="tel" name="phone" value=(v("phone")) class=(inv("phone"))
+                            hx-get="/console/caller" hx-trigger="change, keyup delay:600ms" hx-target="#caller-history" hx-include="#phone";
+                    }
+                }
+                @if let Some(e) = err("phone").or(err("citizen.name")) { span.field-error { (e) } }
+                div #caller-history {}
+                @if matches!(c.user.role, Role::Operator | Role::Dispatcher) {
+                    label for="answer" { "当场答复(仅咨询类;填写后直接答复,不再交办)" }
+                    textarea #answer name="answer" class=(inv("answer")) { (v("answer")) }
+                    @if let Some(e) = err("answer") { span.field-error { (e) } }
+                }
+                p { button.primary type="submit" accesskey="s" { "登记 (Ctrl+Enter)" } }
             }
-            @if let Some(e) = err("phone").or(err("citizen.name")) { span.field-error { (e) } }
-            div #caller-history {}
-            @if matches!(c.user.role, Role::Operator | Role::Dispatcher) {
-                label for="answer" { "当场答复(仅咨询类;填写后直接答复,不再交办)" }
-                textarea #answer name="answer" class=(inv("answer")) { (v("answer")) }
-                @if let Some(e) = err("answer") { span.field-error { (e) } }
-            }
-            p { button.primary type="submit" accesskey="s" { "登记 (Ctrl+Enter)" } }
-        }
-    })
+        },
+    )
 }
 
 async fn new_page(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
-    if !matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin) {
-        return error_page(StatusCode::FORBIDDEN, "无权登记", "当前角色不能登记诉求", Some(&c));
+    if !matches!(
+        c.user.role,
+        Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin
+    ) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权登记",
+            "当前角色不能登记诉求",
+            Some(&c),
+        );
     }
     new_form(&state, &c, &vec![], &BTreeMap::new(), None).into_response()
 }
 
-async fn new_submit(State(state): State<AppState>, PageUser(c): PageUser, Form(f): Form<Fields>) -> Response {
+async fn new_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
     let mut errors = BTreeMap::new();
     let kind = Kind::parse(field(&f, "kind"));
     let channel = Channel::parse(field(&f, "channel"));
@@ -644,7 +814,11 @@ async fn new_submit(State(state): State<AppState>, PageUser(c): PageUser, Form(f
         errors.insert("answer".into(), "只有咨询类诉求可以当场答复".into());
     }
     if !errors.is_empty() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, new_form(&state, &c, &f, &errors, Some("请修改标红的内容后再提交"))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            new_form(&state, &c, &f, &errors, Some("请修改标红的内容后再提交")),
+        )
+            .into_response();
     }
     let township = field(&f, "township").parse().ok().map(UnitId);
     let body = json!({
@@ -659,25 +833,54 @@ async fn new_submit(State(state): State<AppState>, PageUser(c): PageUser, Form(f
     });
     let new = match serde_json::from_value(body) {
         Ok(n) => n,
-        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, new_form(&state, &c, &f, &errors, Some(&format!("内容有误:{e}")))).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                new_form(&state, &c, &f, &errors, Some(&format!("内容有误:{e}"))),
+            )
+                .into_response()
+        }
     };
     let now = state.clock.now();
     let r = match state.store.register(new, c.actor.clone(), now, None).await {
         Ok(r) => r,
         Err(e) => {
             let e = ApiError::from(e);
-            if let Some(field_name) = e.extra.as_ref().and_then(|x| x.get("field")).and_then(Value::as_str) {
+            if let Some(field_name) = e
+                .extra
+                .as_ref()
+                .and_then(|x| x.get("field"))
+                .and_then(Value::as_str)
+            {
                 errors.insert(field_name.to_string(), e.message.clone());
             }
-            return (e.status, new_form(&state, &c, &f, &errors, Some(&e.message))).into_response();
+            return (
+                e.status,
+                new_form(&state, &c, &f, &errors, Some(&e.message)),
+            )
+                .into_response();
         }
     };
     let number = r.appeal.number;
     if !answer.is_empty() {
         let cmd = bihuan_domain::Command::AnswerAtIntake { answer };
-        if let Err(e) = state.store.act(AppealRef::Id(r.appeal.id), cmd, c.actor.clone(), now, Some(r.appeal.version)).await {
+        if let Err(e) = state
+            .store
+            .act(
+                AppealRef::Id(r.appeal.id),
+                cmd,
+                c.actor.clone(),
+                now,
+                Some(r.appeal.version),
+            )
+            .await
+        {
             let e = ApiError::from(e);
-            return Redirect::to(&format!("/appeals/{number}?error={}", urlencode(&e.message))).into_response();
+            return Redirect::to(&format!(
+                "/appeals/{number}?error={}",
+                urlencode(&e.message)
+            ))
+            .into_response();
         }
     }
     Redirect::to(&format!("/appeals/{number}?ok=registered")).into_response()
@@ -689,24 +892,43 @@ struct PhoneQuery {
 }
 
 /// The caller's earlier appeals, shown while the operator types the number.
-async fn caller_history(State(state): State<AppState>, PageUser(c): PageUser, Query(q): Query<PhoneQuery>) -> Html<String> {
+async fn caller_history(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Query(q): Query<PhoneQuery>,
+) -> Html<String> {
     let Some(phone) = q.phone.as_deref().and_then(|p| Phone::parse(p).ok()) else {
         return Html(String::new());
     };
-    if !matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::ReturnVisitor) {
+    if !matches!(
+        c.user.role,
+        Role::Operator | Role::Dispatcher | Role::ReturnVisitor
+    ) {
         return Html(String::new());
     }
     let now = state.clock.now();
-    let f = AppealFilter { citizen: Some(phone.expose().trim_start_matches('+').to_string()), now: Some(now), ..Default::default() };
-    let items = state.store.list(f, None, 10).await.map(|p| p.items).unwrap_or_default();
+    let f = AppealFilter {
+        citizen: Some(phone.expose().trim_start_matches('+').to_string()),
+        now: Some(now),
+        ..Default::default()
+    };
+    let items = state
+        .store
+        .list(f, None, 10)
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
     let cat = state.store.catalog();
-    Html(html! {
-        @if items.is_empty() { p.muted.small { "该号码没有历史诉求" } }
-        @else {
-            p.small { "该号码的历史诉求(最近 " (items.len()) " 件):" }
-            (appeal_rows(&items, &cat, now))
+    Html(
+        html! {
+            @if items.is_empty() { p.muted.small { "该号码没有历史诉求" } }
+            @else {
+                p.small { "该号码的历史诉求(最近 " (items.len()) " 件):" }
+                (appeal_rows(&items, &cat, now))
+            }
         }
-    }.into_string())
+        .into_string(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -752,7 +974,10 @@ fn offers(c: &Caller, a: &Appeal) -> Vec<&'static str> {
     let mut v = Vec::new();
     match a.status {
         Status::PendingDispatch => {
-            if matches!(role, Role::Operator | Role::Dispatcher) && a.kind == Kind::Consultation && a.dispatched_at.is_none() {
+            if matches!(role, Role::Operator | Role::Dispatcher)
+                && a.kind == Kind::Consultation
+                && a.dispatched_at.is_none()
+            {
                 v.push("answer_at_intake");
             }
             if centre {
@@ -782,7 +1007,12 @@ fn offers(c: &Caller, a: &Appeal) -> Vec<&'static str> {
                     v.push("whistle");
                 }
             }
-            if a.extension.is_some() && (centre || (lead && role == Role::UnitLeader && a.regime == bihuan_domain::Regime::Petition)) {
+            if a.extension.is_some()
+                && (centre
+                    || (lead
+                        && role == Role::UnitLeader
+                        && a.regime == bihuan_domain::Regime::Petition))
+            {
                 v.push("decide_extension");
             }
         }
@@ -799,7 +1029,12 @@ fn offers(c: &Caller, a: &Appeal) -> Vec<&'static str> {
         Status::Closed | Status::Merged => {}
     }
     if !a.status.is_terminal() {
-        if a.whistles.iter().any(|w| w.targets.iter().any(|t| t.unit == c.user.unit && t.reported_at.is_none())) && matches!(role, Role::Handler | Role::UnitLeader) {
+        if a.whistles.iter().any(|w| {
+            w.targets
+                .iter()
+                .any(|t| t.unit == c.user.unit && t.reported_at.is_none())
+        }) && matches!(role, Role::Handler | Role::UnitLeader)
+        {
             v.push("report_in");
         }
         if matches!(role, Role::Supervisor | Role::Leader) {
@@ -851,7 +1086,11 @@ fn action_form(action: &str, a: &Appeal, cat: &Catalog, c: &Caller, open: bool) 
     let pending_whistles: Vec<u32> = a
         .whistles
         .iter()
-        .filter(|w| w.targets.iter().any(|t| t.unit == c.user.unit && t.reported_at.is_none()))
+        .filter(|w| {
+            w.targets
+                .iter()
+                .any(|t| t.unit == c.user.unit && t.reported_at.is_none())
+        })
         .map(|w| w.no)
         .collect();
     html! {
@@ -950,39 +1189,121 @@ fn action_form(action: &str, a: &Appeal, cat: &Catalog, c: &Caller, open: bool) 
 fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Markup {
     use bihuan_domain::Event as E;
     let detail: Option<String> = match &r.event {
-        E::Dispatched { lead, assisting, note, .. } => Some(format!(
+        E::Dispatched {
+            lead,
+            assisting,
+            note,
+            ..
+        } => Some(format!(
             "主办:{}{}{}",
             unit_name(cat, Some(*lead)),
-            if assisting.is_empty() { String::new() } else { format!(";协办:{}", assisting.iter().map(|u| unit_name(cat, Some(*u))).collect::<Vec<_>>().join("、")) },
-            if note.is_empty() { String::new() } else { format!(";{note}") }
+            if assisting.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ";协办:{}",
+                    assisting
+                        .iter()
+                        .map(|u| unit_name(cat, Some(*u)))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                )
+            },
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!(";{note}")
+            }
         )),
         E::ReturnRequested { reason, .. } => Some(reason.clone()),
-        E::ReturnAccepted { note } | E::ReturnRefused { note } | E::ExtensionRefused { note } | E::Closed { note, .. } | E::Contacted { note } => {
-            Some(note.clone()).filter(|s| !s.is_empty())
-        }
-        E::ExtensionRequested { reason, proposed_due, .. } => Some(format!("延至 {};{reason}", format_local(*proposed_due))),
+        E::ReturnAccepted { note }
+        | E::ReturnRefused { note }
+        | E::ExtensionRefused { note }
+        | E::Closed { note, .. }
+        | E::Contacted { note } => Some(note.clone()).filter(|s| !s.is_empty()),
+        E::ExtensionRequested {
+            reason,
+            proposed_due,
+            ..
+        } => Some(format!("延至 {};{reason}", format_local(*proposed_due))),
         E::ExtensionApproved { new_due, .. } => Some(format!("新期限 {}", format_local(*new_due))),
-        E::Whistled { units, matter, report_by, .. } => Some(format!(
+        E::Whistled {
+            units,
+            matter,
+            report_by,
+            ..
+        } => Some(format!(
             "报到单位:{};{matter};报到期限 {}",
-            units.iter().map(|u| unit_name(cat, Some(*u))).collect::<Vec<_>>().join("、"),
+            units
+                .iter()
+                .map(|u| unit_name(cat, Some(*u)))
+                .collect::<Vec<_>>()
+                .join("、"),
             format_local(*report_by)
         )),
-        E::ReportedIn { unit, note, late, .. } => Some(format!("{}{}{}", unit_name(cat, Some(*unit)), if *late { "(超时报到)" } else { "" }, if note.is_empty() { String::new() } else { format!(":{note}") })),
-        E::Replied { reply, late, .. } => Some(format!("{}{}:{}", reply.result.label(), if *late { "(超期答复)" } else { "" }, reply.text)),
+        E::ReportedIn {
+            unit, note, late, ..
+        } => Some(format!(
+            "{}{}{}",
+            unit_name(cat, Some(*unit)),
+            if *late { "(超时报到)" } else { "" },
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!(":{note}")
+            }
+        )),
+        E::Replied { reply, late, .. } => Some(format!(
+            "{}{}:{}",
+            reply.result.label(),
+            if *late { "(超期答复)" } else { "" },
+            reply.text
+        )),
         E::AnsweredAtIntake { answer } => Some(answer.clone()),
         E::Visited { visit } => Some(format!(
             "{}{}{}",
-            if visit.contacted { "已联系上" } else { "未联系上" },
-            visit.rating.map(|r| format!(",{}", r.label())).unwrap_or_default(),
-            if visit.comment.is_empty() { String::new() } else { format!(";{}", visit.comment) }
+            if visit.contacted {
+                "已联系上"
+            } else {
+                "未联系上"
+            },
+            visit
+                .rating
+                .map(|r| format!(",{}", r.label()))
+                .unwrap_or_default(),
+            if visit.comment.is_empty() {
+                String::new()
+            } else {
+                format!(";{}", visit.comment)
+            }
         )),
-        E::RedoOrdered { cause, reason, reply_due } => Some(format!("{}:{reason};新答复期限 {}", cause.label(), format_local(*reply_due))),
-        E::Committed { commitment } => Some(format!("{}(承诺于 {} 前)", commitment.what, commitment.by)),
-        E::Supervised { reason, note, .. } => Some(format!("{}{}", reason.label(), if note.is_empty() { String::new() } else { format!(":{note}") })),
+        E::RedoOrdered {
+            cause,
+            reason,
+            reply_due,
+        } => Some(format!(
+            "{}:{reason};新答复期限 {}",
+            cause.label(),
+            format_local(*reply_due)
+        )),
+        E::Committed { commitment } => {
+            Some(format!("{}(承诺于 {} 前)", commitment.what, commitment.by))
+        }
+        E::Supervised { reason, note, .. } => Some(format!(
+            "{}{}",
+            reason.label(),
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!(":{note}")
+            }
+        )),
         E::Commented { text } => Some(text.clone()),
         E::MergedInto { number, .. } => Some(format!("主工单 {number}")),
         E::DuplicateLinked { number, .. } => Some(format!("重复工单 {number}")),
-        E::Signed { owner, .. } | E::OwnerChanged { owner } => Some(format!("首席服务官:{}", owner.name)),
+        E::Signed { owner, .. } | E::OwnerChanged { owner } => {
+            Some(format!("首席服务官:{}", owner.name))
+        }
         E::Registered { .. } => None,
     };
     html! {
@@ -994,44 +1315,102 @@ fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Markup {
     }
 }
 
-async fn render_detail(state: &AppState, c: &Caller, key: &str, flash: Option<String>, error: Option<(String, String)>) -> Response {
+async fn render_detail(
+    state: &AppState,
+    c: &Caller,
+    key: &str,
+    flash: Option<String>,
+    error: Option<(String, String)>,
+) -> Response {
     let r = match parse_ref(key) {
         Ok(r) => r,
         Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(c)),
     };
     let a = match state.store.appeal(r).await {
         Ok(a) => a,
-        Err(StoreError::NotFound { .. }) => return error_page(StatusCode::NOT_FOUND, "未找到工单", "没有这个工单,请检查编号", Some(c)),
+        Err(StoreError::NotFound { .. }) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "未找到工单",
+                "没有这个工单,请检查编号",
+                Some(c),
+            )
+        }
         Err(e) => {
             let e = ApiError::from(e);
             return error_page(e.status, "读取失败", &e.message, Some(c));
         }
     };
     if !can_see(c, &a) {
-        return error_page(StatusCode::FORBIDDEN, "无权查看", "该工单不属于本单位,无权查看", Some(c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权查看",
+            "该工单不属于本单位,无权查看",
+            Some(c),
+        );
     }
     let history = state.store.history(a.id).await.unwrap_or_default();
     let cat = state.store.catalog();
     let now = state.clock.now();
     let full = sees_personal_data(c, &a, false);
     let (name, phone) = if full {
-        (a.citizen.name.clone().unwrap_or_default(), a.citizen.phone.as_ref().map(|p| p.expose().to_string()).unwrap_or_default())
+        (
+            a.citizen.name.clone().unwrap_or_default(),
+            a.citizen
+                .phone
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default(),
+        )
     } else {
-        (a.citizen.name.as_deref().map(mask_name).unwrap_or_default(), a.citizen.phone.as_ref().map(|p| p.masked()).unwrap_or_default())
+        (
+            a.citizen.name.as_deref().map(mask_name).unwrap_or_default(),
+            a.citizen
+                .phone
+                .as_ref()
+                .map(|p| p.masked())
+                .unwrap_or_default(),
+        )
     };
     let running = a.running_deadlines();
     let d = &a.deadlines;
-    let deadline_rows: Vec<(&str, Option<Instant>, Option<Instant>, Option<Instant>)> = vec![
-        ("交办", Some(a.registered_at), d.dispatch, a.dispatched_at.or(if a.answered_at_intake { a.replied_at } else { None })),
+    // (step, clock start, due, done)
+    type Row<'a> = (&'a str, Option<Instant>, Option<Instant>, Option<Instant>);
+    let deadline_rows: Vec<Row> = vec![
+        (
+            "交办",
+            Some(a.registered_at),
+            d.dispatch,
+            a.dispatched_at.or(if a.answered_at_intake {
+                a.replied_at
+            } else {
+                None
+            }),
+        ),
         ("签收", a.dispatched_at, d.sign, a.signed_at),
-        ("首次联系", a.dispatched_at, d.first_contact, a.first_contact_at),
-        ("答复", d.reply_started, d.reply, a.replied_at.filter(|_| !matches!(a.status, Status::InProgress | Status::Dispatched))),
+        (
+            "首次联系",
+            a.dispatched_at,
+            d.first_contact,
+            a.first_contact_at,
+        ),
+        (
+            "答复",
+            d.reply_started,
+            d.reply,
+            a.replied_at
+                .filter(|_| !matches!(a.status, Status::InProgress | Status::Dispatched)),
+        ),
     ];
     let (error_action, error_message) = match &error {
         Some((act, msg)) => (Some(act.as_str()), Some(msg.as_str())),
         None => (None, None),
     };
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let offered = offers(c, &a);
     let body = html! {
         h1 { "工单 " (a.number) " " span.badge { (a.status.label()) } " " (deadline_badge(a.deadline_state(now))) }
@@ -1090,7 +1469,12 @@ async fn render_detail(state: &AppState, c: &Caller, key: &str, flash: Option<St
     (status, page(&format!("工单 {}", a.number), Some(c), body)).into_response()
 }
 
-async fn detail_page(State(state): State<AppState>, PageUser(c): PageUser, Path(key): Path<String>, Query(q): Query<DetailQuery>) -> Response {
+async fn detail_page(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
     let flash = q.ok.as_deref().map(|s| ok_message(s).to_string());
     let error = q.error.map(|m| (String::new(), m));
     render_detail(&state, &c, &key, flash, error).await
@@ -1107,20 +1491,36 @@ fn yes_no(s: &str) -> Option<bool> {
 /// Turns an action form into the API's action body.
 fn form_to_body(f: &Fields) -> Result<Value, String> {
     let action = field(f, "action");
-    let version: u64 = field(f, "version").parse().map_err(|_| "缺少版本号,请刷新页面后重试".to_string())?;
-    let num = |name: &str, label: &str| -> Result<u32, String> { field(f, name).parse().map_err(|_| format!("请选择{label}")) };
-    let nums = |name: &str| -> Vec<u32> { fields_all(f, name).filter_map(|s| s.parse().ok()).collect() };
+    let version: u64 = field(f, "version")
+        .parse()
+        .map_err(|_| "缺少版本号,请刷新页面后重试".to_string())?;
+    let num = |name: &str, label: &str| -> Result<u32, String> {
+        field(f, name).parse().map_err(|_| format!("请选择{label}"))
+    };
+    let nums =
+        |name: &str| -> Vec<u32> { fields_all(f, name).filter_map(|s| s.parse().ok()).collect() };
     let text = |name: &str| field(f, name).to_string();
     let mut body = match action {
         "answer_at_intake" => json!({"answer": text("answer")}),
-        "dispatch" => json!({"lead": num("lead", "主办单位")?, "assisting": nums("assisting"), "note": text("note")}),
+        "dispatch" => {
+            json!({"lead": num("lead", "主办单位")?, "assisting": nums("assisting"), "note": text("note")})
+        }
         "sign" => json!({}),
         "contact" => json!({"note": text("note")}),
-        "commit" => json!({"commitment": {"what": text("what"), "by": text("by"), "citizen_part": Some(text("citizen_part")).filter(|s| !s.is_empty())}}),
+        "commit" => {
+            json!({"commitment": {"what": text("what"), "by": text("by"), "citizen_part": Some(text("citizen_part")).filter(|s| !s.is_empty())}})
+        }
         "return" => json!({"reason": text("reason")}),
         "decide_return" => {
             let accept = field(f, "decision") == "accept";
-            let redispatch = if accept { field(f, "redispatch").parse::<u32>().ok().map(|u| json!([u, []])) } else { None };
+            let redispatch = if accept {
+                field(f, "redispatch")
+                    .parse::<u32>()
+                    .ok()
+                    .map(|u| json!([u, []]))
+            } else {
+                None
+            };
             json!({"accept": accept, "note": text("note"), "redispatch": redispatch})
         }
         "request_extension" => {
@@ -1132,7 +1532,9 @@ fn form_to_body(f: &Fields) -> Result<Value, String> {
             };
             json!({"limit": {unit: amount}, "reason": text("reason")})
         }
-        "decide_extension" => json!({"approve": field(f, "decision") == "approve", "note": text("note")}),
+        "decide_extension" => {
+            json!({"approve": field(f, "decision") == "approve", "note": text("note")})
+        }
         "whistle" => json!({"units": nums("units"), "matter": text("matter")}),
         "report_in" => json!({"whistle": num("whistle", "吹哨")?, "note": text("note")}),
         "reply" => json!({
@@ -1159,7 +1561,12 @@ fn form_to_body(f: &Fields) -> Result<Value, String> {
     Ok(body)
 }
 
-async fn act_submit(State(state): State<AppState>, PageUser(c): PageUser, Path(key): Path<String>, Form(f): Form<Fields>) -> Response {
+async fn act_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
     let action = field(&f, "action").to_string();
     let r = match parse_ref(&key) {
         Ok(r) => r,
@@ -1174,7 +1581,12 @@ async fn act_submit(State(state): State<AppState>, PageUser(c): PageUser, Path(k
         }
     };
     if !can_see(&c, &current) {
-        return error_page(StatusCode::FORBIDDEN, "无权操作", "该工单不属于本单位,无权操作", Some(&c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "该工单不属于本单位,无权操作",
+            Some(&c),
+        );
     }
     let body = match form_to_body(&f) {
         Ok(b) => b,
@@ -1185,10 +1597,25 @@ async fn act_submit(State(state): State<AppState>, PageUser(c): PageUser, Path(k
         Err(e) => return render_detail(&state, &c, &key, None, Some(fail(e.message))).await,
     };
     let now = state.clock.now();
-    match state.store.act(AppealRef::Id(current.id), command, c.actor.clone(), now, Some(version)).await {
+    match state
+        .store
+        .act(
+            AppealRef::Id(current.id),
+            command,
+            c.actor.clone(),
+            now,
+            Some(version),
+        )
+        .await
+    {
         Ok(next) => {
             state.ops.count_action(ok_action_name(&action));
-            Redirect::to(&format!("/appeals/{}?ok={}", next.number, urlencode(&action))).into_response()
+            Redirect::to(&format!(
+                "/appeals/{}?ok={}",
+                next.number,
+                urlencode(&action)
+            ))
+            .into_response()
         }
         Err(e) => {
             let e = ApiError::from(e);
@@ -1199,9 +1626,25 @@ async fn act_submit(State(state): State<AppState>, PageUser(c): PageUser, Path(k
 
 fn ok_action_name(a: &str) -> &'static str {
     const NAMES: [&str; 19] = [
-        "answer_at_intake", "dispatch", "sign", "contact", "commit", "return", "decide_return", "request_extension",
-        "decide_extension", "whistle", "report_in", "reply", "return_visit", "close", "redo", "merge", "supervise",
-        "comment", "set_owner",
+        "answer_at_intake",
+        "dispatch",
+        "sign",
+        "contact",
+        "commit",
+        "return",
+        "decide_return",
+        "request_extension",
+        "decide_extension",
+        "whistle",
+        "report_in",
+        "reply",
+        "return_visit",
+        "close",
+        "redo",
+        "merge",
+        "supervise",
+        "comment",
+        "set_owner",
     ];
     NAMES.iter().copied().find(|n| *n == a).unwrap_or("other")
 }
@@ -1212,16 +1655,29 @@ struct PreviewQuery {
 }
 
 /// The deadlines a dispatch would set, shown before the dispatcher confirms.
-async fn dispatch_preview(State(state): State<AppState>, PageUser(_c): PageUser, Path(key): Path<String>, Query(q): Query<PreviewQuery>) -> Html<String> {
-    let Ok(r) = parse_ref(&key) else { return Html(String::new()) };
-    let Ok(a) = state.store.appeal(r).await else { return Html(String::new()) };
+async fn dispatch_preview(
+    State(state): State<AppState>,
+    PageUser(_c): PageUser,
+    Path(key): Path<String>,
+    Query(q): Query<PreviewQuery>,
+) -> Html<String> {
+    let Ok(r) = parse_ref(&key) else {
+        return Html(String::new());
+    };
+    let Ok(a) = state.store.appeal(r).await else {
+        return Html(String::new());
+    };
     if q.lead.as_deref().unwrap_or("").is_empty() {
         return Html("选择主办单位后显示将产生的办理期限".into());
     }
     let cat = state.store.catalog();
     let now = state.clock.now();
     let p = &a.policy;
-    let due = |l: bihuan_domain::Limit| l.due_from(&cat.calendar, now).map(format_local).unwrap_or_else(|e| bihuan_domain::DomainError::from(e).message_zh());
+    let due = |l: bihuan_domain::Limit| {
+        l.due_from(&cat.calendar, now)
+            .map(format_local)
+            .unwrap_or_else(|e| bihuan_domain::DomainError::from(e).message_zh())
+    };
     let reply = match p.reply_from {
         bihuan_domain::policy::ReplyClock::Dispatch => due(p.reply),
         bihuan_domain::policy::ReplyClock::Sign => format!("签收后 {}", p.reply),
@@ -1234,100 +1690,266 @@ async fn dispatch_preview(State(state): State<AppState>, PageUser(_c): PageUser,
 // ---------------------------------------------------------------------------------------------
 // Queues
 
-async fn queue_page(state: &AppState, c: &Caller, title: &str, intro: &str, sections: Vec<(&str, AppealFilter)>) -> Html<String> {
+async fn queue_page(
+    state: &AppState,
+    c: &Caller,
+    title: &str,
+    intro: &str,
+    sections: Vec<(&str, AppealFilter)>,
+) -> Html<String> {
     let cat = state.store.catalog();
     let now = state.clock.now();
     let mut parts = Vec::new();
     for (heading, f) in sections {
-        let items = state.store.list(f, None, 100).await.map(|p| p.items).unwrap_or_default();
+        let items = state
+            .store
+            .list(f, None, 100)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default();
         parts.push((heading.to_string(), items));
     }
-    page(title, Some(c), html! {
-        h1 { (title) }
-        p.muted { (intro) }
-        @for (h, items) in &parts {
-            h2 { (h) " (" (items.len()) @if items.len() == 100 { "+" } ")" }
-            (appeal_rows(items, &cat, now))
-        }
-    })
+    page(
+        title,
+        Some(c),
+        html! {
+            h1 { (title) }
+            p.muted { (intro) }
+            @for (h, items) in &parts {
+                h2 { (h) " (" (items.len()) @if items.len() == 100 { "+" } ")" }
+                (appeal_rows(items, &cat, now))
+            }
+        },
+    )
 }
 
 async fn dispatch_queue(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
     if !matches!(c.user.role, Role::Dispatcher | Role::Admin) {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "分流交办仅限派单员", Some(&c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "分流交办仅限派单员",
+            Some(&c),
+        );
     }
     let now = state.clock.now();
-    let base = AppealFilter { now: Some(now), sort: Sort::DueFirst, ..Default::default() };
+    let base = AppealFilter {
+        now: Some(now),
+        sort: Sort::DueFirst,
+        ..Default::default()
+    };
     let ext: Vec<Appeal> = state
         .store
-        .list(AppealFilter { status: vec![Status::InProgress], ..base.clone() }, None, 500)
+        .list(
+            AppealFilter {
+                status: vec![Status::InProgress],
+                ..base.clone()
+            },
+            None,
+            500,
+        )
         .await
-        .map(|p| p.items.into_iter().filter(|a| a.extension.is_some()).collect())
+        .map(|p| {
+            p.items
+                .into_iter()
+                .filter(|a| a.extension.is_some())
+                .collect()
+        })
         .unwrap_or_default();
     let cat = state.store.catalog();
-    let page_ = queue_page(&state, &c, "分流交办", "按期限排序:最急的在前。点击编号进入工单交办、审核退单或审批延期。", vec![
-        ("待交办", AppealFilter { status: vec![Status::PendingDispatch], ..base.clone() }),
-        ("退单待审", AppealFilter { status: vec![Status::Returned], ..base.clone() }),
-    ])
+    let page_ = queue_page(
+        &state,
+        &c,
+        "分流交办",
+        "按期限排序:最急的在前。点击编号进入工单交办、审核退单或审批延期。",
+        vec![
+            (
+                "待交办",
+                AppealFilter {
+                    status: vec![Status::PendingDispatch],
+                    ..base.clone()
+                },
+            ),
+            (
+                "退单待审",
+                AppealFilter {
+                    status: vec![Status::Returned],
+                    ..base.clone()
+                },
+            ),
+        ],
+    )
     .await;
     let extra = html! { h2 { "延期待审批 (" (ext.len()) ")" } (appeal_rows(&ext, &cat, now)) };
-    let html_ = page_.0.replace("</main>", &format!("{}</main>", extra.into_string()));
+    let html_ = page_
+        .0
+        .replace("</main>", &format!("{}</main>", extra.into_string()));
     Html(html_).into_response()
 }
 
 async fn inbox(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
     if !matches!(c.user.role, Role::Handler | Role::UnitLeader) {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "承办页面仅限承办单位", Some(&c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "承办页面仅限承办单位",
+            Some(&c),
+        );
     }
     let now = state.clock.now();
-    let base = AppealFilter { now: Some(now), sort: Sort::DueFirst, involving: Some(vec![c.user.unit]), ..Default::default() };
-    let lead = |s: Status| AppealFilter { status: vec![s], lead: Some(c.user.unit), ..base.clone() };
+    let base = AppealFilter {
+        now: Some(now),
+        sort: Sort::DueFirst,
+        involving: Some(vec![c.user.unit]),
+        ..Default::default()
+    };
+    let lead = |s: Status| AppealFilter {
+        status: vec![s],
+        lead: Some(c.user.unit),
+        ..base.clone()
+    };
     let calls: Vec<Appeal> = state
         .store
-        .list(AppealFilter { status: vec![Status::InProgress, Status::Replied, Status::Dispatched], ..base.clone() }, None, 500)
+        .list(
+            AppealFilter {
+                status: vec![Status::InProgress, Status::Replied, Status::Dispatched],
+                ..base.clone()
+            },
+            None,
+            500,
+        )
         .await
         .map(|p| {
             p.items
                 .into_iter()
-                .filter(|a| a.whistles.iter().any(|w| w.targets.iter().any(|t| t.unit == c.user.unit && t.reported_at.is_none())))
+                .filter(|a| {
+                    a.whistles.iter().any(|w| {
+                        w.targets
+                            .iter()
+                            .any(|t| t.unit == c.user.unit && t.reported_at.is_none())
+                    })
+                })
                 .collect()
         })
         .unwrap_or_default();
     let cat = state.store.catalog();
-    let page_ = queue_page(&state, &c, "承办", "本单位的工单,按期限排序。", vec![("待签收", lead(Status::Dispatched)), ("办理中", lead(Status::InProgress))]).await;
+    let page_ = queue_page(
+        &state,
+        &c,
+        "承办",
+        "本单位的工单,按期限排序。",
+        vec![
+            ("待签收", lead(Status::Dispatched)),
+            ("办理中", lead(Status::InProgress)),
+        ],
+    )
+    .await;
     let extra = html! { h2 { "吹哨待报到 (" (calls.len()) ")" } (appeal_rows(&calls, &cat, now)) };
-    Html(page_.0.replace("</main>", &format!("{}</main>", extra.into_string()))).into_response()
+    Html(
+        page_
+            .0
+            .replace("</main>", &format!("{}</main>", extra.into_string())),
+    )
+    .into_response()
 }
 
 async fn visits_queue(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
     if !matches!(c.user.role, Role::ReturnVisitor | Role::Dispatcher) {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "回访页面仅限回访员", Some(&c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "回访页面仅限回访员",
+            Some(&c),
+        );
     }
     let now = state.clock.now();
-    let base = AppealFilter { now: Some(now), ..Default::default() };
-    queue_page(&state, &c, "回访", "已答复待回访的工单;不满意的可退回重办。", vec![
-        ("待回访", AppealFilter { status: vec![Status::Replied], ..base.clone() }),
-        ("已回访待办结", AppealFilter { status: vec![Status::Visited], ..base }),
-    ])
+    let base = AppealFilter {
+        now: Some(now),
+        ..Default::default()
+    };
+    queue_page(
+        &state,
+        &c,
+        "回访",
+        "已答复待回访的工单;不满意的可退回重办。",
+        vec![
+            (
+                "待回访",
+                AppealFilter {
+                    status: vec![Status::Replied],
+                    ..base.clone()
+                },
+            ),
+            (
+                "已回访待办结",
+                AppealFilter {
+                    status: vec![Status::Visited],
+                    ..base
+                },
+            ),
+        ],
+    )
     .await
     .into_response()
 }
 
 async fn supervision(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
-    if !matches!(c.user.role, Role::Supervisor | Role::Leader | Role::Admin | Role::Dispatcher) {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "督办页面仅限督办员和领导", Some(&c));
+    if !matches!(
+        c.user.role,
+        Role::Supervisor | Role::Leader | Role::Admin | Role::Dispatcher
+    ) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "督办页面仅限督办员和领导",
+            Some(&c),
+        );
     }
     let now = state.clock.now();
     let cat = state.store.catalog();
-    let base = AppealFilter { now: Some(now), sort: Sort::DueFirst, ..Default::default() };
-    let overdue = state.store.list(AppealFilter { overdue: Some(true), ..base.clone() }, None, 500).await.map(|p| p.items).unwrap_or_default();
-    let soon = state.store.list(AppealFilter { due_soon: Some(true), ..base.clone() }, None, 500).await.map(|p| p.items).unwrap_or_default();
+    let base = AppealFilter {
+        now: Some(now),
+        sort: Sort::DueFirst,
+        ..Default::default()
+    };
+    let overdue = state
+        .store
+        .list(
+            AppealFilter {
+                overdue: Some(true),
+                ..base.clone()
+            },
+            None,
+            500,
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    let soon = state
+        .store
+        .list(
+            AppealFilter {
+                due_soon: Some(true),
+                ..base.clone()
+            },
+            None,
+            500,
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
     let mut by_unit: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for a in &overdue {
-        by_unit.entry(unit_name(&cat, a.lead.or(Some(cat.org.root().id)))).or_default().0 += 1;
+        by_unit
+            .entry(unit_name(&cat, a.lead.or(Some(cat.org.root().id))))
+            .or_default()
+            .0 += 1;
     }
     for a in &soon {
-        by_unit.entry(unit_name(&cat, a.lead.or(Some(cat.org.root().id)))).or_default().1 += 1;
+        by_unit
+            .entry(unit_name(&cat, a.lead.or(Some(cat.org.root().id))))
+            .or_default()
+            .1 += 1;
     }
     let mut rows: Vec<_> = by_unit.into_iter().collect();
     rows.sort_by(|a, b| (b.1).0.cmp(&(a.1).0).then((b.1).1.cmp(&(a.1).1)));
@@ -1354,13 +1976,27 @@ async fn admin_page(State(state): State<AppState>, PageUser(c): PageUser) -> Res
     admin_render(&state, &c, None, None).await
 }
 
-async fn admin_render(state: &AppState, c: &Caller, flash: Option<&str>, error: Option<&str>) -> Response {
+async fn admin_render(
+    state: &AppState,
+    c: &Caller,
+    flash: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     if c.user.role != Role::Admin {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "系统管理仅限管理员", Some(c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(c),
+        );
     }
     let cat = state.store.catalog();
     let users = state.store.users().await.unwrap_or_default();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     (status, page("系统管理", Some(c), html! {
         h1 { "系统管理" }
         @if let Some(f) = flash { div.flash { (f) } }
@@ -1422,18 +2058,36 @@ async fn admin_render(state: &AppState, c: &Caller, flash: Option<&str>, error: 
     })).into_response()
 }
 
-async fn admin_create_user(State(state): State<AppState>, PageUser(c): PageUser, Form(f): Form<Fields>) -> Response {
+async fn admin_create_user(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
     if c.user.role != Role::Admin {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "系统管理仅限管理员", Some(&c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(&c),
+        );
     }
     let role: Option<Role> = serde_json::from_value(json!(field(&f, "role"))).ok();
     let (Some(role), Ok(unit)) = (role, field(&f, "unit").parse::<u32>()) else {
         return admin_render(&state, &c, None, Some("请选择角色和单位")).await;
     };
     let login = field(&f, "login").to_string();
-    let ok = (2..=64).contains(&login.len()) && login.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
+    let ok = (2..=64).contains(&login.len())
+        && login
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
     if !ok {
-        return admin_render(&state, &c, None, Some("登录名须为2到64位字母、数字、下划线、点或连字符")).await;
+        return admin_render(
+            &state,
+            &c,
+            None,
+            Some("登录名须为2到64位字母、数字、下划线、点或连字符"),
+        )
+        .await;
     }
     if role == Role::System {
         return admin_render(&state, &c, None, Some("「系统」角色不能分配给用户")).await;
@@ -1446,22 +2100,58 @@ async fn admin_create_user(State(state): State<AppState>, PageUser(c): PageUser,
     if name.is_empty() || name.chars().count() > 50 {
         return admin_render(&state, &c, None, Some("姓名须为1到50个字")).await;
     }
-    let hash = match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
-        Ok(Ok(h)) => h,
-        _ => return admin_render(&state, &c, None, Some("服务器内部错误,请稍后重试")).await,
-    };
-    match state.store.create_user(bihuan_store::NewUser { login, name, role, unit: UnitId(unit), password_hash: hash }).await {
+    let hash =
+        match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
+            Ok(Ok(h)) => h,
+            _ => return admin_render(&state, &c, None, Some("服务器内部错误,请稍后重试")).await,
+        };
+    match state
+        .store
+        .create_user(bihuan_store::NewUser {
+            login,
+            name,
+            role,
+            unit: UnitId(unit),
+            password_hash: hash,
+        })
+        .await
+    {
         Ok(u) => admin_render(&state, &c, Some(&format!("已新增用户 {}", u.login)), None).await,
         Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
     }
 }
 
-async fn admin_load_calendar(State(state): State<AppState>, PageUser(c): PageUser, Form(f): Form<Fields>) -> Response {
+async fn admin_load_calendar(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
     if c.user.role != Role::Admin {
-        return error_page(StatusCode::FORBIDDEN, "无权访问", "系统管理仅限管理员", Some(&c));
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(&c),
+        );
     }
-    match state.store.put_calendar_year(field(&f, "json").to_string()).await {
-        Ok(n) => admin_render(&state, &c, Some(&format!("已导入 {} 年(共 {} 个调整日)", n.year, n.days.len())), None).await,
+    match state
+        .store
+        .put_calendar_year(field(&f, "json").to_string())
+        .await
+    {
+        Ok(n) => {
+            admin_render(
+                &state,
+                &c,
+                Some(&format!(
+                    "已导入 {} 年(共 {} 个调整日)",
+                    n.year,
+                    n.days.len()
+                )),
+                None,
+            )
+            .await
+        }
         Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
     }
 }

@@ -69,7 +69,9 @@ pub struct OffsetClock {
 
 impl OffsetClock {
     pub fn starting_at(at: bihuan_domain::time::Instant) -> OffsetClock {
-        OffsetClock { offset: at - chrono::Utc::now() }
+        OffsetClock {
+            offset: at - chrono::Utc::now(),
+        }
     }
 
     /// The clock `BIHUAN_NOW` asks for, if set; an unreadable value is an error.
@@ -78,7 +80,9 @@ impl OffsetClock {
             Ok(v) => {
                 let at = chrono::DateTime::parse_from_rfc3339(v.trim())
                     .map_err(|e| anyhow::anyhow!("BIHUAN_NOW must be an RFC 3339 time such as 2026-11-02T09:00:00+08:00: {e}"))?;
-                Ok(Some(OffsetClock::starting_at(at.with_timezone(&chrono::Utc))))
+                Ok(Some(OffsetClock::starting_at(
+                    at.with_timezone(&chrono::Utc),
+                )))
             }
             Err(_) => Ok(None),
         }

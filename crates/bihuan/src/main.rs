@@ -233,7 +233,10 @@ async fn hash(password: &str) -> Result<String> {
 async fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
     let app = match OffsetClock::from_env()? {
         Some(clock) => {
-            eprintln!("注意: BIHUAN_NOW 已设置,服务器时间从 {} 开始计", bihuan_domain::time::format_local(clock.now()));
+            eprintln!(
+                "注意: BIHUAN_NOW 已设置,服务器时间从 {} 开始计",
+                bihuan_domain::time::format_local(clock.now())
+            );
             Application::build_with_clock(config, store, Arc::new(clock)).await?
         }
         None => Application::build(config, store).await?,
