@@ -89,10 +89,20 @@ test("the unit signs and replies", async () => {
   await page.waitForURL(new RegExp(number));
   await submit(page, await actionForm(page, "签收"), "签收");
   assert.equal(await page.locator(".flash").textContent(), "已签收");
+  // A photo of the repair, stored with the appeal and named in the reply.
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]);
+  await page.setInputFiles("input[type=file]", { name: "现场照片.png", mimeType: "image/png", buffer: png });
+  await Promise.all([page.waitForNavigation(), page.click("button:text-is('上传附件')")]);
+  assert.equal(await page.locator(".flash").textContent(), "已上传 1 个附件");
+  // A file that is not what its name says is refused with a reason.
+  await page.setInputFiles("input[type=file]", { name: "伪装.png", mimeType: "image/png", buffer: Buffer.from("<html></html>") });
+  await Promise.all([page.waitForNavigation(), page.click("button:text-is('上传附件')")]);
+  assert.ok((await page.locator(".error").textContent()).includes("只能上传"));
   const reply = await actionForm(page, "答复");
   await reply.locator("textarea[name=text]").fill("已安排人员更换灯泡,路灯恢复照明。");
   await submit(page, reply, "答复");
   assert.equal(await page.locator(".flash").textContent(), "已答复");
+  assert.ok((await page.locator("dd", { hasText: "已解决" }).count()) > 0);
   await page.context().close();
 });
 

@@ -117,6 +117,7 @@ async fn logout(
             .store
             .delete_credential(&auth::token_hash(&token))
             .await?;
+        state.credentials.clear();
     }
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
@@ -378,6 +379,8 @@ async fn update_user(
             },
         )
         .await?;
+    // A disabled account or a changed role must take effect at once.
+    state.credentials.clear();
     Ok(Json(user_json(&user)))
 }
 

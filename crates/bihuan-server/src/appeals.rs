@@ -208,11 +208,16 @@ async fn show(
     }
     let history = state.store.history(a.id).await?;
     let now = state.clock.now();
+    let files = state.store.attachments(a.id).await?;
     let mut v = appeal_view(&a, &caller, now, false);
     if let Some(obj) = v.as_object_mut() {
         obj.insert(
             "timeline".into(),
             Value::Array(timeline_view(&history, &caller, &a)),
+        );
+        obj.insert(
+            "attachments".into(),
+            serde_json::to_value(files).unwrap_or(Value::Null),
         );
     }
     Ok(Json(v))

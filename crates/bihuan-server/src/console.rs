@@ -41,6 +41,12 @@ pub fn router() -> Router<AppState> {
         .route("/appeals/{key}", get(detail_page))
         .route("/appeals/{key}/act", post(act_submit))
         .route("/appeals/{key}/preview", get(dispatch_preview))
+        .route(
+            "/appeals/{key}/attachments",
+            post(upload_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::attachments::UPLOAD_LIMIT,
+            )),
+        )
         .route("/console/caller", get(caller_history))
         .route("/queue/dispatch", get(dispatch_queue))
         .route("/queue/inbox", get(inbox))
@@ -1055,7 +1061,14 @@ fn unit_options(cat: &Catalog, exclude: Option<UnitId>) -> Markup {
     }
 }
 
-fn action_form(action: &str, a: &Appeal, cat: &Catalog, c: &Caller, open: bool) -> Markup {
+fn action_form(
+    action: &str,
+    a: &Appeal,
+    cat: &Catalog,
+    c: &Caller,
+    open: bool,
+    files: &[bihuan_store::Attachment],
+) -> Markup {
     let title = match action {
         "answer_at_intake" => "当场答复",
         "dispatch" => "交办",
@@ -1156,6 +1169,10 @@ fn action_form(action: &str, a: &Appeal, cat: &Catalog, c: &Caller, open: bool) 
                             label { "处理意见" } select name="petition_outcome" { option value="support" { "支持" } option value="explain" { "解释说明" } option value="not_supported" { "不予支持" } }
                         }
                         label { "答复内容" } textarea name="text" required {}
+                        @if !files.is_empty() {
+                            label { "随答复提交的附件" }
+                            @for f in files { label.small { input type="checkbox" name="attachments" value=(format!("#{} {}", f.id, f.name)) checked; " " (f.name) } }
+                        }
                     }
                     "return_visit" => {
                         label { "是否联系上" } select name="contacted" { option value="yes" { "已联系上" } option value="no" { "未联系上" } }
@@ -1350,6 +1367,7 @@ async fn render_detail(
         );
     }
     let history = state.store.history(a.id).await.unwrap_or_default();
+    let files = state.store.attachments(a.id).await.unwrap_or_default();
     let cat = state.store.catalog();
     let now = state.clock.now();
     let full = sees_personal_data(c, &a, false);
@@ -1457,9 +1475,21 @@ async fn render_detail(
                 }
             }
         }
+        div.panel {
+            h2 { "附件 (" (files.len()) ")" }
+            @if files.is_empty() { p.muted.small { "暂无附件" } }
+            ul { @for f in &files { li { a href=(format!("/api/v1/attachments/{}", f.id)) { (f.name) } " " span.muted.small { (format!("{:.1} KB", f.size as f64 / 1024.0)) " · " (format_local(f.at)) } } } }
+            @if crate::attachments::may_upload(c, &a) {
+                form method="post" action=(format!("/appeals/{}/attachments", a.number)) enctype="multipart/form-data" {
+                    input type="file" name="file" multiple accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,.docx,.xlsx,.pptx";
+                    " " button type="submit" { "上传附件" }
+                    span.muted.small { " 图片、PDF 或 Office 文档,每个不超过 10 MB" }
+                }
+            }
+        }
         @if !offered.is_empty() {
             h2 { "办理" }
-            div.actions { @for act in &offered { (action_form(act, &a, &cat, c, error_action == Some(*act) || offered.len() <= 2)) } }
+            div.actions { @for act in &offered { (action_form(act, &a, &cat, c, error_action == Some(*act) || offered.len() <= 2, &files)) } }
         }
         div.panel {
             h2 { "全程留痕" }
@@ -1475,7 +1505,10 @@ async fn detail_page(
     Path(key): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Response {
-    let flash = q.ok.as_deref().map(|s| ok_message(s).to_string());
+    let flash = q.ok.as_deref().map(|s| match s.strip_prefix("upload:") {
+        Some(n) => format!("已上传 {} 个附件", n.parse::<u32>().unwrap_or(0)),
+        None => ok_message(s).to_string(),
+    });
     let error = q.error.map(|m| (String::new(), m));
     render_detail(&state, &c, &key, flash, error).await
 }
@@ -1542,6 +1575,7 @@ fn form_to_body(f: &Fields) -> Result<Value, String> {
             "reason": Some(text("reason")).filter(|s| !s.is_empty()),
             "text": text("text"),
             "petition_outcome": Some(text("petition_outcome")).filter(|s| !s.is_empty()),
+            "attachments": fields_all(f, "attachments").collect::<Vec<_>>(),
         }),
         "return_visit" => json!({
             "contacted": yes_no(field(f, "contacted")).unwrap_or(false),
@@ -1647,6 +1681,50 @@ fn ok_action_name(a: &str) -> &'static str {
         "set_owner",
     ];
     NAMES.iter().copied().find(|n| *n == a).unwrap_or("other")
+}
+
+async fn upload_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    mp: axum::extract::Multipart,
+) -> Response {
+    let a = match parse_ref(&key) {
+        Ok(r) => match state.store.appeal(r).await {
+            Ok(a) => a,
+            Err(e) => {
+                let e = ApiError::from(e);
+                return error_page(e.status, "读取失败", &e.message, Some(&c));
+            }
+        },
+        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
+    };
+    if !can_see(&c, &a) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "该工单不属于本单位,无权操作",
+            Some(&c),
+        );
+    }
+    let result = match crate::attachments::read_files(mp).await {
+        Ok(files) => crate::attachments::store_files(&state, &c, &a, files).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(stored) => Redirect::to(&format!(
+            "/appeals/{}?ok={}",
+            a.number,
+            urlencode(&format!("upload:{}", stored.len()))
+        ))
+        .into_response(),
+        Err(e) => Redirect::to(&format!(
+            "/appeals/{}?error={}",
+            a.number,
+            urlencode(&e.message)
+        ))
+        .into_response(),
+    }
 }
 
 #[derive(Deserialize)]

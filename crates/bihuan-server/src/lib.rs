@@ -7,6 +7,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`appeals`] | `/api/v1/appeals`: register, read, list, act; visibility and masking |
+//! | [`attachments`] | photos and documents stored with an appeal |
 //! | [`admin`] | login, tokens, units, users, categories, policies, calendar years |
 //! | [`auth`] | password hashes, tokens, the `Caller` extractor |
 //! | [`error`] | JSON errors and extractors that never answer a client error with a 500 |
@@ -31,6 +32,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod admin;
 pub mod appeals;
+pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod console;
@@ -143,6 +145,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(appeals::router())
         .merge(admin::router())
+        .merge(attachments::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

@@ -255,6 +255,11 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_user(&self, token_hash: &str, now: Instant) -> Result<Option<User>>;
     async fn delete_credential(&self, token_hash: &str) -> Result<()>;
 
+    /// Stores a photo or document with an appeal, after checking its size and type.
+    async fn put_attachment(&self, file: NewAttachment) -> Result<Attachment>;
+    async fn attachments(&self, appeal: AppealId) -> Result<Vec<Attachment>>;
+    async fn attachment(&self, id: u64) -> Result<(Attachment, Vec<u8>)>;
+
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;
 }
@@ -273,6 +278,90 @@ impl CredentialKind {
             CredentialKind::ApiToken => "api_token",
         }
     }
+}
+
+/// Largest attachment accepted.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// Most attachments one appeal may carry.
+pub const MAX_ATTACHMENTS: usize = 30;
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub appeal: AppealId,
+    pub name: String,
+    pub data: Vec<u8>,
+    pub uploaded_by: UserId,
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: u64,
+    pub appeal: AppealId,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded_by: UserId,
+    pub at: Instant,
+}
+
+/// Checks an upload by its content, not its claimed type: JPEG, PNG, GIF, WebP, PDF, and the
+/// Office formats (DOCX, XLSX, PPTX; zip containers named so). Returns the kind and MIME type.
+pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
+    if data.is_empty() {
+        return Err(StoreError::invalid("empty_file", "文件为空"));
+    }
+    if data.len() > MAX_ATTACHMENT_BYTES {
+        return Err(StoreError::invalid(
+            "file_too_large",
+            format!("文件不能超过 {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024),
+        ));
+    }
+    let n = name.trim();
+    if n.is_empty()
+        || n.chars().count() > 200
+        || n.contains(['/', '\\'])
+        || n.chars().any(char::is_control)
+    {
+        return Err(StoreError::invalid("bad_file_name", "文件名无效"));
+    }
+    let ext = n.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let found = if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("jpeg", "image/jpeg"))
+    } else if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("png", "image/png"))
+    } else if data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a") {
+        Some(("gif", "image/gif"))
+    } else if data.len() > 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        Some(("webp", "image/webp"))
+    } else if data.starts_with(b"%PDF-") {
+        Some(("pdf", "application/pdf"))
+    } else if data.starts_with(b"PK\x03\x04") {
+        match ext.as_str() {
+            "docx" => Some((
+                "docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            )),
+            "xlsx" => Some((
+                "xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )),
+            "pptx" => Some((
+                "pptx",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            )),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    found.ok_or_else(|| {
+        StoreError::invalid(
+            "file_type_not_allowed",
+            "只能上传图片(JPG、PNG、GIF、WebP)、PDF 或 Word/Excel/PowerPoint 文档",
+        )
+    })
 }
 
 /// The identity key of a citizen as stored for look-ups: a SHA-256, so that the index holds no

@@ -31,7 +31,10 @@ use crate::{
     Store, StoreError, User, UserUpdate,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/001_init.sql"),
+    include_str!("../migrations/sqlite/002_attachments.sql"),
+];
 
 /// Largest number of jobs committed together.
 const MAX_BATCH: usize = 512;
@@ -318,6 +321,19 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
         },
         r.get::<_, String>(3)?,
     ))
+}
+
+fn attachment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::Attachment> {
+    Ok(crate::Attachment {
+        id: r.get::<_, i64>(0)? as u64,
+        appeal: AppealId(r.get::<_, i64>(1)? as u64),
+        name: r.get(2)?,
+        mime: r.get(3)?,
+        size: r.get::<_, i64>(4)? as u64,
+        sha256: r.get(5)?,
+        uploaded_by: UserId(r.get::<_, i64>(6)? as u32),
+        at: from_secs(r.get(7)?),
+    })
 }
 
 const USER_COLS: &str = "id, login, name, role, unit, active, password_hash";
@@ -1192,6 +1208,82 @@ impl Store for SqliteStore {
             .optional()?
             .map(finish_user)
             .transpose()
+        })
+        .await
+    }
+
+    async fn put_attachment(&self, file: crate::NewAttachment) -> Result<crate::Attachment> {
+        let (_, mime) = crate::sniff(&file.name, &file.data)?;
+
+        self.write(move |conn| {
+            let count: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM attachments WHERE appeal_id = ?")?
+                .query_row([file.appeal.0 as i64], |r| r.get(0))?;
+            if count >= crate::MAX_ATTACHMENTS as i64 {
+                return Err(StoreError::invalid(
+                    "too_many_attachments",
+                    format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
+                ));
+            }
+            let exists: Option<i64> = conn
+                .prepare_cached("SELECT id FROM appeals WHERE id = ?")?
+                .query_row([file.appeal.0 as i64], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                return Err(StoreError::not_found(format!("appeal {}", file.appeal.0)));
+            }
+            use sha2::Digest;
+            let sha = hex::encode(sha2::Sha256::digest(&file.data));
+            conn.prepare_cached(
+                "INSERT INTO attachments (appeal_id, name, mime, size, sha256, data, uploaded_by, at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                file.appeal.0 as i64,
+                file.name,
+                mime,
+                file.data.len() as i64,
+                sha,
+                file.data,
+                file.uploaded_by.0 as i64,
+                secs(file.at)
+            ])?;
+            Ok(crate::Attachment {
+                id: conn.last_insert_rowid() as u64,
+                appeal: file.appeal,
+                name: file.name,
+                mime: mime.to_string(),
+                size: file.data.len() as u64,
+                sha256: sha,
+                uploaded_by: file.uploaded_by,
+                at: file.at,
+            })
+        })
+        .await
+    }
+
+    async fn attachments(&self, appeal: AppealId) -> Result<Vec<crate::Attachment>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, appeal_id, name, mime, size, sha256, uploaded_by, at FROM attachments
+                 WHERE appeal_id = ? ORDER BY id",
+            )?;
+            let rows = stmt
+                .query_map([appeal.0 as i64], attachment_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn attachment(&self, id: u64) -> Result<(crate::Attachment, Vec<u8>)> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, appeal_id, name, mime, size, sha256, uploaded_by, at, data FROM attachments WHERE id = ?",
+            )?
+            .query_row([id as i64], |r| Ok((attachment_from_row(r)?, r.get::<_, Vec<u8>>(8)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::not_found(format!("attachment {id}")))
         })
         .await
     }

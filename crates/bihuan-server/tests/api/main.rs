@@ -962,6 +962,23 @@ async fn admins_manage_users_units_policies_and_calendar_years() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A cached credential stops working as soon as its account is disabled.
+    let (s, me) = app.get("housing", "/api/v1/me").await;
+    assert_eq!(s, StatusCode::OK);
+    let housing_id = me["id"].as_u64().unwrap();
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/users/{housing_id}")))
+        .bearer_auth(app.token("admin"))
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("housing", "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // Units: an invalid tree is refused with the reason.
     let (s, e) = app
         .post(
@@ -979,7 +996,7 @@ async fn admins_manage_users_units_policies_and_calendar_years() {
     );
     let r = app.client.post(app.url("/api/v1/units")).bearer_auth(app.token("admin")).json(&json!({"id": 30, "name": "西门社区", "kind": "village", "parent": TOWN, "aliases": ["西门"]})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let (_, units) = app.get("housing", "/api/v1/units").await;
+    let (_, units) = app.get("water", "/api/v1/units").await;
     assert!(units["items"]
         .as_array()
         .unwrap()
@@ -1158,4 +1175,121 @@ async fn the_deadline_scanner_supervises_once_per_deadline() {
         full["timeline"].as_array().unwrap().last().unwrap()["actor"]["role"],
         "system"
     );
+}
+
+fn png() -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend_from_slice(&[0u8; 64]);
+    v
+}
+
+async fn upload(
+    app: &TestApp,
+    login: &str,
+    num: &str,
+    name: &str,
+    data: Vec<u8>,
+) -> (StatusCode, Value) {
+    let part = reqwest::multipart::Part::bytes(data).file_name(name.to_string());
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/appeals/{num}/attachments")))
+        .bearer_auth(app.token(login))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    body(r).await
+}
+
+#[tokio::test]
+async fn attachments_are_type_checked_size_limited_and_scoped() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    let (s, v) = upload(&app, "housing", &num, "现场照片.png", png()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["items"][0]["id"].as_u64().unwrap();
+    assert_eq!(v["items"][0]["mime"], "image/png");
+    // The content decides, not the name.
+    let (s, e) = upload(
+        &app,
+        "housing",
+        &num,
+        "伪装.png",
+        b"<html>not an image</html>".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("file_type_not_allowed")
+        )
+    );
+    let (s, e) = upload(&app, "housing", &num, "空.pdf", vec![]).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_file"))
+    );
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(11 * 1024 * 1024, b'x');
+    let (s, e) = upload(&app, "housing", &num, "大文件.pdf", big).await;
+    assert!(
+        s == StatusCode::PAYLOAD_TOO_LARGE || s == StatusCode::UNPROCESSABLE_ENTITY,
+        "{s} {e}"
+    );
+    assert!(
+        e["code"] == "file_too_large" || e["code"] == "body_too_large",
+        "{e}"
+    );
+    // Another unit can neither upload nor download.
+    let (s, _) = upload(&app, "transport", &num, "x.png", png()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/attachments/{id}")))
+        .bearer_auth(app.token("transport"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The lead unit and the centre get the file back as it was.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/attachments/{id}")))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png());
+    let (_, full) = app.get("housing", &format!("/api/v1/appeals/{num}")).await;
+    assert_eq!(full["attachments"][0]["name"], "现场照片.png");
+    // The reply names its attachments.
+    let r = app
+        .ok("housing", &num, json!({"action": "reply", "result": "resolved", "text": "已修复,见照片", "attachments": [format!("#{id} 现场照片.png")]}))
+        .await;
+    assert_eq!(r["reply"]["attachments"][0], format!("#{id} 现场照片.png"));
+    let r = app
+        .client
+        .get(app.url("/api/v1/attachments/999"))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
