@@ -214,6 +214,8 @@ pub trait Store: Send + Sync + 'static {
     async fn appeal(&self, appeal: AppealRef) -> Result<Appeal>;
     async fn history(&self, appeal: AppealId) -> Result<Vec<EventRecord>>;
     async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page>;
+    /// How many appeals match a filter (sort and cursor ignored).
+    async fn count(&self, filter: AppealFilter) -> Result<u64>;
     /// Counts of appeals by status, for operations metrics.
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>>;
     /// Open appeals with a deadline past due at `now` that has not yet been supervised (for

@@ -540,13 +540,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
     }
 }
 
-fn list_query(
-    conn: &Connection,
+/// The WHERE clauses and their arguments for a filter (shared by lists and counts).
+fn filter_clauses(
     catalog: &Catalog,
     f: &AppealFilter,
-    cursor: Option<&str>,
-    limit: u32,
-) -> Result<Page> {
+) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     use rusqlite::types::Value as V;
@@ -644,6 +642,35 @@ fn list_query(
             args.extend(units.iter().map(|u| V::Integer(u.0 as i64)));
         }
     }
+    (clauses, args)
+}
+
+fn where_sql(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
+fn count_query(conn: &Connection, catalog: &Catalog, f: &AppealFilter) -> Result<u64> {
+    let (clauses, args) = filter_clauses(catalog, f);
+    let sql = format!("SELECT COUNT(*) FROM appeals {}", where_sql(&clauses));
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+fn list_query(
+    conn: &Connection,
+    catalog: &Catalog,
+    f: &AppealFilter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page> {
+    use rusqlite::types::Value as V;
+    let (mut clauses, mut args) = filter_clauses(catalog, f);
     const NO_DUE: i64 = i64::MAX;
     let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
     let order = match f.sort {
@@ -668,11 +695,7 @@ fn list_query(
             "ORDER BY COALESCE(next_due, 9223372036854775807), id"
         }
     };
-    let where_ = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let where_ = where_sql(&clauses);
     let sql = format!(
         "SELECT id, COALESCE(next_due, {NO_DUE}), state FROM appeals {where_} {order} LIMIT {}",
         limit + 1
@@ -880,6 +903,12 @@ impl Store for SqliteStore {
         let catalog = self.catalog();
         let limit = limit.clamp(1, 500);
         self.read(move |conn| list_query(conn, &catalog, &filter, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn count(&self, filter: AppealFilter) -> Result<u64> {
+        let catalog = self.catalog();
+        self.read(move |conn| count_query(conn, &catalog, &filter))
             .await
     }
 

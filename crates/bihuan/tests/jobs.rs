@@ -69,6 +69,13 @@ async fn the_demo_county_is_realistic() {
     let total: u64 = counts.values().sum();
     assert_eq!(total, 3000);
     assert!(counts[&Status::Closed] > 2400, "{counts:?}");
+    // Counting with a filter agrees with the grouped counts.
+    assert_eq!(s.count(AppealFilter::default()).await.unwrap(), 3000);
+    let closed = AppealFilter {
+        status: vec![Status::Closed],
+        ..Default::default()
+    };
+    assert_eq!(s.count(closed).await.unwrap(), counts[&Status::Closed]);
     assert!(
         counts.get(&Status::InProgress).copied().unwrap_or(0) > 0,
         "{counts:?}"
