@@ -249,54 +249,75 @@ fn check_login_name(login: &str) -> ApiResult<()> {
     }
 }
 
+/// Checks and creates an account (the API and the console both come here).
+pub async fn add_user(
+    state: &AppState,
+    login: &str,
+    name: &str,
+    role: Role,
+    unit: UnitId,
+    password: &str,
+) -> ApiResult<User> {
+    check_login_name(login)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "姓名须为1到50个字",
+        ));
+    }
+    if role == Role::System {
+        return Err(ApiError::unprocessable(
+            "invalid_role",
+            "「系统」角色不能分配给用户",
+        ));
+    }
+    let hash = hash_checked(password).await?;
+    Ok(state
+        .store
+        .create_user(NewUser {
+            login: login.to_string(),
+            name: name.to_string(),
+            role,
+            unit,
+            password_hash: hash,
+        })
+        .await?)
+}
+
+/// Checks a new password's strength and hashes it off the async threads.
+async fn hash_checked(password: &str) -> ApiResult<String> {
+    auth::check_password_strength(password)
+        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误,请稍后重试",
+            )
+        })
+}
+
 async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(b): JsonBody<NewUserBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&[Role::Admin])?;
-    check_login_name(&b.login)?;
-    if b.name.trim().is_empty() || b.name.chars().count() > 50 {
-        return Err(ApiError::unprocessable(
-            "invalid_input",
-            "姓名须为1到50个字",
-        ));
-    }
-    if b.role == Role::System {
-        return Err(ApiError::unprocessable(
-            "invalid_role",
-            "「系统」角色不能分配给用户",
-        ));
-    }
-    auth::check_password_strength(&b.password)
-        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
-    let pw = b.password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "服务器内部错误",
-            )
-        })?
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "服务器内部错误",
-            )
-        })?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            login: b.login,
-            name: b.name.trim().to_string(),
-            role: b.role,
-            unit: UnitId(b.unit),
-            password_hash: hash,
-        })
-        .await?;
+    let user = add_user(
+        &state,
+        &b.login,
+        &b.name,
+        b.role,
+        UnitId(b.unit),
+        &b.password,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
 
@@ -339,23 +360,7 @@ async fn update_user(
         ));
     }
     let password_hash = match b.password {
-        Some(pw) => {
-            auth::check_password_strength(&pw)
-                .map_err(|m| ApiError::unprocessable("weak_password", m))?;
-            Some(
-                tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "internal",
-                            "服务器内部错误",
-                        )
-                    })?,
-            )
-        }
+        Some(pw) => Some(hash_checked(&pw).await?),
         None => None,
     };
     if let Some(n) = &b.name {

@@ -45,47 +45,33 @@ pub fn may_upload(c: &Caller, a: &Appeal) -> bool {
     }
 }
 
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "上传内容过大(每个文件不超过 10 MB)",
+        )
+    } else {
+        ApiError::bad_request(
+            "bad_multipart",
+            format!("无法读取上传内容:{}", e.body_text()),
+        )
+    }
+}
+
 /// Reads every `file` part of a multipart body.
 pub async fn read_files(mut mp: Multipart) -> ApiResult<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
     loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let status = e.status();
-                return Err(if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        "上传内容过大(每个文件不超过 10 MB)",
-                    )
-                } else {
-                    ApiError::bad_request(
-                        "bad_multipart",
-                        format!("无法读取上传内容:{}", e.body_text()),
-                    )
-                });
-            }
+        let Some(field) = mp.next_field().await.map_err(multipart_error)? else {
+            break;
         };
         if field.name() != Some("file") {
             continue;
         }
         let name = field.file_name().unwrap_or("").to_string();
-        let data = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "上传内容过大(每个文件不超过 10 MB)",
-                )
-            } else {
-                ApiError::bad_request(
-                    "bad_multipart",
-                    format!("无法读取上传内容:{}", e.body_text()),
-                )
-            }
-        })?;
+        let data = field.bytes().await.map_err(multipart_error)?;
         if name.is_empty() && data.is_empty() {
             continue; // an empty file input
         }

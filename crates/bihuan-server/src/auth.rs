@@ -168,20 +168,8 @@ impl FromRequestParts<AppState> for Caller {
                 u
             }
         };
-        let unit_kind = state
-            .store
-            .catalog()
-            .org
-            .get(user.unit)
-            .map(|u| u.kind)
-            .unwrap_or(UnitKind::County);
-        let actor = Actor {
-            user: user.id,
-            name: user.name.clone(),
-            role: user.role,
-            unit: user.unit,
-            unit_kind,
-        };
+        let actor = state.store.catalog().actor(&user);
+        let unit_kind = actor.unit_kind;
         Ok(Caller {
             user,
             actor,

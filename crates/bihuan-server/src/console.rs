@@ -2138,49 +2138,18 @@ async fn admin_create_user(
     let (Some(role), Ok(unit)) = (role, field(&f, "unit").parse::<u32>()) else {
         return admin_render(&state, &c, None, Some("请选择角色和单位")).await;
     };
-    let login = field(&f, "login").to_string();
-    let ok = (2..=64).contains(&login.len())
-        && login
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
-    if !ok {
-        return admin_render(
-            &state,
-            &c,
-            None,
-            Some("登录名须为2到64位字母、数字、下划线、点或连字符"),
-        )
-        .await;
-    }
-    if role == Role::System {
-        return admin_render(&state, &c, None, Some("「系统」角色不能分配给用户")).await;
-    }
-    let password = field(&f, "password").to_string();
-    if let Err(m) = crate::auth::check_password_strength(&password) {
-        return admin_render(&state, &c, None, Some(&m)).await;
-    }
-    let name = field(&f, "name").to_string();
-    if name.is_empty() || name.chars().count() > 50 {
-        return admin_render(&state, &c, None, Some("姓名须为1到50个字")).await;
-    }
-    let hash =
-        match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
-            Ok(Ok(h)) => h,
-            _ => return admin_render(&state, &c, None, Some("服务器内部错误,请稍后重试")).await,
-        };
-    match state
-        .store
-        .create_user(bihuan_store::NewUser {
-            login,
-            name,
-            role,
-            unit: UnitId(unit),
-            password_hash: hash,
-        })
-        .await
+    match crate::admin::add_user(
+        &state,
+        field(&f, "login"),
+        field(&f, "name"),
+        role,
+        UnitId(unit),
+        field(&f, "password"),
+    )
+    .await
     {
         Ok(u) => admin_render(&state, &c, Some(&format!("已新增用户 {}", u.login)), None).await,
-        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+        Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
     }
 }
 

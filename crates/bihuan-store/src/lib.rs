@@ -71,6 +71,21 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The actor the domain sees for a user (the unit's kind looked up here).
+    pub fn actor(&self, user: &User) -> Actor {
+        Actor {
+            user: user.id,
+            name: user.name.clone(),
+            role: user.role,
+            unit: user.unit,
+            unit_kind: self
+                .org
+                .get(user.unit)
+                .map(|u| u.kind)
+                .unwrap_or(bihuan_domain::org::UnitKind::County),
+        }
+    }
+
     pub fn ctx(&self) -> bihuan_domain::Context<'_> {
         bihuan_domain::Context {
             calendar: &self.calendar,

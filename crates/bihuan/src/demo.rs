@@ -473,16 +473,15 @@ struct Cast {
     handler_of: BTreeMap<UnitId, Actor>,
 }
 
-fn actor_of(store_users: &[bihuan_store::User], c: &County, login: &str) -> Option<Actor> {
-    let u = store_users.iter().find(|u| u.login == login)?;
-    let kind = c.units.iter().find(|x| x.id == u.unit)?.kind;
-    Some(Actor {
-        user: u.id,
-        name: u.name.clone(),
-        role: u.role,
-        unit: u.unit,
-        unit_kind: kind,
-    })
+fn actor_of(
+    store_users: &[bihuan_store::User],
+    catalog: &bihuan_store::Catalog,
+    login: &str,
+) -> Option<Actor> {
+    store_users
+        .iter()
+        .find(|u| u.login == login)
+        .map(|u| catalog.actor(u))
 }
 
 fn random_phone(rng: &mut StdRng) -> String {
@@ -588,8 +587,10 @@ pub async fn generate(
     seed: u64,
 ) -> anyhow::Result<usize> {
     let users = store.users().await?;
+    let catalog = store.catalog();
     let get = |login: &str| {
-        actor_of(&users, c, login).with_context(|| format!("demo account {login} is missing"))
+        actor_of(&users, &catalog, login)
+            .with_context(|| format!("demo account {login} is missing"))
     };
     let cast = Cast {
         operators: vec![get("operator1")?, get("operator2")?],
@@ -600,10 +601,9 @@ pub async fn generate(
         handler_of: users
             .iter()
             .filter(|u| u.role == Role::Handler)
-            .filter_map(|u| actor_of(&users, c, &u.login).map(|a| (u.unit, a)))
+            .map(|u| (u.unit, catalog.actor(u)))
             .collect(),
     };
-    let catalog = store.catalog();
     let ctx = catalog.ctx();
     let mut rng = StdRng::seed_from_u64(seed);
 

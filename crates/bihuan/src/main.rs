@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
 use bihuan::{bench, demo, export, import};
-use bihuan_domain::lifecycle::{Actor, Role};
+use bihuan_domain::lifecycle::Role;
 use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_domain::Calendar;
 use bihuan_server::{auth, Application, Clock, Config, OffsetClock};
@@ -468,19 +468,7 @@ async fn run(cmd: Top) -> Result<String> {
                 .user_by_login(&as_login)
                 .await
                 .with_context(|| format!("no user {as_login:?}"))?;
-            let kind = store
-                .catalog()
-                .org
-                .get(user.unit)
-                .map(|u| u.kind)
-                .unwrap_or(UnitKind::County);
-            let actor = Actor {
-                user: user.id,
-                name: user.name.clone(),
-                role: user.role,
-                unit: user.unit,
-                unit_kind: kind,
-            };
+            let actor = store.catalog().actor(&user);
             let report = import::import(&store, &file, &map, &actor).await?;
             let mut out = format!(
                 "imported {} new, {} already present, {} bad rows",
