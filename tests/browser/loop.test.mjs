@@ -144,3 +144,13 @@ test("every role's home page loads, also on a phone", async () => {
     await page.context().close();
   }
 });
+
+test("a leader's dashboard draws its charts", async () => {
+  const page = await loginAs(browser, server.base, "leader1");
+  const resp = await page.goto(`${server.base}/dashboard`);
+  assert.equal(resp.status(), 200);
+  await page.locator("#trend canvas").waitFor();
+  assert.ok(await page.locator("#towns canvas").count());
+  assert.ok((await page.locator(".card .l").allTextContents()).includes("闭环率"));
+  await page.context().close();
+});

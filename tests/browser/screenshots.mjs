@@ -20,6 +20,8 @@ try {
     ["supervision", "supervisor1", "/queue/supervision"],
     ["list", "leader1", "/appeals?sort=due"],
     ["admin", "admin", "/admin"],
+    ["dashboard", "leader1", "/dashboard"],
+    ["board", null, "/board"],
   ];
   for (const [name, login, path] of shots) {
     let page;
@@ -29,7 +31,8 @@ try {
       page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" })).newPage();
     }
     await page.goto(server.base + path);
-    await page.screenshot({ path: join(out, `${name}.png`), fullPage: false });
+    if (name === "dashboard") await page.waitForTimeout(1500); // let the charts draw
+    await page.screenshot({ path: join(out, `${name}.png`), fullPage: name === "dashboard" });
     if (name === "list") {
       // The detail page of the first appeal in the list.
       await page.locator("td.num a").first().click();

@@ -280,30 +280,62 @@ pub fn one_shot_resolution(
     period: &Period,
     window_days: u32,
 ) -> Rate {
-    // Registrations by (person, matter), sorted by time, for the repeat look-up.
-    let mut raised: HashMap<(String, CategoryId), Vec<Instant>> = HashMap::new();
-    for a in appeals {
-        if let (Some(k), Some(c)) = (a.citizen.identity_key(), a.category) {
-            raised.entry((k, c)).or_default().push(a.registered_at);
+    one_shot_resolution_among(
+        appeals,
+        &RepeatIndex::new(appeals),
+        scope,
+        period,
+        window_days,
+    )
+}
+
+/// Who raised which matter when: built once over all appeals, then used for any group.
+pub struct RepeatIndex {
+    raised: HashMap<(String, CategoryId), Vec<Instant>>,
+}
+
+impl RepeatIndex {
+    pub fn new(all: &[Appeal]) -> RepeatIndex {
+        let mut raised: HashMap<(String, CategoryId), Vec<Instant>> = HashMap::new();
+        for a in all {
+            if let (Some(k), Some(c)) = (a.citizen.identity_key(), a.category) {
+                raised.entry((k, c)).or_default().push(a.registered_at);
+            }
         }
+        for v in raised.values_mut() {
+            v.sort_unstable();
+        }
+        RepeatIndex { raised }
     }
-    for v in raised.values_mut() {
-        v.sort_unstable();
-    }
-    let window = chrono::Duration::days(i64::from(window_days));
-    let mut r = Rate::default();
-    for a in appeals.iter().filter(|a| live(a) && scope.unit(a.lead)) {
-        let Some(closed) = a.closed_at.filter(|t| period.contains(*t)) else {
-            continue;
-        };
-        let repeated = match (a.citizen.identity_key(), a.category) {
-            (Some(k), Some(c)) => raised.get(&(k, c)).is_some_and(|times| {
+
+    /// Whether the same person raised the same matter within `window` after `closed`.
+    pub fn repeated(&self, a: &Appeal, closed: Instant, window: chrono::Duration) -> bool {
+        match (a.citizen.identity_key(), a.category) {
+            (Some(k), Some(c)) => self.raised.get(&(k, c)).is_some_and(|times| {
                 let i = times.partition_point(|t| *t <= closed);
                 times.get(i).is_some_and(|t| *t <= closed + window)
             }),
             _ => false,
+        }
+    }
+}
+
+/// [`one_shot_resolution`] for a group of appeals (a township, a category …), with repeats
+/// looked for in an index over all appeals: the same person may raise the matter anywhere.
+pub fn one_shot_resolution_among<'a>(
+    group: impl IntoIterator<Item = &'a Appeal>,
+    index: &RepeatIndex,
+    scope: Scope,
+    period: &Period,
+    window_days: u32,
+) -> Rate {
+    let window = chrono::Duration::days(i64::from(window_days));
+    let mut r = Rate::default();
+    for a in group.into_iter().filter(|a| live(a) && scope.unit(a.lead)) {
+        let Some(closed) = a.closed_at.filter(|t| period.contains(*t)) else {
+            continue;
         };
-        r.count(a.redo_count == 0 && !repeated);
+        r.count(a.redo_count == 0 && !index.repeated(a, closed, window));
     }
     r
 }
@@ -529,4 +561,128 @@ pub fn average_handling_days<'a>(
 /// the previous figure is zero (a change from nothing has no ratio). −0.495 reads "down 49.5 %".
 pub fn change(current: f64, previous: f64) -> Option<f64> {
     (previous != 0.0).then(|| (current - previous) / previous)
+}
+
+/// One entry of a ranking: a unit (or township) with its score and whether it is ranked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankEntry<K> {
+    pub key: K,
+    /// Appeals the score rests on (return visits in the period).
+    pub volume: u64,
+    pub score: Option<f64>,
+    /// 1 for the best; `None` when the volume is below the minimum (listed, not ranked).
+    pub rank: Option<u32>,
+}
+
+/// A ranking with its red board (best) and grey board (worst).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranking<K> {
+    pub entries: Vec<RankEntry<K>>,
+    pub red: Vec<K>,
+    pub grey: Vec<K>,
+    pub min_volume: u64,
+}
+
+/// Ranks by score, highest first. Entries whose volume is below `min_volume` (or that have no
+/// score) are listed after the ranked ones but get no rank and never appear on a board — a unit
+/// with three appeals must not top or bottom a board. Equal scores share a rank (1, 2, 2, 4).
+/// The red board is the best `board_size` ranked entries; the grey board the worst `board_size`,
+/// never overlapping the red one.
+pub fn rank<K: Clone>(
+    items: Vec<(K, u64, Option<f64>)>,
+    min_volume: u64,
+    board_size: usize,
+) -> Ranking<K> {
+    let (mut ranked, unranked): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .partition(|(_, v, s)| *v >= min_volume && s.is_some_and(f64::is_finite));
+    ranked.sort_by(|a, b| b.2.partial_cmp(&a.2).unwrap_or(std::cmp::Ordering::Equal));
+    let mut entries = Vec::with_capacity(ranked.len() + unranked.len());
+    let mut last: Option<(f64, u32)> = None;
+    for (i, (k, v, s)) in ranked.iter().enumerate() {
+        let score = s.unwrap_or(0.0);
+        let r = match last {
+            Some((prev, r)) if (prev - score).abs() < 1e-9 => r,
+            _ => i as u32 + 1,
+        };
+        last = Some((score, r));
+        entries.push(RankEntry {
+            key: k.clone(),
+            volume: *v,
+            score: *s,
+            rank: Some(r),
+        });
+    }
+    let n = ranked.len();
+    let red_n = board_size.min(n);
+    let grey_n = board_size.min(n - red_n);
+    let red = ranked[..red_n].iter().map(|x| x.0.clone()).collect();
+    let grey = ranked[n - grey_n..]
+        .iter()
+        .rev()
+        .map(|x| x.0.clone())
+        .collect();
+    for (k, v, s) in unranked {
+        entries.push(RankEntry {
+            key: k,
+            volume: v,
+            score: s,
+            rank: None,
+        });
+    }
+    Ranking {
+        entries,
+        red,
+        grey,
+        min_volume,
+    }
+}
+
+#[cfg(test)]
+mod rank_tests {
+    use super::*;
+
+    #[test]
+    fn small_units_are_listed_but_not_ranked() {
+        let r = rank(
+            vec![
+                ("A", 100, Some(90.0)),
+                ("B", 3, Some(100.0)),
+                ("C", 50, Some(70.0)),
+                ("D", 60, Some(70.0)),
+                ("E", 80, Some(60.0)),
+                ("F", 40, None),
+            ],
+            10,
+            2,
+        );
+        let order: Vec<_> = r.entries.iter().map(|e| (e.key, e.rank)).collect();
+        assert_eq!(
+            order,
+            [
+                ("A", Some(1)),
+                ("C", Some(2)),
+                ("D", Some(2)),
+                ("E", Some(4)),
+                ("B", None),
+                ("F", None)
+            ]
+        );
+        assert_eq!(r.red, ["A", "C"]);
+        assert_eq!(r.grey, ["E", "D"]);
+        // With fewer ranked entries than two boards, the boards do not overlap.
+        let r = rank(
+            vec![
+                ("A", 10, Some(1.0)),
+                ("B", 10, Some(2.0)),
+                ("C", 10, Some(3.0)),
+            ],
+            5,
+            2,
+        );
+        assert_eq!(r.red, ["C", "B"]);
+        assert_eq!(r.grey, ["A"]);
+        let r = rank(vec![("A", 1, Some(1.0))], 5, 3);
+        assert!(r.red.is_empty() && r.grey.is_empty());
+    }
 }

@@ -65,6 +65,7 @@ const HTMX: &[u8] = include_bytes!("../assets/htmx.min.js");
 const ECHARTS: &[u8] = include_bytes!("../assets/echarts.min.js");
 const CSS: &[u8] = include_bytes!("../assets/app.css");
 const JS: &[u8] = include_bytes!("../assets/app.js");
+const DASHBOARD_JS: &[u8] = include_bytes!("../assets/dashboard.js");
 
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, ty) = match file.as_str() {
@@ -72,6 +73,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "echarts.min.js" => (ECHARTS, "text/javascript; charset=utf-8"),
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "dashboard.js" => (DASHBOARD_JS, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (
@@ -138,11 +140,15 @@ fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
         Role::Operator | Role::GridMember => v.push(("/appeals/new", "登记诉求")),
         Role::Dispatcher => {
             v.push(("/queue/dispatch", "分流交办"));
+            v.push(("/dashboard", "驾驶舱"));
             v.push(("/appeals/new", "登记诉求"));
         }
         Role::Handler | Role::UnitLeader => v.push(("/queue/inbox", "承办")),
         Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
-        Role::Supervisor | Role::Leader => v.push(("/queue/supervision", "督办")),
+        Role::Supervisor | Role::Leader => {
+            v.push(("/dashboard", "驾驶舱"));
+            v.push(("/queue/supervision", "督办"));
+        }
         Role::Admin => v.push(("/admin", "系统管理")),
         Role::System => {}
     }
@@ -178,6 +184,19 @@ fn page(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
         }
     };
     Html(markup.into_string())
+}
+
+pub(crate) fn page_pub(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
+    page(title, c, body)
+}
+
+pub(crate) fn error_page_pub(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    c: Option<&Caller>,
+) -> Response {
+    error_page(status, title, message, c)
 }
 
 fn error_page(status: StatusCode, title: &str, message: &str, c: Option<&Caller>) -> Response {

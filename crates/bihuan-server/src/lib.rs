@@ -12,9 +12,11 @@
 //! | [`auth`] | password hashes, tokens, the `Caller` extractor |
 //! | [`error`] | JSON errors and extractors that never answer a client error with a 500 |
 //! | [`ops`] | `/healthz`, `/metrics`, request counting |
+//! | [`report`] | rates, breakdowns and rankings for a period |
 //! | [`scanner`] | the background deadline scanner |
 //! | [`openapi`] | the OpenAPI document |
 //! | [`config`] | configuration layers |
+//! | [`dashboard`] | the leader dashboard with ECharts and the public red/grey board |
 //! | [`console`] | the web console: server-rendered Chinese pages, embedded assets |
 
 use std::net::SocketAddr;
@@ -36,9 +38,11 @@ pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod dashboard;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod report;
 pub mod scanner;
 
 pub use config::Config;
@@ -133,6 +137,7 @@ pub struct AppState {
     pub ops: Arc<ops::Ops>,
     pub clock: Arc<dyn Clock>,
     pub credentials: Arc<auth::CredentialCache>,
+    pub snapshot: Arc<report::Snapshot>,
 }
 
 pub struct Application {
@@ -146,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .merge(appeals::router())
         .merge(admin::router())
         .merge(attachments::router())
+        .merge(report::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -156,6 +162,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(console::router())
+        .merge(dashboard::router())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .layer(axum::middleware::from_fn_with_state(
@@ -205,6 +212,7 @@ impl Application {
             ops: Arc::new(ops::Ops::default()),
             clock,
             credentials: Arc::new(auth::CredentialCache::default()),
+            snapshot: Arc::new(report::Snapshot::default()),
         };
         Ok(Application { listener, state })
     }

@@ -180,6 +180,8 @@ pub struct AppealFilter {
     /// or once led). `None`: all appeals.
     pub involving: Option<Vec<UnitId>>,
     pub now: Option<Instant>,
+    /// Only appeals with a step at or after this instant (for metrics over a period).
+    pub active_since: Option<Instant>,
     pub sort: Sort,
 }
 

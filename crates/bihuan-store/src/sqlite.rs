@@ -619,6 +619,10 @@ fn filter_clauses(
         clauses.push("registered_at < ?".into());
         args.push(V::Integer(secs(t)));
     }
+    if let Some(t) = f.active_since {
+        clauses.push("updated_at >= ?".into());
+        args.push(V::Integer(secs(t)));
+    }
     if let Some(u) = f.owner {
         clauses.push("owner = ?".into());
         args.push(V::Integer(u.0 as i64));

@@ -1293,3 +1293,103 @@ async fn attachments_are_type_checked_size_limited_and_scoped() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn metrics_over_the_api_with_rankings_and_a_public_board() {
+    let app = spawn_app().await;
+    // Two appeals through the loop in November: one satisfied, one basically satisfied.
+    for rating in ["satisfied", "basic"] {
+        let num = n(&app.register(&new_appeal()).await);
+        app.ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+        app.ok("housing", &num, json!({"action": "sign"})).await;
+        app.ok(
+            "housing",
+            &num,
+            json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+        )
+        .await;
+        app.ok("visitor", &num, json!({"action": "return_visit", "contacted": true, "resolved": true, "rating": rating, "comment": ""})).await;
+        app.ok("dispatcher", &num, json!({"action": "close"})).await;
+    }
+    // And one still waiting for dispatch.
+    app.register(&new_appeal()).await;
+    let (s, m) = app
+        .get(
+            "leader",
+            "/api/v1/metrics?period=month:2026-11&by=unit&min_volume=1",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    let h = &m["headline"];
+    assert_eq!(h["volume"], 3);
+    assert_eq!(h["closed_loop"]["num"], 2);
+    assert_eq!(h["closed_loop"]["den"], 2);
+    // (1 + 0.9) / 2 = 0.95; composite = 100 × (0.1 + 0.5 + 0.4 × 0.95) = 98.
+    assert!((h["satisfaction"].as_f64().unwrap() - 0.95).abs() < 1e-9);
+    assert!((h["composite"].as_f64().unwrap() - 98.0).abs() < 1e-9);
+    let housing = m["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"].as_str() == Some(&*HOUSING.to_string()))
+        .unwrap();
+    assert_eq!(housing["rank"], 1);
+    assert_eq!(m["ranking"]["red"][0]["name"], "县住建局");
+    // Below the minimum volume a unit is listed but not ranked, and on no board.
+    let (_, m) = app
+        .get(
+            "leader",
+            "/api/v1/metrics?period=month:2026-11&by=unit&min_volume=5",
+        )
+        .await;
+    assert!(m["ranking"]["red"].as_array().unwrap().is_empty());
+    let housing = m["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"].as_str() == Some(&*HOUSING.to_string()))
+        .unwrap();
+    assert!(housing["rank"].is_null());
+    // Other breakdowns and periods.
+    let (s, m) = app
+        .get(
+            "leader",
+            "/api/v1/metrics?period=quarter:2026-4&by=township",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(m["groups"][0]["name"], "城关镇");
+    let (s, e) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-13")
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_period"))
+    );
+    let (s, e) = app.get("leader", "/api/v1/metrics?by=colour").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_query"))
+    );
+    // Units do not read the county's figures.
+    assert_eq!(
+        app.get("housing", "/api/v1/metrics").await.0,
+        StatusCode::FORBIDDEN
+    );
+    // The public board needs no login and shows no personal data.
+    let page = app
+        .client
+        .get(app.url("/board?period=month:2026-11&min_volume=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("红榜") && text.contains("县住建局"));
+    assert!(!text.contains("13912345678") && !text.contains("李四"));
+}

@@ -1,0 +1,322 @@
+//! The leader dashboard (领导驾驶舱) and the public board (公开晾晒): headline rates with their
+//! change, trends, breakdowns and the red and grey boards, drawn with the embedded ECharts.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bihuan_domain::lifecycle::{Appeal, Role};
+use bihuan_domain::metrics::{self, Period, Rate, Scope, ScoreWeights};
+use bihuan_domain::time::{format_local, local_date};
+use bihuan_domain::Channel;
+use chrono::{Datelike, Months};
+use maud::{html, Markup, PreEscaped};
+use serde_json::json;
+
+use crate::console::PageUser;
+use crate::report::{self, By, MetricsQuery};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/board", get(board))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn rate(r: Rate) -> String {
+    pct(r.value())
+}
+
+fn change(v: Option<f64>, label: &str) -> Markup {
+    html! {
+        @match v {
+            Some(x) => span.small.muted { (label) " " (if x >= 0.0 { "↑" } else { "↓" }) (format!("{:.1}%", x.abs() * 100.0)) },
+            None => span.small.muted { (label) " —" },
+        }
+    }
+}
+
+fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
+    html! { a.card href=(href) { div.n { (value) } div.l { (label) } div { (extra) } } }
+}
+
+/// Monthly series for the last twelve months up to the period's month.
+fn trend(all: &[Appeal], end: &Period, now: bihuan_domain::time::Instant) -> serde_json::Value {
+    let last = local_date(end.start);
+    let mut months = Vec::new();
+    for back in (0..12).rev() {
+        if let Some(d) = last.checked_sub_months(Months::new(back)) {
+            if let Some(p) = Period::month(d.year(), d.month()) {
+                months.push((format!("{}-{:02}", d.year(), d.month()), p));
+            }
+        }
+    }
+    let w = ScoreWeights::default();
+    let labels: Vec<&str> = months.iter().map(|m| m.0.as_str()).collect();
+    let series: Vec<serde_json::Value> = Channel::ALL
+        .iter()
+        .map(|ch| {
+            let data: Vec<u64> = months
+                .iter()
+                .map(|(_, p)| metrics::volume(all.iter().filter(|a| a.channel == *ch), p))
+                .collect();
+            json!({"name": ch.label(), "type": "bar", "stack": "v", "data": data})
+        })
+        .collect();
+    let closed: Vec<Option<f64>> = months
+        .iter()
+        .map(|(_, p)| {
+            metrics::closed_loop(all, Scope::All, p)
+                .value()
+                .map(|x| (x * 1000.0).round() / 10.0)
+        })
+        .collect();
+    let sat: Vec<Option<f64>> = months
+        .iter()
+        .map(|(_, p)| {
+            metrics::visit_counts(all, Scope::All, p)
+                .satisfaction(w.basic_weight)
+                .map(|x| (x * 1000.0).round() / 10.0)
+        })
+        .collect();
+    let ontime: Vec<Option<f64>> = months
+        .iter()
+        .map(|(_, p)| {
+            metrics::on_time_completion(all, Scope::All, p, now)
+                .value()
+                .map(|x| (x * 1000.0).round() / 10.0)
+        })
+        .collect();
+    json!({"months": labels, "volume": series, "closed_loop": closed, "satisfaction": sat, "on_time": ontime})
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Query(q): Query<MetricsQuery>,
+) -> Response {
+    if !matches!(
+        c.user.role,
+        Role::Leader | Role::Supervisor | Role::Dispatcher | Role::Admin
+    ) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p>驾驶舱仅限领导、督办和中心人员</p>".to_string()),
+        )
+            .into_response();
+    }
+    let units = match report::build(
+        &state,
+        &MetricsQuery {
+            by: Some("unit".into()),
+            ..q_clone(&q)
+        },
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return crate::console::error_page_pub(e.status, "期间有误", &e.message, Some(&c))
+        }
+    };
+    let now = state.clock.now();
+    let all = state
+        .snapshot
+        .appeals(&state, report::window_start(&units.period))
+        .await
+        .unwrap_or_default();
+    let cat = state.store.catalog();
+    let w = ScoreWeights::default();
+    let repeats = metrics::RepeatIndex::new(&all);
+    let towns = report::breakdown(&all, &repeats, By::Township, &units.period, now, &cat, &w);
+    let cats = report::breakdown(&all, &repeats, By::Category, &units.period, now, &cat, &w);
+    let h = &units.headline;
+    let from = local_date(units.period.start);
+    let to = local_date(units.period.end - chrono::Duration::seconds(1));
+    let range = format!("from={from}&to={to}");
+    let town_scores: Vec<_> = {
+        let mut v: Vec<_> = towns
+            .iter()
+            .filter(|t| t.key != "none")
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    t.rates.composite.map(|x| (x * 10.0).round() / 10.0),
+                    t.rates.visits.visited,
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+        v
+    };
+    let mut overdue_by_unit: Vec<(String, u64)> = units
+        .groups
+        .iter()
+        .map(|g| (g.name.clone(), g.rates.overdue))
+        .filter(|x| x.1 > 0)
+        .collect();
+    overdue_by_unit.sort_by_key(|x| std::cmp::Reverse(x.1));
+    overdue_by_unit.truncate(12);
+    let data = json!({
+        "trend": trend(&all, &units.period, now),
+        "towns": {"names": town_scores.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "scores": town_scores.iter().map(|t| t.1).collect::<Vec<_>>()},
+        "overdue": {"names": overdue_by_unit.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "counts": overdue_by_unit.iter().map(|t| t.1).collect::<Vec<_>>()},
+        "categories": cats.iter().filter(|g| g.rates.volume > 0).map(|g| json!({"name": g.name, "value": g.rates.volume})).collect::<Vec<_>>(),
+    });
+    let name_of = |k: &String| {
+        units
+            .groups
+            .iter()
+            .find(|g| &g.key == k)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    };
+    let body = html! {
+        h1 { "领导驾驶舱 · " (from) " 至 " (to) }
+        form.filters method="get" action="/dashboard" {
+            label { "期间" select name="period" {
+                @for (spec, label) in period_choices(now) { option value=(spec) selected[spec == units.spec] { (label) } }
+            } }
+            button.primary type="submit" { "查看" }
+        }
+        div.cards {
+            (kpi("受理量", h.volume.to_string(), &format!("/appeals?{range}"), html! { (change(metrics::change(h.volume as f64, units.year_earlier.volume as f64), "同比")) br; (change(metrics::change(h.volume as f64, units.previous.volume as f64), "环比")) }))
+            (kpi("及时受理率", rate(h.timely_acceptance), &format!("/appeals?{range}"), html! {}))
+            (kpi("按期办结率", rate(h.on_time_completion), &format!("/appeals?{range}"), html! {}))
+            (kpi("闭环率", rate(h.closed_loop), &format!("/appeals?{range}&status=closed"), html! { (change(h.closed_loop.value().zip(units.previous.closed_loop.value()).and_then(|(a, b)| metrics::change(a, b)), "环比")) }))
+            (kpi("一次性化解率", rate(h.one_shot), &format!("/appeals?{range}&status=closed"), html! {}))
+            (kpi("满意率", pct(h.satisfaction), &format!("/appeals?{range}&status=closed"), html! { (change(h.satisfaction.zip(units.previous.satisfaction).and_then(|(a, b)| metrics::change(a, b)), "环比")) }))
+            (kpi("综合得分", h.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into()), &format!("/appeals?{range}"), html! { span.small.muted { "响应10%+解决50%+满意40%" } }))
+            a.card.bad href="/appeals?overdue=true&sort=due" { div.n { (h.overdue) } div.l { "当前超期" } }
+        }
+        div.panel { h2 { "近12个月受理量(按渠道)与闭环率、满意率、按期办结率" } div #trend style="height:360px" {} }
+        div.row {
+            div.panel { h2 { "乡镇综合得分" } div #towns style="height:420px" {} }
+            div.panel { h2 { "超期工单(按主办单位)" } div #overdue style="height:420px" {} }
+        }
+        div.row {
+            div.panel {
+                h2 { "红榜(部门与乡镇,综合得分最高)" }
+                ol { @for k in &units.ranking.red { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                h2 { "灰榜(综合得分最低)" }
+                ol { @for k in &units.ranking.grey { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                p.small.muted { "回访量少于 " (units.ranking.min_volume) " 件的单位只列示、不排名。" }
+            }
+            div.panel { h2 { "受理量(按一级分类)" } div #cats style="height:360px" {} }
+        }
+        h2 { "单位排名" }
+        div.table-wrap { table {
+            thead { tr { th { "名次" } th { "单位" } th { "回访量" } th { "综合得分" } th { "满意率" } th { "解决率" } th { "按期办结率" } th { "及时受理率" } th { "退单率" } th { "超期" } } }
+            tbody {
+                @for e in &units.ranking.entries {
+                    @if let Some(g) = units.groups.iter().find(|g| g.key == e.key) {
+                        @if g.rates.visits.visited > 0 || g.rates.overdue > 0 {
+                            tr {
+                                td { (e.rank.map(|r| r.to_string()).unwrap_or_else(|| "不排名".into())) }
+                                td { a href=(format!("/appeals?unit={}&{range}", g.key)) { (g.name) } }
+                                td { (g.rates.visits.visited) }
+                                td { (g.rates.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())) }
+                                td { (pct(g.rates.satisfaction)) } td { (pct(g.rates.resolution)) }
+                                td { (rate(g.rates.on_time_completion)) } td { (rate(g.rates.timely_acceptance)) }
+                                td { (rate(g.rates.return_rate)) }
+                                td { @if g.rates.overdue > 0 { a href=(format!("/appeals?unit={}&overdue=true", g.key)) { span.badge.overdue { (g.rates.overdue) } } } @else { "0" } }
+                            }
+                        }
+                    }
+                }
+            }
+        } }
+        p.small.muted { "口径见 docs/metrics.md。数据更新于 " (format_local(now)) "(每分钟刷新)。" }
+        script type="application/json" #dashboard-data { (PreEscaped(data.to_string().replace("</", "<\\/"))) }
+        script src="/assets/echarts.min.js" {}
+        script src="/assets/dashboard.js" {}
+    };
+    crate::console::page_pub("领导驾驶舱", Some(&c), body).into_response()
+}
+
+fn q_clone(q: &MetricsQuery) -> MetricsQuery {
+    MetricsQuery {
+        period: q.period.clone(),
+        by: q.by.clone(),
+        min_volume: q.min_volume,
+        board: q.board,
+    }
+}
+
+fn period_choices(now: bihuan_domain::time::Instant) -> Vec<(String, String)> {
+    let d = local_date(now);
+    let mut v = Vec::new();
+    for back in 0..12 {
+        if let Some(m) = d.checked_sub_months(Months::new(back)) {
+            v.push((
+                format!("month:{}-{:02}", m.year(), m.month()),
+                format!("{}年{}月", m.year(), m.month()),
+            ));
+        }
+    }
+    let q = (d.month() - 1) / 3 + 1;
+    v.push((
+        format!("quarter:{}-{q}", d.year()),
+        format!("{}年第{q}季度", d.year()),
+    ));
+    v.push((
+        format!("assess:{}-{:02}", d.year(), d.month()),
+        format!("{}年{}月考核期(上月19日至本月18日)", d.year(), d.month()),
+    ));
+    v.push((format!("year:{}", d.year()), format!("{}年全年", d.year())));
+    v
+}
+
+/// The public board: red and grey boards of townships and departments, no personal data, no login.
+async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> Response {
+    let r = match report::build(
+        &state,
+        &MetricsQuery {
+            by: Some("unit".into()),
+            ..q_clone(&q)
+        },
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return crate::console::error_page_pub(e.status, "期间有误", &e.message, None),
+    };
+    let from = local_date(r.period.start);
+    let to = local_date(r.period.end - chrono::Duration::seconds(1));
+    let name_of = |k: &String| {
+        r.groups
+            .iter()
+            .find(|g| &g.key == k)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    };
+    let score_of = |k: &String| {
+        r.groups
+            .iter()
+            .find(|g| &g.key == k)
+            .and_then(|g| g.rates.composite)
+            .map(|x| format!("{x:.1}"))
+            .unwrap_or_default()
+    };
+    let body = html! {
+        h1 { "诉求办理红灰榜 · " (from) " 至 " (to) }
+        p.muted { "依据回访结果计算:综合得分 = 响应率×10% + 解决率×50% + 满意率×40%。回访量少于 " (r.ranking.min_volume) " 件的单位不参与排名。" }
+        div.row {
+            div.panel { h2 { "红榜" } ol { @for k in &r.ranking.red { li { (name_of(k)) " · " (score_of(k)) " 分" } } } }
+            div.panel { h2 { "灰榜" } ol { @for k in &r.ranking.grey { li { (name_of(k)) " · " (score_of(k)) " 分" } } } }
+        }
+        div.cards {
+            div.card { div.n { (r.headline.volume) } div.l { "受理量" } }
+            div.card { div.n { (rate(r.headline.closed_loop)) } div.l { "闭环率" } }
+            div.card { div.n { (pct(r.headline.satisfaction)) } div.l { "满意率" } }
+            div.card { div.n { (rate(r.headline.on_time_completion)) } div.l { "按期办结率" } }
+        }
+    };
+    crate::console::page_pub("红灰榜", None, body).into_response()
+}

@@ -1,0 +1,459 @@
+//! Rates, breakdowns and rankings for a period, computed with the domain's metric formulas over
+//! the appeals active in the window (`GET /api/v1/metrics`, the leader dashboard and the public
+//! board).
+//!
+//! This first version reads the appeals of the window from the store and computes in memory,
+//! with a snapshot kept for a minute; it answers in well under a second at a county's volume
+//! (tens of thousands of appeals a year). Rollups maintained in the write transaction, for
+//! tens of millions of appeals, are the next step (see issue notes).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as Clock};
+
+use bihuan_domain::lifecycle::Appeal;
+use bihuan_domain::metrics::{self, Period, Rate, Scope, ScoreWeights, VisitCounts};
+use bihuan_domain::org::{UnitId, UnitKind};
+use bihuan_domain::time::{local_date, Instant};
+use bihuan_store::{AppealFilter, Catalog};
+use chrono::Datelike;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// The appeals of a window, read once and shared for a minute.
+/// When it was read, from which instant on, and the appeals.
+type Cached = (Clock, Instant, Arc<Vec<Appeal>>);
+
+#[derive(Default)]
+pub struct Snapshot {
+    cached: Mutex<Option<Cached>>,
+}
+
+impl Snapshot {
+    const FRESH: Duration = Duration::from_secs(60);
+
+    /// Every appeal with a step on or after `since`.
+    pub async fn appeals(&self, state: &AppState, since: Instant) -> ApiResult<Arc<Vec<Appeal>>> {
+        if let Ok(g) = self.cached.lock() {
+            if let Some((at, from, v)) = g.as_ref() {
+                if at.elapsed() < Self::FRESH && *from <= since {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let filter = AppealFilter {
+            active_since: Some(since),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = state.store.list(filter.clone(), cursor, 500).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let all = Arc::new(all);
+        if let Ok(mut g) = self.cached.lock() {
+            *g = Some((Clock::now(), since, all.clone()));
+        }
+        Ok(all)
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.cached.lock() {
+            *g = None;
+        }
+    }
+}
+
+/// Parses `month:2026-11`, `quarter:2026-4`, `half:2026-1`, `year:2026`, `assess:2026-11`
+/// (19th to 18th), or `days:2026-11-01:2026-11-15`.
+pub fn parse_period(spec: &str) -> ApiResult<Period> {
+    let bad = || {
+        ApiError::bad_request(
+            "bad_period",
+            format!("期间「{spec}」无效:可用 month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15"),
+        )
+    };
+    let (kind, rest) = spec.trim().split_once(':').ok_or_else(bad)?;
+    let ym = |s: &str| -> Option<(i32, u32)> {
+        let (y, m) = s.split_once('-')?;
+        Some((y.parse().ok()?, m.parse().ok()?))
+    };
+    let p = match kind {
+        "month" => ym(rest).and_then(|(y, m)| Period::month(y, m)),
+        "assess" => ym(rest).and_then(|(y, m)| Period::assessment_month(y, m, 19)),
+        "quarter" => ym(rest).and_then(|(y, q)| Period::quarter(y, q)),
+        "half" => ym(rest).and_then(|(y, h)| Period::half(y, h)),
+        "year" => rest.parse().ok().and_then(Period::year),
+        "days" => {
+            let (a, b) = rest.split_once(':').ok_or_else(bad)?;
+            let a = chrono::NaiveDate::parse_from_str(a, "%Y-%m-%d").map_err(|_| bad())?;
+            let b = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").map_err(|_| bad())?;
+            if (b - a).num_days() > 3 * 366 {
+                return Err(ApiError::bad_request("bad_period", "自定义期间不能超过3年"));
+            }
+            Period::days(a, b)
+        }
+        _ => None,
+    };
+    p.ok_or_else(bad)
+}
+
+/// The month spec of the month containing `now`.
+pub fn current_month(now: Instant) -> String {
+    let d = local_date(now);
+    format!("month:{}-{:02}", d.year(), d.month())
+}
+
+fn rate_json(r: Rate) -> Value {
+    json!({"num": r.num, "den": r.den, "value": r.value()})
+}
+
+/// Every rate of one group of appeals.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rates {
+    pub volume: u64,
+    pub timely_acceptance: Rate,
+    pub on_time_completion: Rate,
+    pub closed_loop: Rate,
+    pub one_shot: Rate,
+    pub visits: VisitCounts,
+    pub response: Option<f64>,
+    pub resolution: Option<f64>,
+    pub satisfaction: Option<f64>,
+    pub composite: Option<f64>,
+    pub return_rate: Rate,
+    pub redo_rate: Rate,
+    pub overdue: u64,
+    pub average_handling_days: Option<f64>,
+}
+
+pub fn rates(
+    appeals: &[&Appeal],
+    repeats: &metrics::RepeatIndex,
+    scope: Scope,
+    period: &Period,
+    now: Instant,
+    cat: &Catalog,
+    w: &ScoreWeights,
+) -> Rates {
+    let it = || appeals.iter().copied();
+    let visits = metrics::visit_counts(it(), scope, period);
+    // Repeats are looked for among every appeal: the same person may raise it anywhere.
+    let one_shot = metrics::one_shot_resolution_among(it(), repeats, scope, period, 90);
+    Rates {
+        volume: metrics::volume(it(), period),
+        timely_acceptance: metrics::timely_acceptance(it(), scope, period, now),
+        on_time_completion: metrics::on_time_completion(it(), scope, period, now),
+        closed_loop: metrics::closed_loop(it(), scope, period),
+        one_shot,
+        response: visits.response(),
+        resolution: visits.resolution(),
+        satisfaction: visits.satisfaction(w.basic_weight),
+        composite: visits.composite(w),
+        visits,
+        return_rate: metrics::return_rate(it(), scope, period),
+        redo_rate: metrics::redo_rate(it(), scope, period),
+        overdue: if period.end > now {
+            metrics::overdue_count(it(), scope, now)
+        } else {
+            0
+        },
+        average_handling_days: metrics::average_handling_days(it(), scope, period, &cat.calendar)
+            .ok()
+            .flatten(),
+    }
+}
+
+pub fn rates_json(r: &Rates) -> Value {
+    json!({
+        "volume": r.volume,
+        "timely_acceptance": rate_json(r.timely_acceptance),
+        "on_time_completion": rate_json(r.on_time_completion),
+        "closed_loop": rate_json(r.closed_loop),
+        "one_shot": rate_json(r.one_shot),
+        "visits": r.visits,
+        "response": r.response,
+        "resolution": r.resolution,
+        "satisfaction": r.satisfaction,
+        "composite": r.composite,
+        "return_rate": rate_json(r.return_rate),
+        "redo_rate": rate_json(r.redo_rate),
+        "overdue": r.overdue,
+        "average_handling_days": r.average_handling_days,
+    })
+}
+
+/// What a breakdown groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Unit,
+    Township,
+    Category,
+    Channel,
+    Kind,
+}
+
+impl By {
+    pub fn parse(s: Option<&str>) -> ApiResult<By> {
+        Ok(match s.unwrap_or("unit") {
+            "unit" => By::Unit,
+            "township" => By::Township,
+            "category" => By::Category,
+            "channel" => By::Channel,
+            "kind" => By::Kind,
+            other => {
+                return Err(ApiError::bad_request(
+                    "bad_query",
+                    format!("未知的分组「{other}」,可用 unit、township、category、channel、kind"),
+                ))
+            }
+        })
+    }
+}
+
+/// One group of a breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub key: String,
+    pub name: String,
+    pub rates: Rates,
+}
+
+pub fn breakdown(
+    all: &[Appeal],
+    repeats: &metrics::RepeatIndex,
+    by: By,
+    period: &Period,
+    now: Instant,
+    cat: &Catalog,
+    w: &ScoreWeights,
+) -> Vec<Group> {
+    let mut out = Vec::new();
+    match by {
+        By::Unit => {
+            for u in cat
+                .org
+                .units()
+                .filter(|u| u.kind.can_handle() && u.kind != UnitKind::Village)
+            {
+                // Round-based rates count the rounds the unit held; the others its current leads.
+                let involved: Vec<&Appeal> = all
+                    .iter()
+                    .filter(|a| {
+                        a.lead == Some(u.id) || a.dispatch_rounds.iter().any(|d| d.unit == u.id)
+                    })
+                    .collect();
+                out.push(Group {
+                    key: u.id.0.to_string(),
+                    name: u.name.clone(),
+                    rates: rates(&involved, repeats, Scope::Lead(u.id), period, now, cat, w),
+                });
+            }
+        }
+        _ => {
+            let mut groups: BTreeMap<String, (String, Vec<&Appeal>)> = BTreeMap::new();
+            for a in all {
+                let (k, name) = match by {
+                    By::Township => match a.place.township {
+                        Some(t) => (
+                            t.0.to_string(),
+                            cat.org.get(t).map(|u| u.name.clone()).unwrap_or_default(),
+                        ),
+                        None => ("none".into(), "未知乡镇".into()),
+                    },
+                    By::Category => match a.category.and_then(|c| cat.categories.top(c)) {
+                        Some(t) => (
+                            t.0.to_string(),
+                            cat.categories
+                                .get(t)
+                                .map(|c| c.name.clone())
+                                .unwrap_or_default(),
+                        ),
+                        None => ("none".into(), "未分类".into()),
+                    },
+                    By::Channel => (a.channel.code().to_string(), a.channel.label().to_string()),
+                    By::Kind => (a.kind.code().to_string(), a.kind.label().to_string()),
+                    By::Unit => unreachable!(),
+                };
+                groups
+                    .entry(k)
+                    .or_insert_with(|| (name, Vec::new()))
+                    .1
+                    .push(a);
+            }
+            for (k, (name, list)) in groups {
+                out.push(Group {
+                    key: k,
+                    name,
+                    rates: rates(&list, repeats, Scope::All, period, now, cat, w),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The appeals a period's figures (with its year-earlier and previous periods) can depend on.
+/// Includes the twelve months before the period, for the dashboard's trends, so that the
+/// dashboard and the API share one snapshot.
+pub fn window_start(period: &Period) -> Instant {
+    let year_before = period.start - chrono::Duration::days(366);
+    period
+        .year_earlier()
+        .start
+        .min(period.previous().start)
+        .min(year_before)
+}
+
+pub fn unit_of(cat: &Catalog, key: &str) -> Option<UnitId> {
+    key.parse()
+        .ok()
+        .map(UnitId)
+        .filter(|u| cat.org.get(*u).is_some())
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsQuery {
+    pub period: Option<String>,
+    pub by: Option<String>,
+    pub min_volume: Option<u64>,
+    pub board: Option<usize>,
+}
+
+/// Everything a dashboard shows for a period.
+pub struct Report {
+    pub period: Period,
+    pub spec: String,
+    pub headline: Rates,
+    pub previous: Rates,
+    pub year_earlier: Rates,
+    pub groups: Vec<Group>,
+    pub ranking: metrics::Ranking<String>,
+}
+
+pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
+    let now = state.clock.now();
+    let spec = q.period.clone().unwrap_or_else(|| current_month(now));
+    let period = parse_period(&spec)?;
+    let by = By::parse(q.by.as_deref())?;
+    let min_volume = q.min_volume.unwrap_or(10);
+    let board = q.board.unwrap_or(3).clamp(1, 20);
+    let all = state.snapshot.appeals(state, window_start(&period)).await?;
+    let cat = state.store.catalog();
+    let w = ScoreWeights::default();
+    let refs: Vec<&Appeal> = all.iter().collect();
+    let repeats = metrics::RepeatIndex::new(&all);
+    let headline = rates(&refs, &repeats, Scope::All, &period, now, &cat, &w);
+    let previous = rates(
+        &refs,
+        &repeats,
+        Scope::All,
+        &period.previous(),
+        now,
+        &cat,
+        &w,
+    );
+    let year_earlier = rates(
+        &refs,
+        &repeats,
+        Scope::All,
+        &period.year_earlier(),
+        now,
+        &cat,
+        &w,
+    );
+    let groups = breakdown(&all, &repeats, by, &period, now, &cat, &w);
+    let ranking = metrics::rank(
+        groups
+            .iter()
+            .map(|g| (g.key.clone(), g.rates.visits.visited, g.rates.composite))
+            .collect(),
+        min_volume,
+        board,
+    );
+    Ok(Report {
+        period,
+        spec,
+        headline,
+        previous,
+        year_earlier,
+        groups,
+        ranking,
+    })
+}
+
+fn change_json(cur: f64, prev: f64) -> Value {
+    json!(metrics::change(cur, prev))
+}
+
+pub fn report_json(r: &Report) -> Value {
+    let h = &r.headline;
+    let groups: Vec<Value> = r
+        .groups
+        .iter()
+        .map(|g| {
+            let rank = r
+                .ranking
+                .entries
+                .iter()
+                .find(|e| e.key == g.key)
+                .and_then(|e| e.rank);
+            json!({"key": g.key, "name": g.name, "rank": rank, "rates": rates_json(&g.rates)})
+        })
+        .collect();
+    let name = |k: &String| {
+        r.groups
+            .iter()
+            .find(|g| &g.key == k)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    };
+    json!({
+        "period": {"spec": r.spec, "start": r.period.start, "end": r.period.end},
+        "headline": rates_json(h),
+        "previous": rates_json(&r.previous),
+        "year_earlier": rates_json(&r.year_earlier),
+        "change": {
+            "volume_yoy": change_json(h.volume as f64, r.year_earlier.volume as f64),
+            "volume_pop": change_json(h.volume as f64, r.previous.volume as f64),
+            "satisfaction_pop": h.satisfaction.zip(r.previous.satisfaction).and_then(|(a, b)| metrics::change(a, b)),
+            "closed_loop_pop": h.closed_loop.value().zip(r.previous.closed_loop.value()).and_then(|(a, b)| metrics::change(a, b)),
+        },
+        "groups": groups,
+        "ranking": {
+            "min_volume": r.ranking.min_volume,
+            "red": r.ranking.red.iter().map(|k| json!({"key": k, "name": name(k)})).collect::<Vec<_>>(),
+            "grey": r.ranking.grey.iter().map(|k| json!({"key": k, "name": name(k)})).collect::<Vec<_>>(),
+        },
+    })
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/api/v1/metrics", axum::routing::get(metrics_api))
+}
+
+async fn metrics_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: crate::auth::Caller,
+    crate::error::QueryParams(q): crate::error::QueryParams<MetricsQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    use bihuan_domain::lifecycle::Role;
+    caller.require(&[
+        Role::Leader,
+        Role::Supervisor,
+        Role::Dispatcher,
+        Role::Admin,
+        Role::ReturnVisitor,
+    ])?;
+    let r = build(&state, &q).await?;
+    Ok(axum::Json(report_json(&r)))
+}
