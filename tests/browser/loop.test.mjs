@@ -154,3 +154,33 @@ test("a leader's dashboard draws its charts", async () => {
   assert.ok((await page.locator(".card .l").allTextContents()).includes("闭环率"));
   await page.context().close();
 });
+
+test("an administrator adds a unit and a category, and a broken policy edit is refused with the reason", async () => {
+  const page = await loginAs(browser, server.base, "admin");
+  await page.goto(`${server.base}/admin`);
+  const unitForm = page.locator("form[action='/admin/units']");
+  await page.locator("summary:text-is('新增或修改单位')").click();
+  await unitForm.locator("input[name=name]").fill("西门社区测试");
+  await unitForm.locator("select[name=kind]").selectOption("village");
+  await unitForm.locator("select[name=parent]").selectOption({ label: "云溪镇" });
+  await unitForm.locator("input[name=aliases]").fill("西门、西门片区");
+  await Promise.all([page.waitForNavigation(), unitForm.locator("button").click()]);
+  assert.equal(await page.locator(".flash").textContent(), "已保存单位「西门社区测试」");
+  // A village under a department is refused with the reason.
+  await page.locator("summary:text-is('新增或修改单位')").click();
+  await unitForm.locator("input[name=name]").fill("错误的村");
+  await unitForm.locator("select[name=kind]").selectOption("village");
+  await unitForm.locator("select[name=parent]").selectOption({ label: "云溪县" });
+  await Promise.all([page.waitForNavigation(), unitForm.locator("button").click()]);
+  assert.ok((await page.locator(".error").textContent()).length > 0);
+  const catForm = page.locator("form[action='/admin/categories']");
+  await page.locator("summary:text-is('新增分类')").click();
+  await catForm.locator("input[name=name]").fill("测试分类");
+  await Promise.all([page.waitForNavigation(), catForm.locator("button").click()]);
+  assert.equal(await page.locator(".flash").textContent(), "已新增分类「测试分类」");
+  await page.locator("summary:text-is('修改期限规则')").click();
+  await page.locator("form[action='/admin/policies'] textarea").fill("[]");
+  await Promise.all([page.waitForNavigation(), page.locator("form[action='/admin/policies'] button").click()]);
+  assert.ok((await page.locator(".error").textContent()).includes("期限规则无效"));
+  await page.context().close();
+});

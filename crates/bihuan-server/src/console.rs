@@ -55,6 +55,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(admin_page))
         .route("/admin/users", post(admin_create_user))
         .route("/admin/calendar", post(admin_load_calendar))
+        .route("/admin/units", post(admin_put_unit))
+        .route("/admin/categories", post(admin_put_category))
+        .route("/admin/policies", post(admin_put_policies))
         .route("/assets/{file}", get(asset))
 }
 
@@ -2113,7 +2116,32 @@ async fn admin_render(
                 }
             } }
         }
+        details.panel {
+            summary { "新增或修改单位" }
+            form.stack method="post" action="/admin/units" {
+                div.row {
+                    div { label { "单位(选择已有单位即修改;留空为新增)" } select name="id" { option value="" { "新增单位" } @for u in cat.org.units() { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
+                    div { label { "名称" } input type="text" name="name" required; }
+                }
+                div.row {
+                    div { label { "类型" } select name="kind" { @for k in [UnitKind::Department, UnitKind::Township, UnitKind::Village, UnitKind::Grid, UnitKind::County] { option value=(kind_code(k)) { (k.label()) } } } }
+                    div { label { "上级" } select name="parent" { option value="" { "无(县本级)" } @for u in cat.org.units().filter(|u| !matches!(u.kind, UnitKind::Grid | UnitKind::Department)) { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
+                }
+                label { "别名(用顿号或逗号分隔,用于地址匹配)" } input type="text" name="aliases";
+                p { button.primary type="submit" { "保存单位" } }
+            }
+        }
         h2 { "分类 (" (cat.categories.iter().count()) ")" }
+        details.panel {
+            summary { "新增分类" }
+            form.stack method="post" action="/admin/categories" {
+                div.row {
+                    div { label { "名称" } input type="text" name="name" required; }
+                    div { label { "上级分类(最多三级)" } select name="parent" { option value="" { "无(一级分类)" } @for x in cat.categories.iter().filter(|x| cat.categories.level(x.id).unwrap_or(3) < 3) { option value=(x.id.0) { (cat.categories.path_name(x.id).unwrap_or_default()) } } } }
+                }
+                p { button.primary type="submit" { "新增分类" } }
+            }
+        }
         details.panel { summary { "展开分类树" } ul { @for x in cat.categories.iter().filter(|x| x.parent.is_none()) {
             li { (x.name) ul { @for y in cat.categories.iter().filter(|y| y.parent == Some(x.id)) { li { (y.name) ":" (cat.categories.iter().filter(|z| z.parent == Some(y.id)).map(|z| z.name.clone()).collect::<Vec<_>>().join("、")) } } } }
         } } }
@@ -2126,7 +2154,14 @@ async fn admin_render(
                 td { (p.max_extension) } td { (p.return_window) } td { (p.report_in) } td { (p.redo_reply) } td { (p.due_soon_percent) "%" }
             } } }
         } }
-        p.small.muted { "期限规则可通过接口 PUT /api/v1/policies 修改,只影响修改后登记的工单。" }
+        details.panel {
+            summary { "修改期限规则" }
+            p.small.muted { "修改只影响此后登记的工单;在办工单沿用登记时的规则。每条规则的期限写作 {\"working_days\": N}(工作日)、{\"calendar_days\": N}(日)或 {\"hours\": N}(小时)。" }
+            form.stack method="post" action="/admin/policies" data-confirm="确认保存新的期限规则?" {
+                textarea name="json" style="min-height:24rem;font-family:monospace;max-width:100%" { (serde_json::to_string_pretty(cat.policies.rows()).unwrap_or_default()) }
+                p { button.primary type="submit" { "保存期限规则" } }
+            }
+        }
         h2 { "节假日年份" }
         p { @for y in cat.calendar.loaded_years() { span.badge { (y) } " " } }
         details.panel {
@@ -2169,6 +2204,137 @@ async fn admin_create_user(
     {
         Ok(u) => admin_render(&state, &c, Some(&format!("已新增用户 {}", u.login)), None).await,
         Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
+    }
+}
+
+fn kind_code(k: UnitKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+async fn admin_put_unit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
+    if c.user.role != Role::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(&c),
+        );
+    }
+    let cat = state.store.catalog();
+    let id = match field(&f, "id").parse::<u32>() {
+        Ok(id) => id,
+        Err(_) => cat.org.units().map(|u| u.id.0).max().unwrap_or(0) + 1,
+    };
+    let Ok(kind) = serde_json::from_value::<UnitKind>(json!(field(&f, "kind"))) else {
+        return admin_render(&state, &c, None, Some("请选择单位类型")).await;
+    };
+    let name = field(&f, "name").to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return admin_render(&state, &c, None, Some("单位名称须为1到100个字")).await;
+    }
+    let aliases: Vec<String> = field(&f, "aliases")
+        .split(['、', ',', ','])
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let unit = bihuan_domain::org::Unit {
+        id: UnitId(id),
+        name: name.clone(),
+        kind,
+        parent: field(&f, "parent").parse().ok().map(UnitId),
+        aliases,
+    };
+    match state.store.put_units(vec![unit]).await {
+        Ok(()) => admin_render(&state, &c, Some(&format!("已保存单位「{name}」")), None).await,
+        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+    }
+}
+
+async fn admin_put_category(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
+    if c.user.role != Role::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(&c),
+        );
+    }
+    let cat = state.store.catalog();
+    let name = field(&f, "name").to_string();
+    if name.is_empty() || name.chars().count() > 50 {
+        return admin_render(&state, &c, None, Some("分类名称须为1到50个字")).await;
+    }
+    let id = cat.categories.iter().map(|x| x.id.0).max().unwrap_or(0) + 1;
+    let parent = field(&f, "parent")
+        .parse()
+        .ok()
+        .map(bihuan_domain::category::CategoryId);
+    let item = bihuan_domain::category::Category {
+        id: bihuan_domain::category::CategoryId(id),
+        name: name.clone(),
+        parent,
+    };
+    match state.store.put_categories(vec![item]).await {
+        Ok(()) => admin_render(&state, &c, Some(&format!("已新增分类「{name}」")), None).await,
+        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+    }
+}
+
+async fn admin_put_policies(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
+    if c.user.role != Role::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(&c),
+        );
+    }
+    let rows: Vec<bihuan_domain::DeadlinePolicy> = match serde_json::from_str(field(&f, "json")) {
+        Ok(r) => r,
+        Err(e) => {
+            return admin_render(
+                &state,
+                &c,
+                None,
+                Some(&format!(
+                    "期限规则格式有误(第 {} 行第 {} 列):{e}",
+                    e.line(),
+                    e.column()
+                )),
+            )
+            .await
+        }
+    };
+    let table = match bihuan_domain::PolicyTable::new(rows) {
+        Ok(t) => t,
+        Err(e) => return admin_render(&state, &c, None, Some(&format!("期限规则无效:{e}"))).await,
+    };
+    match state.store.put_policies(table).await {
+        Ok(()) => {
+            admin_render(
+                &state,
+                &c,
+                Some("已保存期限规则,将用于此后登记的工单"),
+                None,
+            )
+            .await
+        }
+        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
     }
 }
 
