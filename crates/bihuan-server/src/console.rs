@@ -564,6 +564,13 @@ async fn list_page(
         .collect();
     let handlers: Vec<_> = cat.org.units().filter(|u| u.kind.can_handle()).collect();
     let mut next_q = serde_urlencoded_pairs(&q);
+    // The export takes the list's own filters (the registrant filter is the console's only).
+    let export_q = next_q
+        .iter()
+        .filter(|(k, _)| k != "registered_by")
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     let next_link = page_.next_cursor.as_ref().map(|cur| {
         next_q.push(("cursor".into(), cur.clone()));
         format!(
@@ -617,6 +624,8 @@ async fn list_page(
         (appeal_rows(&page_.items, &cat, now))
         div.pager {
             @if let Some(l) = next_link { a.button href=(l) { "下一页" } }
+            a.button href=(format!("/api/v1/export/appeals.xlsx?{export_q}")) { "导出 Excel" }
+            a.button href=(format!("/api/v1/export/appeals.csv?{export_q}")) { "导出 CSV" }
         }
     })
     .into_response()

@@ -210,7 +210,7 @@ async fn dashboard(
             }
             div.panel { h2 { "受理量(按一级分类)" } div #cats style="height:360px" {} }
         }
-        h2 { "单位排名" }
+        h2 { "单位排名 " a.small href=(format!("/api/v1/export/ranking.xlsx?period={}&by=unit", units.spec)) { "导出 Excel" } " " a.small href=(format!("/api/v1/export/ranking.csv?period={}&by=unit", units.spec)) { "CSV" } }
         div.table-wrap { table {
             thead { tr { th { "名次" } th { "单位" } th { "回访量" } th { "综合得分" } th { "满意率" } th { "解决率" } th { "按期办结率" } th { "及时受理率" } th { "退单率" } th { "超期" } } }
             tbody {

@@ -10,6 +10,7 @@
 //! | [`attachments`] | photos and documents stored with an appeal |
 //! | [`admin`] | login, tokens, units, users, categories, policies, calendar years |
 //! | [`auth`] | password hashes, tokens, the `Caller` extractor |
+//! | [`export`] | lists and tables to CSV (with BOM) and XLSX, on request |
 //! | [`error`] | JSON errors and extractors that never answer a client error with a 500 |
 //! | [`ops`] | `/healthz`, `/metrics`, request counting |
 //! | [`report`] | rates, breakdowns and rankings for a period |
@@ -40,6 +41,7 @@ pub mod config;
 pub mod console;
 pub mod dashboard;
 pub mod error;
+pub mod export;
 pub mod openapi;
 pub mod ops;
 pub mod report;
@@ -152,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(attachments::router())
         .merge(report::router())
+        .merge(export::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

@@ -1393,3 +1393,75 @@ async fn metrics_over_the_api_with_rankings_and_a_public_board() {
     assert!(text.contains("红榜") && text.contains("县住建局"));
     assert!(!text.contains("13912345678") && !text.contains("李四"));
 }
+
+#[tokio::test]
+async fn lists_and_rankings_export_to_csv_and_xlsx() {
+    let app = spawn_app().await;
+    let mut b = new_appeal();
+    b["title"] = json!("=HYPERLINK(\"x\")");
+    app.register(&b).await;
+    app.register(&new_appeal()).await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/appeals.csv"))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".csv"));
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with("\u{feff}".as_bytes()));
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.contains("139****5678") && !text.contains("13912345678"));
+    // A cell that a spreadsheet would run as a formula stays text.
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/appeals.xlsx?kind=complaint"))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK\x03\x04"));
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/ranking.xlsx?period=month:2026-11&by=township"))
+        .bearer_auth(app.token("leader"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/appeals.pdf"))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_format"))
+    );
+    // A unit exports only its own appeals: none here.
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/appeals.csv"))
+        .bearer_auth(app.token("housing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(r.bytes().await.unwrap().to_vec())
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+}
