@@ -58,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/units", post(admin_put_unit))
         .route("/admin/categories", post(admin_put_category))
         .route("/admin/policies", post(admin_put_policies))
+        .route("/admin/rates", post(admin_enter_rate))
         .route("/assets/{file}", get(asset))
 }
 
@@ -2171,6 +2172,20 @@ async fn admin_render(
                 p { button.primary type="submit" { "保存期限规则" } }
             }
         }
+        h2 { "五率录入" }
+        details.panel {
+            summary { "录入政策知晓率、行政审批效率、公众安全感满意率、干部好评率" }
+            p.small.muted { "这四项来自调查和审批模块,按期录入并注明来源;驾驶舱如实显示,不做计算。诉求办理闭环率由平台计算。" }
+            form.stack method="post" action="/admin/rates" {
+                div.row {
+                    div { label { "期间" } select name="period" { @for (spec, label) in rate_periods(state.clock.now()) { option value=(spec) { (label) } } } }
+                    div { label { "指标" } select name="name" { @for n in bihuan_store::RateName::ALL { option value=(n.code()) { (n.label()) } } } }
+                    div { label { "数值(%)" } input type="number" name="percent" step="0.01" min="0" max="100" required; }
+                }
+                label { "数据来源" } input type="text" name="source" required placeholder="如:第三方AI测评,完成1232个完整测评电话";
+                p { button.primary type="submit" { "录入" } }
+            }
+        }
         h2 { "节假日年份" }
         p { @for y in cat.calendar.loaded_years() { span.badge { (y) } " " } }
         details.panel {
@@ -2212,6 +2227,68 @@ async fn admin_create_user(
     .await
     {
         Ok(u) => admin_render(&state, &c, Some(&format!("已新增用户 {}", u.login)), None).await,
+        Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
+    }
+}
+
+fn rate_periods(now: Instant) -> Vec<(String, String)> {
+    use chrono::Datelike;
+    let d = bihuan_domain::time::local_date(now);
+    let mut v = Vec::new();
+    for back in 0..6 {
+        if let Some(m) = d.checked_sub_months(chrono::Months::new(back)) {
+            v.push((
+                format!("month:{}-{:02}", m.year(), m.month()),
+                format!("{}年{}月", m.year(), m.month()),
+            ));
+        }
+    }
+    let q = (d.month() - 1) / 3 + 1;
+    v.push((
+        format!("quarter:{}-{q}", d.year()),
+        format!("{}年第{q}季度", d.year()),
+    ));
+    v.push((
+        format!("half:{}-{}", d.year(), if d.month() <= 6 { 1 } else { 2 }),
+        format!(
+            "{}年{}半年",
+            d.year(),
+            if d.month() <= 6 { "上" } else { "下" }
+        ),
+    ));
+    v.push((format!("year:{}", d.year()), format!("{}年", d.year())));
+    v
+}
+
+async fn admin_enter_rate(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
+    let Ok(percent) = field(&f, "percent").parse::<f64>() else {
+        return admin_render(&state, &c, None, Some("请填写数值(百分数,如 99.59)")).await;
+    };
+    let body = crate::report::RateBody {
+        period: field(&f, "period").into(),
+        name: field(&f, "name").into(),
+        value: percent / 100.0,
+        source: field(&f, "source").into(),
+    };
+    match crate::report::enter_rate(&state, &c, body).await {
+        Ok(r) => {
+            admin_render(
+                &state,
+                &c,
+                Some(&format!(
+                    "已录入 {} {}:{:.2}%",
+                    r.period,
+                    r.name.label(),
+                    r.value * 100.0
+                )),
+                None,
+            )
+            .await
+        }
         Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
     }
 }

@@ -169,6 +169,12 @@ async fn dashboard(
         "overdue": {"names": overdue_by_unit.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "counts": overdue_by_unit.iter().map(|t| t.1).collect::<Vec<_>>()},
         "categories": cats.iter().filter(|g| g.rates.volume > 0).map(|g| json!({"name": g.name, "value": g.rates.volume})).collect::<Vec<_>>(),
     });
+    let entered = state
+        .store
+        .entered_rates(&units.spec)
+        .await
+        .unwrap_or_default();
+    let five = report::five_rates_json(&units, &entered);
     let name_of = |k: &String| {
         units
             .groups
@@ -185,6 +191,17 @@ async fn dashboard(
             } }
             button.primary type="submit" { "查看" }
         }
+        h2 { "五率" }
+        div.cards {
+            @for f in five.as_array().into_iter().flatten() {
+                div.card {
+                    div.n { (f["value"].as_f64().map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_else(|| "待录入".into())) }
+                    div.l { (f["label"].as_str().unwrap_or_default()) }
+                    div.small.muted { (f["source"].as_str().unwrap_or("由管理员按期录入")) }
+                }
+            }
+        }
+        h2 { "诉求办理" }
         div.cards {
             (kpi("受理量", h.volume.to_string(), &format!("/appeals?{range}"), html! { (change(metrics::change(h.volume as f64, units.year_earlier.volume as f64), "同比")) br; (change(metrics::change(h.volume as f64, units.previous.volume as f64), "环比")) }))
             (kpi("及时受理率", rate(h.timely_acceptance), &format!("/appeals?{range}"), html! {}))

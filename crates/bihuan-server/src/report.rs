@@ -438,7 +438,118 @@ pub fn report_json(r: &Report) -> Value {
 }
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/api/v1/metrics", axum::routing::get(metrics_api))
+    axum::Router::new()
+        .route("/api/v1/metrics", axum::routing::get(metrics_api))
+        .route(
+            "/api/v1/rates",
+            axum::routing::get(rates_api).post(enter_rate_api),
+        )
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateBody {
+    pub period: String,
+    pub name: String,
+    /// A share between 0 and 1 (0.9959 for 99.59 %).
+    pub value: f64,
+    pub source: String,
+}
+
+/// Checks and records an entered headline rate (the API and the console both come here).
+pub async fn enter_rate(
+    state: &AppState,
+    c: &crate::auth::Caller,
+    b: RateBody,
+) -> ApiResult<bihuan_store::EnteredRate> {
+    use bihuan_domain::lifecycle::Role;
+    c.require(&[Role::Admin])?;
+    parse_period(&b.period)?;
+    let name = bihuan_store::RateName::parse(&b.name).ok_or_else(|| {
+        ApiError::unprocessable("unknown_rate", "未知的指标:可录入 policy_awareness(政策知晓率)、approval_efficiency(行政审批效率)、safety_satisfaction(公众安全感满意率)、cadre_approval(干部好评率)")
+    })?;
+    if !b.value.is_finite() || !(0.0..=1.0).contains(&b.value) {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "数值须在0到1之间(如 99.59% 写作 0.9959)",
+        ));
+    }
+    let source = b.source.trim();
+    if source.is_empty() || source.chars().count() > 200 {
+        return Err(ApiError::unprocessable(
+            "invalid_input",
+            "须注明数据来源(1到200字),如「第三方AI测评,1232个完整电话」",
+        ));
+    }
+    let r = bihuan_store::EnteredRate {
+        period: b.period.trim().to_string(),
+        name,
+        value: b.value,
+        source: source.to_string(),
+        entered_by: c.user.id,
+        at: state.clock.now(),
+    };
+    state.store.put_entered_rate(r.clone()).await?;
+    Ok(r)
+}
+
+async fn enter_rate_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: crate::auth::Caller,
+    crate::error::JsonBody(b): crate::error::JsonBody<RateBody>,
+) -> ApiResult<(axum::http::StatusCode, axum::Json<Value>)> {
+    let r = enter_rate(&state, &caller, b).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(json!(r))))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatesQuery {
+    pub period: Option<String>,
+}
+
+/// The five headline rates of a period: four as entered (with their source), and the closed-loop
+/// rate computed from the appeals.
+async fn rates_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: crate::auth::Caller,
+    crate::error::QueryParams(q): crate::error::QueryParams<RatesQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    use bihuan_domain::lifecycle::Role;
+    caller.require(&[
+        Role::Leader,
+        Role::Supervisor,
+        Role::Dispatcher,
+        Role::Admin,
+        Role::ReturnVisitor,
+    ])?;
+    let r = build(
+        &state,
+        &MetricsQuery {
+            period: q.period,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let entered = state.store.entered_rates(&r.spec).await?;
+    Ok(axum::Json(
+        json!({"period": r.spec, "five_rates": five_rates_json(&r, &entered)}),
+    ))
+}
+
+pub fn five_rates_json(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Value {
+    let e = |n: bihuan_store::RateName| {
+        entered.iter().find(|x| x.name == n).map(|x| json!({"name": n.code(), "label": n.label(), "value": x.value, "source": x.source, "entered": true, "at": x.at}))
+            .unwrap_or_else(|| json!({"name": n.code(), "label": n.label(), "value": null, "source": null, "entered": false}))
+    };
+    use bihuan_store::RateName as N;
+    json!([
+        e(N::PolicyAwareness),
+        e(N::ApprovalEfficiency),
+        {"name": "closed_loop", "label": "诉求办理闭环率", "value": r.headline.closed_loop.value(), "source": "平台计算:已回访办结 / 已答复", "entered": false},
+        e(N::SafetySatisfaction),
+        e(N::CadreApproval),
+    ])
 }
 
 async fn metrics_api(

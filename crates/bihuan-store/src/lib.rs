@@ -279,6 +279,11 @@ pub trait Store: Send + Sync + 'static {
     async fn attachments(&self, appeal: AppealId) -> Result<Vec<Attachment>>;
     async fn attachment(&self, id: u64) -> Result<(Attachment, Vec<u8>)>;
 
+    /// Records a headline rate entered by hand (every entry is kept).
+    async fn put_entered_rate(&self, rate: EnteredRate) -> Result<()>;
+    /// The latest entry of each entered rate for a period (`month:2026-11` …).
+    async fn entered_rates(&self, period: &str) -> Result<Vec<EnteredRate>>;
+
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;
 }
@@ -297,6 +302,63 @@ impl CredentialKind {
             CredentialKind::ApiToken => "api_token",
         }
     }
+}
+
+/// The seed's five headline rates that the platform does not compute itself (诉求办理闭环率 is
+/// computed from the appeals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateName {
+    /// 政策知晓率, from surveys.
+    PolicyAwareness,
+    /// 行政审批效率, from the integrated-application module.
+    ApprovalEfficiency,
+    /// 公众安全感满意率, from surveys.
+    SafetySatisfaction,
+    /// 干部好评率, from surveys.
+    CadreApproval,
+}
+
+impl RateName {
+    pub const ALL: [RateName; 4] = [
+        RateName::PolicyAwareness,
+        RateName::ApprovalEfficiency,
+        RateName::SafetySatisfaction,
+        RateName::CadreApproval,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            RateName::PolicyAwareness => "policy_awareness",
+            RateName::ApprovalEfficiency => "approval_efficiency",
+            RateName::SafetySatisfaction => "safety_satisfaction",
+            RateName::CadreApproval => "cadre_approval",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            RateName::PolicyAwareness => "政策知晓率",
+            RateName::ApprovalEfficiency => "行政审批效率",
+            RateName::SafetySatisfaction => "公众安全感满意率",
+            RateName::CadreApproval => "干部好评率",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RateName> {
+        RateName::ALL
+            .into_iter()
+            .find(|r| r.code() == s || r.label() == s)
+    }
+}
+
+/// A headline rate as entered, shown as entered, not computed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnteredRate {
+    pub period: String,
+    pub name: RateName,
+    /// 0 to 1.
+    pub value: f64,
+    pub source: String,
+    pub entered_by: UserId,
+    pub at: Instant,
 }
 
 /// Largest attachment accepted.

@@ -34,6 +34,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/001_init.sql"),
     include_str!("../migrations/sqlite/002_attachments.sql"),
+    include_str!("../migrations/sqlite/003_entered_rates.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -1317,6 +1318,40 @@ impl Store for SqliteStore {
             .query_row([id as i64], |r| Ok((attachment_from_row(r)?, r.get::<_, Vec<u8>>(8)?)))
             .optional()?
             .ok_or_else(|| StoreError::not_found(format!("attachment {id}")))
+        })
+        .await
+    }
+
+    async fn put_entered_rate(&self, r: crate::EnteredRate) -> Result<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO entered_rates (period, name, value, source, entered_by, at) VALUES (?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![r.period, r.name.code(), r.value, r.source, r.entered_by.0 as i64, secs(r.at)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn entered_rates(&self, period: &str) -> Result<Vec<crate::EnteredRate>> {
+        let period = period.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT period, name, value, source, entered_by, at FROM entered_rates e
+                 WHERE period = ? AND id = (SELECT MAX(id) FROM entered_rates x WHERE x.period = e.period AND x.name = e.name)
+                 ORDER BY name",
+            )?;
+            let rows = stmt
+                .query_map([&period], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(period, name, value, source, by, at)| {
+                    Some(crate::EnteredRate { period, name: crate::RateName::parse(&name)?, value, source, entered_by: UserId(by as u32), at: from_secs(at) })
+                })
+                .collect())
         })
         .await
     }

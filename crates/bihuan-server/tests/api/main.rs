@@ -1465,3 +1465,57 @@ async fn lists_and_rankings_export_to_csv_and_xlsx() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_five_headline_rates_show_entered_values_as_entered() {
+    let app = spawn_app().await;
+    let (s, v) = app
+        .get("leader", "/api/v1/rates?period=month:2026-11")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let five = v["five_rates"].as_array().unwrap();
+    assert_eq!(five.len(), 5);
+    assert_eq!(five[2]["label"], "诉求办理闭环率");
+    assert!(five[3]["value"].is_null() && five[3]["entered"] == false);
+    let rate = json!({"period": "month:2026-11", "name": "safety_satisfaction", "value": 0.9959, "source": "第三方AI测评,1232个完整测评电话"});
+    assert_eq!(
+        app.post("leader", "/api/v1/rates", &rate).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = app.post("admin", "/api/v1/rates", &rate).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A correction: the latest entry is shown, every entry is kept.
+    let mut fixed = rate.clone();
+    fixed["value"] = json!(0.9961);
+    app.post("admin", "/api/v1/rates", &fixed).await;
+    let (_, v) = app
+        .get("leader", "/api/v1/rates?period=month:2026-11")
+        .await;
+    assert_eq!(v["five_rates"][3]["value"], 0.9961);
+    assert_eq!(
+        v["five_rates"][3]["source"],
+        "第三方AI测评,1232个完整测评电话"
+    );
+    for (bad, code) in [
+        (
+            json!({"period": "month:2026-11", "name": "happiness", "value": 0.5, "source": "x"}),
+            "unknown_rate",
+        ),
+        (
+            json!({"period": "month:2026-11", "name": "cadre_approval", "value": 99.5, "source": "x"}),
+            "invalid_input",
+        ),
+        (
+            json!({"period": "month:2026-11", "name": "cadre_approval", "value": 0.9, "source": " "}),
+            "invalid_input",
+        ),
+        (
+            json!({"period": "someday", "name": "cadre_approval", "value": 0.9, "source": "x"}),
+            "bad_period",
+        ),
+    ] {
+        let (s, e) = app.post("admin", "/api/v1/rates", &bad).await;
+        assert!(s.is_client_error(), "{bad}");
+        assert_eq!(e["code"], code, "{bad}");
+    }
+}
