@@ -47,7 +47,12 @@ fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
 }
 
 /// Monthly series for the last twelve months up to the period's month.
-fn trend(all: &[Appeal], end: &Period, now: bihuan_domain::time::Instant) -> serde_json::Value {
+fn trend(
+    all: &[Appeal],
+    end: &Period,
+    now: bihuan_domain::time::Instant,
+    w: &ScoreWeights,
+) -> serde_json::Value {
     let last = local_date(end.start);
     let mut months = Vec::new();
     for back in (0..12).rev() {
@@ -57,7 +62,6 @@ fn trend(all: &[Appeal], end: &Period, now: bihuan_domain::time::Instant) -> ser
             }
         }
     }
-    let w = ScoreWeights::default();
     let labels: Vec<&str> = months.iter().map(|m| m.0.as_str()).collect();
     let series: Vec<serde_json::Value> = Channel::ALL
         .iter()
@@ -132,7 +136,7 @@ async fn dashboard(
         .await
         .unwrap_or_default();
     let cat = state.store.catalog();
-    let w = ScoreWeights::default();
+    let w = cat.weights;
     let repeats = metrics::RepeatIndex::new(&all);
     let towns = report::breakdown(&all, &repeats, By::Township, &units.period, now, &cat, &w);
     let cats = report::breakdown(&all, &repeats, By::Category, &units.period, now, &cat, &w);
@@ -164,7 +168,7 @@ async fn dashboard(
     overdue_by_unit.sort_by_key(|x| std::cmp::Reverse(x.1));
     overdue_by_unit.truncate(12);
     let data = json!({
-        "trend": trend(&all, &units.period, now),
+        "trend": trend(&all, &units.period, now, &w),
         "towns": {"names": town_scores.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "scores": town_scores.iter().map(|t| t.1).collect::<Vec<_>>()},
         "overdue": {"names": overdue_by_unit.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "counts": overdue_by_unit.iter().map(|t| t.1).collect::<Vec<_>>()},
         "categories": cats.iter().filter(|g| g.rates.volume > 0).map(|g| json!({"name": g.name, "value": g.rates.volume})).collect::<Vec<_>>(),

@@ -349,7 +349,7 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     let board = q.board.unwrap_or(3).clamp(1, 20);
     let all = state.snapshot.appeals(state, window_start(&period)).await?;
     let cat = state.store.catalog();
-    let w = ScoreWeights::default();
+    let w = cat.weights;
     let refs: Vec<&Appeal> = all.iter().collect();
     let repeats = metrics::RepeatIndex::new(&all);
     let headline = rates(&refs, &repeats, Scope::All, &period, now, &cat, &w);
@@ -443,6 +443,10 @@ pub fn router() -> axum::Router<AppState> {
         .route(
             "/api/v1/rates",
             axum::routing::get(rates_api).post(enter_rate_api),
+        )
+        .route(
+            "/api/v1/score-weights",
+            axum::routing::get(weights_api).put(put_weights_api),
         )
 }
 
@@ -567,4 +571,26 @@ async fn metrics_api(
     ])?;
     let r = build(&state, &q).await?;
     Ok(axum::Json(report_json(&r)))
+}
+
+async fn weights_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    _c: crate::auth::Caller,
+) -> axum::Json<Value> {
+    axum::Json(json!(state.store.catalog().weights))
+}
+
+/// Replaces the composite score's weights (administrators): response, resolution and
+/// satisfaction must sum to 1; the weight of 基本满意 lies in [0, 1].
+async fn put_weights_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: crate::auth::Caller,
+    crate::error::JsonBody(w): crate::error::JsonBody<ScoreWeights>,
+) -> ApiResult<axum::http::StatusCode> {
+    caller.require(&[bihuan_domain::lifecycle::Role::Admin])?;
+    w.validate()
+        .map_err(|m| ApiError::unprocessable("invalid_weights", m))?;
+    state.store.put_score_weights(w).await?;
+    state.snapshot.clear();
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

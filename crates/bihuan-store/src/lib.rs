@@ -68,6 +68,8 @@ pub struct Catalog {
     pub categories: CategoryTree,
     pub policies: PolicyTable,
     pub calendar: Calendar,
+    /// Weights of the composite score used for rankings.
+    pub weights: bihuan_domain::metrics::ScoreWeights,
 }
 
 impl Catalog {
@@ -251,6 +253,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_units(&self, units: Vec<Unit>) -> Result<()>;
     async fn put_categories(&self, categories: Vec<Category>) -> Result<()>;
     async fn put_policies(&self, policies: PolicyTable) -> Result<()>;
+    /// Replaces the weights of the composite score (validated by the caller).
+    async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()>;
     /// Loads (or replaces) one calendar year; it is kept and loaded again at every start.
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice>;
 

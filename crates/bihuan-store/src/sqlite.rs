@@ -169,6 +169,17 @@ fn load_catalog(conn: &Connection) -> Result<Catalog> {
         Some(json) => serde_json::from_str(&json)?,
         None => PolicyTable::defaults(),
     };
+    let weights: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'score_weights'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let weights = match weights {
+        Some(json) => serde_json::from_str(&json)?,
+        None => bihuan_domain::metrics::ScoreWeights::default(),
+    };
     let mut calendar = Calendar::official();
     let mut stmt = conn.prepare("SELECT json FROM calendar_years ORDER BY year")?;
     for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
@@ -179,6 +190,7 @@ fn load_catalog(conn: &Connection) -> Result<Catalog> {
         categories,
         policies,
         calendar,
+        weights,
     })
 }
 
@@ -1052,6 +1064,26 @@ impl Store for SqliteStore {
                     [serde_json::to_string(&policies)?],
                 )?;
                 cat.policies = policies;
+                Ok(cat)
+            },
+            swap,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()> {
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        self.write_then(
+            move |conn| {
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('score_weights', ?)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [serde_json::to_string(&weights)?],
+                )?;
+                cat.weights = weights;
                 Ok(cat)
             },
             swap,

@@ -1519,3 +1519,75 @@ async fn the_five_headline_rates_show_entered_values_as_entered() {
         assert_eq!(e["code"], code, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn composite_weights_are_configurable() {
+    let app = spawn_app().await;
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+    )
+    .await;
+    app.ok("visitor", &num, json!({"action": "return_visit", "contacted": true, "resolved": false, "rating": "basic", "comment": ""})).await;
+    // Default 10/50/40 with 基本满意 at 0.9: 100 × (0.1 + 0 + 0.4 × 0.9) = 46.
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-11")
+        .await;
+    assert!((m["headline"]["composite"].as_f64().unwrap() - 46.0).abs() < 1e-9);
+    let bad = json!({"response": 0.5, "resolution": 0.5, "satisfaction": 0.5, "basic_weight": 0.9});
+    let r = app
+        .client
+        .put(app.url("/api/v1/score-weights"))
+        .bearer_auth(app.token("admin"))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_weights"))
+    );
+    let good =
+        json!({"response": 0.2, "resolution": 0.4, "satisfaction": 0.4, "basic_weight": 1.0});
+    let r = app
+        .client
+        .put(app.url("/api/v1/score-weights"))
+        .bearer_auth(app.token("leader"))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .put(app.url("/api/v1/score-weights"))
+        .bearer_auth(app.token("admin"))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // 100 × (0.2 + 0 + 0.4 × 1.0) = 60.
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-11")
+        .await;
+    assert!(
+        (m["headline"]["composite"].as_f64().unwrap() - 60.0).abs() < 1e-9,
+        "{}",
+        m["headline"]
+    );
+    assert_eq!(
+        app.get("leader", "/api/v1/score-weights").await.1["response"],
+        0.2
+    );
+}
