@@ -1591,3 +1591,80 @@ async fn composite_weights_are_configurable() {
         0.2
     );
 }
+
+#[tokio::test]
+async fn an_exported_ranking_reads_back_as_the_api_figures() {
+    use calamine::{Reader, Xlsx};
+    let app = spawn_app().await;
+    for (lead, rating) in [
+        (HOUSING, "satisfied"),
+        (HOUSING, "unsatisfied"),
+        (WATER, "basic"),
+    ] {
+        let num = n(&app.register(&new_appeal()).await);
+        app.ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": lead}),
+        )
+        .await;
+        let handler = if lead == HOUSING { "housing" } else { "water" };
+        app.ok(handler, &num, json!({"action": "sign"})).await;
+        app.ok(
+            handler,
+            &num,
+            json!({"action": "reply", "result": "resolved", "text": "已处理"}),
+        )
+        .await;
+        let resolved = rating != "unsatisfied";
+        app.ok("visitor", &num, json!({"action": "return_visit", "contacted": true, "resolved": resolved, "rating": rating, "comment": ""})).await;
+    }
+    let q = "period=month:2026-11&by=unit&min_volume=1";
+    let (_, m) = app.get("leader", &format!("/api/v1/metrics?{q}")).await;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/export/ranking.xlsx?{q}")))
+        .bearer_auth(app.token("leader"))
+        .send()
+        .await
+        .unwrap();
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][1], "名称");
+    for g in m["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["rates"]["visits"]["visited"].as_u64().unwrap() > 0)
+    {
+        let name = g["name"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r[1] == name)
+            .unwrap_or_else(|| panic!("{name} not exported"));
+        assert_eq!(row[0], g["rank"].to_string());
+        assert_eq!(row[3], g["rates"]["visits"]["visited"].to_string());
+        assert_eq!(
+            row[4],
+            format!("{:.1}", g["rates"]["composite"].as_f64().unwrap())
+        );
+        assert_eq!(
+            row[7],
+            format!(
+                "{:.1}%",
+                g["rates"]["satisfaction"].as_f64().unwrap() * 100.0
+            )
+        );
+    }
+    // The water bureau (one basic visit: 100 × (0.1 + 0.5 + 0.36) = 96) ranks above housing
+    // (two visits, one unsatisfied: 100 × (0.1 + 0.25 + 0.2) = 55).
+    let water = rows.iter().find(|r| r[1] == "县水利局").unwrap();
+    let housing = rows.iter().find(|r| r[1] == "县住建局").unwrap();
+    assert_eq!((water[0].as_str(), water[4].as_str()), ("1", "96.0"));
+    assert_eq!((housing[0].as_str(), housing[4].as_str()), ("2", "55.0"));
+}
