@@ -202,7 +202,7 @@ async fn acknowledged_work_survives_sigkill() {
     server = start(&db, port);
     wait_up(&http, &base).await;
 
-    let acked = acked.lock().unwrap();
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
     assert!(
         acked.registered.len() > 50,
         "too little work to judge: {}",
