@@ -230,11 +230,11 @@ async fn hash(password: &str) -> Result<String> {
     tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await?
 }
 
-async fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
-    let app = match OffsetClock::from_env()? {
+async fn serve(config: Config, store: Arc<dyn Store>, clock: Option<OffsetClock>) -> Result<()> {
+    let app = match clock {
         Some(clock) => {
             eprintln!(
-                "注意: BIHUAN_NOW 已设置,服务器时间从 {} 开始计",
+                "注意: 服务器时间从 {} 开始计(BIHUAN_NOW 或演示时钟)",
                 bihuan_domain::time::format_local(clock.now())
             );
             Application::build_with_clock(config, store, Arc::new(clock)).await?
@@ -243,6 +243,28 @@ async fn serve(config: Config, store: Arc<dyn Store>) -> Result<()> {
     };
     eprintln!("bihuan 正在服务: http://{}", app.local_addr());
     app.run_until_stopped().await
+}
+
+/// The demo's clock. Normally the real time; but when the calendar cannot carry an ordinary
+/// deadline from today (the next year's notice is not loaded yet — late December), a clock that
+/// starts on the last day that can, so the demo keeps working. A real deployment never does
+/// this: there an administrator loads the new year.
+fn demo_clock(cal: &Calendar, real: bihuan_domain::time::Instant) -> Option<OffsetClock> {
+    let today = bihuan_domain::time::local_date(real);
+    if cal.add_working_days(today, 15).is_ok() {
+        return None;
+    }
+    let last = cal.loaded_years().last()?;
+    let mut day = NaiveDate::from_ymd_opt(last, 12, 31)?;
+    while cal.add_working_days(day, 15).is_err() {
+        day = day.pred_opt()?;
+    }
+    let start = bihuan_domain::time::start_of_day(day) + chrono::Duration::hours(9);
+    eprintln!(
+        "注意: {} 年的节假日安排尚未导入,演示县的时间定在 {day}(真实部署中请管理员导入新一年的安排)。",
+        today.year() + 1
+    );
+    Some(OffsetClock::starting_at(start))
 }
 
 async fn run(cmd: Top) -> Result<String> {
@@ -261,7 +283,7 @@ async fn run(cmd: Top) -> Result<String> {
             if store.catalog().org.units().next().is_none() {
                 eprintln!("注意: 数据库中还没有单位。请先运行 `bihuan init --db {} --county 县名` 创建县和第一个管理员。", c.db);
             }
-            serve(c, store).await?;
+            serve(c, store, OffsetClock::from_env()?).await?;
             Ok(String::new())
         }
         Top::Demo {
@@ -282,31 +304,17 @@ async fn run(cmd: Top) -> Result<String> {
             }
             let store = open(&db)?;
             let county = demo::county();
+            let clock = match OffsetClock::from_env()? {
+                Some(c) => Some(c),
+                None => demo_clock(&store.catalog().calendar, demo::now()),
+            };
             if store.catalog().org.units().next().is_none() {
                 let started = std::time::Instant::now();
                 let h = hash(demo::DEMO_PASSWORD).await?;
                 demo::install(&store, &county, &h).await?;
-                let now = match OffsetClock::from_env()? {
+                let now = match &clock {
                     Some(c) => c.now(),
                     None => demo::now(),
-                };
-                let cal = &store.catalog().calendar;
-                // A year of history needs the calendar of this year; if its notice is not
-                // loaded yet, the demo ends on 1 December of the newest loaded year instead.
-                let now = if cal.is_workday(bihuan_domain::time::local_date(now)).is_ok() {
-                    now
-                } else {
-                    let last = cal
-                        .loaded_years()
-                        .last()
-                        .context("no calendar year is loaded")?;
-                    eprintln!(
-                        "注意: {} 年的节假日安排尚未导入,演示数据截止到 {last}-12-01。",
-                        bihuan_domain::time::local_date(now).year()
-                    );
-                    bihuan_domain::time::start_of_day(
-                        NaiveDate::from_ymd_opt(last, 12, 1).context("date")?,
-                    )
                 };
                 let n = demo::generate(&store, &county, appeals, now, 2026).await?;
                 eprintln!(
@@ -345,7 +353,7 @@ async fn run(cmd: Top) -> Result<String> {
                 demo_logins: logins,
                 ..Config::default()
             };
-            serve(config, store).await?;
+            serve(config, store, clock).await?;
             Ok(String::new())
         }
         Top::Bench { requests, clients } => {
@@ -531,5 +539,28 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bihuan_domain::time::{local, local_date};
+
+    #[test]
+    fn the_demo_clock_stays_inside_the_loaded_calendar() {
+        let cal = Calendar::official();
+        // Late November 2026: fifteen working days still fit in 2026.
+        assert!(demo_clock(&cal, local(2026, 11, 27, 10, 0, 0).unwrap()).is_none());
+        // 28 December 2026: they would run into 2027, which is not loaded.
+        let clock = demo_clock(&cal, local(2026, 12, 28, 10, 0, 0).unwrap()).unwrap();
+        let day = local_date(clock.now());
+        assert!(cal.add_working_days(day, 15).is_ok());
+        assert!(
+            cal.add_working_days(day.succ_opt().unwrap(), 15).is_err()
+                || !cal.is_workday(day.succ_opt().unwrap()).unwrap()
+        );
+        assert_eq!(day.year(), 2026);
+        assert!(day.month() == 12 && day.day() < 28, "{day}");
     }
 }
