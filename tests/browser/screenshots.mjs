@@ -41,8 +41,8 @@ try {
     }
     if (name === "home-dispatcher") {
       const phone = await loginAs(browser, server.base, "dept01", { width: 390, height: 844 });
-      await phone.goto(server.base + "/queue/inbox");
-      await phone.screenshot({ path: join(out, "phone-inbox.png") });
+      await phone.goto(server.base + "/appeals?sort=due");
+      await phone.screenshot({ path: join(out, "phone-list.png") });
       await phone.context().close();
     }
     await page.context().close();

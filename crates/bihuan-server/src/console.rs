@@ -240,21 +240,21 @@ fn deadline_badge(s: Option<DeadlineState>) -> Markup {
 
 fn appeal_rows(items: &[Appeal], cat: &Catalog, now: Instant) -> Markup {
     html! {
-        div.table-wrap {
+        div.table-wrap.cards-on-phone {
             table {
                 thead { tr { th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { "最近期限" } } }
                 tbody {
                     @for a in items {
                         @let st = a.deadline_state(now);
                         tr class=(state_code(st)) {
-                            td.num { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
-                            td.num.small { (format_local(a.registered_at)) }
-                            td { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
-                            td { (a.title) }
-                            td { (unit_name(cat, a.place.township)) }
-                            td { (unit_name(cat, a.lead)) }
-                            td { span.badge { (a.status.label()) } }
-                            td.small {
+                            td.num data-label="编号" { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
+                            td.num.small data-label="登记" { (format_local(a.registered_at)) }
+                            td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
+                            td data-label="标题" { (a.title) }
+                            td data-label="乡镇" { (unit_name(cat, a.place.township)) }
+                            td data-label="主办" { (unit_name(cat, a.lead)) }
+                            td data-label="状态" { span.badge { (a.status.label()) } }
+                            td.small data-label="期限" {
                                 @if let Some((_, due)) = a.next_deadline() { (format_local(due)) " " (deadline_badge(st)) } @else { span.muted { "—" } }
                             }
                         }
