@@ -74,6 +74,39 @@ pub fn document() -> Value {
         {"name": "days", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}}
     ]);
     cal_add["security"] = json!([]);
+    let mut attach = op(
+        "上传附件(multipart/form-data,字段 file;图片、PDF、Office 文档,每个不超过 10 MB)",
+        "attachments",
+        None,
+        "201",
+    );
+    attach["parameters"] = key_param();
+    attach["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}});
+    let metric_params = json!([
+        {"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11(上月19日至本月18日)、days:2026-11-01:2026-11-15;默认本月", "schema": {"type": "string"}},
+        {"name": "by", "in": "query", "required": false, "description": "unit(默认)、township、category、channel、kind", "schema": {"type": "string"}},
+        {"name": "min_volume", "in": "query", "required": false, "description": "参与排名的最少回访量,默认10", "schema": {"type": "integer"}},
+        {"name": "board", "in": "query", "required": false, "description": "红榜、灰榜各列几名,默认3", "schema": {"type": "integer"}}
+    ]);
+    let mut metrics = op(
+        "期间指标:各项比率、同比环比、分组、排名与红灰榜",
+        "metrics",
+        None,
+        "200",
+    );
+    metrics["parameters"] = metric_params.clone();
+    let format_param = json!({"name": "format", "in": "path", "required": true, "description": "csv(UTF-8 带 BOM)或 xlsx", "schema": {"type": "string", "enum": ["csv", "xlsx"]}});
+    let mut export_list = op(
+        "导出工单列表(筛选参数同 GET /api/v1/appeals;个人信息脱敏)",
+        "export",
+        None,
+        "200",
+    );
+    export_list["parameters"] = json!([format_param.clone()]);
+    let mut export_ranking = op("导出排名表", "export", None, "200");
+    let mut ranking_params = vec![format_param];
+    ranking_params.extend(metric_params.as_array().cloned().unwrap_or_default());
+    export_ranking["parameters"] = Value::Array(ranking_params);
     let mut login = op("登录,返回会话 Cookie", "auth", Some("Login"), "200");
     login["security"] = json!([]);
 
@@ -101,6 +134,13 @@ pub fn document() -> Value {
             "/api/v1/policies": {"get": op("期限规则表", "reference", None, "200"), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
             "/api/v1/calendar/years": {"get": op("已导入的节假日年份", "calendar", None, "200"), "post": op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201")},
             "/api/v1/calendar/add": {"get": cal_add},
+            "/api/v1/appeals/{key}/attachments": {"post": attach},
+            "/api/v1/attachments/{id}": {"get": op("下载附件(仅能查看该工单者)", "attachments", None, "200")},
+            "/api/v1/metrics": {"get": metrics},
+            "/api/v1/rates": {"get": op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), "post": op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201")},
+            "/api/v1/score-weights": {"get": op("综合得分权重", "metrics", None, "200"), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
+            "/api/v1/export/appeals.{format}": {"get": export_list},
+            "/api/v1/export/ranking.{format}": {"get": export_ranking},
             "/healthz": {"get": {"summary": "健康检查", "security": [], "responses": {"200": {"description": "OK"}, "503": {"description": "数据库不可用"}}}},
             "/metrics": {"get": {"summary": "Prometheus 指标", "security": [], "responses": {"200": {"description": "text/plain"}}}}
         },
@@ -133,6 +173,8 @@ pub fn document() -> Value {
                 "NewUser": {"type": "object", "required": ["login", "name", "role", "unit", "password"], "properties": {"login": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "password": {"type": "string"}}},
                 "UserUpdate": {"type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "active": {"type": "boolean"}, "password": {"type": "string"}}},
                 "PolicyTable": {"type": "array", "items": {"type": "object"}},
+                "EnteredRate": {"type": "object", "required": ["period", "name", "value", "source"], "properties": {"period": {"type": "string"}, "name": {"type": "string", "enum": ["policy_awareness", "approval_efficiency", "safety_satisfaction", "cadre_approval"]}, "value": {"type": "number", "minimum": 0, "maximum": 1}, "source": {"type": "string"}}},
+                "ScoreWeights": {"type": "object", "required": ["response", "resolution", "satisfaction", "basic_weight"], "properties": {"response": {"type": "number"}, "resolution": {"type": "number"}, "satisfaction": {"type": "number"}, "basic_weight": {"type": "number"}}},
                 "YearNotice": {"type": "object", "required": ["year", "days"], "properties": {"year": {"type": "integer"}, "papers": {"type": "array", "items": {"type": "string"}}, "days": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "date": {"type": "string"}, "isOffDay": {"type": "boolean"}}}}}}
             }
         }

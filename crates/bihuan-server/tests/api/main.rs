@@ -1140,6 +1140,26 @@ async fn operations_endpoints() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.0.3");
     assert!(doc["paths"]["/api/v1/appeals/{key}/actions"]["post"].is_object());
+    for path in [
+        "/api/v1/login",
+        "/api/v1/appeals",
+        "/api/v1/appeals/{key}",
+        "/api/v1/units",
+        "/api/v1/users/{id}",
+        "/api/v1/policies",
+        "/api/v1/calendar/years",
+        "/api/v1/calendar/add",
+        "/api/v1/appeals/{key}/attachments",
+        "/api/v1/attachments/{id}",
+        "/api/v1/metrics",
+        "/api/v1/rates",
+        "/api/v1/score-weights",
+        "/api/v1/export/appeals.{format}",
+        "/api/v1/export/ranking.{format}",
+        "/api/v1/tokens",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
     let home = app
         .client
         .get(app.url("/"))
