@@ -2067,6 +2067,18 @@ async fn supervision(State(state): State<AppState>, PageUser(c): PageUser) -> Re
 // ---------------------------------------------------------------------------------------------
 // Admin
 
+/// The refusal a non-administrator gets on an admin page.
+fn admin_only(c: &Caller) -> Option<Response> {
+    (c.user.role != Role::Admin).then(|| {
+        error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "系统管理仅限管理员",
+            Some(c),
+        )
+    })
+}
+
 async fn admin_page(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
     admin_render(&state, &c, None, None).await
 }
@@ -2077,13 +2089,8 @@ async fn admin_render(
     flash: Option<&str>,
     error: Option<&str>,
 ) -> Response {
-    if c.user.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "系统管理仅限管理员",
-            Some(c),
-        );
+    if let Some(refused) = admin_only(c) {
+        return refused;
     }
     let cat = state.store.catalog();
     let users = state.store.users().await.unwrap_or_default();
@@ -2204,13 +2211,8 @@ async fn admin_create_user(
     PageUser(c): PageUser,
     Form(f): Form<Fields>,
 ) -> Response {
-    if c.user.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "系统管理仅限管理员",
-            Some(&c),
-        );
+    if let Some(refused) = admin_only(&c) {
+        return refused;
     }
     let role: Option<Role> = serde_json::from_value(json!(field(&f, "role"))).ok();
     let (Some(role), Ok(unit)) = (role, field(&f, "unit").parse::<u32>()) else {
@@ -2305,13 +2307,8 @@ async fn admin_put_unit(
     PageUser(c): PageUser,
     Form(f): Form<Fields>,
 ) -> Response {
-    if c.user.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "系统管理仅限管理员",
-            Some(&c),
-        );
+    if let Some(refused) = admin_only(&c) {
+        return refused;
     }
     let cat = state.store.catalog();
     let id = match field(&f, "id").parse::<u32>() {
@@ -2348,13 +2345,8 @@ async fn admin_put_category(
     PageUser(c): PageUser,
     Form(f): Form<Fields>,
 ) -> Response {
-    if c.user.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "系统管理仅限管理员",
-            Some(&c),
-        );
+    if let Some(refused) = admin_only(&c) {
+        return refused;
     }
     let cat = state.store.catalog();
     let name = field(&f, "name").to_string();
@@ -2382,13 +2374,8 @@ async fn admin_put_policies(
     PageUser(c): PageUser,
     Form(f): Form<Fields>,
 ) -> Response {
-    if c.user.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "系统管理仅限管理员",
-            Some(&c),
-        );
+    if let Some(refused) = admin_only(&c) {
+        return refused;
     }
     let rows: Vec<bihuan_domain::DeadlinePolicy> = match serde_json::from_str(field(&f, "json")) {
         Ok(r) => r,
@@ -2429,13 +2416,8 @@ async fn admin_load_calendar(
     PageUser(c): PageUser,
     Form(f): Form<Fields>,
 ) -> Response {
-    if c.user.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "系统管理仅限管理员",
-            Some(&c),
-        );
+    if let Some(refused) = admin_only(&c) {
+        return refused;
     }
     match state
         .store

@@ -3,10 +3,10 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use bihuan_domain::lifecycle::{Appeal, Role};
+use bihuan_domain::lifecycle::Appeal;
 use bihuan_domain::metrics::{self, Period, Rate, Scope, ScoreWeights};
 use bihuan_domain::time::{format_local, local_date};
 use bihuan_domain::Channel;
@@ -105,15 +105,13 @@ async fn dashboard(
     PageUser(c): PageUser,
     Query(q): Query<MetricsQuery>,
 ) -> Response {
-    if !matches!(
-        c.user.role,
-        Role::Leader | Role::Supervisor | Role::Dispatcher | Role::Admin
-    ) {
-        return (
+    if !report::READERS.contains(&c.user.role) {
+        return crate::console::error_page_pub(
             StatusCode::FORBIDDEN,
-            Html("<p>驾驶舱仅限领导、督办和中心人员</p>".to_string()),
-        )
-            .into_response();
+            "无权访问",
+            "驾驶舱仅限领导、督办、中心和回访人员",
+            Some(&c),
+        );
     }
     let units = match report::build(
         &state,

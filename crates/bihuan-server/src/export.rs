@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use bihuan_domain::lifecycle::{Appeal, Role};
+use bihuan_domain::lifecycle::Appeal;
 use bihuan_domain::time::format_local;
 use bihuan_store::Catalog;
 
@@ -232,13 +232,7 @@ async fn export_ranking(
     PathParams(format): PathParams<String>,
     QueryParams(q): QueryParams<MetricsQuery>,
 ) -> ApiResult<Response> {
-    caller.require(&[
-        Role::Leader,
-        Role::Supervisor,
-        Role::Dispatcher,
-        Role::Admin,
-        Role::ReturnVisitor,
-    ])?;
+    caller.require(report::READERS)?;
     let r = report::build(&state, &q).await?;
     let headers = [
         "名次",

@@ -23,6 +23,18 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
+/// Who may read the county's figures (metrics, five rates, rankings, the dashboard).
+pub const READERS: &[bihuan_domain::lifecycle::Role] = {
+    use bihuan_domain::lifecycle::Role;
+    &[
+        Role::Leader,
+        Role::Supervisor,
+        Role::Dispatcher,
+        Role::Admin,
+        Role::ReturnVisitor,
+    ]
+};
+
 /// The appeals of a window, read once and shared for a minute.
 /// When it was read, from which instant on, and the appeals.
 type Cached = (Clock, Instant, Arc<Vec<Appeal>>);
@@ -519,14 +531,7 @@ async fn rates_api(
     caller: crate::auth::Caller,
     crate::error::QueryParams(q): crate::error::QueryParams<RatesQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    use bihuan_domain::lifecycle::Role;
-    caller.require(&[
-        Role::Leader,
-        Role::Supervisor,
-        Role::Dispatcher,
-        Role::Admin,
-        Role::ReturnVisitor,
-    ])?;
+    caller.require(READERS)?;
     let r = build(
         &state,
         &MetricsQuery {
@@ -561,14 +566,7 @@ async fn metrics_api(
     caller: crate::auth::Caller,
     crate::error::QueryParams(q): crate::error::QueryParams<MetricsQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    use bihuan_domain::lifecycle::Role;
-    caller.require(&[
-        Role::Leader,
-        Role::Supervisor,
-        Role::Dispatcher,
-        Role::Admin,
-        Role::ReturnVisitor,
-    ])?;
+    caller.require(READERS)?;
     let r = build(&state, &q).await?;
     Ok(axum::Json(report_json(&r)))
 }

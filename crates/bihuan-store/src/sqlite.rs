@@ -336,6 +336,17 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
     ))
 }
 
+/// `all` with each of `items` replacing the element of the same id, or added.
+fn upsert_by_id<T, K: PartialEq>(mut all: Vec<T>, items: Vec<T>, id: impl Fn(&T) -> K) -> Vec<T> {
+    for item in items {
+        match all.iter_mut().find(|x| id(x) == id(&item)) {
+            Some(x) => *x = item,
+            None => all.push(item),
+        }
+    }
+    all
+}
+
 fn attachment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::Attachment> {
     Ok(crate::Attachment {
         id: r.get::<_, i64>(0)? as u64,
@@ -993,13 +1004,7 @@ impl Store for SqliteStore {
             move |conn| {
                 // Units are upserted; the whole resulting tree must be valid.
                 let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
-                let mut all: Vec<Unit> = cat.org.units().cloned().collect();
-                for u in units {
-                    match all.iter_mut().find(|x| x.id == u.id) {
-                        Some(x) => *x = u,
-                        None => all.push(u),
-                    }
-                }
+                let all = upsert_by_id(cat.org.units().cloned().collect(), units, |u| u.id);
                 cat.org = Org::new(all.clone())
                     .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
                 conn.execute("DELETE FROM units", [])?;
@@ -1029,13 +1034,9 @@ impl Store for SqliteStore {
         self.write_then(
             move |conn| {
                 let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
-                let mut all: Vec<Category> = cat.categories.iter().cloned().collect();
-                for c in categories {
-                    match all.iter_mut().find(|x| x.id == c.id) {
-                        Some(x) => *x = c,
-                        None => all.push(c),
-                    }
-                }
+                let all = upsert_by_id(cat.categories.iter().cloned().collect(), categories, |c| {
+                    c.id
+                });
                 cat.categories = CategoryTree::new(all.clone())
                     .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
                 conn.execute("DELETE FROM categories", [])?;
