@@ -20,7 +20,10 @@ use bihuan_domain::time::Instant;
 use bihuan_domain::{Calendar, Channel, DomainError, Kind, PolicyTable};
 use serde::{Deserialize, Serialize};
 
+pub mod postgres;
+mod query;
 pub mod sqlite;
+pub mod testing;
 
 /// What can go wrong in the store. Domain refusals pass through unchanged.
 #[derive(Debug, thiserror::Error)]

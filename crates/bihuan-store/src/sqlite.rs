@@ -24,8 +24,8 @@ use bihuan_domain::time::{local_date, Instant};
 use bihuan_domain::{Calendar, PolicyTable};
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension};
-use serde::Serialize;
 
+use crate::query::{code, filter_clauses, secs, where_sql, Arg};
 use crate::{
     AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
     Store, StoreError, User, UserUpdate,
@@ -77,20 +77,8 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-/// The snake_case code of a serde enum (`Status::InProgress` → `in_progress`).
-fn code<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => panic!("not a unit enum: {other:?}"),
-    }
-}
-
 fn parse_code<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(internal)
-}
-
-fn secs(t: Instant) -> i64 {
-    t.timestamp()
 }
 
 fn from_secs(s: i64) -> Instant {
@@ -564,125 +552,19 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
     }
 }
 
-/// The WHERE clauses and their arguments for a filter (shared by lists and counts).
-fn filter_clauses(
-    catalog: &Catalog,
-    f: &AppealFilter,
-) -> (Vec<String>, Vec<rusqlite::types::Value>) {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value as V;
-    if !f.status.is_empty() {
-        clauses.push(format!(
-            "status IN ({})",
-            vec!["?"; f.status.len()].join(",")
-        ));
-        args.extend(f.status.iter().map(|s| V::Text(code(s))));
-    }
-    if let Some(u) = f.lead {
-        clauses.push("lead = ?".into());
-        args.push(V::Integer(u.0 as i64));
-    }
-    if let Some(u) = f.township {
-        clauses.push("township = ?".into());
-        args.push(V::Integer(u.0 as i64));
-    }
-    if let Some(c) = f.category {
-        // The category and everything below it.
-        let mut ids = vec![c];
-        let mut frontier = vec![c];
-        while let Some(p) = frontier.pop() {
-            for child in catalog.categories.iter().filter(|x| x.parent == Some(p)) {
-                ids.push(child.id);
-                frontier.push(child.id);
-            }
-        }
-        clauses.push(format!("category IN ({})", vec!["?"; ids.len()].join(",")));
-        args.extend(ids.iter().map(|i| V::Integer(i.0 as i64)));
-    }
-    if let Some(ch) = f.channel {
-        clauses.push("channel = ?".into());
-        args.push(V::Text(code(&ch)));
-    }
-    if let Some(k) = f.kind {
-        clauses.push("kind = ?".into());
-        args.push(V::Text(code(&k)));
-    }
-    let now = f.now.map(secs).unwrap_or(0);
-    match f.overdue {
-        Some(true) => {
-            clauses.push("next_due < ?".into());
-            args.push(V::Integer(now));
-        }
-        Some(false) => {
-            clauses.push("(next_due IS NULL OR next_due >= ?)".into());
-            args.push(V::Integer(now));
-        }
-        None => {}
-    }
-    match f.due_soon {
-        Some(true) => {
-            clauses.push("(due_soon_at <= ? AND next_due >= ?)".into());
-            args.push(V::Integer(now));
-            args.push(V::Integer(now));
-        }
-        Some(false) => {
-            clauses.push(
-                "NOT (due_soon_at IS NOT NULL AND due_soon_at <= ? AND next_due >= ?)".into(),
-            );
-            args.push(V::Integer(now));
-            args.push(V::Integer(now));
-        }
-        None => {}
-    }
-    if let Some(t) = f.from {
-        clauses.push("registered_at >= ?".into());
-        args.push(V::Integer(secs(t)));
-    }
-    if let Some(t) = f.to {
-        clauses.push("registered_at < ?".into());
-        args.push(V::Integer(secs(t)));
-    }
-    if let Some(t) = f.active_since {
-        clauses.push("updated_at >= ?".into());
-        args.push(V::Integer(secs(t)));
-    }
-    if let Some(u) = f.owner {
-        clauses.push("owner = ?".into());
-        args.push(V::Integer(u.0 as i64));
-    }
-    if let Some(u) = f.registered_by {
-        clauses.push("registered_by = ?".into());
-        args.push(V::Integer(u.0 as i64));
-    }
-    if let Some(identity) = &f.citizen {
-        clauses.push("citizen_key = ?".into());
-        args.push(V::Text(crate::citizen_key(identity)));
-    }
-    if let Some(units) = &f.involving {
-        if units.is_empty() {
-            clauses.push("0".into());
-        } else {
-            clauses.push(format!(
-                "id IN (SELECT appeal_id FROM appeal_units WHERE unit_id IN ({}))",
-                vec!["?"; units.len()].join(",")
-            ));
-            args.extend(units.iter().map(|u| V::Integer(u.0 as i64)));
-        }
-    }
-    (clauses, args)
-}
-
-fn where_sql(clauses: &[String]) -> String {
-    if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    }
+    args.into_iter()
+        .map(|a| match a {
+            Arg::Int(i) => V::Integer(i),
+            Arg::Text(t) => V::Text(t),
+        })
+        .collect()
 }
 
 fn count_query(conn: &Connection, catalog: &Catalog, f: &AppealFilter) -> Result<u64> {
     let (clauses, args) = filter_clauses(catalog, f);
+    let args = sqlite_args(args);
     let sql = format!("SELECT COUNT(*) FROM appeals {}", where_sql(&clauses));
     let n: i64 = conn
         .prepare_cached(&sql)?
@@ -698,7 +580,8 @@ fn list_query(
     limit: u32,
 ) -> Result<Page> {
     use rusqlite::types::Value as V;
-    let (mut clauses, mut args) = filter_clauses(catalog, f);
+    let (mut clauses, args) = filter_clauses(catalog, f);
+    let mut args = sqlite_args(args);
     const NO_DUE: i64 = i64::MAX;
     let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
     let order = match f.sort {

@@ -41,7 +41,7 @@ enum Top {
         /// A TOML configuration file (see docs/operations.md).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The SQLite database file (overrides the configuration).
+        /// The database: a SQLite file, or `postgres://user@host/db` (overrides the configuration).
         #[arg(long)]
         db: Option<String>,
         /// Address to listen on, e.g. 0.0.0.0:8080 (overrides the configuration).
@@ -217,7 +217,14 @@ fn init_logging(format: &str) {
     };
 }
 
-fn open(db: &str) -> Result<Arc<dyn Store>> {
+/// Opens the store `db` names: a `postgres://` (or `postgresql://`) address, else a SQLite file.
+async fn open(db: &str) -> Result<Arc<dyn Store>> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let store = bihuan_store::postgres::PgStore::connect(db)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+        return Ok(Arc::new(store));
+    }
     Ok(Arc::new(SqliteStore::open(db).with_context(|| {
         format!("cannot open the database {db}")
     })?))
@@ -279,7 +286,7 @@ async fn run(cmd: Top) -> Result<String> {
                 c.listen = l;
             }
             init_logging(&c.log_format);
-            let store = open(&c.db)?;
+            let store = open(&c.db).await?;
             if store.catalog().org.units().next().is_none() {
                 eprintln!("注意: 数据库中还没有单位。请先运行 `bihuan init --db {} --county 县名` 创建县和第一个管理员。", c.db);
             }
@@ -294,6 +301,9 @@ async fn run(cmd: Top) -> Result<String> {
             no_serve,
         } => {
             init_logging("text");
+            if fresh && db.contains("://") {
+                bail!("--fresh only deletes a SQLite demo file; drop the PostgreSQL database yourself");
+            }
             if fresh {
                 for suffix in ["", "-wal", "-shm"] {
                     let p = format!("{db}{suffix}");
@@ -302,7 +312,7 @@ async fn run(cmd: Top) -> Result<String> {
                     }
                 }
             }
-            let store = open(&db)?;
+            let store = open(&db).await?;
             let county = demo::county();
             let clock = match OffsetClock::from_env()? {
                 Some(c) => Some(c),
@@ -378,7 +388,7 @@ async fn run(cmd: Top) -> Result<String> {
             admin_login,
             password,
         } => {
-            let store = open(&db)?;
+            let store = open(&db).await?;
             if store.catalog().org.units().next().is_some() {
                 bail!("{db} already has units; use `bihuan user add` for more accounts");
             }
@@ -423,7 +433,7 @@ async fn run(cmd: Top) -> Result<String> {
                     .ok()
                     .filter(|r| *r != Role::System)
                     .with_context(|| format!("unknown role {role:?}: use operator, dispatcher, handler, unit_leader, supervisor, return_visitor, grid_member, leader or admin"))?;
-                let store = open(&db)?;
+                let store = open(&db).await?;
                 let h = hash(&password).await?;
                 let u = store
                     .create_user(NewUser {
@@ -442,7 +452,7 @@ async fn run(cmd: Top) -> Result<String> {
                 ))
             }
             UserCmd::List { db } => {
-                let store = open(&db)?;
+                let store = open(&db).await?;
                 let users = store.users().await?;
                 Ok(users
                     .iter()
@@ -471,7 +481,7 @@ async fn run(cmd: Top) -> Result<String> {
                 .with_context(|| format!("cannot read {}", mapping.display()))?;
             let map: import::Mapping = toml::from_str(&text)
                 .with_context(|| format!("invalid mapping file {}", mapping.display()))?;
-            let store = open(&db)?;
+            let store = open(&db).await?;
             let user = store
                 .user_by_login(&as_login)
                 .await
@@ -490,7 +500,7 @@ async fn run(cmd: Top) -> Result<String> {
             Ok(out)
         }
         Top::Export { db, out, from, to } => {
-            let store = open(&db)?;
+            let store = open(&db).await?;
             let mut filter = AppealFilter::default();
             if let Some(f) = from {
                 filter.from = Some(bihuan_domain::time::start_of_day(parse_date(&f)?));

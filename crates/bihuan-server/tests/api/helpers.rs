@@ -7,6 +7,7 @@ use bihuan_domain::category::{Category, CategoryId};
 use bihuan_domain::lifecycle::Role;
 use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_server::{auth, AppState, Application, Config, ManualClock};
+use bihuan_store::postgres::PgStore;
 use bihuan_store::sqlite::SqliteStore;
 use bihuan_store::{CredentialKind, NewUser, Store};
 use reqwest::{Client, Response, StatusCode};
@@ -29,6 +30,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// login → bearer token
     tokens: std::collections::HashMap<String, String>,
+    _scratch: Option<bihuan_store::testing::ScratchDb>,
     _dir: tempfile::TempDir,
 }
 
@@ -37,10 +39,32 @@ fn password_hash() -> &'static str {
     H.get_or_init(|| auth::hash_password(PASSWORD).unwrap())
 }
 
-pub async fn spawn_app() -> TestApp {
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The application on a fresh database of `backend`, or `None` when that store is not
+/// available here (PostgreSQL without a server: the run says it was skipped).
+pub async fn spawn_app_on(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("test.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+    let (store, db, scratch): (Arc<dyn Store>, String, _) = match backend {
+        Backend::Sqlite => {
+            let db = dir.path().join("test.db");
+            (
+                Arc::new(SqliteStore::open(&db).unwrap()),
+                db.display().to_string(),
+                None,
+            )
+        }
+        Backend::Postgres => {
+            let scratch = bihuan_store::testing::scratch_database().await?;
+            let store = PgStore::connect(&scratch.url).await.unwrap();
+            (Arc::new(store), scratch.url.clone(), Some(scratch))
+        }
+    };
     let u = |id, name: &str, kind, parent: Option<u32>| Unit {
         id: UnitId(id),
         name: name.into(),
@@ -108,7 +132,7 @@ pub async fn spawn_app() -> TestApp {
         tokens.insert(login.to_string(), token);
     }
     let config = Config {
-        db: db.display().to_string(),
+        db,
         listen: "127.0.0.1:0".into(),
         scan_interval_secs: 0,
         ..Config::default()
@@ -122,14 +146,23 @@ pub async fn spawn_app() -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    Some(TestApp {
         base,
         client: Client::builder().cookie_store(true).build().unwrap(),
         state,
         clock,
         tokens,
+        _scratch: scratch,
         _dir: dir,
-    }
+    })
+}
+
+/// The application on SQLite (the default store).
+#[allow(dead_code)]
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Backend::Sqlite)
+        .await
+        .expect("SQLite is always there")
 }
 
 pub async fn body(r: Response) -> (StatusCode, Value) {

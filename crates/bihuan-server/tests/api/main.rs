@@ -12,9 +12,7 @@ fn n(v: &Value) -> String {
     v["number"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn the_whole_loop_over_http() {
-    let app = spawn_app().await;
+async fn the_whole_loop_over_http(app: TestApp) {
     let a = app.register(&new_appeal()).await;
     assert_eq!(a["status"], "pending_dispatch");
     assert_eq!(a["version"], 1);
@@ -90,9 +88,7 @@ async fn the_whole_loop_over_http() {
     assert_eq!(e["code"], "not_your_unit");
 }
 
-#[tokio::test]
-async fn a_misrouted_order_is_returned_and_redispatched() {
-    let app = spawn_app().await;
+async fn a_misrouted_order_is_returned_and_redispatched(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     app.ok(
         "dispatcher",
@@ -127,9 +123,7 @@ async fn a_misrouted_order_is_returned_and_redispatched() {
     assert_eq!(e["code"], "not_lead_unit");
 }
 
-#[tokio::test]
-async fn a_refused_return_confirms_the_unit() {
-    let app = spawn_app().await;
+async fn a_refused_return_confirms_the_unit(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     app.ok(
         "dispatcher",
@@ -160,9 +154,7 @@ async fn a_refused_return_confirms_the_unit() {
     assert_eq!(e["code"], "unit_confirmed");
 }
 
-#[tokio::test]
-async fn an_extension_is_requested_and_approved() {
-    let app = spawn_app().await;
+async fn an_extension_is_requested_and_approved(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     let d = app
         .ok(
@@ -200,9 +192,7 @@ async fn an_extension_is_requested_and_approved() {
     assert_eq!(a["extensions_granted"], 1);
 }
 
-#[tokio::test]
-async fn a_whistle_with_two_units_reporting_in() {
-    let app = spawn_app().await;
+async fn a_whistle_with_two_units_reporting_in(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     app.ok(
         "dispatcher",
@@ -279,9 +269,7 @@ async fn a_whistle_with_two_units_reporting_in() {
     );
 }
 
-#[tokio::test]
-async fn unsatisfied_visit_redo_and_close() {
-    let app = spawn_app().await;
+async fn unsatisfied_visit_redo_and_close(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     app.ok(
         "dispatcher",
@@ -317,9 +305,7 @@ async fn unsatisfied_visit_redo_and_close() {
     assert_eq!(c["status"], "closed");
 }
 
-#[tokio::test]
-async fn duplicates_merge_into_a_master() {
-    let app = spawn_app().await;
+async fn duplicates_merge_into_a_master(app: TestApp) {
     let master = n(&app.register(&new_appeal()).await);
     let dup = n(&app.register(&new_appeal()).await);
     let m = app
@@ -373,9 +359,7 @@ async fn duplicates_merge_into_a_master() {
     );
 }
 
-#[tokio::test]
-async fn wrong_unit_and_wrong_role_are_403() {
-    let app = spawn_app().await;
+async fn wrong_unit_and_wrong_role_are_403(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     // A handler cannot dispatch.
     let (s, e) = app
@@ -439,9 +423,7 @@ async fn wrong_unit_and_wrong_role_are_403() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn a_stale_version_is_409_with_the_current_version() {
-    let app = spawn_app().await;
+async fn a_stale_version_is_409_with_the_current_version(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     let path = format!("/api/v1/appeals/{num}/actions");
     let (s, _) = app
@@ -475,9 +457,7 @@ async fn a_stale_version_is_409_with_the_current_version() {
     );
 }
 
-#[tokio::test]
-async fn bad_bodies_get_json_errors_never_500() {
-    let app = spawn_app().await;
+async fn bad_bodies_get_json_errors_never_500(app: TestApp) {
     let url = app.url("/api/v1/appeals");
     let tok = app.token("operator").to_string();
     let send = |b: Vec<u8>, ct: &'static str| {
@@ -661,9 +641,7 @@ async fn bad_bodies_get_json_errors_never_500() {
     );
 }
 
-#[tokio::test]
-async fn an_idempotency_key_never_creates_a_second_appeal() {
-    let app = spawn_app().await;
+async fn an_idempotency_key_never_creates_a_second_appeal(app: TestApp) {
     let send = || {
         app.client
             .post(app.url("/api/v1/appeals"))
@@ -680,9 +658,7 @@ async fn an_idempotency_key_never_creates_a_second_appeal() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn lists_filter_paginate_and_mask_phones() {
-    let app = spawn_app().await;
+async fn lists_filter_paginate_and_mask_phones(app: TestApp) {
     let mut numbers = Vec::new();
     for i in 0..7 {
         let mut b = new_appeal();
@@ -834,9 +810,8 @@ async fn lists_filter_paginate_and_mask_phones() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_registrations_all_land_with_unique_numbers() {
-    let app = std::sync::Arc::new(spawn_app().await);
+async fn concurrent_registrations_all_land_with_unique_numbers(app: TestApp) {
+    let app = std::sync::Arc::new(app);
     let mut handles = Vec::new();
     for _ in 0..40 {
         let app = app.clone();
@@ -858,9 +833,7 @@ async fn concurrent_registrations_all_land_with_unique_numbers() {
     assert_eq!(list["items"].as_array().unwrap().len(), 40);
 }
 
-#[tokio::test]
-async fn login_with_a_password_sets_a_session_cookie() {
-    let app = spawn_app().await;
+async fn login_with_a_password_sets_a_session_cookie(app: TestApp) {
     let r = app
         .client
         .post(app.url("/api/v1/login"))
@@ -923,9 +896,7 @@ async fn login_with_a_password_sets_a_session_cookie() {
     );
 }
 
-#[tokio::test]
-async fn admins_manage_users_units_policies_and_calendar_years() {
-    let app = spawn_app().await;
+async fn admins_manage_users_units_policies_and_calendar_years(app: TestApp) {
     let (s, u) = app.post("admin", "/api/v1/users", &json!({"login": "new-op", "name": "新受理员", "role": "operator", "unit": COUNTY, "password": "abc12345x"})).await;
     assert_eq!(s, StatusCode::CREATED, "{u}");
     let (s, e) = app.post("admin", "/api/v1/users", &json!({"login": "new-op", "name": "重名", "role": "operator", "unit": COUNTY, "password": "abc12345x"})).await;
@@ -1083,9 +1054,7 @@ async fn admins_manage_users_units_policies_and_calendar_years() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn the_calendar_endpoint_answers_like_the_cli() {
-    let app = spawn_app().await;
+async fn the_calendar_endpoint_answers_like_the_cli(app: TestApp) {
     let r = app
         .client
         .get(app.url("/api/v1/calendar/add?date=2026-09-28&days=15"))
@@ -1106,9 +1075,7 @@ async fn the_calendar_endpoint_answers_like_the_cli() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn operations_endpoints() {
-    let app = spawn_app().await;
+async fn operations_endpoints(app: TestApp) {
     app.register(&new_appeal()).await;
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -1172,9 +1139,7 @@ async fn operations_endpoints() {
     assert!(home.contains("闭环"));
 }
 
-#[tokio::test]
-async fn the_deadline_scanner_supervises_once_per_deadline() {
-    let app = spawn_app().await;
+async fn the_deadline_scanner_supervises_once_per_deadline(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     let state = app.state.clone();
     // A week later the dispatch deadline (one working day) has long passed.
@@ -1223,9 +1188,7 @@ async fn upload(
     body(r).await
 }
 
-#[tokio::test]
-async fn attachments_are_type_checked_size_limited_and_scoped() {
-    let app = spawn_app().await;
+async fn attachments_are_type_checked_size_limited_and_scoped(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     app.ok(
         "dispatcher",
@@ -1314,9 +1277,7 @@ async fn attachments_are_type_checked_size_limited_and_scoped() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn metrics_over_the_api_with_rankings_and_a_public_board() {
-    let app = spawn_app().await;
+async fn metrics_over_the_api_with_rankings_and_a_public_board(app: TestApp) {
     // Two appeals through the loop in November: one satisfied, one basically satisfied.
     for rating in ["satisfied", "basic"] {
         let num = n(&app.register(&new_appeal()).await);
@@ -1414,9 +1375,7 @@ async fn metrics_over_the_api_with_rankings_and_a_public_board() {
     assert!(!text.contains("13912345678") && !text.contains("李四"));
 }
 
-#[tokio::test]
-async fn lists_and_rankings_export_to_csv_and_xlsx() {
-    let app = spawn_app().await;
+async fn lists_and_rankings_export_to_csv_and_xlsx(app: TestApp) {
     let mut b = new_appeal();
     b["title"] = json!("=HYPERLINK(\"x\")");
     app.register(&b).await;
@@ -1486,9 +1445,7 @@ async fn lists_and_rankings_export_to_csv_and_xlsx() {
     );
 }
 
-#[tokio::test]
-async fn the_five_headline_rates_show_entered_values_as_entered() {
-    let app = spawn_app().await;
+async fn the_five_headline_rates_show_entered_values_as_entered(app: TestApp) {
     let (s, v) = app
         .get("leader", "/api/v1/rates?period=month:2026-11")
         .await;
@@ -1540,9 +1497,7 @@ async fn the_five_headline_rates_show_entered_values_as_entered() {
     }
 }
 
-#[tokio::test]
-async fn composite_weights_are_configurable() {
-    let app = spawn_app().await;
+async fn composite_weights_are_configurable(app: TestApp) {
     let num = n(&app.register(&new_appeal()).await);
     app.ok(
         "dispatcher",
@@ -1612,10 +1567,8 @@ async fn composite_weights_are_configurable() {
     );
 }
 
-#[tokio::test]
-async fn an_exported_ranking_reads_back_as_the_api_figures() {
+async fn an_exported_ranking_reads_back_as_the_api_figures(app: TestApp) {
     use calamine::{Reader, Xlsx};
-    let app = spawn_app().await;
     for (lead, rating) in [
         (HOUSING, "satisfied"),
         (HOUSING, "unsatisfied"),
@@ -1688,3 +1641,58 @@ async fn an_exported_ranking_reads_back_as_the_api_figures() {
     assert_eq!((water[0].as_str(), water[4].as_str()), ("1", "96.0"));
     assert_eq!((housing[0].as_str(), housing[4].as_str()), ("2", "55.0"));
 }
+
+/// Every test above, once on each store: the same suite on SQLite and on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = crate::helpers::spawn_app_on(crate::helpers::Backend::Sqlite)
+                        .await
+                        .unwrap();
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    match crate::helpers::spawn_app_on(crate::helpers::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("{}: PostgreSQL skipped", stringify!($name)),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    the_whole_loop_over_http,
+    a_misrouted_order_is_returned_and_redispatched,
+    a_refused_return_confirms_the_unit,
+    an_extension_is_requested_and_approved,
+    a_whistle_with_two_units_reporting_in,
+    unsatisfied_visit_redo_and_close,
+    duplicates_merge_into_a_master,
+    wrong_unit_and_wrong_role_are_403,
+    a_stale_version_is_409_with_the_current_version,
+    bad_bodies_get_json_errors_never_500,
+    an_idempotency_key_never_creates_a_second_appeal,
+    lists_filter_paginate_and_mask_phones,
+    login_with_a_password_sets_a_session_cookie,
+    admins_manage_users_units_policies_and_calendar_years,
+    the_calendar_endpoint_answers_like_the_cli,
+    operations_endpoints,
+    the_deadline_scanner_supervises_once_per_deadline,
+    attachments_are_type_checked_size_limited_and_scoped,
+    metrics_over_the_api_with_rankings_and_a_public_board,
+    lists_and_rankings_export_to_csv_and_xlsx,
+    the_five_headline_rates_show_entered_values_as_entered,
+    composite_weights_are_configurable,
+    an_exported_ranking_reads_back_as_the_api_figures,
+    concurrent_registrations_all_land_with_unique_numbers,
+);

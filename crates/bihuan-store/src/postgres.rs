@@ -1,0 +1,1369 @@
+//! The PostgreSQL store, for a city or a province: several `bihuan serve` processes on one
+//! database.
+//!
+//! * **Writes** run in their own transaction on a pooled connection. An action locks the
+//!   appeal's row (`SELECT … FOR UPDATE`), lets the domain decide on the state it read, and
+//!   writes the events and the new state before committing; two servers acting on one appeal
+//!   are serialised by the row lock, and the version check turns the loser into a 409. Commits
+//!   of concurrent transactions share WAL flushes (PostgreSQL's own group commit), so the
+//!   writer needs no queue of its own. `synchronous_commit` is left on: an acknowledged write is
+//!   on disk.
+//! * **Numbers**: appeal ids from the sequence `appeal_ids`, and each month's numbers from a
+//!   sequence of its own, so that registrations never wait for each other's commit. A
+//!   transaction that fails after taking a number leaves a gap; a number is never given twice.
+//! * **Reference data** (units, categories, policies, calendar, weights) is cached in memory by
+//!   every server. A change bumps `meta.catalog_version`; each server checks it every second
+//!   and reloads, so an administrator's change reaches all servers within a second or two.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use bihuan_domain::appeal::{AppealId, AppealNumber, UserId};
+use bihuan_domain::calendar::YearNotice;
+use bihuan_domain::category::{Category, CategoryId, CategoryTree};
+use bihuan_domain::lifecycle::{Actor, Appeal, Command, EventRecord, MasterRef, NewAppeal, Status};
+use bihuan_domain::org::{Org, Unit, UnitId};
+use bihuan_domain::time::{local_date, Instant};
+use bihuan_domain::{Calendar, PolicyTable};
+use chrono::{DateTime, Datelike, Utc};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::{NoTls, Row};
+
+use crate::query::{code, filter_clauses, numbered, secs, where_sql, Arg};
+use crate::{
+    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
+    Store, StoreError, User, UserUpdate,
+};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/001_init.sql")];
+
+/// The advisory lock taken while migrating, so that servers starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x6269_6875_616e_0001;
+
+pub struct PgStore {
+    pool: Pool,
+    catalog: Arc<RwLock<Arc<Catalog>>>,
+    /// The `catalog_version` the cached catalog was loaded at.
+    catalog_version: Arc<AtomicI64>,
+    /// Months whose number sequence is known to exist.
+    months: Mutex<HashSet<String>>,
+    /// Writes in flight (for operations metrics).
+    in_flight: AtomicUsize,
+    /// A description of the database without the password (for logs).
+    target: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                StoreError::conflict("retry", "与另一操作同时提交,请重试")
+            }
+            Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::conflict(
+                "duplicate",
+                format!(
+                    "与已保存的数据重复: {}",
+                    e.as_db_error().map(|d| d.message()).unwrap_or_default()
+                ),
+            ),
+            _ => match e.as_db_error() {
+                Some(db) => internal(format!("{}: {}", db.code().code(), db.message())),
+                None => internal(e),
+            },
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        internal(format!("no database connection: {e}"))
+    }
+}
+
+fn parse_code<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(internal)
+}
+
+fn from_secs(s: i64) -> Instant {
+    DateTime::<Utc>::from_timestamp(s, 0).unwrap_or_default()
+}
+
+fn pg_args(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Int(i) => i as &(dyn ToSql + Sync),
+            Arg::Text(t) => t as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+async fn migrate(client: &mut deadpool_postgres::Object) -> Result<()> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let out = async {
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS bihuan_schema (version BIGINT NOT NULL)")
+            .await?;
+        let current: Option<i64> = client
+            .query_opt("SELECT MAX(version) FROM bihuan_schema", &[])
+            .await?
+            .and_then(|r| r.get(0));
+        let current = current.unwrap_or(0);
+        let target = MIGRATIONS.len() as i64;
+        if current > target {
+            return Err(internal(format!(
+                "the database is at schema version {current}, newer than this program ({target}); \
+                 use a newer bihuan"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = client.transaction().await?;
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO bihuan_schema (version) VALUES ($1)",
+                &[&((i + 1) as i64)],
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+    .await;
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    out
+}
+
+async fn catalog_version(c: &impl GenericClient) -> Result<i64> {
+    let v: Option<String> = c
+        .query_opt("SELECT value FROM meta WHERE key = 'catalog_version'", &[])
+        .await?
+        .map(|r| r.get(0));
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+async fn bump_catalog_version(c: &impl GenericClient) -> Result<()> {
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ('catalog_version', '1')
+         ON CONFLICT (key) DO UPDATE SET value = (meta.value::BIGINT + 1)::TEXT",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn load_catalog(c: &impl GenericClient) -> Result<Catalog> {
+    let mut list = Vec::new();
+    for r in c
+        .query(
+            "SELECT id, name, kind, parent, aliases FROM units ORDER BY id",
+            &[],
+        )
+        .await?
+    {
+        list.push(Unit {
+            id: UnitId(r.get::<_, i64>(0) as u32),
+            name: r.get(1),
+            kind: parse_code(r.get::<_, &str>(2))?,
+            parent: r.get::<_, Option<i64>>(3).map(|p| UnitId(p as u32)),
+            aliases: serde_json::from_str(r.get::<_, &str>(4)).map_err(internal)?,
+        });
+    }
+    let org = if list.is_empty() {
+        Org::default()
+    } else {
+        Org::new(list).map_err(internal)?
+    };
+    let cats = c
+        .query("SELECT id, name, parent FROM categories ORDER BY id", &[])
+        .await?
+        .into_iter()
+        .map(|r| Category {
+            id: CategoryId(r.get::<_, i64>(0) as u32),
+            name: r.get(1),
+            parent: r.get::<_, Option<i64>>(2).map(|p| CategoryId(p as u32)),
+        })
+        .collect();
+    let categories = CategoryTree::new(cats).map_err(internal)?;
+    let meta = |key: &'static str| async move {
+        Ok::<_, StoreError>(
+            c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+                .await?
+                .map(|r| r.get::<_, String>(0)),
+        )
+    };
+    let policies = match meta("policies").await? {
+        Some(json) => serde_json::from_str(&json).map_err(internal)?,
+        None => PolicyTable::defaults(),
+    };
+    let weights = match meta("score_weights").await? {
+        Some(json) => serde_json::from_str(&json).map_err(internal)?,
+        None => bihuan_domain::metrics::ScoreWeights::default(),
+    };
+    let mut calendar = Calendar::official();
+    for r in c
+        .query("SELECT json FROM calendar_years ORDER BY year", &[])
+        .await?
+    {
+        calendar.load_json(r.get::<_, &str>(0)).map_err(internal)?;
+    }
+    Ok(Catalog {
+        org,
+        categories,
+        policies,
+        calendar,
+        weights,
+    })
+}
+
+/// Reads an appeal; `lock` takes its row lock until the transaction ends.
+async fn read_appeal(c: &impl GenericClient, r: &AppealRef, lock: bool) -> Result<Appeal> {
+    let suffix = if lock { " FOR UPDATE" } else { "" };
+    let row = match r {
+        AppealRef::Id(id) => {
+            let st = c
+                .prepare_cached(&format!("SELECT state FROM appeals WHERE id = $1{suffix}"))
+                .await?;
+            c.query_opt(&st, &[&(id.0 as i64)]).await?
+        }
+        AppealRef::Number(n) => {
+            let st = c
+                .prepare_cached(&format!(
+                    "SELECT state FROM appeals WHERE number = $1{suffix}"
+                ))
+                .await?;
+            c.query_opt(&st, &[&n.to_string()]).await?
+        }
+    };
+    let row = row.ok_or_else(|| StoreError::not_found(r.to_string()))?;
+    Ok(row.get::<_, Json<Appeal>>(0).0)
+}
+
+async fn save_appeal(
+    c: &impl GenericClient,
+    a: &Appeal,
+    idempotency_key: Option<&str>,
+) -> Result<()> {
+    let next = a.next_deadline();
+    let st = c
+        .prepare_cached(
+            "INSERT INTO appeals (id, number, version, status, regime, kind, channel, urgency,
+                 category, township, lead, owner, registered_at, registered_by, citizen_key,
+                 next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
+                 category = excluded.category, township = excluded.township, lead = excluded.lead,
+                 owner = excluded.owner, next_due = excluded.next_due,
+                 due_soon_at = excluded.due_soon_at, updated_at = excluded.updated_at,
+                 state = excluded.state, unsupervised_due = excluded.unsupervised_due",
+        )
+        .await?;
+    c.execute(
+        &st,
+        &[
+            &(a.id.0 as i64),
+            &a.number.to_string(),
+            &(a.version as i64),
+            &code(&a.status),
+            &code(&a.regime),
+            &code(&a.kind),
+            &code(&a.channel),
+            &code(&a.urgency),
+            &a.category.map(|c| c.0 as i64),
+            &a.place.township.map(|u| u.0 as i64),
+            &a.lead.map(|u| u.0 as i64),
+            &a.owner.as_ref().map(|o| o.user.0 as i64),
+            &secs(a.registered_at),
+            &(a.registered_by.0 as i64),
+            &a.citizen.identity_key().map(|k| crate::citizen_key(&k)),
+            &next.map(|(_, due)| secs(due)),
+            &a.due_soon_at().map(secs),
+            &idempotency_key,
+            &secs(a.last_at),
+            &Json(a),
+            &a.next_unsupervised_deadline().map(secs),
+        ],
+    )
+    .await?;
+    let mut units: Vec<i64> = a
+        .lead
+        .into_iter()
+        .chain(a.assisting.iter().copied())
+        .chain(
+            a.whistles
+                .iter()
+                .flat_map(|w| w.targets.iter().map(|t| t.unit)),
+        )
+        .chain(a.dispatch_rounds.iter().map(|d| d.unit))
+        .map(|u| u.0 as i64)
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    if !units.is_empty() {
+        let st = c
+            .prepare_cached(
+                "INSERT INTO appeal_units (unit_id, appeal_id)
+                 SELECT u, $2 FROM UNNEST($1::BIGINT[]) AS u ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        c.execute(&st, &[&units, &(a.id.0 as i64)]).await?;
+    }
+    Ok(())
+}
+
+async fn insert_events(c: &impl GenericClient, records: &[EventRecord]) -> Result<()> {
+    let st = c
+        .prepare_cached(
+            "INSERT INTO events (appeal_id, version, at, actor_user, type, body)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    for r in records {
+        c.execute(
+            &st,
+            &[
+                &(r.appeal.0 as i64),
+                &(r.version as i64),
+                &secs(r.at),
+                &(r.actor.user.0 as i64),
+                &r.event.name(),
+                &Json(r),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn month_sequence(year: i32, month: u32) -> String {
+    format!("appeal_no_{year:04}{month:02}")
+}
+
+fn user_from_row(r: &Row) -> Result<User> {
+    Ok(User {
+        id: UserId(r.get::<_, i64>(0) as u32),
+        login: r.get(1),
+        name: r.get(2),
+        role: parse_code(r.get::<_, &str>(3))?,
+        unit: UnitId(r.get::<_, i64>(4) as u32),
+        active: r.get::<_, i64>(5) != 0,
+        password_hash: r.get(6),
+    })
+}
+
+const USER_COLS: &str = "id, login, name, role, unit, active, password_hash";
+
+async fn user_by(
+    c: &impl GenericClient,
+    clause: &str,
+    p: &(dyn ToSql + Sync),
+) -> Result<Option<User>> {
+    c.query_opt(
+        &format!("SELECT {USER_COLS} FROM users WHERE {clause}"),
+        &[p],
+    )
+    .await?
+    .map(|r| user_from_row(&r))
+    .transpose()
+}
+
+fn attachment_from_row(r: &Row) -> crate::Attachment {
+    crate::Attachment {
+        id: r.get::<_, i64>(0) as u64,
+        appeal: AppealId(r.get::<_, i64>(1) as u64),
+        name: r.get(2),
+        mime: r.get(3),
+        size: r.get::<_, i64>(4) as u64,
+        sha256: r.get(5),
+        uploaded_by: UserId(r.get::<_, i64>(6) as u32),
+        at: from_secs(r.get(7)),
+    }
+}
+
+/// `all` with each of `items` replacing the element of the same id, or added.
+fn upsert_by_id<T, K: PartialEq>(mut all: Vec<T>, items: Vec<T>, id: impl Fn(&T) -> K) -> Vec<T> {
+    for item in items {
+        match all.iter_mut().find(|x| id(x) == id(&item)) {
+            Some(x) => *x = item,
+            None => all.push(item),
+        }
+    }
+    all
+}
+
+/// Units named in a command must exist and be able to handle work.
+fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> {
+    let named: Vec<UnitId> = match command {
+        Command::Dispatch {
+            lead, assisting, ..
+        } => std::iter::once(*lead)
+            .chain(assisting.iter().copied())
+            .collect(),
+        Command::DecideReturn {
+            redispatch: Some((lead, assisting)),
+            ..
+        } => std::iter::once(*lead)
+            .chain(assisting.iter().copied())
+            .collect(),
+        Command::Whistle { units, .. } => units.clone(),
+        _ => vec![],
+    };
+    for u in named {
+        match cat.org.get(u) {
+            Some(unit) if unit.kind.can_handle() => {}
+            Some(unit) => {
+                return Err(StoreError::invalid(
+                    "unit_cannot_handle",
+                    format!("「{}」不能承办工单", unit.name),
+                ))
+            }
+            None => {
+                return Err(StoreError::invalid(
+                    "unknown_unit",
+                    format!("单位 {} 不存在", u.0),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), runs migrations, loads the catalog
+    /// and starts the task that keeps the catalog current.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::invalid("bad_database_url", format!("数据库地址无效: {e}")))?;
+        let target = format!(
+            "postgres {:?} db {:?}",
+            config.get_hosts(),
+            config.get_dbname().unwrap_or("")
+        );
+        let mgr = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr).max_size(32).build().map_err(internal)?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|e| internal(format!("cannot connect to {target}: {e}")))?;
+        migrate(&mut client).await?;
+        let version = catalog_version(&client).await?;
+        let catalog = load_catalog(&client).await?;
+        drop(client);
+        let store = PgStore {
+            pool,
+            catalog: Arc::new(RwLock::new(Arc::new(catalog))),
+            catalog_version: Arc::new(AtomicI64::new(version)),
+            months: Mutex::new(HashSet::new()),
+            in_flight: AtomicUsize::new(0),
+            target,
+        };
+        store.spawn_catalog_watch();
+        Ok(store)
+    }
+
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Reloads the catalog if another server changed it. Returns whether it reloaded.
+    pub async fn refresh_catalog(&self) -> Result<bool> {
+        refresh(&self.pool, &self.catalog, &self.catalog_version).await
+    }
+
+    fn spawn_catalog_watch(&self) {
+        let pool = self.pool.clone();
+        let catalog = Arc::downgrade(&self.catalog);
+        let version = self.catalog_version.clone();
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // The store is gone: stop.
+                let Some(catalog) = catalog.upgrade() else {
+                    break;
+                };
+                if let Err(e) = refresh(&pool, &catalog, &version).await {
+                    tracing::warn!(error = %e, "catalog refresh failed");
+                }
+            }
+        });
+    }
+
+    fn set_catalog(&self, c: Catalog) {
+        if let Ok(mut w) = self.catalog.write() {
+            *w = Arc::new(c);
+        }
+    }
+
+    /// Makes sure the sequence for a month's numbers exists (outside any transaction: creating
+    /// it twice at once on two servers is harmless).
+    async fn ensure_month(&self, year: i32, month: u32) -> Result<String> {
+        let name = month_sequence(year, month);
+        if self.months.lock().map_err(internal)?.contains(&name) {
+            return Ok(name);
+        }
+        let client = self.pool.get().await?;
+        let sql = format!("CREATE SEQUENCE IF NOT EXISTS {name} MAXVALUE 999999");
+        if let Err(e) = client.batch_execute(&sql).await {
+            // Two servers creating the same sequence at once: one wins, the other sees a
+            // duplicate; either way the sequence exists now.
+            let dup = e.code() == Some(&SqlState::DUPLICATE_TABLE)
+                || e.code() == Some(&SqlState::UNIQUE_VIOLATION);
+            if !dup {
+                return Err(e.into());
+            }
+        }
+        self.months.lock().map_err(internal)?.insert(name.clone());
+        Ok(name)
+    }
+
+    async fn take_numbers(c: &impl GenericClient, seq: &str, count: u32) -> Result<Vec<u32>> {
+        let rows = c
+            .query(
+                &format!("SELECT nextval('{seq}') FROM generate_series(1, $1::BIGINT)"),
+                &[&(count as i64)],
+            )
+            .await;
+        match rows {
+            Ok(rows) => Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect()),
+            Err(e) if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) => Err(
+                StoreError::invalid("number_exhausted", "本月工单编号已用尽(每月最多999999件)"),
+            ),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Runs `f` in a transaction and commits it; a refusal rolls back.
+    async fn in_tx<T, F>(&self, f: F) -> Result<T>
+    where
+        F: for<'a> FnOnce(
+            &'a deadpool_postgres::Transaction<'a>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>,
+        >,
+    {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let out = async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let v = f(&tx).await?;
+            tx.commit().await?;
+            Ok(v)
+        }
+        .await;
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        out
+    }
+
+    /// Changes reference data: `f` gets the current catalog, writes its change and returns the
+    /// new catalog, which replaces the cached one after the commit.
+    async fn change_catalog<F>(&self, f: F) -> Result<()>
+    where
+        F: for<'a> FnOnce(
+            &'a deadpool_postgres::Transaction<'a>,
+            Catalog,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Catalog>> + Send + 'a>,
+        >,
+    {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // One catalog change at a time across all servers, starting from what is stored.
+        tx.execute("LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE", &[])
+            .await?;
+        let current = load_catalog(&tx).await?;
+        let next = f(&tx, current).await?;
+        bump_catalog_version(&tx).await?;
+        let version = catalog_version(&tx).await?;
+        tx.commit().await?;
+        self.catalog_version.store(version, Ordering::SeqCst);
+        self.set_catalog(next);
+        Ok(())
+    }
+}
+
+async fn refresh(pool: &Pool, catalog: &RwLock<Arc<Catalog>>, version: &AtomicI64) -> Result<bool> {
+    let client = pool.get().await?;
+    let stored = catalog_version(&client).await?;
+    if stored == version.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    // Read the catalog and its version in one snapshot.
+    let mut client = client;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let stored = catalog_version(&tx).await?;
+    let fresh = load_catalog(&tx).await?;
+    tx.commit().await?;
+    if let Ok(mut w) = catalog.write() {
+        *w = Arc::new(fresh);
+    }
+    version.store(stored, Ordering::SeqCst);
+    Ok(true)
+}
+
+fn boxed<'a, T>(
+    f: impl std::future::Future<Output = Result<T>> + Send + 'a,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>> {
+    Box::pin(f)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    async fn register(
+        &self,
+        new: NewAppeal,
+        actor: Actor,
+        at: Instant,
+        idempotency_key: Option<String>,
+    ) -> Result<Registered> {
+        let cat = self.catalog();
+        if let Some(c) = new.category {
+            if cat.categories.get(c).is_none() {
+                return Err(StoreError::invalid(
+                    "unknown_category",
+                    format!("分类 {} 不存在", c.0),
+                ));
+            }
+        }
+        for (field, unit) in [
+            ("place.township", new.place.township),
+            ("place.village", new.place.village),
+            ("place.grid", new.place.grid),
+        ] {
+            if let Some(u) = unit {
+                if cat.org.get(u).is_none() {
+                    return Err(StoreError::invalid(
+                        "unknown_unit",
+                        format!("{field}: 单位 {} 不存在", u.0),
+                    ));
+                }
+            }
+        }
+        let existing = |key: String| async move {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_opt(
+                    "SELECT state FROM appeals WHERE idempotency_key = $1",
+                    &[&key],
+                )
+                .await?;
+            Ok::<_, StoreError>(row.map(|r| r.get::<_, Json<Appeal>>(0).0))
+        };
+        if let Some(key) = &idempotency_key {
+            if let Some(appeal) = existing(key.clone()).await? {
+                return Ok(Registered {
+                    appeal,
+                    created: false,
+                });
+            }
+        }
+        let d = local_date(at);
+        let seq = self.ensure_month(d.year(), d.month()).await?;
+        let key = idempotency_key.clone();
+        let out = self
+            .in_tx(move |tx| {
+                boxed(async move {
+                    let id: i64 = tx
+                        .query_one("SELECT nextval('appeal_ids')", &[])
+                        .await?
+                        .get(0);
+                    let seq_no = PgStore::take_numbers(tx, &seq, 1).await?[0];
+                    let number = AppealNumber::new(d.year() as u16, d.month() as u8, seq_no)
+                        .ok_or_else(|| {
+                            StoreError::invalid("number_exhausted", "本月工单编号已用尽")
+                        })?;
+                    let (appeal, record) =
+                        Appeal::register(AppealId(id as u64), number, new, &actor, at, cat.ctx())?;
+                    save_appeal(tx, &appeal, key.as_deref()).await?;
+                    insert_events(tx, &[record]).await?;
+                    Ok(appeal)
+                })
+            })
+            .await;
+        match out {
+            Ok(appeal) => Ok(Registered {
+                appeal,
+                created: true,
+            }),
+            // The same key registered at the same moment by another request (or server): the
+            // unique index let one through; answer with that one.
+            Err(StoreError::Conflict {
+                code: "duplicate",
+                message,
+            }) if idempotency_key.is_some() => {
+                match existing(idempotency_key.unwrap_or_default()).await? {
+                    Some(appeal) => Ok(Registered {
+                        appeal,
+                        created: false,
+                    }),
+                    None => Err(internal(message)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn act(
+        &self,
+        appeal: AppealRef,
+        command: Command,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<Appeal> {
+        let cat = self.catalog();
+        check_named_units(&cat, &command)?;
+        self.in_tx(move |tx| {
+            boxed(async move {
+                if let Command::Merge { into } = &command {
+                    // Both rows locked in id order, so that two crossing merges cannot deadlock.
+                    let this = read_appeal(tx, &appeal, false).await?;
+                    let mut ids = [this.id.0 as i64, into.id.0 as i64];
+                    ids.sort_unstable();
+                    tx.execute(
+                        "SELECT 1 FROM appeals WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                        &[&ids.to_vec()],
+                    )
+                    .await?;
+                    let current = read_appeal(tx, &AppealRef::Id(this.id), false).await?;
+                    let master = read_appeal(tx, &AppealRef::Id(into.id), false).await?;
+                    let cmd = Command::Merge {
+                        into: MasterRef {
+                            id: master.id,
+                            number: master.number,
+                            status: master.status,
+                        },
+                    };
+                    let (next, records) =
+                        current.handle(&cmd, &actor, at, expected_version, cat.ctx())?;
+                    let link = Command::LinkDuplicate {
+                        duplicate: current.id,
+                        number: current.number,
+                    };
+                    let at_master = at.max(master.last_at);
+                    let (master_next, master_records) =
+                        master.handle(&link, &actor, at_master, None, cat.ctx())?;
+                    save_appeal(tx, &next, None).await?;
+                    insert_events(tx, &records).await?;
+                    save_appeal(tx, &master_next, None).await?;
+                    insert_events(tx, &master_records).await?;
+                    return Ok(next);
+                }
+                let current = read_appeal(tx, &appeal, true).await?;
+                let (next, records) =
+                    current.handle(&command, &actor, at, expected_version, cat.ctx())?;
+                save_appeal(tx, &next, None).await?;
+                insert_events(tx, &records).await?;
+                Ok(next)
+            })
+        })
+        .await
+    }
+
+    async fn appeal(&self, appeal: AppealRef) -> Result<Appeal> {
+        let client = self.pool.get().await?;
+        read_appeal(&client, &appeal, false).await
+    }
+
+    async fn history(&self, appeal: AppealId) -> Result<Vec<EventRecord>> {
+        let client = self.pool.get().await?;
+        let st = client
+            .prepare_cached("SELECT body FROM events WHERE appeal_id = $1 ORDER BY version")
+            .await?;
+        let rows = client.query(&st, &[&(appeal.0 as i64)]).await?;
+        if rows.is_empty() {
+            return Err(StoreError::not_found(format!("appeal {}", appeal.0)));
+        }
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, Json<EventRecord>>(0).0)
+            .collect())
+    }
+
+    async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page> {
+        let catalog = self.catalog();
+        let limit = limit.clamp(1, 500);
+        let (mut clauses, mut args) = filter_clauses(&catalog, &filter);
+        const NO_DUE: i64 = i64::MAX;
+        let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
+        let order = match filter.sort {
+            Sort::Newest => {
+                if let Some(c) = &cursor {
+                    let id: i64 = c.parse().map_err(|_| bad_cursor())?;
+                    clauses.push("id < ?".into());
+                    args.push(Arg::Int(id));
+                }
+                "ORDER BY id DESC"
+            }
+            Sort::DueFirst => {
+                if let Some(c) = &cursor {
+                    let (k, id) = c.split_once(':').ok_or_else(bad_cursor)?;
+                    let k: i64 = k.parse().map_err(|_| bad_cursor())?;
+                    let id: i64 = id.parse().map_err(|_| bad_cursor())?;
+                    clauses.push(format!(
+                        "(COALESCE(next_due, {NO_DUE}) > ? OR (COALESCE(next_due, {NO_DUE}) = ? AND id > ?))"
+                    ));
+                    args.extend([Arg::Int(k), Arg::Int(k), Arg::Int(id)]);
+                }
+                "ORDER BY COALESCE(next_due, 9223372036854775807), id"
+            }
+        };
+        let sql = numbered(&format!(
+            "SELECT id, COALESCE(next_due, {NO_DUE}), state FROM appeals {} {order} LIMIT {}",
+            where_sql(&clauses),
+            limit + 1
+        ));
+        let client = self.pool.get().await?;
+        let rows = client.query(&sql, &pg_args(&args)).await?;
+        let more = rows.len() > limit as usize;
+        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+        let mut last = None;
+        for r in rows.iter().take(limit as usize) {
+            items.push(r.get::<_, Json<Appeal>>(2).0);
+            last = Some((r.get::<_, i64>(0), r.get::<_, i64>(1)));
+        }
+        let next_cursor = match (more, last) {
+            (true, Some((id, due))) => Some(match filter.sort {
+                Sort::Newest => id.to_string(),
+                Sort::DueFirst => format!("{due}:{id}"),
+            }),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn count(&self, filter: AppealFilter) -> Result<u64> {
+        let catalog = self.catalog();
+        let (clauses, args) = filter_clauses(&catalog, &filter);
+        let sql = numbered(&format!(
+            "SELECT COUNT(*) FROM appeals {}",
+            where_sql(&clauses)
+        ));
+        let client = self.pool.get().await?;
+        let n: i64 = client.query_one(&sql, &pg_args(&args)).await?.get(0);
+        Ok(n as u64)
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
+        let client = self.pool.get().await?;
+        client
+            .query("SELECT status, COUNT(*) FROM appeals GROUP BY status", &[])
+            .await?
+            .iter()
+            .map(|r| Ok((parse_code(r.get::<_, &str>(0))?, r.get::<_, i64>(1) as u64)))
+            .collect()
+    }
+
+    async fn overdue_ids(&self, now: Instant, limit: u32) -> Result<Vec<AppealId>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query(
+                "SELECT id FROM appeals WHERE unsupervised_due < $1 ORDER BY unsupervised_due LIMIT $2",
+                &[&secs(now), &(limit as i64)],
+            )
+            .await?
+            .iter()
+            .map(|r| AppealId(r.get::<_, i64>(0) as u64))
+            .collect())
+    }
+
+    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
+        let appeals = histories
+            .iter()
+            .map(|h| Appeal::from_history(h).map_err(|e| StoreError::invalid("bad_history", e)))
+            .collect::<Result<Vec<_>>>()?;
+        self.in_tx(move |tx| {
+            boxed(async move {
+                for (appeal, h) in appeals.iter().zip(&histories) {
+                    save_appeal(tx, appeal, None).await?;
+                    insert_events(tx, h).await?;
+                }
+                // Registrations after this take ids above the imported ones.
+                tx.execute(
+                    "SELECT setval('appeal_ids', GREATEST((SELECT COALESCE(MAX(id), 1) FROM appeals),
+                         (SELECT last_value FROM appeal_ids)))",
+                    &[],
+                )
+                .await?;
+                Ok(appeals.len() as u64)
+            })
+        })
+        .await
+    }
+
+    async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
+        if count == 0 || count > 999_999 {
+            return Err(StoreError::invalid(
+                "number_exhausted",
+                "每月最多999999个工单编号",
+            ));
+        }
+        let seq = self.ensure_month(year, month).await?;
+        let client = self.pool.get().await?;
+        PgStore::take_numbers(&client, &seq, count).await
+    }
+
+    async fn next_appeal_id(&self) -> Result<AppealId> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT GREATEST((SELECT COALESCE(MAX(id), 0) FROM appeals),
+                     (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM appeal_ids)) + 1",
+                &[],
+            )
+            .await?;
+        Ok(AppealId(row.get::<_, i64>(0) as u64))
+    }
+
+    async fn put_units(&self, units: Vec<Unit>) -> Result<()> {
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                let all = upsert_by_id(cat.org.units().cloned().collect(), units, |u| u.id);
+                cat.org = Org::new(all.clone())
+                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                tx.execute("DELETE FROM units", &[]).await?;
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO units (id, name, kind, parent, aliases) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .await?;
+                for u in &all {
+                    tx.execute(
+                        &st,
+                        &[
+                            &(u.id.0 as i64),
+                            &u.name,
+                            &code(&u.kind),
+                            &u.parent.map(|p| p.0 as i64),
+                            &serde_json::to_string(&u.aliases).map_err(internal)?,
+                        ],
+                    )
+                    .await?;
+                }
+                Ok(cat)
+            })
+        })
+        .await
+    }
+
+    async fn put_categories(&self, categories: Vec<Category>) -> Result<()> {
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                let all = upsert_by_id(cat.categories.iter().cloned().collect(), categories, |c| {
+                    c.id
+                });
+                cat.categories = CategoryTree::new(all.clone())
+                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                tx.execute("DELETE FROM categories", &[]).await?;
+                let st = tx
+                    .prepare_cached("INSERT INTO categories (id, name, parent) VALUES ($1, $2, $3)")
+                    .await?;
+                for c in &all {
+                    tx.execute(
+                        &st,
+                        &[&(c.id.0 as i64), &c.name, &c.parent.map(|p| p.0 as i64)],
+                    )
+                    .await?;
+                }
+                Ok(cat)
+            })
+        })
+        .await
+    }
+
+    async fn put_policies(&self, policies: PolicyTable) -> Result<()> {
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('policies', $1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    &[&serde_json::to_string(&policies).map_err(internal)?],
+                )
+                .await?;
+                cat.policies = policies;
+                Ok(cat)
+            })
+        })
+        .await
+    }
+
+    async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()> {
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('score_weights', $1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    &[&serde_json::to_string(&weights).map_err(internal)?],
+                )
+                .await?;
+                cat.weights = weights;
+                Ok(cat)
+            })
+        })
+        .await
+    }
+
+    async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice> {
+        let notice = YearNotice::from_json(&notice_json)
+            .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+        let year = notice.year;
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                cat.calendar.load(notice);
+                tx.execute(
+                    "INSERT INTO calendar_years (year, json, loaded_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (year) DO UPDATE SET json = excluded.json, loaded_at = excluded.loaded_at",
+                    &[&(year as i64), &notice_json, &Utc::now().timestamp()],
+                )
+                .await?;
+                Ok(cat)
+            })
+        })
+        .await?;
+        self.catalog()
+            .calendar
+            .notice(year)
+            .cloned()
+            .ok_or_else(|| internal("calendar year vanished"))
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        if self.catalog().org.get(user.unit).is_none() {
+            return Err(StoreError::invalid(
+                "unknown_unit",
+                format!("单位 {} 不存在", user.unit.0),
+            ));
+        }
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "INSERT INTO users (login, name, role, unit, password_hash, active, created_at)
+                     VALUES ($1, $2, $3, $4, $5, 1, $6)
+                     ON CONFLICT (login) DO NOTHING
+                     RETURNING {USER_COLS}"
+                ),
+                &[
+                    &user.login,
+                    &user.name,
+                    &code(&user.role),
+                    &(user.unit.0 as i64),
+                    &user.password_hash,
+                    &Utc::now().timestamp(),
+                ],
+            )
+            .await?;
+        match row {
+            Some(r) => user_from_row(&r),
+            None => Err(StoreError::conflict(
+                "login_taken",
+                format!("登录名「{}」已被使用", user.login),
+            )),
+        }
+    }
+
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User> {
+        if let Some(u) = update.unit {
+            if self.catalog().org.get(u).is_none() {
+                return Err(StoreError::invalid(
+                    "unknown_unit",
+                    format!("单位 {} 不存在", u.0),
+                ));
+            }
+        }
+        self.in_tx(move |tx| {
+            boxed(async move {
+                let mut user = user_by(tx, "id = $1 FOR UPDATE", &(id.0 as i64))
+                    .await?
+                    .ok_or_else(|| StoreError::not_found(format!("user {}", id.0)))?;
+                if let Some(n) = update.name {
+                    user.name = n;
+                }
+                if let Some(r) = update.role {
+                    user.role = r;
+                }
+                if let Some(u) = update.unit {
+                    user.unit = u;
+                }
+                if let Some(a) = update.active {
+                    user.active = a;
+                }
+                if let Some(h) = update.password_hash {
+                    user.password_hash = h;
+                }
+                tx.execute(
+                    "UPDATE users SET name = $1, role = $2, unit = $3, active = $4, password_hash = $5 WHERE id = $6",
+                    &[
+                        &user.name,
+                        &code(&user.role),
+                        &(user.unit.0 as i64),
+                        &(user.active as i64),
+                        &user.password_hash,
+                        &(id.0 as i64),
+                    ],
+                )
+                .await?;
+                if !user.active {
+                    // A disabled account loses its sessions and tokens at once.
+                    tx.execute("DELETE FROM credentials WHERE user_id = $1", &[&(id.0 as i64)])
+                        .await?;
+                }
+                Ok(user)
+            })
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let client = self.pool.get().await?;
+        client
+            .query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), &[])
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    async fn user(&self, id: UserId) -> Result<User> {
+        let client = self.pool.get().await?;
+        user_by(&client, "id = $1", &(id.0 as i64))
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("user {}", id.0)))
+    }
+
+    async fn user_by_login(&self, login: &str) -> Result<User> {
+        let client = self.pool.get().await?;
+        user_by(&client, "login = $1", &login)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("user {login}")))
+    }
+
+    async fn put_credential(
+        &self,
+        token_hash: String,
+        user: UserId,
+        kind: CredentialKind,
+        expires_at: Option<Instant>,
+        name: String,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO credentials (token_hash, user_id, kind, name, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &token_hash,
+                    &(user.0 as i64),
+                    &kind.code(),
+                    &name,
+                    &Utc::now().timestamp(),
+                    &expires_at.map(secs),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn credential_user(&self, token_hash: &str, now: Instant) -> Result<Option<User>> {
+        let client = self.pool.get().await?;
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let st = client
+            .prepare_cached(&format!(
+                "SELECT {cols} FROM credentials c JOIN users u ON u.id = c.user_id
+                 WHERE c.token_hash = $1 AND u.active = 1
+                   AND (c.expires_at IS NULL OR c.expires_at > $2)"
+            ))
+            .await?;
+        client
+            .query_opt(&st, &[&token_hash, &secs(now)])
+            .await?
+            .map(|r| user_from_row(&r))
+            .transpose()
+    }
+
+    async fn delete_credential(&self, token_hash: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "DELETE FROM credentials WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn put_attachment(&self, file: crate::NewAttachment) -> Result<crate::Attachment> {
+        let (_, mime) = crate::sniff(&file.name, &file.data)?;
+        self.in_tx(move |tx| {
+            boxed(async move {
+                // The appeal's row lock keeps two uploads from both taking the last place.
+                let exists = tx
+                    .query_opt(
+                        "SELECT id FROM appeals WHERE id = $1 FOR UPDATE",
+                        &[&(file.appeal.0 as i64)],
+                    )
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::not_found(format!("appeal {}", file.appeal.0)));
+                }
+                let count: i64 = tx
+                    .query_one(
+                        "SELECT COUNT(*) FROM attachments WHERE appeal_id = $1",
+                        &[&(file.appeal.0 as i64)],
+                    )
+                    .await?
+                    .get(0);
+                if count >= crate::MAX_ATTACHMENTS as i64 {
+                    return Err(StoreError::invalid(
+                        "too_many_attachments",
+                        format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
+                    ));
+                }
+                use sha2::Digest;
+                let sha = hex::encode(sha2::Sha256::digest(&file.data));
+                let id: i64 = tx
+                    .query_one(
+                        "INSERT INTO attachments (appeal_id, name, mime, size, sha256, data, uploaded_by, at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                        &[
+                            &(file.appeal.0 as i64),
+                            &file.name,
+                            &mime,
+                            &(file.data.len() as i64),
+                            &sha,
+                            &file.data,
+                            &(file.uploaded_by.0 as i64),
+                            &secs(file.at),
+                        ],
+                    )
+                    .await?
+                    .get(0);
+                Ok(crate::Attachment {
+                    id: id as u64,
+                    appeal: file.appeal,
+                    name: file.name,
+                    mime: mime.to_string(),
+                    size: file.data.len() as u64,
+                    sha256: sha,
+                    uploaded_by: file.uploaded_by,
+                    at: file.at,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn attachments(&self, appeal: AppealId) -> Result<Vec<crate::Attachment>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query(
+                "SELECT id, appeal_id, name, mime, size, sha256, uploaded_by, at FROM attachments
+                 WHERE appeal_id = $1 ORDER BY id",
+                &[&(appeal.0 as i64)],
+            )
+            .await?
+            .iter()
+            .map(attachment_from_row)
+            .collect())
+    }
+
+    async fn attachment(&self, id: u64) -> Result<(crate::Attachment, Vec<u8>)> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, appeal_id, name, mime, size, sha256, uploaded_by, at, data
+                 FROM attachments WHERE id = $1",
+                &[&(id as i64)],
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("attachment {id}")))?;
+        Ok((attachment_from_row(&row), row.get(8)))
+    }
+
+    async fn put_entered_rate(&self, r: crate::EnteredRate) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO entered_rates (period, name, value, source, entered_by, at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &r.period,
+                    &r.name.code(),
+                    &r.value,
+                    &r.source,
+                    &(r.entered_by.0 as i64),
+                    &secs(r.at),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn entered_rates(&self, period: &str) -> Result<Vec<crate::EnteredRate>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT DISTINCT ON (name) period, name, value, source, entered_by, at
+                 FROM entered_rates WHERE period = $1 ORDER BY name, id DESC",
+                &[&period],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(crate::EnteredRate {
+                    period: r.get(0),
+                    name: crate::RateName::parse(r.get::<_, &str>(1))?,
+                    value: r.get(2),
+                    source: r.get(3),
+                    entered_by: UserId(r.get::<_, i64>(4) as u32),
+                    at: from_secs(r.get(5)),
+                })
+            })
+            .collect())
+    }
+}

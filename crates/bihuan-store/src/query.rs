@@ -1,0 +1,153 @@
+//! The WHERE clauses of appeal lists, shared by both stores. Placeholders are written `?`; the
+//! PostgreSQL store numbers them.
+
+use crate::{AppealFilter, Catalog};
+
+/// A query argument, in the types both databases take.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// The snake_case code of a serde enum (`Status::InProgress` → `in_progress`).
+pub(crate) fn code<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => panic!("not a unit enum: {other:?}"),
+    }
+}
+
+pub(crate) fn secs(t: bihuan_domain::time::Instant) -> i64 {
+    t.timestamp()
+}
+
+/// The WHERE clauses and their arguments for a filter (shared by lists and counts).
+pub(crate) fn filter_clauses(catalog: &Catalog, f: &AppealFilter) -> (Vec<String>, Vec<Arg>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    use Arg as V;
+    if !f.status.is_empty() {
+        clauses.push(format!(
+            "status IN ({})",
+            vec!["?"; f.status.len()].join(",")
+        ));
+        args.extend(f.status.iter().map(|s| V::Text(code(s))));
+    }
+    if let Some(u) = f.lead {
+        clauses.push("lead = ?".into());
+        args.push(V::Int(u.0 as i64));
+    }
+    if let Some(u) = f.township {
+        clauses.push("township = ?".into());
+        args.push(V::Int(u.0 as i64));
+    }
+    if let Some(c) = f.category {
+        // The category and everything below it.
+        let mut ids = vec![c];
+        let mut frontier = vec![c];
+        while let Some(p) = frontier.pop() {
+            for child in catalog.categories.iter().filter(|x| x.parent == Some(p)) {
+                ids.push(child.id);
+                frontier.push(child.id);
+            }
+        }
+        clauses.push(format!("category IN ({})", vec!["?"; ids.len()].join(",")));
+        args.extend(ids.iter().map(|i| V::Int(i.0 as i64)));
+    }
+    if let Some(ch) = f.channel {
+        clauses.push("channel = ?".into());
+        args.push(V::Text(code(&ch)));
+    }
+    if let Some(k) = f.kind {
+        clauses.push("kind = ?".into());
+        args.push(V::Text(code(&k)));
+    }
+    let now = f.now.map(secs).unwrap_or(0);
+    match f.overdue {
+        Some(true) => {
+            clauses.push("next_due < ?".into());
+            args.push(V::Int(now));
+        }
+        Some(false) => {
+            clauses.push("(next_due IS NULL OR next_due >= ?)".into());
+            args.push(V::Int(now));
+        }
+        None => {}
+    }
+    match f.due_soon {
+        Some(true) => {
+            clauses.push("(due_soon_at <= ? AND next_due >= ?)".into());
+            args.push(V::Int(now));
+            args.push(V::Int(now));
+        }
+        Some(false) => {
+            clauses.push(
+                "NOT (due_soon_at IS NOT NULL AND due_soon_at <= ? AND next_due >= ?)".into(),
+            );
+            args.push(V::Int(now));
+            args.push(V::Int(now));
+        }
+        None => {}
+    }
+    if let Some(t) = f.from {
+        clauses.push("registered_at >= ?".into());
+        args.push(V::Int(secs(t)));
+    }
+    if let Some(t) = f.to {
+        clauses.push("registered_at < ?".into());
+        args.push(V::Int(secs(t)));
+    }
+    if let Some(t) = f.active_since {
+        clauses.push("updated_at >= ?".into());
+        args.push(V::Int(secs(t)));
+    }
+    if let Some(u) = f.owner {
+        clauses.push("owner = ?".into());
+        args.push(V::Int(u.0 as i64));
+    }
+    if let Some(u) = f.registered_by {
+        clauses.push("registered_by = ?".into());
+        args.push(V::Int(u.0 as i64));
+    }
+    if let Some(identity) = &f.citizen {
+        clauses.push("citizen_key = ?".into());
+        args.push(V::Text(crate::citizen_key(identity)));
+    }
+    if let Some(units) = &f.involving {
+        if units.is_empty() {
+            clauses.push("1 = 0".into());
+        } else {
+            clauses.push(format!(
+                "id IN (SELECT appeal_id FROM appeal_units WHERE unit_id IN ({}))",
+                vec!["?"; units.len()].join(",")
+            ));
+            args.extend(units.iter().map(|u| V::Int(u.0 as i64)));
+        }
+    }
+    (clauses, args)
+}
+
+pub(crate) fn where_sql(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
+/// `?` placeholders numbered `$1, $2 …` for PostgreSQL (the SQL here never holds a literal `?`).
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
