@@ -1,4 +1,4 @@
-//! Crash test on the embedded store: clients register appeals and comment on them while the
+//! Crash test, on SQLite and on PostgreSQL: clients register appeals and comment on them while the
 //! server is killed with SIGKILL at random moments and restarted. Afterwards every acknowledged
 //! registration and action is present with its history, and retries (same idempotency key)
 //! created nothing twice.
@@ -123,14 +123,29 @@ async fn client_loop(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_work_survives_sigkill() {
+async fn acknowledged_work_survives_sigkill_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db").display().to_string();
+    crash_run(&db).await;
+}
+
+/// On PostgreSQL the database server stays up; the bihuan server dies with transactions in
+/// flight, which PostgreSQL rolls back, and clients retry with their idempotency keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_work_survives_sigkill_on_postgres() {
+    let Some(db) = bihuan_store::testing::scratch_database().await else {
+        eprintln!("PostgreSQL skipped");
+        return;
+    };
+    crash_run(&db.url).await;
+}
+
+async fn crash_run(db: &str) {
     let out = Command::new(BIN)
         .args([
             "init",
             "--db",
-            &db,
+            db,
             "--county",
             "测试县",
             "--password",
@@ -149,7 +164,7 @@ async fn acknowledged_work_survives_sigkill() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let mut server = start(&db, port);
+    let mut server = start(db, port);
     wait_up(&http, &base).await;
     let r = http
         .post(format!("{base}/api/v1/login"))
@@ -189,7 +204,7 @@ async fn acknowledged_work_survives_sigkill() {
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
         kills += 1;
-        server = start(&db, port);
+        server = start(db, port);
         wait_up(&http, &base).await;
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -199,7 +214,7 @@ async fn acknowledged_work_survives_sigkill() {
     }
     server.kill().unwrap();
     server.wait().unwrap();
-    server = start(&db, port);
+    server = start(db, port);
     wait_up(&http, &base).await;
 
     let acked = std::mem::take(&mut *acked.lock().unwrap());

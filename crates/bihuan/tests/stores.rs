@@ -1,0 +1,431 @@
+//! The store contract, run on both stores: the demo county loads and counts the same, two
+//! clients acting with one version get exactly one success, a randomised run loses no update,
+//! a retried registration never makes a second appeal, history cannot be edited — and, on
+//! PostgreSQL, two servers on one database share reference data and never supervise twice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bihuan::demo;
+use bihuan_domain::lifecycle::{Actor, Command, NewAppeal, Role, Status};
+use bihuan_domain::time::{local, Instant};
+use bihuan_store::postgres::PgStore;
+use bihuan_store::sqlite::SqliteStore;
+use bihuan_store::testing::{scratch_database, ScratchDb};
+use bihuan_store::{AppealFilter, AppealRef, Store, StoreError};
+use serde_json::json;
+
+/// A store with the demo county installed (no appeals), and what keeps it alive.
+struct Fixture {
+    store: Arc<dyn Store>,
+    pg: Option<ScratchDb>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(postgres: bool) -> Option<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, pg): (Arc<dyn Store>, _) = if postgres {
+        let db = scratch_database().await?;
+        (Arc::new(PgStore::connect(&db.url).await.unwrap()), Some(db))
+    } else {
+        (
+            Arc::new(SqliteStore::open(dir.path().join("t.db")).unwrap()),
+            None,
+        )
+    };
+    demo::install(&store, &demo::county(), "not-a-real-hash")
+        .await
+        .unwrap();
+    Some(Fixture {
+        store,
+        pg,
+        _dir: dir,
+    })
+}
+
+async fn actor(s: &Arc<dyn Store>, role: Role) -> Actor {
+    let users = s.users().await.unwrap();
+    let u = users.iter().find(|u| u.role == role).unwrap();
+    s.catalog().actor(u)
+}
+
+fn new_appeal(i: usize) -> NewAppeal {
+    serde_json::from_value(json!({
+        "channel": "hotline",
+        "kind": "complaint",
+        "title": format!("路灯不亮 {i}"),
+        "content": "小区门口路灯不亮已经一周。",
+        "citizen": {"name": "王五", "phone": format!("1391234{:04}", i % 10_000)}
+    }))
+    .unwrap()
+}
+
+fn t0() -> Instant {
+    local(2026, 11, 2, 9, 0, 0).unwrap()
+}
+
+fn comment(text: String) -> Command {
+    Command::Comment { text }
+}
+
+/// Runs `body` on SQLite, then on PostgreSQL when a server is there.
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body(super::fixture(false).await.unwrap()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match super::fixture(true).await {
+                    Some(f) => super::$body(f).await,
+                    None => eprintln!("PostgreSQL skipped"),
+                }
+            }
+        }
+    };
+}
+
+async fn demo_loads_and_counts(f: Fixture) {
+    let now = local(2026, 11, 20, 10, 0, 0).unwrap();
+    let written = demo::generate(&f.store, &demo::county(), 1500, now, 11)
+        .await
+        .unwrap();
+    assert_eq!(written, 1500);
+    let counts: BTreeMap<Status, u64> = f
+        .store
+        .count_by_status()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(counts.values().sum::<u64>(), 1500);
+    assert_eq!(f.store.count(AppealFilter::default()).await.unwrap(), 1500);
+    // Every appeal's state is its history replayed.
+    let page = f
+        .store
+        .list(AppealFilter::default(), None, 50)
+        .await
+        .unwrap();
+    for a in page.items {
+        let h = f.store.history(a.id).await.unwrap();
+        let replayed = bihuan_domain::lifecycle::Appeal::from_history(&h).unwrap();
+        assert_eq!(replayed, a);
+    }
+    // New registrations take ids and numbers after the generated ones.
+    let op = actor(&f.store, Role::Operator).await;
+    let r = f
+        .store
+        .register(new_appeal(1), op, now, None)
+        .await
+        .unwrap();
+    assert!(r.created);
+    assert_eq!(r.appeal.id.0, 1501);
+    assert_eq!(f.store.count(AppealFilter::default()).await.unwrap(), 1501);
+}
+on_both!(
+    the_demo_county_loads_and_counts_the_same,
+    demo_loads_and_counts
+);
+
+async fn same_version_one_wins(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    let sup = actor(&f.store, Role::Supervisor).await;
+    for round in 0..20 {
+        let a = f
+            .store
+            .register(new_appeal(round), op.clone(), t0(), None)
+            .await
+            .unwrap()
+            .appeal;
+        let v = a.version;
+        let s1 = f.store.clone();
+        let s2 = f.store.clone();
+        let (x, y) = (sup.clone(), sup.clone());
+        let one = tokio::spawn(async move {
+            s1.act(AppealRef::Id(a.id), comment("甲".into()), x, t0(), Some(v))
+                .await
+        });
+        let two = tokio::spawn(async move {
+            s2.act(AppealRef::Id(a.id), comment("乙".into()), y, t0(), Some(v))
+                .await
+        });
+        let results = [one.await.unwrap(), two.await.unwrap()];
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "round {round}: {results:?}");
+        let err = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        match err {
+            StoreError::Domain(e) => assert_eq!(e.code(), "version_conflict"),
+            other => panic!("expected a version conflict, got {other:?}"),
+        }
+        assert_eq!(f.store.history(a.id).await.unwrap().len(), 2);
+    }
+}
+on_both!(
+    two_clients_with_one_version_exactly_one_wins,
+    same_version_one_wins
+);
+
+async fn no_lost_update(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    let sup = actor(&f.store, Role::Supervisor).await;
+    let a = f
+        .store
+        .register(new_appeal(0), op, t0(), None)
+        .await
+        .unwrap()
+        .appeal;
+    const CLIENTS: usize = 6;
+    const EACH: usize = 15;
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let s = f.store.clone();
+        let sup = sup.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0;
+            let mut done = Vec::new();
+            let mut i = 0;
+            while done.len() < EACH {
+                // Read, then act on what was read; on a conflict, read again.
+                let current = s.appeal(AppealRef::Id(a.id)).await.unwrap();
+                let text = format!("客户端{c}第{i}条");
+                match s
+                    .act(
+                        AppealRef::Id(a.id),
+                        comment(text.clone()),
+                        sup.clone(),
+                        t0(),
+                        Some(current.version),
+                    )
+                    .await
+                {
+                    Ok(next) => {
+                        assert!(next.version > current.version);
+                        done.push(text);
+                    }
+                    Err(StoreError::Domain(e)) if e.code() == "version_conflict" => conflicts += 1,
+                    Err(StoreError::Conflict { code: "retry", .. }) => conflicts += 1,
+                    Err(e) => panic!("{e}"),
+                }
+                i += 1;
+            }
+            (done, conflicts)
+        }));
+    }
+    let mut written = Vec::new();
+    for t in tasks {
+        let (done, _) = t.await.unwrap();
+        written.extend(done);
+    }
+    let history = f.store.history(a.id).await.unwrap();
+    assert_eq!(history.len(), 1 + CLIENTS * EACH);
+    // Versions run 1, 2, 3 … with no gap and no repeat.
+    for (i, r) in history.iter().enumerate() {
+        assert_eq!(r.version, i as u64 + 1);
+    }
+    let stored: Vec<String> = history
+        .iter()
+        .filter_map(|r| match &r.event {
+            bihuan_domain::lifecycle::Event::Commented { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut want = written.clone();
+    want.sort();
+    let mut got = stored;
+    got.sort();
+    assert_eq!(
+        got, want,
+        "every acknowledged comment is stored exactly once"
+    );
+    let state = f.store.appeal(AppealRef::Id(a.id)).await.unwrap();
+    assert_eq!(state.version as usize, 1 + CLIENTS * EACH);
+}
+on_both!(a_randomised_run_loses_no_update, no_lost_update);
+
+async fn idempotent_under_race(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let s = f.store.clone();
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            s.register(new_appeal(7), op, t0(), Some("call-2026-0001".into()))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        ids.push(r.appeal.id);
+        created += r.created as usize;
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one appeal for one key");
+    assert_eq!(created, 1);
+    assert_eq!(f.store.count(AppealFilter::default()).await.unwrap(), 1);
+}
+on_both!(
+    a_retried_registration_never_makes_a_second_appeal,
+    idempotent_under_race
+);
+
+async fn history_is_append_only(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    f.store
+        .register(new_appeal(1), op, t0(), None)
+        .await
+        .unwrap();
+    let refused = match &f.pg {
+        None => {
+            let path = f._dir.path().join("t.db");
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let upd = conn.execute("UPDATE events SET body = '{}'", []);
+            let del = conn.execute("DELETE FROM events", []);
+            [upd.is_err(), del.is_err()]
+        }
+        Some(db) => {
+            let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let upd = client.execute("UPDATE events SET type = 'x'", &[]).await;
+            let del = client.execute("DELETE FROM events", &[]).await;
+            [upd.is_err(), del.is_err()]
+        }
+    };
+    assert_eq!(refused, [true, true], "events cannot be changed or deleted");
+    assert_eq!(
+        f.store
+            .history(bihuan_domain::AppealId(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+on_both!(events_cannot_be_edited_or_deleted, history_is_append_only);
+
+/// Two servers on one PostgreSQL database: an administrator's change on one reaches the other,
+/// and both scanning at once raise exactly one supervision per overdue deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_share_the_catalog_and_scan_once() {
+    let Some(db) = scratch_database().await else {
+        eprintln!("PostgreSQL skipped");
+        return;
+    };
+    let a: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let b_pg = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let b: Arc<dyn Store> = b_pg.clone();
+    demo::install(&a, &demo::county(), "not-a-real-hash")
+        .await
+        .unwrap();
+    // B loaded an empty catalog at start; it picks A's change up.
+    assert!(b_pg.refresh_catalog().await.unwrap());
+    assert_eq!(
+        a.catalog().org.units().count(),
+        b.catalog().org.units().count()
+    );
+    let mut renamed = a.catalog().org.units().nth(3).unwrap().clone();
+    renamed.name = format!("{}(改)", renamed.name);
+    a.put_units(vec![renamed.clone()]).await.unwrap();
+    // The background refresh (every second) gets there by itself.
+    let mut seen = false;
+    for _ in 0..50 {
+        if b.catalog().org.get(renamed.id).map(|u| u.name.clone()) == Some(renamed.name.clone()) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "server B never saw server A's change");
+
+    // Overdue appeals, then both servers' scanners at once.
+    let op = actor(&a, Role::Operator).await;
+    let dispatcher = actor(&a, Role::Dispatcher).await;
+    let dept = a
+        .catalog()
+        .org
+        .units()
+        .find(|u| u.kind == bihuan_domain::org::UnitKind::Department)
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let r = a
+            .register(new_appeal(i), op.clone(), t0(), None)
+            .await
+            .unwrap();
+        a.act(
+            AppealRef::Id(r.appeal.id),
+            Command::Dispatch {
+                lead: dept,
+                assisting: vec![],
+                note: String::new(),
+            },
+            dispatcher.clone(),
+            t0(),
+            None,
+        )
+        .await
+        .unwrap();
+        ids.push(r.appeal.id);
+    }
+    let later = local(2026, 12, 20, 9, 0, 0).unwrap();
+    let apps = [a.clone(), b.clone()].map(|s| {
+        let clock = Arc::new(bihuan_server::ManualClock::new(later));
+        let config = bihuan_server::Config {
+            listen: "127.0.0.1:0".into(),
+            scan_interval_secs: 0,
+            ..bihuan_server::Config::default()
+        };
+        (s, clock, config)
+    });
+    let mut states = Vec::new();
+    for (s, clock, config) in apps {
+        let app = bihuan_server::Application::build_with_clock(config, s, clock)
+            .await
+            .unwrap();
+        states.push(app.state());
+    }
+    let (s1, s2) = (states[0].clone(), states[1].clone());
+    let one = tokio::spawn(async move { bihuan_server::scanner::scan_once(&s1, later).await });
+    let two = tokio::spawn(async move { bihuan_server::scanner::scan_once(&s2, later).await });
+    let raised = one.await.unwrap().unwrap() + two.await.unwrap().unwrap();
+    let mut supervisions = 0;
+    for id in &ids {
+        let h = a.history(*id).await.unwrap();
+        let mut deadlines: Vec<_> = h
+            .iter()
+            .filter_map(|r| match &r.event {
+                bihuan_domain::lifecycle::Event::Supervised { deadline, .. } => Some(*deadline),
+                _ => None,
+            })
+            .collect();
+        let n = deadlines.len();
+        assert!(n >= 1, "appeal {} was never supervised", id.0);
+        deadlines.sort();
+        deadlines.dedup();
+        assert_eq!(
+            deadlines.len(),
+            n,
+            "a deadline supervised twice on {}",
+            id.0
+        );
+        supervisions += n;
+    }
+    assert_eq!(
+        raised as usize, supervisions,
+        "each raised supervision is stored once"
+    );
+    // Nothing left for a third pass.
+    assert_eq!(
+        bihuan_server::scanner::scan_once(&states[0], later)
+            .await
+            .unwrap(),
+        0
+    );
+}
