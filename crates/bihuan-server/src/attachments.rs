@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::appeals::{can_see, parse_ref};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, PathParams};
+use crate::error::{ApiError, ApiResult, MultipartBody, PathParams};
 use crate::AppState;
 
 /// Upload bodies may carry a few files of up to 10 MiB each.
@@ -125,7 +125,7 @@ async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(key): PathParams<String>,
-    mp: Multipart,
+    MultipartBody(mp): MultipartBody,
 ) -> ApiResult<impl IntoResponse> {
     let a = state.store.appeal(parse_ref(&key)?).await?;
     if !can_see(&caller, &a) {

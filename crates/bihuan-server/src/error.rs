@@ -157,6 +157,31 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl From<axum::extract::multipart::MultipartRejection> for ApiError {
+    fn from(r: axum::extract::multipart::MultipartRejection) -> Self {
+        ApiError::bad_request(
+            "bad_multipart",
+            format!(
+                "上传须为 multipart/form-data 格式(带 boundary):{}",
+                r.body_text()
+            ),
+        )
+    }
+}
+
+/// A multipart upload whose rejections are our JSON errors.
+pub struct MultipartBody(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for MultipartBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MultipartBody(
+            axum::extract::Multipart::from_request(req, state).await?,
+        ))
+    }
+}
+
 /// A JSON body whose rejections are our JSON errors.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]

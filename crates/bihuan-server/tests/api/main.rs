@@ -5,6 +5,9 @@ mod helpers;
 use bihuan_server::Clock;
 
 use helpers::*;
+use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_escaped};
+
+mod hostile;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -1671,6 +1674,8 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(
+    every_endpoint_survives_hostile_input,
+    stored_markup_comes_back_escaped,
     the_whole_loop_over_http,
     a_misrouted_order_is_returned_and_redispatched,
     a_refused_return_confirms_the_unit,
