@@ -20,6 +20,7 @@ use bihuan_domain::time::Instant;
 use bihuan_domain::{Calendar, Channel, DomainError, Kind, PolicyTable};
 use serde::{Deserialize, Serialize};
 
+pub mod backup;
 pub mod postgres;
 mod query;
 pub mod sqlite;
@@ -290,6 +291,12 @@ pub trait Store: Send + Sync + 'static {
     async fn put_entered_rate(&self, rate: EnteredRate) -> Result<()>;
     /// The latest entry of each entered rate for a period (`month:2026-11` …).
     async fn entered_rates(&self, period: &str) -> Result<Vec<EnteredRate>>;
+
+    /// Writes a consistent archive of everything to `path` (see [`backup`]) while the store
+    /// keeps working.
+    async fn backup(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
+    /// Loads an archive into this store, which must be empty: all of it, or nothing.
+    async fn restore(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
 
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;

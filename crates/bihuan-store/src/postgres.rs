@@ -636,6 +636,191 @@ fn boxed<'a, T>(
     Box::pin(f)
 }
 
+async fn backup_pg(
+    tx: &deadpool_postgres::Transaction<'_>,
+    path: &std::path::Path,
+) -> Result<crate::backup::BackupSummary> {
+    use crate::backup::{order_by, ym_of_sequence, Col, Writer, TABLES};
+    use serde_json::Value;
+    let mut w = Writer::create(path, "postgres")?;
+    for t in TABLES {
+        w.begin(t)?;
+        if t.name == "number_seq" {
+            // Each month's numbers are a sequence here.
+            let rows = tx
+                .query(
+                    "SELECT sequencename::TEXT, last_value FROM pg_sequences
+                     WHERE schemaname = current_schema() AND sequencename LIKE 'appeal\\_no\\_%'
+                       AND last_value IS NOT NULL
+                     ORDER BY sequencename",
+                    &[],
+                )
+                .await?;
+            for r in rows {
+                if let Some(ym) = ym_of_sequence(r.get::<_, &str>(0)) {
+                    w.row(vec![Value::from(ym), Value::from(r.get::<_, i64>(1))])?;
+                }
+            }
+            w.end()?;
+            continue;
+        }
+        let cols: Vec<String> = t
+            .cols
+            .iter()
+            .map(|(c, k)| match k {
+                Col::Json => format!("{c}::TEXT"),
+                _ => c.to_string(),
+            })
+            .collect();
+        // The catalog version is each database's own bookkeeping, not data.
+        let filter = if t.name == "meta" {
+            "WHERE key <> 'catalog_version'"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {} FROM {} {filter} ORDER BY {}",
+            cols.join(", "),
+            t.name,
+            order_by(t)
+        );
+        let st = tx.prepare(&sql).await?;
+        let portal = tx.bind(&st, &[]).await?;
+        loop {
+            let rows = tx.query_portal(&portal, 5_000).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in rows {
+                let mut values = Vec::with_capacity(t.cols.len());
+                for (i, (_, k)) in t.cols.iter().enumerate() {
+                    values.push(match k {
+                        Col::Int => r
+                            .get::<_, Option<i64>>(i)
+                            .map(Value::from)
+                            .unwrap_or(Value::Null),
+                        Col::Text => r
+                            .get::<_, Option<String>>(i)
+                            .map(Value::from)
+                            .unwrap_or(Value::Null),
+                        Col::Json => match r.get::<_, Option<&str>>(i) {
+                            Some(text) => crate::backup::json_value(text)?,
+                            None => Value::Null,
+                        },
+                        Col::Float => r
+                            .get::<_, Option<f64>>(i)
+                            .map(Value::from)
+                            .unwrap_or(Value::Null),
+                        Col::Bytes => r
+                            .get::<_, Option<Vec<u8>>>(i)
+                            .map(|b| Value::from(hex::encode(b)))
+                            .unwrap_or(Value::Null),
+                    });
+                }
+                w.row(values)?;
+            }
+        }
+        w.end()?;
+    }
+    w.finish()
+}
+
+async fn restore_pg(
+    tx: &deadpool_postgres::Transaction<'_>,
+    path: &std::path::Path,
+) -> Result<crate::backup::BackupSummary> {
+    use crate::backup::{as_bytes, as_float, as_int, as_json_text, as_text, Col, Item, Reader};
+    type P = Box<dyn ToSql + Sync + Send>;
+    let mut reader = Reader::open(path)?;
+    let mut current: Option<(tokio_postgres::Statement, &'static crate::backup::Table)> = None;
+    while let Some(item) = reader.next_item()? {
+        match item {
+            Item::Begin(t) if t.name == "number_seq" => {
+                current = None;
+                // Rows become sequences (below).
+                let _ = t;
+            }
+            Item::Begin(t) => {
+                let cols: Vec<&str> = t.cols.iter().map(|(c, _)| *c).collect();
+                let placeholders: Vec<String> = t
+                    .cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, k))| match k {
+                        Col::Json => format!("(${}::TEXT)::JSONB", i + 1),
+                        _ => format!("${}", i + 1),
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    t.name,
+                    cols.join(", "),
+                    placeholders.join(", ")
+                );
+                current = Some((tx.prepare(&sql).await?, t));
+            }
+            Item::Row(values) => match &current {
+                None => {
+                    // A number_seq row: the month's sequence, set to where it was.
+                    let ym = as_text(&values[0])?.unwrap_or_default();
+                    let last = as_int(&values[1])?.unwrap_or(0);
+                    let (y, m) = ym
+                        .split_once('-')
+                        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+                        .ok_or_else(|| {
+                            StoreError::invalid("bad_backup", format!("备份中的月份 {ym} 无效"))
+                        })?;
+                    let seq = month_sequence(y, m);
+                    tx.batch_execute(&format!(
+                        "CREATE SEQUENCE IF NOT EXISTS {seq} MAXVALUE 999999"
+                    ))
+                    .await?;
+                    if last > 0 {
+                        tx.execute(&format!("SELECT setval('{seq}', $1)"), &[&last])
+                            .await?;
+                    }
+                }
+                Some((st, t)) => {
+                    let mut args: Vec<P> = Vec::with_capacity(values.len());
+                    for (v, (_, k)) in values.iter().zip(t.cols.iter()) {
+                        args.push(match k {
+                            Col::Int => Box::new(as_int(v)?),
+                            Col::Text => Box::new(as_text(v)?),
+                            Col::Json => Box::new(as_json_text(v)?),
+                            Col::Float => Box::new(as_float(v)?),
+                            Col::Bytes => Box::new(as_bytes(v)?),
+                        });
+                    }
+                    let refs: Vec<&(dyn ToSql + Sync)> = args
+                        .iter()
+                        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+                        .collect();
+                    tx.execute(st, &refs).await?;
+                }
+            },
+            Item::End => current = None,
+        }
+    }
+    // Identities continue after the restored rows.
+    for (table, seq) in [
+        ("users", "pg_get_serial_sequence('users', 'id')"),
+        ("events", "pg_get_serial_sequence('events', 'id')"),
+        ("attachments", "pg_get_serial_sequence('attachments', 'id')"),
+        (
+            "entered_rates",
+            "pg_get_serial_sequence('entered_rates', 'id')",
+        ),
+        ("appeals", "'appeal_ids'"),
+    ] {
+        tx.execute(
+            &format!("SELECT setval({seq}, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"),
+            &[],
+        )
+        .await?;
+    }
+    Ok(reader.summary())
+}
+
 #[async_trait]
 impl Store for PgStore {
     fn catalog(&self) -> Arc<Catalog> {
@@ -1223,6 +1408,50 @@ impl Store for PgStore {
             .await?
             .map(|r| user_from_row(&r))
             .transpose()
+    }
+
+    async fn backup(&self, path: std::path::PathBuf) -> Result<crate::backup::BackupSummary> {
+        let mut client = self.pool.get().await?;
+        // One snapshot for every table, while the servers keep working.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let summary = backup_pg(&tx, &path).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn restore(&self, path: std::path::PathBuf) -> Result<crate::backup::BackupSummary> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE", &[])
+            .await?;
+        let n: i64 = tx
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM units) + (SELECT COUNT(*) FROM users)
+                      + (SELECT COUNT(*) FROM appeals)",
+                &[],
+            )
+            .await?
+            .get(0);
+        if n > 0 {
+            return Err(StoreError::conflict(
+                "not_empty",
+                "只能恢复到新建的空数据库:这个数据库里已有单位、用户或工单",
+            ));
+        }
+        // Any refusal drops the transaction, which rolls everything back.
+        let summary = restore_pg(&tx, &path).await?;
+        let catalog = load_catalog(&tx).await?;
+        bump_catalog_version(&tx).await?;
+        let version = catalog_version(&tx).await?;
+        tx.commit().await?;
+        self.catalog_version.store(version, Ordering::SeqCst);
+        self.set_catalog(catalog);
+        Ok(summary)
     }
 
     async fn delete_credential(&self, token_hash: &str) -> Result<()> {

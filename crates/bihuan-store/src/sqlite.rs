@@ -1272,6 +1272,54 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn backup(&self, path: PathBuf) -> Result<crate::backup::BackupSummary> {
+        self.read(move |conn| {
+            // One read transaction: under WAL every table is read from the same snapshot
+            // while the writer goes on.
+            conn.execute_batch("BEGIN")?;
+            let out = backup_sqlite(conn, &path);
+            let _ = conn.execute_batch("COMMIT");
+            out
+        })
+        .await
+    }
+
+    async fn restore(&self, path: PathBuf) -> Result<crate::backup::BackupSummary> {
+        let swap = self.catalog_swapper();
+        let (summary, _) = self
+            .write_then(
+                move |conn| {
+                    let n: i64 = conn.query_row(
+                        "SELECT (SELECT COUNT(*) FROM units) + (SELECT COUNT(*) FROM users)
+                              + (SELECT COUNT(*) FROM appeals)",
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    check_empty(n)?;
+                    // A bad archive is found only while reading it; the savepoint takes back
+                    // what was written by then, so the refusal leaves nothing behind.
+                    conn.execute_batch("SAVEPOINT restore")?;
+                    let restored = restore_sqlite(conn, &path).and_then(|s| {
+                        let catalog = load_catalog(conn)?;
+                        Ok((s, catalog))
+                    });
+                    match restored {
+                        Ok(v) => {
+                            conn.execute_batch("RELEASE restore")?;
+                            Ok(v)
+                        }
+                        Err(e) => {
+                            conn.execute_batch("ROLLBACK TO restore; RELEASE restore")?;
+                            Err(e)
+                        }
+                    }
+                },
+                move |(_, catalog): &(crate::backup::BackupSummary, Catalog)| swap(catalog),
+            )
+            .await?;
+        Ok(summary)
+    }
+
     async fn delete_credential(&self, token_hash: &str) -> Result<()> {
         let token_hash = token_hash.to_string();
         self.write(move |conn| {
@@ -1280,6 +1328,101 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Refuses a restore into a store that already holds a county.
+fn check_empty(n: i64) -> Result<()> {
+    if n > 0 {
+        return Err(StoreError::conflict(
+            "not_empty",
+            "只能恢复到新建的空数据库:这个数据库里已有单位、用户或工单",
+        ));
+    }
+    Ok(())
+}
+
+fn backup_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::BackupSummary> {
+    use crate::backup::{order_by, Col, Writer, TABLES};
+    use rusqlite::types::ValueRef;
+    use serde_json::Value;
+    let mut w = Writer::create(path, "sqlite")?;
+    for t in TABLES {
+        w.begin(t)?;
+        let cols: Vec<&str> = t.cols.iter().map(|(c, _)| *c).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            cols.join(", "),
+            t.name,
+            order_by(t)
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let mut values = Vec::with_capacity(t.cols.len());
+            for (i, (_, col)) in t.cols.iter().enumerate() {
+                values.push(match (r.get_ref(i)?, col) {
+                    (ValueRef::Null, _) => Value::Null,
+                    (ValueRef::Integer(n), _) => Value::from(n),
+                    (ValueRef::Real(f), _) => Value::from(f),
+                    (ValueRef::Text(b), Col::Json) => {
+                        crate::backup::json_value(&String::from_utf8_lossy(b))?
+                    }
+                    (ValueRef::Text(b), _) => {
+                        Value::String(String::from_utf8_lossy(b).into_owned())
+                    }
+                    (ValueRef::Blob(b), Col::Bytes) => Value::String(hex::encode(b)),
+                    (ValueRef::Blob(b), _) => {
+                        Value::String(String::from_utf8_lossy(b).into_owned())
+                    }
+                });
+            }
+            w.row(values)?;
+        }
+        w.end()?;
+    }
+    w.finish()
+}
+
+fn restore_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::BackupSummary> {
+    use crate::backup::{as_bytes, as_float, as_int, as_json_text, as_text, Col, Item, Reader};
+    use rusqlite::types::Value as V;
+    let mut reader = Reader::open(path)?;
+    let mut stmt: Option<(
+        rusqlite::CachedStatement<'_>,
+        &'static [(&'static str, Col)],
+    )> = None;
+    while let Some(item) = reader.next_item()? {
+        match item {
+            Item::Begin(t) => {
+                let cols: Vec<&str> = t.cols.iter().map(|(c, _)| *c).collect();
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    t.name,
+                    cols.join(", "),
+                    vec!["?"; cols.len()].join(", ")
+                );
+                stmt = Some((conn.prepare_cached(&sql)?, t.cols));
+            }
+            Item::Row(values) => {
+                let (st, cols) = stmt
+                    .as_mut()
+                    .ok_or_else(|| internal("a row outside a table"))?;
+                let mut args = Vec::with_capacity(values.len());
+                for (v, (_, col)) in values.iter().zip(cols.iter()) {
+                    args.push(match col {
+                        Col::Int => as_int(v)?.map(V::Integer).unwrap_or(V::Null),
+                        Col::Text => as_text(v)?.map(V::Text).unwrap_or(V::Null),
+                        Col::Json => as_json_text(v)?.map(V::Text).unwrap_or(V::Null),
+                        Col::Float => as_float(v)?.map(V::Real).unwrap_or(V::Null),
+                        Col::Bytes => as_bytes(v)?.map(V::Blob).unwrap_or(V::Null),
+                    });
+                }
+                st.execute(params_from_iter(args))?;
+            }
+            Item::End => stmt = None,
+        }
+    }
+    Ok(reader.summary())
 }
 
 impl SqliteStore {
