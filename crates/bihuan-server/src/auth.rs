@@ -89,15 +89,26 @@ pub fn request_token(parts: &Parts) -> Option<String> {
 
 /// Recently verified credentials, so that a busy integration does not cost a database read per
 /// request. Entries live [`CredentialCache::TTL`]; the cache is emptied whenever this server
-/// changes a user or ends a session, so a disabled account stops working here at once and on
-/// other servers sharing the database within the TTL.
+/// changes a user or ends a session, and whenever the store reports a revocation made by
+/// another server (PostgreSQL: within about a second), so a disabled account stops working
+/// everywhere almost at once.
 #[derive(Default)]
 pub struct CredentialCache {
     map: std::sync::Mutex<std::collections::HashMap<String, (User, std::time::Instant)>>,
+    /// The store's revocation count the entries were cached under.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl CredentialCache {
     pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// Empties the cache when the store's revocation count has moved.
+    pub fn sync(&self, epoch: u64) {
+        use std::sync::atomic::Ordering;
+        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            self.clear();
+        }
+    }
 
     pub fn get(&self, hash: &str) -> Option<User> {
         let map = self.map.lock().ok()?;
@@ -156,6 +167,9 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
         let hash = token_hash(&token);
+        // Another server that revoked a credential or disabled a user bumps the store's
+        // revocation count; this server's cache is emptied when it sees the new count.
+        state.credentials.sync(state.store.revocations());
         let user = match state.credentials.get(&hash) {
             Some(u) => u,
             None => {

@@ -300,6 +300,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;
+
+    /// A count that moves whenever any server sharing this store revokes a credential or
+    /// changes a user, so that servers can drop cached credentials. A store only one server
+    /// uses may leave it at 0 (that server clears its own cache).
+    fn revocations(&self) -> u64 {
+        0
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

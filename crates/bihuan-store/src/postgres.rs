@@ -50,6 +50,8 @@ pub struct PgStore {
     catalog: Arc<RwLock<Arc<Catalog>>>,
     /// The `catalog_version` the cached catalog was loaded at.
     catalog_version: Arc<AtomicI64>,
+    /// `meta.revocations` as last read (see `Store::revocations`).
+    revocations: Arc<AtomicI64>,
     /// Months whose number sequence is known to exist.
     months: Mutex<HashSet<String>>,
     /// Writes in flight (for operations metrics).
@@ -473,6 +475,7 @@ impl PgStore {
             pool,
             catalog: Arc::new(RwLock::new(Arc::new(catalog))),
             catalog_version: Arc::new(AtomicI64::new(version)),
+            revocations: Arc::new(AtomicI64::new(0)),
             months: Mutex::new(HashSet::new()),
             in_flight: AtomicUsize::new(0),
             target,
@@ -494,6 +497,7 @@ impl PgStore {
         let pool = self.pool.clone();
         let catalog = Arc::downgrade(&self.catalog);
         let version = self.catalog_version.clone();
+        let revocations = self.revocations.clone();
         if tokio::runtime::Handle::try_current().is_err() {
             return;
         }
@@ -508,6 +512,10 @@ impl PgStore {
                 };
                 if let Err(e) = refresh(&pool, &catalog, &version).await {
                     tracing::warn!(error = %e, "catalog refresh failed");
+                }
+                match read_revocations(&pool).await {
+                    Ok(n) => revocations.store(n, Ordering::SeqCst),
+                    Err(e) => tracing::warn!(error = %e, "revocation check failed"),
                 }
             }
         });
@@ -604,6 +612,26 @@ impl PgStore {
         self.set_catalog(next);
         Ok(())
     }
+}
+
+async fn read_revocations(pool: &Pool) -> Result<i64> {
+    let client = pool.get().await?;
+    let v: Option<String> = client
+        .query_opt("SELECT value FROM meta WHERE key = 'revocations'", &[])
+        .await?
+        .map(|r| r.get(0));
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Tells every server to drop cached credentials.
+async fn bump_revocations(c: &impl GenericClient) -> Result<()> {
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ('revocations', '1')
+         ON CONFLICT (key) DO UPDATE SET value = (meta.value::BIGINT + 1)::TEXT",
+        &[],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn refresh(pool: &Pool, catalog: &RwLock<Arc<Catalog>>, version: &AtomicI64) -> Result<bool> {
@@ -834,6 +862,10 @@ impl Store for PgStore {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::SeqCst) as u64
+    }
+
     async fn register(
         &self,
         new: NewAppeal,
@@ -888,11 +920,24 @@ impl Store for PgStore {
         let out = self
             .in_tx(move |tx| {
                 boxed(async move {
-                    let id: i64 = tx
-                        .query_one("SELECT nextval('appeal_ids')", &[])
-                        .await?
-                        .get(0);
-                    let seq_no = PgStore::take_numbers(tx, &seq, 1).await?[0];
+                    // The id and the month's number in one prepared round trip.
+                    let st = tx
+                        .prepare_cached(
+                            "SELECT nextval('appeal_ids'), nextval(($1::TEXT)::REGCLASS)",
+                        )
+                        .await?;
+                    let row = tx.query_one(&st, &[&seq]).await.map_err(|e| {
+                        if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) {
+                            StoreError::invalid(
+                                "number_exhausted",
+                                "本月工单编号已用尽(每月最多999999件)",
+                            )
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    let id: i64 = row.get(0);
+                    let seq_no = row.get::<_, i64>(1) as u32;
                     let number = AppealNumber::new(d.year() as u16, d.month() as u8, seq_no)
                         .ok_or_else(|| {
                             StoreError::invalid("number_exhausted", "本月工单编号已用尽")
@@ -1333,6 +1378,8 @@ impl Store for PgStore {
                     tx.execute("DELETE FROM credentials WHERE user_id = $1", &[&(id.0 as i64)])
                         .await?;
                 }
+                // Role, unit or password changed: other servers drop what they cached.
+                bump_revocations(tx).await?;
                 Ok(user)
             })
         })
@@ -1455,13 +1502,15 @@ impl Store for PgStore {
     }
 
     async fn delete_credential(&self, token_hash: &str) -> Result<()> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "DELETE FROM credentials WHERE token_hash = $1",
-                &[&token_hash],
-            )
-            .await?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM credentials WHERE token_hash = $1",
+            &[&token_hash],
+        )
+        .await?;
+        bump_revocations(&tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -40,12 +40,14 @@ fn with_db(url: &str, db: &str) -> String {
 /// A database that lives until dropped (it is dropped with `DROP DATABASE … WITH (FORCE)`).
 pub struct ScratchDb {
     pub url: String,
+    server: String,
     name: String,
 }
 
 impl Drop for ScratchDb {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let server = self.server.clone();
         // Drop may run inside a runtime; do the work on a thread of its own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -53,8 +55,7 @@ impl Drop for ScratchDb {
                 .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
-                    if let Ok((client, conn)) = tokio_postgres::connect(&server_url(), NoTls).await
-                    {
+                    if let Ok((client, conn)) = tokio_postgres::connect(&server, NoTls).await {
                         tokio::spawn(conn);
                         let _ = client
                             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -83,11 +84,16 @@ fn skip_notice() {
 
 /// Creates an empty database, or `None` (with a notice) when no server is reachable.
 pub async fn scratch_database() -> Option<ScratchDb> {
+    scratch_database_on(&server_url()).await
+}
+
+/// Like [`scratch_database`], on the server at `server` (its maintenance database's address).
+pub async fn scratch_database_on(server: &str) -> Option<ScratchDb> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let required = std::env::var("BIHUAN_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
     let connected = tokio::time::timeout(
         std::time::Duration::from_secs(5),
-        tokio_postgres::connect(&server_url(), NoTls),
+        tokio_postgres::connect(server, NoTls),
     )
     .await;
     let (client, conn) = match connected {
@@ -112,7 +118,8 @@ pub async fn scratch_database() -> Option<ScratchDb> {
         .await
         .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
     Some(ScratchDb {
-        url: with_db(&server_url(), &name),
+        url: with_db(server, &name),
+        server: server.to_string(),
         name,
     })
 }

@@ -14,7 +14,16 @@ use bihuan_store::sqlite::SqliteStore;
 use bihuan_store::{CredentialKind, NewUser, Store};
 use serde_json::json;
 
+/// The same rows inserted straight into PostgreSQL, one row per transaction, from as many
+/// connections as there are clients (at most 32): the database's own ceiling.
+pub struct PgFigures {
+    pub direct_rps: f64,
+    pub connections: usize,
+}
+
 pub struct Figures {
+    /// Set when the HTTP run went to PostgreSQL.
+    pub postgres: Option<PgFigures>,
     pub http_rps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -44,17 +53,78 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-/// Runs the benchmark in a temporary folder.
-pub async fn run(requests: usize, clients: usize) -> anyhow::Result<Figures> {
+/// Runs the benchmark in a temporary folder; with `postgres` (a server's address), the HTTP run
+/// goes to a new database on that server, dropped afterwards.
+pub async fn run(
+    requests: usize,
+    clients: usize,
+    postgres: Option<String>,
+) -> anyhow::Result<Figures> {
     let dir = std::env::temp_dir().join(format!("bihuan-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let result = run_in(&dir, requests, clients).await;
+    let result = run_in(&dir, requests, clients, postgres).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run_in(dir: &std::path::Path, requests: usize, clients: usize) -> anyhow::Result<Figures> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.join("bench.db"))?);
+async fn pg_direct(url: &str, rows: &[String], connections: usize) -> anyhow::Result<f64> {
+    let (setup, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    setup
+        .batch_execute(
+            "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, number TEXT UNIQUE, state JSONB NOT NULL)",
+        )
+        .await?;
+    let rows = Arc::new(rows.to_vec());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Clock::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (url, rows, next) = (url.to_string(), rows.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            let st = c
+                .prepare("INSERT INTO t (number, state) VALUES ($1, ($2::TEXT)::JSONB)")
+                .await?;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= rows.len() {
+                    break;
+                }
+                c.execute(&st, &[&format!("p{i}"), &rows[i]]).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(rows.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn run_in(
+    dir: &std::path::Path,
+    requests: usize,
+    clients: usize,
+    postgres: Option<String>,
+) -> anyhow::Result<Figures> {
+    let scratch = match &postgres {
+        Some(server) => Some(
+            bihuan_store::testing::scratch_database_on(server)
+                .await
+                .with_context(|| format!("no PostgreSQL server at {server}"))?,
+        ),
+        None => None,
+    };
+    let store: Arc<dyn Store> = match &scratch {
+        Some(db) => Arc::new(
+            bihuan_store::postgres::PgStore::connect(&db.url)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => Arc::new(SqliteStore::open(dir.join("bench.db"))?),
+    };
     let u = |id, name: &str, kind, parent: Option<u32>| Unit {
         id: UnitId(id),
         name: name.into(),
@@ -187,8 +257,19 @@ async fn run_in(dir: &std::path::Path, requests: usize, clients: usize) -> anyho
     }
     conn.execute_batch("COMMIT")?;
     let direct_batched_rps = requests as f64 / t.elapsed().as_secs_f64();
+    let pg = match &scratch {
+        Some(db) => {
+            let connections = clients.min(32);
+            Some(PgFigures {
+                direct_rps: pg_direct(&db.url, &rows, connections).await?,
+                connections,
+            })
+        }
+        None => None,
+    };
 
     Ok::<Figures, anyhow::Error>(Figures {
+        postgres: pg,
         http_rps: requests as f64 / elapsed,
         p50_ms: percentile(&lat, 0.5),
         p99_ms: percentile(&lat, 0.99),

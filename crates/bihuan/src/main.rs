@@ -70,6 +70,10 @@ enum Top {
         requests: usize,
         #[arg(long, default_value_t = 64)]
         clients: usize,
+        /// Run against PostgreSQL: the server's address (a new database is made there and
+        /// dropped afterwards), e.g. postgres://postgres@127.0.0.1/postgres.
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// Prepares a new database: the county (root unit) and the first administrator.
     Init {
@@ -386,11 +390,29 @@ async fn run(cmd: Top) -> Result<String> {
             serve(config, store, clock).await?;
             Ok(String::new())
         }
-        Top::Bench { requests, clients } => {
+        Top::Bench {
+            requests,
+            clients,
+            postgres,
+        } => {
             if requests == 0 || clients == 0 {
                 bail!("--requests and --clients must be at least 1");
             }
-            let f = bench::run(requests, clients).await?;
+            let f = bench::run(requests, clients, postgres).await?;
+            if let Some(pg) = &f.postgres {
+                return Ok(format!(
+                    "registrations through HTTP on PostgreSQL ({} requests, {} concurrent clients, synchronous_commit=on):\n  \
+                     {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms\n\
+                     the same rows straight into PostgreSQL, one row per transaction, {} connections, same run:\n  \
+                     {:>10.0} /s\n\
+                     the same rows straight into SQLite (synchronous=FULL), same run, same disk:\n  \
+                     {:>10.0} /s   one row per transaction\n  \
+                     {:>10.0} /s   all rows in one transaction\n\
+                     ratio HTTP / PostgreSQL direct: {:.2}x",
+                    f.requests, f.clients, f.http_rps, f.p50_ms, f.p99_ms, pg.connections, pg.direct_rps,
+                    f.direct_single_rps, f.direct_batched_rps, f.http_rps / pg.direct_rps
+                ));
+            }
             Ok(format!(
                 "registrations through HTTP ({} requests, {} concurrent clients, synchronous=FULL, group commit):\n  \
                  {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms\n\

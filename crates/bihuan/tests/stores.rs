@@ -429,3 +429,76 @@ async fn two_servers_on_one_postgres_share_the_catalog_and_scan_once() {
         0
     );
 }
+
+/// A token revoked (its user disabled) through one server stops working on the other within
+/// a couple of seconds, although that server had it cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_user_is_refused_by_every_server() {
+    let Some(db) = scratch_database().await else {
+        eprintln!("PostgreSQL skipped");
+        return;
+    };
+    let a: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    demo::install(&a, &demo::county(), "not-a-real-hash")
+        .await
+        .unwrap();
+    let users = a.users().await.unwrap();
+    let handler = users.iter().find(|u| u.role == Role::Handler).unwrap();
+    let (token, hash) = bihuan_server::auth::new_token();
+    a.put_credential(
+        hash,
+        handler.id,
+        bihuan_store::CredentialKind::ApiToken,
+        None,
+        "test".into(),
+    )
+    .await
+    .unwrap();
+    let mut bases = Vec::new();
+    for s in [a.clone(), b.clone()] {
+        let config = bihuan_server::Config {
+            listen: "127.0.0.1:0".into(),
+            scan_interval_secs: 0,
+            ..bihuan_server::Config::default()
+        };
+        let app = bihuan_server::Application::build(config, s).await.unwrap();
+        bases.push(format!("http://127.0.0.1:{}", app.port()));
+        tokio::spawn(app.run_until_stopped());
+    }
+    let http = reqwest::Client::new();
+    let me = |base: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            http.get(format!("{base}/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Server B has the token cached now.
+    assert_eq!(me(bases[1].clone()).await, 200);
+    // Disabled through server A's store.
+    a.update_user(
+        handler.id,
+        bihuan_store::UserUpdate {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(me(bases[0].clone()).await, 401);
+    let mut refused = false;
+    for _ in 0..40 {
+        if me(bases[1].clone()).await == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "server B still accepts a disabled user's token");
+}
