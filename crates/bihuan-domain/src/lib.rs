@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod org;
 pub mod policy;
+pub mod rollup;
 pub mod time;
 
 pub use appeal::{

@@ -184,6 +184,35 @@ pub fn rates(
     }
 }
 
+/// The rates of one group from its summed rollup facts. `by_unit`: the group is a unit (its
+/// own dispatches, rounds and involvement), not a slice of everything.
+pub fn rates_from_sums(
+    s: &bihuan_domain::rollup::Sums,
+    by_unit: bool,
+    period: &Period,
+    now: Instant,
+    w: &ScoreWeights,
+) -> Rates {
+    use bihuan_domain::rollup::Metric as M;
+    let visits = s.visits();
+    Rates {
+        volume: s.count(if by_unit { M::VolUnit } else { M::Vol }),
+        timely_acceptance: s.rate(M::Ta),
+        on_time_completion: s.rate(M::Otc),
+        closed_loop: s.rate(M::Cl),
+        one_shot: s.rate(M::Os),
+        response: visits.response(),
+        resolution: visits.resolution(),
+        satisfaction: visits.satisfaction(w.basic_weight),
+        composite: visits.composite(w),
+        visits,
+        return_rate: s.rate(if by_unit { M::RetUnit } else { M::RetAll }),
+        redo_rate: s.rate(M::Redo),
+        overdue: if period.end > now { s.overdue } else { 0 },
+        average_handling_days: s.average_handling_days(),
+    }
+}
+
 pub fn rates_json(r: &Rates) -> Value {
     json!({
         "volume": r.volume,

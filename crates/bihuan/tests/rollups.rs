@@ -1,0 +1,163 @@
+//! Rollups add up to the formulas: for a generated county, the rates summed from every appeal's
+//! facts equal the rates the metric formulas compute from the appeals — for random periods
+//! (custom, calendar months, assessment months), for everything, for each unit and for each
+//! channel, at several moments `now`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bihuan::demo;
+use bihuan_domain::lifecycle::Appeal;
+use bihuan_domain::metrics::{self, Period, Scope};
+use bihuan_domain::rollup::{self, Fact, Sums};
+use bihuan_domain::time::{local, local_date, Instant};
+use bihuan_server::report::{rates, rates_from_sums, Rates};
+use bihuan_store::sqlite::SqliteStore;
+use bihuan_store::{AppealFilter, Store};
+use rand::{Rng, SeedableRng};
+
+fn same(label: &str, a: &Rates, b: &Rates) {
+    assert_eq!(a.volume, b.volume, "{label}: volume");
+    assert_eq!(
+        a.timely_acceptance, b.timely_acceptance,
+        "{label}: 及时受理"
+    );
+    assert_eq!(
+        a.on_time_completion, b.on_time_completion,
+        "{label}: 按期办结"
+    );
+    assert_eq!(a.closed_loop, b.closed_loop, "{label}: 闭环");
+    assert_eq!(a.one_shot, b.one_shot, "{label}: 一次性化解");
+    assert_eq!(a.visits, b.visits, "{label}: 回访");
+    assert_eq!(a.return_rate, b.return_rate, "{label}: 退单");
+    assert_eq!(a.redo_rate, b.redo_rate, "{label}: 重办");
+    match (a.average_handling_days, b.average_handling_days) {
+        (Some(x), Some(y)) => assert!((x - y).abs() < 1e-5, "{label}: 办理时长 {x} vs {y}"),
+        (x, y) => assert_eq!(x, y, "{label}: 办理时长"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facts_add_up_to_the_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap());
+    let county = demo::county();
+    demo::install(&store, &county, "x").await.unwrap();
+    let gen_now = local(2026, 11, 20, 10, 0, 0).unwrap();
+    demo::generate(&store, &county, 2500, gen_now, 3)
+        .await
+        .unwrap();
+    let mut all: Vec<Appeal> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list(AppealFilter::default(), cursor, 500)
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), 2500);
+    let cat = store.catalog();
+    // Who raised what when, for the one-shot rate.
+    let mut raised: HashMap<(String, u32), Vec<Instant>> = HashMap::new();
+    for a in &all {
+        if let (Some(k), Some(c)) = (a.citizen.identity_key(), a.category) {
+            raised.entry((k, c.0)).or_default().push(a.registered_at);
+        }
+    }
+    let facts: Vec<(usize, Vec<Fact>)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let again = match (a.citizen.identity_key(), a.category) {
+                (Some(k), Some(c)) => rollup::raised_again(a, raised[&(k, c.0)].iter().copied()),
+                _ => false,
+            };
+            (i, rollup::facts(a, again, &cat.calendar))
+        })
+        .collect();
+    let repeats = metrics::RepeatIndex::new(&all);
+    let refs: Vec<&Appeal> = all.iter().collect();
+    let w = cat.weights;
+    let units: Vec<_> = cat
+        .org
+        .units()
+        .filter(|u| u.kind.can_handle())
+        .map(|u| u.id)
+        .collect();
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let mut periods: Vec<Period> = (1..=11).map(|m| Period::month(2026, m).unwrap()).collect();
+    periods.push(Period::assessment_month(2026, 11, 19).unwrap());
+    periods.push(Period::quarter(2026, 3).unwrap());
+    let first_day = chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
+    for _ in 0..12 {
+        let a = first_day + chrono::Duration::days(rng.gen_range(0..390));
+        let b = a + chrono::Duration::days(rng.gen_range(0..120));
+        periods.push(Period::days(a, b).unwrap());
+    }
+    let nows = [
+        gen_now,
+        local(2026, 11, 5, 12, 0, 0).unwrap(),
+        local(2026, 12, 31, 12, 0, 0).unwrap(),
+    ];
+    let mut checked = 0;
+    for period in &periods {
+        let first = local_date(period.start);
+        let last = local_date(period.end) - chrono::Duration::days(1);
+        for &now in &nows {
+            // Everything.
+            let mut s = Sums::default();
+            for (_, fs) in &facts {
+                rollup::add_facts(&mut s, fs, first, last, now, |f| f.metric.by_other());
+            }
+            let want = rates(&refs, &repeats, Scope::All, period, now, &cat, &w);
+            same(
+                &format!("all {period:?} at {now}"),
+                &rates_from_sums(&s, false, period, now, &w),
+                &want,
+            );
+            // Each unit.
+            for &u in &units {
+                let mut s = Sums::default();
+                for (_, fs) in &facts {
+                    rollup::add_facts(&mut s, fs, first, last, now, |f| {
+                        f.metric.by_unit() && f.unit == Some(u)
+                    });
+                }
+                let involved: Vec<&Appeal> = all
+                    .iter()
+                    .filter(|a| a.lead == Some(u) || a.dispatch_rounds.iter().any(|d| d.unit == u))
+                    .collect();
+                let want = rates(&involved, &repeats, Scope::Lead(u), period, now, &cat, &w);
+                same(
+                    &format!("unit {} {period:?}", u.0),
+                    &rates_from_sums(&s, true, period, now, &w),
+                    &want,
+                );
+                checked += 1;
+            }
+            // Each channel.
+            for ch in bihuan_domain::Channel::ALL {
+                let mut s = Sums::default();
+                for (i, fs) in &facts {
+                    if all[*i].channel == *ch {
+                        rollup::add_facts(&mut s, fs, first, last, now, |f| f.metric.by_other());
+                    }
+                }
+                let group: Vec<&Appeal> = all.iter().filter(|a| a.channel == *ch).collect();
+                let want = rates(&group, &repeats, Scope::All, period, now, &cat, &w);
+                same(
+                    &format!("channel {ch:?} {period:?}"),
+                    &rates_from_sums(&s, false, period, now, &w),
+                    &want,
+                );
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}
