@@ -6,8 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use bihuan_domain::lifecycle::Appeal;
-use bihuan_domain::metrics::{self, Period, Rate, Scope, ScoreWeights};
+use bihuan_domain::metrics::{self, Period, Rate, ScoreWeights};
 use bihuan_domain::time::{format_local, local_date};
 use bihuan_domain::Channel;
 use chrono::{Datelike, Months};
@@ -46,58 +45,67 @@ fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
     html! { a.card href=(href) { div.n { (value) } div.l { (label) } div { (extra) } } }
 }
 
-/// Monthly series for the last twelve months up to the period's month.
-fn trend(
-    all: &[Appeal],
+/// Monthly series for the last twelve months up to the period's month, from the rollups.
+async fn trend(
+    state: &AppState,
     end: &Period,
     now: bihuan_domain::time::Instant,
     w: &ScoreWeights,
-) -> serde_json::Value {
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    use bihuan_domain::rollup::{Metric, Sums};
     let last = local_date(end.start);
     let mut months = Vec::new();
     for back in (0..12).rev() {
-        if let Some(d) = last.checked_sub_months(Months::new(back)) {
+        if let Some(d) = last
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(Months::new(back)))
+        {
             if let Some(p) = Period::month(d.year(), d.month()) {
                 months.push((format!("{}-{:02}", d.year(), d.month()), p));
             }
         }
     }
+    let mut by_channel = Vec::new();
+    for (_, p) in &months {
+        by_channel.push(report::sums(state, p, bihuan_store::rollups::Dim::Channel, now).await?);
+    }
     let labels: Vec<&str> = months.iter().map(|m| m.0.as_str()).collect();
     let series: Vec<serde_json::Value> = Channel::ALL
         .iter()
         .map(|ch| {
-            let data: Vec<u64> = months
+            let data: Vec<u64> = by_channel
                 .iter()
-                .map(|(_, p)| metrics::volume(all.iter().filter(|a| a.channel == *ch), p))
+                .map(|m| m.get(ch.code()).map(|s| s.count(Metric::Vol)).unwrap_or(0))
                 .collect();
             json!({"name": ch.label(), "type": "bar", "stack": "v", "data": data})
         })
         .collect();
-    let closed: Vec<Option<f64>> = months
+    let totals: Vec<Sums> = by_channel
         .iter()
-        .map(|(_, p)| {
-            metrics::closed_loop(all, Scope::All, p)
-                .value()
-                .map(|x| (x * 1000.0).round() / 10.0)
+        .map(|m| {
+            let mut t = Sums::default();
+            for s in m.values() {
+                t.merge(s);
+            }
+            t
         })
         .collect();
-    let sat: Vec<Option<f64>> = months
+    let round = |x: f64| (x * 1000.0).round() / 10.0;
+    let closed: Vec<Option<f64>> = totals
         .iter()
-        .map(|(_, p)| {
-            metrics::visit_counts(all, Scope::All, p)
-                .satisfaction(w.basic_weight)
-                .map(|x| (x * 1000.0).round() / 10.0)
-        })
+        .map(|t| t.rate(Metric::Cl).value().map(round))
         .collect();
-    let ontime: Vec<Option<f64>> = months
+    let sat: Vec<Option<f64>> = totals
         .iter()
-        .map(|(_, p)| {
-            metrics::on_time_completion(all, Scope::All, p, now)
-                .value()
-                .map(|x| (x * 1000.0).round() / 10.0)
-        })
+        .map(|t| t.visits().satisfaction(w.basic_weight).map(round))
         .collect();
-    json!({"months": labels, "volume": series, "closed_loop": closed, "satisfaction": sat, "on_time": ontime})
+    let ontime: Vec<Option<f64>> = totals
+        .iter()
+        .map(|t| t.rate(Metric::Otc).value().map(round))
+        .collect();
+    Ok(
+        json!({"months": labels, "volume": series, "closed_loop": closed, "satisfaction": sat, "on_time": ontime}),
+    )
 }
 
 async fn dashboard(
@@ -128,16 +136,20 @@ async fn dashboard(
         }
     };
     let now = state.clock.now();
-    let all = state
-        .snapshot
-        .appeals(&state, report::window_start(&units.period))
-        .await
-        .unwrap_or_default();
     let cat = state.store.catalog();
     let w = cat.weights;
-    let repeats = metrics::RepeatIndex::new(&all);
-    let towns = report::breakdown(&all, &repeats, By::Township, &units.period, now, &cat, &w);
-    let cats = report::breakdown(&all, &repeats, By::Category, &units.period, now, &cat, &w);
+    let parts = async {
+        let towns = report::breakdown(&state, By::Township, &units.period, now, &cat, &w).await?;
+        let cats = report::breakdown(&state, By::Category, &units.period, now, &cat, &w).await?;
+        let trend = trend(&state, &units.period, now, &w).await?;
+        Ok::<_, crate::error::ApiError>((towns, cats, trend))
+    };
+    let (towns, cats, trend) = match parts.await {
+        Ok(p) => p,
+        Err(e) => {
+            return crate::console::error_page_pub(e.status, "统计暂不可用", &e.message, Some(&c))
+        }
+    };
     let h = &units.headline;
     let from = local_date(units.period.start);
     let to = local_date(units.period.end - chrono::Duration::seconds(1));
@@ -166,7 +178,7 @@ async fn dashboard(
     overdue_by_unit.sort_by_key(|x| std::cmp::Reverse(x.1));
     overdue_by_unit.truncate(12);
     let data = json!({
-        "trend": trend(&all, &units.period, now, &w),
+        "trend": trend,
         "towns": {"names": town_scores.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "scores": town_scores.iter().map(|t| t.1).collect::<Vec<_>>()},
         "overdue": {"names": overdue_by_unit.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), "counts": overdue_by_unit.iter().map(|t| t.1).collect::<Vec<_>>()},
         "categories": cats.iter().filter(|g| g.rates.volume > 0).map(|g| json!({"name": g.name, "value": g.rates.volume})).collect::<Vec<_>>(),

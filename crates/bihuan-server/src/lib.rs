@@ -139,7 +139,6 @@ pub struct AppState {
     pub ops: Arc<ops::Ops>,
     pub clock: Arc<dyn Clock>,
     pub credentials: Arc<auth::CredentialCache>,
-    pub snapshot: Arc<report::Snapshot>,
 }
 
 pub struct Application {
@@ -215,7 +214,6 @@ impl Application {
             ops: Arc::new(ops::Ops::default()),
             clock,
             credentials: Arc::new(auth::CredentialCache::default()),
-            snapshot: Arc::new(report::Snapshot::default()),
         };
         Ok(Application { listener, state })
     }

@@ -1,21 +1,20 @@
-//! Rates, breakdowns and rankings for a period, computed with the domain's metric formulas over
-//! the appeals active in the window (`GET /api/v1/metrics`, the leader dashboard and the public
-//! board).
+//! Rates, breakdowns and rankings for a period (`GET /api/v1/metrics`, the leader dashboard and
+//! the public board), read from the rollups the store keeps in its write transactions (see
+//! `bihuan_domain::rollup` and `bihuan_store::rollups`): a period's figures are sums over day and
+//! month rows, so their cost does not grow with the number of appeals.
 //!
-//! This first version reads the appeals of the window from the store and computes in memory,
-//! with a snapshot kept for a minute; it answers in well under a second at a county's volume
-//! (tens of thousands of appeals a year). Rollups maintained in the write transaction, for
-//! tens of millions of appeals, are the next step (see issue notes).
+//! [`rates`] computes the same figures from appeals in memory with the domain's formulas; the
+//! tests hold the rollups to it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant as Clock};
+use std::collections::{BTreeMap, HashMap};
 
 use bihuan_domain::lifecycle::Appeal;
 use bihuan_domain::metrics::{self, Period, Rate, Scope, ScoreWeights, VisitCounts};
 use bihuan_domain::org::{UnitId, UnitKind};
+use bihuan_domain::rollup::Sums;
 use bihuan_domain::time::{local_date, Instant};
-use bihuan_store::{AppealFilter, Catalog};
+use bihuan_store::rollups::{Dim, RollupQuery};
+use bihuan_store::Catalog;
 use chrono::Datelike;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -34,55 +33,6 @@ pub const READERS: &[bihuan_domain::lifecycle::Role] = {
         Role::ReturnVisitor,
     ]
 };
-
-/// The appeals of a window, read once and shared for a minute.
-/// When it was read, from which instant on, and the appeals.
-type Cached = (Clock, Instant, Arc<Vec<Appeal>>);
-
-#[derive(Default)]
-pub struct Snapshot {
-    cached: Mutex<Option<Cached>>,
-}
-
-impl Snapshot {
-    const FRESH: Duration = Duration::from_secs(60);
-
-    /// Every appeal with a step on or after `since`.
-    pub async fn appeals(&self, state: &AppState, since: Instant) -> ApiResult<Arc<Vec<Appeal>>> {
-        if let Ok(g) = self.cached.lock() {
-            if let Some((at, from, v)) = g.as_ref() {
-                if at.elapsed() < Self::FRESH && *from <= since {
-                    return Ok(v.clone());
-                }
-            }
-        }
-        let filter = AppealFilter {
-            active_since: Some(since),
-            ..Default::default()
-        };
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = state.store.list(filter.clone(), cursor, 500).await?;
-            all.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        let all = Arc::new(all);
-        if let Ok(mut g) = self.cached.lock() {
-            *g = Some((Clock::now(), since, all.clone()));
-        }
-        Ok(all)
-    }
-
-    pub fn clear(&self) {
-        if let Ok(mut g) = self.cached.lock() {
-            *g = None;
-        }
-    }
-}
 
 /// Parses `month:2026-11`, `quarter:2026-4`, `half:2026-1`, `year:2026`, `assess:2026-11`
 /// (19th to 18th), or `days:2026-11-01:2026-11-15`.
@@ -268,90 +218,115 @@ pub struct Group {
     pub rates: Rates,
 }
 
-pub fn breakdown(
-    all: &[Appeal],
-    repeats: &metrics::RepeatIndex,
+/// A period's rollup sums grouped by `dim`, with pending deadlines judged at `now`.
+pub async fn sums(
+    state: &AppState,
+    period: &Period,
+    dim: Dim,
+    now: Instant,
+) -> ApiResult<HashMap<String, Sums>> {
+    Ok(state
+        .store
+        .rollup(RollupQuery {
+            period: *period,
+            dim,
+            now,
+        })
+        .await?)
+}
+
+/// Everything in a period (summed over one dimension, where each fact counts once).
+pub async fn total(state: &AppState, period: &Period, now: Instant) -> ApiResult<Sums> {
+    let mut t = Sums::default();
+    for s in sums(state, period, Dim::Kind, now).await?.values() {
+        t.merge(s);
+    }
+    Ok(t)
+}
+
+/// The groups of a breakdown with their rates.
+pub async fn breakdown(
+    state: &AppState,
     by: By,
     period: &Period,
     now: Instant,
     cat: &Catalog,
     w: &ScoreWeights,
-) -> Vec<Group> {
+) -> ApiResult<Vec<Group>> {
+    let dim = match by {
+        By::Unit => Dim::Unit,
+        By::Township => Dim::Township,
+        By::Category => Dim::Category,
+        By::Channel => Dim::Channel,
+        By::Kind => Dim::Kind,
+    };
+    let found = sums(state, period, dim, now).await?;
     let mut out = Vec::new();
-    match by {
-        By::Unit => {
-            for u in cat
-                .org
-                .units()
-                .filter(|u| u.kind.can_handle() && u.kind != UnitKind::Village)
-            {
-                // Round-based rates count the rounds the unit held; the others its current leads.
-                let involved: Vec<&Appeal> = all
-                    .iter()
-                    .filter(|a| {
-                        a.lead == Some(u.id) || a.dispatch_rounds.iter().any(|d| d.unit == u.id)
-                    })
-                    .collect();
-                out.push(Group {
-                    key: u.id.0.to_string(),
-                    name: u.name.clone(),
-                    rates: rates(&involved, repeats, Scope::Lead(u.id), period, now, cat, w),
-                });
-            }
+    if by == By::Unit {
+        let none = Sums::default();
+        for u in cat
+            .org
+            .units()
+            .filter(|u| u.kind.can_handle() && u.kind != UnitKind::Village)
+        {
+            let s = found.get(&u.id.0.to_string()).unwrap_or(&none);
+            out.push(Group {
+                key: u.id.0.to_string(),
+                name: u.name.clone(),
+                rates: rates_from_sums(s, true, period, now, w),
+            });
         }
-        _ => {
-            let mut groups: BTreeMap<String, (String, Vec<&Appeal>)> = BTreeMap::new();
-            for a in all {
-                let (k, name) = match by {
-                    By::Township => match a.place.township {
-                        Some(t) => (
-                            t.0.to_string(),
-                            cat.org.get(t).map(|u| u.name.clone()).unwrap_or_default(),
-                        ),
-                        None => ("none".into(), "未知乡镇".into()),
-                    },
-                    By::Category => match a.category.and_then(|c| cat.categories.top(c)) {
-                        Some(t) => (
-                            t.0.to_string(),
-                            cat.categories
-                                .get(t)
-                                .map(|c| c.name.clone())
-                                .unwrap_or_default(),
-                        ),
-                        None => ("none".into(), "未分类".into()),
-                    },
-                    By::Channel => (a.channel.code().to_string(), a.channel.label().to_string()),
-                    By::Kind => (a.kind.code().to_string(), a.kind.label().to_string()),
-                    By::Unit => unreachable!(),
-                };
-                groups
-                    .entry(k)
-                    .or_insert_with(|| (name, Vec::new()))
-                    .1
-                    .push(a);
-            }
-            for (k, (name, list)) in groups {
-                out.push(Group {
-                    key: k,
-                    name,
-                    rates: rates(&list, repeats, Scope::All, period, now, cat, w),
-                });
-            }
-        }
+        return Ok(out);
     }
-    out
-}
-
-/// The appeals a period's figures (with its year-earlier and previous periods) can depend on.
-/// Includes the twelve months before the period, for the dashboard's trends, so that the
-/// dashboard and the API share one snapshot.
-pub fn window_start(period: &Period) -> Instant {
-    let year_before = period.start - chrono::Duration::days(366);
-    period
-        .year_earlier()
-        .start
-        .min(period.previous().start)
-        .min(year_before)
+    let mut groups: BTreeMap<String, (String, Sums)> = BTreeMap::new();
+    for (key, s) in found {
+        let (k, name) = match by {
+            By::Township => match key.parse().ok().map(UnitId) {
+                Some(t) => (
+                    key.clone(),
+                    cat.org.get(t).map(|u| u.name.clone()).unwrap_or_default(),
+                ),
+                None => ("none".into(), "未知乡镇".into()),
+            },
+            By::Category => match key
+                .parse()
+                .ok()
+                .map(bihuan_domain::category::CategoryId)
+                .and_then(|c| cat.categories.top(c))
+            {
+                Some(t) => (
+                    t.0.to_string(),
+                    cat.categories
+                        .get(t)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                ),
+                None => ("none".into(), "未分类".into()),
+            },
+            By::Channel => match bihuan_domain::Channel::ALL.iter().find(|c| c.code() == key) {
+                Some(c) => (key.clone(), c.label().to_string()),
+                None => (key.clone(), key.clone()),
+            },
+            By::Kind => match bihuan_domain::Kind::ALL.iter().find(|c| c.code() == key) {
+                Some(c) => (key.clone(), c.label().to_string()),
+                None => (key.clone(), key.clone()),
+            },
+            By::Unit => unreachable!(),
+        };
+        groups
+            .entry(k)
+            .or_insert_with(|| (name, Sums::default()))
+            .1
+            .merge(&s);
+    }
+    for (k, (name, s)) in groups {
+        out.push(Group {
+            key: k,
+            name,
+            rates: rates_from_sums(&s, false, period, now, w),
+        });
+    }
+    Ok(out)
 }
 
 pub fn unit_of(cat: &Catalog, key: &str) -> Option<UnitId> {
@@ -388,31 +363,14 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     let by = By::parse(q.by.as_deref())?;
     let min_volume = q.min_volume.unwrap_or(10);
     let board = q.board.unwrap_or(3).clamp(1, 20);
-    let all = state.snapshot.appeals(state, window_start(&period)).await?;
     let cat = state.store.catalog();
     let w = cat.weights;
-    let refs: Vec<&Appeal> = all.iter().collect();
-    let repeats = metrics::RepeatIndex::new(&all);
-    let headline = rates(&refs, &repeats, Scope::All, &period, now, &cat, &w);
-    let previous = rates(
-        &refs,
-        &repeats,
-        Scope::All,
-        &period.previous(),
-        now,
-        &cat,
-        &w,
-    );
-    let year_earlier = rates(
-        &refs,
-        &repeats,
-        Scope::All,
-        &period.year_earlier(),
-        now,
-        &cat,
-        &w,
-    );
-    let groups = breakdown(&all, &repeats, by, &period, now, &cat, &w);
+    let headline = rates_from_sums(&total(state, &period, now).await?, false, &period, now, &w);
+    let prev_p = period.previous();
+    let previous = rates_from_sums(&total(state, &prev_p, now).await?, false, &prev_p, now, &w);
+    let year_p = period.year_earlier();
+    let year_earlier = rates_from_sums(&total(state, &year_p, now).await?, false, &year_p, now, &w);
+    let groups = breakdown(state, by, &period, now, &cat, &w).await?;
     let ranking = metrics::rank(
         groups
             .iter()
@@ -618,6 +576,5 @@ async fn put_weights_api(
     w.validate()
         .map_err(|m| ApiError::unprocessable("invalid_weights", m))?;
     state.store.put_score_weights(w).await?;
-    state.snapshot.clear();
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -161,6 +161,19 @@ pub(crate) const TABLES: &[Table] = &[
     },
 ];
 
+/// Keys of `meta` that are each database's own bookkeeping, not data: left out of archives, and
+/// set again by the database that restores.
+pub(crate) const BOOKKEEPING: &str = "('catalog_version', 'revocations', 'rollups_built')";
+
+/// The filter a table's rows are read with.
+pub(crate) fn row_filter(t: &Table) -> String {
+    if t.name == "meta" {
+        format!("WHERE key NOT IN {BOOKKEEPING}")
+    } else {
+        String::new()
+    }
+}
+
 /// The order rows are read in (stable, so two backups of equal data are equal files).
 pub(crate) fn order_by(t: &Table) -> &'static str {
     match t.name {

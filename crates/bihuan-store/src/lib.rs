@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub mod backup;
 pub mod postgres;
 mod query;
+pub mod rollups;
 pub mod sqlite;
 pub mod testing;
 
@@ -298,6 +299,19 @@ pub trait Store: Send + Sync + 'static {
     /// Loads an archive into this store, which must be empty: all of it, or nothing.
     async fn restore(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
 
+    /// A period's summed rollups grouped by one dimension (key → sums; the key is a unit or
+    /// category id, a channel or kind code, or empty for none), with pending deadlines judged
+    /// at `now` and the overdue count of open appeals.
+    async fn rollup(
+        &self,
+        q: rollups::RollupQuery,
+    ) -> Result<std::collections::HashMap<String, bihuan_domain::rollup::Sums>>;
+    /// Recomputes every rollup from the appeals; returns how many appeals it read.
+    async fn rebuild_rollups(&self) -> Result<u64>;
+    /// Every non-zero rollup row and every pending row, sorted (to compare the rollups kept
+    /// incrementally with a rebuild).
+    async fn rollup_dump(&self) -> Result<RollupDump>;
+
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;
 
@@ -307,6 +321,16 @@ pub trait Store: Send + Sync + 'static {
     fn revocations(&self) -> u64 {
         0
     }
+}
+
+/// One rollup row: `(dim, g, bucket, metric, key, num, den, sum)`.
+pub type RollupRow = (String, i64, i64, String, String, i64, i64, i64);
+
+/// Rollup rows and pending rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RollupDump {
+    pub rows: Vec<RollupRow>,
+    pub pending: Vec<rollups::PendingRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

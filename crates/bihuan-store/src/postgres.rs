@@ -40,10 +40,15 @@ use crate::{
     Store, StoreError, User, UserUpdate,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/001_init.sql"),
+    include_str!("../migrations/postgres/002_rollups.sql"),
+];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6269_6875_616e_0001;
+/// The advisory lock of rollup compaction, so that one server at a time folds the changes.
+const COMPACT_LOCK: i64 = 0x6269_6875_616e_0002;
 
 pub struct PgStore {
     pool: Pool,
@@ -470,6 +475,16 @@ impl PgStore {
         migrate(&mut client).await?;
         let version = catalog_version(&client).await?;
         let catalog = load_catalog(&client).await?;
+        let built = client
+            .query_opt("SELECT value FROM meta WHERE key = 'rollups_built'", &[])
+            .await?;
+        if built.is_none() {
+            // A database from before rollups: build them once (another server starting at the
+            // same time waits on the lock, then finds them built or builds them again).
+            let tx = client.transaction().await?;
+            rebuild_rollups_pg(&tx, &catalog.calendar).await?;
+            tx.commit().await?;
+        }
         drop(client);
         let store = PgStore {
             pool,
@@ -516,6 +531,9 @@ impl PgStore {
                 match read_revocations(&pool).await {
                     Ok(n) => revocations.store(n, Ordering::SeqCst),
                     Err(e) => tracing::warn!(error = %e, "revocation check failed"),
+                }
+                if let Err(e) = compact_if_free(&pool).await {
+                    tracing::warn!(error = %e, "rollup compaction failed");
                 }
             }
         });
@@ -664,6 +682,372 @@ fn boxed<'a, T>(
     Box::pin(f)
 }
 
+// ---- Rollups (see `crate::rollups`; the same steps as the SQLite store) ----
+
+async fn raised_again_pg(c: &impl GenericClient, a: &Appeal, exclude: [u64; 2]) -> Result<bool> {
+    let (Some((key, cat)), Some((lo, hi))) = (
+        crate::rollups::repeat_key(a),
+        crate::rollups::repeat_window(a),
+    ) else {
+        return Ok(false);
+    };
+    let st = c
+        .prepare_cached(
+            "SELECT 1 FROM appeals WHERE citizen_key = $1 AND category = $2 AND registered_at > $3
+             AND registered_at <= $4 AND id <> $5 AND id <> $6 LIMIT 1",
+        )
+        .await?;
+    Ok(c.query_opt(
+        &st,
+        &[
+            &key,
+            &cat,
+            &lo,
+            &hi,
+            &(exclude[0] as i64),
+            &(exclude[1] as i64),
+        ],
+    )
+    .await?
+    .is_some())
+}
+
+async fn insert_pending_pg(
+    c: &impl GenericClient,
+    rows: &[crate::rollups::PendingRow],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let st = c
+        .prepare_cached(
+            "INSERT INTO rollup_pending (appeal_id, metric, day, due, unit, township, category, channel, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await?;
+    for r in rows {
+        c.execute(
+            &st,
+            &[
+                &(r.appeal as i64),
+                &r.metric.code(),
+                &r.day,
+                &r.due,
+                &r.keys[0],
+                &r.keys[1],
+                &r.keys[2],
+                &r.keys[3],
+                &r.keys[4],
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn rollups_after_write_pg(
+    c: &impl GenericClient,
+    cal: &Calendar,
+    before: Option<&Appeal>,
+    after: &Appeal,
+    delta: &mut crate::rollups::Delta,
+) -> Result<()> {
+    use bihuan_domain::rollup::{facts, Dims};
+    let x = after.id.0;
+    if let Some(b) = before {
+        let rep = raised_again_pg(c, b, [x, x]).await?;
+        delta.apply(&facts(b, rep, cal), &Dims::of(b), -1);
+        let st = c
+            .prepare_cached("DELETE FROM rollup_pending WHERE appeal_id = $1")
+            .await?;
+        c.execute(&st, &[&(x as i64)]).await?;
+    }
+    let rep = raised_again_pg(c, after, [x, x]).await?;
+    let new_facts = facts(after, rep, cal);
+    delta.apply(&new_facts, &Dims::of(after), 1);
+    insert_pending_pg(c, &crate::rollups::pending_rows(after, &new_facts)).await?;
+
+    let kb = before.and_then(crate::rollups::repeat_key);
+    let ka = crate::rollups::repeat_key(after);
+    let unchanged = before.is_some_and(|b| kb == ka && b.registered_at == after.registered_at);
+    if unchanged {
+        return Ok(());
+    }
+    let mut keys: Vec<(String, i64)> = kb.iter().chain(ka.iter()).cloned().collect();
+    keys.dedup();
+    let hits = |k: &Option<(String, i64)>, t: i64, key: &(String, i64), w: (i64, i64)| {
+        k.as_ref() == Some(key) && t > w.0 && t <= w.1
+    };
+    let st = c
+        .prepare_cached(
+            "SELECT state FROM appeals WHERE citizen_key = $1 AND category = $2 AND id <> $3",
+        )
+        .await?;
+    for key in keys {
+        let rows = c.query(&st, &[&key.0, &key.1, &(x as i64)]).await?;
+        for r in rows {
+            let other = r.get::<_, Json<Appeal>>(0).0;
+            let Some(w) = crate::rollups::repeat_window(&other) else {
+                continue;
+            };
+            let rest = raised_again_pg(c, &other, [other.id.0, x]).await?;
+            let was =
+                rest || before.is_some_and(|b| hits(&kb, b.registered_at.timestamp(), &key, w));
+            let now = rest || hits(&ka, after.registered_at.timestamp(), &key, w);
+            if was != now {
+                let dims = Dims::of(&other);
+                delta.apply(&facts(&other, was, cal), &dims, -1);
+                delta.apply(&facts(&other, now, cal), &dims, 1);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn flush_rollups_pg(c: &impl GenericClient, delta: crate::rollups::Delta) -> Result<()> {
+    let changes: Vec<_> = delta.changes().collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    // Appended, not upserted: no writer waits for another's rollup rows (see the migration).
+    let st = c
+        .prepare_cached(
+            "INSERT INTO rollup_deltas (dim, g, bucket, metric, key, num, den, sum)
+             SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
+                                  $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])",
+        )
+        .await?;
+    for chunk in changes.chunks(5_000) {
+        #[allow(clippy::type_complexity)]
+        let mut cols: (
+            Vec<&str>,
+            Vec<i64>,
+            Vec<i64>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<i64>,
+            Vec<i64>,
+            Vec<i64>,
+        ) = Default::default();
+        for ((dim, g, bucket, metric, key), (n, d, s)) in chunk {
+            cols.0.push(dim.code());
+            cols.1.push(*g);
+            cols.2.push(*bucket);
+            cols.3.push(metric.code());
+            cols.4.push(key);
+            cols.5.push(*n);
+            cols.6.push(*d);
+            cols.7.push(*s);
+        }
+        c.execute(
+            &st,
+            &[
+                &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Folds the appended changes into `rollups` (one server at a time; rows in a fixed order).
+async fn compact_rollups_pg(c: &impl GenericClient) -> Result<()> {
+    c.batch_execute(
+        "WITH moved AS (DELETE FROM rollup_deltas RETURNING dim, g, bucket, metric, key, num, den, sum),
+              summed AS (SELECT dim, g, bucket, metric, key, SUM(num) AS num, SUM(den) AS den,
+                                SUM(sum) AS sum FROM moved GROUP BY dim, g, bucket, metric, key)
+         INSERT INTO rollups AS r (dim, g, bucket, metric, key, num, den, sum)
+         SELECT dim, g, bucket, metric, key, num::BIGINT, den::BIGINT, sum::BIGINT FROM summed
+         ORDER BY dim, g, bucket, metric, key
+         ON CONFLICT (dim, g, bucket, metric, key) DO UPDATE SET
+             num = r.num + excluded.num, den = r.den + excluded.den, sum = r.sum + excluded.sum",
+    )
+    .await?;
+    Ok(())
+}
+
+/// The compaction step of the background task: skipped when another server is at it.
+async fn compact_if_free(pool: &Pool) -> Result<()> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let free: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&COMPACT_LOCK])
+        .await?
+        .get(0);
+    if free {
+        compact_rollups_pg(&tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn rebuild_rollups_pg(
+    tx: &deadpool_postgres::Transaction<'_>,
+    cal: &Calendar,
+) -> Result<u64> {
+    use bihuan_domain::rollup::{facts, Dims};
+    // One rebuild at a time, and no write in between.
+    tx.batch_execute(
+        "LOCK TABLE rollups, rollup_deltas, rollup_pending IN EXCLUSIVE MODE;
+         DELETE FROM rollups; DELETE FROM rollup_deltas; DELETE FROM rollup_pending",
+    )
+    .await?;
+    let mut times: std::collections::HashMap<(String, i64), Vec<i64>> = Default::default();
+    for r in tx
+        .query(
+            "SELECT citizen_key, category, registered_at FROM appeals
+             WHERE citizen_key IS NOT NULL AND category IS NOT NULL",
+            &[],
+        )
+        .await?
+    {
+        times
+            .entry((r.get(0), r.get(1)))
+            .or_default()
+            .push(r.get(2));
+    }
+    let mut delta = crate::rollups::Delta::default();
+    let mut n = 0u64;
+    let st = tx.prepare("SELECT state FROM appeals ORDER BY id").await?;
+    let portal = tx.bind(&st, &[]).await?;
+    loop {
+        let rows = tx.query_portal(&portal, 2_000).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut pending = Vec::new();
+        for r in rows {
+            let a = r.get::<_, Json<Appeal>>(0).0;
+            let rep = match (
+                crate::rollups::repeat_key(&a),
+                crate::rollups::repeat_window(&a),
+            ) {
+                (Some(k), Some((lo, hi))) => times
+                    .get(&k)
+                    .is_some_and(|ts| ts.iter().any(|t| *t > lo && *t <= hi)),
+                _ => false,
+            };
+            let fs = facts(&a, rep, cal);
+            delta.apply(&fs, &Dims::of(&a), 1);
+            pending.extend(crate::rollups::pending_rows(&a, &fs));
+            n += 1;
+        }
+        insert_pending_pg(tx, &pending).await?;
+    }
+    flush_rollups_pg(tx, delta).await?;
+    compact_rollups_pg(tx).await?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('rollups_built', '1')
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[],
+    )
+    .await?;
+    Ok(n)
+}
+
+async fn rollup_query_pg(
+    c: &impl GenericClient,
+    q: &crate::rollups::RollupQuery,
+) -> Result<std::collections::HashMap<String, bihuan_domain::rollup::Sums>> {
+    use bihuan_domain::rollup::{Metric, Sums};
+    let mut out: std::collections::HashMap<String, Sums> = Default::default();
+    let dim = q.dim;
+    let st = c
+        .prepare_cached(
+            "SELECT key, metric, SUM(num)::BIGINT, SUM(den)::BIGINT, SUM(sum)::BIGINT FROM (
+                 SELECT key, metric, num, den, sum FROM rollups
+                 WHERE dim = $1 AND g = $2 AND bucket BETWEEN $3 AND $4
+                 UNION ALL
+                 SELECT key, metric, num, den, sum FROM rollup_deltas
+                 WHERE dim = $1 AND g = $2 AND bucket BETWEEN $3 AND $4) x
+             GROUP BY key, metric",
+        )
+        .await?;
+    for (g, lo, hi) in crate::rollups::segments(&q.period) {
+        for r in c.query(&st, &[&dim.code(), &g, &lo, &hi]).await? {
+            let Some(m) = Metric::parse(r.get::<_, &str>(1)) else {
+                continue;
+            };
+            out.entry(r.get(0))
+                .or_default()
+                .add(m, r.get(2), r.get(3), r.get(4));
+        }
+    }
+    let (lo, hi) = crate::rollups::day_range(&q.period);
+    let col = ["unit", "township", "category", "channel", "kind"][dim as usize];
+    let st = c
+        .prepare_cached(&format!(
+            "SELECT {col}, metric, COUNT(*) FROM rollup_pending
+             WHERE day BETWEEN $1 AND $2 AND due < $3 GROUP BY {col}, metric"
+        ))
+        .await?;
+    for r in c.query(&st, &[&lo, &hi, &secs(q.now)]).await? {
+        let Some(m) = Metric::parse(r.get::<_, &str>(1)) else {
+            continue;
+        };
+        out.entry(r.get(0)).or_default().add(m, 0, r.get(2), 0);
+    }
+    let col = dim.appeal_column();
+    let st = c
+        .prepare_cached(&format!(
+            "SELECT {col}::TEXT, COUNT(*) FROM appeals WHERE next_due < $1 GROUP BY {col}"
+        ))
+        .await?;
+    for r in c.query(&st, &[&secs(q.now)]).await? {
+        let key: Option<String> = r.get(0);
+        out.entry(key.unwrap_or_default()).or_default().overdue += r.get::<_, i64>(1) as u64;
+    }
+    Ok(out)
+}
+
+async fn rollup_dump_pg(c: &impl GenericClient) -> Result<crate::RollupDump> {
+    let rows = c
+        .query(
+            "SELECT dim, g, bucket, metric, key, num, den, sum FROM (
+                 SELECT dim, g, bucket, metric, key, SUM(num)::BIGINT AS num, SUM(den)::BIGINT AS den,
+                        SUM(sum)::BIGINT AS sum
+                 FROM (SELECT * FROM rollups UNION ALL SELECT * FROM rollup_deltas) u
+                 GROUP BY dim, g, bucket, metric, key) x
+             WHERE num <> 0 OR den <> 0 OR sum <> 0 ORDER BY dim, g, bucket, metric, key",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+                r.get(7),
+            )
+        })
+        .collect();
+    let mut pending = Vec::new();
+    for r in c
+        .query(
+            "SELECT appeal_id, metric, day, due, unit, township, category, channel, kind FROM rollup_pending",
+            &[],
+        )
+        .await?
+    {
+        let metric = bihuan_domain::rollup::Metric::parse(r.get::<_, &str>(1))
+            .ok_or_else(|| internal("unknown metric in rollup_pending"))?;
+        pending.push(crate::rollups::PendingRow {
+            appeal: r.get::<_, i64>(0) as u64,
+            metric,
+            day: r.get(2),
+            due: r.get(3),
+            keys: [r.get(4), r.get(5), r.get(6), r.get(7), r.get(8)],
+        });
+    }
+    pending.sort();
+    Ok(crate::RollupDump { rows, pending })
+}
+
 async fn backup_pg(
     tx: &deadpool_postgres::Transaction<'_>,
     path: &std::path::Path,
@@ -700,12 +1084,7 @@ async fn backup_pg(
                 _ => c.to_string(),
             })
             .collect();
-        // The catalog version is each database's own bookkeeping, not data.
-        let filter = if t.name == "meta" {
-            "WHERE key <> 'catalog_version'"
-        } else {
-            ""
-        };
+        let filter = crate::backup::row_filter(t);
         let sql = format!(
             "SELECT {} FROM {} {filter} ORDER BY {}",
             cols.join(", "),
@@ -760,6 +1139,8 @@ async fn restore_pg(
     use crate::backup::{as_bytes, as_float, as_int, as_json_text, as_text, Col, Item, Reader};
     type P = Box<dyn ToSql + Sync + Send>;
     let mut reader = Reader::open(path)?;
+    // An empty database may still hold its own settings and bookkeeping; the archive's win.
+    tx.execute("DELETE FROM meta", &[]).await?;
     let mut current: Option<(tokio_postgres::Statement, &'static crate::backup::Table)> = None;
     while let Some(item) = reader.next_item()? {
         match item {
@@ -946,6 +1327,9 @@ impl Store for PgStore {
                         Appeal::register(AppealId(id as u64), number, new, &actor, at, cat.ctx())?;
                     save_appeal(tx, &appeal, key.as_deref()).await?;
                     insert_events(tx, &[record]).await?;
+                    let mut delta = crate::rollups::Delta::default();
+                    rollups_after_write_pg(tx, &cat.calendar, None, &appeal, &mut delta).await?;
+                    flush_rollups_pg(tx, delta).await?;
                     Ok(appeal)
                 })
             })
@@ -1017,6 +1401,18 @@ impl Store for PgStore {
                     insert_events(tx, &records).await?;
                     save_appeal(tx, &master_next, None).await?;
                     insert_events(tx, &master_records).await?;
+                    let mut delta = crate::rollups::Delta::default();
+                    rollups_after_write_pg(tx, &cat.calendar, Some(&current), &next, &mut delta)
+                        .await?;
+                    rollups_after_write_pg(
+                        tx,
+                        &cat.calendar,
+                        Some(&master),
+                        &master_next,
+                        &mut delta,
+                    )
+                    .await?;
+                    flush_rollups_pg(tx, delta).await?;
                     return Ok(next);
                 }
                 let current = read_appeal(tx, &appeal, true).await?;
@@ -1024,6 +1420,10 @@ impl Store for PgStore {
                     current.handle(&command, &actor, at, expected_version, cat.ctx())?;
                 save_appeal(tx, &next, None).await?;
                 insert_events(tx, &records).await?;
+                let mut delta = crate::rollups::Delta::default();
+                rollups_after_write_pg(tx, &cat.calendar, Some(&current), &next, &mut delta)
+                    .await?;
+                flush_rollups_pg(tx, delta).await?;
                 Ok(next)
             })
         })
@@ -1142,12 +1542,16 @@ impl Store for PgStore {
             .iter()
             .map(|h| Appeal::from_history(h).map_err(|e| StoreError::invalid("bad_history", e)))
             .collect::<Result<Vec<_>>>()?;
+        let cal = self.catalog().calendar.clone();
         self.in_tx(move |tx| {
             boxed(async move {
+                let mut delta = crate::rollups::Delta::default();
                 for (appeal, h) in appeals.iter().zip(&histories) {
                     save_appeal(tx, appeal, None).await?;
                     insert_events(tx, h).await?;
+                    rollups_after_write_pg(tx, &cal, None, appeal, &mut delta).await?;
                 }
+                flush_rollups_pg(tx, delta).await?;
                 // Registrations after this take ids above the imported ones.
                 tx.execute(
                     "SELECT setval('appeal_ids', GREATEST((SELECT COALESCE(MAX(id), 1) FROM appeals),
@@ -1457,6 +1861,28 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn rollup(
+        &self,
+        q: crate::rollups::RollupQuery,
+    ) -> Result<std::collections::HashMap<String, bihuan_domain::rollup::Sums>> {
+        let client = self.pool.get().await?;
+        rollup_query_pg(&client, &q).await
+    }
+
+    async fn rebuild_rollups(&self) -> Result<u64> {
+        let cal = self.catalog().calendar.clone();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = rebuild_rollups_pg(&tx, &cal).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn rollup_dump(&self) -> Result<crate::RollupDump> {
+        let client = self.pool.get().await?;
+        rollup_dump_pg(&client).await
+    }
+
     async fn backup(&self, path: std::path::PathBuf) -> Result<crate::backup::BackupSummary> {
         let mut client = self.pool.get().await?;
         // One snapshot for every table, while the servers keep working.
@@ -1493,6 +1919,8 @@ impl Store for PgStore {
         // Any refusal drops the transaction, which rolls everything back.
         let summary = restore_pg(&tx, &path).await?;
         let catalog = load_catalog(&tx).await?;
+        // Rollups are derived data: not in the archive, built again here.
+        rebuild_rollups_pg(&tx, &catalog.calendar).await?;
         bump_catalog_version(&tx).await?;
         let version = catalog_version(&tx).await?;
         tx.commit().await?;

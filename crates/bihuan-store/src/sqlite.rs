@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/001_init.sql"),
     include_str!("../migrations/sqlite/002_attachments.sql"),
     include_str!("../migrations/sqlite/003_entered_rates.sql"),
+    include_str!("../migrations/sqlite/004_rollups.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -385,7 +386,21 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut conn)?;
-        let catalog = Arc::new(RwLock::new(Arc::new(load_catalog(&conn)?)));
+        let loaded = load_catalog(&conn)?;
+        let built: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'rollups_built'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if built.is_none() {
+            // A database from before rollups (or a restored one): build them once.
+            let tx = conn.transaction()?;
+            rebuild_rollups_sql(&tx, &loaded.calendar)?;
+            tx.commit()?;
+        }
+        let catalog = Arc::new(RwLock::new(Arc::new(loaded)));
 
         let (tx, rx) = mpsc::channel::<Job>();
         let depth = Arc::new(AtomicUsize::new(0));
@@ -703,6 +718,9 @@ impl Store for SqliteStore {
                 Appeal::register(AppealId(id as u64), number, new, &actor, at, cat.ctx())?;
             save_appeal(conn, &appeal, idempotency_key.as_deref())?;
             insert_events(conn, &[record])?;
+            let mut delta = crate::rollups::Delta::default();
+            rollups_after_write(conn, &cat.calendar, None, &appeal, &mut delta)?;
+            flush_rollups(conn, delta)?;
             Ok(Registered {
                 appeal,
                 created: true,
@@ -778,12 +796,19 @@ impl Store for SqliteStore {
                 insert_events(conn, &records)?;
                 save_appeal(conn, &master_next, None)?;
                 insert_events(conn, &master_records)?;
+                let mut delta = crate::rollups::Delta::default();
+                rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
+                rollups_after_write(conn, &cat.calendar, Some(&master), &master_next, &mut delta)?;
+                flush_rollups(conn, delta)?;
                 return Ok(next);
             }
             let (next, records) =
                 current.handle(&command, &actor, at, expected_version, cat.ctx())?;
             save_appeal(conn, &next, None)?;
             insert_events(conn, &records)?;
+            let mut delta = crate::rollups::Delta::default();
+            rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
+            flush_rollups(conn, delta)?;
             Ok(next)
         })
         .await
@@ -850,16 +875,21 @@ impl Store for SqliteStore {
     }
 
     async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
+        let catalog = self.catalog.clone();
         self.write(move |conn| {
             // Every history is checked before anything is written.
             let appeals = histories
                 .iter()
                 .map(|h| Appeal::from_history(h).map_err(|e| StoreError::invalid("bad_history", e)))
                 .collect::<Result<Vec<_>>>()?;
+            let cal = catalog.read().map_err(internal)?.calendar.clone();
+            let mut delta = crate::rollups::Delta::default();
             for (appeal, h) in appeals.iter().zip(&histories) {
                 save_appeal(conn, appeal, None)?;
                 insert_events(conn, h)?;
+                rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
             }
+            flush_rollups(conn, delta)?;
             Ok(appeals.len() as u64)
         })
         .await
@@ -1272,6 +1302,26 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn rollup(
+        &self,
+        q: crate::rollups::RollupQuery,
+    ) -> Result<std::collections::HashMap<String, bihuan_domain::rollup::Sums>> {
+        self.read(move |conn| rollup_query_sql(conn, &q)).await
+    }
+
+    async fn rebuild_rollups(&self) -> Result<u64> {
+        let catalog = self.catalog.clone();
+        self.write(move |conn| {
+            let cal = catalog.read().map_err(internal)?.calendar.clone();
+            rebuild_rollups_sql(conn, &cal)
+        })
+        .await
+    }
+
+    async fn rollup_dump(&self) -> Result<crate::RollupDump> {
+        self.read(rollup_dump_sql).await
+    }
+
     async fn backup(&self, path: PathBuf) -> Result<crate::backup::BackupSummary> {
         self.read(move |conn| {
             // One read transaction: under WAL every table is read from the same snapshot
@@ -1301,6 +1351,8 @@ impl Store for SqliteStore {
                     conn.execute_batch("SAVEPOINT restore")?;
                     let restored = restore_sqlite(conn, &path).and_then(|s| {
                         let catalog = load_catalog(conn)?;
+                        // Rollups are derived data: not in the archive, built again here.
+                        rebuild_rollups_sql(conn, &catalog.calendar)?;
                         Ok((s, catalog))
                     });
                     match restored {
@@ -1330,6 +1382,264 @@ impl Store for SqliteStore {
     }
 }
 
+// ---- Rollups (see `crate::rollups`) ----
+
+/// Whether someone else raised `a`'s matter again in its window (ignoring `exclude`).
+fn raised_again_sql(conn: &Connection, a: &Appeal, exclude: [u64; 2]) -> Result<bool> {
+    let (Some((key, cat)), Some((lo, hi))) = (
+        crate::rollups::repeat_key(a),
+        crate::rollups::repeat_window(a),
+    ) else {
+        return Ok(false);
+    };
+    let found: Option<i64> = conn
+        .prepare_cached(
+            "SELECT 1 FROM appeals WHERE citizen_key = ? AND category = ? AND registered_at > ?
+             AND registered_at <= ? AND id NOT IN (?, ?) LIMIT 1",
+        )?
+        .query_row(
+            params![key, cat, lo, hi, exclude[0] as i64, exclude[1] as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// After `after` (previously `before`) was written: moves its facts in `delta`, replaces its
+/// pending rows, and moves the one-shot facts of the same person's other appeals whose "raised
+/// again" answer this write changed.
+fn rollups_after_write(
+    conn: &Connection,
+    cal: &Calendar,
+    before: Option<&Appeal>,
+    after: &Appeal,
+    delta: &mut crate::rollups::Delta,
+) -> Result<()> {
+    use bihuan_domain::rollup::{facts, Dims};
+    let x = after.id.0;
+    if let Some(b) = before {
+        let rep = raised_again_sql(conn, b, [x, x])?;
+        delta.apply(&facts(b, rep, cal), &Dims::of(b), -1);
+        conn.prepare_cached("DELETE FROM rollup_pending WHERE appeal_id = ?")?
+            .execute([x as i64])?;
+    }
+    let rep = raised_again_sql(conn, after, [x, x])?;
+    let new_facts = facts(after, rep, cal);
+    delta.apply(&new_facts, &Dims::of(after), 1);
+    insert_pending(conn, &crate::rollups::pending_rows(after, &new_facts))?;
+
+    let kb = before.and_then(crate::rollups::repeat_key);
+    let ka = crate::rollups::repeat_key(after);
+    let unchanged = before.is_some_and(|b| kb == ka && b.registered_at == after.registered_at);
+    if unchanged {
+        return Ok(());
+    }
+    let mut keys: Vec<(String, i64)> = kb.iter().chain(ka.iter()).cloned().collect();
+    keys.dedup();
+    let hits = |k: &Option<(String, i64)>, t: i64, key: &(String, i64), w: (i64, i64)| {
+        k.as_ref() == Some(key) && t > w.0 && t <= w.1
+    };
+    for key in keys {
+        let states: Vec<String> = conn
+            .prepare_cached(
+                "SELECT state FROM appeals WHERE citizen_key = ? AND category = ? AND id != ?",
+            )?
+            .query_map(params![key.0, key.1, x as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for json in states {
+            let other: Appeal = serde_json::from_str(&json)?;
+            let Some(w) = crate::rollups::repeat_window(&other) else {
+                continue;
+            };
+            let rest = raised_again_sql(conn, &other, [other.id.0, x])?;
+            let was =
+                rest || before.is_some_and(|b| hits(&kb, b.registered_at.timestamp(), &key, w));
+            let now = rest || hits(&ka, after.registered_at.timestamp(), &key, w);
+            if was != now {
+                let dims = Dims::of(&other);
+                delta.apply(&facts(&other, was, cal), &dims, -1);
+                delta.apply(&facts(&other, now, cal), &dims, 1);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insert_pending(conn: &Connection, rows: &[crate::rollups::PendingRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO rollup_pending (appeal_id, metric, day, due, unit, township, category, channel, kind)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for r in rows {
+        stmt.execute(params![
+            r.appeal as i64,
+            r.metric.code(),
+            r.day,
+            r.due,
+            r.keys[0],
+            r.keys[1],
+            r.keys[2],
+            r.keys[3],
+            r.keys[4]
+        ])?;
+    }
+    Ok(())
+}
+
+fn flush_rollups(conn: &Connection, delta: crate::rollups::Delta) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO rollups (dim, g, bucket, metric, key, num, den, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dim, g, bucket, metric, key) DO UPDATE SET
+             num = num + excluded.num, den = den + excluded.den, sum = sum + excluded.sum",
+    )?;
+    for ((dim, g, bucket, metric, key), (n, d, s)) in delta.changes() {
+        stmt.execute(params![dim.code(), g, bucket, metric.code(), key, n, d, s])?;
+    }
+    Ok(())
+}
+
+/// Recomputes every rollup from the appeals, in the caller's transaction.
+fn rebuild_rollups_sql(conn: &Connection, cal: &Calendar) -> Result<u64> {
+    use bihuan_domain::rollup::{facts, Dims};
+    conn.execute("DELETE FROM rollups", [])?;
+    conn.execute("DELETE FROM rollup_pending", [])?;
+    let mut times: std::collections::HashMap<(String, i64), Vec<i64>> = Default::default();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT citizen_key, category, registered_at FROM appeals
+             WHERE citizen_key IS NOT NULL AND category IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            times
+                .entry((r.get(0)?, r.get(1)?))
+                .or_default()
+                .push(r.get(2)?);
+        }
+    }
+    let mut delta = crate::rollups::Delta::default();
+    let mut n = 0u64;
+    let mut stmt = conn.prepare("SELECT state FROM appeals ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let a: Appeal = serde_json::from_str(&r.get::<_, String>(0)?)?;
+        let rep = match (
+            crate::rollups::repeat_key(&a),
+            crate::rollups::repeat_window(&a),
+        ) {
+            (Some(k), Some((lo, hi))) => times
+                .get(&k)
+                .is_some_and(|ts| ts.iter().any(|t| *t > lo && *t <= hi)),
+            _ => false,
+        };
+        let fs = facts(&a, rep, cal);
+        delta.apply(&fs, &Dims::of(&a), 1);
+        insert_pending(conn, &crate::rollups::pending_rows(&a, &fs))?;
+        n += 1;
+    }
+    flush_rollups(conn, delta)?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('rollups_built', '1')
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [],
+    )?;
+    Ok(n)
+}
+
+fn rollup_query_sql(
+    conn: &Connection,
+    q: &crate::rollups::RollupQuery,
+) -> Result<std::collections::HashMap<String, bihuan_domain::rollup::Sums>> {
+    use bihuan_domain::rollup::{Metric, Sums};
+    let mut out: std::collections::HashMap<String, Sums> = Default::default();
+    let dim = q.dim;
+    for (g, lo, hi) in crate::rollups::segments(&q.period) {
+        let mut stmt = conn.prepare_cached(
+            "SELECT key, metric, SUM(num), SUM(den), SUM(sum) FROM rollups
+             WHERE dim = ? AND g = ? AND bucket BETWEEN ? AND ? GROUP BY key, metric",
+        )?;
+        let mut rows = stmt.query(params![dim.code(), g, lo, hi])?;
+        while let Some(r) = rows.next()? {
+            let Some(m) = Metric::parse(&r.get::<_, String>(1)?) else {
+                continue;
+            };
+            out.entry(r.get(0)?)
+                .or_default()
+                .add(m, r.get(2)?, r.get(3)?, r.get(4)?);
+        }
+    }
+    let (lo, hi) = crate::rollups::day_range(&q.period);
+    let col = ["unit", "township", "category", "channel", "kind"][dim as usize];
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {col}, metric, COUNT(*) FROM rollup_pending
+         WHERE day BETWEEN ? AND ? AND due < ? GROUP BY {col}, metric"
+    ))?;
+    let mut rows = stmt.query(params![lo, hi, secs(q.now)])?;
+    while let Some(r) = rows.next()? {
+        let Some(m) = Metric::parse(&r.get::<_, String>(1)?) else {
+            continue;
+        };
+        out.entry(r.get(0)?).or_default().add(m, 0, r.get(2)?, 0);
+    }
+    let col = dim.appeal_column();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {col}, COUNT(*) FROM appeals WHERE next_due < ? GROUP BY {col}"
+    ))?;
+    let mut rows = stmt.query([secs(q.now)])?;
+    while let Some(r) = rows.next()? {
+        let key = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Null => String::new(),
+            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+            rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            _ => String::new(),
+        };
+        out.entry(key).or_default().overdue += r.get::<_, i64>(1)? as u64;
+    }
+    Ok(out)
+}
+
+fn rollup_dump_sql(conn: &Connection) -> Result<crate::RollupDump> {
+    let mut stmt = conn.prepare(
+        "SELECT dim, g, bucket, metric, key, num, den, sum FROM rollups
+         WHERE num != 0 OR den != 0 OR sum != 0 ORDER BY dim, g, bucket, metric, key",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT appeal_id, metric, day, due, unit, township, category, channel, kind FROM rollup_pending",
+    )?;
+    let mut pending = Vec::new();
+    let mut q = stmt.query([])?;
+    while let Some(r) = q.next()? {
+        let metric = bihuan_domain::rollup::Metric::parse(&r.get::<_, String>(1)?)
+            .ok_or_else(|| internal("unknown metric in rollup_pending"))?;
+        pending.push(crate::rollups::PendingRow {
+            appeal: r.get::<_, i64>(0)? as u64,
+            metric,
+            day: r.get(2)?,
+            due: r.get(3)?,
+            keys: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+        });
+    }
+    pending.sort();
+    Ok(crate::RollupDump { rows, pending })
+}
+
 /// Refuses a restore into a store that already holds a county.
 fn check_empty(n: i64) -> Result<()> {
     if n > 0 {
@@ -1350,9 +1660,10 @@ fn backup_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::Backup
         w.begin(t)?;
         let cols: Vec<&str> = t.cols.iter().map(|(c, _)| *c).collect();
         let sql = format!(
-            "SELECT {} FROM {} ORDER BY {}",
+            "SELECT {} FROM {} {} ORDER BY {}",
             cols.join(", "),
             t.name,
+            crate::backup::row_filter(t),
             order_by(t)
         );
         let mut stmt = conn.prepare(&sql)?;
@@ -1387,6 +1698,8 @@ fn restore_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::Backu
     use crate::backup::{as_bytes, as_float, as_int, as_json_text, as_text, Col, Item, Reader};
     use rusqlite::types::Value as V;
     let mut reader = Reader::open(path)?;
+    // An empty database may still hold its own settings and bookkeeping; the archive's win.
+    conn.execute("DELETE FROM meta", [])?;
     let mut stmt: Option<(
         rusqlite::CachedStatement<'_>,
         &'static [(&'static str, Col)],

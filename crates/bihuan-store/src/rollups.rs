@@ -1,0 +1,277 @@
+//! Rollups as the stores keep them (shared by both): the facts of
+//! [`bihuan_domain::rollup`] summed per day and per month, for each breakdown (unit, township,
+//! category, channel, kind), and the pending facts of open appeals beside them.
+//!
+//! A write subtracts an appeal's old facts and adds its new ones in the same transaction as its
+//! events; `Store::rebuild_rollups` recomputes everything from the appeals. Reading a period
+//! sums whole months from the month rows and the days at either end from the day rows.
+
+use std::collections::HashMap;
+
+use bihuan_domain::lifecycle::Appeal;
+use bihuan_domain::metrics::Period;
+use bihuan_domain::rollup::{Dims, Fact, Metric};
+use bihuan_domain::time::{local_date, Instant};
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// What a breakdown groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    Unit,
+    Township,
+    Category,
+    Channel,
+    Kind,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 5] = [
+        Dim::Unit,
+        Dim::Township,
+        Dim::Category,
+        Dim::Channel,
+        Dim::Kind,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Dim::Unit => "unit",
+            Dim::Township => "township",
+            Dim::Category => "category",
+            Dim::Channel => "channel",
+            Dim::Kind => "kind",
+        }
+    }
+
+    /// The `appeals` column holding this dimension (for the overdue count).
+    pub(crate) fn appeal_column(self) -> &'static str {
+        match self {
+            Dim::Unit => "lead",
+            Dim::Township => "township",
+            Dim::Category => "category",
+            Dim::Channel => "channel",
+            Dim::Kind => "kind",
+        }
+    }
+
+    /// Whether a metric is summed under this dimension.
+    pub fn takes(self, m: Metric) -> bool {
+        match self {
+            Dim::Unit => m.by_unit(),
+            _ => m.by_other(),
+        }
+    }
+
+    fn key(self, f: &Fact, d: &Dims) -> String {
+        let id = |u: Option<u32>| u.map(|u| u.to_string()).unwrap_or_default();
+        match self {
+            Dim::Unit => id(f.unit.map(|u| u.0)),
+            Dim::Township => id(d.township.map(|u| u.0)),
+            Dim::Category => id(d.category.map(|c| c.0)),
+            Dim::Channel => d.channel.code().to_string(),
+            Dim::Kind => d.kind.code().to_string(),
+        }
+    }
+}
+
+/// Granularity of a rollup row.
+pub(crate) const DAY: i64 = 0;
+pub(crate) const MONTH: i64 = 1;
+
+pub(crate) fn day_bucket(d: NaiveDate) -> i64 {
+    d.year() as i64 * 10_000 + d.month() as i64 * 100 + d.day() as i64
+}
+
+pub(crate) fn month_bucket(d: NaiveDate) -> i64 {
+    d.year() as i64 * 100 + d.month() as i64
+}
+
+/// The key of one rollup row.
+pub(crate) type RowKey = (Dim, i64, i64, Metric, String);
+
+/// Changes to rollup rows, summed before they are written (a batch of imports touches each row
+/// once).
+#[derive(Debug, Default)]
+pub(crate) struct Delta {
+    pub rows: HashMap<RowKey, (i64, i64, i64)>,
+}
+
+impl Delta {
+    /// Adds (`sign` 1) or takes away (`sign` −1) an appeal's settled facts.
+    pub fn apply(&mut self, facts: &[Fact], dims: &Dims, sign: i64) {
+        for f in facts.iter().filter(|f| f.pending_due.is_none()) {
+            for dim in Dim::ALL {
+                if !dim.takes(f.metric) {
+                    continue;
+                }
+                let key = dim.key(f, dims);
+                for (g, bucket) in [(DAY, day_bucket(f.day)), (MONTH, month_bucket(f.day))] {
+                    let e = self
+                        .rows
+                        .entry((dim, g, bucket, f.metric, key.clone()))
+                        .or_default();
+                    e.0 += sign * f.num;
+                    e.1 += sign * f.den;
+                    e.2 += sign * f.sum;
+                }
+            }
+        }
+    }
+
+    /// The rows that change.
+    pub fn changes(self) -> impl Iterator<Item = (RowKey, (i64, i64, i64))> {
+        self.rows.into_iter().filter(|(_, v)| *v != (0, 0, 0))
+    }
+}
+
+/// A pending fact as stored: the appeal, the metric, the day it counts on, the deadline, and
+/// every dimension's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PendingRow {
+    pub appeal: u64,
+    pub metric: Metric,
+    pub day: i64,
+    pub due: i64,
+    /// Keys for unit, township, category, channel, kind.
+    pub keys: [String; 5],
+}
+
+pub(crate) fn pending_rows(a: &Appeal, facts: &[Fact]) -> Vec<PendingRow> {
+    let dims = Dims::of(a);
+    facts
+        .iter()
+        .filter_map(|f| {
+            let due = f.pending_due?;
+            Some(PendingRow {
+                appeal: a.id.0,
+                metric: f.metric,
+                day: day_bucket(f.day),
+                due: due.timestamp(),
+                keys: Dim::ALL.map(|d| d.key(f, &dims)),
+            })
+        })
+        .collect()
+}
+
+/// The bucket ranges that make up a period: whole months from month rows, the rest from day
+/// rows. `(granularity, first bucket, last bucket)`.
+pub(crate) fn segments(period: &Period) -> Vec<(i64, i64, i64)> {
+    let first = local_date(period.start);
+    let Some(last) = local_date(period.end).pred_opt() else {
+        return vec![];
+    };
+    let end_of_month = |d: NaiveDate| -> NaiveDate {
+        d.with_day(1)
+            .and_then(|m| m.checked_add_months(Months::new(1)))
+            .and_then(|n| n.pred_opt())
+            .unwrap_or(d)
+    };
+    let mut out = Vec::new();
+    let mut d = first;
+    while d <= last {
+        if d.day() == 1 && end_of_month(d) <= last {
+            let mut month_end = end_of_month(d);
+            while let Some(next) = month_end.succ_opt() {
+                if end_of_month(next) <= last {
+                    month_end = end_of_month(next);
+                } else {
+                    break;
+                }
+            }
+            out.push((MONTH, month_bucket(d), month_bucket(month_end)));
+            match month_end.succ_opt() {
+                Some(n) => d = n,
+                None => break,
+            }
+            continue;
+        }
+        let run_end = end_of_month(d).min(last);
+        out.push((DAY, day_bucket(d), day_bucket(run_end)));
+        match run_end.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    out
+}
+
+/// The first and last day buckets of a period (for pending facts).
+pub(crate) fn day_range(period: &Period) -> (i64, i64) {
+    let first = local_date(period.start);
+    let last = local_date(period.end).pred_opt().unwrap_or(first);
+    (day_bucket(first), day_bucket(last))
+}
+
+/// A period's figures grouped by one dimension.
+#[derive(Debug, Clone, Copy)]
+pub struct RollupQuery {
+    pub period: Period,
+    pub dim: Dim,
+    /// Pending deadlines before this count as missed; open appeals past a deadline now are
+    /// overdue.
+    pub now: Instant,
+}
+
+/// Whether an appeal's one-shot fact depends on others: it has an identity and a category.
+pub(crate) fn repeat_key(a: &Appeal) -> Option<(String, i64)> {
+    Some((
+        crate::citizen_key(&a.citizen.identity_key()?),
+        a.category?.0 as i64,
+    ))
+}
+
+/// The window `(closed, closed + 90 days]` in seconds, for an appeal that is closed.
+pub(crate) fn repeat_window(a: &Appeal) -> Option<(i64, i64)> {
+    let closed = a.closed_at?;
+    let until = closed + chrono::Duration::days(bihuan_domain::rollup::ONE_SHOT_WINDOW_DAYS);
+    Some((closed.timestamp(), until.timestamp()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: (i32, u32, u32), b: (i32, u32, u32)) -> Period {
+        Period::days(
+            NaiveDate::from_ymd_opt(a.0, a.1, a.2).unwrap(),
+            NaiveDate::from_ymd_opt(b.0, b.1, b.2).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn periods_split_into_whole_months_and_days() {
+        assert_eq!(
+            segments(&Period::month(2026, 11).unwrap()),
+            [(MONTH, 202611, 202611)]
+        );
+        assert_eq!(
+            segments(&Period::year(2026).unwrap()),
+            [(MONTH, 202601, 202612)]
+        );
+        // An assessment month: the 19th to the 18th.
+        assert_eq!(
+            segments(&Period::assessment_month(2026, 11, 19).unwrap()),
+            [(DAY, 20261019, 20261031), (DAY, 20261101, 20261118)]
+        );
+        assert_eq!(
+            segments(&p((2026, 1, 15), (2026, 4, 2))),
+            [
+                (DAY, 20260115, 20260131),
+                (MONTH, 202602, 202603),
+                (DAY, 20260401, 20260402)
+            ]
+        );
+        assert_eq!(
+            segments(&p((2026, 2, 3), (2026, 2, 3))),
+            [(DAY, 20260203, 20260203)]
+        );
+        // Across a year end.
+        assert_eq!(
+            segments(&p((2025, 12, 1), (2026, 1, 31))),
+            [(MONTH, 202512, 202601)]
+        );
+    }
+}
