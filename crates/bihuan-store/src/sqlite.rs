@@ -1586,7 +1586,7 @@ fn rollup_query_sql(
     }
     let col = dim.appeal_column();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {col}, COUNT(*) FROM appeals WHERE next_due < ? GROUP BY {col}"
+        "SELECT {col}, COUNT(*) FROM appeals INDEXED BY appeals_next_due WHERE next_due < ? GROUP BY {col}"
     ))?;
     let mut rows = stmt.query([secs(q.now)])?;
     while let Some(r) = rows.next()? {

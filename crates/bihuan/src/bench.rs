@@ -280,3 +280,280 @@ async fn run_in(
     })
     .context("benchmark")
 }
+
+fn pct_ms(sorted: &[Duration], p: f64) -> f64 {
+    percentile(sorted, p)
+}
+
+/// `bihuan bench-metrics`: the metrics API's latency on this database, the year of monthly
+/// on-time completion and satisfaction per unit from the rollups, the same figures from DuckDB
+/// over an export (same run), and optionally a full rollup rebuild.
+pub async fn metrics(
+    store: Arc<dyn Store>,
+    requests: usize,
+    python: &str,
+    rebuild: bool,
+) -> anyhow::Result<String> {
+    use bihuan_domain::metrics::Period;
+    use bihuan_domain::rollup::Metric;
+    use bihuan_store::rollups::{Dim, RollupQuery};
+    use chrono::Datelike;
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+
+    let mut out = String::new();
+    let appeals = store.count(bihuan_store::AppealFilter::default()).await?;
+    let now = chrono::Utc::now();
+    let today = bihuan_domain::time::local_date(now);
+    let (year, month) = (today.year(), today.month());
+    writeln!(out, "database: {appeals} appeals")?;
+
+    // 1. The metrics API over HTTP, as the dashboard calls it.
+    let leader = store
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| matches!(u.role, Role::Leader | Role::Admin))
+        .context("no leader or admin account to read the metrics with")?;
+    let (token, hash) = auth::new_token();
+    store
+        .put_credential(
+            hash,
+            leader.id,
+            CredentialKind::ApiToken,
+            None,
+            "bench".into(),
+        )
+        .await?;
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        scan_interval_secs: 0,
+        ..Config::default()
+    };
+    let app = Application::build(config, store.clone()).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let queries = [
+        format!("period=month:{year}-{month:02}&by=unit"),
+        format!("period=month:{year}-{month:02}&by=township"),
+        format!("period=assess:{year}-{month:02}&by=category"),
+        format!("period=quarter:{year}-{}&by=channel", (month - 1) / 3 + 1),
+        format!("period=year:{year}&by=unit"),
+    ];
+    for q in &queries {
+        let r = client
+            .get(format!("{base}/api/v1/metrics?{q}"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "metrics API: {}", r.status());
+    }
+    let mut lat = Vec::with_capacity(requests);
+    for i in 0..requests {
+        let q = &queries[i % queries.len()];
+        let t = Clock::now();
+        let r = client
+            .get(format!("{base}/api/v1/metrics?{q}"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        let _ = r.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    writeln!(
+        out,
+        "metrics API (/api/v1/metrics: headline, previous period, year earlier, breakdown, ranking), {requests} requests over {} kinds of query:\n  p50 {:.1} ms   p95 {:.1} ms   max {:.1} ms",
+        queries.len(),
+        pct_ms(&lat, 0.5),
+        pct_ms(&lat, 0.95),
+        pct_ms(&lat, 1.0)
+    )?;
+
+    // 2. A year of monthly figures per unit from the rollups.
+    let t = Clock::now();
+    let mut ours: BTreeMap<(u32, String), (i64, i64, i64, i64, i64)> = BTreeMap::new();
+    for m in 1..=12 {
+        let Some(period) = Period::month(year, m) else {
+            continue;
+        };
+        let sums = store
+            .rollup(RollupQuery {
+                period,
+                dim: Dim::Unit,
+                now,
+            })
+            .await?;
+        for (unit, s) in sums {
+            let (on, od, _) = s.get(Metric::Otc);
+            let v = s.visits();
+            ours.insert(
+                (m, unit),
+                (on, od, v.satisfied as i64, v.basic as i64, v.visited as i64),
+            );
+        }
+    }
+    let rollup_s = t.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "a year of monthly 按期办结率 and 满意率 per unit ({year}) from the rollups: {:.1} ms",
+        rollup_s * 1000.0
+    )?;
+
+    // 3. The export DuckDB reads.
+    let dir = std::env::temp_dir().join(format!("bihuan-bench-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let t = Clock::now();
+    {
+        use std::io::Write as _;
+        let mut rounds = std::io::BufWriter::new(std::fs::File::create(dir.join("rounds.csv"))?);
+        let mut visits = std::io::BufWriter::new(std::fs::File::create(dir.join("visits.csv"))?);
+        writeln!(rounds, "appeal,unit,due,replied_at")?;
+        writeln!(visits, "appeal,lead,visited_at,rating")?;
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list(bihuan_store::AppealFilter::default(), cursor, 500)
+                .await?;
+            for a in &page.items {
+                if a.status == bihuan_domain::Status::Merged {
+                    continue;
+                }
+                for r in &a.reply_rounds {
+                    writeln!(
+                        rounds,
+                        "{},{},{},{}",
+                        a.id.0,
+                        r.unit.0,
+                        r.due.timestamp(),
+                        r.replied_at
+                            .map(|t| t.timestamp().to_string())
+                            .unwrap_or_default()
+                    )?;
+                }
+                if let (Some(v), Some(at)) = (&a.visit, a.visited_at) {
+                    let rating = match v.rating {
+                        Some(bihuan_domain::lifecycle::Rating::Satisfied) => "satisfied",
+                        Some(bihuan_domain::lifecycle::Rating::Basic) => "basic",
+                        Some(bihuan_domain::lifecycle::Rating::Unsatisfied) => "unsatisfied",
+                        None => "",
+                    };
+                    writeln!(
+                        visits,
+                        "{},{},{},{rating}",
+                        a.id.0,
+                        a.lead.map(|u| u.0.to_string()).unwrap_or_default(),
+                        at.timestamp()
+                    )?;
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        rounds.flush()?;
+        visits.flush()?;
+    }
+    writeln!(
+        out,
+        "export for DuckDB (reply rounds and visits as CSV): {:.1} s",
+        t.elapsed().as_secs_f64()
+    )?;
+
+    // 4. DuckDB on the export, same run.
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/duckdb_metrics.py");
+    let run = std::process::Command::new(python)
+        .arg(&script)
+        .arg(&dir)
+        .arg(year.to_string())
+        .arg(now.timestamp().to_string())
+        .output();
+    match run {
+        Ok(o) if o.status.success() => {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+            let load = v["load_s"].as_f64().unwrap_or(0.0);
+            let query = v["query_s"].as_f64().unwrap_or(0.0);
+            // Do the two agree, cell by cell?
+            let mut theirs: BTreeMap<(u32, String), (i64, i64, i64, i64, i64)> = BTreeMap::new();
+            for r in v["otc"].as_array().into_iter().flatten() {
+                let e = theirs
+                    .entry((r[0].as_u64().unwrap_or(0) as u32, r[1].to_string()))
+                    .or_default();
+                e.0 = r[2].as_i64().unwrap_or(0);
+                e.1 = r[3].as_i64().unwrap_or(0);
+            }
+            for r in v["sat"].as_array().into_iter().flatten() {
+                let unit = r[1].as_i64().unwrap_or(-1);
+                if unit < 0 {
+                    continue;
+                }
+                let e = theirs
+                    .entry((r[0].as_u64().unwrap_or(0) as u32, unit.to_string()))
+                    .or_default();
+                e.2 = r[2].as_i64().unwrap_or(0);
+                e.3 = r[3].as_i64().unwrap_or(0);
+                e.4 = r[4].as_i64().unwrap_or(0);
+            }
+            // Units only (appeals answered at intake have no unit), and cells with something in.
+            let ours_nz: BTreeMap<_, _> = ours
+                .into_iter()
+                .filter(|(k, v)| !k.1.is_empty() && *v != (0, 0, 0, 0, 0))
+                .collect();
+            theirs.retain(|_, v| *v != (0, 0, 0, 0, 0));
+            let agree = ours_nz
+                .iter()
+                .filter(|(k, v)| theirs.get(k) == Some(v))
+                .count();
+            for (k, v) in ours_nz
+                .iter()
+                .filter(|(k, v)| theirs.get(k) != Some(v))
+                .take(5)
+            {
+                writeln!(
+                    out,
+                    "  differs: month {} unit {}: rollups {v:?}, DuckDB {:?}",
+                    k.0,
+                    k.1,
+                    theirs.get(k)
+                )?;
+            }
+            writeln!(
+                out,
+                "DuckDB {} on the export, same run: load {:.2} s, query {:.1} ms\n\
+                 ratio DuckDB query / rollups: {:.1}x; cells (month × unit) that agree: {agree} of {} (DuckDB has {})",
+                v["duckdb"].as_str().unwrap_or("?"),
+                load,
+                query * 1000.0,
+                query / rollup_s.max(1e-9),
+                ours_nz.len(),
+                theirs.len()
+            )?;
+        }
+        Ok(o) => writeln!(
+            out,
+            "DuckDB skipped: {} failed ({}); `pip install duckdb` or pass --python",
+            python,
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )?,
+        Err(e) => writeln!(out, "DuckDB skipped: cannot run {python}: {e}")?,
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // 5. A full rebuild.
+    if rebuild {
+        let t = Clock::now();
+        let n = store.rebuild_rollups().await?;
+        writeln!(
+            out,
+            "rollup rebuild from {n} appeals: {:.1} s",
+            t.elapsed().as_secs_f64()
+        )?;
+    }
+    Ok(out)
+}

@@ -64,6 +64,36 @@ enum Top {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Generates N demo appeals quickly into a database (installing the demo county first if
+    /// the database is empty), for measurements at scale.
+    Generate {
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        appeals: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Rollups (the metric sums kept with every write).
+    Rollups {
+        #[command(subcommand)]
+        command: RollupsCmd,
+    },
+    /// Measures the metrics API and the dashboard's figures on an existing database, beside
+    /// DuckDB computing the same figures from an export in the same run, and the rollup rebuild.
+    BenchMetrics {
+        #[arg(long)]
+        db: String,
+        /// Requests to the metrics API.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// The Python with `duckdb` installed (skipped with a notice when it is missing).
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Also time a full rollup rebuild (rewrites the rollups).
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Measures durable registrations per second through HTTP (in a temporary folder).
     Bench {
         #[arg(long, default_value_t = 20_000)]
@@ -140,6 +170,15 @@ enum Top {
         /// The archive written by `bihuan backup`.
         #[arg(long)]
         from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RollupsCmd {
+    /// Recomputes every rollup from the appeals (blocks writes while it runs).
+    Rebuild {
+        #[arg(long)]
+        db: String,
     },
 }
 
@@ -564,6 +603,50 @@ async fn run(cmd: Top) -> Result<String> {
             };
             eprintln!("exported {n} appeals");
             Ok(String::new())
+        }
+        Top::Generate { db, appeals, seed } => {
+            if appeals == 0 {
+                bail!("--appeals must be at least 1");
+            }
+            let store = open(&db).await?;
+            let county = demo::county();
+            if store.catalog().org.units().next().is_none() {
+                let h = hash(demo::DEMO_PASSWORD).await?;
+                demo::install(&store, &county, &h).await?;
+            }
+            let started = std::time::Instant::now();
+            let now = demo_clock(&store.catalog().calendar, demo::now())
+                .map(|c| c.now())
+                .unwrap_or_else(demo::now);
+            let n = demo::generate(&store, &county, appeals, now, seed).await?;
+            let secs = started.elapsed().as_secs_f64();
+            Ok(format!(
+                "generated {n} appeals in {secs:.1} s ({:.0}/s) into {db}",
+                n as f64 / secs
+            ))
+        }
+        Top::Rollups {
+            command: RollupsCmd::Rebuild { db },
+        } => {
+            let store = open(&db).await?;
+            let started = std::time::Instant::now();
+            let n = store
+                .rebuild_rollups()
+                .await
+                .map_err(|e| anyhow::anyhow!("rebuild failed, the old rollups are kept: {e}"))?;
+            Ok(format!(
+                "rollups rebuilt from {n} appeals in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ))
+        }
+        Top::BenchMetrics {
+            db,
+            requests,
+            python,
+            rebuild,
+        } => {
+            let store = open(&db).await?;
+            bench::metrics(store, requests, &python, rebuild).await
         }
         Top::Backup { db, out } => {
             if out.exists() {
