@@ -281,6 +281,9 @@ async fn run_in(
     .context("benchmark")
 }
 
+/// (month, unit) → (on-time num, den, satisfied, basic, visits).
+type Cells = std::collections::BTreeMap<(u32, String), (i64, i64, i64, i64, i64)>;
+
 fn pct_ms(sorted: &[Duration], p: f64) -> f64 {
     percentile(sorted, p)
 }
@@ -373,7 +376,7 @@ pub async fn metrics(
 
     // 2. A year of monthly figures per unit from the rollups.
     let t = Clock::now();
-    let mut ours: BTreeMap<(u32, String), (i64, i64, i64, i64, i64)> = BTreeMap::new();
+    let mut ours: Cells = BTreeMap::new();
     for m in 1..=12 {
         let Some(period) = Period::month(year, m) else {
             continue;
@@ -477,7 +480,7 @@ pub async fn metrics(
             let load = v["load_s"].as_f64().unwrap_or(0.0);
             let query = v["query_s"].as_f64().unwrap_or(0.0);
             // Do the two agree, cell by cell?
-            let mut theirs: BTreeMap<(u32, String), (i64, i64, i64, i64, i64)> = BTreeMap::new();
+            let mut theirs: Cells = BTreeMap::new();
             for r in v["otc"].as_array().into_iter().flatten() {
                 let e = theirs
                     .entry((r[0].as_u64().unwrap_or(0) as u32, r[1].to_string()))
