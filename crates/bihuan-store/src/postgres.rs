@@ -987,6 +987,10 @@ async fn rollup_query_pg(
         };
         out.entry(r.get(0)).or_default().add(m, 0, r.get(2), 0);
     }
+    if q.period.end <= q.now {
+        // The overdue count is about now; a period that is over shows none.
+        return Ok(out);
+    }
     let col = dim.appeal_column();
     let st = c
         .prepare_cached(&format!(

@@ -1584,9 +1584,13 @@ fn rollup_query_sql(
         };
         out.entry(r.get(0)?).or_default().add(m, 0, r.get(2)?, 0);
     }
+    if q.period.end <= q.now {
+        // The overdue count is about now; a period that is over shows none.
+        return Ok(out);
+    }
     let col = dim.appeal_column();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {col}, COUNT(*) FROM appeals INDEXED BY appeals_next_due WHERE next_due < ? GROUP BY {col}"
+        "SELECT {col}, COUNT(*) FROM appeals INDEXED BY appeals_overdue WHERE next_due < ? GROUP BY {col}"
     ))?;
     let mut rows = stmt.query([secs(q.now)])?;
     while let Some(r) = rows.next()? {

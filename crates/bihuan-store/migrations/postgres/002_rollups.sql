@@ -40,3 +40,6 @@ CREATE TABLE rollup_deltas (
     sum    BIGINT NOT NULL
 );
 CREATE INDEX rollup_deltas_dim ON rollup_deltas(dim, g, bucket);
+
+-- The overdue count by any breakdown reads only this index.
+CREATE INDEX appeals_overdue ON appeals(next_due, lead, township, category, channel, kind);

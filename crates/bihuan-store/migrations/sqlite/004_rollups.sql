@@ -28,3 +28,6 @@ CREATE TABLE rollup_pending (
 CREATE INDEX rollup_pending_appeal ON rollup_pending(appeal_id);
 CREATE INDEX rollup_pending_day ON rollup_pending(day);
 CREATE INDEX appeals_citizen_category ON appeals(citizen_key, category, registered_at);
+
+-- The overdue count by any breakdown reads only this index.
+CREATE INDEX appeals_overdue ON appeals(next_due, lead, township, category, channel, kind);
