@@ -120,6 +120,16 @@ impl Delta {
         }
     }
 
+    /// Adds another delta's changes.
+    pub fn merge(&mut self, other: Delta) {
+        for (k, (n, d, s)) in other.rows {
+            let e = self.rows.entry(k).or_default();
+            e.0 += n;
+            e.1 += d;
+            e.2 += s;
+        }
+    }
+
     /// The rows that change.
     pub fn changes(self) -> impl Iterator<Item = (RowKey, (i64, i64, i64))> {
         self.rows.into_iter().filter(|(_, v)| *v != (0, 0, 0))

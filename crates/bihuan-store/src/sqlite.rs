@@ -527,6 +527,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
             }
         }
         depth.fetch_sub(batch.len(), Ordering::Relaxed);
+        BATCH_ROLLUPS.with(|d| *d.borrow_mut() = Default::default());
         let mut finishers = Vec::with_capacity(batch.len());
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             for job in batch {
@@ -550,6 +551,16 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
                 failed = Some("a storage failure rolled back this batch; retry".into());
             }
             finishers.push(finish);
+        }
+        // The batch's rollup changes, summed over all its jobs: rows that every registration
+        // touches are written once per batch, not once per job.
+        let delta = BATCH_ROLLUPS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        if failed.is_none() {
+            if let Err(e) = flush_rollups(&conn, delta) {
+                failed = Some(format!(
+                    "storage failure while writing rollups ({e}); retry"
+                ));
+            }
         }
         let commit = match failed {
             Some(reason) => {
@@ -720,7 +731,7 @@ impl Store for SqliteStore {
             insert_events(conn, &[record])?;
             let mut delta = crate::rollups::Delta::default();
             rollups_after_write(conn, &cat.calendar, None, &appeal, &mut delta)?;
-            flush_rollups(conn, delta)?;
+            defer_rollups(delta);
             Ok(Registered {
                 appeal,
                 created: true,
@@ -799,7 +810,7 @@ impl Store for SqliteStore {
                 let mut delta = crate::rollups::Delta::default();
                 rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
                 rollups_after_write(conn, &cat.calendar, Some(&master), &master_next, &mut delta)?;
-                flush_rollups(conn, delta)?;
+                defer_rollups(delta);
                 return Ok(next);
             }
             let (next, records) =
@@ -808,7 +819,7 @@ impl Store for SqliteStore {
             insert_events(conn, &records)?;
             let mut delta = crate::rollups::Delta::default();
             rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
-            flush_rollups(conn, delta)?;
+            defer_rollups(delta);
             Ok(next)
         })
         .await
@@ -889,7 +900,7 @@ impl Store for SqliteStore {
                 insert_events(conn, h)?;
                 rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
             }
-            flush_rollups(conn, delta)?;
+            defer_rollups(delta);
             Ok(appeals.len() as u64)
         })
         .await
@@ -1384,6 +1395,16 @@ impl Store for SqliteStore {
 
 // ---- Rollups (see `crate::rollups`) ----
 
+thread_local! {
+    /// The rollup changes of the writer's current batch, written just before its commit.
+    static BATCH_ROLLUPS: std::cell::RefCell<crate::rollups::Delta> = Default::default();
+}
+
+/// Adds a job's rollup changes to its batch (on the writer thread).
+fn defer_rollups(delta: crate::rollups::Delta) {
+    BATCH_ROLLUPS.with(|d| d.borrow_mut().merge(delta));
+}
+
 /// Whether someone else raised `a`'s matter again in its window (ignoring `exclude`).
 fn raised_again_sql(conn: &Connection, a: &Appeal, exclude: [u64; 2]) -> Result<bool> {
     let (Some((key, cat)), Some((lo, hi))) = (
@@ -1504,6 +1525,8 @@ fn flush_rollups(conn: &Connection, delta: crate::rollups::Delta) -> Result<()> 
 /// Recomputes every rollup from the appeals, in the caller's transaction.
 fn rebuild_rollups_sql(conn: &Connection, cal: &Calendar) -> Result<u64> {
     use bihuan_domain::rollup::{facts, Dims};
+    // Changes of earlier jobs in this batch are in the appeals read below already.
+    BATCH_ROLLUPS.with(|d| *d.borrow_mut() = Default::default());
     conn.execute("DELETE FROM rollups", [])?;
     conn.execute("DELETE FROM rollup_pending", [])?;
     let mut times: std::collections::HashMap<(String, i64), Vec<i64>> = Default::default();
