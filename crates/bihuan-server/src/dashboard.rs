@@ -263,7 +263,7 @@ async fn dashboard(
                 }
             }
         } }
-        p.small.muted { "口径见 docs/metrics.md。数据更新于 " (format_local(now)) "(每分钟刷新)。" }
+        p.small.muted { "口径见 docs/metrics.md。数据截至 " (format_local(now)) "(每件诉求办理时同步汇总,随时最新)。" }
         script type="application/json" #dashboard-data { (PreEscaped(data.to_string().replace("</", "<\\/"))) }
         script src="/assets/echarts.min.js" {}
         script src="/assets/dashboard.js" {}
