@@ -1136,6 +1136,50 @@ async fn backup_pg(
     w.finish()
 }
 
+/// Inserts `n` rows whose values lie one after another in `args`.
+async fn insert_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    t: &crate::backup::Table,
+    args: &[Box<dyn ToSql + Sync + Send>],
+    n: usize,
+) -> Result<()> {
+    use crate::backup::Col;
+    if n == 0 {
+        return Ok(());
+    }
+    let width = t.cols.len();
+    let cols: Vec<&str> = t.cols.iter().map(|(c, _)| *c).collect();
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let one: Vec<String> = t
+                .cols
+                .iter()
+                .enumerate()
+                .map(|(i, (_, k))| {
+                    let p = r * width + i + 1;
+                    match k {
+                        Col::Json => format!("(${p}::TEXT)::JSONB"),
+                        _ => format!("${p}"),
+                    }
+                })
+                .collect();
+            format!("({})", one.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES {}",
+        t.name,
+        cols.join(", "),
+        rows.join(", ")
+    );
+    let refs: Vec<&(dyn ToSql + Sync)> = args
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    tx.execute(&sql, &refs).await?;
+    Ok(())
+}
+
 async fn restore_pg(
     tx: &deadpool_postgres::Transaction<'_>,
     path: &std::path::Path,
@@ -1145,34 +1189,18 @@ async fn restore_pg(
     let mut reader = Reader::open(path)?;
     // An empty database may still hold its own settings and bookkeeping; the archive's win.
     tx.execute("DELETE FROM meta", &[]).await?;
-    let mut current: Option<(tokio_postgres::Statement, &'static crate::backup::Table)> = None;
+    // Rows go in many at a time: one multi-row INSERT per chunk (at most 60,000 parameters).
+    let mut current: Option<&'static crate::backup::Table> = None;
+    let mut buffer: Vec<P> = Vec::new();
+    let mut rows_in_buffer = 0usize;
     while let Some(item) = reader.next_item()? {
         match item {
-            Item::Begin(t) if t.name == "number_seq" => {
-                current = None;
-                // Rows become sequences (below).
-                let _ = t;
-            }
             Item::Begin(t) => {
-                let cols: Vec<&str> = t.cols.iter().map(|(c, _)| *c).collect();
-                let placeholders: Vec<String> = t
-                    .cols
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (_, k))| match k {
-                        Col::Json => format!("(${}::TEXT)::JSONB", i + 1),
-                        _ => format!("${}", i + 1),
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO {} ({}) VALUES ({})",
-                    t.name,
-                    cols.join(", "),
-                    placeholders.join(", ")
-                );
-                current = Some((tx.prepare(&sql).await?, t));
+                current = (t.name != "number_seq").then_some(t);
+                buffer.clear();
+                rows_in_buffer = 0;
             }
-            Item::Row(values) => match &current {
+            Item::Row(values) => match current {
                 None => {
                     // A number_seq row: the month's sequence, set to where it was.
                     let ym = as_text(&values[0])?.unwrap_or_default();
@@ -1193,10 +1221,9 @@ async fn restore_pg(
                             .await?;
                     }
                 }
-                Some((st, t)) => {
-                    let mut args: Vec<P> = Vec::with_capacity(values.len());
+                Some(t) => {
                     for (v, (_, k)) in values.iter().zip(t.cols.iter()) {
-                        args.push(match k {
+                        buffer.push(match k {
                             Col::Int => Box::new(as_int(v)?),
                             Col::Text => Box::new(as_text(v)?),
                             Col::Json => Box::new(as_json_text(v)?),
@@ -1204,14 +1231,22 @@ async fn restore_pg(
                             Col::Bytes => Box::new(as_bytes(v)?),
                         });
                     }
-                    let refs: Vec<&(dyn ToSql + Sync)> = args
-                        .iter()
-                        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                        .collect();
-                    tx.execute(st, &refs).await?;
+                    rows_in_buffer += 1;
+                    let limit = (60_000 / t.cols.len()).min(2_000);
+                    if rows_in_buffer >= limit || t.name == "attachments" {
+                        insert_rows(tx, t, &buffer, rows_in_buffer).await?;
+                        buffer.clear();
+                        rows_in_buffer = 0;
+                    }
                 }
             },
-            Item::End => current = None,
+            Item::End => {
+                if let Some(t) = current.take() {
+                    insert_rows(tx, t, &buffer, rows_in_buffer).await?;
+                }
+                buffer.clear();
+                rows_in_buffer = 0;
+            }
         }
     }
     // Identities continue after the restored rows.
