@@ -481,9 +481,17 @@ impl PgStore {
         if built.is_none() {
             // A database from before rollups: build them once (another server starting at the
             // same time waits on the lock, then finds them built or builds them again).
+            let started = std::time::Instant::now();
             let tx = client.transaction().await?;
-            rebuild_rollups_pg(&tx, &catalog.calendar).await?;
+            let n = rebuild_rollups_pg(&tx, &catalog.calendar).await?;
             tx.commit().await?;
+            if n > 0 {
+                tracing::info!(
+                    appeals = n,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "built the metric rollups of an older database (once)"
+                );
+            }
         }
         drop(client);
         let store = PgStore {

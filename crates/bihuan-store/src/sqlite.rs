@@ -395,10 +395,18 @@ impl SqliteStore {
             )
             .optional()?;
         if built.is_none() {
-            // A database from before rollups (or a restored one): build them once.
+            // A database from before rollups: build them once.
+            let started = std::time::Instant::now();
             let tx = conn.transaction()?;
-            rebuild_rollups_sql(&tx, &loaded.calendar)?;
+            let n = rebuild_rollups_sql(&tx, &loaded.calendar)?;
             tx.commit()?;
+            if n > 0 {
+                tracing::info!(
+                    appeals = n,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "built the metric rollups of an older database (once)"
+                );
+            }
         }
         let catalog = Arc::new(RwLock::new(Arc::new(loaded)));
 

@@ -161,3 +161,46 @@ async fn facts_add_up_to_the_formulas() {
     }
     assert!(checked > 1000, "{checked}");
 }
+
+/// A database from before rollups (simulated by removing them) gets them built when opened,
+/// equal to what the writes had kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_database_gets_its_rollups_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let kept = {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+        let county = demo::county();
+        demo::install(&store, &county, "x").await.unwrap();
+        demo::generate(
+            &store,
+            &county,
+            400,
+            local(2026, 11, 20, 10, 0, 0).unwrap(),
+            9,
+        )
+        .await
+        .unwrap();
+        store.rollup_dump().await.unwrap()
+    };
+    assert!(!kept.rows.is_empty());
+    // Wait for the writer thread to let go, then take the rollups away.
+    let mut removed = false;
+    for _ in 0..50 {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        if conn
+            .execute_batch(
+                "BEGIN IMMEDIATE; DELETE FROM rollups; DELETE FROM rollup_pending;
+                 DELETE FROM meta WHERE key = 'rollups_built'; COMMIT;",
+            )
+            .is_ok()
+        {
+            removed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(removed);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(reopened.rollup_dump().await.unwrap(), kept);
+}
