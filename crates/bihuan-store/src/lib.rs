@@ -496,3 +496,82 @@ pub fn citizen_key(identity: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(identity.as_bytes()))
 }
+
+/// The category and places of a new appeal must exist (checked by both stores before writing).
+pub(crate) fn check_new_appeal(cat: &Catalog, new: &NewAppeal) -> Result<()> {
+    if let Some(c) = new.category {
+        if cat.categories.get(c).is_none() {
+            return Err(StoreError::invalid(
+                "unknown_category",
+                format!("分类 {} 不存在", c.0),
+            ));
+        }
+    }
+    for (field, unit) in [
+        ("place.township", new.place.township),
+        ("place.village", new.place.village),
+        ("place.grid", new.place.grid),
+    ] {
+        if let Some(u) = unit {
+            if cat.org.get(u).is_none() {
+                return Err(StoreError::invalid(
+                    "unknown_unit",
+                    format!("{field}: 单位 {} 不存在", u.0),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Units named in a command must exist and be able to handle work.
+pub(crate) fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> {
+    let named: Vec<UnitId> = match command {
+        Command::Dispatch {
+            lead, assisting, ..
+        } => std::iter::once(*lead)
+            .chain(assisting.iter().copied())
+            .collect(),
+        Command::DecideReturn {
+            redispatch: Some((lead, assisting)),
+            ..
+        } => std::iter::once(*lead)
+            .chain(assisting.iter().copied())
+            .collect(),
+        Command::Whistle { units, .. } => units.clone(),
+        _ => vec![],
+    };
+    for u in named {
+        match cat.org.get(u) {
+            Some(unit) if unit.kind.can_handle() => {}
+            Some(unit) => {
+                return Err(StoreError::invalid(
+                    "unit_cannot_handle",
+                    format!("「{}」不能承办工单", unit.name),
+                ))
+            }
+            None => {
+                return Err(StoreError::invalid(
+                    "unknown_unit",
+                    format!("单位 {} 不存在", u.0),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `all` with each of `items` replacing the element of the same id, or added.
+pub(crate) fn upsert_by_id<T, K: PartialEq>(
+    mut all: Vec<T>,
+    items: Vec<T>,
+    id: impl Fn(&T) -> K,
+) -> Vec<T> {
+    for item in items {
+        match all.iter_mut().find(|x| id(x) == id(&item)) {
+            Some(x) => *x = item,
+            None => all.push(item),
+        }
+    }
+    all
+}

@@ -36,8 +36,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::query::{code, filter_clauses, numbered, secs, where_sql, Arg};
 use crate::{
-    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
-    Store, StoreError, User, UserUpdate,
+    upsert_by_id, AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered,
+    Result, Sort, Store, StoreError, User, UserUpdate,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -81,8 +81,10 @@ impl From<tokio_postgres::Error> for StoreError {
             Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::conflict(
                 "duplicate",
                 format!(
-                    "与已保存的数据重复: {}",
-                    e.as_db_error().map(|d| d.message()).unwrap_or_default()
+                    "与已保存的数据重复(同一编号、登录名或幂等键已存在),请核对后换用新的值再提交({})",
+                    e.as_db_error()
+                        .and_then(|d| d.constraint())
+                        .unwrap_or("unique")
                 ),
             ),
             _ => match e.as_db_error() {
@@ -155,19 +157,23 @@ async fn migrate(client: &mut deadpool_postgres::Object) -> Result<()> {
     out
 }
 
-async fn catalog_version(c: &impl GenericClient) -> Result<i64> {
+/// Counters in `meta` that tell the other servers something changed.
+const CATALOG_VERSION: &str = "catalog_version";
+const REVOCATIONS: &str = "revocations";
+
+async fn meta_counter(c: &impl GenericClient, key: &str) -> Result<i64> {
     let v: Option<String> = c
-        .query_opt("SELECT value FROM meta WHERE key = 'catalog_version'", &[])
+        .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
         .await?
         .map(|r| r.get(0));
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-async fn bump_catalog_version(c: &impl GenericClient) -> Result<()> {
+async fn bump_meta_counter(c: &impl GenericClient, key: &str) -> Result<()> {
     c.execute(
-        "INSERT INTO meta (key, value) VALUES ('catalog_version', '1')
+        "INSERT INTO meta (key, value) VALUES ($1, '1')
          ON CONFLICT (key) DO UPDATE SET value = (meta.value::BIGINT + 1)::TEXT",
-        &[],
+        &[&key],
     )
     .await?;
     Ok(())
@@ -401,54 +407,6 @@ fn attachment_from_row(r: &Row) -> crate::Attachment {
     }
 }
 
-/// `all` with each of `items` replacing the element of the same id, or added.
-fn upsert_by_id<T, K: PartialEq>(mut all: Vec<T>, items: Vec<T>, id: impl Fn(&T) -> K) -> Vec<T> {
-    for item in items {
-        match all.iter_mut().find(|x| id(x) == id(&item)) {
-            Some(x) => *x = item,
-            None => all.push(item),
-        }
-    }
-    all
-}
-
-/// Units named in a command must exist and be able to handle work.
-fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> {
-    let named: Vec<UnitId> = match command {
-        Command::Dispatch {
-            lead, assisting, ..
-        } => std::iter::once(*lead)
-            .chain(assisting.iter().copied())
-            .collect(),
-        Command::DecideReturn {
-            redispatch: Some((lead, assisting)),
-            ..
-        } => std::iter::once(*lead)
-            .chain(assisting.iter().copied())
-            .collect(),
-        Command::Whistle { units, .. } => units.clone(),
-        _ => vec![],
-    };
-    for u in named {
-        match cat.org.get(u) {
-            Some(unit) if unit.kind.can_handle() => {}
-            Some(unit) => {
-                return Err(StoreError::invalid(
-                    "unit_cannot_handle",
-                    format!("「{}」不能承办工单", unit.name),
-                ))
-            }
-            None => {
-                return Err(StoreError::invalid(
-                    "unknown_unit",
-                    format!("单位 {} 不存在", u.0),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`), runs migrations, loads the catalog
     /// and starts the task that keeps the catalog current.
@@ -473,7 +431,7 @@ impl PgStore {
             .await
             .map_err(|e| internal(format!("cannot connect to {target}: {e}")))?;
         migrate(&mut client).await?;
-        let version = catalog_version(&client).await?;
+        let version = meta_counter(&client, CATALOG_VERSION).await?;
         let catalog = load_catalog(&client).await?;
         let built = client
             .query_opt("SELECT value FROM meta WHERE key = 'rollups_built'", &[])
@@ -513,7 +471,13 @@ impl PgStore {
 
     /// Reloads the catalog if another server changed it. Returns whether it reloaded.
     pub async fn refresh_catalog(&self) -> Result<bool> {
-        refresh(&self.pool, &self.catalog, &self.catalog_version).await
+        watch_step(
+            &self.pool,
+            &self.catalog,
+            &self.catalog_version,
+            &self.revocations,
+        )
+        .await
     }
 
     fn spawn_catalog_watch(&self) {
@@ -533,12 +497,8 @@ impl PgStore {
                 let Some(catalog) = catalog.upgrade() else {
                     break;
                 };
-                if let Err(e) = refresh(&pool, &catalog, &version).await {
-                    tracing::warn!(error = %e, "catalog refresh failed");
-                }
-                match read_revocations(&pool).await {
-                    Ok(n) => revocations.store(n, Ordering::SeqCst),
-                    Err(e) => tracing::warn!(error = %e, "revocation check failed"),
+                if let Err(e) = watch_step(&pool, &catalog, &version, &revocations).await {
+                    tracing::warn!(error = %e, "catalog and revocation check failed");
                 }
                 if let Err(e) = compact_if_free(&pool).await {
                     tracing::warn!(error = %e, "rollup compaction failed");
@@ -631,8 +591,8 @@ impl PgStore {
             .await?;
         let current = load_catalog(&tx).await?;
         let next = f(&tx, current).await?;
-        bump_catalog_version(&tx).await?;
-        let version = catalog_version(&tx).await?;
+        bump_meta_counter(&tx, CATALOG_VERSION).await?;
+        let version = meta_counter(&tx, CATALOG_VERSION).await?;
         tx.commit().await?;
         self.catalog_version.store(version, Ordering::SeqCst);
         self.set_catalog(next);
@@ -640,41 +600,41 @@ impl PgStore {
     }
 }
 
-async fn read_revocations(pool: &Pool) -> Result<i64> {
-    let client = pool.get().await?;
-    let v: Option<String> = client
-        .query_opt("SELECT value FROM meta WHERE key = 'revocations'", &[])
+/// One look at the shared counters: records the revocation count, and reloads the catalog
+/// (with its version, from one snapshot) when another server changed it. Returns whether it
+/// reloaded.
+async fn watch_step(
+    pool: &Pool,
+    catalog: &RwLock<Arc<Catalog>>,
+    version: &AtomicI64,
+    revocations: &AtomicI64,
+) -> Result<bool> {
+    let mut client = pool.get().await?;
+    let mut stored = 0;
+    for r in client
+        .query(
+            "SELECT key, value FROM meta WHERE key IN ($1, $2)",
+            &[&CATALOG_VERSION, &REVOCATIONS],
+        )
         .await?
-        .map(|r| r.get(0));
-    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
-}
-
-/// Tells every server to drop cached credentials.
-async fn bump_revocations(c: &impl GenericClient) -> Result<()> {
-    c.execute(
-        "INSERT INTO meta (key, value) VALUES ('revocations', '1')
-         ON CONFLICT (key) DO UPDATE SET value = (meta.value::BIGINT + 1)::TEXT",
-        &[],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn refresh(pool: &Pool, catalog: &RwLock<Arc<Catalog>>, version: &AtomicI64) -> Result<bool> {
-    let client = pool.get().await?;
-    let stored = catalog_version(&client).await?;
+    {
+        let n: i64 = r.get::<_, &str>(1).parse().unwrap_or(0);
+        if r.get::<_, &str>(0) == REVOCATIONS {
+            revocations.store(n, Ordering::SeqCst);
+        } else {
+            stored = n;
+        }
+    }
     if stored == version.load(Ordering::SeqCst) {
         return Ok(false);
     }
-    // Read the catalog and its version in one snapshot.
-    let mut client = client;
     let tx = client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
         .await?;
-    let stored = catalog_version(&tx).await?;
+    let stored = meta_counter(&tx, CATALOG_VERSION).await?;
     let fresh = load_catalog(&tx).await?;
     tx.commit().await?;
     if let Ok(mut w) = catalog.write() {
@@ -775,37 +735,28 @@ async fn rollups_after_write_pg(
     delta.apply(&new_facts, &Dims::of(after), 1);
     insert_pending_pg(c, &crate::rollups::pending_rows(after, &new_facts)).await?;
 
-    let kb = before.and_then(crate::rollups::repeat_key);
-    let ka = crate::rollups::repeat_key(after);
-    let unchanged = before.is_some_and(|b| kb == ka && b.registered_at == after.registered_at);
-    if unchanged {
+    let keys = crate::rollups::affected_keys(before, after);
+    if keys.is_empty() {
         return Ok(());
     }
-    let mut keys: Vec<(String, i64)> = kb.iter().chain(ka.iter()).cloned().collect();
-    keys.dedup();
-    let hits = |k: &Option<(String, i64)>, t: i64, key: &(String, i64), w: (i64, i64)| {
-        k.as_ref() == Some(key) && t > w.0 && t <= w.1
-    };
     let st = c
         .prepare_cached(
             "SELECT state FROM appeals WHERE citizen_key = $1 AND category = $2 AND id <> $3",
         )
         .await?;
     for key in keys {
-        let rows = c.query(&st, &[&key.0, &key.1, &(x as i64)]).await?;
-        for r in rows {
+        for r in c.query(&st, &[&key.0, &key.1, &(x as i64)]).await? {
             let other = r.get::<_, Json<Appeal>>(0).0;
-            let Some(w) = crate::rollups::repeat_window(&other) else {
+            if crate::rollups::repeat_window(&other).is_none() {
                 continue;
-            };
+            }
             let rest = raised_again_pg(c, &other, [other.id.0, x]).await?;
-            let was =
-                rest || before.is_some_and(|b| hits(&kb, b.registered_at.timestamp(), &key, w));
-            let now = rest || hits(&ka, after.registered_at.timestamp(), &key, w);
-            if was != now {
-                let dims = Dims::of(&other);
-                delta.apply(&facts(&other, was, cal), &dims, -1);
-                delta.apply(&facts(&other, now, cal), &dims, 1);
+            if let Some((was, now)) = crate::rollups::repeat_flags(&other, rest, before, after) {
+                if was != now {
+                    let dims = Dims::of(&other);
+                    delta.apply(&facts(&other, was, cal), &dims, -1);
+                    delta.apply(&facts(&other, now, cal), &dims, 1);
+                }
             }
         }
     }
@@ -900,7 +851,7 @@ async fn rebuild_rollups_pg(
          DELETE FROM rollups; DELETE FROM rollup_deltas; DELETE FROM rollup_pending",
     )
     .await?;
-    let mut times: std::collections::HashMap<(String, i64), Vec<i64>> = Default::default();
+    let mut times = crate::rollups::RaisedTimes::default();
     for r in tx
         .query(
             "SELECT citizen_key, category, registered_at FROM appeals
@@ -926,16 +877,7 @@ async fn rebuild_rollups_pg(
         let mut pending = Vec::new();
         for r in rows {
             let a = r.get::<_, Json<Appeal>>(0).0;
-            let rep = match (
-                crate::rollups::repeat_key(&a),
-                crate::rollups::repeat_window(&a),
-            ) {
-                (Some(k), Some((lo, hi))) => times
-                    .get(&k)
-                    .is_some_and(|ts| ts.iter().any(|t| *t > lo && *t <= hi)),
-                _ => false,
-            };
-            let fs = facts(&a, rep, cal);
+            let fs = facts(&a, crate::rollups::raised_again_in(&times, &a), cal);
             delta.apply(&fs, &Dims::of(&a), 1);
             pending.extend(crate::rollups::pending_rows(&a, &fs));
             n += 1;
@@ -1302,28 +1244,7 @@ impl Store for PgStore {
         idempotency_key: Option<String>,
     ) -> Result<Registered> {
         let cat = self.catalog();
-        if let Some(c) = new.category {
-            if cat.categories.get(c).is_none() {
-                return Err(StoreError::invalid(
-                    "unknown_category",
-                    format!("分类 {} 不存在", c.0),
-                ));
-            }
-        }
-        for (field, unit) in [
-            ("place.township", new.place.township),
-            ("place.village", new.place.village),
-            ("place.grid", new.place.grid),
-        ] {
-            if let Some(u) = unit {
-                if cat.org.get(u).is_none() {
-                    return Err(StoreError::invalid(
-                        "unknown_unit",
-                        format!("{field}: 单位 {} 不存在", u.0),
-                    ));
-                }
-            }
-        }
+        crate::check_new_appeal(&cat, &new)?;
         let existing = |key: String| async move {
             let client = self.pool.get().await?;
             let row = client
@@ -1413,7 +1334,7 @@ impl Store for PgStore {
         expected_version: Option<u64>,
     ) -> Result<Appeal> {
         let cat = self.catalog();
-        check_named_units(&cat, &command)?;
+        crate::check_named_units(&cat, &command)?;
         self.in_tx(move |tx| {
             boxed(async move {
                 if let Command::Merge { into } = &command {
@@ -1830,7 +1751,7 @@ impl Store for PgStore {
                         .await?;
                 }
                 // Role, unit or password changed: other servers drop what they cached.
-                bump_revocations(tx).await?;
+                bump_meta_counter(tx, REVOCATIONS).await?;
                 Ok(user)
             })
         })
@@ -1968,8 +1889,8 @@ impl Store for PgStore {
         let catalog = load_catalog(&tx).await?;
         // Rollups are derived data: not in the archive, built again here.
         rebuild_rollups_pg(&tx, &catalog.calendar).await?;
-        bump_catalog_version(&tx).await?;
-        let version = catalog_version(&tx).await?;
+        bump_meta_counter(&tx, CATALOG_VERSION).await?;
+        let version = meta_counter(&tx, CATALOG_VERSION).await?;
         tx.commit().await?;
         self.catalog_version.store(version, Ordering::SeqCst);
         self.set_catalog(catalog);
@@ -1984,7 +1905,7 @@ impl Store for PgStore {
             &[&token_hash],
         )
         .await?;
-        bump_revocations(&tx).await?;
+        bump_meta_counter(&tx, REVOCATIONS).await?;
         tx.commit().await?;
         Ok(())
     }

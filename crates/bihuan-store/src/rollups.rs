@@ -239,6 +239,51 @@ pub(crate) fn repeat_window(a: &Appeal) -> Option<(i64, i64)> {
     Some((closed.timestamp(), until.timestamp()))
 }
 
+/// The (caller, category) keys whose appeals may have their one-shot answer changed by a write
+/// of `after` (previously `before`): none when the caller, the category and the registration
+/// time are unchanged.
+pub(crate) fn affected_keys(before: Option<&Appeal>, after: &Appeal) -> Vec<(String, i64)> {
+    let kb = before.and_then(repeat_key);
+    let ka = repeat_key(after);
+    if before.is_some_and(|b| kb == ka && b.registered_at == after.registered_at) {
+        return vec![];
+    }
+    let mut keys: Vec<(String, i64)> = kb.into_iter().chain(ka).collect();
+    keys.dedup();
+    keys
+}
+
+/// Whether `other` was raised again before and after the write of `after` (previously
+/// `before`), given `rest`: whether any appeal but these two raised it again. `None` when
+/// `other` is not closed (it has no one-shot fact).
+pub(crate) fn repeat_flags(
+    other: &Appeal,
+    rest: bool,
+    before: Option<&Appeal>,
+    after: &Appeal,
+) -> Option<(bool, bool)> {
+    let (lo, hi) = repeat_window(other)?;
+    let key = repeat_key(other);
+    let hits = |a: &Appeal| {
+        let t = a.registered_at.timestamp();
+        key.is_some() && repeat_key(a) == key && t > lo && t <= hi
+    };
+    Some((rest || before.is_some_and(hits), rest || hits(after)))
+}
+
+/// Who raised which matter when (seconds), for a rebuild.
+pub(crate) type RaisedTimes = HashMap<(String, i64), Vec<i64>>;
+
+/// Whether `a` was raised again, answered from a rebuild's index.
+pub(crate) fn raised_again_in(times: &RaisedTimes, a: &Appeal) -> bool {
+    match (repeat_key(a), repeat_window(a)) {
+        (Some(k), Some((lo, hi))) => times
+            .get(&k)
+            .is_some_and(|ts| ts.iter().any(|t| *t > lo && *t <= hi)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

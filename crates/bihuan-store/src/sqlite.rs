@@ -27,8 +27,8 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 
 use crate::query::{code, filter_clauses, secs, where_sql, Arg};
 use crate::{
-    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
-    Store, StoreError, User, UserUpdate,
+    upsert_by_id, AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered,
+    Result, Sort, Store, StoreError, User, UserUpdate,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -323,17 +323,6 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
         },
         r.get::<_, String>(3)?,
     ))
-}
-
-/// `all` with each of `items` replacing the element of the same id, or added.
-fn upsert_by_id<T, K: PartialEq>(mut all: Vec<T>, items: Vec<T>, id: impl Fn(&T) -> K) -> Vec<T> {
-    for item in items {
-        match all.iter_mut().find(|x| id(x) == id(&item)) {
-            Some(x) => *x = item,
-            None => all.push(item),
-        }
-    }
-    all
 }
 
 fn attachment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::Attachment> {
@@ -707,28 +696,7 @@ impl Store for SqliteStore {
                 }
             }
             let cat = catalog.read().map_err(internal)?.clone();
-            if let Some(c) = new.category {
-                if cat.categories.get(c).is_none() {
-                    return Err(StoreError::invalid(
-                        "unknown_category",
-                        format!("分类 {} 不存在", c.0),
-                    ));
-                }
-            }
-            for (field, unit) in [
-                ("place.township", new.place.township),
-                ("place.village", new.place.village),
-                ("place.grid", new.place.grid),
-            ] {
-                if let Some(u) = unit {
-                    if cat.org.get(u).is_none() {
-                        return Err(StoreError::invalid(
-                            "unknown_unit",
-                            format!("{field}: 单位 {} 不存在", u.0),
-                        ));
-                    }
-                }
-            }
+            crate::check_new_appeal(&cat, &new)?;
             let id: i64 = conn
                 .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
                 .query_row([], |r| r.get(0))?;
@@ -760,39 +728,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let cat = catalog.read().map_err(internal)?.clone();
             let current = read_appeal(conn, &appeal)?;
-            // Units named in a command must exist and be able to handle work.
-            let named: Vec<UnitId> = match &command {
-                Command::Dispatch {
-                    lead, assisting, ..
-                } => std::iter::once(*lead)
-                    .chain(assisting.iter().copied())
-                    .collect(),
-                Command::DecideReturn {
-                    redispatch: Some((lead, assisting)),
-                    ..
-                } => std::iter::once(*lead)
-                    .chain(assisting.iter().copied())
-                    .collect(),
-                Command::Whistle { units, .. } => units.clone(),
-                _ => vec![],
-            };
-            for u in named {
-                match cat.org.get(u) {
-                    Some(unit) if unit.kind.can_handle() => {}
-                    Some(unit) => {
-                        return Err(StoreError::invalid(
-                            "unit_cannot_handle",
-                            format!("「{}」不能承办工单", unit.name),
-                        ))
-                    }
-                    None => {
-                        return Err(StoreError::invalid(
-                            "unknown_unit",
-                            format!("单位 {} 不存在", u.0),
-                        ))
-                    }
-                }
-            }
+            crate::check_named_units(&cat, &command)?;
             if let Command::Merge { into } = &command {
                 // The master is read here, inside the transaction, not trusted from the client.
                 let master = read_appeal(conn, &AppealRef::Id(into.id))?;
@@ -1457,18 +1393,7 @@ fn rollups_after_write(
     delta.apply(&new_facts, &Dims::of(after), 1);
     insert_pending(conn, &crate::rollups::pending_rows(after, &new_facts))?;
 
-    let kb = before.and_then(crate::rollups::repeat_key);
-    let ka = crate::rollups::repeat_key(after);
-    let unchanged = before.is_some_and(|b| kb == ka && b.registered_at == after.registered_at);
-    if unchanged {
-        return Ok(());
-    }
-    let mut keys: Vec<(String, i64)> = kb.iter().chain(ka.iter()).cloned().collect();
-    keys.dedup();
-    let hits = |k: &Option<(String, i64)>, t: i64, key: &(String, i64), w: (i64, i64)| {
-        k.as_ref() == Some(key) && t > w.0 && t <= w.1
-    };
-    for key in keys {
+    for key in crate::rollups::affected_keys(before, after) {
         let states: Vec<String> = conn
             .prepare_cached(
                 "SELECT state FROM appeals WHERE citizen_key = ? AND category = ? AND id != ?",
@@ -1477,17 +1402,16 @@ fn rollups_after_write(
             .collect::<rusqlite::Result<_>>()?;
         for json in states {
             let other: Appeal = serde_json::from_str(&json)?;
-            let Some(w) = crate::rollups::repeat_window(&other) else {
+            if crate::rollups::repeat_window(&other).is_none() {
                 continue;
-            };
+            }
             let rest = raised_again_sql(conn, &other, [other.id.0, x])?;
-            let was =
-                rest || before.is_some_and(|b| hits(&kb, b.registered_at.timestamp(), &key, w));
-            let now = rest || hits(&ka, after.registered_at.timestamp(), &key, w);
-            if was != now {
-                let dims = Dims::of(&other);
-                delta.apply(&facts(&other, was, cal), &dims, -1);
-                delta.apply(&facts(&other, now, cal), &dims, 1);
+            if let Some((was, now)) = crate::rollups::repeat_flags(&other, rest, before, after) {
+                if was != now {
+                    let dims = Dims::of(&other);
+                    delta.apply(&facts(&other, was, cal), &dims, -1);
+                    delta.apply(&facts(&other, now, cal), &dims, 1);
+                }
             }
         }
     }
@@ -1537,7 +1461,7 @@ fn rebuild_rollups_sql(conn: &Connection, cal: &Calendar) -> Result<u64> {
     BATCH_ROLLUPS.with(|d| *d.borrow_mut() = Default::default());
     conn.execute("DELETE FROM rollups", [])?;
     conn.execute("DELETE FROM rollup_pending", [])?;
-    let mut times: std::collections::HashMap<(String, i64), Vec<i64>> = Default::default();
+    let mut times = crate::rollups::RaisedTimes::default();
     {
         let mut stmt = conn.prepare(
             "SELECT citizen_key, category, registered_at FROM appeals
@@ -1557,16 +1481,7 @@ fn rebuild_rollups_sql(conn: &Connection, cal: &Calendar) -> Result<u64> {
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let a: Appeal = serde_json::from_str(&r.get::<_, String>(0)?)?;
-        let rep = match (
-            crate::rollups::repeat_key(&a),
-            crate::rollups::repeat_window(&a),
-        ) {
-            (Some(k), Some((lo, hi))) => times
-                .get(&k)
-                .is_some_and(|ts| ts.iter().any(|t| *t > lo && *t <= hi)),
-            _ => false,
-        };
-        let fs = facts(&a, rep, cal);
+        let fs = facts(&a, crate::rollups::raised_again_in(&times, &a), cal);
         delta.apply(&fs, &Dims::of(&a), 1);
         insert_pending(conn, &crate::rollups::pending_rows(&a, &fs))?;
         n += 1;

@@ -284,10 +284,6 @@ async fn run_in(
 /// (month, unit) → (on-time num, den, satisfied, basic, visits).
 type Cells = std::collections::BTreeMap<(u32, String), (i64, i64, i64, i64, i64)>;
 
-fn pct_ms(sorted: &[Duration], p: f64) -> f64 {
-    percentile(sorted, p)
-}
-
 /// `bihuan bench-metrics`: the metrics API's latency on this database, the year of monthly
 /// on-time completion and satisfaction per unit from the rollups, the same figures from DuckDB
 /// over an export (same run), and optionally a full rollup rebuild.
@@ -369,9 +365,9 @@ pub async fn metrics(
         out,
         "metrics API (/api/v1/metrics: headline, previous period, year earlier, breakdown, ranking), {requests} requests over {} kinds of query:\n  p50 {:.1} ms   p95 {:.1} ms   max {:.1} ms",
         queries.len(),
-        pct_ms(&lat, 0.5),
-        pct_ms(&lat, 0.95),
-        pct_ms(&lat, 1.0)
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.95),
+        percentile(&lat, 1.0)
     )?;
 
     // 2. A year of monthly figures per unit from the rollups.
