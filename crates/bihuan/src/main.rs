@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
-use bihuan::{bench, demo, export, import};
+use bihuan::{bench, demo, eval, export, import};
 use bihuan_domain::lifecycle::Role;
 use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_domain::Calendar;
@@ -94,6 +94,11 @@ enum Top {
         #[arg(long)]
         rebuild: bool,
     },
+    /// Scores smart dispatch on labelled files: the classifier and the duplicate check.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCmd,
+    },
     /// Measures durable registrations per second through HTTP (in a temporary folder).
     Bench {
         #[arg(long, default_value_t = 20_000)]
@@ -170,6 +175,27 @@ enum Top {
         /// The archive written by `bihuan backup`.
         #[arg(long)]
         from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// Cross-validates the routing classifier on a `label,text` CSV and, in the same run, the
+    /// TF-IDF + linear SVM baseline (scikit-learn) on the same folds.
+    Classify {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// The Python with scikit-learn and jieba (skipped with a notice when missing).
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
+    /// Precision and recall of the duplicate check over a messages CSV in which rows sharing a
+    /// subject are duplicates.
+    Duplicates {
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -648,6 +674,17 @@ async fn run(cmd: Top) -> Result<String> {
             let store = open(&db).await?;
             bench::metrics(store, requests, &python, rebuild).await
         }
+        Top::Eval {
+            command:
+                EvalCmd::Classify {
+                    data,
+                    folds,
+                    python,
+                },
+        } => tokio::task::spawn_blocking(move || eval::classify(&data, folds, &python)).await?,
+        Top::Eval {
+            command: EvalCmd::Duplicates { data },
+        } => tokio::task::spawn_blocking(move || eval::dups(&data)).await?,
         Top::Backup { db, out } => {
             if out.exists() {
                 bail!(
