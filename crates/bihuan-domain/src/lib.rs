@@ -10,6 +10,7 @@
 //! | [`policy`] | deadline policies as data, and deadline colours (due soon, overdue) |
 //! | [`org`] | county → departments; townships → villages → grids |
 //! | [`category`] | the three-level category tree |
+//! | [`catalogue`] | the dispatch catalogue (派单目录): which unit takes which appeals |
 //! | [`appeal`] | the appeal's parts: number, channel, kind, urgency, citizen (masked), place |
 //! | [`lifecycle`] | the closed loop: commands → events → state, with roles and versions |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
@@ -17,6 +18,7 @@
 
 pub mod appeal;
 pub mod calendar;
+pub mod catalogue;
 pub mod category;
 pub mod error;
 pub mod lifecycle;

@@ -238,9 +238,26 @@ pub struct ListQuery {
     pub to: Option<String>,
     pub owner: Option<u32>,
     pub phone: Option<String>,
+    /// Full-text search over content, replies and comments (all words must match).
+    pub q: Option<String>,
     pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+}
+
+/// Narrows a filter to the matches of the query's full-text search, if it has one. Returns the
+/// number of matches (before the other filters) and whether they were cut at the cap.
+pub fn apply_search(
+    state: &AppState,
+    q: &ListQuery,
+    filter: &mut AppealFilter,
+) -> ApiResult<Option<(usize, bool)>> {
+    let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let hits = state.smart.search(text)?;
+    filter.ids = Some(hits.ids.iter().map(|i| AppealId(*i)).collect());
+    Ok(Some((hits.total, hits.total > crate::smart::SEARCH_CAP)))
 }
 
 fn parse_date(field: &'static str, s: &str) -> ApiResult<NaiveDate> {
@@ -327,7 +344,8 @@ async fn list(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let now = state.clock.now();
-    let filter = filter_from_query(&q, &caller, now)?;
+    let mut filter = filter_from_query(&q, &caller, now)?;
+    let search = apply_search(&state, &q, &mut filter)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("bad_query", "limit 须在1到500之间"));
@@ -338,9 +356,13 @@ async fn list(
         .iter()
         .map(|a| appeal_view(a, &caller, now, true))
         .collect();
-    Ok(Json(
-        json!({"items": items, "next_cursor": page.next_cursor}),
-    ))
+    let mut out = json!({"items": items, "next_cursor": page.next_cursor});
+    if let Some((matches, capped)) = search {
+        // Matches of the words alone, before the other filters and the caller's scope.
+        out["search"] =
+            json!({"matches": matches, "capped": capped, "cap": crate::smart::SEARCH_CAP});
+    }
+    Ok(Json(out))
 }
 
 /// Turns the API's action body into a domain command: `version` is taken out, owners given as

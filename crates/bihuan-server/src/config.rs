@@ -20,6 +20,17 @@ pub struct Config {
     pub scan_interval_secs: u64,
     /// `text` or `json`.
     pub log_format: String,
+    /// Where the full-text search index lives (derived data, rebuilt when missing). Empty: beside
+    /// a SQLite database (`<db>.search`), in memory for PostgreSQL.
+    pub search_dir: String,
+    /// Retrain the routing models this often (hours); 0 never (use `bihuan train`).
+    pub retrain_hours: u64,
+    /// A suggested lead unit at or above this confidence may be dispatched in one click (直派).
+    pub direct_dispatch_confidence: f32,
+    /// Duplicates are looked for among open appeals registered within this many days.
+    pub duplicate_days: u32,
+    /// How alike (0–1) two appeals must be to be shown as possible duplicates.
+    pub duplicate_threshold: f32,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -33,6 +44,11 @@ impl Default for Config {
             session_hours: 12,
             scan_interval_secs: 60,
             log_format: "text".into(),
+            search_dir: String::new(),
+            retrain_hours: 24,
+            direct_dispatch_confidence: 0.9,
+            duplicate_days: 30,
+            duplicate_threshold: 0.5,
             demo_logins: vec![],
         }
     }
@@ -73,6 +89,16 @@ impl Config {
         }
         if let Some(v) = get("BIHUAN_LOG_FORMAT") {
             self.log_format = v;
+        }
+        if let Some(v) = get("BIHUAN_SEARCH_DIR") {
+            self.search_dir = v;
+        }
+        if !(0.0..=1.0).contains(&self.direct_dispatch_confidence)
+            || !(0.0..=1.0).contains(&self.duplicate_threshold)
+        {
+            anyhow::bail!(
+                "direct_dispatch_confidence and duplicate_threshold must be between 0 and 1"
+            );
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!(

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/console/caller", get(caller_history))
+        .route("/console/suggest", get(intake_suggestions))
         .route("/queue/dispatch", get(dispatch_queue))
         .route("/queue/inbox", get(inbox))
         .route("/queue/visits", get(visits_queue))
@@ -509,6 +510,7 @@ struct PageQuery {
     from: Option<String>,
     to: Option<String>,
     registered_by: Option<u32>,
+    q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
 }
@@ -539,6 +541,7 @@ async fn list_page(
         to: nonempty(&q.to),
         owner: None,
         phone: None,
+        q: nonempty(&q.q),
         sort: nonempty(&q.sort),
         cursor: None,
         limit: None,
@@ -546,6 +549,10 @@ async fn list_page(
     let mut filter = match filter_from_query(&lq, &c, now) {
         Ok(f) => f,
         Err(e) => return error_page(e.status, "查询条件有误", &e.message, Some(&c)),
+    };
+    let search = match crate::appeals::apply_search(&state, &lq, &mut filter) {
+        Ok(s) => s,
+        Err(e) => return error_page(e.status, "搜索失败", &e.message, Some(&c)),
     };
     if let Some(u) = q.registered_by {
         filter.registered_by = Some(bihuan_domain::UserId(u));
@@ -586,6 +593,7 @@ async fn list_page(
     page("工单查询", Some(&c), html! {
         h1 { "工单查询" }
         form.filters method="get" action="/appeals" {
+            label.search { "全文搜索" input type="search" name="q" value=[q.q.as_deref()] placeholder="内容、答复、备注中的词,如: 路灯 人民路" maxlength="100"; }
             label { "状态" select name="status" {
                 option value="" { "全部" }
                 @for s in Status::ALL { @let code = status_code(*s); option value=(code) selected[selected(&q.status, &code)] { (s.label()) } }
@@ -622,6 +630,12 @@ async fn list_page(
             } }
             button.primary type="submit" { "查询" }
         }
+        @if let Some((matches, capped)) = search {
+            p.muted {
+                "全文搜索「" (q.q.as_deref().unwrap_or("")) "」共 " (matches) " 件匹配(未计其他筛选条件)"
+                @if capped { ",只列出最新的 " (crate::smart::SEARCH_CAP) " 件,请加词或筛选条件缩小范围" }
+            }
+        }
         (appeal_rows(&page_.items, &cat, now))
         div.pager {
             @if let Some(l) = next_link { a.button href=(l) { "下一页" } }
@@ -655,6 +669,7 @@ fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
     push("due_soon", &q.due_soon);
     push("from", &q.from);
     push("to", &q.to);
+    push("q", &q.q);
     push("sort", &q.sort);
     if let Some(r) = q.registered_by {
         v.push(("registered_by".into(), r.to_string()));
@@ -750,7 +765,9 @@ fn new_form(
                 input #title type="text" name="title" value=(v("title")) class=(inv("title")) maxlength="200";
                 @if let Some(e) = err("title") { span.field-error { (e) } }
                 label for="content" { "诉求内容" }
-                textarea #content name="content" class=(inv("content")) { (v("content")) }
+                textarea #content name="content" class=(inv("content"))
+                    hx-get="/console/suggest" hx-trigger="keyup changed delay:800ms, change" hx-target="#suggestions" hx-include="#title, #content, #address, #township" { (v("content")) }
+                div #suggestions {}
                 @if let Some(e) = err("content") { span.field-error { (e) } }
                 div.row {
                     div { label for="township" { "乡镇(街道)" } select #township name="township" class=(inv("place.township")) {
@@ -915,6 +932,87 @@ struct PhoneQuery {
 }
 
 /// The caller's earlier appeals, shown while the operator types the number.
+#[derive(Deserialize)]
+struct IntakeQuery {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    township: String,
+}
+
+/// While the operator types: the likely category and lead units, the place, and open appeals
+/// about the same matter.
+async fn intake_suggestions(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Query(q): Query<IntakeQuery>,
+) -> Html<String> {
+    if !matches!(
+        c.user.role,
+        Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin
+    ) || q.content.trim().chars().count() < 4
+        || q.content.chars().count() > 5000
+    {
+        return Html(String::new());
+    }
+    let router = state.smart.router();
+    let title: String = q.title.chars().take(200).collect();
+    let address: String = q.address.chars().take(500).collect();
+    let s = router.suggest(&format!("{title}\n{}", q.content), &address, None);
+    let township = q
+        .township
+        .parse()
+        .ok()
+        .map(UnitId)
+        .or_else(|| s.place.as_ref().and_then(|p| p.township));
+    let dups = state
+        .smart
+        .similar(&title, &q.content, township, state.clock.now(), None);
+    let v = crate::smart::view(&state, &c, &s, &dups).await;
+    let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
+    let list = |key: &str, name: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|xs| {
+                xs.iter()
+                    .map(|x| {
+                        format!(
+                            "{} {}",
+                            x[name].as_str().unwrap_or(""),
+                            pct(&x["confidence"])
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (cats, units) = (list("categories", "path"), list("units", "name"));
+    let dups = v["duplicates"].as_array().cloned().unwrap_or_default();
+    Html(
+        html! {
+            div.hint.small {
+                @if !cats.is_empty() { p { "建议分类:" (cats.join(";")) } }
+                @if !units.is_empty() { p { "建议主办:" (units.join(";")) } }
+                @if let Some(p) = v["place"].as_object() {
+                    p { "识别地点:" (p.get("township_name").and_then(|x| x.as_str()).unwrap_or("")) " " (p.get("village_name").and_then(|x| x.as_str()).unwrap_or("")) }
+                }
+                @if !dups.is_empty() {
+                    p.warn { "可能重复的在办工单:" }
+                    ul { @for d in &dups { li {
+                        a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) target="_blank" { (d["number"].as_str().unwrap_or("")) }
+                        " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or("")) " · 相似度 " (pct(&d["similarity"]))
+                    } } }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
 async fn caller_history(
     State(state): State<AppState>,
     PageUser(c): PageUser,
@@ -1447,6 +1545,17 @@ async fn render_detail(
         StatusCode::OK
     };
     let offered = offers(c, &a);
+    // Smart dispatch: for the centre while the appeal awaits dispatch, and duplicates for
+    // whoever sees the whole county while it is open.
+    let smart = if (a.status == Status::PendingDispatch
+        && matches!(c.user.role, Role::Dispatcher | Role::Admin))
+        || (c.sees_all() && !a.status.is_terminal())
+    {
+        Some(crate::smart::suggestions_for(state, c, &a).await)
+    } else {
+        None
+    };
+    let can_direct = a.status == Status::PendingDispatch && c.user.role == Role::Dispatcher;
     let body = html! {
         h1 { "工单 " (a.number) " " span.badge { (a.status.label()) } " " (deadline_badge(a.deadline_state(now))) }
         @if let Some(f) = &flash { div.flash { (f) } }
@@ -1471,6 +1580,7 @@ async fn render_detail(
                 @if !a.duplicates.is_empty() { dt { "重复工单" } dd { @for (_, n) in &a.duplicates { a href=(format!("/appeals/{n}")) { (n) } " " } } }
             }
         }
+        @if let Some(s) = &smart { (smart_panel(s, &a, can_direct)) }
         div.panel {
             h2 { "办理期限" }
             div.table-wrap { table {
@@ -2438,5 +2548,65 @@ async fn admin_load_calendar(
             .await
         }
         Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+    }
+}
+
+/// The suggestions panel of an appeal: lead units with their reasons (and 直派 above the
+/// threshold), categories when none is set, and open appeals about the same matter.
+fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
+    let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
+    let units = s["units"].as_array().cloned().unwrap_or_default();
+    let cats = s["categories"].as_array().cloned().unwrap_or_default();
+    let dups = s["duplicates"].as_array().cloned().unwrap_or_default();
+    let threshold = s["direct_dispatch_confidence"].as_f64().unwrap_or(1.0);
+    html! {
+        div.panel.smart {
+            h2 { "智能派单建议" }
+            @if a.status == Status::PendingDispatch {
+                @if units.is_empty() {
+                    p.muted { "暂无建议:派单目录和历史模型都没有匹配,请人工选择主办单位。" }
+                } @else {
+                    div.table-wrap { table {
+                        thead { tr { th { "建议主办单位" } th { "把握" } th { "依据" } th {} } }
+                        tbody { @for u in &units {
+                            tr {
+                                td { (u["name"].as_str().unwrap_or("")) }
+                                td { (pct(&u["confidence"])) }
+                                td.small { (u["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(";")).unwrap_or_default()) }
+                                td {
+                                    @if can_direct && u["direct"].as_bool() == Some(true) {
+                                        form method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=(format!("确认直派给「{}」?交办后开始计算签收和办理期限。", u["name"].as_str().unwrap_or(""))) {
+                                            input type="hidden" name="action" value="dispatch";
+                                            input type="hidden" name="version" value=(a.version);
+                                            input type="hidden" name="lead" value=(u["unit"]);
+                                            input type="hidden" name="note" value="直派(智能派单建议)";
+                                            button.primary type="submit" { "直派" }
+                                        }
+                                    }
+                                }
+                            }
+                        } }
+                    } }
+                    p.small.muted { "把握达到 " (format!("{:.0}%", threshold * 100.0)) " 的建议可一键直派;其余请在下方「交办」中选择。建议与最终交办单位都会记录,用于统计建议准确率。" }
+                }
+                @if a.category.is_none() && !cats.is_empty() {
+                    p { "建议分类:" @for c in &cats { span.badge { (c["path"].as_str().unwrap_or("")) " " (pct(&c["confidence"])) } " " } }
+                }
+            }
+            @if !dups.is_empty() {
+                h3 { "可能重复的在办工单" }
+                ul { @for d in &dups {
+                    li {
+                        a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) { (d["number"].as_str().unwrap_or("")) }
+                        " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or(""))
+                        " · 相似度 " (pct(&d["similarity"]))
+                        @if d["same_township"].as_bool() == Some(true) { " · 同一乡镇" }
+                    }
+                } }
+                p.small.muted { "如确为同一事项,可用下方「合并」将本工单并入主工单;同一诉求人的重复诉求计入一次性化解率。" }
+            } @else if s["duplicates_ready"].as_bool() == Some(false) {
+                p.small.muted { "重复诉求索引正在建立,稍后刷新可见。" }
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ use bihuan_domain::lifecycle::Appeal;
 use bihuan_domain::time::format_local;
 use bihuan_store::Catalog;
 
-use crate::appeals::{filter_from_query, ListQuery};
+use crate::appeals::{apply_search, filter_from_query, ListQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
 use crate::report::{self, MetricsQuery};
@@ -201,7 +201,8 @@ async fn export_appeals(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
-    let filter = filter_from_query(&q, &caller, now)?;
+    let mut filter = filter_from_query(&q, &caller, now)?;
+    apply_search(&state, &q, &mut filter)?;
     let cat = state.store.catalog();
     let mut rows = Vec::new();
     let mut cursor = None;

@@ -46,6 +46,7 @@ pub mod openapi;
 pub mod ops;
 pub mod report;
 pub mod scanner;
+pub mod smart;
 
 pub use config::Config;
 use error::ApiError;
@@ -139,6 +140,7 @@ pub struct AppState {
     pub ops: Arc<ops::Ops>,
     pub clock: Arc<dyn Clock>,
     pub credentials: Arc<auth::CredentialCache>,
+    pub smart: Arc<smart::Smart>,
 }
 
 pub struct Application {
@@ -154,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .merge(attachments::router())
         .merge(report::router())
         .merge(export::router())
+        .merge(smart::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -208,8 +211,10 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let smart = Arc::new(smart::Smart::open(&store, &config).await?);
         let state = AppState {
             store,
+            smart,
             config: Arc::new(config),
             ops: Arc::new(ops::Ops::default()),
             clock,
@@ -240,6 +245,7 @@ impl Application {
                 Duration::from_secs(self.state.config.scan_interval_secs),
             );
         }
+        smart::spawn(self.state.clone());
         let app = router(self.state.clone());
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown())

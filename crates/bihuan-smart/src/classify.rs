@@ -412,7 +412,6 @@ fn fit_temperature(decisions: &[(Vec<f32>, Option<usize>)]) -> f32 {
     best.0
 }
 
-
 fn fit(terms: &[&Terms], labels: &[&str], options: &Options) -> Result<Model, ModelError> {
     let mut classes: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
     classes.sort();

@@ -159,6 +159,17 @@ pub(crate) const TABLES: &[Table] = &[
             ("at", Int),
         ],
     },
+    Table {
+        name: "suggestions",
+        cols: &[
+            ("appeal_id", Int),
+            ("stage", Text),
+            ("at", Int),
+            ("model_version", Int),
+            ("units", Text),
+            ("categories", Text),
+        ],
+    },
 ];
 
 /// Keys of `meta` that are each database's own bookkeeping, not data: left out of archives, and

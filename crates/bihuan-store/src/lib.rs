@@ -75,6 +75,8 @@ pub struct Catalog {
     pub calendar: Calendar,
     /// Weights of the composite score used for rankings.
     pub weights: bihuan_domain::metrics::ScoreWeights,
+    /// The dispatch catalogue (派单目录).
+    pub rules: Vec<bihuan_domain::catalogue::Rule>,
 }
 
 impl Catalog {
@@ -189,6 +191,8 @@ pub struct AppealFilter {
     pub now: Option<Instant>,
     /// Only appeals with a step at or after this instant (for metrics over a period).
     pub active_since: Option<Instant>,
+    /// Only these appeals (the matches of a full-text search). `Some(vec![])` matches nothing.
+    pub ids: Option<Vec<AppealId>>,
     pub sort: Sort,
 }
 
@@ -260,6 +264,27 @@ pub trait Store: Send + Sync + 'static {
     async fn put_policies(&self, policies: PolicyTable) -> Result<()>;
     /// Replaces the weights of the composite score (validated by the caller).
     async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()>;
+    /// Replaces the dispatch catalogue (checked by the caller against the catalog).
+    async fn put_dispatch_rules(&self, rules: Vec<bihuan_domain::catalogue::Rule>) -> Result<()>;
+
+    // Smart dispatch: models, suggestions and the change feed derived indexes follow.
+    /// Stores a trained model; returns its version (increasing).
+    async fn put_model(&self, model: NewModel) -> Result<u64>;
+    /// The newest model of a kind, with its bytes.
+    async fn latest_model(&self, kind: &str) -> Result<Option<(ModelInfo, Vec<u8>)>>;
+    /// Every stored model, newest first, without the bytes.
+    async fn models(&self) -> Result<Vec<ModelInfo>>;
+    /// Records what was suggested for appeals at a stage (`intake` or `dispatch`); a later
+    /// suggestion for the same appeal and stage replaces the earlier one.
+    async fn put_suggestions(&self, list: Vec<SuggestionRecord>) -> Result<()>;
+    /// Suggestions recorded in `[from, to)`, each beside the appeal's lead unit and category now.
+    async fn suggestion_outcomes(
+        &self,
+        from: Instant,
+        to: Instant,
+    ) -> Result<Vec<SuggestionOutcome>>;
+    /// Events after `after` (by event id), oldest first, at most `limit`.
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>>;
     /// Loads (or replaces) one calendar year; it is kept and loaded again at every start.
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice>;
 
@@ -574,4 +599,58 @@ pub(crate) fn upsert_by_id<T, K: PartialEq>(
         }
     }
     all
+}
+
+/// One event in the change feed that derived indexes (search, duplicates) follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub event: u64,
+    pub appeal: AppealId,
+    /// The appeal's version the event made (1: registered).
+    pub version: u64,
+}
+
+/// A trained model to store.
+#[derive(Debug, Clone)]
+pub struct NewModel {
+    /// `unit` (content → lead unit) or `category`.
+    pub kind: String,
+    pub created_at: Instant,
+    /// Facts about the training run (JSON): texts, classes, held-out accuracy, seconds.
+    pub meta: serde_json::Value,
+    pub body: Vec<u8>,
+}
+
+/// A stored model without its bytes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    pub version: u64,
+    pub kind: String,
+    pub created_at: Instant,
+    pub meta: serde_json::Value,
+    pub bytes: u64,
+}
+
+/// What was suggested for an appeal.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SuggestionRecord {
+    pub appeal: AppealId,
+    /// `intake` or `dispatch`.
+    pub stage: String,
+    pub at: Instant,
+    /// The unit model's version, if one was used.
+    pub model_version: Option<u64>,
+    /// Suggested lead units, best first, with confidences.
+    pub units: Vec<(u32, f32)>,
+    /// Suggested categories, best first, with confidences.
+    pub categories: Vec<(u32, f32)>,
+}
+
+/// A recorded suggestion beside what was finally chosen.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SuggestionOutcome {
+    pub record: SuggestionRecord,
+    pub lead: Option<u32>,
+    pub category: Option<u32>,
+    pub status: Status,
 }

@@ -43,6 +43,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/001_init.sql"),
     include_str!("../migrations/postgres/002_rollups.sql"),
+    include_str!("../migrations/postgres/003_smart.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
@@ -227,6 +228,10 @@ async fn load_catalog(c: &impl GenericClient) -> Result<Catalog> {
         Some(json) => serde_json::from_str(&json).map_err(internal)?,
         None => bihuan_domain::metrics::ScoreWeights::default(),
     };
+    let rules = match meta("dispatch_rules").await? {
+        Some(json) => serde_json::from_str(&json).map_err(internal)?,
+        None => Vec::new(),
+    };
     let mut calendar = Calendar::official();
     for r in c
         .query("SELECT json FROM calendar_years ORDER BY year", &[])
@@ -240,6 +245,7 @@ async fn load_catalog(c: &impl GenericClient) -> Result<Catalog> {
         policies,
         calendar,
         weights,
+        rules,
     })
 }
 
@@ -1645,6 +1651,134 @@ impl Store for PgStore {
         .await
     }
 
+    async fn put_dispatch_rules(&self, rules: Vec<bihuan_domain::catalogue::Rule>) -> Result<()> {
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('dispatch_rules', $1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    &[&serde_json::to_string(&rules).map_err(internal)?],
+                )
+                .await?;
+                cat.rules = rules;
+                Ok(cat)
+            })
+        })
+        .await
+    }
+
+    async fn put_model(&self, m: crate::NewModel) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO models (kind, created_at, meta, body) VALUES ($1, $2, $3, $4)
+                 RETURNING id",
+                &[&m.kind, &secs(m.created_at), &m.meta.to_string(), &m.body],
+            )
+            .await?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    async fn latest_model(&self, kind: &str) -> Result<Option<(crate::ModelInfo, Vec<u8>)>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, kind, created_at, meta, length(body)::BIGINT, body FROM models
+                 WHERE kind = $1 ORDER BY id DESC LIMIT 1",
+                &[&kind],
+            )
+            .await?;
+        Ok(row.map(|r| (pg_model_info(&r), r.get::<_, Vec<u8>>(5))))
+    }
+
+    async fn models(&self) -> Result<Vec<crate::ModelInfo>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, kind, created_at, meta, length(body)::BIGINT FROM models ORDER BY id DESC",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(pg_model_info).collect())
+    }
+
+    async fn put_suggestions(&self, list: Vec<crate::SuggestionRecord>) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        for s in list {
+            tx.execute(
+                "INSERT INTO suggestions (appeal_id, stage, at, model_version, units, categories)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (appeal_id, stage) DO UPDATE SET at = excluded.at,
+                   model_version = excluded.model_version, units = excluded.units,
+                   categories = excluded.categories",
+                &[
+                    &(s.appeal.0 as i64),
+                    &s.stage,
+                    &secs(s.at),
+                    &s.model_version.map(|v| v as i64),
+                    &serde_json::to_string(&s.units).map_err(internal)?,
+                    &serde_json::to_string(&s.categories).map_err(internal)?,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn suggestion_outcomes(
+        &self,
+        from: Instant,
+        to: Instant,
+    ) -> Result<Vec<crate::SuggestionOutcome>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT s.appeal_id, s.stage, s.at, s.model_version, s.units, s.categories,
+                        a.lead, a.category, a.status
+                 FROM suggestions s JOIN appeals a ON a.id = s.appeal_id
+                 WHERE s.at >= $1 AND s.at < $2 ORDER BY s.at",
+                &[&secs(from), &secs(to)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::SuggestionOutcome {
+                    record: crate::SuggestionRecord {
+                        appeal: AppealId(r.get::<_, i64>(0) as u64),
+                        stage: r.get(1),
+                        at: from_secs(r.get(2)),
+                        model_version: r.get::<_, Option<i64>>(3).map(|v| v as u64),
+                        units: serde_json::from_str(r.get(4)).map_err(internal)?,
+                        categories: serde_json::from_str(r.get(5)).map_err(internal)?,
+                    },
+                    lead: r.get::<_, Option<i64>>(6).map(|v| v as u32),
+                    category: r.get::<_, Option<i64>>(7).map(|v| v as u32),
+                    status: parse_code(r.get(8))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<crate::Change>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, appeal_id, version FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&(after as i64), &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::Change {
+                event: r.get::<_, i64>(0) as u64,
+                appeal: AppealId(r.get::<_, i64>(1) as u64),
+                version: r.get::<_, i64>(2) as u64,
+            })
+            .collect())
+    }
+
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice> {
         let notice = YearNotice::from_json(&notice_json)
             .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
@@ -2039,5 +2173,15 @@ impl Store for PgStore {
                 })
             })
             .collect())
+    }
+}
+
+fn pg_model_info(r: &tokio_postgres::Row) -> crate::ModelInfo {
+    crate::ModelInfo {
+        version: r.get::<_, i64>(0) as u64,
+        kind: r.get(1),
+        created_at: from_secs(r.get(2)),
+        meta: serde_json::from_str(r.get(3)).unwrap_or(serde_json::Value::Null),
+        bytes: r.get::<_, i64>(4) as u64,
     }
 }

@@ -27,6 +27,14 @@ pub(crate) fn filter_clauses(catalog: &Catalog, f: &AppealFilter) -> (Vec<String
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
     use Arg as V;
+    if let Some(ids) = &f.ids {
+        if ids.is_empty() {
+            clauses.push("1 = 0".into());
+        } else {
+            clauses.push(format!("id IN ({})", vec!["?"; ids.len()].join(",")));
+            args.extend(ids.iter().map(|i| V::Int(i.0 as i64)));
+        }
+    }
     if !f.status.is_empty() {
         clauses.push(format!(
             "status IN ({})",

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/002_attachments.sql"),
     include_str!("../migrations/sqlite/003_entered_rates.sql"),
     include_str!("../migrations/sqlite/004_rollups.sql"),
+    include_str!("../migrations/sqlite/005_smart.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -169,6 +170,17 @@ fn load_catalog(conn: &Connection) -> Result<Catalog> {
         Some(json) => serde_json::from_str(&json)?,
         None => bihuan_domain::metrics::ScoreWeights::default(),
     };
+    let rules: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'dispatch_rules'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let rules = match rules {
+        Some(json) => serde_json::from_str(&json)?,
+        None => Vec::new(),
+    };
     let mut calendar = Calendar::official();
     let mut stmt = conn.prepare("SELECT json FROM calendar_years ORDER BY year")?;
     for json in stmt.query_map([], |r| r.get::<_, String>(0))? {
@@ -180,6 +192,18 @@ fn load_catalog(conn: &Connection) -> Result<Catalog> {
         policies,
         calendar,
         weights,
+        rules,
+    })
+}
+
+fn model_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::ModelInfo> {
+    let meta: String = r.get(3)?;
+    Ok(crate::ModelInfo {
+        version: r.get::<_, i64>(0)? as u64,
+        kind: r.get(1)?,
+        created_at: from_secs(r.get(2)?),
+        meta: serde_json::from_str(&meta).unwrap_or(serde_json::Value::Null),
+        bytes: r.get::<_, i64>(4)? as u64,
     })
 }
 
@@ -959,6 +983,156 @@ impl Store for SqliteStore {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn put_dispatch_rules(&self, rules: Vec<bihuan_domain::catalogue::Rule>) -> Result<()> {
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        self.write_then(
+            move |conn| {
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('dispatch_rules', ?)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [serde_json::to_string(&rules)?],
+                )?;
+                cat.rules = rules;
+                Ok(cat)
+            },
+            swap,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn put_model(&self, m: crate::NewModel) -> Result<u64> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO models (kind, created_at, meta, body) VALUES (?, ?, ?, ?)",
+                params![m.kind, secs(m.created_at), m.meta.to_string(), m.body],
+            )?;
+            Ok(conn.last_insert_rowid() as u64)
+        })
+        .await
+    }
+
+    async fn latest_model(&self, kind: &str) -> Result<Option<(crate::ModelInfo, Vec<u8>)>> {
+        let kind = kind.to_string();
+        self.read(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, kind, created_at, meta, length(body), body FROM models
+                     WHERE kind = ? ORDER BY id DESC LIMIT 1",
+                    [&kind],
+                    |r| Ok((model_info(r)?, r.get::<_, Vec<u8>>(5)?)),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn models(&self) -> Result<Vec<crate::ModelInfo>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, kind, created_at, meta, length(body) FROM models ORDER BY id DESC",
+            )?;
+            let rows = stmt
+                .query_map([], model_info)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn put_suggestions(&self, list: Vec<crate::SuggestionRecord>) -> Result<()> {
+        self.write(move |conn| {
+            for s in list {
+                conn.prepare_cached(
+                "INSERT INTO suggestions (appeal_id, stage, at, model_version, units, categories)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(appeal_id, stage) DO UPDATE SET at = excluded.at,
+                   model_version = excluded.model_version, units = excluded.units,
+                   categories = excluded.categories",
+            )?
+            .execute(params![
+                s.appeal.0 as i64,
+                s.stage,
+                secs(s.at),
+                s.model_version.map(|v| v as i64),
+                serde_json::to_string(&s.units)?,
+                serde_json::to_string(&s.categories)?
+            ])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn suggestion_outcomes(
+        &self,
+        from: Instant,
+        to: Instant,
+    ) -> Result<Vec<crate::SuggestionOutcome>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT s.appeal_id, s.stage, s.at, s.model_version, s.units, s.categories,
+                        a.lead, a.category, a.status
+                 FROM suggestions s JOIN appeals a ON a.id = s.appeal_id
+                 WHERE s.at >= ? AND s.at < ? ORDER BY s.at",
+            )?;
+            let rows = stmt
+                .query_map(params![secs(from), secs(to)], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, String>(8)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, stage, at, mv, units, cats, lead, cat, status)| {
+                    Ok(crate::SuggestionOutcome {
+                        record: crate::SuggestionRecord {
+                            appeal: AppealId(id as u64),
+                            stage,
+                            at: from_secs(at),
+                            model_version: mv.map(|v| v as u64),
+                            units: serde_json::from_str(&units)?,
+                            categories: serde_json::from_str(&cats)?,
+                        },
+                        lead: lead.map(|v| v as u32),
+                        category: cat.map(|v| v as u32),
+                        status: parse_code(&status)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<crate::Change>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, appeal_id, version FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            )?;
+            let rows = stmt
+                .query_map(params![after as i64, limit as i64], |r| {
+                    Ok(crate::Change {
+                        event: r.get::<_, i64>(0)? as u64,
+                        appeal: AppealId(r.get::<_, i64>(1)? as u64),
+                        version: r.get::<_, i64>(2)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
     }
 
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice> {

@@ -556,3 +556,146 @@ pub async fn metrics(
     }
     Ok(out)
 }
+
+/// `bihuan search bench`: full-text search and the duplicate check on an existing database,
+/// beside the plain appeal list (newest 50, no search) measured in the same run as the anchor.
+pub async fn search(
+    store: Arc<dyn Store>,
+    config: Config,
+    queries: usize,
+) -> anyhow::Result<String> {
+    use bihuan_server::smart::Smart;
+    use bihuan_store::AppealFilter;
+    use rand::{Rng, SeedableRng};
+    use std::fmt::Write as _;
+
+    let mut out = String::new();
+    let smart = Smart::open(&store, &config).await?;
+    let now = chrono::Utc::now();
+    let t = Clock::now();
+    if smart.search.documents() == 0 {
+        let n = smart.rebuild(&store).await?;
+        writeln!(
+            out,
+            "search index built: {n} appeals in {:.1} s",
+            t.elapsed().as_secs_f64()
+        )?;
+    } else {
+        let n = smart.catch_up(&store, now).await?;
+        writeln!(
+            out,
+            "search index current ({} documents; {n} appeals caught up)",
+            smart.search.documents()
+        )?;
+    }
+    // The duplicate window at "now" of the data: the newest appeal's registration.
+    let newest = store.list(AppealFilter::default(), None, 1).await?;
+    let data_now = newest.items.first().map(|a| a.registered_at).unwrap_or(now);
+    let t = Clock::now();
+    let n = smart.fill_duplicates(&store, data_now).await?;
+    writeln!(
+        out,
+        "duplicate index: {n} open appeals of the last 30 days, filled in {:.1} s",
+        t.elapsed().as_secs_f64()
+    )?;
+
+    // Queries drawn from the appeals: two words of one appeal's text.
+    let mut sample = Vec::new();
+    let mut cursor = None;
+    while sample.len() < 3000 {
+        let page = store.list(AppealFilter::default(), cursor, 500).await?;
+        sample.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    if sample.is_empty() {
+        anyhow::bail!("the database has no appeals; generate some first (bihuan generate)");
+    }
+    let tok = smart.router().tokenizer.clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let mut qs = Vec::new();
+    for _ in 0..queries {
+        let a = &sample[rng.gen_range(0..sample.len())];
+        let text = bihuan_smart::text::normalise(&format!("{} {}", a.title, a.content));
+        let words: Vec<&str> = tok
+            .words(&text)
+            .into_iter()
+            .filter(|w| w.chars().count() >= 2)
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let k = rng.gen_range(1..=2.min(words.len()));
+        let q: Vec<&str> = (0..k)
+            .map(|_| words[rng.gen_range(0..words.len())])
+            .collect();
+        qs.push(q.join(" "));
+    }
+    let pct = |mut v: Vec<f64>| -> (f64, f64) {
+        v.sort_by(|a, b| a.total_cmp(b));
+        let at = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+        (at(0.5), at(0.95))
+    };
+    let (mut anchor, mut index_only, mut listed, mut matches) = (vec![], vec![], vec![], vec![]);
+    for q in &qs {
+        let t = Clock::now();
+        store.list(AppealFilter::default(), None, 50).await?;
+        anchor.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Clock::now();
+        let hits = smart.search(q).map_err(|e| anyhow::anyhow!(e.message))?;
+        index_only.push(t.elapsed().as_secs_f64() * 1e3);
+        matches.push(hits.total as f64);
+        let filter = AppealFilter {
+            ids: Some(
+                hits.ids
+                    .iter()
+                    .map(|i| bihuan_domain::AppealId(*i))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        store.list(filter, None, 50).await?;
+        listed.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (a50, a95) = pct(anchor);
+    let (i50, i95) = pct(index_only);
+    let (l50, l95) = pct(listed);
+    let (m50, m95) = pct(matches);
+    writeln!(
+        out,
+        "{} queries of 1–2 words drawn from the appeals (matches p50 {m50:.0}, p95 {m95:.0}):",
+        qs.len()
+    )?;
+    writeln!(
+        out,
+        "  search, index only        p50 {i50:.2} ms  p95 {i95:.2} ms"
+    )?;
+    writeln!(
+        out,
+        "  search + first list page  p50 {l50:.2} ms  p95 {l95:.2} ms"
+    )?;
+    writeln!(
+        out,
+        "  anchor: list page, no search  p50 {a50:.2} ms  p95 {a95:.2} ms (same run)"
+    )?;
+
+    // The duplicate check at intake: an appeal's text slightly changed, against the index.
+    let mut dup = vec![];
+    let mut found = 0usize;
+    for i in 0..queries {
+        let a = &sample[i % sample.len()];
+        let content = format!("{}。再次反映", a.content);
+        let t = Clock::now();
+        let m = smart.similar(&a.title, &content, a.place.township, data_now, None);
+        dup.push(t.elapsed().as_secs_f64() * 1e3);
+        found += usize::from(!m.is_empty());
+    }
+    let (d50, d95) = pct(dup);
+    writeln!(
+        out,
+        "duplicate check at intake ({queries} checks, {found} found a match): p50 {d50:.3} ms  p95 {d95:.3} ms"
+    )?;
+    Ok(out)
+}

@@ -217,6 +217,8 @@ pub struct County {
     pub departments: Vec<UnitId>,
     /// login, name, role, unit
     pub accounts: Vec<(String, String, Role, UnitId)>,
+    /// The dispatch catalogue: each top category to its first department, and a few keywords.
+    pub rules: Vec<bihuan_domain::catalogue::Rule>,
 }
 
 pub fn county() -> County {
@@ -305,6 +307,7 @@ pub fn county() -> County {
 
     let mut categories = Vec::new();
     let mut leaves = Vec::new();
+    let mut rules: Vec<bihuan_domain::catalogue::Rule> = Vec::new();
     let mut cid = 1u32;
     for (top, seconds) in CATEGORIES {
         let top_id = CategoryId(cid);
@@ -315,6 +318,15 @@ pub fn county() -> County {
             parent: None,
         });
         let depts = dept_by_top.get(top).cloned().unwrap_or_default();
+        if let Some(first) = depts.first() {
+            rules.push(bihuan_domain::catalogue::Rule {
+                id: rules.len() as u32 + 1,
+                unit: *first,
+                category: Some(top_id),
+                keywords: vec![],
+                note: format!("{top}类诉求默认由该部门主办"),
+            });
+        }
         for (second, thirds) in *seconds {
             let sid = CategoryId(cid);
             cid += 1;
@@ -425,6 +437,7 @@ pub fn county() -> County {
         units,
         categories,
         leaves,
+        rules,
         townships,
         villages,
         grids,
@@ -448,6 +461,10 @@ pub async fn install(
         .await
         .context("loading the demo categories")?;
     CategoryTree::new(c.categories.clone()).context("the demo category tree")?;
+    store
+        .put_dispatch_rules(c.rules.clone())
+        .await
+        .context("loading the demo dispatch catalogue")?;
     for (login, name, role, unit) in &c.accounts {
         store
             .create_user(NewUser {

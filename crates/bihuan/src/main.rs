@@ -94,6 +94,17 @@ enum Top {
         #[arg(long)]
         rebuild: bool,
     },
+    /// Trains the routing models (lead unit and category) on the newest closed appeals and
+    /// stores them with the data as a new version; running servers pick them up within seconds.
+    Train {
+        #[arg(long)]
+        db: String,
+    },
+    /// The full-text search index (derived data).
+    Search {
+        #[command(subcommand)]
+        command: SearchCmd,
+    },
     /// Scores smart dispatch on labelled files: the classifier and the duplicate check.
     Eval {
         #[command(subcommand)]
@@ -175,6 +186,28 @@ enum Top {
         /// The archive written by `bihuan backup`.
         #[arg(long)]
         from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCmd {
+    /// Rebuilds the search index from the store (stop the server that uses the index first).
+    Rebuild {
+        #[arg(long)]
+        db: String,
+        /// The index folder; default: `<db>.search` for SQLite.
+        #[arg(long, default_value = "")]
+        dir: String,
+    },
+    /// Measures search and the duplicate check on an existing database (index built first if
+    /// empty): p50/p95 over queries drawn from the appeals themselves.
+    Bench {
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value = "")]
+        dir: String,
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
     },
 }
 
@@ -673,6 +706,40 @@ async fn run(cmd: Top) -> Result<String> {
         } => {
             let store = open(&db).await?;
             bench::metrics(store, requests, &python, rebuild).await
+        }
+        Top::Train { db } => {
+            let store = open(&db).await?;
+            let r = bihuan_server::smart::train(&store, chrono::Utc::now()).await?;
+            Ok(r.describe())
+        }
+        Top::Search {
+            command: SearchCmd::Rebuild { db, dir },
+        } => {
+            let store = open(&db).await?;
+            let config = Config {
+                db: db.clone(),
+                search_dir: dir,
+                ..Config::default()
+            };
+            let smart = bihuan_server::smart::Smart::open(&store, &config).await?;
+            let started = std::time::Instant::now();
+            let n = smart.rebuild(&store).await?;
+            Ok(format!(
+                "搜索索引已重建: {n} 件诉求, {} 个文档, 用时 {:.1} 秒",
+                smart.search.documents(),
+                started.elapsed().as_secs_f64()
+            ))
+        }
+        Top::Search {
+            command: SearchCmd::Bench { db, dir, queries },
+        } => {
+            let store = open(&db).await?;
+            let config = Config {
+                db: db.clone(),
+                search_dir: dir,
+                ..Config::default()
+            };
+            bench::search(store, config, queries).await
         }
         Top::Eval {
             command:
