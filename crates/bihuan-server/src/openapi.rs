@@ -42,6 +42,7 @@ pub fn document() -> Value {
         ("to", "登记日期止 YYYY-MM-DD(含)"),
         ("owner", "首席服务官用户ID"),
         ("phone", "来电号码:查该群众的历史诉求(受理、派单、回访人员)"),
+        ("q", "全文搜索:内容、答复、备注中的词,空格分隔,须全部出现(最多100字)"),
         ("sort", "newest(默认)或 due(按最近期限)"),
         ("cursor", "上一页返回的 next_cursor"),
         ("limit", "每页条数 1–500,默认50"),
@@ -54,6 +55,23 @@ pub fn document() -> Value {
     appeal_get["parameters"] = key_param();
     let mut appeal_act = op("对工单执行操作(交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……)", "appeals", Some("Action"), "200");
     appeal_act["parameters"] = key_param();
+    let mut suggest_existing = op(
+        "已登记工单的派单建议与可能重复的工单;待交办时派单员查看会被记录,用于统计建议准确率",
+        "smart",
+        None,
+        "200",
+    );
+    suggest_existing["parameters"] = key_param();
+    let mut accuracy = op(
+        "派单建议准确率:建议与最终主办单位、分类对照(默认近30天)",
+        "smart",
+        None,
+        "200",
+    );
+    accuracy["parameters"] = json!([
+        {"name": "from", "in": "query", "required": false, "description": "起始日期 YYYY-MM-DD", "schema": {"type": "string"}},
+        {"name": "to", "in": "query", "required": false, "description": "截止日期 YYYY-MM-DD(含)", "schema": {"type": "string"}}
+    ]);
     let mut list = op("工单列表:筛选与游标分页", "appeals", None, "200");
     list["parameters"] = Value::Array(list_params);
     let mut register = op(
@@ -140,6 +158,15 @@ pub fn document() -> Value {
             "/api/v1/rates": {"get": op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), "post": op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201")},
             "/api/v1/score-weights": {"get": op("综合得分权重", "metrics", None, "200"), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
             "/api/v1/export/appeals.{format}": {"get": export_list},
+            "/api/v1/suggestions": {"post": op("智能派单建议(登记前):建议主办单位、分类、识别地点,以及可能重复的在办工单", "smart", Some("SuggestInput"), "200")},
+            "/api/v1/appeals/{key}/suggestions": {"get": suggest_existing},
+            "/api/v1/suggestions/accuracy": {"get": accuracy},
+            "/api/v1/dispatch-rules": {
+                "get": op("派单目录", "smart", None, "200"),
+                "put": op("替换派单目录(管理员);每条规则须有类别或关键词,承办单位须能承办", "smart", Some("DispatchRules"), "200")
+            },
+            "/api/v1/models": {"get": op("已训练的派单模型(版本、训练量、留出集准确率)", "smart", None, "200")},
+            "/api/v1/models/train": {"post": op("立即用最新已办结诉求重新训练派单模型(管理员)", "smart", None, "200")},
             "/api/v1/export/ranking.{format}": {"get": export_ranking},
             "/healthz": {"get": {"summary": "健康检查", "security": [], "responses": {"200": {"description": "OK"}, "503": {"description": "数据库不可用"}}}},
             "/metrics": {"get": {"summary": "Prometheus 指标", "security": [], "responses": {"200": {"description": "text/plain"}}}}
@@ -167,6 +194,8 @@ pub fn document() -> Value {
                     "content": {"type": "string", "maxLength": 10000},
                     "place": {"type": "object", "properties": {"address": {"type": "string"}, "township": {"type": "integer"}, "village": {"type": "integer"}, "grid": {"type": "integer"}, "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
                     "citizen": {"type": "object", "properties": {"name": {"type": "string"}, "phone": {"type": "string"}, "organisation": {"type": "string"}}}}},
+                "SuggestInput": {"type": "object", "required": ["content"], "properties": {"title": {"type": "string"}, "content": {"type": "string"}, "address": {"type": "string"}, "category": {"type": "integer"}, "township": {"type": "integer"}}},
+                "DispatchRules": {"type": "array", "items": {"type": "object", "required": ["unit"], "properties": {"id": {"type": "integer", "description": "0 或省略则自动编号"}, "unit": {"type": "integer"}, "category": {"type": "integer"}, "keywords": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"}}}},
                 "Action": {"type": "object", "required": ["action", "version"], "description": "action 取值:answer_at_intake, dispatch{lead,assisting,note}, sign{owner?}, set_owner{owner}, commit{commitment{what,by,citizen_part}}, contact{note}, return{reason}, decide_return{accept,note,redispatch?[lead,[assisting]]}, request_extension{limit{working_days|calendar_days|hours:N},reason}, decide_extension{approve,note}, whistle{units,matter}, report_in{whistle,note}, reply{result,reason?,text,petition_outcome?,attachments?}, return_visit{contacted,resolved?,rating?,comment}, close{note}, redo{cause,reason}, merge{master}, supervise{reason,note}, comment{text}", "properties": {"action": {"type": "string"}, "version": {"type": "integer"}}},
                 "Unit": {"type": "object", "required": ["id", "name", "kind"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string", "enum": ["county", "department", "township", "village", "grid"]}, "parent": {"type": "integer"}, "aliases": {"type": "array", "items": {"type": "string"}}}},
                 "Category": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "parent": {"type": "integer"}}},

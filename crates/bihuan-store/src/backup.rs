@@ -193,6 +193,7 @@ pub(crate) fn order_by(t: &Table) -> &'static str {
         "calendar_years" => "year",
         "number_seq" => "ym",
         "appeal_units" => "unit_id, appeal_id",
+        "suggestions" => "appeal_id, stage",
         _ => "id",
     }
 }

@@ -8,8 +8,15 @@ use helpers::*;
 use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_escaped};
 
 mod hostile;
+mod smart;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use smart::{
+    duplicates_are_shown_while_open_and_within_the_window,
+    search_finds_content_and_replies_within_the_filters_and_scope,
+    suggestions_come_from_the_catalogue_and_place_and_are_recorded,
+    training_stores_versioned_models_that_suggest,
+};
 
 fn n(v: &Value) -> String {
     v["number"].as_str().unwrap().to_string()
@@ -1700,4 +1707,8 @@ on_both_stores!(
     composite_weights_are_configurable,
     an_exported_ranking_reads_back_as_the_api_figures,
     concurrent_registrations_all_land_with_unique_numbers,
+    search_finds_content_and_replies_within_the_filters_and_scope,
+    suggestions_come_from_the_catalogue_and_place_and_are_recorded,
+    duplicates_are_shown_while_open_and_within_the_window,
+    training_stores_versioned_models_that_suggest,
 );
