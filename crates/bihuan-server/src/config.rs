@@ -20,8 +20,8 @@ pub struct Config {
     pub scan_interval_secs: u64,
     /// `text` or `json`.
     pub log_format: String,
-    /// Where the full-text search index lives (derived data, rebuilt when missing). Empty: beside
-    /// a SQLite database (`<db>.search`), in memory for PostgreSQL.
+    /// Where the full-text search index lives (derived data, rebuilt when missing). Empty: `bihuan
+    /// serve` puts it beside a SQLite database (`<db>.search`); in memory for PostgreSQL.
     pub search_dir: String,
     /// Retrain the routing models this often (hours); 0 never (use `bihuan train`).
     pub retrain_hours: u64,

@@ -59,6 +59,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/units", post(admin_put_unit))
         .route("/admin/categories", post(admin_put_category))
         .route("/admin/policies", post(admin_put_policies))
+        .route("/admin/dispatch-rules", post(admin_dispatch_rules))
+        .route("/admin/train", post(admin_train))
         .route("/admin/rates", post(admin_enter_rate))
         .route("/assets/{file}", get(asset))
 }
@@ -2272,6 +2274,53 @@ async fn admin_render(
         details.panel { summary { "展开分类树" } ul { @for x in cat.categories.iter().filter(|x| x.parent.is_none()) {
             li { (x.name) ul { @for y in cat.categories.iter().filter(|y| y.parent == Some(x.id)) { li { (y.name) ":" (cat.categories.iter().filter(|z| z.parent == Some(y.id)).map(|z| z.name.clone()).collect::<Vec<_>>().join("、")) } } } }
         } } }
+        h2 { "派单目录 (" (cat.rules.len()) ")" }
+        p.small.muted { "智能派单按派单目录、地点和历史办理模型给出建议;把握达到 " (format!("{:.0}%", state.smart.direct_confidence * 100.0)) " 的可一键直派。" }
+        div.table-wrap { table {
+            thead { tr { th { "编号" } th { "分类" } th { "关键词" } th { "主办单位" } th { "备注" } th {} } }
+            tbody { @for r in &cat.rules { tr {
+                td { (r.id) }
+                td { (r.category.and_then(|x| cat.categories.path_name(x)).unwrap_or_else(|| "—".into())) }
+                td { (if r.keywords.is_empty() { "—".to_string() } else { r.keywords.join("、") }) }
+                td { (unit_name(&cat, Some(r.unit))) }
+                td { (r.note) }
+                td { form method="post" action="/admin/dispatch-rules" data-confirm=(format!("确认删除派单目录第 {} 条?", r.id)) {
+                    input type="hidden" name="delete" value=(r.id);
+                    button type="submit" { "删除" }
+                } }
+            } } }
+        } }
+        details.panel {
+            summary { "新增派单目录规则" }
+            form.stack method="post" action="/admin/dispatch-rules" {
+                div.row {
+                    div { label { "分类(含下级)" } select name="category" { option value="" { "不限分类" } @for x in cat.categories.iter() { option value=(x.id.0) { (cat.categories.path_name(x.id).unwrap_or_default()) } } } }
+                    div { label { "主办单位" } select name="unit" required { @for u in cat.org.units().filter(|u| u.kind.can_handle()) { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
+                }
+                label { "关键词(用逗号或空格分隔;与分类同时填写时须同时满足)" } input type="text" name="keywords" maxlength="500";
+                label { "备注" } input type="text" name="note" maxlength="200";
+                p { button.primary type="submit" { "新增规则" } }
+            }
+        }
+        h2 { "派单模型" }
+        @let models = state.store.models().await.unwrap_or_default();
+        @if models.is_empty() { p.muted { "尚未训练(已办结诉求不足,或服务器刚启动)。" } }
+        @else {
+            div.table-wrap { table {
+                thead { tr { th { "版本" } th { "用途" } th { "训练时间" } th { "训练量" } th { "类别数" } th { "留出集准确率" } } }
+                tbody { @for m in models.iter().take(6) { tr {
+                    td { "v" (m.version) }
+                    td { (if m.kind == "unit" { "主办单位" } else { "分类" }) }
+                    td { (format_local(m.created_at)) }
+                    td { (m.meta["texts"]) }
+                    td { (m.meta["classes"]) }
+                    td { (m.meta["holdout_accuracy"].as_f64().map(|a| format!("{:.1}%", a * 100.0)).unwrap_or_else(|| "—".into())) }
+                } } }
+            } }
+        }
+        form method="post" action="/admin/train" data-confirm="用最新的已办结诉求重新训练派单模型?训练期间建议照常可用,约需数秒至一分钟。" {
+            button type="submit" { "立即重新训练" }
+        }
         h2 { "期限规则" }
         div.table-wrap { table {
             thead { tr { th { "适用" } th { "交办" } th { "签收" } th { "首次联系" } th { "答复" } th { "最长延期" } th { "退单时限" } th { "吹哨报到" } th { "重办答复" } th { "临期" } } }
@@ -2476,6 +2525,74 @@ async fn admin_put_category(
     match state.store.put_categories(vec![item]).await {
         Ok(()) => admin_render(&state, &c, Some(&format!("已新增分类「{name}」")), None).await,
         Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+    }
+}
+
+/// Adds a catalogue rule, or deletes one (`delete=ID`).
+async fn admin_dispatch_rules(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = admin_only(&c) {
+        return refused;
+    }
+    let cat = state.store.catalog();
+    let mut rules = cat.rules.clone();
+    let flash;
+    if let Ok(id) = field(&f, "delete").parse::<u32>() {
+        let before = rules.len();
+        rules.retain(|r| r.id != id);
+        if rules.len() == before {
+            return admin_render(&state, &c, None, Some("没有这条规则,可能已被删除")).await;
+        }
+        flash = format!("已删除派单目录第 {id} 条");
+    } else {
+        let keywords: Vec<String> = field(&f, "keywords")
+            .split(|ch: char| ch == ',' || ch == '，' || ch == '、' || ch.is_whitespace())
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        let rule = bihuan_domain::catalogue::Rule {
+            id: rules.iter().map(|r| r.id).max().unwrap_or(0) + 1,
+            unit: match field(&f, "unit").parse() {
+                Ok(u) => UnitId(u),
+                Err(_) => return admin_render(&state, &c, None, Some("请选择主办单位")).await,
+            },
+            category: field(&f, "category")
+                .parse()
+                .ok()
+                .map(bihuan_domain::category::CategoryId),
+            keywords,
+            note: field(&f, "note").trim().to_string(),
+        };
+        if let Err(m) = rule.validate(&cat.org, &cat.categories) {
+            return admin_render(&state, &c, None, Some(&m)).await;
+        }
+        flash = format!("已新增派单目录第 {} 条", rule.id);
+        rules.push(rule);
+    }
+    if let Err(e) = state.store.put_dispatch_rules(rules).await {
+        return admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await;
+    }
+    let _ = state.smart.refresh(&state.store).await;
+    admin_render(&state, &c, Some(&flash), None).await
+}
+
+async fn admin_train(State(state): State<AppState>, PageUser(c): PageUser) -> Response {
+    if let Some(refused) = admin_only(&c) {
+        return refused;
+    }
+    match crate::smart::train(&state.store, state.clock.now()).await {
+        Ok(r) => {
+            let _ = state.smart.refresh(&state.store).await;
+            admin_render(&state, &c, Some(&r.describe()), None).await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "training from the console failed");
+            admin_render(&state, &c, None, Some("训练失败,请查看服务器日志后重试")).await
+        }
     }
 }
 

@@ -102,13 +102,10 @@ impl Smart {
         let cat = store.catalog();
         let unit = model_from(store.latest_model("unit").await?);
         let category = model_from(store.latest_model("category").await?);
-        let dir = if !config.search_dir.is_empty() {
-            Some(std::path::PathBuf::from(&config.search_dir))
-        } else if config.db.starts_with("postgres://") || config.db.starts_with("postgresql://") {
-            None
-        } else {
-            Some(std::path::PathBuf::from(format!("{}.search", config.db)))
-        };
+        // Empty: in memory (rebuilt from the store at start). `bihuan serve` puts it beside a
+        // SQLite database.
+        let dir =
+            (!config.search_dir.is_empty()).then(|| std::path::PathBuf::from(&config.search_dir));
         let versions = (
             Arc::as_ptr(&cat) as usize,
             unit.as_ref().map(|m| m.0),
@@ -403,11 +400,9 @@ pub fn appeal_text(a: &Appeal, history: &[EventRecord]) -> String {
     let mut out = format!("{}\n{}\n{}", a.title, a.content, a.place.address);
     fn walk(v: &Value, out: &mut String) {
         match v {
-            Value::String(s) => {
-                if !s.is_empty() {
-                    out.push('\n');
-                    out.push_str(s);
-                }
+            Value::String(s) if !s.is_empty() => {
+                out.push('\n');
+                out.push_str(s);
             }
             Value::Array(xs) => xs.iter().for_each(|x| walk(x, out)),
             Value::Object(m) => {
@@ -593,7 +588,7 @@ pub fn spawn(state: AppState) {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "index update failed; retrying"),
             }
-            if ticks % 10 == 0 {
+            if ticks.is_multiple_of(10) {
                 if let Err(e) = smart.refresh(&state.store).await {
                     tracing::error!(error = %e, "cannot reload the dispatch catalogue or models");
                 }

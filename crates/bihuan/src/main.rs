@@ -359,7 +359,22 @@ async fn hash(password: &str) -> Result<String> {
     tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await?
 }
 
-async fn serve(config: Config, store: Arc<dyn Store>, clock: Option<OffsetClock>) -> Result<()> {
+/// The search index lives beside a SQLite database unless configured; PostgreSQL servers keep it
+/// in memory unless `search_dir` is set (each server its own folder).
+fn search_dir_for(db: &str, configured: String) -> String {
+    if configured.is_empty() && !db.contains("://") {
+        format!("{db}.search")
+    } else {
+        configured
+    }
+}
+
+async fn serve(
+    mut config: Config,
+    store: Arc<dyn Store>,
+    clock: Option<OffsetClock>,
+) -> Result<()> {
+    config.search_dir = search_dir_for(&config.db, std::mem::take(&mut config.search_dir));
     let app = match clock {
         Some(clock) => {
             eprintln!(
@@ -718,7 +733,7 @@ async fn run(cmd: Top) -> Result<String> {
             let store = open(&db).await?;
             let config = Config {
                 db: db.clone(),
-                search_dir: dir,
+                search_dir: search_dir_for(&db, dir),
                 ..Config::default()
             };
             let smart = bihuan_server::smart::Smart::open(&store, &config).await?;
@@ -736,7 +751,7 @@ async fn run(cmd: Top) -> Result<String> {
             let store = open(&db).await?;
             let config = Config {
                 db: db.clone(),
-                search_dir: dir,
+                search_dir: search_dir_for(&db, dir),
                 ..Config::default()
             };
             bench::search(store, config, queries).await
