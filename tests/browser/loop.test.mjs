@@ -47,6 +47,8 @@ test("an operator's form shows errors beside the fields, then registers", async 
   await page.dispatchEvent("#category_text", "input");
   assert.notEqual(await page.inputValue("#category"), "");
   await page.fill("#content", "东门路12号附近路灯连续一周不亮,夜间行人不便。");
+  // While the operator types, smart dispatch suggests a category and lead units.
+  await page.locator("#suggestions .hint", { hasText: "建议" }).waitFor({ timeout: 10000 });
   await page.selectOption("#township", { label: "云溪镇" });
   await page.fill("#address", "东门路12号");
   await page.fill("#citizen_name", "李四");
@@ -65,6 +67,10 @@ test("an operator's form shows errors beside the fields, then registers", async 
 test("the centre dispatches with the deadlines shown first", async () => {
   const page = await loginAs(browser, server.base, "dispatch1");
   await page.goto(`${server.base}/appeals/${number}`);
+  // The smart dispatch panel: the catalogue sends 城乡建设 to the housing bureau.
+  const panel = page.locator(".panel.smart");
+  assert.ok((await panel.locator("h2").textContent()).includes("智能派单建议"));
+  assert.ok((await panel.textContent()).includes("县住房和城乡建设局"));
   const form = await actionForm(page, "交办");
   await form.locator("select[name=lead]").selectOption({ label: "县住房和城乡建设局" });
   await form.locator(".preview", { hasText: "若现在交办" }).waitFor();

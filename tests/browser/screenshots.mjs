@@ -19,6 +19,7 @@ try {
     ["visits", "visit1", "/queue/visits"],
     ["supervision", "supervisor1", "/queue/supervision"],
     ["list", "leader1", "/appeals?sort=due"],
+    ["search", "leader1", "/appeals?q=" + encodeURIComponent("路灯 人民路")],
     ["admin", "admin", "/admin"],
     ["dashboard", "leader1", "/dashboard"],
     ["board", null, "/board"],
@@ -38,6 +39,20 @@ try {
       await page.locator("td.num a").first().click();
       await page.waitForLoadState("load");
       await page.screenshot({ path: join(out, "detail.png"), fullPage: true });
+    }
+    if (name === "dispatch-queue") {
+      // An appeal awaiting dispatch, as the dispatcher sees it: the smart dispatch panel.
+      await page.locator("td.num a").first().click();
+      await page.waitForLoadState("load");
+      await page.screenshot({ path: join(out, "detail-dispatch.png"), fullPage: true });
+    }
+    if (name === "intake") {
+      // Suggestions and possible duplicates appear while the operator types.
+      await page.fill("#title", "路灯不亮");
+      await page.fill("#address", "桃源镇东门村人民路12号");
+      await page.fill("#content", "来电人反映桃源镇东门村人民路附近路灯问题,已持续一段时间,影响周边群众正常生活。");
+      await page.locator("#suggestions .hint").waitFor({ timeout: 5000 });
+      await page.screenshot({ path: join(out, "intake-suggestions.png"), fullPage: true });
     }
     if (name === "home-dispatcher") {
       const phone = await loginAs(browser, server.base, "dept01", { width: 390, height: 844 });

@@ -768,9 +768,9 @@ fn new_form(
                 @if let Some(e) = err("title") { span.field-error { (e) } }
                 label for="content" { "诉求内容" }
                 textarea #content name="content" class=(inv("content"))
-                    hx-get="/console/suggest" hx-trigger="keyup changed delay:800ms, change" hx-target="#suggestions" hx-include="#title, #content, #address, #township" { (v("content")) }
-                div #suggestions {}
+                    hx-get="/console/suggest" hx-trigger="input changed delay:700ms, change" hx-target="#suggestions" hx-include="#title, #content, #address, #township" { (v("content")) }
                 @if let Some(e) = err("content") { span.field-error { (e) } }
+                div #suggestions {}
                 div.row {
                     div { label for="township" { "乡镇(街道)" } select #township name="township" class=(inv("place.township")) {
                         option value="" { "未知" }
