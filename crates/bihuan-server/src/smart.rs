@@ -251,6 +251,7 @@ impl Smart {
         record_intake: bool,
     ) -> anyhow::Result<usize> {
         let mut total = 0;
+        let mut batches = 0u32;
         loop {
             let mut changes = store.changes_since(feed.high, FEED_BATCH).await?;
             let full = changes.len() as u32 == FEED_BATCH;
@@ -273,15 +274,36 @@ impl Smart {
             let router = self.router();
             let mut intake = Vec::new();
             let since = self.window_start(now);
-            for (id, registered) in &appeals {
-                let a = match store.appeal(bihuan_store::AppealRef::Id(*id)).await {
+            // Read the changed appeals a few at a time in parallel: each read is a round trip.
+            let ids: Vec<(AppealId, bool)> = appeals.iter().map(|(a, r)| (*a, *r)).collect();
+            let mut read = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(16) {
+                let mut set = tokio::task::JoinSet::new();
+                for (id, registered) in chunk.iter().copied() {
+                    let store = store.clone();
+                    set.spawn(async move {
+                        let a = store.appeal(bihuan_store::AppealRef::Id(id)).await;
+                        let h = match &a {
+                            Ok(_) => store.history(id).await,
+                            Err(_) => Ok(Vec::new()),
+                        };
+                        (id, registered, a, h)
+                    });
+                }
+                while let Some(r) = set.join_next().await {
+                    read.push(r?);
+                }
+            }
+            for (id, registered, a, history) in read {
+                let (id, registered) = (&id, &registered);
+                let a = match a {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(appeal = id.0, error = %e, "cannot read a changed appeal for the indexes");
                         continue;
                     }
                 };
-                let history = store.history(*id).await?;
+                let history = history?;
                 self.search.put(id.0, &appeal_text(&a, &history))?;
                 {
                     let mut dups = self.dups.write().unwrap_or_else(|e| e.into_inner());
@@ -311,7 +333,12 @@ impl Smart {
             }
             let low = feed.high.saturating_sub(LOOK_BACK);
             feed.seen = feed.seen.split_off(&(low + 1));
-            self.search.commit(feed.high)?;
+            // A commit makes the changes searchable and durable; while far behind (a rebuild,
+            // a long stop) commit every 40 batches, not every batch.
+            batches += 1;
+            if !full || batches.is_multiple_of(40) {
+                self.search.commit(feed.high)?;
+            }
             if !intake.is_empty() {
                 store.put_suggestions(intake).await?;
             }

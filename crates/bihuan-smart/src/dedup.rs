@@ -195,7 +195,8 @@ impl Index {
         old.len()
     }
 
-    /// Appeals at least `threshold` alike, registered at or after `since`, best first.
+    /// Appeals at least `threshold` alike, registered at or after `since`, best first. The same
+    /// matter is at the same place: when both appeals name their township, it must be the same.
     pub fn similar(
         &self,
         probe: &Doc,
@@ -217,6 +218,10 @@ impl Index {
             .filter_map(|id| {
                 let d = &self.docs[&id];
                 if d.at < since {
+                    return None;
+                }
+                if probe.township.is_some() && d.township.is_some() && probe.township != d.township
+                {
                     return None;
                 }
                 let similarity = probe.similarity(d);
@@ -274,6 +279,21 @@ mod tests {
         assert!(found[0].same_township);
         // Outside the window: not shown.
         assert!(idx.similar(&probe, 0.3, 150, None).is_empty());
+        // Somewhere else: not the same matter. Place unknown: the text decides.
+        let elsewhere = Doc::new(
+            "自来水管爆裂",
+            "人民路建设路交叉口的自来水管爆裂了,水漫到马路上",
+            200,
+            Some(8),
+        );
+        assert!(idx.similar(&elsewhere, 0.3, 0, None).is_empty());
+        let unknown = Doc::new(
+            "自来水管爆裂",
+            "人民路建设路交叉口的自来水管爆裂了,水漫到马路上",
+            200,
+            None,
+        );
+        assert_eq!(idx.similar(&unknown, 0.3, 0, None).len(), 1);
         idx.remove(1);
         assert!(idx.similar(&probe, 0.3, 0, None).is_empty());
         assert_eq!(idx.len(), 1);

@@ -6,13 +6,14 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector};
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer as TantivyTokenizer};
-use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::text::{normalise, Tokenizer};
 
@@ -87,6 +88,44 @@ pub enum SearchError {
 
 fn is_cjk(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+/// Collects the appeal id of every match, unscored: cheaper than a top-k heap when a word
+/// matches most of the index.
+struct Ids;
+
+struct SegmentIds {
+    column: Column<u64>,
+    ids: Vec<u64>,
+}
+
+impl Collector for Ids {
+    type Fruit = Vec<u64>;
+    type Child = SegmentIds;
+    fn for_segment(&self, _: u32, segment: &tantivy::SegmentReader) -> tantivy::Result<SegmentIds> {
+        Ok(SegmentIds {
+            column: segment.fast_fields().u64("id")?,
+            ids: Vec::new(),
+        })
+    }
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+    fn merge_fruits(&self, parts: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+        Ok(parts.concat())
+    }
+}
+
+impl SegmentCollector for SegmentIds {
+    type Fruit = Vec<u64>;
+    fn collect(&mut self, doc: u32, _: tantivy::Score) {
+        if let Some(id) = self.column.first(doc) {
+            self.ids.push(id);
+        }
+    }
+    fn harvest(self) -> Vec<u64> {
+        self.ids
+    }
 }
 
 /// The search index of one server.
@@ -254,13 +293,14 @@ impl SearchIndex {
             .collect();
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc);
-        let (top, total) = searcher.search(&query, &(top, Count))?;
-        let ids = if limit == 0 {
-            Vec::new()
-        } else {
-            top.into_iter().filter_map(|(id, _)| id).collect()
-        };
+        let mut ids = searcher.search(&query, &Ids)?;
+        let total = ids.len();
+        // The newest `limit`: a linear selection, then a sort of just those.
+        if ids.len() > limit {
+            ids.select_nth_unstable_by(limit, |a, b| b.cmp(a));
+            ids.truncate(limit);
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
         Ok(Hits { ids, total })
     }
 

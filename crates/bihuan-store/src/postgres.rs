@@ -110,11 +110,15 @@ fn from_secs(s: i64) -> Instant {
     DateTime::<Utc>::from_timestamp(s, 0).unwrap_or_default()
 }
 
+/// One bound array of ids as a set.
+const IDS_SQL: &str = "SELECT unnest(?::bigint[])";
+
 fn pg_args(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter()
         .map(|a| match a {
             Arg::Int(i) => i as &(dyn ToSql + Sync),
             Arg::Text(t) => t as &(dyn ToSql + Sync),
+            Arg::Ids(ids) => ids as &(dyn ToSql + Sync),
         })
         .collect()
 }
@@ -1427,7 +1431,7 @@ impl Store for PgStore {
     async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page> {
         let catalog = self.catalog();
         let limit = limit.clamp(1, 500);
-        let (mut clauses, mut args) = filter_clauses(&catalog, &filter);
+        let (mut clauses, mut args) = filter_clauses(&catalog, &filter, IDS_SQL);
         const NO_DUE: i64 = i64::MAX;
         let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
         let order = match filter.sort {
@@ -1478,7 +1482,7 @@ impl Store for PgStore {
 
     async fn count(&self, filter: AppealFilter) -> Result<u64> {
         let catalog = self.catalog();
-        let (clauses, args) = filter_clauses(&catalog, &filter);
+        let (clauses, args) = filter_clauses(&catalog, &filter, IDS_SQL);
         let sql = numbered(&format!(
             "SELECT COUNT(*) FROM appeals {}",
             where_sql(&clauses)

@@ -8,6 +8,8 @@ use crate::{AppealFilter, Catalog};
 pub(crate) enum Arg {
     Int(i64),
     Text(String),
+    /// A set of ids, bound as one argument (a JSON array for SQLite, an array for PostgreSQL).
+    Ids(Vec<i64>),
 }
 
 /// The snake_case code of a serde enum (`Status::InProgress` → `in_progress`).
@@ -23,7 +25,14 @@ pub(crate) fn secs(t: bihuan_domain::time::Instant) -> i64 {
 }
 
 /// The WHERE clauses and their arguments for a filter (shared by lists and counts).
-pub(crate) fn filter_clauses(catalog: &Catalog, f: &AppealFilter) -> (Vec<String>, Vec<Arg>) {
+/// `ids_sql` is the store's subquery over one bound id set (`SELECT value FROM json_each(?)`,
+/// `SELECT unnest(?::bigint[])`): one statement text whatever the set's size, so it is prepared
+/// once.
+pub(crate) fn filter_clauses(
+    catalog: &Catalog,
+    f: &AppealFilter,
+    ids_sql: &str,
+) -> (Vec<String>, Vec<Arg>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
     use Arg as V;
@@ -31,8 +40,8 @@ pub(crate) fn filter_clauses(catalog: &Catalog, f: &AppealFilter) -> (Vec<String
         if ids.is_empty() {
             clauses.push("1 = 0".into());
         } else {
-            clauses.push(format!("id IN ({})", vec!["?"; ids.len()].join(",")));
-            args.extend(ids.iter().map(|i| V::Int(i.0 as i64)));
+            clauses.push(format!("id IN ({ids_sql})"));
+            args.push(V::Ids(ids.iter().map(|i| i.0 as i64).collect()));
         }
     }
     if !f.status.is_empty() {

@@ -599,18 +599,22 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
     }
 }
 
+/// One bound JSON array of ids as a set.
+const IDS_SQL: &str = "SELECT value FROM json_each(?)";
+
 fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value as V;
     args.into_iter()
         .map(|a| match a {
             Arg::Int(i) => V::Integer(i),
             Arg::Text(t) => V::Text(t),
+            Arg::Ids(ids) => V::Text(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())),
         })
         .collect()
 }
 
 fn count_query(conn: &Connection, catalog: &Catalog, f: &AppealFilter) -> Result<u64> {
-    let (clauses, args) = filter_clauses(catalog, f);
+    let (clauses, args) = filter_clauses(catalog, f, IDS_SQL);
     let args = sqlite_args(args);
     let sql = format!("SELECT COUNT(*) FROM appeals {}", where_sql(&clauses));
     let n: i64 = conn
@@ -627,7 +631,7 @@ fn list_query(
     limit: u32,
 ) -> Result<Page> {
     use rusqlite::types::Value as V;
-    let (mut clauses, args) = filter_clauses(catalog, f);
+    let (mut clauses, args) = filter_clauses(catalog, f, IDS_SQL);
     let mut args = sqlite_args(args);
     const NO_DUE: i64 = i64::MAX;
     let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
