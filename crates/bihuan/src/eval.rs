@@ -44,8 +44,8 @@ pub fn classify(path: &Path, folds: usize, python: &str) -> anyhow::Result<Strin
     let report = cross_validate(&tok, &data, &fold, &options)?;
     writeln!(
         out,
-        "bihuan classifier (jieba words + char 1-3-grams, sublinear TF-IDF, linear SVM, balanced), {} rows, {}-fold stratified CV:",
-        report.rows, report.folds
+        "bihuan classifier (jieba words + character 1–{}-grams, sublinear TF-IDF, linear SVM, balanced), {} rows, {}-fold stratified CV:",
+        options.max_ngram, report.rows, report.folds
     )?;
     writeln!(
         out,

@@ -32,6 +32,9 @@ fn routes(app_doc: &Value) -> Vec<(Method, String)> {
         ("GET", "/appeals/{key}/preview"),
         ("POST", "/appeals/{key}/attachments"),
         ("GET", "/console/caller"),
+        ("GET", "/console/suggest"),
+        ("POST", "/admin/dispatch-rules"),
+        ("POST", "/admin/train"),
         ("GET", "/queue/dispatch"),
         ("GET", "/queue/inbox"),
         ("GET", "/queue/visits"),
@@ -80,6 +83,8 @@ const QUERIES: &[&str] = &[
     "?period=month:2026-99&breakdown=planet&date=x&days=99999999999",
     "?date=2026-02-30&days=-99999999",
     "?phone=%27%3B%20DROP%20TABLE%20appeals%3B--",
+    "?q=%22%20OR%201%3D1%20--%20%E8%B7%AF%E7%81%AF*%3A(&content=%00%01&title=x&township=-1",
+    "?q=%E8%B7%AF%E7%81%AF%20AND%20NOT%20%5B%5D%7B%7D~%5E&from=2026-01-01",
 ];
 
 /// Bodies: raw bytes and a content type.
