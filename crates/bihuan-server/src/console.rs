@@ -2318,6 +2318,26 @@ async fn admin_render(
                 } } }
             } }
         }
+        @let now = state.clock.now();
+        @let acc = crate::smart::accuracy_of(&state.store.suggestion_outcomes(now - chrono::Duration::days(30), now + chrono::Duration::seconds(1)).await.unwrap_or_default(), state.smart.direct_confidence);
+        h3 { "近30天建议准确率" }
+        @if acc.is_empty() { p.muted { "近30天没有记录到建议(登记和派单时的建议会自动记录)。" } }
+        @else {
+            @let pct = |a: u64, b: u64| if b == 0 { "—".to_string() } else { format!("{:.1}%", a as f64 * 100.0 / b as f64) };
+            div.table-wrap { table {
+                thead { tr { th { "环节" } th { "建议数" } th { "已确定主办" } th { "首选命中" } th { "前三命中" } th { "可直派" } th { "直派命中" } th { "分类命中" } } }
+                tbody { @for a in &acc { tr {
+                    td { (if a.stage == "intake" { "登记" } else { "派单" }) }
+                    td { (a.suggested) }
+                    td { (a.judged) }
+                    td { (pct(a.unit_top1, a.judged)) }
+                    td { (pct(a.unit_top3, a.judged)) }
+                    td { (a.direct) }
+                    td { (pct(a.direct_right, a.direct)) }
+                    td { (pct(a.category_top1, a.category_judged)) }
+                } } }
+            } }
+        }
         form method="post" action="/admin/train" data-confirm="用最新的已办结诉求重新训练派单模型?训练期间建议照常可用,约需数秒至一分钟。" {
             button type="submit" { "立即重新训练" }
         }

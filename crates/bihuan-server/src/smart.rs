@@ -989,3 +989,75 @@ async fn train_now(State(state): State<AppState>, caller: Caller) -> ApiResult<J
         "summary": r.describe(),
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(
+        stage: &str,
+        units: &[(u32, f32)],
+        lead: Option<u32>,
+        cats: &[(u32, f32)],
+        cat: Option<u32>,
+    ) -> SuggestionOutcome {
+        SuggestionOutcome {
+            record: SuggestionRecord {
+                appeal: AppealId(1),
+                stage: stage.into(),
+                at: chrono::Utc::now(),
+                model_version: None,
+                units: units.to_vec(),
+                categories: cats.to_vec(),
+            },
+            lead,
+            category: cat,
+            status: Status::Dispatched,
+        }
+    }
+
+    #[test]
+    fn accuracy_counts_by_hand() {
+        let rows = vec![
+            // Right first, confident: a right one-click dispatch.
+            outcome(
+                "dispatch",
+                &[(10, 0.95), (11, 0.3)],
+                Some(10),
+                &[(3, 0.8)],
+                Some(3),
+            ),
+            // Right second: top-3 only; confident but wrong.
+            outcome(
+                "dispatch",
+                &[(11, 0.92), (10, 0.5)],
+                Some(10),
+                &[(4, 0.8)],
+                Some(3),
+            ),
+            // Not dispatched yet: not judged.
+            outcome("dispatch", &[(10, 0.5)], None, &[], None),
+            outcome("intake", &[(12, 0.4)], Some(12), &[], Some(3)),
+        ];
+        let a = accuracy_of(&rows, 0.9);
+        assert_eq!(a.len(), 2);
+        let d = &a[0];
+        assert_eq!(d.stage, "dispatch");
+        assert_eq!(
+            (d.suggested, d.judged, d.unit_top1, d.unit_top3),
+            (3, 2, 1, 2)
+        );
+        assert_eq!((d.direct, d.direct_right), (2, 1));
+        assert_eq!((d.category_judged, d.category_top1), (2, 1));
+        let i = &a[1];
+        assert_eq!(
+            (
+                i.stage.as_str(),
+                i.unit_top1,
+                i.category_judged,
+                i.category_top1
+            ),
+            ("intake", 1, 1, 0)
+        );
+    }
+}

@@ -8,7 +8,9 @@ use bihuan_smart::eval::{cross_validate, duplicates, stratified_folds};
 use bihuan_smart::text::Tokenizer;
 
 fn shared(file: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(file);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(file);
     if p.exists() {
         Some(p)
     } else {
@@ -24,7 +26,9 @@ fn shared(file: &str) -> Option<PathBuf> {
 
 #[test]
 fn the_classifier_beats_the_baseline_figure_on_the_labelled_set() {
-    let Some(path) = shared("appeals-labelled.csv") else { return };
+    let Some(path) = shared("appeals-labelled.csv") else {
+        return;
+    };
     let data = bihuan::eval::read_labelled(&path).unwrap();
     assert!(data.len() > 2000);
     let labels: Vec<&str> = data.iter().map(|(l, _)| l.as_str()).collect();
@@ -39,7 +43,9 @@ fn the_classifier_beats_the_baseline_figure_on_the_labelled_set() {
 
 #[test]
 fn the_duplicate_check_finds_every_pair_sharing_a_subject() {
-    let Some(path) = shared("appeals-messages.csv") else { return };
+    let Some(path) = shared("appeals-messages.csv") else {
+        return;
+    };
     let mut messages = bihuan::eval::read_messages(&path).unwrap();
     messages.sort_by_key(|m| m.at);
     let r = &duplicates(&messages, &[0.5])[0];
