@@ -768,7 +768,7 @@ fn new_form(
                 @if let Some(e) = err("title") { span.field-error { (e) } }
                 label for="content" { "诉求内容" }
                 textarea #content name="content" class=(inv("content"))
-                    hx-get="/console/suggest" hx-trigger="input changed delay:700ms, change" hx-target="#suggestions" hx-include="#title, #content, #address, #township" { (v("content")) }
+                    hx-get="/console/suggest" hx-trigger="input changed delay:700ms, change" hx-target="#suggestions" hx-include="#title, #content, #address, #township, #phone" { (v("content")) }
                 @if let Some(e) = err("content") { span.field-error { (e) } }
                 div #suggestions {}
                 div.row {
@@ -944,6 +944,8 @@ struct IntakeQuery {
     address: String,
     #[serde(default)]
     township: String,
+    #[serde(default)]
+    phone: String,
 }
 
 /// While the operator types: the likely category and lead units, the place, and open appeals
@@ -974,7 +976,10 @@ async fn intake_suggestions(
     let dups = state
         .smart
         .similar(&title, &q.content, township, state.clock.now(), None);
-    let v = crate::smart::view(&state, &c, &s, &dups).await;
+    let citizen = Phone::parse(q.phone.trim())
+        .ok()
+        .map(|p| p.expose().trim_start_matches('+').to_string());
+    let v = crate::smart::view(&state, &c, &s, &dups, citizen).await;
     let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
     let list = |key: &str, name: &str| -> Vec<String> {
         v[key]
@@ -1007,6 +1012,7 @@ async fn intake_suggestions(
                     ul { @for d in &dups { li {
                         a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) target="_blank" { (d["number"].as_str().unwrap_or("")) }
                         " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or("")) " · 相似度 " (pct(&d["similarity"]))
+                        @if d["same_caller"].as_bool() == Some(true) { strong { " · 同一诉求人重复反映" } }
                     } } }
                 }
             }
@@ -2737,6 +2743,7 @@ fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
                         a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) { (d["number"].as_str().unwrap_or("")) }
                         " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or(""))
                         " · 相似度 " (pct(&d["similarity"]))
+                        @if d["same_caller"].as_bool() == Some(true) { strong { " · 同一诉求人重复反映" } }
                         @if d["same_township"].as_bool() == Some(true) { " · 同一乡镇" }
                     }
                 } }

@@ -669,6 +669,10 @@ struct SuggestBody {
     category: Option<u32>,
     #[serde(default)]
     township: Option<u32>,
+    /// The caller's phone: duplicates raised by the same person are marked (a repeat appeal
+    /// on the same matter counts against 一次性化解率).
+    #[serde(default)]
+    phone: Option<String>,
 }
 
 /// Suggestions and duplicates as the console and API show them.
@@ -677,6 +681,7 @@ pub async fn view(
     caller: &Caller,
     s: &Suggestions,
     dups: &[dedup::Match],
+    citizen: Option<String>,
 ) -> Value {
     let cat = state.store.catalog();
     let router = state.smart.router();
@@ -719,7 +724,9 @@ pub async fn view(
             .await
         {
             if can_see(caller, &a) {
+                let same_caller = citizen.is_some() && a.citizen.identity_key() == citizen;
                 duplicates.push(json!({
+                    "same_caller": same_caller,
                     "id": a.id, "number": a.number, "title": a.title, "status": a.status,
                     "status_label": a.status.label(), "registered_at": a.registered_at,
                     "similarity": m.similarity, "same_township": m.same_township,
@@ -778,7 +785,17 @@ async fn suggest_new(
     let dups = state
         .smart
         .similar(&b.title, &b.content, township, state.clock.now(), None);
-    Ok(Json(view(&state, &caller, &s, &dups).await))
+    let citizen = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(
+            bihuan_domain::Phone::parse(p)
+                .map_err(|m| ApiError::unprocessable("bad_phone", m))?
+                .expose()
+                .trim_start_matches('+')
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok(Json(view(&state, &caller, &s, &dups, citizen).await))
 }
 
 /// Suggestions for a registered appeal; recorded when the appeal awaits dispatch.
@@ -799,7 +816,7 @@ pub async fn suggestions_for(state: &AppState, caller: &Caller, a: &Appeal) -> V
             tracing::warn!(error = %e, "cannot record a suggestion");
         }
     }
-    view(state, caller, &s, &dups).await
+    view(state, caller, &s, &dups, a.citizen.identity_key()).await
 }
 
 async fn suggest_existing(

@@ -284,6 +284,16 @@ pub async fn duplicates_are_shown_while_open_and_within_the_window(app: TestApp)
     assert_eq!(dups[0]["number"], first["number"]);
     assert!(dups[0]["similarity"].as_f64().unwrap() >= 0.5);
     assert_eq!(dups[0]["same_township"], true);
+    assert_eq!(dups[0]["same_caller"], false);
+    // The same caller again on the same matter: marked (it counts against 一次性化解率).
+    let mut again = probe.clone();
+    again["phone"] = json!("139 1234 5678");
+    let (_, v) = app.post("operator", "/api/v1/suggestions", &again).await;
+    assert_eq!(v["duplicates"][0]["same_caller"], true, "{v}");
+    again["phone"] = json!("电话号码");
+    let (s, v) = app.post("operator", "/api/v1/suggestions", &again).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "bad_phone");
     // Something else: no duplicate.
     let (_, v) = app
         .post(
