@@ -283,9 +283,11 @@ impl Smart {
                     let store = store.clone();
                     set.spawn(async move {
                         let a = store.appeal(bihuan_store::AppealRef::Id(id)).await;
+                        // A new appeal's only event is its registration, whose text the
+                        // appeal itself holds: no history to read.
                         let h = match &a {
-                            Ok(_) => store.history(id).await,
-                            Err(_) => Ok(Vec::new()),
+                            Ok(a) if a.version > 1 => store.history(id).await,
+                            _ => Ok(Vec::new()),
                         };
                         (id, registered, a, h)
                     });
