@@ -1104,7 +1104,14 @@ async fn operations_endpoints(app: TestApp) {
     );
     assert!(text.contains("bihuan_http_requests_total{method=\"POST\",route=\"/api/v1/appeals\",status=\"201\"} 1"), "{text}");
     assert!(text.contains("bihuan_actions_total{action=\"register\"} 1"));
-    assert!(text.contains("bihuan_write_queue_depth 0"));
+    // The gauge is there; background work (the search indexer recording intake suggestions)
+    // may have a write queued at this instant.
+    let depth: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("bihuan_write_queue_depth "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a write queue depth gauge");
+    assert!(depth <= 2, "{depth}");
     assert!(!text.contains("13912345678"));
     let (s, doc) = body(
         app.client
