@@ -163,7 +163,17 @@ impl PlaceMatcher {
                 .iter()
                 .filter(|(o, _)| !std::ptr::eq(*o, *e) && o.unit != e.unit && agrees(e, o))
                 .count() as i32;
-            let score = support * 10 + depth(e.kind) * 2 + i32::from(!e.short);
+            // A village or grid in another township than the one the text names is a street
+            // or shop name that happens to match, not the place.
+            let conflict = hits
+                .iter()
+                .filter(|(o, _)| {
+                    o.kind == UnitKind::Township
+                        && e.kind != UnitKind::Township
+                        && e.township != Some(o.unit)
+                })
+                .count() as i32;
+            let score = (support - conflict) * 10 + depth(e.kind) * 2 + i32::from(!e.short);
             match best {
                 Some((s, b)) if s == score && b.unit != e.unit => ambiguous = true,
                 Some((s, _)) if s >= score => {}
@@ -175,8 +185,28 @@ impl PlaceMatcher {
         }
         let (score, e) = best?;
         if ambiguous {
-            // Two places fit equally well ("东门村" in two townships, no township named): say
-            // only what they share.
+            // Two places fit equally well ("东门村" in two townships): a township the text names
+            // outright still holds; otherwise say only what they share.
+            let named: Vec<&Entry> = hits
+                .iter()
+                .map(|(h, _)| *h)
+                .filter(|h| h.kind == UnitKind::Township)
+                .collect();
+            if let Some(t) = named
+                .first()
+                .filter(|t| named.iter().all(|x| x.unit == t.unit))
+            {
+                return Some(PlaceMatch {
+                    township: Some(t.unit),
+                    matched: hits
+                        .iter()
+                        .filter(|(h, _)| h.unit == t.unit)
+                        .map(|(_, p)| p.to_string())
+                        .collect(),
+                    confidence: 0.7,
+                    ..Default::default()
+                });
+            }
             let townships: Vec<Option<UnitId>> = hits.iter().map(|(h, _)| h.township).collect();
             let first = townships[0];
             if first.is_some() && townships.iter().all(|t| *t == first) {
@@ -254,6 +284,13 @@ mod tests {
         assert_eq!(p.grid, Some(UnitId(7)));
         assert_eq!(p.village, Some(UnitId(6)));
         assert_eq!(p.township, Some(UnitId(3)));
+        // A village of another township next to a named township: the township holds.
+        let p = m.find("桃源镇杨柳社区门口").unwrap();
+        assert_eq!(p.township, Some(UnitId(2)));
+        assert_eq!(p.village, None);
+        // An ambiguous village name with a township named: that township.
+        let p = m.find("梅岭乡东门村").unwrap();
+        assert_eq!((p.township, p.village), (Some(UnitId(3)), Some(UnitId(5))));
         let p = m.find("梅岭那边停电了").unwrap();
         assert_eq!(p.township, Some(UnitId(3)));
         assert_eq!(p.village, None);
