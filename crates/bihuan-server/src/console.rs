@@ -2702,9 +2702,13 @@ fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
     let cats = s["categories"].as_array().cloned().unwrap_or_default();
     let dups = s["duplicates"].as_array().cloned().unwrap_or_default();
     let threshold = s["direct_dispatch_confidence"].as_f64().unwrap_or(1.0);
+    let pending = a.status == Status::PendingDispatch;
+    if !pending && dups.is_empty() {
+        return html! {};
+    }
     html! {
         div.panel.smart {
-            h2 { "智能派单建议" }
+            h2 { (if pending { "智能派单建议" } else { "可能重复的在办工单" }) }
             @if a.status == Status::PendingDispatch {
                 @if units.is_empty() {
                     p.muted { "暂无建议:派单目录和历史模型都没有匹配,请人工选择主办单位。" }
@@ -2737,7 +2741,7 @@ fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
                 }
             }
             @if !dups.is_empty() {
-                h3 { "可能重复的在办工单" }
+                @if pending { h3 { "可能重复的在办工单" } }
                 ul { @for d in &dups {
                     li {
                         a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) { (d["number"].as_str().unwrap_or("")) }
