@@ -194,18 +194,24 @@ async fn register(
     ))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathParams(key): PathParams<String>,
-) -> ApiResult<Json<Value>> {
-    let a = state.store.appeal(parse_ref(&key)?).await?;
-    if !can_see(&caller, &a) {
+/// The appeal `key` names, if the caller may see it (404 or 403 otherwise).
+pub async fn visible(state: &AppState, caller: &Caller, key: &str) -> ApiResult<Appeal> {
+    let a = state.store.appeal(parse_ref(key)?).await?;
+    if !can_see(caller, &a) {
         return Err(ApiError::forbidden(
             "not_your_unit",
             "该工单不属于本单位,无权查看",
         ));
     }
+    Ok(a)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(key): PathParams<String>,
+) -> ApiResult<Json<Value>> {
+    let a = visible(&state, &caller, &key).await?;
     let history = state.store.history(a.id).await?;
     let now = state.clock.now();
     let files = state.store.attachments(a.id).await?;

@@ -36,7 +36,7 @@ use bihuan_store::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::appeals::{can_see, parse_ref};
+use crate::appeals::can_see;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::{AppState, Config};
@@ -826,13 +826,7 @@ async fn suggest_existing(
     caller: Caller,
     PathParams(key): PathParams<String>,
 ) -> ApiResult<Json<Value>> {
-    let a = state.store.appeal(parse_ref(&key)?).await?;
-    if !can_see(&caller, &a) {
-        return Err(ApiError::forbidden(
-            "not_your_unit",
-            "该工单不属于本单位,无权查看",
-        ));
-    }
+    let a = crate::appeals::visible(&state, &caller, &key).await?;
     Ok(Json(suggestions_for(&state, &caller, &a).await))
 }
 

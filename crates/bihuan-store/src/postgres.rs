@@ -583,6 +583,28 @@ impl PgStore {
         out
     }
 
+    /// Stores one catalog setting as JSON under a `meta` key and applies it to the catalog.
+    async fn put_catalog_meta(
+        &self,
+        key: &'static str,
+        json: String,
+        apply: impl FnOnce(&mut Catalog) + Send + 'static,
+    ) -> Result<()> {
+        self.change_catalog(move |tx, mut cat| {
+            boxed(async move {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    &[&key, &json],
+                )
+                .await?;
+                apply(&mut cat);
+                Ok(cat)
+            })
+        })
+        .await
+    }
+
     /// Changes reference data: `f` gets the current catalog, writes its change and returns the
     /// new catalog, which replaces the cached one after the commit.
     async fn change_catalog<F>(&self, f: F) -> Result<()>
@@ -1624,51 +1646,21 @@ impl Store for PgStore {
     }
 
     async fn put_policies(&self, policies: PolicyTable) -> Result<()> {
-        self.change_catalog(move |tx, mut cat| {
-            boxed(async move {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('policies', $1)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    &[&serde_json::to_string(&policies).map_err(internal)?],
-                )
-                .await?;
-                cat.policies = policies;
-                Ok(cat)
-            })
-        })
-        .await
+        let json = serde_json::to_string(&policies).map_err(internal)?;
+        self.put_catalog_meta("policies", json, move |cat| cat.policies = policies)
+            .await
     }
 
     async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()> {
-        self.change_catalog(move |tx, mut cat| {
-            boxed(async move {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('score_weights', $1)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    &[&serde_json::to_string(&weights).map_err(internal)?],
-                )
-                .await?;
-                cat.weights = weights;
-                Ok(cat)
-            })
-        })
-        .await
+        let json = serde_json::to_string(&weights).map_err(internal)?;
+        self.put_catalog_meta("score_weights", json, move |cat| cat.weights = weights)
+            .await
     }
 
     async fn put_dispatch_rules(&self, rules: Vec<bihuan_domain::catalogue::Rule>) -> Result<()> {
-        self.change_catalog(move |tx, mut cat| {
-            boxed(async move {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('dispatch_rules', $1)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    &[&serde_json::to_string(&rules).map_err(internal)?],
-                )
-                .await?;
-                cat.rules = rules;
-                Ok(cat)
-            })
-        })
-        .await
+        let json = serde_json::to_string(&rules).map_err(internal)?;
+        self.put_catalog_meta("dispatch_rules", json, move |cat| cat.rules = rules)
+            .await
     }
 
     async fn put_model(&self, m: crate::NewModel) -> Result<u64> {

@@ -521,6 +521,33 @@ impl SqliteStore {
         .map_err(internal)?
     }
 
+    /// Stores one catalog setting as JSON under a `meta` key and applies it to the catalog, in
+    /// one write; the new catalog replaces the old after the commit.
+    async fn put_catalog_meta(
+        &self,
+        key: &'static str,
+        json: String,
+        apply: impl FnOnce(&mut Catalog) + Send + 'static,
+    ) -> Result<()> {
+        let catalog = self.catalog.clone();
+        let swap = self.catalog_swapper();
+        self.write_then(
+            move |conn| {
+                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [key, json.as_str()],
+                )?;
+                apply(&mut cat);
+                Ok(cat)
+            },
+            swap,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Replaces the catalog after a committed change of reference data.
     fn catalog_swapper(&self) -> impl FnOnce(&Catalog) + Send + 'static {
         let slot = self.catalog.clone();
@@ -950,63 +977,28 @@ impl Store for SqliteStore {
     }
 
     async fn put_policies(&self, policies: PolicyTable) -> Result<()> {
-        let catalog = self.catalog.clone();
-        let swap = self.catalog_swapper();
-        self.write_then(
-            move |conn| {
-                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('policies', ?)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [serde_json::to_string(&policies)?],
-                )?;
-                cat.policies = policies;
-                Ok(cat)
-            },
-            swap,
-        )
+        self.put_catalog_meta("policies", serde_json::to_string(&policies)?, move |cat| {
+            cat.policies = policies
+        })
         .await
-        .map(|_| ())
     }
 
     async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()> {
-        let catalog = self.catalog.clone();
-        let swap = self.catalog_swapper();
-        self.write_then(
-            move |conn| {
-                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('score_weights', ?)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [serde_json::to_string(&weights)?],
-                )?;
-                cat.weights = weights;
-                Ok(cat)
-            },
-            swap,
+        self.put_catalog_meta(
+            "score_weights",
+            serde_json::to_string(&weights)?,
+            move |cat| cat.weights = weights,
         )
         .await
-        .map(|_| ())
     }
 
     async fn put_dispatch_rules(&self, rules: Vec<bihuan_domain::catalogue::Rule>) -> Result<()> {
-        let catalog = self.catalog.clone();
-        let swap = self.catalog_swapper();
-        self.write_then(
-            move |conn| {
-                let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('dispatch_rules', ?)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [serde_json::to_string(&rules)?],
-                )?;
-                cat.rules = rules;
-                Ok(cat)
-            },
-            swap,
+        self.put_catalog_meta(
+            "dispatch_rules",
+            serde_json::to_string(&rules)?,
+            move |cat| cat.rules = rules,
         )
         .await
-        .map(|_| ())
     }
 
     async fn put_model(&self, m: crate::NewModel) -> Result<u64> {
