@@ -305,7 +305,15 @@ impl Smart {
                         continue;
                     }
                 };
-                let history = history?;
+                // One unreadable appeal must not stop the feed: log it and go on (a rebuild
+                // indexes it again once it can be read).
+                let history = match history {
+                    Ok(h) => h,
+                    Err(e) => {
+                        tracing::warn!(appeal = id.0, error = %e, "cannot read a changed appeal's history for the indexes");
+                        Vec::new()
+                    }
+                };
                 self.search.put(id.0, &appeal_text(&a, &history))?;
                 {
                     let mut dups = self.dups.write().unwrap_or_else(|e| e.into_inner());
