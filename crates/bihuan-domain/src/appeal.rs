@@ -193,6 +193,11 @@ impl Phone {
         &self.0
     }
 
+    /// The number as it identifies a caller across appeals (without a leading `+`).
+    pub fn identity(&self) -> String {
+        self.0.trim_start_matches('+').to_string()
+    }
+
     /// First three and last four shown, the rest starred; short numbers keep only the last two.
     pub fn masked(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
@@ -249,7 +254,7 @@ impl Citizen {
     pub fn identity_key(&self) -> Option<String> {
         self.phone
             .as_ref()
-            .map(|p| p.expose().trim_start_matches('+').to_string())
+            .map(Phone::identity)
             .or_else(|| self.name.as_ref().map(|n| n.trim().to_string()))
             .filter(|k| !k.is_empty())
     }

@@ -323,7 +323,7 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
     if let Some(p) = &q.phone {
         caller.require(&[Role::Operator, Role::Dispatcher, Role::ReturnVisitor])?;
         let phone = Phone::parse(p).map_err(|m| ApiError::bad_request("bad_query", m))?;
-        f.citizen = Some(phone.expose().trim_start_matches('+').to_string());
+        f.citizen = Some(phone.identity());
     }
     f.sort = match q.sort.as_deref() {
         None | Some("newest") => Sort::Newest,

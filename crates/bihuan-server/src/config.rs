@@ -23,6 +23,9 @@ pub struct Config {
     /// Where the full-text search index lives (derived data, rebuilt when missing). Empty: `bihuan
     /// serve` puts it beside a SQLite database (`<db>.search`); in memory for PostgreSQL.
     pub search_dir: String,
+    /// How often the search and duplicate indexes follow new events (seconds); 0 turns the
+    /// background indexing, retraining and catalogue reloading off (benchmarks of other parts).
+    pub index_interval_secs: u64,
     /// Retrain the routing models this often (hours); 0 never (use `bihuan train`).
     pub retrain_hours: u64,
     /// A suggested lead unit at or above this confidence may be dispatched in one click (直派).
@@ -45,6 +48,7 @@ impl Default for Config {
             scan_interval_secs: 60,
             log_format: "text".into(),
             search_dir: String::new(),
+            index_interval_secs: 1,
             retrain_hours: 24,
             direct_dispatch_confidence: 0.9,
             duplicate_days: 30,

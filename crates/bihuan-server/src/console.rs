@@ -955,31 +955,21 @@ async fn intake_suggestions(
     PageUser(c): PageUser,
     Query(q): Query<IntakeQuery>,
 ) -> Html<String> {
-    if !matches!(
-        c.user.role,
-        Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin
-    ) || q.content.trim().chars().count() < 4
+    if !crate::smart::INTAKE.contains(&c.user.role)
+        || q.content.trim().chars().count() < 4
         || q.content.chars().count() > 5000
     {
         return Html(String::new());
     }
-    let router = state.smart.router();
-    let title: String = q.title.chars().take(200).collect();
-    let address: String = q.address.chars().take(500).collect();
-    let s = router.suggest(&format!("{title}\n{}", q.content), &address, None);
-    let township = q
-        .township
-        .parse()
-        .ok()
-        .map(UnitId)
-        .or_else(|| s.place.as_ref().and_then(|p| p.township));
-    let dups = state
-        .smart
-        .similar(&title, &q.content, township, state.clock.now(), None);
-    let citizen = Phone::parse(q.phone.trim())
-        .ok()
-        .map(|p| p.expose().trim_start_matches('+').to_string());
-    let v = crate::smart::view(&state, &c, &s, &dups, citizen).await;
+    let text = crate::smart::NewText {
+        title: q.title.chars().take(200).collect(),
+        content: q.content,
+        address: q.address.chars().take(500).collect(),
+        category: None,
+        township: q.township.parse().ok().map(UnitId),
+        citizen: Phone::parse(q.phone.trim()).ok().map(|p| p.identity()),
+    };
+    let v = crate::smart::for_text(&state, &c, &text).await;
     let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
     let list = |key: &str, name: &str| -> Vec<String> {
         v[key]
@@ -1037,7 +1027,7 @@ async fn caller_history(
     }
     let now = state.clock.now();
     let f = AppealFilter {
-        citizen: Some(phone.expose().trim_start_matches('+').to_string()),
+        citizen: Some(phone.identity()),
         now: Some(now),
         ..Default::default()
     };

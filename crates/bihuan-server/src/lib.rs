@@ -245,7 +245,12 @@ impl Application {
                 Duration::from_secs(self.state.config.scan_interval_secs),
             );
         }
-        smart::spawn(self.state.clone());
+        if self.state.config.index_interval_secs > 0 {
+            smart::spawn(
+                self.state.clone(),
+                Duration::from_secs(self.state.config.index_interval_secs),
+            );
+        }
         let app = router(self.state.clone());
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown())

@@ -22,7 +22,7 @@ use axum::{Json, Router};
 use bihuan_domain::catalogue::Rule;
 use bihuan_domain::category::CategoryId;
 use bihuan_domain::lifecycle::{Appeal, EventRecord, Role, Status};
-use bihuan_domain::org::UnitId;
+use bihuan_domain::org::{UnitId, UnitKind};
 use bihuan_domain::time::Instant;
 use bihuan_domain::{AppealId, Event};
 use bihuan_smart::classify::{train as train_model, Model, Options};
@@ -59,8 +59,6 @@ pub struct Smart {
     dups: RwLock<dedup::Index>,
     dups_ready: AtomicBool,
     feed: tokio::sync::Mutex<Feed>,
-    /// Wakes the feed early (after a write by this server).
-    pub nudge: tokio::sync::Notify,
     threshold: f32,
     window_days: u32,
     pub direct_confidence: f32,
@@ -133,7 +131,6 @@ impl Smart {
                 high: high.saturating_sub(LOOK_BACK),
                 seen: BTreeSet::new(),
             }),
-            nudge: tokio::sync::Notify::new(),
             threshold: config.duplicate_threshold,
             window_days: config.duplicate_days,
             direct_confidence: config.direct_dispatch_confidence,
@@ -381,6 +378,15 @@ impl Smart {
         found
     }
 
+    /// Drops appeals that have left the duplicate window.
+    pub fn expire(&self, now: Instant) -> usize {
+        let cutoff = self.window_start(now);
+        self.dups
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .expire(cutoff)
+    }
+
     pub fn duplicates_ready(&self) -> bool {
         self.dups_ready.load(Ordering::Acquire)
     }
@@ -590,9 +596,9 @@ pub async fn train(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<Train
     Ok(report)
 }
 
-/// The feed every second (or when nudged), the catalog and models every ten seconds, and
-/// retraining on schedule.
-pub fn spawn(state: AppState) {
+/// The feed every `every`, the catalog and models and the duplicate window
+/// every ten rounds, and retraining on schedule.
+pub fn spawn(state: AppState, every: Duration) {
     tokio::spawn(async move {
         let smart = state.smart.clone();
         match smart.fill_duplicates(&state.store, state.clock.now()).await {
@@ -629,6 +635,7 @@ pub fn spawn(state: AppState) {
                 if let Err(e) = smart.refresh(&state.store).await {
                     tracing::error!(error = %e, "cannot reload the dispatch catalogue or models");
                 }
+                smart.expire(state.clock.now());
             }
             if !retrain.is_zero() && last_train.elapsed() >= retrain {
                 last_train = std::time::Instant::now();
@@ -638,10 +645,7 @@ pub fn spawn(state: AppState) {
                 }
             }
             ticks += 1;
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = smart.nudge.notified() => {}
-            }
+            tokio::time::sleep(every).await;
         }
     });
 }
@@ -660,7 +664,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Roles that register or dispatch appeals.
-const INTAKE: &[Role] = &[
+pub const INTAKE: &[Role] = &[
     Role::Operator,
     Role::Dispatcher,
     Role::GridMember,
@@ -786,26 +790,61 @@ async fn suggest_new(
         }
         c => c.map(CategoryId),
     };
-    let router = state.smart.router();
-    let s = router.suggest(&format!("{}\n{}", b.title, b.content), &b.address, category);
-    let township = b
-        .township
-        .map(UnitId)
-        .or_else(|| s.place.as_ref().and_then(|p| p.township));
-    let dups = state
-        .smart
-        .similar(&b.title, &b.content, township, state.clock.now(), None);
+    let township = match b.township {
+        Some(t) if cat.org.get(UnitId(t)).map(|u| u.kind) != Some(UnitKind::Township) => {
+            return Err(ApiError::unprocessable(
+                "unknown_township",
+                format!("{t} 不是乡镇(街道)的编号,请从单位列表中选择"),
+            ))
+        }
+        t => t.map(UnitId),
+    };
     let citizen = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(
             bihuan_domain::Phone::parse(p)
                 .map_err(|m| ApiError::unprocessable("bad_phone", m))?
-                .expose()
-                .trim_start_matches('+')
-                .to_string(),
+                .identity(),
         ),
         None => None,
     };
-    Ok(Json(view(&state, &caller, &s, &dups, citizen).await))
+    let text = NewText {
+        title: b.title,
+        content: b.content,
+        address: b.address,
+        category,
+        township,
+        citizen,
+    };
+    Ok(Json(for_text(&state, &caller, &text).await))
+}
+
+/// A text not yet registered, as intake has it.
+pub struct NewText {
+    pub title: String,
+    pub content: String,
+    pub address: String,
+    pub category: Option<CategoryId>,
+    /// The township chosen; else the one the address names.
+    pub township: Option<UnitId>,
+    /// The caller's identity (phone), to mark their own earlier appeals.
+    pub citizen: Option<String>,
+}
+
+/// Suggestions and possible duplicates for a text at intake (the API and the console form).
+pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> Value {
+    let router = state.smart.router();
+    let s = router.suggest(
+        &format!("{}\n{}", t.title, t.content),
+        &t.address,
+        t.category,
+    );
+    let township = t
+        .township
+        .or_else(|| s.place.as_ref().and_then(|p| p.township));
+    let dups = state
+        .smart
+        .similar(&t.title, &t.content, township, state.clock.now(), None);
+    view(state, caller, &s, &dups, t.citizen.clone()).await
 }
 
 /// Suggestions for a registered appeal; recorded when the appeal awaits dispatch.

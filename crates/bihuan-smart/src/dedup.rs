@@ -155,10 +155,6 @@ impl Index {
         self.docs.is_empty()
     }
 
-    pub fn contains(&self, id: u64) -> bool {
-        self.docs.contains_key(&id)
-    }
-
     /// Adds or replaces an appeal.
     pub fn insert(&mut self, id: u64, doc: Doc) {
         self.remove(id);

@@ -125,10 +125,6 @@ impl PlaceMatcher {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// The most specific place the text names consistently, if any.
     pub fn find(&self, text: &str) -> Option<PlaceMatch> {
         let ac = self.ac.as_ref()?;

@@ -109,6 +109,33 @@ fn noisy_or(e: &[f32]) -> f32 {
     1.0 - e.iter().map(|x| 1.0 - x.clamp(0.0, 1.0)).product::<f32>()
 }
 
+/// Evidence gathered per candidate (a unit or a category), with its reasons.
+struct Evidence<K>(BTreeMap<K, (Vec<f32>, Vec<Reason>)>);
+
+impl<K: Ord + Copy> Evidence<K> {
+    fn new() -> Self {
+        Evidence(BTreeMap::new())
+    }
+
+    fn add(&mut self, k: K, strength: f32, why: Reason) {
+        let e = self.0.entry(k).or_default();
+        e.0.push(strength);
+        e.1.push(why);
+    }
+
+    /// The three strongest candidates (noisy-OR of their evidence), ties by key.
+    fn top3(self) -> Vec<(K, f32, Vec<Reason>)> {
+        let mut v: Vec<(K, f32, Vec<Reason>)> = self
+            .0
+            .into_iter()
+            .map(|(k, (e, reasons))| (k, noisy_or(&e), reasons))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(3);
+        v
+    }
+}
+
 impl Router {
     pub fn new(
         tokenizer: Tokenizer,
@@ -134,57 +161,41 @@ impl Router {
         }
     }
 
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     /// Suggestions for a text, given the category if the operator already chose one.
     pub fn suggest(&self, text: &str, address: &str, category: Option<CategoryId>) -> Suggestions {
         let norm = normalise(text);
         // Categories.
-        let mut cats: BTreeMap<CategoryId, (Vec<f32>, Vec<Reason>)> = BTreeMap::new();
+        let mut cats = Evidence::new();
         if let Some(m) = &self.models.category {
             for s in m.predict(&self.tokenizer, text).into_iter().take(3) {
                 if let Some(id) = m.classes[s.class].parse().ok().map(CategoryId) {
                     if self.categories.get(id).is_some() {
-                        let e = cats.entry(id).or_default();
-                        e.0.push(s.confidence);
-                        e.1.push(Reason::Model {
+                        let why = Reason::Model {
                             confidence: s.confidence,
-                        });
+                        };
+                        cats.add(id, s.confidence, why);
                     }
                 }
             }
         }
         for (name, id) in &self.names {
             if norm.contains(name.as_str()) {
-                let e = cats.entry(*id).or_default();
-                e.0.push(NAME);
-                e.1.push(Reason::CategoryName { name: name.clone() });
+                cats.add(*id, NAME, Reason::CategoryName { name: name.clone() });
             }
         }
-        let mut categories: Vec<CategorySuggestion> = cats
+        let categories: Vec<CategorySuggestion> = cats
+            .top3()
             .into_iter()
-            .map(|(category, (e, reasons))| CategorySuggestion {
+            .map(|(category, confidence, reasons)| CategorySuggestion {
                 category,
-                confidence: noisy_or(&e),
+                confidence,
                 reasons,
             })
             .collect();
-        categories.sort_by(|a, b| {
-            b.confidence
-                .total_cmp(&a.confidence)
-                .then(a.category.cmp(&b.category))
-        });
-        categories.truncate(3);
 
         // Units.
-        let mut units: BTreeMap<UnitId, (Vec<f32>, Vec<Reason>)> = BTreeMap::new();
-        let mut add = |u: UnitId, e: f32, r: Reason| {
-            let x = units.entry(u).or_default();
-            x.0.push(e);
-            x.1.push(r);
-        };
+        let mut units = Evidence::new();
+        let mut add = |u: UnitId, e: f32, r: Reason| units.add(u, e, r);
         if let Some(m) = &self.models.unit {
             for s in m.predict(&self.tokenizer, text).into_iter().take(5) {
                 if let Some(id) = m.classes[s.class].parse().ok().map(UnitId) {
@@ -227,8 +238,7 @@ impl Router {
                 .map(|k| normalise(k.trim()))
                 .find(|k| !k.is_empty() && norm.contains(k.as_str()));
             match (r.category, keyword) {
-                (Some(c), Some(k)) if cat_weight > 0.0 => {
-                    let _ = c;
+                (Some(_), Some(k)) if cat_weight > 0.0 => {
                     add(
                         r.unit,
                         KEYWORD * cat_weight,
@@ -261,20 +271,15 @@ impl Router {
         if let Some(t) = place.as_ref().and_then(|p| p.township) {
             add(t, PLACE, Reason::Place { township: t });
         }
-        let mut units: Vec<UnitSuggestion> = units
+        let units: Vec<UnitSuggestion> = units
+            .top3()
             .into_iter()
-            .map(|(unit, (e, reasons))| UnitSuggestion {
+            .map(|(unit, confidence, reasons)| UnitSuggestion {
                 unit,
-                confidence: noisy_or(&e),
+                confidence,
                 reasons,
             })
             .collect();
-        units.sort_by(|a, b| {
-            b.confidence
-                .total_cmp(&a.confidence)
-                .then(a.unit.cmp(&b.unit))
-        });
-        units.truncate(3);
         Suggestions {
             units,
             categories,

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use tantivy::collector::{Collector, Count, SegmentCollector};
+use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
@@ -302,13 +302,6 @@ impl SearchIndex {
         }
         ids.sort_unstable_by(|a, b| b.cmp(a));
         Ok(Hits { ids, total })
-    }
-
-    /// Whether the stored document for `id` exists (for tests and checks).
-    pub fn has(&self, id: u64) -> bool {
-        let searcher = self.reader.searcher();
-        let q = TermQuery::new(Term::from_field_u64(self.id, id), IndexRecordOption::Basic);
-        searcher.search(&q, &Count).map(|n| n > 0).unwrap_or(false)
     }
 }
 

@@ -783,13 +783,7 @@ async fn rollups_after_write_pg(
                 continue;
             }
             let rest = raised_again_pg(c, &other, [other.id.0, x]).await?;
-            if let Some((was, now)) = crate::rollups::repeat_flags(&other, rest, before, after) {
-                if was != now {
-                    let dims = Dims::of(&other);
-                    delta.apply(&facts(&other, was, cal), &dims, -1);
-                    delta.apply(&facts(&other, now, cal), &dims, 1);
-                }
-            }
+            crate::rollups::move_one_shot(delta, &other, rest, before, after, cal);
         }
     }
     Ok(())

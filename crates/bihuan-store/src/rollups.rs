@@ -271,6 +271,25 @@ pub(crate) fn repeat_flags(
     Some((rest || before.is_some_and(hits), rest || hits(after)))
 }
 
+/// Moves `other`'s one-shot fact when the write of `after` changed whether it was raised again
+/// (see [`repeat_flags`]): its old facts out, its new ones in.
+pub(crate) fn move_one_shot(
+    delta: &mut Delta,
+    other: &Appeal,
+    rest: bool,
+    before: Option<&Appeal>,
+    after: &Appeal,
+    cal: &bihuan_domain::Calendar,
+) {
+    if let Some((was, now)) = repeat_flags(other, rest, before, after) {
+        if was != now {
+            let dims = Dims::of(other);
+            delta.apply(&bihuan_domain::rollup::facts(other, was, cal), &dims, -1);
+            delta.apply(&bihuan_domain::rollup::facts(other, now, cal), &dims, 1);
+        }
+    }
+}
+
 /// Who raised which matter when (seconds), for a rebuild.
 pub(crate) type RaisedTimes = HashMap<(String, i64), Vec<i64>>;
 

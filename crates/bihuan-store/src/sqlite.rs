@@ -1576,13 +1576,7 @@ fn rollups_after_write(
                 continue;
             }
             let rest = raised_again_sql(conn, &other, [other.id.0, x])?;
-            if let Some((was, now)) = crate::rollups::repeat_flags(&other, rest, before, after) {
-                if was != now {
-                    let dims = Dims::of(&other);
-                    delta.apply(&facts(&other, was, cal), &dims, -1);
-                    delta.apply(&facts(&other, now, cal), &dims, 1);
-                }
-            }
+            crate::rollups::move_one_shot(delta, &other, rest, before, after, cal);
         }
     }
     Ok(())

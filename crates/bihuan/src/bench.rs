@@ -159,24 +159,9 @@ async fn run_in(
             password_hash: "x".into(),
         })
         .await?;
-    let (token, hash) = auth::new_token();
-    store
-        .put_credential(
-            hash,
-            user.id,
-            CredentialKind::ApiToken,
-            None,
-            "bench".into(),
-        )
-        .await?;
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        scan_interval_secs: 0,
-        ..Config::default()
-    };
-    let app = Application::build(config, store).await?;
-    let base = format!("http://127.0.0.1:{}/api/v1/appeals", app.port());
-    tokio::spawn(app.run_until_stopped());
+    // The server as deployed, background indexing included (it competes for the cores).
+    let (base, token) = start_server(store, user.id, 1).await?;
+    let base = format!("{base}/api/v1/appeals");
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
@@ -314,24 +299,9 @@ pub async fn metrics(
         .into_iter()
         .find(|u| matches!(u.role, Role::Leader | Role::Admin))
         .context("no leader or admin account to read the metrics with")?;
-    let (token, hash) = auth::new_token();
-    store
-        .put_credential(
-            hash,
-            leader.id,
-            CredentialKind::ApiToken,
-            None,
-            "bench".into(),
-        )
-        .await?;
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        scan_interval_secs: 0,
-        ..Config::default()
-    };
-    let app = Application::build(config, store.clone()).await?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    // No background indexing here: on a large database it would rebuild the in-memory search
+    // index while the metrics are timed.
+    let (base, token) = start_server(store.clone(), leader.id, 0).await?;
     let client = reqwest::Client::new();
     let queries = [
         format!("period=month:{year}-{month:02}&by=unit"),
@@ -698,4 +668,27 @@ pub async fn search(
         "duplicate check at intake ({queries} checks, {found} found a match): p50 {d50:.3} ms  p95 {d95:.3} ms"
     )?;
     Ok(out)
+}
+
+/// Starts a server on a free port (no deadline scanner; background indexing every
+/// `index_interval_secs`, 0 for none) and returns its address and an API token for `user`.
+async fn start_server(
+    store: Arc<dyn Store>,
+    user: bihuan_domain::UserId,
+    index_interval_secs: u64,
+) -> anyhow::Result<(String, String)> {
+    let (token, hash) = auth::new_token();
+    store
+        .put_credential(hash, user, CredentialKind::ApiToken, None, "bench".into())
+        .await?;
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        scan_interval_secs: 0,
+        index_interval_secs,
+        ..Config::default()
+    };
+    let app = Application::build(config, store).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Ok((base, token))
 }

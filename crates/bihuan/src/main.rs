@@ -369,6 +369,15 @@ fn search_dir_for(db: &str, configured: String) -> String {
     }
 }
 
+/// The configuration the search commands open the index with.
+fn search_config(db: &str, dir: String) -> Config {
+    Config {
+        db: db.to_string(),
+        search_dir: search_dir_for(db, dir),
+        ..Config::default()
+    }
+}
+
 async fn serve(
     mut config: Config,
     store: Arc<dyn Store>,
@@ -730,12 +739,11 @@ async fn run(cmd: Top) -> Result<String> {
         Top::Search {
             command: SearchCmd::Rebuild { db, dir },
         } => {
+            let config = search_config(&db, dir);
+            if config.search_dir.is_empty() {
+                bail!("PostgreSQL 上每台服务器的搜索索引在内存中,启动时自动建立,无需重建;若服务器配置了 search_dir,请用 --dir 指定该目录(先停止该服务器)");
+            }
             let store = open(&db).await?;
-            let config = Config {
-                db: db.clone(),
-                search_dir: search_dir_for(&db, dir),
-                ..Config::default()
-            };
             let smart = bihuan_server::smart::Smart::open(&store, &config).await?;
             let started = std::time::Instant::now();
             let n = smart.rebuild(&store).await?;
@@ -749,12 +757,7 @@ async fn run(cmd: Top) -> Result<String> {
             command: SearchCmd::Bench { db, dir, queries },
         } => {
             let store = open(&db).await?;
-            let config = Config {
-                db: db.clone(),
-                search_dir: search_dir_for(&db, dir),
-                ..Config::default()
-            };
-            bench::search(store, config, queries).await
+            bench::search(store, search_config(&db, dir), queries).await
         }
         Top::Eval {
             command:

@@ -195,6 +195,16 @@ pub async fn suggestions_come_from_the_catalogue_and_place_and_are_recorded(app:
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A township must be a township.
+    let (s, v) = app
+        .post(
+            "operator",
+            "/api/v1/suggestions",
+            &json!({"content": "路灯", "township": HOUSING}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "unknown_township");
     let (s, _) = app
         .post(
             "housing",
