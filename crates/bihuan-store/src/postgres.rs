@@ -517,10 +517,8 @@ impl PgStore {
         });
     }
 
-    fn set_catalog(&self, c: Catalog) {
-        if let Ok(mut w) = self.catalog.write() {
-            *w = Arc::new(c);
-        }
+    fn set_catalog(&self, c: Catalog, version: i64) {
+        install_catalog(&self.catalog, &self.catalog_version, c, version);
     }
 
     /// Makes sure the sequence for a month's numbers exists (outside any transaction: creating
@@ -626,8 +624,7 @@ impl PgStore {
         bump_meta_counter(&tx, CATALOG_VERSION).await?;
         let version = meta_counter(&tx, CATALOG_VERSION).await?;
         tx.commit().await?;
-        self.catalog_version.store(version, Ordering::SeqCst);
-        self.set_catalog(next);
+        self.set_catalog(next, version);
         Ok(())
     }
 }
@@ -669,11 +666,28 @@ async fn watch_step(
     let stored = meta_counter(&tx, CATALOG_VERSION).await?;
     let fresh = load_catalog(&tx).await?;
     tx.commit().await?;
-    if let Ok(mut w) = catalog.write() {
-        *w = Arc::new(fresh);
+    Ok(install_catalog(catalog, version, fresh, stored))
+}
+
+/// Puts a catalog loaded at `loaded` in place of the cached one unless the cached one is as new
+/// or newer: a watch that read the catalog just before this server changed it must not bring
+/// back the older one. The version is compared and set under the catalog's lock. Returns whether
+/// it replaced the cached catalog.
+fn install_catalog(
+    catalog: &RwLock<Arc<Catalog>>,
+    version: &AtomicI64,
+    fresh: Catalog,
+    loaded: i64,
+) -> bool {
+    let Ok(mut w) = catalog.write() else {
+        return false;
+    };
+    if loaded <= version.load(Ordering::SeqCst) {
+        return false;
     }
-    version.store(stored, Ordering::SeqCst);
-    Ok(true)
+    *w = Arc::new(fresh);
+    version.store(loaded, Ordering::SeqCst);
+    true
 }
 
 fn boxed<'a, T>(
@@ -2016,8 +2030,7 @@ impl Store for PgStore {
         bump_meta_counter(&tx, CATALOG_VERSION).await?;
         let version = meta_counter(&tx, CATALOG_VERSION).await?;
         tx.commit().await?;
-        self.catalog_version.store(version, Ordering::SeqCst);
-        self.set_catalog(catalog);
+        self.set_catalog(catalog, version);
         Ok(summary)
     }
 
@@ -2173,5 +2186,52 @@ fn pg_model_info(r: &tokio_postgres::Row) -> crate::ModelInfo {
         created_at: from_secs(r.get(2)),
         meta: serde_json::from_str(r.get(3)).unwrap_or(serde_json::Value::Null),
         bytes: r.get::<_, i64>(4) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog_with(categories: usize) -> Catalog {
+        Catalog {
+            org: Org::new(vec![Unit {
+                id: UnitId(1),
+                name: "测试县".into(),
+                kind: bihuan_domain::org::UnitKind::County,
+                parent: None,
+                aliases: vec![],
+            }])
+            .unwrap(),
+            categories: CategoryTree::new(
+                (1..=categories as u32)
+                    .map(|i| Category {
+                        id: CategoryId(i),
+                        name: format!("分类{i}"),
+                        parent: None,
+                    })
+                    .collect(),
+            )
+            .unwrap(),
+            policies: PolicyTable::defaults(),
+            calendar: Calendar::empty(),
+            weights: Default::default(),
+            rules: vec![],
+        }
+    }
+
+    /// The race CI once lost: the watch loads version 1 while this server commits version 2
+    /// and installs it; the watch's older catalog must not replace the newer one.
+    #[test]
+    fn an_older_catalog_never_replaces_a_newer_one() {
+        let cached = RwLock::new(Arc::new(catalog_with(0)));
+        let version = AtomicI64::new(0);
+        assert!(install_catalog(&cached, &version, catalog_with(4), 2));
+        assert!(!install_catalog(&cached, &version, catalog_with(1), 1));
+        assert!(!install_catalog(&cached, &version, catalog_with(1), 2));
+        assert_eq!(version.load(Ordering::SeqCst), 2);
+        assert_eq!(cached.read().unwrap().categories.iter().count(), 4);
+        assert!(install_catalog(&cached, &version, catalog_with(5), 3));
+        assert_eq!(cached.read().unwrap().categories.iter().count(), 5);
     }
 }
