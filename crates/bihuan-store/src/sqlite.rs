@@ -61,6 +61,8 @@ pub struct SqliteStore {
     depth: Arc<AtomicUsize>,
     readers: Arc<Mutex<Vec<Connection>>>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
+    /// Dropped with the store, which tells the checkpointer to stop.
+    _checkpointer: mpsc::Sender<()>,
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
@@ -398,6 +400,11 @@ impl SqliteStore {
             return Err(internal(format!("cannot switch {} to WAL", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The checkpointer thread copies the log into the database (see `checkpointer`); the
+        // writer does so itself only as a backstop when the log grows past 64 MiB, and the log
+        // file is cut back to that size when it starts over.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_BACKSTOP_PAGES * 4096)?;
         migrate(&mut conn)?;
         let loaded = load_catalog(&conn)?;
         let built: Option<String> = conn
@@ -430,12 +437,21 @@ impl SqliteStore {
             .name("bihuan-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, writer_depth))
             .map_err(internal)?;
+        let checkpoint_conn = Connection::open(&path)
+            .map_err(|e| internal(format!("cannot open {}: {e}", path.display())))?;
+        configure(&checkpoint_conn)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("bihuan-sqlite-checkpoint".into())
+            .spawn(move || checkpointer(checkpoint_conn, stopped))
+            .map_err(internal)?;
         Ok(SqliteStore {
             path,
             jobs: Mutex::new(tx),
             depth,
             readers: Arc::new(Mutex::new(Vec::new())),
             catalog,
+            _checkpointer: stop,
         })
     }
 
@@ -622,6 +638,36 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
         };
         for finish in finishers {
             finish(commit.clone());
+        }
+    }
+}
+
+/// How often the checkpointer looks at the write-ahead log.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Pages (4 KiB) in the write-ahead log at which the writer checkpoints after a commit itself.
+const WAL_BACKSTOP_PAGES: i64 = 16_384;
+
+/// Copies committed pages from the write-ahead log into the database file, on its own thread
+/// and connection, so that the writer rarely stops to do it: with SQLite's automatic
+/// checkpoints every 1,000 pages, the commit that crossed them copied the pages and synced the
+/// database file while every client in its batch, and the next, waited. Checkpoints here are
+/// PASSIVE: they never wait for the writer or for readers (a long backup only holds back how
+/// far they get). The log starts over when the writer begins a batch and finds it all copied;
+/// should this thread fall behind a steady stream of writes, the writer's own checkpoint at
+/// `WAL_BACKSTOP_PAGES` (also PASSIVE) finishes the copy so that the log can start over.
+/// Durability does not depend on any of this: a commit is durable once its log frames are
+/// synced (synchronous = FULL).
+fn checkpointer(conn: Connection, stop: mpsc::Receiver<()>) {
+    loop {
+        let stopping = !matches!(
+            stop.recv_timeout(CHECKPOINT_EVERY),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+        }
+        if stopping {
+            break;
         }
     }
 }

@@ -31,6 +31,40 @@ pub struct Figures {
     pub direct_batched_rps: f64,
     pub requests: usize,
     pub clients: usize,
+    /// CPU time of this whole process (server, its background work and the load generator)
+    /// per registration during the HTTP run, in microseconds, and the part of it spent on the
+    /// store's writer thread. Less noisy than a rate on a shared machine.
+    pub cpu_us: Option<f64>,
+    pub writer_cpu_us: Option<f64>,
+}
+
+/// CPU seconds used so far by this process, and by its threads whose name starts with
+/// `thread` (Linux `/proc`; `None` elsewhere).
+fn cpu_seconds(thread: &str) -> Option<(f64, f64)> {
+    // utime and stime are fields 14 and 15, after the name in parentheses, in clock ticks
+    // (100 per second on Linux).
+    fn ticks(stat: &str) -> Option<(String, f64)> {
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let name = stat[open + 1..close].to_string();
+        let mut rest = stat[close + 2..].split(' ');
+        let utime: f64 = rest.nth(11)?.parse().ok()?;
+        let stime: f64 = rest.next()?.parse().ok()?;
+        Some((name, (utime + stime) / 100.0))
+    }
+    let (_, total) = ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?;
+    let mut part = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        if let Some((name, secs)) = std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|s| ticks(&s))
+        {
+            if name.starts_with(thread) {
+                part += secs;
+            }
+        }
+    }
+    Some((total, part))
 }
 
 fn body(i: usize) -> serde_json::Value {
@@ -163,29 +197,35 @@ async fn run_in(
     let (base, token) = start_server(store, user.id, 1).await?;
     let base = format!("{base}/api/v1/appeals");
 
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()?;
-    // Warm up connections and caches.
-    for i in 0..200 {
-        let r = client
-            .post(&base)
-            .bearer_auth(&token)
-            .json(&body(i))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            r.status().is_success(),
-            "warm-up request failed: {}",
-            r.status()
-        );
+    // The load comes from this same machine, so the clients must cost as little as possible:
+    // each keeps one HTTP/1.1 connection and sends requests written out before the clock
+    // starts (a general-purpose client spent about a third of the two cores here).
+    let addr = base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let request = |i: usize| http_post(&addr, "/api/v1/appeals", &token, &body(i).to_string());
+    // Warm up the server's caches (and check that a request is accepted).
+    {
+        let mut conn = Conn::open(&addr).await?;
+        for i in 0..200 {
+            let status = conn.send(&request(i)).await?;
+            anyhow::ensure!(status == 201, "warm-up request failed: HTTP {status}");
+        }
+    }
+    let prepared: Arc<Vec<Vec<u8>>> = Arc::new((0..requests).map(|i| request(1000 + i)).collect());
+    let mut conns = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        conns.push(Conn::open(&addr).await?);
     }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu_before = cpu_seconds("bihuan-sqlite-w");
     let started = Clock::now();
     let mut workers = Vec::new();
-    for _ in 0..clients {
-        let (client, base, token, next) =
-            (client.clone(), base.clone(), token.clone(), next.clone());
+    for mut conn in conns {
+        let (prepared, next) = (prepared.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -194,15 +234,8 @@ async fn run_in(
                     break;
                 }
                 let t = Clock::now();
-                let r = client
-                    .post(&base)
-                    .bearer_auth(&token)
-                    .json(&body(1000 + i))
-                    .send()
-                    .await?;
-                let status = r.status();
-                let _ = r.bytes().await?;
-                anyhow::ensure!(status.as_u16() == 201, "registration failed: {status}");
+                let status = conn.send(&prepared[i]).await?;
+                anyhow::ensure!(status == 201, "registration failed: HTTP {status}");
                 lat.push(t.elapsed());
             }
             Ok::<_, anyhow::Error>(lat)
@@ -213,6 +246,14 @@ async fn run_in(
         lat.extend(w.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(cpu_seconds("bihuan-sqlite-w"))
+        .map(|(a, b)| {
+            (
+                (b.0 - a.0) * 1e6 / requests as f64,
+                (b.1 - a.1) * 1e6 / requests as f64,
+            )
+        });
     lat.sort();
 
     // The anchor: the same rows straight into SQLite with the same durability settings.
@@ -262,8 +303,80 @@ async fn run_in(
         direct_batched_rps,
         requests,
         clients,
+        cpu_us: cpu.map(|c| c.0),
+        writer_cpu_us: cpu.map(|c| c.1),
     })
     .context("benchmark")
+}
+
+/// One POST written out as HTTP/1.1 bytes (keep-alive, JSON body, bearer token).
+fn http_post(host: &str, path: &str, token: &str, json: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+        json.len()
+    )
+    .into_bytes()
+}
+
+/// A benchmark client's one keep-alive connection: sends a prepared request and reads the
+/// whole response (status line, headers, a body of `Content-Length` bytes).
+struct Conn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> anyhow::Result<Conn> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Sends `request` and returns the response's status code.
+    async fn send(&mut self, request: &[u8]) -> anyhow::Result<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(request).await?;
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(head_end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..head_end])
+                    .context("response head is not UTF-8")?;
+                let status: u16 = head
+                    .get(9..12)
+                    .and_then(|s| s.parse().ok())
+                    .with_context(|| format!("not an HTTP status line: {head:.40}"))?;
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                    .context("response without Content-Length")?;
+                let total = head_end + 4 + length;
+                while self.buf.len() < total {
+                    let n = self.stream.read(&mut chunk).await?;
+                    anyhow::ensure!(n > 0, "server closed the connection mid-response");
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                return Ok(status);
+            }
+            let n = self.stream.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// (month, unit) → (on-time num, den, satisfied, basic, visits).

@@ -15,6 +15,12 @@ use bihuan_store::{AppealFilter, NewUser, Store};
 use chrono::{Datelike, NaiveDate};
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the server allocates many short-lived buffers per request (JSON, SQL values,
+/// HTTP headers) on two or more threads; glibc's allocator spent about a tenth of the
+/// registration benchmark's CPU in malloc/free and their consolidation.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "bihuan",
@@ -521,6 +527,13 @@ async fn run(cmd: Top) -> Result<String> {
                 bail!("--requests and --clients must be at least 1");
             }
             let f = bench::run(requests, clients, postgres).await?;
+            let cpu = match (f.cpu_us, f.writer_cpu_us) {
+                (Some(all), Some(writer)) => format!(
+                    "\nCPU per registration (server, background work and load generator): {all:.0} µs, \
+                     of which the store's writer thread {writer:.0} µs"
+                ),
+                _ => String::new(),
+            };
             if let Some(pg) = &f.postgres {
                 return Ok(format!(
                     "registrations through HTTP on PostgreSQL ({} requests, {} concurrent clients, synchronous_commit=on):\n  \
@@ -530,7 +543,7 @@ async fn run(cmd: Top) -> Result<String> {
                      the same rows straight into SQLite (synchronous=FULL), same run, same disk:\n  \
                      {:>10.0} /s   one row per transaction\n  \
                      {:>10.0} /s   all rows in one transaction\n\
-                     ratio HTTP / PostgreSQL direct: {:.2}x",
+                     ratio HTTP / PostgreSQL direct: {:.2}x{cpu}",
                     f.requests, f.clients, f.http_rps, f.p50_ms, f.p99_ms, pg.connections, pg.direct_rps,
                     f.direct_single_rps, f.direct_batched_rps, f.http_rps / pg.direct_rps
                 ));
@@ -541,7 +554,7 @@ async fn run(cmd: Top) -> Result<String> {
                  the same rows straight into SQLite (synchronous=FULL), same run, same disk:\n  \
                  {:>10.0} /s   one row per transaction\n  \
                  {:>10.0} /s   all rows in one transaction\n\
-                 ratio HTTP / one-per-transaction: {:.1}x",
+                 ratio HTTP / one-per-transaction: {:.1}x{cpu}",
                 f.requests, f.clients, f.http_rps, f.p50_ms, f.p99_ms, f.direct_single_rps, f.direct_batched_rps,
                 f.http_rps / f.direct_single_rps
             ))

@@ -654,3 +654,42 @@ on_both!(
     rollups_kept_in_writes_equal_a_rebuild,
     rollups_match_a_rebuild
 );
+
+/// SQLite: the writer leaves checkpoints to a thread of their own (it checkpoints itself only
+/// past 64 MiB of log), so the database file must grow while the store is open and writing,
+/// long before the log is that big — or the log would only ever be copied on close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_copies_the_log_into_the_database_while_open() {
+    let f = fixture(false).await.unwrap();
+    let db = f._dir.path().join("t.db");
+    let wal = f._dir.path().join("t.db-wal");
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    // Let the checkpointer copy what installing the county wrote, then measure from there.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = size(&db);
+    let op = actor(&f.store, Role::Operator).await;
+    for i in 0..300 {
+        f.store
+            .register(new_appeal(i), op.clone(), t0(), None)
+            .await
+            .unwrap();
+    }
+    let log = size(&wal);
+    assert!(
+        log < 64 * 1024 * 1024,
+        "{log} bytes of log: the writer's own backstop would have checkpointed"
+    );
+    let mut grown = false;
+    for _ in 0..50 {
+        if size(&db) > before {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        grown,
+        "the database file stayed at {before} bytes with {log} bytes of log"
+    );
+    assert_eq!(f.store.count(AppealFilter::default()).await.unwrap(), 300);
+}
