@@ -271,15 +271,33 @@ impl Smart {
             let router = self.router();
             let mut intake = Vec::new();
             let since = self.window_start(now);
-            // Read the changed appeals a few at a time in parallel: each read is a round trip.
-            let ids: Vec<(AppealId, bool)> = appeals.iter().map(|(a, r)| (*a, *r)).collect();
-            let mut read = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(16) {
+            // Read the changed appeals 500 to a query; then the histories of those with more
+            // than their registration, a few at a time in parallel (each is a round trip).
+            let mut found: BTreeMap<AppealId, Appeal> = BTreeMap::new();
+            let ids: Vec<AppealId> = appeals.keys().copied().collect();
+            for chunk in ids.chunks(500) {
+                let filter = bihuan_store::AppealFilter {
+                    ids: Some(chunk.to_vec()),
+                    ..Default::default()
+                };
+                match store.list(filter, None, chunk.len() as u32).await {
+                    Ok(page) => found.extend(page.items.into_iter().map(|a| (a.id, a))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read changed appeals for the indexes; reading them one by one");
+                    }
+                }
+            }
+            let mut read = Vec::with_capacity(appeals.len());
+            for chunk in appeals.iter().collect::<Vec<_>>().chunks(16) {
                 let mut set = tokio::task::JoinSet::new();
-                for (id, registered) in chunk.iter().copied() {
+                for (id, registered) in chunk.iter().map(|(i, r)| (**i, **r)) {
                     let store = store.clone();
+                    let known = found.remove(&id);
                     set.spawn(async move {
-                        let a = store.appeal(bihuan_store::AppealRef::Id(id)).await;
+                        let a = match known {
+                            Some(a) => Ok(a),
+                            None => store.appeal(bihuan_store::AppealRef::Id(id)).await,
+                        };
                         // A new appeal's only event is its registration, whose text the
                         // appeal itself holds: no history to read.
                         let h = match &a {

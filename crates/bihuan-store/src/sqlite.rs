@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/003_entered_rates.sql"),
     include_str!("../migrations/sqlite/004_rollups.sql"),
     include_str!("../migrations/sqlite/005_smart.sql"),
+    include_str!("../migrations/sqlite/006_one_citizen_index.sql"),
 ];
 
 /// Largest number of jobs committed together.

@@ -36,6 +36,18 @@ pub struct Figures {
     /// store's writer thread. Less noisy than a rate on a shared machine.
     pub cpu_us: Option<f64>,
     pub writer_cpu_us: Option<f64>,
+    /// Bytes this process caused to be written to disk per registration during the HTTP run
+    /// (log, checkpoints, search index).
+    pub disk_bytes: Option<f64>,
+}
+
+/// Bytes this process has caused to be written to storage so far (Linux `/proc/self/io`).
+fn disk_written() -> Option<f64> {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// CPU seconds used so far by this process, and by its threads whose name starts with
@@ -222,6 +234,7 @@ async fn run_in(
     }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let cpu_before = cpu_seconds("bihuan-sqlite-w");
+    let disk_before = disk_written();
     let started = Clock::now();
     let mut workers = Vec::new();
     for mut conn in conns {
@@ -254,6 +267,9 @@ async fn run_in(
                 (b.1 - a.1) * 1e6 / requests as f64,
             )
         });
+    let disk_bytes = disk_before
+        .zip(disk_written())
+        .map(|(a, b)| (b - a) / requests as f64);
     lat.sort();
 
     // The anchor: the same rows straight into SQLite with the same durability settings.
@@ -305,6 +321,7 @@ async fn run_in(
         clients,
         cpu_us: cpu.map(|c| c.0),
         writer_cpu_us: cpu.map(|c| c.1),
+        disk_bytes,
     })
     .context("benchmark")
 }
