@@ -535,7 +535,10 @@ async fn run(cmd: Top) -> Result<String> {
                 _ => String::new(),
             };
             let cpu = match f.disk_bytes {
-                Some(b) => format!("{cpu}\nwritten to disk per registration: {:.1} KiB", b / 1024.0),
+                Some(b) => format!(
+                    "{cpu}\nwritten to disk per registration: {:.1} KiB",
+                    b / 1024.0
+                ),
                 None => cpu,
             };
             if let Some(pg) = &f.postgres {
