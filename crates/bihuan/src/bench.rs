@@ -37,7 +37,7 @@ pub struct Figures {
     pub cpu_us: Option<f64>,
     pub writer_cpu_us: Option<f64>,
     /// Bytes this process caused to be written to disk per registration during the HTTP run
-    /// (log, checkpoints, search index).
+    /// (log, checkpoints, search index); `None` on PostgreSQL, whose own processes write.
     pub disk_bytes: Option<f64>,
 }
 
@@ -211,7 +211,8 @@ async fn run_in(
 
     // The load comes from this same machine, so the clients must cost as little as possible:
     // each keeps one HTTP/1.1 connection and sends requests written out before the clock
-    // starts (a general-purpose client spent about a third of the two cores here).
+    // starts (no general-purpose client: its per-request work would be taken from the server's
+    // two cores).
     let addr = base
         .trim_start_matches("http://")
         .split('/')
@@ -320,8 +321,9 @@ async fn run_in(
         requests,
         clients,
         cpu_us: cpu.map(|c| c.0),
-        writer_cpu_us: cpu.map(|c| c.1),
-        disk_bytes,
+        // PostgreSQL's writers are its own processes, not a thread of this one.
+        writer_cpu_us: cpu.map(|c| c.1).filter(|_| postgres.is_none()),
+        disk_bytes: disk_bytes.filter(|_| postgres.is_none()),
     })
     .context("benchmark")
 }

@@ -532,6 +532,10 @@ async fn run(cmd: Top) -> Result<String> {
                     "\nCPU per registration (server, background work and load generator): {all:.0} µs, \
                      of which the store's writer thread {writer:.0} µs"
                 ),
+                (Some(all), None) => format!(
+                    "\nCPU per registration in this process (server, background work and load \
+                     generator; not the database's): {all:.0} µs"
+                ),
                 _ => String::new(),
             };
             let cpu = match f.disk_bytes {
