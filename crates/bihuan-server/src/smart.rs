@@ -53,8 +53,10 @@ const DUPLICATES_SHOWN: usize = 5;
 /// What the server keeps for smart dispatch.
 pub struct Smart {
     router: RwLock<Arc<SmartRouter>>,
-    /// What the router was built from: the catalog (by address) and the model versions.
-    built: Mutex<(usize, Option<u64>, Option<u64>)>,
+    /// What the router was built from: the catalog and the model versions. The catalog is
+    /// held, not just its address, so that a newer catalog can never be allocated at the same
+    /// address and pass for the one already built from.
+    built: Mutex<Built>,
     pub search: SearchIndex,
     dups: RwLock<dedup::Index>,
     dups_ready: AtomicBool,
@@ -83,6 +85,21 @@ fn model_from(stored: Option<(bihuan_store::ModelInfo, Vec<u8>)>) -> Option<(u64
     }
 }
 
+/// The catalog and model versions a router was built from.
+#[derive(Clone)]
+struct Built {
+    catalog: Arc<Catalog>,
+    unit: Option<u64>,
+    category: Option<u64>,
+}
+
+impl Built {
+    fn same(&self, other: &Built) -> bool {
+        Arc::ptr_eq(&self.catalog, &other.catalog)
+            && (self.unit, self.category) == (other.unit, other.category)
+    }
+}
+
 fn build_router(cat: &Catalog, models: Models) -> SmartRouter {
     let tok = Tokenizer::new(county_words(&cat.org, &cat.categories));
     SmartRouter::new(
@@ -104,11 +121,11 @@ impl Smart {
         // SQLite database.
         let dir =
             (!config.search_dir.is_empty()).then(|| std::path::PathBuf::from(&config.search_dir));
-        let versions = (
-            Arc::as_ptr(&cat) as usize,
-            unit.as_ref().map(|m| m.0),
-            category.as_ref().map(|m| m.0),
-        );
+        let versions = Built {
+            catalog: cat.clone(),
+            unit: unit.as_ref().map(|m| m.0),
+            category: category.as_ref().map(|m| m.0),
+        };
         let (router, search) = tokio::task::spawn_blocking(move || {
             let models = Models {
                 unit: unit.map(|m| m.1),
@@ -139,7 +156,7 @@ impl Smart {
 
     /// The version of the unit model suggestions come from now.
     pub fn unit_model_version(&self) -> Option<u64> {
-        self.built.lock().unwrap_or_else(|e| e.into_inner()).1
+        self.built.lock().unwrap_or_else(|e| e.into_inner()).unit
     }
 
     pub fn router(&self) -> Arc<SmartRouter> {
@@ -154,13 +171,13 @@ impl Smart {
         let cat = store.catalog();
         let models = store.models().await?;
         let newest = |k: &str| models.iter().find(|m| m.kind == k).map(|m| m.version);
-        let want = (
-            Arc::as_ptr(&cat) as usize,
-            newest("unit"),
-            newest("category"),
-        );
-        let have = *self.built.lock().unwrap_or_else(|e| e.into_inner());
-        if want == have {
+        let want = Built {
+            catalog: cat.clone(),
+            unit: newest("unit"),
+            category: newest("category"),
+        };
+        let have = self.built.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if want.same(&have) {
             return Ok(false);
         }
         let current = self.router();
@@ -174,8 +191,14 @@ impl Smart {
                     Ok(model_from(store.latest_model(kind).await?).map(|m| m.1))
                 }
             };
-        let unit = load("unit", want.1, have.1, current.models.unit.clone()).await?;
-        let category = load("category", want.2, have.2, current.models.category.clone()).await?;
+        let unit = load("unit", want.unit, have.unit, current.models.unit.clone()).await?;
+        let category = load(
+            "category",
+            want.category,
+            have.category,
+            current.models.category.clone(),
+        )
+        .await?;
         let router =
             tokio::task::spawn_blocking(move || build_router(&cat, Models { unit, category }))
                 .await?;
@@ -287,19 +310,27 @@ impl Smart {
                     }
                 }
             }
+            // A new appeal's only event is its registration, whose text the appeal itself
+            // holds: it is ready as read. The rest need their history (or, if the batch read
+            // missed them, themselves), a few at a time in parallel.
             let mut read = Vec::with_capacity(appeals.len());
-            for chunk in appeals.iter().collect::<Vec<_>>().chunks(16) {
+            let mut pending = Vec::new();
+            for (&id, &registered) in &appeals {
+                match found.remove(&id) {
+                    Some(a) if a.version == 1 => read.push((id, registered, Ok(a), Ok(Vec::new()))),
+                    known => pending.push((id, registered, known)),
+                }
+            }
+            for chunk in pending.chunks_mut(16) {
                 let mut set = tokio::task::JoinSet::new();
-                for (id, registered) in chunk.iter().map(|(i, r)| (**i, **r)) {
-                    let store = store.clone();
-                    let known = found.remove(&id);
+                for (id, registered, known) in chunk.iter_mut() {
+                    let (store, id, registered, known) =
+                        (store.clone(), *id, *registered, known.take());
                     set.spawn(async move {
                         let a = match known {
                             Some(a) => Ok(a),
                             None => store.appeal(bihuan_store::AppealRef::Id(id)).await,
                         };
-                        // A new appeal's only event is its registration, whose text the
-                        // appeal itself holds: no history to read.
                         let h = match &a {
                             Ok(a) if a.version > 1 => store.history(id).await,
                             _ => Ok(Vec::new()),
