@@ -181,17 +181,43 @@ async fn register(
         StatusCode::OK
     };
     state.ops.count_action("register");
+    if r.created {
+        state.smart.note_registered(&r.appeal);
+    }
     // A short answer: what the caller needs to tell the citizen and to act next. The whole
     // appeal is one GET away.
+    // Written straight from the appeal, without building a JSON tree first (that was a fifth
+    // of this handler's time). Fields in the order of the keys of the tree it replaced.
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        created: bool,
+        deadline_state: Option<bihuan_domain::policy::DeadlineState>,
+        deadlines: &'a bihuan_domain::lifecycle::Deadlines,
+        id: AppealId,
+        number: AppealNumber,
+        policy: &'a bihuan_domain::policy::DeadlinePolicy,
+        regime: bihuan_domain::Regime,
+        status: Status,
+        status_label: &'static str,
+        version: u64,
+    }
     let a = &r.appeal;
     Ok((
         status,
-        Json(json!({
-            "id": a.id, "number": a.number, "version": a.version, "status": a.status,
-            "status_label": a.status.label(), "regime": a.regime, "deadlines": a.deadlines,
-            "policy": a.policy, "deadline_state": a.deadline_state(now), "created": r.created,
-        })),
-    ))
+        Json(Answer {
+            created: r.created,
+            deadline_state: a.deadline_state(now),
+            deadlines: &a.deadlines,
+            id: a.id,
+            number: a.number,
+            policy: &a.policy,
+            regime: a.regime,
+            status: a.status,
+            status_label: a.status.label(),
+            version: a.version,
+        }),
+    )
+        .into_response())
 }
 
 /// The appeal `key` names, if the caller may see it (404 or 403 otherwise).

@@ -49,6 +49,9 @@ const FEED_BATCH: u32 = 5_000;
 const LOOK_BACK: u64 = 2_000;
 /// Duplicates shown at most.
 const DUPLICATES_SHOWN: usize = 5;
+/// At most this many just-registered appeals wait for the indexer in memory (see
+/// [`Smart::note_registered`]).
+const FRESH_CAP: usize = 4_096;
 
 /// What the server keeps for smart dispatch.
 pub struct Smart {
@@ -61,6 +64,11 @@ pub struct Smart {
     dups: RwLock<dedup::Index>,
     dups_ready: AtomicBool,
     feed: tokio::sync::Mutex<Feed>,
+    /// Appeals this server has just registered, as committed, so that the indexer need not
+    /// read them back from the store (reading and parsing them was a fifth of its work). Only
+    /// while the background indexer runs; a hint, never the only way: what is not here is read.
+    fresh: Mutex<std::collections::HashMap<AppealId, Appeal>>,
+    feeding: AtomicBool,
     threshold: f32,
     window_days: u32,
     pub direct_confidence: f32,
@@ -144,6 +152,8 @@ impl Smart {
             search,
             dups: RwLock::new(dedup::Index::default()),
             dups_ready: AtomicBool::new(false),
+            fresh: Mutex::new(std::collections::HashMap::new()),
+            feeding: AtomicBool::new(false),
             feed: tokio::sync::Mutex::new(Feed {
                 high: high.saturating_sub(LOOK_BACK),
                 seen: BTreeSet::new(),
@@ -152,6 +162,20 @@ impl Smart {
             window_days: config.duplicate_days,
             direct_confidence: config.direct_dispatch_confidence,
         })
+    }
+
+    /// Hands an appeal this server has just registered (after its commit) to the indexer.
+    pub fn note_registered(&self, a: &Appeal) {
+        if !self.feeding.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+        // An appeal the indexer read from the store before it was noted here stays until the
+        // map is full; then the map starts over (the indexer reads what it does not find).
+        if fresh.len() >= FRESH_CAP {
+            fresh.clear();
+        }
+        fresh.insert(a.id, a.clone());
     }
 
     /// The version of the unit model suggestions come from now.
@@ -288,8 +312,12 @@ impl Smart {
                 break;
             }
             let mut appeals: BTreeMap<AppealId, bool> = BTreeMap::new();
+            // The newest version each changed appeal reached in these changes.
+            let mut newest: BTreeMap<AppealId, u64> = BTreeMap::new();
             for c in &changes {
                 *appeals.entry(c.appeal).or_insert(false) |= c.version == 1;
+                let v = newest.entry(c.appeal).or_insert(0);
+                *v = (*v).max(c.version);
             }
             let router = self.router();
             let mut intake = Vec::new();
@@ -297,7 +325,22 @@ impl Smart {
             // Read the changed appeals 500 to a query; then the histories of those with more
             // than their registration, a few at a time in parallel (each is a round trip).
             let mut found: BTreeMap<AppealId, Appeal> = BTreeMap::new();
-            let ids: Vec<AppealId> = appeals.keys().copied().collect();
+            {
+                // Appeals handed over at registration, if no later change has passed them.
+                let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+                for (id, v) in &newest {
+                    if let Some(a) = fresh.remove(id) {
+                        if a.version >= *v {
+                            found.insert(*id, a);
+                        }
+                    }
+                }
+            }
+            let ids: Vec<AppealId> = appeals
+                .keys()
+                .filter(|id| !found.contains_key(id))
+                .copied()
+                .collect();
             for chunk in ids.chunks(500) {
                 let filter = bihuan_store::AppealFilter {
                     ids: Some(chunk.to_vec()),
@@ -648,6 +691,7 @@ pub async fn train(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<Train
 /// The feed every `every`, the catalog and models and the duplicate window
 /// every ten rounds, and retraining on schedule.
 pub fn spawn(state: AppState, every: Duration) {
+    state.smart.feeding.store(true, Ordering::Relaxed);
     tokio::spawn(async move {
         let smart = state.smart.clone();
         match smart.fill_duplicates(&state.store, state.clock.now()).await {

@@ -157,7 +157,45 @@ pub struct Match {
 #[derive(Default)]
 pub struct Index {
     docs: FxHashMap<u64, Doc>,
-    bands: FxHashMap<u64, Vec<u64>>,
+    bands: FxHashMap<u64, Ids>,
+}
+
+/// The appeals filed under one key. Most keys hold a single appeal, kept without an allocation
+/// of its own (a vector per key was most of an insertion's time).
+enum Ids {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Ids {
+    fn push(&mut self, id: u64) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(v) => v.push(id),
+        }
+    }
+
+    /// Takes `id` out; true when no appeal is left under the key.
+    fn take_out(&mut self, id: u64) -> bool {
+        match self {
+            Ids::One(only) => *only == id,
+            Ids::Many(v) => {
+                v.retain(|x| *x != id);
+                let empty = v.is_empty();
+                if let [last] = v[..] {
+                    *self = Ids::One(last);
+                }
+                empty
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(v) => v,
+        }
+    }
 }
 
 impl Index {
@@ -173,7 +211,12 @@ impl Index {
     pub fn insert(&mut self, id: u64, doc: Doc) {
         self.remove(id);
         for k in keys(&doc) {
-            self.bands.entry(k).or_default().push(id);
+            match self.bands.entry(k) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(id),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Ids::One(id));
+                }
+            }
         }
         self.docs.insert(id, doc);
     }
@@ -181,11 +224,8 @@ impl Index {
     pub fn remove(&mut self, id: u64) {
         if let Some(doc) = self.docs.remove(&id) {
             for k in keys(&doc) {
-                if let Some(v) = self.bands.get_mut(&k) {
-                    v.retain(|x| *x != id);
-                    if v.is_empty() {
-                        self.bands.remove(&k);
-                    }
+                if self.bands.get_mut(&k).is_some_and(|v| v.take_out(id)) {
+                    self.bands.remove(&k);
                 }
             }
         }
@@ -217,7 +257,7 @@ impl Index {
         let mut seen: Vec<u64> = Vec::new();
         for k in keys(probe) {
             if let Some(ids) = self.bands.get(&k) {
-                seen.extend(ids);
+                seen.extend(ids.as_slice());
             }
         }
         seen.sort_unstable();
@@ -309,6 +349,39 @@ mod tests {
         assert_eq!(idx.len(), 1);
         assert_eq!(idx.expire(101), 1);
         assert!(idx.is_empty());
+    }
+
+    #[test]
+    fn appeals_sharing_keys_come_and_go_independently() {
+        let mut idx = Index::default();
+        let text = "人民路与建设路交叉口自来水管爆裂,水漫到马路上";
+        for id in 1..=3 {
+            idx.insert(id, Doc::new("自来水管爆裂", text, 100, None));
+        }
+        let probe = Doc::new("自来水管爆裂", text, 200, None);
+        let ids = |idx: &Index| -> Vec<u64> {
+            let mut v: Vec<u64> = idx
+                .similar(&probe, 0.9, 0, None)
+                .iter()
+                .map(|m| m.id)
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(ids(&idx), vec![1, 2, 3]);
+        idx.remove(2);
+        assert_eq!(ids(&idx), vec![1, 3]);
+        // Replacing an appeal's text files it under its new keys only.
+        idx.insert(
+            1,
+            Doc::new("噪音扰民", "楼下KTV每天晚上唱到凌晨两点", 100, None),
+        );
+        assert_eq!(ids(&idx), vec![3]);
+        idx.remove(3);
+        idx.remove(1);
+        assert!(idx.similar(&probe, 0.0, 0, None).is_empty());
+        // Nothing is left filed under any key.
+        assert!(idx.bands.is_empty());
     }
 
     #[test]

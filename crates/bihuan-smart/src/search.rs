@@ -150,10 +150,10 @@ fn schema() -> (Schema, Field, Field) {
     let mut b = Schema::builder();
     let id = b.add_u64_field(
         "id",
-        NumericOptions::default()
-            .set_indexed()
-            .set_fast()
-            .set_stored(),
+        // Indexed (to replace a document) and fast (to collect matches); not stored: nothing
+        // reads documents back, and a stored copy cost a serialisation and a compression per
+        // indexed appeal.
+        NumericOptions::default().set_indexed().set_fast(),
     );
     let text = b.add_text_field(
         "text",
@@ -177,7 +177,19 @@ impl SearchIndex {
                     .map_err(|e| SearchError::Dir(format!("{}: {e}", d.display())))?;
                 let mmap = tantivy::directory::MmapDirectory::open(d)
                     .map_err(|e| SearchError::Dir(format!("{}: {e}", d.display())))?;
-                Index::open_or_create(mmap, schema)?
+                match Index::open_or_create(mmap.clone(), schema.clone()) {
+                    // An index written by another version of this schema: it is derived data,
+                    // so start an empty one (watermark 0) and let the feed rebuild it from the
+                    // store. Without its meta file tantivy no longer sees the old index, and
+                    // removes the old segment files at the first commit.
+                    Err(tantivy::TantivyError::SchemaError(why)) => {
+                        tracing::warn!(dir = %d.display(), %why, "search index has an older layout; rebuilding it from the store");
+                        std::fs::remove_file(d.join("meta.json"))
+                            .map_err(|e| SearchError::Dir(format!("{}: {e}", d.display())))?;
+                        Index::create(mmap, schema, tantivy::IndexSettings::default())?
+                    }
+                    other => other?,
+                }
             }
         };
         index
@@ -308,6 +320,46 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_of_another_layout_is_started_over() {
+        let dir = std::env::temp_dir().join(format!("bihuan-search-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            // The first layout: the id was also stored.
+            let mut b = Schema::builder();
+            let id = b.add_u64_field(
+                "id",
+                NumericOptions::default()
+                    .set_indexed()
+                    .set_fast()
+                    .set_stored(),
+            );
+            let text = b.add_text_field("text", tantivy::schema::TEXT);
+            let mmap = tantivy::directory::MmapDirectory::open(&dir).unwrap();
+            let old = Index::open_or_create(mmap, b.build()).unwrap();
+            let mut w: IndexWriter = old.writer_with_num_threads(1, 15_000_000).unwrap();
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(id, 7);
+            doc.add_text(text, "old");
+            w.add_document(doc).unwrap();
+            let mut p = w.prepare_commit().unwrap();
+            p.set_payload("99");
+            p.commit().unwrap();
+        }
+        let idx = SearchIndex::open(Some(&dir), Tokenizer::new(["桃源镇"])).unwrap();
+        // Empty, so the feed starts from the beginning.
+        assert_eq!((idx.watermark(), idx.documents()), (0, 0));
+        idx.put(1, "桃源镇人民路路灯不亮").unwrap();
+        idx.commit(5).unwrap();
+        drop(idx);
+        let idx = SearchIndex::open(Some(&dir), Tokenizer::new(["桃源镇"])).unwrap();
+        assert_eq!(idx.watermark(), 5);
+        assert_eq!(idx.search("路灯", 10).unwrap().ids, vec![1]);
+        drop(idx);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn finds_by_every_word_newest_first_and_survives_reopen() {

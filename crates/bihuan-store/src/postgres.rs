@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/002_rollups.sql"),
     include_str!("../migrations/postgres/003_smart.sql"),
     include_str!("../migrations/postgres/004_one_citizen_index.sql"),
+    include_str!("../migrations/postgres/005_one_due_index.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.

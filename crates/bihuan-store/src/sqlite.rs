@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/004_rollups.sql"),
     include_str!("../migrations/sqlite/005_smart.sql"),
     include_str!("../migrations/sqlite/006_one_citizen_index.sql"),
+    include_str!("../migrations/sqlite/007_one_due_index.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -313,28 +314,53 @@ fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Resu
             "每月最多999999个工单编号",
         ));
     }
-    // One statement that refuses, without writing, once the month's numbers run out: a refused
-    // job must leave nothing behind (see `writer_loop`).
-    let last: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO number_seq (ym, last) VALUES (?1, ?2)
-             ON CONFLICT(ym) DO UPDATE SET last = last + ?2 WHERE last + ?2 <= 999999
-             RETURNING last",
-        )?
-        .query_row(params![ym, count as i64], |r| r.get(0))
-        .optional()?;
-    let last = match last {
-        Some(l) => l,
-        None => {
-            return Err(StoreError::invalid(
-                "number_exhausted",
-                "本月工单编号已用尽(每月最多999999件)",
-            ))
-        }
+    // The month's last number is read once per batch and then counted in memory; the batch
+    // writes it back once, before its commit (`flush_numbers`). Safe because the writer holds
+    // the database's write lock for the whole batch, and every reservation goes through here.
+    // One upsert per registration was a tenth of a registration's time on the writer.
+    let cached = BATCH_NUMBERS.with(|n| {
+        n.borrow()
+            .iter()
+            .find(|(k, _)| *k == ym)
+            .map(|(_, last)| *last)
+    });
+    let before = match cached {
+        Some(last) => last,
+        None => conn
+            .prepare_cached("SELECT last FROM number_seq WHERE ym = ?")?
+            .query_row([&ym], |r| r.get::<_, i64>(0))
+            .optional()?
+            .unwrap_or(0),
     };
-    Ok(((last - count as i64 + 1)..=last)
-        .map(|n| n as u32)
-        .collect())
+    let last = before + count as i64;
+    // Refused before anything is counted: a refused job leaves nothing behind.
+    if last > 999_999 {
+        return Err(StoreError::invalid(
+            "number_exhausted",
+            "本月工单编号已用尽(每月最多999999件)",
+        ));
+    }
+    BATCH_NUMBERS.with(|n| {
+        let mut n = n.borrow_mut();
+        match n.iter_mut().find(|(k, _)| *k == ym) {
+            Some(e) => e.1 = last,
+            None => n.push((ym, last)),
+        }
+    });
+    Ok(((before + 1)..=last).map(|n| n as u32).collect())
+}
+
+/// Writes back the last numbers the batch reserved (see `reserve_numbers`).
+fn flush_numbers(conn: &Connection) -> Result<()> {
+    let reserved = BATCH_NUMBERS.with(|n| std::mem::take(&mut *n.borrow_mut()));
+    for (ym, last) in reserved {
+        conn.prepare_cached(
+            "INSERT INTO number_seq (ym, last) VALUES (?1, ?2)
+             ON CONFLICT(ym) DO UPDATE SET last = excluded.last",
+        )?
+        .execute(params![ym, last])?;
+    }
+    Ok(())
 }
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
@@ -593,6 +619,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
         }
         depth.fetch_sub(batch.len(), Ordering::Relaxed);
         BATCH_ROLLUPS.with(|d| *d.borrow_mut() = Default::default());
+        BATCH_NUMBERS.with(|n| n.borrow_mut().clear());
         let mut finishers = Vec::with_capacity(batch.len());
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             for job in batch {
@@ -624,6 +651,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
             if let Err(e) = flush_rollups(&conn, delta) {
                 failed = Some(format!(
                     "storage failure while writing rollups ({e}); retry"
+                ));
+            }
+        }
+        if failed.is_none() {
+            if let Err(e) = flush_numbers(&conn) {
+                failed = Some(format!(
+                    "storage failure while writing appeal numbers ({e}); retry"
                 ));
             }
         }
@@ -1559,6 +1593,8 @@ impl Store for SqliteStore {
 thread_local! {
     /// The rollup changes of the writer's current batch, written just before its commit.
     static BATCH_ROLLUPS: std::cell::RefCell<crate::rollups::Delta> = Default::default();
+    /// Each month's last appeal number reserved in the writer's current batch, not yet written.
+    static BATCH_NUMBERS: std::cell::RefCell<Vec<(String, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Adds a job's rollup changes to its batch (on the writer thread).

@@ -273,6 +273,59 @@ on_both!(
     idempotent_under_race
 );
 
+async fn numbers_unique_and_consecutive(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    // Registrations in two months and reservations (as an import makes) at once, so that they
+    // share the writer's batches.
+    let december = local(2026, 12, 1, 9, 0, 0).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (s, op) = (f.store.clone(), op.clone());
+        let at = if i % 3 == 0 { december } else { t0() };
+        tasks.push(tokio::spawn(async move {
+            let a = s.register(new_appeal(i), op, at, None).await.unwrap();
+            vec![a.appeal.number.to_string()]
+        }));
+    }
+    for _ in 0..6 {
+        let s = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let seqs = s.allocate_numbers(2026, 11, 5).await.unwrap();
+            assert_eq!(seqs.len(), 5);
+            seqs.into_iter()
+                .map(|n| format!("2026-11-{n:06}"))
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.extend(t.await.unwrap());
+    }
+    numbers.sort();
+    // 40 registrations and 30 reserved numbers in November, 20 registrations in December:
+    // every number once, none skipped.
+    let mut expected: Vec<String> = (1..=70).map(|n| format!("2026-11-{n:06}")).collect();
+    expected.extend((1..=20).map(|n| format!("2026-12-{n:06}")));
+    assert_eq!(numbers, expected);
+    // What the batches counted was written back: later registrations continue from it.
+    let next = f
+        .store
+        .register(new_appeal(99), op.clone(), t0(), None)
+        .await
+        .unwrap();
+    assert_eq!(next.appeal.number.to_string(), "2026-11-000071");
+    let next = f
+        .store
+        .register(new_appeal(98), op, december, None)
+        .await
+        .unwrap();
+    assert_eq!(next.appeal.number.to_string(), "2026-12-000021");
+}
+on_both!(
+    numbers_stay_unique_and_consecutive_under_concurrent_writes,
+    numbers_unique_and_consecutive
+);
+
 async fn history_is_append_only(f: Fixture) {
     let op = actor(&f.store, Role::Operator).await;
     f.store
