@@ -50,8 +50,8 @@ const LOOK_BACK: u64 = 2_000;
 /// Duplicates shown at most.
 const DUPLICATES_SHOWN: usize = 5;
 /// At most this many just-registered appeals wait for the indexer in memory (see
-/// [`Smart::note_registered`]).
-const FRESH_CAP: usize = 4_096;
+/// [`Smart::note_registered`]): more than a second of registrations at full load.
+const FRESH_CAP: usize = 32_768;
 
 /// What the server keeps for smart dispatch.
 pub struct Smart {
@@ -69,6 +69,8 @@ pub struct Smart {
     /// while the background indexer runs; a hint, never the only way: what is not here is read.
     fresh: Mutex<std::collections::HashMap<AppealId, Appeal>>,
     feeding: AtomicBool,
+    /// Appeals the indexer took from `fresh` instead of reading them.
+    handed_over: std::sync::atomic::AtomicU64,
     threshold: f32,
     window_days: u32,
     pub direct_confidence: f32,
@@ -154,6 +156,7 @@ impl Smart {
             dups_ready: AtomicBool::new(false),
             fresh: Mutex::new(std::collections::HashMap::new()),
             feeding: AtomicBool::new(false),
+            handed_over: std::sync::atomic::AtomicU64::new(0),
             feed: tokio::sync::Mutex::new(Feed {
                 high: high.saturating_sub(LOOK_BACK),
                 seen: BTreeSet::new(),
@@ -164,18 +167,28 @@ impl Smart {
         })
     }
 
+    /// From now on, appeals registered here are handed to the indexer (the background indexer
+    /// calls this when it starts; without it nothing is kept).
+    pub fn accept_handoffs(&self) {
+        self.feeding.store(true, Ordering::Relaxed);
+    }
+
+    /// How many appeals the indexer took as handed over, and how many wait.
+    pub fn handoffs(&self) -> (u64, usize) {
+        let waiting = self.fresh.lock().unwrap_or_else(|e| e.into_inner()).len();
+        (self.handed_over.load(Ordering::Relaxed), waiting)
+    }
+
     /// Hands an appeal this server has just registered (after its commit) to the indexer.
     pub fn note_registered(&self, a: &Appeal) {
         if !self.feeding.load(Ordering::Relaxed) {
             return;
         }
         let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
-        // An appeal the indexer read from the store before it was noted here stays until the
-        // map is full; then the map starts over (the indexer reads what it does not find).
-        if fresh.len() >= FRESH_CAP {
-            fresh.clear();
+        // Full (the indexer is far behind): the indexer reads the rest from the store.
+        if fresh.len() < FRESH_CAP {
+            fresh.insert(a.id, a.clone());
         }
-        fresh.insert(a.id, a.clone());
     }
 
     /// The version of the unit model suggestions come from now.
@@ -332,8 +345,15 @@ impl Smart {
                     if let Some(a) = fresh.remove(id) {
                         if a.version >= *v {
                             found.insert(*id, a);
+                            self.handed_over.fetch_add(1, Ordering::Relaxed);
                         }
                     }
+                }
+                // What is left at or below the newest appeal of these changes was noted after
+                // the indexer had read it (or will be read when its change shows): drop it, so
+                // that the map holds only what was registered since.
+                if let Some(top) = newest.keys().next_back() {
+                    fresh.retain(|id, _| id > top);
                 }
             }
             let ids: Vec<AppealId> = appeals
@@ -691,7 +711,7 @@ pub async fn train(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<Train
 /// The feed every `every`, the catalog and models and the duplicate window
 /// every ten rounds, and retraining on schedule.
 pub fn spawn(state: AppState, every: Duration) {
-    state.smart.feeding.store(true, Ordering::Relaxed);
+    state.smart.accept_handoffs();
     tokio::spawn(async move {
         let smart = state.smart.clone();
         match smart.fill_duplicates(&state.store, state.clock.now()).await {

@@ -79,14 +79,74 @@ fn cpu_seconds(thread: &str) -> Option<(f64, f64)> {
     Some((total, part))
 }
 
+/// What the bench's appeals are about: a title and what the caller says, some twenty common
+/// matters of a county hotline.
+const MATTERS: &[(&str, &str)] = &[
+    ("路灯不亮", "附近路灯不亮,夜间行人看不清路"),
+    ("下水道堵塞", "下水道堵塞,污水漫到路面上,气味很大"),
+    ("夜间施工噪音", "工地晚上十点以后还在施工,噪音很大影响休息"),
+    ("垃圾清运不及时", "垃圾桶满了没人清运,招来很多苍蝇"),
+    ("占道经营", "有商贩在人行道上摆摊,行人只能走机动车道"),
+    ("停水无通知", "小区突然停水,事先没有任何通知"),
+    ("路面坑洼", "路面有好几个大坑,下雨后积水,电动车容易摔倒"),
+    ("违章停车堵路", "车辆长期停在消防通道上,大车进不来"),
+    ("餐馆油烟扰民", "楼下饭店油烟直排,家里窗户都不敢开"),
+    ("电梯经常故障", "小区电梯一个月坏了三次,老人上下楼很困难"),
+    ("拖欠工资", "在工地干了四个月,老板一直拖欠工资不给"),
+    ("井盖缺失", "路边井盖不见了,晚上很危险"),
+    ("公交站台损坏", "公交站的雨棚被风刮坏了,一直没人修"),
+    ("施工扬尘", "工地没有洒水覆盖,扬尘很大"),
+    ("广场舞噪音", "广场舞音响开得太大,一直跳到晚上十点"),
+    ("学校门口拥堵", "上学放学时间学校门口车辆乱停,交通拥堵"),
+    ("流浪犬扰民", "附近有几只流浪狗,经常追咬路人"),
+    ("燃气管道漏气", "楼道里闻到燃气味,怀疑管道漏气"),
+    ("绿化带杂草丛生", "绿化带里杂草比人还高,没人修剪"),
+    ("物业乱收费", "物业公司今年停车费涨了一倍,没有公示"),
+];
+const STREETS: &[&str] = &[
+    "东门路",
+    "人民路",
+    "建设路",
+    "解放街",
+    "新华路",
+    "城北大道",
+    "学府路",
+    "滨河路",
+    "工业园路",
+    "幸福街",
+    "文化路",
+    "光明巷",
+    "南关街",
+    "西湖路",
+    "团结路",
+    "朝阳路",
+];
+const SINCE: &[&str] = &["已经三天了", "持续一周了", "从上个月开始", "今天早上发现"];
+const ASK: &[&str] = &[
+    "请尽快处理。",
+    "希望有关部门尽快解决。",
+    "请派人来看看。",
+    "请给个答复。",
+];
+
+/// The `i`-th registration: matters, streets and wording vary as a hotline's do (the same matter
+/// on the same street now and then, as real near-duplicates are), each from a different caller.
+/// One category for all: the bench's catalogue has only one leaf.
 fn body(i: usize) -> serde_json::Value {
+    let (title, what) = MATTERS[i % MATTERS.len()];
+    let street = STREETS[(i / MATTERS.len()) % STREETS.len()];
+    let n = 1 + (i * 7919) % 300;
     json!({
         "channel": "hotline",
         "kind": "complaint",
         "category": 3,
-        "title": "路灯不亮",
-        "content": format!("东门路{i}号附近路灯连续一周不亮,夜间行人不便,请尽快修复。"),
-        "place": {"address": format!("城关镇东门路{i}号"), "township": 20},
+        "title": title,
+        "content": format!(
+            "{street}{n}号{what},{}{}",
+            SINCE[(i / 7) % SINCE.len()],
+            ASK[(i / 11) % ASK.len()]
+        ),
+        "place": {"address": format!("城关镇{street}{n}号"), "township": 20},
         "citizen": {"name": "李四", "phone": format!("139{:08}", i % 100_000_000)}
     })
 }

@@ -49,6 +49,11 @@ pub enum Backend {
 /// The application on a fresh database of `backend`, or `None` when that store is not
 /// available here (PostgreSQL without a server: the run says it was skipped).
 pub async fn spawn_app_on(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app_on`], with the configuration changed by `adjust` first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let (store, db, scratch): (Arc<dyn Store>, String, _) = match backend {
         Backend::Sqlite => {
@@ -131,12 +136,13 @@ pub async fn spawn_app_on(backend: Backend) -> Option<TestApp> {
             .unwrap();
         tokens.insert(login.to_string(), token);
     }
-    let config = Config {
+    let mut config = Config {
         db,
         listen: "127.0.0.1:0".into(),
         scan_interval_secs: 0,
         ..Config::default()
     };
+    adjust(&mut config);
     let clock = Arc::new(ManualClock::new(
         bihuan_domain::time::local(2026, 11, 2, 9, 0, 0).unwrap(),
     ));

@@ -42,6 +42,66 @@ async fn put_rules(app: &TestApp, login: &str, rules: Value) -> (StatusCode, Val
     .await
 }
 
+/// The indexer takes appeals this server has just registered from memory, but never an older
+/// state than the changes it applies: an appeal acted on after its registration is read again,
+/// with its history.
+async fn indexer_handoffs(app: TestApp) {
+    // No background indexer (it would race with the counts below); this test runs the indexer
+    // itself, as the background task does, with handoffs accepted.
+    app.state.smart.accept_handoffs();
+    let lamp = app.register(&new_appeal()).await;
+    let mut noise = new_appeal();
+    noise["title"] = json!("广场舞噪音扰民");
+    noise["content"] = json!("每晚广场舞音响太吵,影响老人休息。");
+    let noise = app.register(&noise).await;
+    assert_eq!(app.state.smart.handoffs(), (0, 2));
+    app.ok(
+        "dispatcher",
+        &n(&noise),
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", &n(&noise), json!({"action": "sign"}))
+        .await;
+    app.ok(
+        "housing",
+        &n(&noise),
+        json!({"action": "reply", "result": "resolved", "text": "已协调舞队降低音量并提前结束"}),
+    )
+    .await;
+    index(&app).await;
+    // The lamp appeal was taken as handed over; the other had moved on and was read.
+    assert_eq!(app.state.smart.handoffs(), (1, 0));
+    let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=路灯").await;
+    assert_eq!(numbers(&v), vec![n(&lamp)]);
+    // The reply, which the registered state did not hold, is searchable.
+    let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=降低音量").await;
+    assert_eq!(numbers(&v), vec![n(&noise)]);
+    // Registered after the indexer ran: handed over at the next run.
+    let mut pipe = new_appeal();
+    pipe["title"] = json!("自来水管爆裂");
+    pipe["content"] = json!("人民路自来水管爆裂,水漫到马路上。");
+    let pipe = app.register(&pipe).await;
+    index(&app).await;
+    assert_eq!(app.state.smart.handoffs(), (2, 0));
+    let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=爆裂").await;
+    assert_eq!(numbers(&v), vec![n(&pipe)]);
+}
+
+#[tokio::test]
+async fn the_indexer_uses_handed_over_appeals_only_while_current_on_sqlite() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.index_interval_secs = 0).await;
+    indexer_handoffs(app.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_indexer_uses_handed_over_appeals_only_while_current_on_postgres() {
+    match spawn_app_with(Backend::Postgres, |c| c.index_interval_secs = 0).await {
+        Some(app) => indexer_handoffs(app).await,
+        None => eprintln!("PostgreSQL skipped"),
+    }
+}
+
 pub async fn search_finds_content_and_replies_within_the_filters_and_scope(app: TestApp) {
     let lamp = app.register(&new_appeal()).await;
     let mut noise = new_appeal();
