@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/003_smart.sql"),
     include_str!("../migrations/postgres/004_one_citizen_index.sql"),
     include_str!("../migrations/postgres/005_one_due_index.sql"),
+    include_str!("../migrations/postgres/006_partial_unit_indexes.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.

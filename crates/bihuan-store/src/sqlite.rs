@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/005_smart.sql"),
     include_str!("../migrations/sqlite/006_one_citizen_index.sql"),
     include_str!("../migrations/sqlite/007_one_due_index.sql"),
+    include_str!("../migrations/sqlite/008_partial_unit_indexes.sql"),
 ];
 
 /// Largest number of jobs committed together.

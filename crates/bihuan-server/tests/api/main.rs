@@ -517,7 +517,22 @@ async fn bad_bodies_get_json_errors_never_500(app: TestApp) {
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("json_required"))
     );
     let big = format!(r#"{{"title": "{}"}}"#, "x".repeat(2 * 1024 * 1024));
-    let (s, e) = body(send(big.into_bytes(), "application/json").await.unwrap()).await;
+    // On a connection of its own: the server refuses before reading the whole body and closes
+    // the connection, which a pooled client could otherwise pick for the next request.
+    let once = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let (s, e) = body(
+        once.post(&url)
+            .bearer_auth(&tok)
+            .header("content-type", "application/json")
+            .body(big.into_bytes())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(
         (s, e["code"].as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
