@@ -151,6 +151,60 @@ fn body(i: usize) -> serde_json::Value {
     })
 }
 
+/// Trains a unit model (one class per matter, as if each went to its own department) and a
+/// category model (three classes) on 4,000 of the bench's texts and stores both, as a county's
+/// nightly training does. What a classification costs is mostly cutting the text into terms, which
+/// does not depend on what the model learned.
+async fn put_models(store: &Arc<dyn Store>) -> anyhow::Result<()> {
+    use bihuan_smart::classify::{train, Options};
+    let cat = store.catalog();
+    let (unit, category) = tokio::task::spawn_blocking(move || {
+        let tok = bihuan_smart::text::Tokenizer::new(bihuan_smart::text::county_words(
+            &cat.org,
+            &cat.categories,
+        ));
+        let texts: Vec<(usize, String)> = (0..4_000)
+            .map(|i| {
+                let b = body(i);
+                let text = format!(
+                    "{}\n{}",
+                    b["title"].as_str().unwrap_or_default(),
+                    b["content"].as_str().unwrap_or_default()
+                );
+                (i % MATTERS.len(), text)
+            })
+            .collect();
+        let units: Vec<(String, &str)> = texts
+            .iter()
+            .map(|(m, t)| ((100 + m).to_string(), t.as_str()))
+            .collect();
+        let categories: Vec<(String, &str)> = texts
+            .iter()
+            .map(|(m, t)| ((1 + m % 3).to_string(), t.as_str()))
+            .collect();
+        let opts = Options {
+            max_passes: 40,
+            ..Options::default()
+        };
+        Ok::<_, anyhow::Error>((
+            train(&tok, &units, &opts)?,
+            train(&tok, &categories, &opts)?,
+        ))
+    })
+    .await??;
+    for (kind, m) in [("unit", unit), ("category", category)] {
+        store
+            .put_model(bihuan_store::NewModel {
+                kind: kind.into(),
+                created_at: chrono::Utc::now(),
+                meta: json!({"texts": 4_000, "classes": m.classes.len(), "bench": true}),
+                body: m.to_bytes(),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -165,10 +219,11 @@ pub async fn run(
     requests: usize,
     clients: usize,
     postgres: Option<String>,
+    with_models: bool,
 ) -> anyhow::Result<Figures> {
     let dir = std::env::temp_dir().join(format!("bihuan-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let result = run_in(&dir, requests, clients, postgres).await;
+    let result = run_in(&dir, requests, clients, postgres, with_models).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -214,6 +269,7 @@ async fn run_in(
     requests: usize,
     clients: usize,
     postgres: Option<String>,
+    with_models: bool,
 ) -> anyhow::Result<Figures> {
     let scratch = match &postgres {
         Some(server) => Some(
@@ -265,6 +321,9 @@ async fn run_in(
             password_hash: "x".into(),
         })
         .await?;
+    if with_models {
+        put_models(&store).await?;
+    }
     // The server as deployed, background indexing included (it competes for the cores).
     let (base, token) = start_server(store, user.id, 1).await?;
     let base = format!("{base}/api/v1/appeals");

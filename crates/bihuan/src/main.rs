@@ -126,6 +126,10 @@ enum Top {
         /// dropped afterwards), e.g. postgres://postgres@127.0.0.1/postgres.
         #[arg(long)]
         postgres: Option<String>,
+        /// Give the server trained unit and category models first (trained on the bench's own
+        /// texts), so that the indexer classifies every new appeal as a county's server does.
+        #[arg(long)]
+        with_models: bool,
     },
     /// Prepares a new database: the county (root unit) and the first administrator.
     Init {
@@ -522,11 +526,12 @@ async fn run(cmd: Top) -> Result<String> {
             requests,
             clients,
             postgres,
+            with_models,
         } => {
             if requests == 0 || clients == 0 {
                 bail!("--requests and --clients must be at least 1");
             }
-            let f = bench::run(requests, clients, postgres).await?;
+            let f = bench::run(requests, clients, postgres, with_models).await?;
             let cpu = match (f.cpu_us, f.writer_cpu_us) {
                 (Some(all), Some(writer)) => format!(
                     "\nCPU per registration (server, background work and load generator): {all:.0} µs, \
@@ -559,8 +564,13 @@ async fn run(cmd: Top) -> Result<String> {
                     f.direct_single_rps, f.direct_batched_rps, f.http_rps / pg.direct_rps
                 ));
             }
+            let models = if with_models {
+                ", trained routing models"
+            } else {
+                ", no routing model"
+            };
             Ok(format!(
-                "registrations through HTTP ({} requests, {} concurrent clients, synchronous=FULL, group commit):\n  \
+                "registrations through HTTP ({} requests, {} concurrent clients, synchronous=FULL, group commit{models}):\n  \
                  {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms\n\
                  the same rows straight into SQLite (synchronous=FULL), same run, same disk:\n  \
                  {:>10.0} /s   one row per transaction\n  \
