@@ -55,6 +55,45 @@ fn comment() -> Command {
 }
 
 #[test]
+fn the_stored_form_leaves_out_empty_fields_and_reads_back_the_same() {
+    let mut w = World::new();
+    let a = w.register(Kind::Complaint, nov(2, 9));
+    let stored = a.to_stored_json().unwrap();
+    let full = serde_json::to_string(&a).unwrap();
+    assert!(
+        !stored.contains("\"lead\"") && !stored.contains("\"whistles\""),
+        "{stored}"
+    );
+    assert!(!stored.contains("\"return_count\"") && !stored.contains("null,\"sign\""));
+    assert!(full.contains("\"lead\":null") && full.contains("\"whistles\":[]"));
+    assert!(
+        stored.len() * 10 < full.len() * 7,
+        "{} vs {}",
+        stored.len(),
+        full.len()
+    );
+    let back: bihuan_domain::lifecycle::Appeal = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, a);
+    // The full form is still written after a stored one, and both read back along the loop.
+    assert_eq!(serde_json::to_string(&a).unwrap(), full);
+    let mut a = w.step(&a, dispatch(HOUSING), &dispatcher(), nov(2, 10));
+    for (cmd, actor, at) in [
+        (sign(), housing(), nov(2, 11)),
+        (reply_resolved(), housing(), nov(4, 16)),
+        (visit(Rating::Satisfied), visitor(), nov(5, 10)),
+    ] {
+        a = w.step(&a, cmd, &actor, at);
+        let back: bihuan_domain::lifecycle::Appeal =
+            serde_json::from_str(&a.to_stored_json().unwrap()).unwrap();
+        assert_eq!(back, a);
+        let full: bihuan_domain::lifecycle::Appeal =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(full, a);
+    }
+    assert!(a.to_stored_json().unwrap().contains("\"lead\""));
+}
+
+#[test]
 fn the_whole_loop_register_dispatch_sign_reply_visit_close() {
     let mut w = World::new();
     // Monday 2026-11-02 09:00.

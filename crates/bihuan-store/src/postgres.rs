@@ -290,7 +290,7 @@ async fn save_appeal(
             "INSERT INTO appeals (id, number, version, status, regime, kind, channel, urgency,
                  category, township, lead, owner, registered_at, registered_by, citizen_key,
                  next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, ($20::TEXT)::JSONB, $21)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
                  category = excluded.category, township = excluded.township, lead = excluded.lead,
                  owner = excluded.owner, next_due = excluded.next_due,
@@ -320,7 +320,7 @@ async fn save_appeal(
             &a.due_soon_at().map(secs),
             &idempotency_key,
             &secs(a.last_at),
-            &Json(a),
+            &a.to_stored_json()?,
             &a.next_unsupervised_deadline().map(secs),
         ],
     )

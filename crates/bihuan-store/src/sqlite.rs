@@ -261,7 +261,8 @@ fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> 
             a.due_soon_at().map(secs),
             idempotency_key,
             secs(a.last_at),
-            serde_json::to_string(a)?,
+            // Empty fields left out: more rows to a page (see `Appeal::to_stored_json`).
+            a.to_stored_json()?,
             a.next_unsupervised_deadline().map(secs),
     ])?;
     let mut units: Vec<UnitId> = a
