@@ -324,13 +324,13 @@ impl Smart {
             if changes.is_empty() {
                 break;
             }
-            let mut appeals: BTreeMap<AppealId, bool> = BTreeMap::new();
-            // The newest version each changed appeal reached in these changes.
-            let mut newest: BTreeMap<AppealId, u64> = BTreeMap::new();
+            // Each changed appeal: whether it was registered in these changes, and the newest
+            // version they reached.
+            let mut appeals: BTreeMap<AppealId, (bool, u64)> = BTreeMap::new();
             for c in &changes {
-                *appeals.entry(c.appeal).or_insert(false) |= c.version == 1;
-                let v = newest.entry(c.appeal).or_insert(0);
-                *v = (*v).max(c.version);
+                let (registered, newest) = appeals.entry(c.appeal).or_insert((false, 0));
+                *registered |= c.version == 1;
+                *newest = (*newest).max(c.version);
             }
             let router = self.router();
             let mut intake = Vec::new();
@@ -341,9 +341,9 @@ impl Smart {
             {
                 // Appeals handed over at registration, if no later change has passed them.
                 let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
-                for (id, v) in &newest {
+                for (id, (_, newest)) in &appeals {
                     if let Some(a) = fresh.remove(id) {
-                        if a.version >= *v {
+                        if a.version >= *newest {
                             found.insert(*id, a);
                             self.handed_over.fetch_add(1, Ordering::Relaxed);
                         }
@@ -352,7 +352,7 @@ impl Smart {
                 // What is left at or below the newest appeal of these changes was noted after
                 // the indexer had read it (or will be read when its change shows): drop it, so
                 // that the map holds only what was registered since.
-                if let Some(top) = newest.keys().next_back() {
+                if let Some(top) = appeals.keys().next_back() {
                     fresh.retain(|id, _| id > top);
                 }
             }
@@ -378,7 +378,7 @@ impl Smart {
             // missed them, themselves), a few at a time in parallel.
             let mut read = Vec::with_capacity(appeals.len());
             let mut pending = Vec::new();
-            for (&id, &registered) in &appeals {
+            for (&id, &(registered, _)) in &appeals {
                 match found.remove(&id) {
                     Some(a) if a.version == 1 => read.push((id, registered, Ok(a), Ok(Vec::new()))),
                     known => pending.push((id, registered, known)),

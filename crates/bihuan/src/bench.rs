@@ -129,24 +129,31 @@ const ASK: &[&str] = &[
     "请给个答复。",
 ];
 
-/// The `i`-th registration: matters, streets and wording vary as a hotline's do (the same matter
-/// on the same street now and then, as real near-duplicates are), each from a different caller.
-/// One category for all: the bench's catalogue has only one leaf.
-fn body(i: usize) -> serde_json::Value {
+/// The `i`-th appeal's title, content and address: matters, streets and wording vary as a
+/// hotline's do (the same matter on the same street now and then, as real near-duplicates are).
+fn text(i: usize) -> (&'static str, String, String) {
     let (title, what) = MATTERS[i % MATTERS.len()];
     let street = STREETS[(i / MATTERS.len()) % STREETS.len()];
     let n = 1 + (i * 7919) % 300;
+    let content = format!(
+        "{street}{n}号{what},{}{}",
+        SINCE[(i / 7) % SINCE.len()],
+        ASK[(i / 11) % ASK.len()]
+    );
+    (title, content, format!("城关镇{street}{n}号"))
+}
+
+/// The `i`-th registration, each from a different caller. One category for all: the bench's
+/// catalogue has only one leaf.
+fn body(i: usize) -> serde_json::Value {
+    let (title, content, address) = text(i);
     json!({
         "channel": "hotline",
         "kind": "complaint",
         "category": 3,
         "title": title,
-        "content": format!(
-            "{street}{n}号{what},{}{}",
-            SINCE[(i / 7) % SINCE.len()],
-            ASK[(i / 11) % ASK.len()]
-        ),
-        "place": {"address": format!("城关镇{street}{n}号"), "township": 20},
+        "content": content,
+        "place": {"address": address, "township": 20},
         "citizen": {"name": "李四", "phone": format!("139{:08}", i % 100_000_000)}
     })
 }
@@ -165,13 +172,8 @@ async fn put_models(store: &Arc<dyn Store>) -> anyhow::Result<()> {
         ));
         let texts: Vec<(usize, String)> = (0..4_000)
             .map(|i| {
-                let b = body(i);
-                let text = format!(
-                    "{}\n{}",
-                    b["title"].as_str().unwrap_or_default(),
-                    b["content"].as_str().unwrap_or_default()
-                );
-                (i % MATTERS.len(), text)
+                let (title, content, _) = text(i);
+                (i % MATTERS.len(), format!("{title}\n{content}"))
             })
             .collect();
         let units: Vec<(String, &str)> = texts

@@ -42,6 +42,31 @@ async fn put_rules(app: &TestApp, login: &str, rules: Value) -> (StatusCode, Val
     .await
 }
 
+/// A new appeal about `title`, saying `content`.
+fn about(title: &str, content: &str) -> Value {
+    let mut a = new_appeal();
+    a["title"] = json!(title);
+    a["content"] = json!(content);
+    a
+}
+
+/// Takes an appeal to a reply by the housing bureau whose words are in no appeal's text.
+async fn dispatch_sign_reply(app: &TestApp, number: &str) {
+    app.ok(
+        "dispatcher",
+        number,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", number, json!({"action": "sign"})).await;
+    app.ok(
+        "housing",
+        number,
+        json!({"action": "reply", "result": "resolved", "text": "已协调舞队降低音量并提前结束"}),
+    )
+    .await;
+}
+
 /// The indexer takes appeals this server has just registered from memory, but never an older
 /// state than the changes it applies: an appeal acted on after its registration is read again,
 /// with its history.
@@ -50,25 +75,14 @@ async fn indexer_handoffs(app: TestApp) {
     // itself, as the background task does, with handoffs accepted.
     app.state.smart.accept_handoffs();
     let lamp = app.register(&new_appeal()).await;
-    let mut noise = new_appeal();
-    noise["title"] = json!("广场舞噪音扰民");
-    noise["content"] = json!("每晚广场舞音响太吵,影响老人休息。");
-    let noise = app.register(&noise).await;
-    assert_eq!(app.state.smart.handoffs(), (0, 2));
-    app.ok(
-        "dispatcher",
-        &n(&noise),
-        json!({"action": "dispatch", "lead": HOUSING}),
-    )
-    .await;
-    app.ok("housing", &n(&noise), json!({"action": "sign"}))
+    let noise = app
+        .register(&about(
+            "广场舞噪音扰民",
+            "每晚广场舞音响太吵,影响老人休息。",
+        ))
         .await;
-    app.ok(
-        "housing",
-        &n(&noise),
-        json!({"action": "reply", "result": "resolved", "text": "已协调舞队降低音量并提前结束"}),
-    )
-    .await;
+    assert_eq!(app.state.smart.handoffs(), (0, 2));
+    dispatch_sign_reply(&app, &n(&noise)).await;
     index(&app).await;
     // The lamp appeal was taken as handed over; the other had moved on and was read.
     assert_eq!(app.state.smart.handoffs(), (1, 0));
@@ -78,10 +92,9 @@ async fn indexer_handoffs(app: TestApp) {
     let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=降低音量").await;
     assert_eq!(numbers(&v), vec![n(&noise)]);
     // Registered after the indexer ran: handed over at the next run.
-    let mut pipe = new_appeal();
-    pipe["title"] = json!("自来水管爆裂");
-    pipe["content"] = json!("人民路自来水管爆裂,水漫到马路上。");
-    let pipe = app.register(&pipe).await;
+    let pipe = app
+        .register(&about("自来水管爆裂", "人民路自来水管爆裂,水漫到马路上。"))
+        .await;
     index(&app).await;
     assert_eq!(app.state.smart.handoffs(), (2, 0));
     let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=爆裂").await;
@@ -104,28 +117,16 @@ async fn the_indexer_uses_handed_over_appeals_only_while_current_on_postgres() {
 
 pub async fn search_finds_content_and_replies_within_the_filters_and_scope(app: TestApp) {
     let lamp = app.register(&new_appeal()).await;
-    let mut noise = new_appeal();
-    noise["title"] = json!("广场舞噪音扰民");
-    noise["content"] = json!("每晚广场舞音响太吵,影响老人休息。");
-    let noise = app.register(&noise).await;
-    let mut pipe = new_appeal();
-    pipe["title"] = json!("自来水管爆裂");
-    pipe["content"] = json!("人民路自来水管爆裂,水漫到马路上。");
-    let pipe = app.register(&pipe).await;
-    app.ok(
-        "dispatcher",
-        &n(&noise),
-        json!({"action": "dispatch", "lead": HOUSING}),
-    )
-    .await;
-    app.ok("housing", &n(&noise), json!({"action": "sign"}))
+    let noise = app
+        .register(&about(
+            "广场舞噪音扰民",
+            "每晚广场舞音响太吵,影响老人休息。",
+        ))
         .await;
-    app.ok(
-        "housing",
-        &n(&noise),
-        json!({"action": "reply", "result": "resolved", "text": "已协调舞队降低音量并提前结束"}),
-    )
-    .await;
+    let pipe = app
+        .register(&about("自来水管爆裂", "人民路自来水管爆裂,水漫到马路上。"))
+        .await;
+    dispatch_sign_reply(&app, &n(&noise)).await;
     index(&app).await;
 
     let (s, v) = app.get("dispatcher", "/api/v1/appeals?q=路灯").await;
