@@ -32,6 +32,9 @@ pub enum CalendarError {
     /// A holiday file could not be read.
     #[error("invalid holiday file: {0}")]
     BadFile(String),
+    /// A period so long that its end is beyond any date bihuan handles.
+    #[error("the period runs past the last date bihuan handles")]
+    OutOfRange,
 }
 
 impl CalendarError {
@@ -40,6 +43,7 @@ impl CalendarError {
         match self {
             CalendarError::YearNotLoaded(_) => "calendar_year_not_loaded",
             CalendarError::BadFile(_) => "calendar_bad_file",
+            CalendarError::OutOfRange => "date_out_of_range",
         }
     }
 }
@@ -281,7 +285,8 @@ impl Calendar {
         if n == 0 {
             return Ok(d);
         }
-        let target = self.cum[i] + n;
+        // Saturating: a count past every loaded day simply runs off the end of the calendar.
+        let target = self.cum[i].saturating_add(n);
         // The first index whose running count reaches the target is the N-th working day.
         let j = self.cum.partition_point(|&c| c < target);
         if j >= self.cum.len() {
@@ -320,7 +325,9 @@ impl Calendar {
         days: u32,
     ) -> Result<NaiveDate, CalendarError> {
         self.ensure_year(d.year())?;
-        let last = d + Duration::days(i64::from(days));
+        let last = d
+            .checked_add_signed(Duration::days(i64::from(days)))
+            .ok_or(CalendarError::OutOfRange)?;
         let end = self.workday_on_or_after(last)?;
         self.ensure_span(d, end)?;
         Ok(end)

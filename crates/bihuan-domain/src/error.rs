@@ -153,6 +153,7 @@ impl DomainError {
                     format!("{y} 年的节假日安排尚未导入,请管理员导入后再试")
                 }
                 CalendarError::BadFile(r) => format!("节假日文件无效:{r}"),
+                CalendarError::OutOfRange => "期限过长,超出了可计算的日期范围,请缩短时长".into(),
             },
         }
     }

@@ -1253,6 +1253,12 @@ impl Appeal {
                 ) {
                     return Err(DomainError::invalid("limit", "延期时长必须大于0"));
                 }
+                if !limit.in_range() {
+                    return Err(DomainError::invalid(
+                        "limit",
+                        format!("延期时长超出允许范围({})", Limit::RANGE_ZH),
+                    ));
+                }
                 let proposed_due = limit.due_from(ctx.calendar, current)?;
                 let max = self.policy.max_extension.due_from(ctx.calendar, original)?;
                 if proposed_due > max {

@@ -30,9 +30,11 @@ pub struct Period {
 }
 
 impl Period {
-    /// From the start of `first` to the end of `last` (both China dates, inclusive).
+    /// From the start of `first` to the end of `last` (both China dates, inclusive). `None`
+    /// when `first` is after `last` or either lies outside the accepted range
+    /// ([`crate::time::date_in_range`]), so every period is one date arithmetic can handle.
     pub fn days(first: NaiveDate, last: NaiveDate) -> Option<Period> {
-        if first > last {
+        if first > last || !crate::time::date_in_range(first) || !crate::time::date_in_range(last) {
             return None;
         }
         Some(Period {

@@ -30,12 +30,34 @@ pub enum Limit {
 }
 
 impl Limit {
-    /// The instant a period of this length that starts at `start` runs out.
+    /// The longest limit of each unit that bihuan accepts: about a year, far beyond any
+    /// statutory period (信访 60 days + 30, a joint approval 45 + 15 working days) and far
+    /// inside what the date arithmetic can represent. Limits are checked against these at the
+    /// edge (policy tables, extension requests), so no typed number can overflow a deadline.
+    pub const MAX_WORKING_DAYS: u32 = 250;
+    pub const MAX_CALENDAR_DAYS: u32 = 366;
+    pub const MAX_HOURS: u32 = 8_784;
+    /// The accepted range, as a person reads it.
+    pub const RANGE_ZH: &'static str = "工作日不超过250个,自然日不超过366日,小时不超过8784小时";
+
+    /// Whether the limit is within the accepted maximum of its unit (zero included).
+    pub fn in_range(self) -> bool {
+        match self {
+            Limit::WorkingDays(n) => n <= Self::MAX_WORKING_DAYS,
+            Limit::CalendarDays(n) => n <= Self::MAX_CALENDAR_DAYS,
+            Limit::Hours(n) => n <= Self::MAX_HOURS,
+        }
+    }
+
+    /// The instant a period of this length that starts at `start` runs out. Checked
+    /// throughout: a period that would run past the representable dates is an error.
     pub fn due_from(self, cal: &Calendar, start: Instant) -> Result<Instant, CalendarError> {
         Ok(match self {
             Limit::WorkingDays(n) => end_of_day(cal.add_working_days(local_date(start), n)?),
             Limit::CalendarDays(n) => end_of_day(cal.calendar_days_period(local_date(start), n)?),
-            Limit::Hours(n) => start + Duration::hours(i64::from(n)),
+            Limit::Hours(n) => start
+                .checked_add_signed(Duration::hours(i64::from(n)))
+                .ok_or(CalendarError::OutOfRange)?,
         })
     }
 
@@ -112,6 +134,8 @@ pub enum PolicyError {
     BadShare(u8),
     #[error("limit {0} must not be zero")]
     ZeroLimit(&'static str),
+    #[error("limit {field} is {limit}, beyond the accepted maximum")]
+    LimitOutOfRange { field: &'static str, limit: Limit },
 }
 
 impl PolicyError {
@@ -122,7 +146,48 @@ impl PolicyError {
             PolicyError::KindOutsideRegime { .. } => "policy_kind_outside_regime",
             PolicyError::BadShare(_) => "policy_bad_share",
             PolicyError::ZeroLimit(_) => "policy_zero_limit",
+            PolicyError::LimitOutOfRange { .. } => "limit_out_of_range",
         }
+    }
+
+    /// What an administrator reads: what is wrong and what to do.
+    pub fn message_zh(&self) -> String {
+        match self {
+            PolicyError::MissingBase(r) => format!(
+                "期限规则缺少「{}」的基础行(kind 与 urgency 均为空),请补上",
+                r.label()
+            ),
+            PolicyError::Duplicate(k) => format!("期限规则中有两行的类别相同({k}),请合并"),
+            PolicyError::KindOutsideRegime { kind, regime, .. } => format!(
+                "诉求类型「{}」不属于「{}」,请改正该行",
+                kind.label(),
+                regime.label()
+            ),
+            PolicyError::BadShare(n) => {
+                format!("即将到期提示比例须在1至99之间,当前为 {n}")
+            }
+            PolicyError::ZeroLimit(f) => format!("时限 {f} 不能为0"),
+            PolicyError::LimitOutOfRange { field, limit } => format!(
+                "时限 {field} 为{limit},超出允许范围({}),请改小",
+                Limit::RANGE_ZH
+            ),
+        }
+    }
+}
+
+impl DeadlinePolicy {
+    /// Every limit of the row with its field name.
+    pub fn limits(&self) -> [(&'static str, Limit); 8] {
+        [
+            ("dispatch", self.dispatch),
+            ("sign", self.sign),
+            ("first_contact", self.first_contact),
+            ("reply", self.reply),
+            ("max_extension", self.max_extension),
+            ("return_window", self.return_window),
+            ("report_in", self.report_in),
+            ("redo_reply", self.redo_reply),
+        ]
     }
 }
 
@@ -146,6 +211,11 @@ impl PolicyTable {
             }
             if !(1..=99).contains(&r.due_soon_percent) {
                 return Err(PolicyError::BadShare(r.due_soon_percent));
+            }
+            for (field, limit) in r.limits() {
+                if !limit.in_range() {
+                    return Err(PolicyError::LimitOutOfRange { field, limit });
+                }
             }
             for (name, l) in [
                 ("sign", r.sign),
@@ -367,6 +437,64 @@ mod tests {
                 .reply,
             Limit::CalendarDays(60)
         );
+    }
+
+    #[test]
+    fn extreme_limits_are_errors_never_panics_or_wrapped_dates() {
+        let cal = Calendar::official();
+        let t = crate::time::local(2026, 11, 2, 9, 0, 0).unwrap();
+        for l in [
+            Limit::Hours(u32::MAX),
+            Limit::CalendarDays(i32::MAX as u32),
+            Limit::CalendarDays(u32::MAX),
+            Limit::WorkingDays(u32::MAX),
+            Limit::WorkingDays(u32::MAX - 5),
+        ] {
+            assert!(!l.in_range(), "{l:?}");
+            match l.due_from(&cal, t) {
+                Err(_) => {}
+                Ok(due) => panic!("{l:?} gave {due}, earlier than the start or wrapped"),
+            }
+        }
+        // The largest accepted limits compute (or ask for the next year), never overflow.
+        for l in [
+            Limit::Hours(Limit::MAX_HOURS),
+            Limit::CalendarDays(Limit::MAX_CALENDAR_DAYS),
+            Limit::WorkingDays(Limit::MAX_WORKING_DAYS),
+        ] {
+            assert!(l.in_range());
+            match l.due_from(&cal, t) {
+                Ok(due) => assert!(due > t),
+                Err(e) => assert_eq!(e.code(), "calendar_year_not_loaded"),
+            }
+        }
+    }
+
+    #[test]
+    fn limits_beyond_the_range_are_refused_in_a_table() {
+        let base = PolicyTable::defaults().rows().to_vec();
+        for (i, l) in [
+            Limit::Hours(Limit::MAX_HOURS + 1),
+            Limit::WorkingDays(u32::MAX),
+            Limit::CalendarDays(Limit::MAX_CALENDAR_DAYS + 1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut rows = base.clone();
+            match i {
+                0 => rows[0].reply = l,
+                1 => rows[0].max_extension = l,
+                _ => rows[0].dispatch = l,
+            }
+            let e = PolicyTable::new(rows).unwrap_err();
+            assert_eq!(e.code(), "limit_out_of_range");
+            assert!(
+                e.message_zh().contains("超出允许范围"),
+                "{}",
+                e.message_zh()
+            );
+        }
     }
 
     #[test]

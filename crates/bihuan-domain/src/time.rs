@@ -20,19 +20,69 @@ pub fn local_date(t: Instant) -> NaiveDate {
     t.with_timezone(&cst()).date_naive()
 }
 
-/// 00:00:00 China time on `d`, as an instant.
+/// The first date bihuan accepts from outside (query parameters, periods, imports).
+pub const FIRST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+/// The last date bihuan accepts from outside. Far beyond any deadline, and far inside what the
+/// date arithmetic can represent, so nothing a user types can overflow it.
+pub const LAST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// Whether `d` lies in the accepted range [`FIRST_DATE`, `LAST_DATE`].
+pub fn date_in_range(d: NaiveDate) -> bool {
+    (FIRST_DATE..=LAST_DATE).contains(&d)
+}
+
+/// Why a date typed by someone was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("not a date in YYYY-MM-DD form")]
+    Format,
+    #[error("outside the accepted range 1970-01-01 to 2199-12-31")]
+    OutOfRange,
+}
+
+impl DateError {
+    /// What a person reads, in Chinese.
+    pub fn message_zh(&self) -> &'static str {
+        match self {
+            DateError::Format => "须为 YYYY-MM-DD 格式的日期",
+            DateError::OutOfRange => "须在 1970-01-01 至 2199-12-31 之间",
+        }
+    }
+}
+
+/// Parses a `YYYY-MM-DD` date and checks it against the accepted range.
+pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| DateError::Format)?;
+    if date_in_range(d) {
+        Ok(d)
+    } else {
+        Err(DateError::OutOfRange)
+    }
+}
+
+/// 00:00:00 China time on `d`, as an instant. Total: dates at the very ends of chrono's range
+/// saturate instead of panicking (callers bound dates with [`date_in_range`] first).
 pub fn start_of_day(d: NaiveDate) -> Instant {
-    cst()
-        .from_local_datetime(&d.and_time(NaiveTime::MIN))
-        .single()
-        .expect("a fixed offset has no gaps")
-        .with_timezone(&Utc)
+    let local = d.and_time(NaiveTime::MIN);
+    let utc = local
+        .checked_sub_signed(Duration::hours(8))
+        .unwrap_or(local);
+    DateTime::<Utc>::from_naive_utc_and_offset(utc, Utc)
 }
 
 /// The last second of `d` in China time (23:59:59). A deadline "by the end of a day" is this
 /// instant: work done at 23:59:59 is on time, work done at 00:00:00 the next day is late.
 pub fn end_of_day(d: NaiveDate) -> Instant {
-    start_of_day(d) + Duration::days(1) - Duration::seconds(1)
+    let start = start_of_day(d);
+    start
+        .checked_add_signed(Duration::seconds(86_399))
+        .unwrap_or(start)
 }
 
 /// Formats an instant as China local time, `2026-11-27 15:04:05`.
@@ -55,6 +105,22 @@ pub fn local(y: i32, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> Option<Instan
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_outside_the_range_are_refused_not_panicked_on() {
+        assert_eq!(parse_date("-262143-01-01"), Err(DateError::OutOfRange));
+        assert_eq!(parse_date("+262142-12-31"), Err(DateError::OutOfRange));
+        assert_eq!(parse_date("1969-12-31"), Err(DateError::OutOfRange));
+        assert_eq!(parse_date("2200-01-01"), Err(DateError::OutOfRange));
+        assert_eq!(parse_date("2026-13-01"), Err(DateError::Format));
+        assert_eq!(
+            parse_date(" 2026-12-01 "),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+        );
+        // The extremes of chrono's range do not panic either.
+        let _ = start_of_day(NaiveDate::MIN);
+        let _ = end_of_day(NaiveDate::MAX);
+    }
 
     #[test]
     fn local_date_crosses_midnight_at_16_utc() {

@@ -112,6 +112,23 @@ fn date_in_range() -> impl Strategy<Value = NaiveDate> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
+    /// Any limit of any size, from any instant chrono can hold: an answer after the start or an
+    /// error, never a panic and never a wrapped, earlier date.
+    #[test]
+    fn any_limit_from_any_instant_is_a_later_date_or_an_error(
+        secs in -8_000_000_000_000i64..8_000_000_000_000i64,
+        n in any::<u32>(),
+        unit in 0u8..3,
+    ) {
+        use bihuan_domain::Limit;
+        let cal = official();
+        let start = chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0).unwrap();
+        let limit = match unit { 0 => Limit::WorkingDays(n), 1 => Limit::CalendarDays(n), _ => Limit::Hours(n) };
+        if let Ok(due) = limit.due_from(&cal, start) {
+            prop_assert!(due >= start, "{:?} from {} gave {}", limit, start, due);
+        }
+    }
+
     #[test]
     fn adding_n_working_days_lands_on_a_working_day(start in date_in_range(), n in 1u32..100) {
         let cal = official();

@@ -14,7 +14,6 @@ use bihuan_domain::org::{Unit, UnitId};
 use bihuan_domain::policy::DeadlinePolicy;
 use bihuan_domain::PolicyTable;
 use bihuan_store::{CredentialKind, NewUser, StoreError, User, UserUpdate};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -428,7 +427,7 @@ async fn put_policies(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&[Role::Admin])?;
     let table =
-        PolicyTable::new(rows).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
+        PolicyTable::new(rows).map_err(|e| ApiError::unprocessable(e.code(), e.message_zh()))?;
     state.store.put_policies(table).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -470,8 +469,7 @@ async fn calendar_add(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AddQuery>,
 ) -> ApiResult<Json<Value>> {
-    let date = NaiveDate::parse_from_str(q.date.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request("bad_query", "date 须为 YYYY-MM-DD 格式"))?;
+    let date = crate::appeals::parse_date("date", &q.date)?;
     if q.days > 3650 {
         return Err(ApiError::bad_request("bad_query", "days 不能超过3650"));
     }

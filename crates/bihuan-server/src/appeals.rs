@@ -292,10 +292,10 @@ pub fn apply_search(
     Ok(Some((hits.total, hits.total > crate::smart::SEARCH_CAP)))
 }
 
-fn parse_date(field: &'static str, s: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-        ApiError::bad_request("bad_query", format!("{field} 须为 YYYY-MM-DD 格式的日期"))
-    })
+/// A date of a query parameter, in the accepted range (a clear 400 otherwise).
+pub fn parse_date(field: &'static str, s: &str) -> ApiResult<NaiveDate> {
+    bihuan_domain::time::parse_date(s)
+        .map_err(|e| ApiError::bad_request("bad_query", format!("{field} {}", e.message_zh())))
 }
 
 /// Turns list parameters into a store filter scoped to the caller.

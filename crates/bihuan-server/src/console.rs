@@ -130,10 +130,19 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-/// Only local paths are followed after login.
-fn safe_next(next: Option<&str>) -> String {
+/// Only same-origin relative paths are followed after login: one leading `/`, then printable
+/// ASCII without `\\`. Browsers drop tabs and newlines from a URL (`/\t/evil.example` becomes
+/// `//evil.example`, another host) and a control character cannot go into a `Location`
+/// header at all, so anything else goes to the home page.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_string()
+        }
         _ => "/".into(),
     }
 }
@@ -2638,7 +2647,15 @@ async fn admin_put_policies(
     };
     let table = match bihuan_domain::PolicyTable::new(rows) {
         Ok(t) => t,
-        Err(e) => return admin_render(&state, &c, None, Some(&format!("期限规则无效:{e}"))).await,
+        Err(e) => {
+            return admin_render(
+                &state,
+                &c,
+                None,
+                Some(&format!("期限规则无效:{}", e.message_zh())),
+            )
+            .await
+        }
     };
     match state.store.put_policies(table).await {
         Ok(()) => {

@@ -33,9 +33,71 @@ pub struct Ops {
     pub scanner_runs: AtomicU64,
     pub scanner_supervised: AtomicU64,
     pub scanner_errors: AtomicU64,
+    workers: Mutex<BTreeMap<&'static str, Worker>>,
+}
+
+/// A background worker as `/healthz` reports it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Worker {
+    pub running: bool,
+    /// Times its task panicked (each time it was started again after a pause).
+    pub panics: u64,
+}
+
+/// How long a worker that panicked stays down before it is started again (so that a worker
+/// that panics at once does not spin).
+pub const WORKER_RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs a background worker under supervision: `body` is its whole loop. If the task panics, the
+/// panic is logged and counted, `/healthz` reports the worker down, and after
+/// [`WORKER_RESTART_AFTER`] it is started again. A worker whose loop returns has finished.
+pub fn supervise<F, Fut>(state: &AppState, name: &'static str, body: F)
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let state = state.clone();
+    state.ops.set_worker(name, |w| w.running = true);
+    tokio::spawn(async move {
+        loop {
+            state.ops.set_worker(name, |w| w.running = true);
+            let ended = tokio::spawn(body(state.clone())).await;
+            state.ops.set_worker(name, |w| w.running = false);
+            match ended {
+                Err(e) if e.is_panic() => {
+                    state.ops.set_worker(name, |w| w.panics += 1);
+                    tracing::error!(
+                        worker = name,
+                        "a background worker panicked; it starts again in {} s",
+                        WORKER_RESTART_AFTER.as_secs()
+                    );
+                    tokio::time::sleep(WORKER_RESTART_AFTER).await;
+                }
+                _ => {
+                    tracing::info!(worker = name, "a background worker finished");
+                    // Finished on purpose: not a failure.
+                    if let Ok(mut m) = state.ops.workers.lock() {
+                        m.remove(name);
+                    }
+                    break;
+                }
+            }
+        }
+    });
 }
 
 impl Ops {
+    fn set_worker(&self, name: &'static str, f: impl FnOnce(&mut Worker)) {
+        if let Ok(mut m) = self.workers.lock() {
+            f(m.entry(name).or_default());
+        }
+    }
+
+    /// The supervised background workers and their state.
+    pub fn workers(&self) -> BTreeMap<&'static str, Worker> {
+        self.workers.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
     pub fn count_action(&self, name: &'static str) {
         if let Ok(mut m) = self.actions.lock() {
             *m.entry(name).or_default() += 1;
@@ -77,14 +139,46 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
+/// 200 when the store takes writes and every background worker runs; 503 otherwise, with what
+/// is wrong. Asks the store's writer itself (a dead SQLite writer thread is unhealthy even while
+/// reads still work).
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.count_by_status().await {
-        Ok(_) => Json(json!({"status": "ok"})).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
+    let workers = state.ops.workers();
+    let down: Vec<&str> = workers
+        .iter()
+        .filter(|(_, w)| !w.running)
+        .map(|(n, _)| *n)
+        .collect();
+    let store = state.store.health().await;
+    let detail = json!({
+        "workers": workers,
+        "writer_panics": state.store.writer_panics(),
+    });
+    match (store, down.is_empty()) {
+        (Ok(()), true) => {
+            let mut v = json!({"status": "ok"});
+            v.as_object_mut()
+                .into_iter()
+                .for_each(|o| o.extend(detail.as_object().cloned().unwrap_or_default()));
+            Json(v).into_response()
+        }
+        (Err(e), _) => {
+            tracing::error!(error = %e, "health check failed: the store");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "code": "store_unavailable", "message": "数据库不可用"})),
+                Json(json!({"status": "unavailable", "code": "store_unavailable",
+                    "message": "数据库不可用或写入线程已停止,请查看服务器日志并重启服务",
+                    "workers": detail["workers"], "writer_panics": detail["writer_panics"]})),
+            )
+                .into_response()
+        }
+        (Ok(()), false) => {
+            tracing::error!(workers = ?down, "health check failed: background workers down");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "code": "worker_down",
+                    "message": format!("后台任务未运行:{},请查看服务器日志", down.join("、")),
+                    "workers": detail["workers"], "writer_panics": detail["writer_panics"]})),
             )
                 .into_response()
         }

@@ -40,7 +40,7 @@ pub fn parse_period(spec: &str) -> ApiResult<Period> {
     let bad = || {
         ApiError::bad_request(
             "bad_period",
-            format!("期间「{spec}」无效:可用 month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15"),
+            format!("期间「{spec}」无效:可用 month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15,日期须在 1970-01-01 至 2199-12-31 之间"),
         )
     };
     let (kind, rest) = spec.trim().split_once(':').ok_or_else(bad)?;
@@ -56,8 +56,8 @@ pub fn parse_period(spec: &str) -> ApiResult<Period> {
         "year" => rest.parse().ok().and_then(Period::year),
         "days" => {
             let (a, b) = rest.split_once(':').ok_or_else(bad)?;
-            let a = chrono::NaiveDate::parse_from_str(a, "%Y-%m-%d").map_err(|_| bad())?;
-            let b = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").map_err(|_| bad())?;
+            let a = bihuan_domain::time::parse_date(a).map_err(|_| bad())?;
+            let b = bihuan_domain::time::parse_date(b).map_err(|_| bad())?;
             if (b - a).num_days() > 3 * 366 {
                 return Err(ApiError::bad_request("bad_period", "自定义期间不能超过3年"));
             }

@@ -73,19 +73,21 @@ pub async fn scan_once(state: &AppState, now: Instant) -> Result<u64, StoreError
 
 /// Runs the scanner every `every` until the process ends.
 pub fn spawn(state: AppState, every: Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match scan_once(&state, state.clock.now()).await {
-                Ok(n) if n > 0 => tracing::info!(supervised = n, "deadline scan"),
-                Ok(_) => {}
-                Err(e) => {
-                    state.ops.scanner_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = %e, "deadline scan failed");
-                }
+    crate::ops::supervise(&state, "scanner", move |state| run(state, every));
+}
+
+async fn run(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match scan_once(&state, state.clock.now()).await {
+            Ok(n) if n > 0 => tracing::info!(supervised = n, "deadline scan"),
+            Ok(_) => {}
+            Err(e) => {
+                state.ops.scanner_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "deadline scan failed");
             }
         }
-    });
+    }
 }

@@ -712,55 +712,57 @@ pub async fn train(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<Train
 /// every ten rounds, and retraining on schedule.
 pub fn spawn(state: AppState, every: Duration) {
     state.smart.accept_handoffs();
-    tokio::spawn(async move {
-        let smart = state.smart.clone();
-        match smart.fill_duplicates(&state.store, state.clock.now()).await {
-            Ok(n) => tracing::info!(appeals = n, "duplicate index filled"),
-            Err(e) => tracing::error!(error = %e, "cannot fill the duplicate index"),
-        }
-        let mut ticks: u64 = 0;
-        let retrain = Duration::from_secs(state.config.retrain_hours * 3600);
-        let mut last_train = std::time::Instant::now();
-        // A database without models (new, or restored from a backup: models stay out of
-        // backups) trains once at start, in the background, when it has history to learn from.
-        if !retrain.is_zero() {
-            match state.store.models().await {
-                Ok(m) if m.is_empty() => match train(&state.store, state.clock.now()).await {
-                    Ok(r) if r.unit.is_some() || r.category.is_some() => {
-                        tracing::info!(texts = r.texts, "routing models trained at start")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "training at start failed"),
-                },
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "cannot list the routing models"),
-            }
-        }
-        loop {
-            match smart.catch_up(&state.store, state.clock.now()).await {
-                Ok(n) if n > 0 => {
-                    tracing::debug!(appeals = n, "search and duplicate indexes updated")
+    crate::ops::supervise(&state, "indexer", move |state| run(state, every));
+}
+
+async fn run(state: AppState, every: Duration) {
+    let smart = state.smart.clone();
+    match smart.fill_duplicates(&state.store, state.clock.now()).await {
+        Ok(n) => tracing::info!(appeals = n, "duplicate index filled"),
+        Err(e) => tracing::error!(error = %e, "cannot fill the duplicate index"),
+    }
+    let mut ticks: u64 = 0;
+    let retrain = Duration::from_secs(state.config.retrain_hours * 3600);
+    let mut last_train = std::time::Instant::now();
+    // A database without models (new, or restored from a backup: models stay out of
+    // backups) trains once at start, in the background, when it has history to learn from.
+    if !retrain.is_zero() {
+        match state.store.models().await {
+            Ok(m) if m.is_empty() => match train(&state.store, state.clock.now()).await {
+                Ok(r) if r.unit.is_some() || r.category.is_some() => {
+                    tracing::info!(texts = r.texts, "routing models trained at start")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "index update failed; retrying"),
-            }
-            if ticks.is_multiple_of(10) {
-                if let Err(e) = smart.refresh(&state.store).await {
-                    tracing::error!(error = %e, "cannot reload the dispatch catalogue or models");
-                }
-                smart.expire(state.clock.now());
-            }
-            if !retrain.is_zero() && last_train.elapsed() >= retrain {
-                last_train = std::time::Instant::now();
-                match train(&state.store, state.clock.now()).await {
-                    Ok(r) => tracing::info!(texts = r.texts, "routing models retrained"),
-                    Err(e) => tracing::error!(error = %e, "scheduled retraining failed"),
-                }
-            }
-            ticks += 1;
-            tokio::time::sleep(every).await;
+                Err(e) => tracing::error!(error = %e, "training at start failed"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot list the routing models"),
         }
-    });
+    }
+    loop {
+        match smart.catch_up(&state.store, state.clock.now()).await {
+            Ok(n) if n > 0 => {
+                tracing::debug!(appeals = n, "search and duplicate indexes updated")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "index update failed; retrying"),
+        }
+        if ticks.is_multiple_of(10) {
+            if let Err(e) = smart.refresh(&state.store).await {
+                tracing::error!(error = %e, "cannot reload the dispatch catalogue or models");
+            }
+            smart.expire(state.clock.now());
+        }
+        if !retrain.is_zero() && last_train.elapsed() >= retrain {
+            last_train = std::time::Instant::now();
+            match train(&state.store, state.clock.now()).await {
+                Ok(r) => tracing::info!(texts = r.texts, "routing models retrained"),
+                Err(e) => tracing::error!(error = %e, "scheduled retraining failed"),
+            }
+        }
+        ticks += 1;
+        tokio::time::sleep(every).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1063,11 +1065,8 @@ async fn accuracy(
         ));
     }
     let now = state.clock.now();
-    let day = |s: &str| {
-        chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map(bihuan_domain::time::start_of_day)
-            .map_err(|_| ApiError::bad_request("bad_query", "from/to 须为 YYYY-MM-DD 格式的日期"))
-    };
+    let day =
+        |s: &str| crate::appeals::parse_date("from/to", s).map(bihuan_domain::time::start_of_day);
     let from = match &q.from {
         Some(s) => day(s)?,
         None => now - chrono::Duration::days(30),

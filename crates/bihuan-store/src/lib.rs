@@ -340,6 +340,15 @@ pub trait Store: Send + Sync + 'static {
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;
 
+    /// Whether the store can take writes: `Err` with the reason when its writer has stopped or
+    /// the database does not answer. `/healthz` asks this.
+    async fn health(&self) -> Result<()>;
+
+    /// Write jobs whose code panicked (each was failed and rolled back; the writer went on).
+    fn writer_panics(&self) -> u64 {
+        0
+    }
+
     /// A count that moves whenever any server sharing this store revokes a credential or
     /// changes a user, so that servers can drop cached credentials. A store only one server
     /// uses may leave it at 0 (that server clears its own cache).

@@ -1275,6 +1275,20 @@ impl Store for PgStore {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    async fn health(&self) -> Result<()> {
+        let probe = async {
+            let client = self.pool.get().await?;
+            client.query_one("SELECT 1", &[]).await?;
+            Ok::<(), StoreError>(())
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Internal(
+                "the database did not answer within 5 s".into(),
+            )),
+        }
+    }
+
     fn revocations(&self) -> u64 {
         self.revocations.load(Ordering::SeqCst) as u64
     }

@@ -11,7 +11,7 @@
 //!   writer.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
@@ -48,6 +48,24 @@ const MAX_BATCH: usize = 512;
 type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (JobOutcome, Finish) + Send>;
 
+/// What the writer thread reports about itself: whether it still runs, and how many jobs
+/// panicked (each failed alone with its batch, and the writer went on).
+#[derive(Default)]
+struct WriterHealth {
+    stopped: AtomicBool,
+    panics: AtomicU64,
+}
+
+/// Marks the writer stopped when its thread ends for any reason, a panic included.
+struct StoppedOnDrop(Arc<WriterHealth>);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
+        tracing::error!("the SQLite writer thread has stopped; writes will fail until a restart");
+    }
+}
+
 /// How a write job ended (see `writer_loop`).
 enum JobOutcome {
     /// Wrote what it meant to; answered after the commit.
@@ -62,6 +80,7 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: Mutex<mpsc::Sender<Job>>,
     depth: Arc<AtomicUsize>,
+    writer: Arc<WriterHealth>,
     readers: Arc<Mutex<Vec<Connection>>>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
     /// Dropped with the store, which tells the checkpointer to stop.
@@ -462,9 +481,11 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel::<Job>();
         let depth = Arc::new(AtomicUsize::new(0));
         let writer_depth = depth.clone();
+        let writer = Arc::new(WriterHealth::default());
+        let writer_health = writer.clone();
         std::thread::Builder::new()
             .name("bihuan-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, writer_depth))
+            .spawn(move || writer_loop(conn, rx, writer_depth, writer_health))
             .map_err(internal)?;
         let checkpoint_conn = Connection::open(&path)
             .map_err(|e| internal(format!("cannot open {}: {e}", path.display())))?;
@@ -478,6 +499,7 @@ impl SqliteStore {
             path,
             jobs: Mutex::new(tx),
             depth,
+            writer,
             readers: Arc::new(Mutex::new(Vec::new())),
             catalog,
             _checkpointer: stop,
@@ -486,6 +508,14 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Queues a write job that panics, as a bug would (for the tests that the writer survives
+    /// one). Answers with the error its caller would see.
+    #[doc(hidden)]
+    pub async fn write_panicking_job(&self) -> Result<()> {
+        self.write(|_conn| -> Result<()> { panic!("a deliberate panic in a write job") })
+            .await
     }
 
     /// Queues a write job and waits until it is committed (or failed).
@@ -532,8 +562,9 @@ impl SqliteStore {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             return Err(internal("the database writer has stopped"));
         }
-        rx.await
-            .map_err(|_| internal("the database writer dropped a job"))?
+        rx.await.map_err(|_| {
+            internal("the database writer dropped this job (its batch failed); retry")
+        })?
     }
 
     async fn read<T: Send + 'static>(
@@ -610,7 +641,18 @@ impl SqliteStore {
 /// was acknowledged yet; clients retry, and idempotency keys make retries safe). Not using a
 /// savepoint per job matters: savepoints copy every page a job touches into a sub-journal, which
 /// cost a third of the writer's time.
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize>) {
+///
+/// A job that panics (a bug: every input is meant to be refused before it gets here) is caught:
+/// it may have written part of its change, so its batch is rolled back like a storage failure,
+/// its caller gets an internal error, the batch's other callers get the usual "retry" failure
+/// (none was acknowledged, so nothing acknowledged is lost), and the writer takes the next batch.
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    depth: Arc<AtomicUsize>,
+    health: Arc<WriterHealth>,
+) {
+    let _stopped = StoppedOnDrop(health.clone());
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -627,8 +669,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
             for job in batch {
                 // Cannot start a transaction: fail every job. A job's refusals come before its
                 // writes, and its writes fail without a transaction, so nothing is kept.
-                let (_, finish) = job(&conn);
-                finish(Err(format!("cannot begin a transaction: {e}")));
+                if let Some((_, finish)) = run_job(job, &conn, &health) {
+                    finish(Err(format!("cannot begin a transaction: {e}")));
+                }
             }
             continue;
         }
@@ -640,11 +683,15 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
                 drop(job);
                 continue;
             }
-            let (outcome, finish) = job(&conn);
-            if let JobOutcome::Failed = outcome {
-                failed = Some("a storage failure rolled back this batch; retry".into());
+            match run_job(job, &conn, &health) {
+                Some((outcome, finish)) => {
+                    if let JobOutcome::Failed = outcome {
+                        failed = Some("a storage failure rolled back this batch; retry".into());
+                    }
+                    finishers.push(finish);
+                }
+                None => failed = Some("another write in this batch failed; retry".into()),
             }
-            finishers.push(finish);
         }
         // The batch's rollup changes, summed over all its jobs: rows that every registration
         // touches are written once per batch, not once per job.
@@ -676,6 +723,33 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, depth: Arc<AtomicUsize
         for finish in finishers {
             finish(commit.clone());
         }
+    }
+}
+
+/// Runs one job, catching a panic: `None` when it panicked (counted and logged; its reply
+/// channel went with it, so its caller hears that the writer dropped the job).
+fn run_job(job: Job, conn: &Connection, health: &WriterHealth) -> Option<(JobOutcome, Finish)> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
+        Ok(done) => Some(done),
+        Err(panic) => {
+            health.panics.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                panic = panic_text(&panic),
+                "a write job panicked; its batch is rolled back and the writer goes on"
+            );
+            None
+        }
+    }
+}
+
+/// The message of a caught panic, for the log.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
     }
 }
 
@@ -806,6 +880,29 @@ impl Store for SqliteStore {
             .read()
             .map(|c| c.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    async fn health(&self) -> Result<()> {
+        if self.writer.stopped.load(Ordering::SeqCst) {
+            return Err(internal("the database writer has stopped"));
+        }
+        // A job through the writer proves it takes work (not only that its thread exists).
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            self.write(|conn| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            }),
+        )
+        .await;
+        match answered {
+            Ok(r) => r,
+            Err(_) => Err(internal("the database writer did not answer within 5 s")),
+        }
+    }
+
+    fn writer_panics(&self) -> u64 {
+        self.writer.panics.load(Ordering::Relaxed)
     }
 
     fn queue_depth(&self) -> usize {

@@ -175,6 +175,9 @@ pub fn parse_time(s: &str) -> Option<Instant> {
         "%Y年%m月%d日 %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            if !bihuan_domain::time::date_in_range(t.date()) {
+                return None;
+            }
             return cst()
                 .from_local_datetime(&t)
                 .single()
@@ -183,6 +186,9 @@ pub fn parse_time(s: &str) -> Option<Instant> {
     }
     for f in ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, f) {
+            if !bihuan_domain::time::date_in_range(d) {
+                return None;
+            }
             return Some(bihuan_domain::time::start_of_day(d) + chrono::Duration::hours(9));
         }
     }

@@ -294,8 +294,7 @@ enum UserCmd {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .with_context(|| format!("{s:?} is not a date in the form YYYY-MM-DD"))
+    bihuan_domain::time::parse_date(s).map_err(|e| anyhow::anyhow!("{s:?}: {e}"))
 }
 
 fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {

@@ -746,3 +746,58 @@ async fn sqlite_copies_the_log_into_the_database_while_open() {
     );
     assert_eq!(f.store.count(AppealFilter::default()).await.unwrap(), 300);
 }
+
+/// A write job that panics (a bug the edges failed to catch) fails on its own: the writer
+/// thread goes on, takes the next registrations, counts the panic, and the store stays healthy.
+/// Registrations sent in the same moment either land or fail with a retryable error, and none
+/// that was acknowledged is missing afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writer_survives_a_panicking_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Arc::new(SqliteStore::open(dir.path().join("t.db")).unwrap());
+    let store: Arc<dyn Store> = sqlite.clone();
+    demo::install(&store, &demo::county(), "not-a-real-hash")
+        .await
+        .unwrap();
+    let op = actor(&store, Role::Operator).await;
+    store.health().await.unwrap();
+    assert_eq!(store.writer_panics(), 0);
+    // A burst around the panic, so that some registrations share its batch.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (s, a) = (store.clone(), op.clone());
+        tasks.push(tokio::spawn(async move {
+            s.register(new_appeal(i), a, t0(), None)
+                .await
+                .map(|r| r.appeal.id)
+        }));
+    }
+    let panicked = sqlite.write_panicking_job().await;
+    assert!(
+        matches!(panicked, Err(StoreError::Internal(_))),
+        "{panicked:?}"
+    );
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(id) => acknowledged.push(id),
+            Err(StoreError::Internal(m)) => assert!(m.contains("retry"), "{m}"),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(store.writer_panics(), 1);
+    store.health().await.unwrap();
+    for i in 100..110 {
+        store
+            .register(new_appeal(i), op.clone(), t0(), None)
+            .await
+            .unwrap();
+    }
+    for id in &acknowledged {
+        store.appeal(AppealRef::Id(*id)).await.unwrap();
+    }
+    assert_eq!(
+        store.count(AppealFilter::default()).await.unwrap(),
+        acknowledged.len() as u64 + 10
+    );
+}

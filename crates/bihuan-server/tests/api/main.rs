@@ -7,8 +7,14 @@ use bihuan_server::Clock;
 use helpers::*;
 use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_escaped};
 
+mod hardening;
 mod hostile;
 mod smart;
+use hardening::{
+    a_dead_worker_makes_healthz_unhealthy, dates_outside_the_range_are_client_errors,
+    extreme_limits_are_refused_and_writes_go_on, extreme_policy_limits_are_refused,
+    login_redirects_stay_on_this_site,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use smart::{
@@ -1703,6 +1709,11 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(
+    extreme_limits_are_refused_and_writes_go_on,
+    extreme_policy_limits_are_refused,
+    dates_outside_the_range_are_client_errors,
+    login_redirects_stay_on_this_site,
+    a_dead_worker_makes_healthz_unhealthy,
     every_endpoint_survives_hostile_input,
     stored_markup_comes_back_escaped,
     the_whole_loop_over_http,
