@@ -124,7 +124,7 @@ proptest! {
         let cal = official();
         let start = chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0).unwrap();
         let limit = match unit { 0 => Limit::WorkingDays(n), 1 => Limit::CalendarDays(n), _ => Limit::Hours(n) };
-        if let Ok(due) = limit.due_from(&cal, start) {
+        if let Ok(due) = limit.due_from(cal, start) {
             prop_assert!(due >= start, "{:?} from {} gave {}", limit, start, due);
         }
     }
