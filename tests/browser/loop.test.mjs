@@ -153,11 +153,19 @@ test("every role's home page loads, also on a phone", async () => {
 
 test("a leader's dashboard draws its charts", async () => {
   const page = await loginAs(browser, server.base, "leader1");
+  // The content security policy refuses inline scripts and styles; nothing of ours may need one.
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
   const resp = await page.goto(`${server.base}/dashboard`);
+  assert.match(resp.headers()["content-security-policy"], /frame-ancestors 'none'/);
   assert.equal(resp.status(), 200);
   await page.locator("#trend canvas").waitFor();
   assert.ok(await page.locator("#towns canvas").count());
   assert.ok((await page.locator(".card .l").allTextContents()).includes("闭环率"));
+  // The chart sizes come from the style sheet, not from inline styles.
+  assert.equal((await page.locator("#trend").boundingBox()).height, 360);
+  await page.goto(`${server.base}/appeals`);
+  assert.deepEqual(violations, []);
   await page.context().close();
 });
 

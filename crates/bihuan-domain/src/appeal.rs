@@ -237,6 +237,101 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// Masks phone numbers, ID numbers and card numbers that someone typed into free text (a
+/// content, a reply, a comment), for readers who may not see personal data:
+///
+/// * a run of 11 digits starting with 1 (a mobile number, also written 3-4-4 with spaces or
+///   hyphens): `139****5678`;
+/// * a run of 15 to 19 digits, or 17 digits and an `X` (an ID number, a bank card): the first 3
+///   and last 4 kept, the rest starred;
+/// * a landline of 7 or 8 digits after an area code (`0791-8612345`): the last 4 kept.
+///
+/// Full-width digits count as digits. Shorter runs (dates, amounts, appeal numbers) are left
+/// alone. Returns the text unchanged (borrowed) when there is nothing to mask.
+pub fn mask_free_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    if text.chars().filter(|c| digit(*c)).count() < 7 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        if !digit(chars[i])
+            || (i > 0 && (digit(chars[i - 1]) || chars[i - 1].is_ascii_alphabetic()))
+        {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // A number starts here: digits, with single spaces or hyphens between groups.
+        let mut j = i;
+        let mut digits: Vec<usize> = Vec::new();
+        while j < chars.len() {
+            if digit(chars[j]) {
+                digits.push(j);
+                j += 1;
+            } else if (chars[j] == ' ' || chars[j] == '-')
+                && j + 1 < chars.len()
+                && digit(chars[j + 1])
+                && !digits.is_empty()
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        // An ID number may end in X.
+        let x_end = j < chars.len() && digits.len() == 17 && matches!(chars[j], 'X' | 'x');
+        if x_end {
+            digits.push(j);
+            j += 1;
+        }
+        let n = digits.len();
+        let first = chars[digits[0]];
+        let is_mobile = n == 11 && matches!(first, '1' | '１');
+        let is_long = (15..=19).contains(&n) || x_end;
+        let is_landline = matches!(first, '0' | '０')
+            && (10..=12).contains(&n)
+            && chars[i..j].iter().any(|c| *c == '-' || *c == ' ');
+        let keep: Option<(usize, usize)> = if is_mobile || is_long {
+            Some((3, 4))
+        } else if is_landline {
+            // The area code (the digits before the first separator) and the last 4 kept.
+            let area = chars[i..j]
+                .iter()
+                .take_while(|c| **c != '-' && **c != ' ')
+                .count();
+            Some((area, 4))
+        } else {
+            None
+        };
+        let followed_by_alnum = j < chars.len() && chars[j].is_ascii_alphanumeric();
+        match keep {
+            Some((head, tail)) if !followed_by_alnum => {
+                changed = true;
+                let mut k = 0;
+                for c in &chars[i..j] {
+                    if digit(*c) || matches!(c, 'X' | 'x') {
+                        out.push(if k < head || k >= n - tail { *c } else { '*' });
+                        k += 1;
+                    } else {
+                        out.push(*c);
+                    }
+                }
+            }
+            _ => out.extend(&chars[i..j]),
+        }
+        i = j;
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// The person who raised the appeal. Anonymous appeals have neither name nor phone.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -370,6 +465,36 @@ mod tests {
         assert!(Phone::parse("123").is_err());
         assert_eq!(Citizen::default().to_string(), "匿名");
         assert_eq!(c.identity_key().unwrap(), "13812345678");
+    }
+
+    #[test]
+    fn personal_numbers_in_free_text_are_masked() {
+        let m = |s: &str| mask_free_text(s).into_owned();
+        assert_eq!(m("请回电13912345678谢谢"), "请回电139****5678谢谢");
+        assert_eq!(m("电话 139 1234 5678。"), "电话 139 **** 5678。");
+        assert_eq!(m("电话139-1234-5678"), "电话139-****-5678");
+        assert_eq!(m("手机１３９１２３４５６７８"), "手机１３９****５６７８");
+        assert_eq!(
+            m("身份证号36010219900101123X,住东门路"),
+            "身份证号360***********123X,住东门路"
+        );
+        assert_eq!(m("卡号6222021234567890123"), "卡号622************0123");
+        assert_eq!(m("座机0791-8612345"), "座机0791-***2345");
+        // Left alone: dates, amounts, appeal numbers, short numbers, codes inside words.
+        for s in [
+            "2026-11-02 上午9点",
+            "欠薪 35000 元",
+            "工单 2026-11-000123",
+            "东门路12号",
+            "订单号A13912345678B",
+            "单价12345678901234",
+        ] {
+            assert_eq!(m(s), s, "{s}");
+        }
+        assert!(matches!(
+            mask_free_text("没有号码"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -51,8 +51,30 @@ struct LoginBody {
     password: String,
 }
 
-/// Checks a login and password; the same refusal whether the login exists or not.
-pub async fn check_login(state: &AppState, login: &str, password: &str) -> ApiResult<User> {
+/// Checks a login and password from a client address; the same refusal, after the same work,
+/// whether the login exists or not (an unknown login is checked against a dummy hash, so its
+/// answer takes as long as a known one's). Refused with 429 while the login or the address is
+/// throttled ([`crate::throttle`]); every failure is logged (login name and address, never the
+/// password).
+pub async fn check_login(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    addr: std::net::IpAddr,
+) -> ApiResult<User> {
+    let login = login.trim();
+    let limits = state.config.login_limits();
+    let now = std::time::Instant::now();
+    if let Some(wait) = state.logins.blocked(login, addr, limits, now) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        tracing::warn!(login, %addr, "login refused: throttled after repeated failures");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "login_throttled",
+            format!("登录失败次数过多,请 {minutes} 分钟后再试;如忘记密码请联系管理员"),
+        )
+        .retry_after(wait.as_secs().max(1)));
+    }
     let refused = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -60,24 +82,53 @@ pub async fn check_login(state: &AppState, login: &str, password: &str) -> ApiRe
             "登录名或密码错误",
         )
     };
-    let user = match state.store.user_by_login(login.trim()).await {
-        Ok(u) => u,
-        Err(StoreError::NotFound { .. }) => return Err(refused()),
+    let user = match state.store.user_by_login(login).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let hash = user.password_hash.clone();
-    let pw = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
-        .await
-        .unwrap_or(false);
-    if !ok || !user.active {
-        return Err(refused());
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| auth::dummy_hash().to_string());
+    let ok = verify_bounded(state, password.to_string(), hash).await?;
+    match user {
+        Some(u) if ok && u.active => {
+            state.logins.succeeded(login, addr);
+            Ok(u)
+        }
+        _ => {
+            state.logins.failed(login, addr, limits, now);
+            tracing::warn!(login, %addr, "failed login");
+            Err(refused())
+        }
     }
-    Ok(user)
 }
 
-/// Opens a console session and returns the cookie that carries it.
-pub async fn open_session(state: &AppState, user: &User) -> ApiResult<String> {
+/// Runs an Argon2 check off the async threads, at most `config.hash_concurrency` at a time (each
+/// needs 19 MiB; unbounded, 64 concurrent logins took 1.1 GiB more).
+async fn verify_bounded(state: &AppState, password: String, hash: String) -> ApiResult<bool> {
+    let _permit = state.hashing.clone().acquire_owned().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "服务器繁忙,请稍后重试",
+        )
+    })?;
+    Ok(
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+            .await
+            .unwrap_or(false),
+    )
+}
+
+/// Opens a console session and returns the cookie that carries it (`Secure` when the
+/// configuration or the request says HTTPS; see `Config::secure_cookies`).
+pub async fn open_session(
+    state: &AppState,
+    user: &User,
+    headers: &axum::http::HeaderMap,
+) -> ApiResult<String> {
     let (token, hash) = auth::new_token();
     let expires = state.clock.now() + chrono::Duration::hours(state.config.session_hours as i64);
     state
@@ -90,18 +141,25 @@ pub async fn open_session(state: &AppState, user: &User) -> ApiResult<String> {
             String::new(),
         )
         .await?;
+    let secure = if crate::security::cookie_secure(&state.config, headers) {
+        "; Secure"
+    } else {
+        ""
+    };
     Ok(format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
         state.config.session_hours * 3600
     ))
 }
 
 async fn login(
     State(state): State<AppState>,
+    addr: crate::security::ClientAddr,
+    headers: axum::http::HeaderMap,
     JsonBody(b): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
-    let user = check_login(&state, &b.login, &b.password).await?;
-    let cookie = open_session(&state, &user).await?;
+    let user = check_login(&state, &b.login, &b.password, addr.0).await?;
+    let cookie = open_session(&state, &user, &headers).await?;
     tracing::info!(user = user.id.0, "login");
     Ok(([(header::SET_COOKIE, cookie)], Json(user_json(&user))).into_response())
 }
@@ -271,7 +329,7 @@ pub async fn add_user(
             "「系统」角色不能分配给用户",
         ));
     }
-    let hash = hash_checked(password).await?;
+    let hash = hash_checked(state, password).await?;
     Ok(state
         .store
         .create_user(NewUser {
@@ -285,10 +343,11 @@ pub async fn add_user(
 }
 
 /// Checks a new password's strength and hashes it off the async threads.
-async fn hash_checked(password: &str) -> ApiResult<String> {
+async fn hash_checked(state: &AppState, password: &str) -> ApiResult<String> {
     auth::check_password_strength(password)
         .map_err(|m| ApiError::unprocessable("weak_password", m))?;
     let pw = password.to_string();
+    let _permit = state.hashing.clone().acquire_owned().await.ok();
     tokio::task::spawn_blocking(move || auth::hash_password(&pw))
         .await
         .ok()
@@ -328,14 +387,17 @@ struct UpdateUserBody {
     unit: Option<u32>,
     active: Option<bool>,
     password: Option<String>,
+    /// Required when changing one's own password.
+    current_password: Option<String>,
 }
 
 async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     PathParams(id): PathParams<u32>,
     JsonBody(b): JsonBody<UpdateUserBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let own = caller.user.id == UserId(id);
     // Anyone may change their own password; everything else is for administrators.
     let only_password =
@@ -358,8 +420,24 @@ async fn update_user(
             "不能停用自己的账号",
         ));
     }
-    let password_hash = match b.password {
-        Some(pw) => Some(hash_checked(&pw).await?),
+    if own && b.password.is_some() {
+        // Someone at an unattended desk must not be able to take the account over.
+        let current = b.current_password.clone().unwrap_or_default();
+        let hash = caller.user.password_hash.clone();
+        if current.is_empty() || !verify_bounded(&state, current, hash).await? {
+            tracing::warn!(
+                user = caller.user.id.0,
+                "password change refused: wrong current password"
+            );
+            return Err(ApiError::forbidden(
+                "wrong_current_password",
+                "修改自己的密码须填写正确的当前密码(current_password)",
+            ));
+        }
+    }
+    let password_changed = b.password.is_some();
+    let password_hash = match &b.password {
+        Some(pw) => Some(hash_checked(&state, pw).await?),
         None => None,
     };
     if let Some(n) = &b.name {
@@ -383,9 +461,23 @@ async fn update_user(
             },
         )
         .await?;
-    // A disabled account or a changed role must take effect at once.
+    // A disabled account, a changed role or a new password (which ended the user's console
+    // sessions) must take effect at once.
     state.credentials.clear();
-    Ok(Json(user_json(&user)))
+    if password_changed {
+        tracing::info!(
+            user = user.id.0,
+            by = caller.user.id.0,
+            "password changed; console sessions ended"
+        );
+    }
+    let uses_cookie = !headers.contains_key(header::AUTHORIZATION);
+    if own && password_changed && uses_cookie && user.active {
+        // The caller's own session ended with the others: open a fresh one for this browser.
+        let cookie = open_session(&state, &user, &headers).await?;
+        return Ok(([(header::SET_COOKIE, cookie)], Json(user_json(&user))).into_response());
+    }
+    Ok(Json(user_json(&user)).into_response())
 }
 
 async fn categories(State(state): State<AppState>, _c: Caller) -> Json<Value> {

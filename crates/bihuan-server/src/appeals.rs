@@ -97,10 +97,61 @@ fn mask_citizen(v: &mut Value) {
     }
 }
 
+/// Masks personal numbers typed into free text anywhere in a view (titles, contents, replies,
+/// comments, notes), leaving the structured citizen record to [`mask_citizen`].
+pub fn mask_texts(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(m) = bihuan_domain::appeal::mask_free_text(s) {
+                *s = m;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_texts),
+        Value::Object(obj) => {
+            for (k, val) in obj.iter_mut() {
+                if k != "citizen" {
+                    mask_texts(val);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An appeal with personal numbers in its free text masked, for pages that render the typed
+/// appeal (the console) to a reader who may not see personal data.
+pub fn masked_appeal(a: &Appeal) -> Appeal {
+    let Ok(mut v) = serde_json::to_value(a) else {
+        return a.clone();
+    };
+    mask_texts(&mut v);
+    serde_json::from_value(v).unwrap_or_else(|_| a.clone())
+}
+
+/// Event records with personal numbers in their free text masked (see [`masked_appeal`]).
+pub fn masked_records(records: Vec<EventRecord>) -> Vec<EventRecord> {
+    records
+        .into_iter()
+        .map(|r| {
+            let Ok(mut v) = serde_json::to_value(&r.event) else {
+                return r;
+            };
+            mask_texts(&mut v);
+            match serde_json::from_value(v) {
+                Ok(event) => EventRecord { event, ..r },
+                Err(_) => r,
+            }
+        })
+        .collect()
+}
+
 /// The JSON view of an appeal for this caller.
 pub fn appeal_view(a: &Appeal, c: &Caller, now: Instant, in_list: bool) -> Value {
     let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
     let full = sees_personal_data(c, a, in_list);
+    if !full {
+        mask_texts(&mut v);
+    }
     if let Some(obj) = v.as_object_mut() {
         if !full {
             if let Some(citizen) = obj.get_mut("citizen") {
@@ -132,6 +183,7 @@ fn timeline_view(records: &[EventRecord], c: &Caller, a: &Appeal) -> Vec<Value> 
         .map(|r| {
             let mut event = serde_json::to_value(&r.event).unwrap_or(Value::Null);
             if !full {
+                mask_texts(&mut event);
                 if let Some(citizen) = event.pointer_mut("/appeal/citizen") {
                     mask_citizen(citizen);
                 }

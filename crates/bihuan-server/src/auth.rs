@@ -25,6 +25,16 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
 }
 
+/// A hash of no one's password, checked for logins that do not exist so that their answer takes
+/// as long as a known login's (names cannot be found by timing).
+pub fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| {
+        let (token, _) = new_token();
+        hash_password(&token).unwrap_or_default()
+    })
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|h| {

@@ -34,6 +34,24 @@ pub struct Config {
     pub duplicate_days: u32,
     /// How alike (0–1) two appeals must be to be shown as possible duplicates.
     pub duplicate_threshold: f32,
+    /// The address people reach the console at, e.g. `https://12345.county.example`, when a
+    /// proxy stands in front; state-changing requests must come from it. Empty: the host each
+    /// request was sent to.
+    pub public_origin: String,
+    /// Whether the session cookie is marked `Secure` (sent over HTTPS only): `auto` marks it when
+    /// `public_origin` is https or the proxy says the request came over HTTPS
+    /// (`X-Forwarded-Proto: https`); `always`; `never`.
+    pub secure_cookies: String,
+    /// Failed logins of one login name from one address before it must wait `login_window_mins`.
+    pub login_max_failures: u32,
+    /// Failed logins from one address, for any names, before it must wait.
+    pub login_max_failures_per_address: u32,
+    /// How long failures are counted and a throttled login waits (minutes).
+    pub login_window_mins: u64,
+    /// Password hashes computed at once; 0: one per core.
+    pub hash_concurrency: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -53,12 +71,28 @@ impl Default for Config {
             direct_dispatch_confidence: 0.9,
             duplicate_days: 30,
             duplicate_threshold: 0.5,
+            public_origin: String::new(),
+            secure_cookies: "auto".into(),
+            login_max_failures: 5,
+            login_max_failures_per_address: 30,
+            login_window_mins: 15,
+            hash_concurrency: 0,
+            trust_forwarded_for: false,
             demo_logins: vec![],
         }
     }
 }
 
 impl Config {
+    /// The login throttle's limits.
+    pub fn login_limits(&self) -> crate::throttle::Limits {
+        crate::throttle::Limits {
+            per_login: self.login_max_failures,
+            per_address: self.login_max_failures_per_address,
+            window: std::time::Duration::from_secs(self.login_window_mins * 60),
+        }
+    }
+
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut c = match file {
             Some(path) => {
@@ -97,6 +131,32 @@ impl Config {
         if let Some(v) = get("BIHUAN_SEARCH_DIR") {
             self.search_dir = v;
         }
+        if let Some(v) = get("BIHUAN_PUBLIC_ORIGIN") {
+            self.public_origin = v;
+        }
+        if let Some(v) = get("BIHUAN_SECURE_COOKIES") {
+            self.secure_cookies = v;
+        }
+        if !matches!(self.secure_cookies.as_str(), "auto" | "always" | "never") {
+            anyhow::bail!(
+                "secure_cookies must be \"auto\", \"always\" or \"never\", not {:?}",
+                self.secure_cookies
+            );
+        }
+        let origin = self.public_origin.trim_end_matches('/').to_string();
+        if !origin.is_empty()
+            && !((origin.starts_with("http://") || origin.starts_with("https://"))
+                && origin
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|r| !r.is_empty() && !r.contains('/')))
+        {
+            anyhow::bail!(
+                "public_origin must be a scheme and host such as https://12345.county.example, not {:?}",
+                self.public_origin
+            );
+        }
+        self.public_origin = origin;
         if !(0.0..=1.0).contains(&self.direct_dispatch_confidence)
             || !(0.0..=1.0).contains(&self.duplicate_threshold)
         {
@@ -108,6 +168,15 @@ impl Config {
             anyhow::bail!(
                 "log_format must be \"text\" or \"json\", not {:?}",
                 self.log_format
+            );
+        }
+        if self.login_max_failures == 0
+            || self.login_max_failures_per_address == 0
+            || !(1..=24 * 60).contains(&self.login_window_mins)
+        {
+            anyhow::bail!(
+                "login_max_failures and login_max_failures_per_address must be at least 1, \
+                 login_window_mins between 1 and 1440"
             );
         }
         if self.session_hours == 0 || self.session_hours > 24 * 30 {

@@ -179,6 +179,8 @@ fn page(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // htmx would add a <style> element, which the content security policy refuses.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
                 title { (title) " · 闭环" }
                 link rel="stylesheet" href="/assets/app.css";
                 script src="/assets/htmx.min.js" defer {}
@@ -262,7 +264,8 @@ fn appeal_rows(items: &[Appeal], cat: &Catalog, now: Instant) -> Markup {
                             td.num data-label="编号" { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
                             td.num.small data-label="登记" { (format_local(a.registered_at)) }
                             td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
-                            td data-label="标题" { (a.title) }
+                            // Lists mask personal data for everyone, numbers typed into a title too.
+                            td data-label="标题" { (bihuan_domain::appeal::mask_free_text(&a.title)) }
                             td data-label="乡镇" { (unit_name(cat, a.place.township)) }
                             td data-label="主办" { (unit_name(cat, a.lead)) }
                             td data-label="状态" { span.badge { (a.status.label()) } }
@@ -351,18 +354,25 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(state): State<AppState>,
+    addr: crate::security::ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = safe_next(f.next.as_deref());
-    match crate::admin::check_login(&state, &f.login, &f.password).await {
-        Ok(user) => match crate::admin::open_session(&state, &user).await {
+    match crate::admin::check_login(&state, &f.login, &f.password, addr.0).await {
+        Ok(user) => match crate::admin::open_session(&state, &user, &headers).await {
             Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
             Err(e) => (e.status, login_form(&state, &next, Some(&e.message))).into_response(),
         },
-        Err(e) => (
-            StatusCode::UNAUTHORIZED,
-            login_form(&state, &next, Some(&e.message)),
-        )
-            .into_response(),
+        Err(e) => {
+            let mut resp = (e.status, login_form(&state, &next, Some(&e.message))).into_response();
+            if let Some(secs) = e.retry_after {
+                resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            }
+            resp
+        }
     }
 }
 
@@ -1493,6 +1503,15 @@ async fn render_detail(
     let cat = state.store.catalog();
     let now = state.clock.now();
     let full = sees_personal_data(c, &a, false);
+    // Phone and ID numbers typed into the texts are masked like the citizen's own fields.
+    let (a, history) = if full {
+        (a, history)
+    } else {
+        (
+            crate::appeals::masked_appeal(&a),
+            crate::appeals::masked_records(history),
+        )
+    };
     let (name, phone) = if full {
         (
             a.citizen.name.clone().unwrap_or_default(),
@@ -1869,18 +1888,26 @@ struct PreviewQuery {
 /// The deadlines a dispatch would set, shown before the dispatcher confirms.
 async fn dispatch_preview(
     State(state): State<AppState>,
-    PageUser(_c): PageUser,
+    PageUser(c): PageUser,
     Path(key): Path<String>,
     Query(q): Query<PreviewQuery>,
-) -> Html<String> {
+) -> Response {
+    let refused = || (StatusCode::FORBIDDEN, Html("无权查看该工单".to_string())).into_response();
+    // Only those who dispatch see what dispatching would do, and only for appeals they may see.
+    if !matches!(c.user.role, Role::Dispatcher | Role::Admin) {
+        return refused();
+    }
     let Ok(r) = parse_ref(&key) else {
-        return Html(String::new());
+        return Html(String::new()).into_response();
     };
     let Ok(a) = state.store.appeal(r).await else {
-        return Html(String::new());
+        return Html(String::new()).into_response();
     };
+    if !can_see(&c, &a) {
+        return refused();
+    }
     if q.lead.as_deref().unwrap_or("").is_empty() {
-        return Html("选择主办单位后显示将产生的办理期限".into());
+        return Html("选择主办单位后显示将产生的办理期限".to_string()).into_response();
     }
     let cat = state.store.catalog();
     let now = state.clock.now();
@@ -1897,6 +1924,7 @@ async fn dispatch_preview(
     Html(html! {
         "若现在交办:签收期限 " strong { (due(p.sign)) } ";答复期限 " strong { (reply) } ";退单须在 " strong { (due(p.return_window)) } " 前"
     }.into_string())
+    .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2359,7 +2387,7 @@ async fn admin_render(
             summary { "修改期限规则" }
             p.small.muted { "修改只影响此后登记的工单;在办工单沿用登记时的规则。每条规则的期限写作 {\"working_days\": N}(工作日)、{\"calendar_days\": N}(日)或 {\"hours\": N}(小时)。" }
             form.stack method="post" action="/admin/policies" data-confirm="确认保存新的期限规则?" {
-                textarea name="json" style="min-height:24rem;font-family:monospace;max-width:100%" { (serde_json::to_string_pretty(cat.policies.rows()).unwrap_or_default()) }
+                textarea.code name="json" { (serde_json::to_string_pretty(cat.policies.rows()).unwrap_or_default()) }
                 p { button.primary type="submit" { "保存期限规则" } }
             }
         }

@@ -226,10 +226,10 @@ async fn dashboard(
             (kpi("综合得分", h.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into()), &format!("/appeals?{range}"), html! { span.small.muted { "响应10%+解决50%+满意40%" } }))
             a.card.bad href="/appeals?overdue=true&sort=due" { div.n { (h.overdue) } div.l { "当前超期" } }
         }
-        div.panel { h2 { "近12个月受理量(按渠道)与闭环率、满意率、按期办结率" } div #trend style="height:360px" {} }
+        div.panel { h2 { "近12个月受理量(按渠道)与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {
-            div.panel { h2 { "乡镇综合得分" } div #towns style="height:420px" {} }
-            div.panel { h2 { "超期工单(按主办单位)" } div #overdue style="height:420px" {} }
+            div.panel { h2 { "乡镇综合得分" } div #towns.chart-420 {} }
+            div.panel { h2 { "超期工单(按主办单位)" } div #overdue.chart-420 {} }
         }
         div.row {
             div.panel {
@@ -239,7 +239,7 @@ async fn dashboard(
                 ol { @for k in &units.ranking.grey { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
                 p.small.muted { "回访量少于 " (units.ranking.min_volume) " 件的单位只列示、不排名。" }
             }
-            div.panel { h2 { "受理量(按一级分类)" } div #cats style="height:360px" {} }
+            div.panel { h2 { "受理量(按一级分类)" } div #cats.chart-360 {} }
         }
         h2 { "单位排名 " a.small href=(format!("/api/v1/export/ranking.xlsx?period={}&by=unit", units.spec)) { "导出 Excel" } " " a.small href=(format!("/api/v1/export/ranking.csv?period={}&by=unit", units.spec)) { "CSV" } }
         div.table-wrap { table {

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub extra: Option<serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -27,7 +29,14 @@ impl ApiError {
             code,
             message: message.into(),
             extra: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After` (and `retry_after_secs` in the body).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
@@ -60,7 +69,15 @@ impl IntoResponse for ApiError {
                 }
             }
         }
-        (self.status, Json(body)).into_response()
+        if let (Some(secs), Some(obj)) = (self.retry_after, body.as_object_mut()) {
+            obj.insert("retry_after_secs".into(), json!(secs));
+        }
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -91,6 +108,7 @@ impl From<DomainError> for ApiError {
             code: e.code(),
             message: e.message_zh(),
             extra,
+            retry_after: None,
         }
     }
 }

@@ -58,8 +58,8 @@ pub fn appeal_row(a: &Appeal, cat: &Catalog) -> Vec<String> {
         a.category
             .and_then(|c| cat.categories.path_name(c))
             .unwrap_or_default(),
-        a.title.clone(),
-        a.content.clone(),
+        bihuan_domain::appeal::mask_free_text(&a.title).into_owned(),
+        bihuan_domain::appeal::mask_free_text(&a.content).into_owned(),
         a.citizen
             .name
             .as_deref()
@@ -83,9 +83,14 @@ pub fn appeal_row(a: &Appeal, cat: &Catalog) -> Vec<String> {
     ]
 }
 
-/// Cells that a spreadsheet would run as formulas are prefixed so they stay text.
-fn defuse(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@']) {
+/// Cells that a spreadsheet would run as formulas are prefixed so they stay text: a cell whose
+/// first character is `=`, `+`, `-`, `@` (or their full-width forms), a tab or a carriage
+/// return, or whose first character after leading blanks is one of the formula signs (some
+/// spreadsheets trim before they look).
+pub fn defuse(s: &str) -> String {
+    const SIGNS: [char; 8] = ['=', '+', '-', '@', '＝', '＋', '－', '＠'];
+    let trimmed = s.trim_start_matches([' ', '\t', '\r', '\n', '\u{3000}']);
+    if s.starts_with(['\t', '\r']) || trimmed.starts_with(SIGNS) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -284,4 +289,29 @@ async fn export_ranking(
         rows,
     };
     respond(&t, &format, &format!("排名-{}", r.spec.replace(':', "-")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_even_behind_blanks() {
+        for s in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\t=1+1",
+            "  =cmd|' /C calc'!A0",
+            "\r=1",
+            "＝1+1",
+            "\u{3000}=1",
+        ] {
+            assert!(defuse(s).starts_with('\''), "{s:?}");
+        }
+        for s in ["路灯不亮", "12345", "a=1", ""] {
+            assert_eq!(defuse(s), s);
+        }
+    }
 }

@@ -12,7 +12,9 @@
 //! | [`auth`] | password hashes, tokens, the `Caller` extractor |
 //! | [`export`] | lists and tables to CSV (with BOM) and XLSX, on request |
 //! | [`error`] | JSON errors and extractors that never answer a client error with a 500 |
-//! | [`ops`] | `/healthz`, `/metrics`, request counting |
+//! | [`ops`] | `/healthz`, `/metrics`, request counting, background worker supervision |
+//! | [`security`] | the origin check on state changes (CSRF) and the security headers |
+//! | [`throttle`] | failed-login counting per login and per address |
 //! | [`report`] | rates, breakdowns and rankings for a period |
 //! | [`scanner`] | the background deadline scanner |
 //! | [`openapi`] | the OpenAPI document |
@@ -46,7 +48,9 @@ pub mod openapi;
 pub mod ops;
 pub mod report;
 pub mod scanner;
+pub mod security;
 pub mod smart;
+pub mod throttle;
 
 pub use config::Config;
 use error::ApiError;
@@ -141,6 +145,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub credentials: Arc<auth::CredentialCache>,
     pub smart: Arc<smart::Smart>,
+    /// Failed logins per login and address.
+    pub logins: Arc<throttle::LoginThrottle>,
+    /// Password hashing allowed at once (each Argon2 run takes 19 MiB and a core).
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 pub struct Application {
@@ -170,6 +178,10 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::track,
@@ -212,6 +224,11 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let smart = Arc::new(smart::Smart::open(&store, &config).await?);
+        let hash_concurrency = if config.hash_concurrency == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            config.hash_concurrency
+        };
         let state = AppState {
             store,
             smart,
@@ -219,6 +236,8 @@ impl Application {
             ops: Arc::new(ops::Ops::default()),
             clock,
             credentials: Arc::new(auth::CredentialCache::default()),
+            logins: Arc::new(throttle::LoginThrottle::default()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(hash_concurrency)),
         };
         Ok(Application { listener, state })
     }
@@ -252,9 +271,12 @@ impl Application {
             );
         }
         let app = router(self.state.clone());
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await?;
         Ok(())
     }
 }

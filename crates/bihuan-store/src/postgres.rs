@@ -1868,6 +1868,7 @@ impl Store for PgStore {
                 ));
             }
         }
+        let password_changed = update.password_hash.is_some();
         self.in_tx(move |tx| {
             boxed(async move {
                 let mut user = user_by(tx, "id = $1 FOR UPDATE", &(id.0 as i64))
@@ -1904,6 +1905,13 @@ impl Store for PgStore {
                     // A disabled account loses its sessions and tokens at once.
                     tx.execute("DELETE FROM credentials WHERE user_id = $1", &[&(id.0 as i64)])
                         .await?;
+                } else if password_changed {
+                    // A new password ends every console session (the caller opens a new one).
+                    tx.execute(
+                        "DELETE FROM credentials WHERE user_id = $1 AND kind = $2",
+                        &[&(id.0 as i64), &CredentialKind::Session.code()],
+                    )
+                    .await?;
                 }
                 // Role, unit or password changed: other servers drop what they cached.
                 bump_meta_counter(tx, REVOCATIONS).await?;

@@ -1381,6 +1381,7 @@ impl Store for SqliteStore {
                 ));
             }
         }
+        let password_changed = update.password_hash.is_some();
         self.write(move |conn| {
             let mut user = user_by(conn, "id = ?", [id.0 as i64])?
                 .ok_or_else(|| StoreError::not_found(format!("user {}", id.0)))?;
@@ -1413,6 +1414,12 @@ impl Store for SqliteStore {
             if !user.active {
                 // A disabled account loses its sessions and tokens at once.
                 conn.execute("DELETE FROM credentials WHERE user_id = ?", [id.0 as i64])?;
+            } else if password_changed {
+                // A new password ends every console session (the caller opens a new one).
+                conn.execute(
+                    "DELETE FROM credentials WHERE user_id = ? AND kind = ?",
+                    params![id.0 as i64, CredentialKind::Session.code()],
+                )?;
             }
             Ok(user)
         })

@@ -25,7 +25,12 @@ pub async fn export_csv(
     loop {
         let page = store.list(filter.clone(), cursor, 500).await?;
         for a in &page.items {
-            w.write_record(appeal_row(a, &cat))?;
+            // The same defusing as the API's CSV: a cell must never run as a formula.
+            w.write_record(
+                appeal_row(a, &cat)
+                    .iter()
+                    .map(|c| bihuan_server::export::defuse(c)),
+            )?;
             n += 1;
         }
         match page.next_cursor {

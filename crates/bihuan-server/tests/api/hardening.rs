@@ -186,6 +186,7 @@ pub async fn login_redirects_stay_on_this_site(app: TestApp) {
     ] {
         let r = client
             .post(app.url("/login"))
+            .header("origin", app.base.clone())
             .form(&[("login", "admin"), ("password", PASSWORD), ("next", next)])
             .send()
             .await
@@ -230,4 +231,429 @@ pub async fn a_dead_worker_makes_healthz_unhealthy(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("healthz never reported the dead worker: {last}");
+}
+
+/// A browser client logged in to the console as `login` (its cookie kept), sending the
+/// console's own origin with the login form.
+async fn console_session(app: &TestApp, login: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(app.url("/login"))
+        .header("origin", app.base.clone())
+        .form(&[("login", login), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {login}");
+    client
+}
+
+async fn timeline_len(app: &TestApp, num: &str) -> usize {
+    let (_, v) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+    v["timeline"].as_array().unwrap().len()
+}
+
+/// State-changing console requests riding on the session cookie succeed only from the console's
+/// own origin: a page on another port or subdomain (same site, so the cookie goes along), a
+/// sandboxed frame (`Origin: null`) or a request naming no origin at all changes nothing.
+pub async fn cross_origin_posts_change_nothing(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    let browser = console_session(&app, "supervisor").await;
+    let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let foreign = [
+        Some(format!("http://127.0.0.1:{}", port + 1)),
+        Some(format!("http://evil.127.0.0.1:{port}")),
+        Some(format!("http://localhost:{port}")),
+        Some("null".to_string()),
+        None,
+    ];
+    let before = timeline_len(&app, &num).await;
+    let mut refused = 0;
+    for origin in &foreign {
+        let (_, cur) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+        let mut req = browser
+            .post(app.url(&format!("/appeals/{num}/act")))
+            .form(&[
+                ("action", "comment"),
+                ("version", &cur["version"].to_string()),
+                ("text", "伪造的备注"),
+            ]);
+        if let Some(o) = origin {
+            req = req.header("origin", o.as_str());
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{origin:?}");
+        assert!(r.text().await.unwrap().contains("请求被拒绝"));
+        refused += 1;
+        // The same from a registration form.
+        let mut reg = browser
+            .post(app.url("/appeals/new"))
+            .form(&[("title", "伪造的诉求"), ("content", "伪造")]);
+        if let Some(o) = origin {
+            reg = reg.header("origin", o.as_str());
+        }
+        assert_eq!(reg.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        // And an API upload with the cookie (multipart is a plain form's encoding).
+        let part = reqwest::multipart::Part::bytes(b"GIF89a....".to_vec()).file_name("x.gif");
+        let mut up = browser
+            .post(app.url(&format!("/api/v1/appeals/{num}/attachments")))
+            .multipart(reqwest::multipart::Form::new().part("file", part));
+        if let Some(o) = origin {
+            up = up.header("origin", o.as_str());
+        }
+        let r = up.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "upload from {origin:?}");
+        let (_, e) = body(r).await;
+        assert_eq!(e["code"], "cross_origin_refused");
+    }
+    assert_eq!(refused, foreign.len());
+    assert_eq!(
+        timeline_len(&app, &num).await,
+        before,
+        "nothing was recorded"
+    );
+    let (_, list) = app.get("admin", "/api/v1/appeals").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "nothing registered"
+    );
+    // From the console's own origin (Origin, or Referer when Origin is absent) it works.
+    for header in ["origin", "referer"] {
+        let (_, cur) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+        let value = if header == "origin" {
+            app.base.clone()
+        } else {
+            app.url(&format!("/appeals/{num}"))
+        };
+        let r = browser
+            .post(app.url(&format!("/appeals/{num}/act")))
+            .header(header, value)
+            .form(&[
+                ("action", "comment"),
+                ("version", &cur["version"].to_string()),
+                ("text", "真实的备注"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{header}");
+    }
+    assert_eq!(timeline_len(&app, &num).await, before + 2);
+    // A forged login (signing the victim in as the attacker) is refused too.
+    let r = reqwest::Client::new()
+        .post(app.url("/login"))
+        .header("origin", format!("http://127.0.0.1:{}", port + 1))
+        .form(&[("login", "admin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Integrations with a bearer token need no origin.
+    app.ok(
+        "supervisor",
+        &num,
+        json!({"action": "comment", "text": "接口备注"}),
+    )
+    .await;
+}
+
+/// Pages forbid framing and foreign scripts; nothing with personal data is cached; the
+/// embedded assets may be.
+pub async fn responses_carry_the_security_headers(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    let browser = console_session(&app, "dispatcher").await;
+    for path in [
+        "/".to_string(),
+        format!("/appeals/{num}"),
+        "/appeals".into(),
+        "/dashboard".into(),
+    ] {
+        let r = browser.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        // No inline script or style attribute for the policy to break.
+        let page = r.text().await.unwrap();
+        assert!(!page.contains(" style=\""), "{path} has an inline style");
+        assert!(!page.contains(" onclick="), "{path}");
+    }
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/appeals/{num}")))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let r = app
+        .client
+        .get(app.url("/assets/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    // The session cookie: HttpOnly and SameSite always; Secure when the proxy says HTTPS.
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/login"))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"login": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(cookie.contains("Secure"), "{cookie}");
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/login"))
+        .json(&json!({"login": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
+}
+
+/// Wrong passwords are throttled per login after the configured count (429 with when to retry),
+/// other accounts and other addresses are not affected, the answer for an unknown login is the
+/// same as for a known one, and the right password works again after the window.
+pub async fn wrong_passwords_are_throttled(app: TestApp) {
+    let limit = app.state.config.login_max_failures;
+    let try_login = |login: &'static str, password: &'static str| {
+        let url = app.url("/api/v1/login");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"login": login, "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..limit + 3 {
+        statuses.push(try_login("operator", "wrong-password-1").await.status());
+    }
+    let unauthorized = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(unauthorized, limit as usize, "{statuses:?}");
+    assert!(statuses[limit as usize..]
+        .iter()
+        .all(|s| *s == StatusCode::TOO_MANY_REQUESTS));
+    // The right password is refused too while the throttle lasts, saying when to come back.
+    let r = try_login("operator", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= app.state.config.login_window_mins * 60);
+    let (_, e) = body(r).await;
+    assert_eq!(e["code"], "login_throttled");
+    assert!(e["message"].as_str().unwrap().contains("分钟后再试"));
+    // Other accounts still log in.
+    assert_eq!(try_login("admin", PASSWORD).await.status(), StatusCode::OK);
+    // An unknown login answers exactly as a wrong password does.
+    let r = try_login("no-such-user", "wrong-password-1").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (_, unknown) = body(r).await;
+    let (_, wrong) = body(try_login("admin", "wrong-password-1").await).await;
+    assert_eq!(unknown, wrong);
+}
+
+/// Changing one's own password needs the current one, and ends the user's other console
+/// sessions; the browser that changed it gets a new session.
+pub async fn a_password_change_needs_the_current_one_and_ends_other_sessions(app: TestApp) {
+    let other = console_session(&app, "housing").await;
+    let this = console_session(&app, "housing").await;
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let (_, me) = body(this.get(app.url("/api/v1/me")).send().await.unwrap()).await;
+    let id = me["id"].as_u64().unwrap();
+    let change = |current: Option<&str>| {
+        let mut b = json!({"password": "new-pass-2027x"});
+        if let Some(c) = current {
+            b["current_password"] = json!(c);
+        }
+        this.patch(app.url(&format!("/api/v1/users/{id}")))
+            .header("origin", app.base.clone())
+            .json(&b)
+            .send()
+    };
+    let r = change(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(r).await.1["code"], "wrong_current_password");
+    let r = change(Some("not-the-password")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = change(Some(PASSWORD)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers().contains_key("set-cookie"),
+        "a fresh session for this browser"
+    );
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "the other session ended"
+    );
+    assert_eq!(
+        this.get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // An administrator resets someone else's password without knowing it.
+    let (s, _) = body(
+        app.client
+            .patch(app.url(&format!("/api/v1/users/{id}")))
+            .bearer_auth(app.token("admin"))
+            .json(&json!({"password": "reset-pass-2027y"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+/// A phone or ID number typed into the content is masked wherever the citizen's own fields are:
+/// in lists for everyone but return-visit staff, in details for units that are not the lead, and
+/// always in CSV; the lead unit and the centre still see it in the detail.
+pub async fn personal_numbers_in_free_text_are_masked(app: TestApp) {
+    let mut b = new_appeal();
+    b["content"] = json!("路灯不亮,请回电13812345678,身份证36010219900101123X。");
+    let num = n(&app.register(&b).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING, "assisting": [WATER]}),
+    )
+    .await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "comment", "text": "已致电13812345678"}),
+    )
+    .await;
+    let masked = "路灯不亮,请回电138****5678,身份证360***********123X。";
+    // The assisting unit and the leader: masked in detail, timeline and list.
+    for login in ["water", "leader"] {
+        let (s, v) = app.get(login, &format!("/api/v1/appeals/{num}")).await;
+        assert_eq!(s, StatusCode::OK, "{login}");
+        assert_eq!(v["content"], masked, "{login}");
+        let text = v.to_string();
+        assert!(!text.contains("13812345678"), "{login}: {text}");
+        assert!(!text.contains("36010219900101123X"), "{login}");
+        let (_, list) = app.get(login, "/api/v1/appeals").await;
+        assert!(!list.to_string().contains("13812345678"), "{login} list");
+    }
+    // The lead unit and the dispatcher see what was typed in the detail.
+    for login in ["housing", "dispatcher"] {
+        let (_, v) = app.get(login, &format!("/api/v1/appeals/{num}")).await;
+        assert!(
+            v["content"].as_str().unwrap().contains("13812345678"),
+            "{login}"
+        );
+    }
+    // CSV leaves the system: always masked.
+    let csv = app
+        .client
+        .get(app.url("/api/v1/export/appeals.csv"))
+        .bearer_auth(app.token("dispatcher"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("138****5678"), "{csv}");
+    assert!(!csv.contains("13812345678") && !csv.contains("36010219900101123X"));
+    // The console pages as well.
+    let browser = console_session(&app, "water").await;
+    let page = browser
+        .get(app.url(&format!("/appeals/{num}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("138****5678"), "the content is shown, masked");
+    assert!(!page.contains("13812345678") && !page.contains("36010219900101123X"));
+}
+
+/// The console's dispatch preview answers only those who dispatch (it once answered any
+/// signed-in user, for any appeal).
+pub async fn the_dispatch_preview_is_for_dispatchers_only(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    let path = format!("/appeals/{num}/preview?lead={HOUSING}");
+    let mut denied = 0;
+    let foreign = [
+        "housing",
+        "water",
+        "town",
+        "grid",
+        "visitor",
+        "leader",
+        "supervisor",
+        "operator",
+    ];
+    for login in foreign {
+        let r = console_session(&app, login)
+            .await
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{login}");
+        assert!(!r.text().await.unwrap().contains("签收期限"), "{login}");
+        denied += 1;
+    }
+    assert_eq!(denied, foreign.len());
+    let r = console_session(&app, "dispatcher")
+        .await
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("签收期限"));
 }

@@ -11,9 +11,13 @@ mod hardening;
 mod hostile;
 mod smart;
 use hardening::{
-    a_dead_worker_makes_healthz_unhealthy, dates_outside_the_range_are_client_errors,
+    a_dead_worker_makes_healthz_unhealthy,
+    a_password_change_needs_the_current_one_and_ends_other_sessions,
+    cross_origin_posts_change_nothing, dates_outside_the_range_are_client_errors,
     extreme_limits_are_refused_and_writes_go_on, extreme_policy_limits_are_refused,
-    login_redirects_stay_on_this_site,
+    login_redirects_stay_on_this_site, personal_numbers_in_free_text_are_masked,
+    responses_carry_the_security_headers, the_dispatch_preview_is_for_dispatchers_only,
+    wrong_passwords_are_throttled,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -909,9 +913,11 @@ async fn login_with_a_password_sets_a_session_cookie(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["login"], "housing");
     assert_eq!(me["role_label"], "承办人");
+    // A browser's logout names its origin (the console's own).
     let r = app
         .client
         .post(app.url("/api/v1/logout"))
+        .header("origin", app.base.clone())
         .send()
         .await
         .unwrap();
@@ -1714,6 +1720,12 @@ on_both_stores!(
     dates_outside_the_range_are_client_errors,
     login_redirects_stay_on_this_site,
     a_dead_worker_makes_healthz_unhealthy,
+    cross_origin_posts_change_nothing,
+    responses_carry_the_security_headers,
+    wrong_passwords_are_throttled,
+    a_password_change_needs_the_current_one_and_ends_other_sessions,
+    personal_numbers_in_free_text_are_masked,
+    the_dispatch_preview_is_for_dispatchers_only,
     every_endpoint_survives_hostile_input,
     stored_markup_comes_back_escaped,
     the_whole_loop_over_http,
