@@ -6,10 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn n(v: &Value) -> String {
-    v["number"].as_str().unwrap().to_string()
-}
-
 /// A registered appeal led by the township and signed for, ready for an extension request.
 async fn signed_by_town(app: &TestApp) -> String {
     let a = app.register(&new_appeal()).await;

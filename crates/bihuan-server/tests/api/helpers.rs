@@ -254,3 +254,8 @@ impl TestApp {
         v["status"].as_str().unwrap().to_string()
     }
 }
+
+/// The number of an appeal in an API answer.
+pub fn n(v: &Value) -> String {
+    v["number"].as_str().unwrap().to_string()
+}

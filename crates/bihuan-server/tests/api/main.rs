@@ -28,10 +28,6 @@ use smart::{
     training_stores_versioned_models_that_suggest,
 };
 
-fn n(v: &Value) -> String {
-    v["number"].as_str().unwrap().to_string()
-}
-
 async fn the_whole_loop_over_http(app: TestApp) {
     let a = app.register(&new_appeal()).await;
     assert_eq!(a["status"], "pending_dispatch");

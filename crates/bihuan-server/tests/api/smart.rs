@@ -6,10 +6,6 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use bihuan_server::Clock;
 
-fn n(v: &Value) -> String {
-    v["number"].as_str().unwrap().to_string()
-}
-
 /// Brings the search and duplicate indexes up to date (the background task does this every
 /// second; tests do it at once so that they never wait on a timer).
 async fn index(app: &TestApp) {
