@@ -170,23 +170,57 @@ labelled_enum! {
 
 /// A mobile or landline number. `Debug` and `Display` show `138****5678`; [`Phone::expose`] gives
 /// the full value to the few places that need it (the return-visit call, the store).
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Kept in one form whatever way it was typed (`138-1234-5678`, `+86 138 1234 5678`,
+/// `(0571) 8800 1234`), so that a repeat caller is recognised. Reading JSON normalises what it
+/// can and keeps anything else as written, so old stored appeals always read back;
+/// [`Phone::is_valid`] tells them apart and registration refuses an invalid one.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Phone(String);
 
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Phone, D::Error> {
+        let raw = String::deserialize(d)?;
+        Ok(Phone::parse(&raw).unwrap_or(Phone(raw)))
+    }
+}
+
 impl Phone {
-    /// Accepts digits with optional `+`, spaces and dashes; 5 to 20 digits.
+    /// Accepts digits with an optional `+`, spaces, dashes, dots and brackets; 5 to 20 digits.
+    /// China's country code (`+86`, `0086`, or `86` before an 11-digit mobile number) is dropped,
+    /// as is a leading `+` before any other code's digits kept.
     pub fn parse(s: &str) -> Result<Phone, String> {
         let cleaned: String = s
             .trim()
             .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{3000}'))
             .collect();
-        let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+        let (plus, digits) = match cleaned.strip_prefix('+') {
+            Some(d) => (true, d),
+            None => (false, cleaned.as_str()),
+        };
         if digits.len() < 5 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err("电话号码应为5至20位数字".into());
         }
-        Ok(Phone(cleaned))
+        let mobile = |d: &str| d.len() == 11 && d.starts_with('1');
+        let national = if plus {
+            digits.strip_prefix("86").filter(|d| d.len() >= 5)
+        } else {
+            digits
+                .strip_prefix("0086")
+                .or_else(|| digits.strip_prefix("86").filter(|d| mobile(d)))
+        };
+        Ok(match (national, plus) {
+            (Some(n), _) => Phone(n.to_string()),
+            (None, true) => Phone(format!("+{digits}")),
+            (None, false) => Phone(digits.to_string()),
+        })
+    }
+
+    /// Whether the number is one [`Phone::parse`] accepts (stored data may hold others).
+    pub fn is_valid(&self) -> bool {
+        Phone::parse(&self.0).is_ok_and(|p| p == *self)
     }
 
     pub fn expose(&self) -> &str {
@@ -462,6 +496,37 @@ mod tests {
         assert_eq!(c.phone.as_ref().unwrap().expose(), "13812345678");
         assert_eq!(Phone::parse("88001").unwrap().masked(), "***01");
         assert!(Phone::parse("12ab").is_err());
+        // One caller, however the number was typed.
+        for typed in [
+            "13812345678",
+            "138-1234-5678",
+            "138 1234 5678",
+            "+86 138 1234 5678",
+            "+8613812345678",
+            "008613812345678",
+            "8613812345678",
+            "(138)1234.5678",
+        ] {
+            assert_eq!(
+                Phone::parse(typed).unwrap().expose(),
+                "13812345678",
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            Phone::parse("(0571) 8800-1234").unwrap().expose(),
+            "057188001234"
+        );
+        assert_eq!(
+            Phone::parse("+1 415 555 0100").unwrap().expose(),
+            "+14155550100"
+        );
+        // Stored data reads back even when it was never a number; it is not valid.
+        let odd: Phone = serde_json::from_str("\"not-a-phone\"").unwrap();
+        assert!(!odd.is_valid());
+        let typed: Phone = serde_json::from_str("\"135-0000-6666\"").unwrap();
+        assert!(typed.is_valid());
+        assert_eq!(typed.expose(), "13500006666");
         assert!(Phone::parse("123").is_err());
         assert_eq!(Citizen::default().to_string(), "匿名");
         assert_eq!(c.identity_key().unwrap(), "13812345678");

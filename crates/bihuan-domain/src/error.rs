@@ -44,6 +44,8 @@ pub enum DomainError {
     UnknownWhistle(u32),
     #[error("this unit was not called by whistle {0}")]
     NotWhistleTarget(u32),
+    #[error("this unit has no whistle to report in to")]
+    NoReportDue,
     #[error("this unit has already reported in to whistle {0}")]
     AlreadyReported(u32),
     #[error(
@@ -95,6 +97,7 @@ impl DomainError {
             DomainError::NotATownship => "not_a_township",
             DomainError::UnknownWhistle(_) => "unknown_whistle",
             DomainError::NotWhistleTarget(_) => "not_whistle_target",
+            DomainError::NoReportDue => "no_report_due",
             DomainError::AlreadyReported(_) => "already_reported",
             DomainError::VisitIncomplete => "visit_incomplete",
             DomainError::MergeIntoSelf => "merge_into_self",
@@ -137,6 +140,7 @@ impl DomainError {
             DomainError::NotATownship => "只有乡镇(街道)可以吹哨".into(),
             DomainError::UnknownWhistle(n) => format!("本工单没有第 {n} 次吹哨"),
             DomainError::NotWhistleTarget(_) => "本单位不在此次吹哨的报到单位中".into(),
+            DomainError::NoReportDue => "本单位没有待报到的吹哨".into(),
             DomainError::AlreadyReported(_) => "本单位已报到".into(),
             DomainError::VisitIncomplete => {
                 "已联系上群众时,必须填写是否解决和满意度;未联系上时不填".into()

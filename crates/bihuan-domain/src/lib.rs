@@ -13,9 +13,11 @@
 //! | [`catalogue`] | the dispatch catalogue (派单目录): which unit takes which appeals |
 //! | [`appeal`] | the appeal's parts: number, channel, kind, urgency, citizen (masked), place |
 //! | [`lifecycle`] | the closed loop: commands → events → state, with roles and versions |
+//! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
 //! | [`error`] | every refusal, each with a stable code |
 
+pub mod aggregate;
 pub mod appeal;
 pub mod calendar;
 pub mod catalogue;

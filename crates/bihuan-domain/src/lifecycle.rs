@@ -70,6 +70,35 @@ simple_enum! {
     }
 }
 
+/// Which appeals a role sees: decided for every role here (an exhaustive match), so a new role
+/// sees nothing until someone decides otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Every appeal of the county: the centre, supervision, return visits, leaders.
+    County,
+    /// Appeals its unit leads, assists, was called to by a whistle, or once led.
+    Unit,
+    /// Appeals the user registered (a grid member's own reports).
+    OwnRegistrations,
+}
+
+impl Role {
+    pub fn visibility(self) -> Visibility {
+        match self {
+            Role::Operator
+            | Role::Dispatcher
+            | Role::Supervisor
+            | Role::ReturnVisitor
+            | Role::Leader
+            | Role::Admin
+            | Role::System => Visibility::County,
+            Role::Handler | Role::UnitLeader => Visibility::Unit,
+            Role::GridMember => Visibility::OwnRegistrations,
+        }
+    }
+}
+
 simple_enum! {
     /// Where an appeal is in the loop.
     Status {
@@ -131,6 +160,97 @@ simple_enum! {
     SuperviseReason {
         Overdue => "超期督办",
         LeaderOrder => "领导交办",
+    }
+}
+
+simple_enum! {
+    /// What can be done to an existing appeal: a [`Command`] without its payload. The console
+    /// offers exactly the actions [`Appeal::available_actions`] returns.
+    Action {
+        AnswerAtIntake => "当场答复",
+        Dispatch => "交办",
+        Sign => "签收",
+        SetOwner => "指定首席服务官",
+        Commit => "承诺",
+        Contact => "首次联系",
+        Return => "退单",
+        DecideReturn => "审核退单",
+        RequestExtension => "申请延期",
+        DecideExtension => "审批延期",
+        Whistle => "吹哨",
+        ReportIn => "报到",
+        Reply => "答复",
+        ReturnVisit => "回访",
+        Close => "办结",
+        Redo => "重办",
+        Merge => "合并",
+        /// Recorded on the master by a merge; never issued by a person.
+        LinkDuplicate => "关联重复件",
+        Supervise => "督办",
+        Comment => "备注",
+    }
+}
+
+impl Action {
+    /// The stable name, as in the API's `action` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::AnswerAtIntake => "answer_at_intake",
+            Action::Dispatch => "dispatch",
+            Action::Sign => "sign",
+            Action::SetOwner => "set_owner",
+            Action::Commit => "commit",
+            Action::Contact => "contact",
+            Action::Return => "return",
+            Action::DecideReturn => "decide_return",
+            Action::RequestExtension => "request_extension",
+            Action::DecideExtension => "decide_extension",
+            Action::Whistle => "whistle",
+            Action::ReportIn => "report_in",
+            Action::Reply => "reply",
+            Action::ReturnVisit => "return_visit",
+            Action::Close => "close",
+            Action::Redo => "redo",
+            Action::Merge => "merge",
+            Action::LinkDuplicate => "link_duplicate",
+            Action::Supervise => "supervise",
+            Action::Comment => "comment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.name() == s)
+    }
+
+    /// Whether a person may issue it (a duplicate link is only written by a merge).
+    pub fn is_internal(self) -> bool {
+        self == Action::LinkDuplicate
+    }
+
+    /// The roles that may issue this action (unit and state checks come on top).
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Action::AnswerAtIntake => &[Operator, Dispatcher],
+            Action::Dispatch | Action::DecideReturn | Action::Merge | Action::LinkDuplicate => {
+                &[Dispatcher, Admin]
+            }
+            Action::Sign
+            | Action::Commit
+            | Action::Contact
+            | Action::Return
+            | Action::RequestExtension
+            | Action::Whistle
+            | Action::ReportIn
+            | Action::Reply => &[Handler, UnitLeader],
+            Action::SetOwner => &[UnitLeader, Dispatcher],
+            Action::DecideExtension => &[Dispatcher, Admin, UnitLeader],
+            Action::ReturnVisit => &[ReturnVisitor, Dispatcher],
+            Action::Close => &[Dispatcher, ReturnVisitor, Admin],
+            Action::Redo => &[Dispatcher, ReturnVisitor, Supervisor],
+            Action::Supervise => &[Supervisor, Leader, Admin, System],
+            Action::Comment => Role::ALL,
+        }
     }
 }
 
@@ -355,57 +475,40 @@ pub enum Command {
 }
 
 impl Command {
+    /// What kind of command this is.
+    pub fn action(&self) -> Action {
+        match self {
+            Command::AnswerAtIntake { .. } => Action::AnswerAtIntake,
+            Command::Dispatch { .. } => Action::Dispatch,
+            Command::Sign { .. } => Action::Sign,
+            Command::SetOwner { .. } => Action::SetOwner,
+            Command::Commit { .. } => Action::Commit,
+            Command::Contact { .. } => Action::Contact,
+            Command::Return { .. } => Action::Return,
+            Command::DecideReturn { .. } => Action::DecideReturn,
+            Command::RequestExtension { .. } => Action::RequestExtension,
+            Command::DecideExtension { .. } => Action::DecideExtension,
+            Command::Whistle { .. } => Action::Whistle,
+            Command::ReportIn { .. } => Action::ReportIn,
+            Command::Reply(_) => Action::Reply,
+            Command::ReturnVisit(_) => Action::ReturnVisit,
+            Command::Close { .. } => Action::Close,
+            Command::Redo { .. } => Action::Redo,
+            Command::Merge { .. } => Action::Merge,
+            Command::LinkDuplicate { .. } => Action::LinkDuplicate,
+            Command::Supervise { .. } => Action::Supervise,
+            Command::Comment { .. } => Action::Comment,
+        }
+    }
+
     /// The stable name of the command, as in the API's `action` field.
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::AnswerAtIntake { .. } => "answer_at_intake",
-            Command::Dispatch { .. } => "dispatch",
-            Command::Sign { .. } => "sign",
-            Command::SetOwner { .. } => "set_owner",
-            Command::Commit { .. } => "commit",
-            Command::Contact { .. } => "contact",
-            Command::Return { .. } => "return",
-            Command::DecideReturn { .. } => "decide_return",
-            Command::RequestExtension { .. } => "request_extension",
-            Command::DecideExtension { .. } => "decide_extension",
-            Command::Whistle { .. } => "whistle",
-            Command::ReportIn { .. } => "report_in",
-            Command::Reply(_) => "reply",
-            Command::ReturnVisit(_) => "return_visit",
-            Command::Close { .. } => "close",
-            Command::Redo { .. } => "redo",
-            Command::Merge { .. } => "merge",
-            Command::LinkDuplicate { .. } => "link_duplicate",
-            Command::Supervise { .. } => "supervise",
-            Command::Comment { .. } => "comment",
-        }
+        self.action().name()
     }
 
     /// The roles that may issue this command (unit checks come on top).
     pub fn roles(&self) -> &'static [Role] {
-        use Role::*;
-        match self {
-            Command::AnswerAtIntake { .. } => &[Operator, Dispatcher],
-            Command::Dispatch { .. }
-            | Command::DecideReturn { .. }
-            | Command::Merge { .. }
-            | Command::LinkDuplicate { .. } => &[Dispatcher, Admin],
-            Command::Sign { .. }
-            | Command::Commit { .. }
-            | Command::Contact { .. }
-            | Command::Return { .. }
-            | Command::RequestExtension { .. }
-            | Command::Whistle { .. }
-            | Command::ReportIn { .. }
-            | Command::Reply(_) => &[Handler, UnitLeader],
-            Command::SetOwner { .. } => &[UnitLeader, Dispatcher],
-            Command::DecideExtension { .. } => &[Dispatcher, Admin, UnitLeader],
-            Command::ReturnVisit(_) => &[ReturnVisitor, Dispatcher],
-            Command::Close { .. } => &[Dispatcher, ReturnVisitor, Admin],
-            Command::Redo { .. } => &[Dispatcher, ReturnVisitor, Supervisor],
-            Command::Supervise { .. } => &[Supervisor, Leader, Admin, System],
-            Command::Comment { .. } => Role::ALL,
-        }
+        self.action().roles()
     }
 }
 
@@ -520,6 +623,43 @@ pub enum Event {
 }
 
 impl Event {
+    /// The texts people wrote in this event (replies, notes, reasons, comments), for search.
+    /// Never a citizen's or an officer's name or phone, never a code, a date or a tag. Written
+    /// out for every event, so a new event must decide what of it is searchable.
+    pub fn free_texts(&self) -> Vec<&str> {
+        match self {
+            // The registration's texts are the appeal's own title, content and address.
+            Event::Registered { .. }
+            | Event::Signed { .. }
+            | Event::OwnerChanged { .. }
+            | Event::MergedInto { .. }
+            | Event::DuplicateLinked { .. } => vec![],
+            Event::AnsweredAtIntake { answer } => vec![answer],
+            Event::Dispatched { note, .. }
+            | Event::Contacted { note }
+            | Event::ReturnAccepted { note }
+            | Event::ReturnRefused { note }
+            | Event::ExtensionApproved { note, .. }
+            | Event::ExtensionRefused { note }
+            | Event::ReportedIn { note, .. }
+            | Event::Closed { note, .. }
+            | Event::Supervised { note, .. } => vec![note],
+            Event::Committed { commitment } => std::iter::once(commitment.what.as_str())
+                .chain(commitment.citizen_part.as_deref())
+                .collect(),
+            Event::ReturnRequested { reason, .. }
+            | Event::ExtensionRequested { reason, .. }
+            | Event::RedoOrdered { reason, .. } => vec![reason],
+            Event::Whistled { matter, .. } => vec![matter],
+            Event::Replied { reply, .. } => std::iter::once(reply.text.as_str())
+                .chain(reply.reason.as_deref())
+                .chain(reply.attachments.iter().map(String::as_str))
+                .collect(),
+            Event::Visited { visit } => vec![&visit.comment],
+            Event::Commented { text } => vec![text],
+        }
+    }
+
     /// The stable name of the event.
     pub fn name(&self) -> &'static str {
         match self {
@@ -752,6 +892,39 @@ fn check_units(field: &'static str, lead: UnitId, assisting: &[UnitId]) -> Resul
     Ok(())
 }
 
+/// A registration the domain has accepted, waiting for its id and number
+/// ([`Appeal::prepare_registration`]).
+#[derive(Debug, Clone)]
+pub struct PreparedRegistration {
+    new: NewAppeal,
+    actor: Actor,
+    at: Instant,
+    regime: Regime,
+    policy: DeadlinePolicy,
+    dispatch_due: Instant,
+}
+
+impl PreparedRegistration {
+    /// The appeal and its registration record, under the id and number the store allocated.
+    pub fn complete(self, id: AppealId, number: AppealNumber) -> (Appeal, EventRecord) {
+        let record = EventRecord {
+            appeal: id,
+            version: 1,
+            at: self.at,
+            actor: self.actor,
+            event: Event::Registered {
+                number,
+                appeal: Box::new(self.new),
+                regime: self.regime,
+                policy: Box::new(self.policy),
+                dispatch_due: self.dispatch_due,
+            },
+        };
+        let appeal = Appeal::from_registration(&record).expect("a registration event");
+        (appeal, record)
+    }
+}
+
 impl Appeal {
     /// The appeal as a store keeps it: JSON without the fields that are empty (no value, no
     /// items, false, zero), which reads back to the same appeal. About 40% shorter for a new
@@ -779,6 +952,17 @@ impl Appeal {
         at: Instant,
         ctx: Context<'_>,
     ) -> Result<(Appeal, EventRecord), DomainError> {
+        Ok(Appeal::prepare_registration(new, actor, at, ctx)?.complete(id, number))
+    }
+
+    /// Everything a registration decides, before the store gives it an id and a number: a
+    /// refused registration never takes a number, so numbers stay consecutive.
+    pub fn prepare_registration(
+        new: NewAppeal,
+        actor: &Actor,
+        at: Instant,
+        ctx: Context<'_>,
+    ) -> Result<PreparedRegistration, DomainError> {
         use Role::*;
         if ![Operator, Dispatcher, GridMember, Admin, System].contains(&actor.role) {
             return Err(DomainError::RoleForbidden {
@@ -795,24 +979,23 @@ impl Appeal {
         if let Some(n) = &new.citizen.name {
             text("citizen.name", n, false, 100)?;
         }
+        if new.citizen.phone.as_ref().is_some_and(|p| !p.is_valid()) {
+            return Err(DomainError::invalid(
+                "citizen.phone",
+                "电话号码应为5至20位数字(可带 +、空格或短横线)",
+            ));
+        }
         let regime = new.kind.regime();
         let policy = ctx.policies.lookup(regime, new.kind, new.urgency).clone();
         let dispatch_due = policy.dispatch.due_from(ctx.calendar, at)?;
-        let record = EventRecord {
-            appeal: id,
-            version: 1,
-            at,
+        Ok(PreparedRegistration {
+            new,
             actor: actor.clone(),
-            event: Event::Registered {
-                number,
-                appeal: Box::new(new),
-                regime,
-                policy: Box::new(policy),
-                dispatch_due,
-            },
-        };
-        let appeal = Appeal::from_registration(&record).expect("a registration event");
-        Ok((appeal, record))
+            at,
+            regime,
+            policy,
+            dispatch_due,
+        })
     }
 
     fn from_registration(r: &EventRecord) -> Option<Appeal> {
@@ -877,6 +1060,19 @@ impl Appeal {
             dispatch_rounds: vec![],
             reply_rounds: vec![],
         })
+    }
+
+    /// The words a search finds an appeal by: title, content, address and every text written
+    /// on it later ([`Event::free_texts`]) — not the citizen's name or phone.
+    pub fn search_text(&self, history: &[EventRecord]) -> String {
+        let mut out = format!("{}\n{}\n{}", self.title, self.content, self.place.address);
+        for t in history.iter().flat_map(|r| r.event.free_texts()) {
+            if !t.is_empty() {
+                out.push('\n');
+                out.push_str(t);
+            }
+        }
+        out
     }
 
     /// Rebuilds an appeal from its stored history. The first record must be the registration and
@@ -1075,6 +1271,203 @@ impl Appeal {
         out
     }
 
+    /// The actions `actor` may issue on this appeal at `at`, in [`Action::ALL`] order (internal
+    /// actions left out). Each passes [`Appeal::guard`], so some payload makes it succeed; every
+    /// other action is refused whatever it carries.
+    pub fn available_actions(&self, actor: &Actor, at: Instant, ctx: Context<'_>) -> Vec<Action> {
+        Action::ALL
+            .iter()
+            .copied()
+            .filter(|a| !a.is_internal() && self.guard(*a, actor, at, ctx).is_ok())
+            .collect()
+    }
+
+    /// Whether `actor` may issue `action` now, judged on everything but the command's payload:
+    /// role, status, the actor's unit and the appeal's own state. [`Appeal::handle`] runs this
+    /// first, so what the console offers and what the domain accepts cannot drift apart.
+    pub fn guard(
+        &self,
+        action: Action,
+        actor: &Actor,
+        at: Instant,
+        ctx: Context<'_>,
+    ) -> Result<(), DomainError> {
+        let name = action.name();
+        if at < self.last_at {
+            return Err(DomainError::TimeBeforeLastStep);
+        }
+        if !action.roles().contains(&actor.role) {
+            return Err(DomainError::RoleForbidden {
+                role: actor.role,
+                action: name,
+            });
+        }
+        // Only comments reach a closed or merged appeal.
+        if self.status.is_terminal() && action != Action::Comment {
+            return Err(self.illegal(name));
+        }
+        // Signed-for work: only while in progress, and "sign first" while waiting to be signed.
+        let in_progress = || match self.status {
+            Status::InProgress => Ok(()),
+            Status::Dispatched => Err(DomainError::NotSigned),
+            _ => Err(self.illegal(name)),
+        };
+        match action {
+            Action::AnswerAtIntake => {
+                if self.status != Status::PendingDispatch || self.dispatched_at.is_some() {
+                    return Err(self.illegal(name));
+                }
+                if self.kind != Kind::Consultation {
+                    return Err(DomainError::invalid("kind", "只有咨询类诉求可以当场答复"));
+                }
+            }
+            Action::Dispatch => {
+                if self.status != Status::PendingDispatch {
+                    return Err(self.illegal(name));
+                }
+            }
+            Action::Sign => {
+                match self.status {
+                    Status::Dispatched => {}
+                    Status::InProgress => return Err(DomainError::AlreadySigned),
+                    _ => return Err(self.illegal(name)),
+                }
+                self.require_lead(actor, name)?;
+            }
+            Action::SetOwner => {
+                if !matches!(
+                    self.status,
+                    Status::InProgress | Status::Replied | Status::Visited
+                ) {
+                    return Err(self.illegal(name));
+                }
+                if actor.role == Role::UnitLeader {
+                    self.require_lead(actor, name)?;
+                }
+                if self.lead.is_none() {
+                    return Err(DomainError::invalid(
+                        "lead",
+                        "当场答复的工单没有承办单位,无需指定首席服务官",
+                    ));
+                }
+            }
+            Action::Commit | Action::Contact => {
+                in_progress()?;
+                self.require_lead(actor, name)?;
+            }
+            Action::Return => {
+                if !matches!(self.status, Status::Dispatched | Status::InProgress) {
+                    return Err(self.illegal(name));
+                }
+                self.require_lead(actor, name)?;
+                if self.confirmed_units.contains(&actor.unit) {
+                    return Err(DomainError::UnitConfirmed);
+                }
+                if let Some(by) = self.deadlines.return_by {
+                    if at > by {
+                        return Err(DomainError::ReturnWindowPassed(format_local(by)));
+                    }
+                }
+            }
+            Action::DecideReturn => {
+                if self.status != Status::Returned {
+                    return Err(self.illegal(name));
+                }
+            }
+            Action::RequestExtension => {
+                in_progress()?;
+                self.require_lead(actor, name)?;
+                if self.extension.is_some() {
+                    return Err(DomainError::ExtensionPending);
+                }
+                let (Some(current), Some(original)) =
+                    (self.deadlines.reply, self.deadlines.reply_original)
+                else {
+                    return Err(self.illegal(name));
+                };
+                // Extended as far as the policy allows: no request could be granted.
+                let max = self.policy.max_extension.due_from(ctx.calendar, original)?;
+                if current >= max {
+                    return Err(DomainError::ExtensionTooLong(format_local(max)));
+                }
+            }
+            Action::DecideExtension => {
+                if self.status != Status::InProgress {
+                    return Err(self.illegal(name));
+                }
+                if self.extension.is_none() {
+                    return Err(DomainError::NoExtensionPending);
+                }
+                // For petitions the unit head approves (信访工作条例 Art 34); for the hotline the
+                // centre decides.
+                if actor.role == Role::UnitLeader {
+                    if self.regime != Regime::Petition {
+                        return Err(DomainError::RoleForbidden {
+                            role: actor.role,
+                            action: name,
+                        });
+                    }
+                    self.require_lead(actor, name)?;
+                }
+            }
+            Action::Whistle => {
+                in_progress()?;
+                self.require_lead(actor, name)?;
+                if actor.unit_kind != UnitKind::Township {
+                    return Err(DomainError::NotATownship);
+                }
+            }
+            Action::ReportIn => {
+                let mine = |w: &&Whistle| w.targets.iter().any(|t| t.unit == actor.unit);
+                let due = self.whistles.iter().filter(mine).any(|w| {
+                    w.targets
+                        .iter()
+                        .any(|t| t.unit == actor.unit && t.reported_at.is_none())
+                });
+                if !due {
+                    return Err(
+                        match (self.whistles.last(), self.whistles.iter().rfind(mine)) {
+                            (None, _) => DomainError::NoReportDue,
+                            (Some(last), None) => DomainError::NotWhistleTarget(last.no),
+                            (_, Some(w)) => DomainError::AlreadyReported(w.no),
+                        },
+                    );
+                }
+            }
+            Action::Reply => {
+                if self.status == Status::Dispatched {
+                    self.require_lead(actor, name)?;
+                }
+                in_progress()?;
+                self.require_lead(actor, name)?;
+            }
+            Action::ReturnVisit => {
+                if self.status != Status::Replied {
+                    return Err(self.illegal(name));
+                }
+            }
+            Action::Close => {
+                if !matches!(self.status, Status::Replied | Status::Visited) {
+                    return Err(self.illegal(name));
+                }
+            }
+            Action::Redo => {
+                if !matches!(self.status, Status::Replied | Status::Visited) {
+                    return Err(self.illegal(name));
+                }
+                if self.lead.is_none() {
+                    // Answered at intake: there is no unit to redo it; the centre dispatches it.
+                    return Err(DomainError::invalid(
+                        "lead",
+                        "当场答复的工单没有承办单位,请重新登记并交办",
+                    ));
+                }
+            }
+            Action::Merge | Action::LinkDuplicate | Action::Supervise | Action::Comment => {}
+        }
+        Ok(())
+    }
+
     fn decide(
         &self,
         command: &Command,
@@ -1083,27 +1476,11 @@ impl Appeal {
         ctx: Context<'_>,
     ) -> Result<Vec<Event>, DomainError> {
         let action = command.name();
-        if at < self.last_at {
-            return Err(DomainError::TimeBeforeLastStep);
-        }
-        if !command.roles().contains(&actor.role) {
-            return Err(DomainError::RoleForbidden {
-                role: actor.role,
-                action,
-            });
-        }
-        // Only comments reach a closed or merged appeal.
-        if self.status.is_terminal() && !matches!(command, Command::Comment { .. }) {
-            return Err(self.illegal(action));
-        }
+        self.guard(command.action(), actor, at, ctx)?;
+        // The guard has checked role, status, unit and everything else that does not depend
+        // on what the command carries; the arms check the payload.
         let ev = match command {
             Command::AnswerAtIntake { answer } => {
-                if self.status != Status::PendingDispatch || self.dispatched_at.is_some() {
-                    return Err(self.illegal(action));
-                }
-                if self.kind != Kind::Consultation {
-                    return Err(DomainError::invalid("kind", "只有咨询类诉求可以当场答复"));
-                }
                 text("answer", answer, true, MAX_TEXT)?;
                 vec![Event::AnsweredAtIntake {
                     answer: answer.clone(),
@@ -1114,18 +1491,9 @@ impl Appeal {
                 assisting,
                 note,
             } => {
-                if self.status != Status::PendingDispatch {
-                    return Err(self.illegal(action));
-                }
                 vec![self.dispatch_events(*lead, assisting, note, at, ctx)?]
             }
             Command::Sign { owner } => {
-                match self.status {
-                    Status::Dispatched => {}
-                    Status::InProgress => return Err(DomainError::AlreadySigned),
-                    _ => return Err(self.illegal(action)),
-                }
-                self.require_lead(actor, action)?;
                 let owner = owner.clone().unwrap_or_else(|| actor.person());
                 if owner.unit != actor.unit {
                     return Err(DomainError::invalid("owner", "首席服务官须为主办单位人员"));
@@ -1138,15 +1506,6 @@ impl Appeal {
                 vec![Event::Signed { owner, reply_due }]
             }
             Command::SetOwner { owner } => {
-                if !matches!(
-                    self.status,
-                    Status::InProgress | Status::Replied | Status::Visited
-                ) {
-                    return Err(self.illegal(action));
-                }
-                if actor.role == Role::UnitLeader {
-                    self.require_lead(actor, action)?;
-                }
                 if Some(owner.unit) != self.lead {
                     return Err(DomainError::invalid("owner", "首席服务官须为主办单位人员"));
                 }
@@ -1156,14 +1515,6 @@ impl Appeal {
                 }]
             }
             Command::Commit { commitment } => {
-                if self.status != Status::InProgress {
-                    return Err(if self.status == Status::Dispatched {
-                        DomainError::NotSigned
-                    } else {
-                        self.illegal(action)
-                    });
-                }
-                self.require_lead(actor, action)?;
                 text("commitment.what", &commitment.what, true, MAX_SHORT)?;
                 if let Some(c) = &commitment.citizen_part {
                     text("commitment.citizen_part", c, false, MAX_SHORT)?;
@@ -1179,30 +1530,10 @@ impl Appeal {
                 }]
             }
             Command::Contact { note } => {
-                if self.status != Status::InProgress {
-                    return Err(if self.status == Status::Dispatched {
-                        DomainError::NotSigned
-                    } else {
-                        self.illegal(action)
-                    });
-                }
-                self.require_lead(actor, action)?;
                 text("note", note, true, MAX_SHORT)?;
                 vec![Event::Contacted { note: note.clone() }]
             }
             Command::Return { reason } => {
-                if !matches!(self.status, Status::Dispatched | Status::InProgress) {
-                    return Err(self.illegal(action));
-                }
-                self.require_lead(actor, action)?;
-                if self.confirmed_units.contains(&actor.unit) {
-                    return Err(DomainError::UnitConfirmed);
-                }
-                if let Some(by) = self.deadlines.return_by {
-                    if at > by {
-                        return Err(DomainError::ReturnWindowPassed(format_local(by)));
-                    }
-                }
                 text("reason", reason, true, MAX_SHORT)?;
                 vec![Event::ReturnRequested {
                     unit: actor.unit,
@@ -1214,9 +1545,6 @@ impl Appeal {
                 note,
                 redispatch,
             } => {
-                if self.status != Status::Returned {
-                    return Err(self.illegal(action));
-                }
                 text("note", note, !accept, MAX_SHORT)?;
                 if *accept {
                     let mut evs = vec![Event::ReturnAccepted { note: note.clone() }];
@@ -1232,15 +1560,6 @@ impl Appeal {
                 }
             }
             Command::RequestExtension { limit, reason } => {
-                match self.status {
-                    Status::InProgress => {}
-                    Status::Dispatched => return Err(DomainError::NotSigned),
-                    _ => return Err(self.illegal(action)),
-                }
-                self.require_lead(actor, action)?;
-                if self.extension.is_some() {
-                    return Err(DomainError::ExtensionPending);
-                }
                 text("reason", reason, true, MAX_SHORT)?;
                 let (Some(current), Some(original)) =
                     (self.deadlines.reply, self.deadlines.reply_original)
@@ -1271,23 +1590,9 @@ impl Appeal {
                 }]
             }
             Command::DecideExtension { approve, note } => {
-                if self.status != Status::InProgress {
-                    return Err(self.illegal(action));
-                }
                 let Some(req) = &self.extension else {
                     return Err(DomainError::NoExtensionPending);
                 };
-                // For petitions the unit head approves (信访工作条例 Art 34); for the hotline the
-                // centre decides.
-                if actor.role == Role::UnitLeader {
-                    if self.regime != Regime::Petition {
-                        return Err(DomainError::RoleForbidden {
-                            role: actor.role,
-                            action,
-                        });
-                    }
-                    self.require_lead(actor, action)?;
-                }
                 text("note", note, !approve, MAX_SHORT)?;
                 if *approve {
                     vec![Event::ExtensionApproved {
@@ -1299,15 +1604,6 @@ impl Appeal {
                 }
             }
             Command::Whistle { units, matter } => {
-                match self.status {
-                    Status::InProgress => {}
-                    Status::Dispatched => return Err(DomainError::NotSigned),
-                    _ => return Err(self.illegal(action)),
-                }
-                self.require_lead(actor, action)?;
-                if actor.unit_kind != UnitKind::Township {
-                    return Err(DomainError::NotATownship);
-                }
                 if units.is_empty() {
                     return Err(DomainError::invalid("units", "至少选择一个报到单位"));
                 }
@@ -1346,15 +1642,6 @@ impl Appeal {
                 }]
             }
             Command::Reply(reply) => {
-                match self.status {
-                    Status::InProgress => {}
-                    Status::Dispatched => {
-                        self.require_lead(actor, action)?;
-                        return Err(DomainError::NotSigned);
-                    }
-                    _ => return Err(self.illegal(action)),
-                }
-                self.require_lead(actor, action)?;
                 text("text", &reply.text, true, MAX_TEXT)?;
                 match (&reply.result, &reply.reason) {
                     (ReplyResult::Resolved, _) => {}
@@ -1377,9 +1664,6 @@ impl Appeal {
                 }]
             }
             Command::ReturnVisit(visit) => {
-                if self.status != Status::Replied {
-                    return Err(self.illegal(action));
-                }
                 if visit.contacted != (visit.resolved.is_some() && visit.rating.is_some())
                     || (!visit.contacted && (visit.resolved.is_some() || visit.rating.is_some()))
                 {
@@ -1429,13 +1713,6 @@ impl Appeal {
                         return Err(DomainError::NotUnsatisfied)
                     }
                     _ => return Err(self.illegal(action)),
-                }
-                if self.lead.is_none() {
-                    // Answered at intake: there is no unit to redo it; the centre dispatches it.
-                    return Err(DomainError::invalid(
-                        "lead",
-                        "当场答复的工单没有承办单位,请重新登记并交办",
-                    ));
                 }
                 vec![Event::RedoOrdered {
                     cause: *cause,

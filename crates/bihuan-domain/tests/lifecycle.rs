@@ -1261,6 +1261,7 @@ fn every_command_in_every_status() {
                             "already_signed",
                             "no_extension_pending",
                             "unknown_whistle",
+                            "no_report_due",
                             "not_unsatisfied",
                         ],
                     };
@@ -1313,4 +1314,40 @@ fn the_next_running_deadline_colours_the_appeal() {
     let a = w.step(&a, reply_resolved(), &housing(), nov(3, 9));
     assert!(a.next_deadline().is_none());
     assert_eq!(a.deadline_state(nov(30, 9)), None);
+}
+
+#[test]
+fn the_search_text_holds_what_people_wrote_and_nothing_else() {
+    let mut w = World::new();
+    let (a, mut history) = w.register_with(common::new_appeal(Kind::Complaint), nov(2, 9));
+    let mut a = a;
+    for (cmd, who, at) in [
+        (dispatch(HOUSING), dispatcher(), nov(2, 10)),
+        (sign(), housing(), nov(2, 11)),
+        (comment(), supervisor(), nov(2, 12)),
+        (reply_resolved(), housing(), nov(3, 9)),
+    ] {
+        let (next, recs) = w.step_rec(&a, cmd, &who, at);
+        history.extend(recs);
+        a = next;
+    }
+    let text = a.search_text(&history);
+    assert!(
+        text.contains("路灯不亮") && text.contains("东门路12号"),
+        "{text}"
+    );
+    assert!(text.contains("群众来电催办"), "the comment: {text}");
+    assert!(text.contains("路灯恢复照明"), "the reply: {text}");
+    // No event tags, codes, dates, numbers or names.
+    for absent in [
+        "commented",
+        "replied",
+        "resolved",
+        "2026",
+        "李四",
+        "139",
+        "用户",
+    ] {
+        assert!(!text.contains(absent), "{absent} in {text}");
+    }
 }

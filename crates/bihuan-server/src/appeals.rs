@@ -50,16 +50,13 @@ pub fn parse_ref(key: &str) -> ApiResult<AppealRef> {
 
 /// Whether this caller may see this appeal at all.
 pub fn can_see(c: &Caller, a: &Appeal) -> bool {
-    if c.sees_all() {
-        return true;
-    }
+    use bihuan_domain::lifecycle::Visibility;
     let unit = c.user.unit;
-    match c.user.role {
-        Role::GridMember => {
-            a.registered_by == c.user.id
-                || [a.place.grid, a.place.village, a.place.township].contains(&Some(unit))
-        }
-        _ => {
+    match c.user.role.visibility() {
+        Visibility::County => true,
+        // The same rule as the list's filter (`registered_by`): what list and detail show agree.
+        Visibility::OwnRegistrations => a.registered_by == c.user.id,
+        Visibility::Unit => {
             a.lead == Some(unit)
                 || a.assisting.contains(&unit)
                 || a.whistles
@@ -208,34 +205,21 @@ async fn register(
     JsonBody(new): JsonBody<NewAppeal>,
 ) -> ApiResult<impl IntoResponse> {
     let key = match headers.get("idempotency-key") {
-        Some(v) => {
-            let s = v.to_str().map_err(|_| {
+        Some(v) => Some(crate::app::idempotency_key(
+            &caller,
+            v.to_str().map_err(|_| {
                 ApiError::bad_request("bad_idempotency_key", "Idempotency-Key 须为可见 ASCII 字符")
-            })?;
-            if s.is_empty() || s.len() > 200 {
-                return Err(ApiError::bad_request(
-                    "bad_idempotency_key",
-                    "Idempotency-Key 长度须为1至200",
-                ));
-            }
-            Some(format!("{}:{s}", caller.user.id.0))
-        }
+            })?,
+        )?),
         None => None,
     };
+    let r = crate::app::register(&state, &caller, new, key).await?;
     let now = state.clock.now();
-    let r = state
-        .store
-        .register(new, caller.actor.clone(), now, key)
-        .await?;
     let status = if r.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    state.ops.count_action("register");
-    if r.created {
-        state.smart.note_registered(&r.appeal);
-    }
     // A short answer: what the caller needs to tell the citizen and to act next. The whole
     // appeal is one GET away.
     // Written straight from the appeal, without building a JSON tree first (that was a fifth
@@ -330,9 +314,13 @@ pub struct ListQuery {
 }
 
 /// Narrows a filter to the matches of the query's full-text search, if it has one. Returns the
-/// number of matches (before the other filters) and whether they were cut at the cap.
-pub fn apply_search(
+/// number of matches the caller may see (before the other filters) and whether the matches were
+/// cut at the cap. A caller scoped to its unit is told only how many of its own appeals match:
+/// a count over the whole county would tell a department that a phone number exists in an
+/// appeal it cannot open.
+pub async fn apply_search(
     state: &AppState,
+    caller: &Caller,
     q: &ListQuery,
     filter: &mut AppealFilter,
 ) -> ApiResult<Option<(usize, bool)>> {
@@ -340,8 +328,19 @@ pub fn apply_search(
         return Ok(None);
     };
     let hits = state.smart.search(text)?;
-    filter.ids = Some(hits.ids.iter().map(|i| AppealId(*i)).collect());
-    Ok(Some((hits.total, hits.total > crate::smart::SEARCH_CAP)))
+    let ids: Vec<AppealId> = hits.ids.iter().map(|i| AppealId(*i)).collect();
+    let matches = if caller.sees_all() {
+        hits.total
+    } else {
+        let mut visible = AppealFilter {
+            ids: Some(ids.clone()),
+            ..AppealFilter::default()
+        };
+        caller.scope(&mut visible);
+        state.store.count(visible).await? as usize
+    };
+    filter.ids = Some(ids);
+    Ok(Some((matches, hits.total > crate::smart::SEARCH_CAP)))
 }
 
 /// A date of a query parameter, in the accepted range (a clear 400 otherwise).
@@ -413,12 +412,7 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
             ))
         }
     };
-    if !caller.sees_all() {
-        match caller.user.role {
-            Role::GridMember => f.registered_by = Some(caller.user.id),
-            _ => f.involving = Some(vec![caller.user.unit]),
-        }
-    }
+    caller.scope(&mut f);
     Ok(f)
 }
 
@@ -429,7 +423,7 @@ async fn list(
 ) -> ApiResult<Json<Value>> {
     let now = state.clock.now();
     let mut filter = filter_from_query(&q, &caller, now)?;
-    let search = apply_search(&state, &q, &mut filter)?;
+    let search = apply_search(&state, &caller, &q, &mut filter).await?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("bad_query", "limit 须在1到500之间"));
@@ -442,7 +436,7 @@ async fn list(
         .collect();
     let mut out = json!({"items": items, "next_cursor": page.next_cursor});
     if let Some((matches, capped)) = search {
-        // Matches of the words alone, before the other filters and the caller's scope.
+        // Matches of the words alone within the caller's scope, before the other filters.
         out["search"] =
             json!({"matches": matches, "capped": capped, "cap": crate::smart::SEARCH_CAP});
     }
@@ -539,28 +533,7 @@ async fn act(
     PathParams(key): PathParams<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    let r = parse_ref(&key)?;
-    let current = state.store.appeal(r.clone()).await?;
-    if !can_see(&caller, &current) {
-        return Err(ApiError::forbidden(
-            "not_your_unit",
-            "该工单不属于本单位,无权操作",
-        ));
-    }
-    let (command, version) = command_from_body(&state, body).await?;
-    let name = command.name();
+    let next = crate::app::act_on_body(&state, &caller, &key, body).await?;
     let now = state.clock.now();
-    let next = state
-        .store
-        .act(
-            AppealRef::Id(current.id),
-            command,
-            caller.actor.clone(),
-            now,
-            Some(version),
-        )
-        .await?;
-    state.ops.count_action(name);
-    tracing::info!(appeal = %next.number, action = name, user = caller.user.id.0, version = next.version, "action");
     Ok(Json(appeal_view(&next, &caller, now, false)))
 }

@@ -151,12 +151,20 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The centre and leaders see every appeal; units see their own.
+    /// The centre and leaders see every appeal; units see their own (the allow-list is
+    /// [`Role::visibility`]).
     pub fn sees_all(&self) -> bool {
-        !matches!(
-            self.user.role,
-            Role::Handler | Role::UnitLeader | Role::GridMember
-        )
+        self.user.role.visibility() == bihuan_domain::lifecycle::Visibility::County
+    }
+
+    /// Narrows a filter to the appeals this caller may see (the rule of `appeals::can_see`).
+    pub fn scope(&self, f: &mut bihuan_store::AppealFilter) {
+        use bihuan_domain::lifecycle::Visibility;
+        match self.user.role.visibility() {
+            Visibility::County => {}
+            Visibility::OwnRegistrations => f.registered_by = Some(self.user.id),
+            Visibility::Unit => f.involving = Some(vec![self.user.unit]),
+        }
     }
 
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {

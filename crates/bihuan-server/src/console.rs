@@ -14,19 +14,17 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use bihuan_domain::appeal::{mask_name, Phone};
-use bihuan_domain::lifecycle::{Appeal, Role, Status};
+use bihuan_domain::lifecycle::{Action, Appeal, Role, Status};
 use bihuan_domain::org::{UnitId, UnitKind};
 use bihuan_domain::policy::DeadlineState;
 use bihuan_domain::time::{format_local, Instant};
 use bihuan_domain::{Channel, Kind, Urgency};
-use bihuan_store::{AppealFilter, AppealRef, Catalog, Sort, StoreError};
+use bihuan_store::{AppealFilter, Catalog, Sort, StoreError};
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::appeals::{
-    can_see, command_from_body, filter_from_query, parse_ref, sees_personal_data, ListQuery,
-};
+use crate::appeals::{can_see, filter_from_query, parse_ref, sees_personal_data, ListQuery};
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::AppState;
@@ -290,12 +288,7 @@ fn scoped(c: &Caller, now: Instant) -> AppealFilter {
         now: Some(now),
         ..Default::default()
     };
-    if !c.sees_all() {
-        match c.user.role {
-            Role::GridMember => f.registered_by = Some(c.user.id),
-            _ => f.involving = Some(vec![c.user.unit]),
-        }
-    }
+    c.scope(&mut f);
     f
 }
 
@@ -571,12 +564,16 @@ async fn list_page(
         Ok(f) => f,
         Err(e) => return error_page(e.status, "查询条件有误", &e.message, Some(&c)),
     };
-    let search = match crate::appeals::apply_search(&state, &lq, &mut filter) {
+    let search = match crate::appeals::apply_search(&state, &c, &lq, &mut filter).await {
         Ok(s) => s,
         Err(e) => return error_page(e.status, "搜索失败", &e.message, Some(&c)),
     };
+    // Narrows the list; never widens it (a grid member's scope is its own registrations).
     if let Some(u) = q.registered_by {
-        filter.registered_by = Some(bihuan_domain::UserId(u));
+        match filter.registered_by {
+            Some(own) if own.0 != u => filter.ids = Some(vec![]),
+            _ => filter.registered_by = Some(bihuan_domain::UserId(u)),
+        }
     }
     let page_ = match state.store.list(filter, nonempty(&q.cursor), 50).await {
         Ok(p) => p,
@@ -717,6 +714,11 @@ fn fields_all<'a>(f: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a str>
         .filter(|v| !v.is_empty())
 }
 
+/// A fresh key for one registration form.
+fn new_submission() -> String {
+    crate::auth::new_token().0
+}
+
 fn new_form(
     state: &AppState,
     c: &Caller,
@@ -766,6 +768,8 @@ fn new_form(
             h1 { "登记诉求" }
             @if let Some(t) = top { div.error { (t) } }
             form.stack.panel method="post" action="/appeals/new" {
+                // One key per form: a double click or a resent form registers one appeal.
+                input type="hidden" name="submission" value=(if v("submission").is_empty() { new_submission() } else { v("submission") });
                 div.row {
                     div { label for="kind" { "诉求类型" } select #kind name="kind" autofocus {
                         @for k in Kind::ALL { option value=(k.code()) selected[kind_default == k.code()] { (k.label()) } }
@@ -902,11 +906,22 @@ async fn new_submit(
                 .into_response()
         }
     };
-    let now = state.clock.now();
-    let r = match state.store.register(new, c.actor.clone(), now, None).await {
+    let key = match field(&f, "submission") {
+        "" => None,
+        k => match crate::app::idempotency_key(&c, k) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                return (
+                    e.status,
+                    new_form(&state, &c, &f, &errors, Some("表单已失效,请重新提交")),
+                )
+                    .into_response()
+            }
+        },
+    };
+    let r = match crate::app::register(&state, &c, new, key).await {
         Ok(r) => r,
         Err(e) => {
-            let e = ApiError::from(e);
             if let Some(field_name) = e
                 .extra
                 .as_ref()
@@ -922,21 +937,16 @@ async fn new_submit(
                 .into_response();
         }
     };
+    if !r.created {
+        // The same form sent again (a double click, a resend): the appeal it made.
+        return Redirect::to(&format!("/appeals/{}?ok=registered", r.appeal.number))
+            .into_response();
+    }
     let number = r.appeal.number;
     if !answer.is_empty() {
         let cmd = bihuan_domain::Command::AnswerAtIntake { answer };
-        if let Err(e) = state
-            .store
-            .act(
-                AppealRef::Id(r.appeal.id),
-                cmd,
-                c.actor.clone(),
-                now,
-                Some(r.appeal.version),
-            )
-            .await
-        {
-            let e = ApiError::from(e);
+        let key = r.appeal.number.to_string();
+        if let Err(e) = crate::app::act(&state, &c, &key, cmd, r.appeal.version).await {
             return Redirect::to(&format!(
                 "/appeals/{number}?error={}",
                 urlencode(&e.message)
@@ -1103,89 +1113,6 @@ fn ok_message(code: &str) -> &'static str {
     }
 }
 
-/// The forms offered to this user for this appeal. The domain has the last word; this only
-/// keeps the page uncluttered.
-fn offers(c: &Caller, a: &Appeal) -> Vec<&'static str> {
-    let role = c.user.role;
-    let centre = matches!(role, Role::Dispatcher | Role::Admin);
-    let lead = a.lead == Some(c.user.unit) && matches!(role, Role::Handler | Role::UnitLeader);
-    let mut v = Vec::new();
-    match a.status {
-        Status::PendingDispatch => {
-            if matches!(role, Role::Operator | Role::Dispatcher)
-                && a.kind == Kind::Consultation
-                && a.dispatched_at.is_none()
-            {
-                v.push("answer_at_intake");
-            }
-            if centre {
-                v.push("dispatch");
-            }
-        }
-        Status::Dispatched => {
-            if lead {
-                v.extend(["sign", "return"]);
-            }
-        }
-        Status::Returned => {
-            if centre {
-                v.push("decide_return");
-            }
-        }
-        Status::InProgress => {
-            if lead {
-                v.extend(["reply", "contact", "commit"]);
-                if a.extension.is_none() {
-                    v.push("request_extension");
-                }
-                if !a.confirmed_units.contains(&c.user.unit) {
-                    v.push("return");
-                }
-                if c.unit_kind == UnitKind::Township {
-                    v.push("whistle");
-                }
-            }
-            if a.extension.is_some()
-                && (centre
-                    || (lead
-                        && role == Role::UnitLeader
-                        && a.regime == bihuan_domain::Regime::Petition))
-            {
-                v.push("decide_extension");
-            }
-        }
-        Status::Replied => {
-            if matches!(role, Role::ReturnVisitor | Role::Dispatcher) {
-                v.extend(["return_visit", "redo", "close"]);
-            }
-        }
-        Status::Visited => {
-            if matches!(role, Role::ReturnVisitor | Role::Dispatcher | Role::Admin) {
-                v.extend(["close", "redo"]);
-            }
-        }
-        Status::Closed | Status::Merged => {}
-    }
-    if !a.status.is_terminal() {
-        if a.whistles.iter().any(|w| {
-            w.targets
-                .iter()
-                .any(|t| t.unit == c.user.unit && t.reported_at.is_none())
-        }) && matches!(role, Role::Handler | Role::UnitLeader)
-        {
-            v.push("report_in");
-        }
-        if matches!(role, Role::Supervisor | Role::Leader) {
-            v.push("supervise");
-        }
-        if centre {
-            v.push("merge");
-        }
-    }
-    v.push("comment");
-    v
-}
-
 fn unit_options(cat: &Catalog, exclude: Option<UnitId>) -> Markup {
     html! {
         optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
@@ -1194,38 +1121,41 @@ fn unit_options(cat: &Catalog, exclude: Option<UnitId>) -> Markup {
 }
 
 fn action_form(
-    action: &str,
+    action: Action,
     a: &Appeal,
     cat: &Catalog,
     c: &Caller,
     open: bool,
     files: &[bihuan_store::Attachment],
+    owners: &[bihuan_store::User],
 ) -> Markup {
     let title = match action {
-        "answer_at_intake" => "当场答复",
-        "dispatch" => "交办",
-        "sign" => "签收",
-        "return" => "申请退单",
-        "decide_return" => "审核退单",
-        "contact" => "联系群众",
-        "commit" => "双向承诺",
-        "request_extension" => "申请延期",
-        "decide_extension" => "审批延期",
-        "whistle" => "吹哨",
-        "report_in" => "报到",
-        "reply" => "答复",
-        "return_visit" => "回访",
-        "close" => "办结",
-        "redo" => "退回重办",
-        "merge" => "合并到主工单",
-        "supervise" => "督办",
-        _ => "备注",
+        Action::AnswerAtIntake => "当场答复",
+        Action::Dispatch => "交办",
+        Action::Sign => "签收",
+        Action::SetOwner => "更换首席服务官",
+        Action::Return => "申请退单",
+        Action::DecideReturn => "审核退单",
+        Action::Contact => "联系群众",
+        Action::Commit => "双向承诺",
+        Action::RequestExtension => "申请延期",
+        Action::DecideExtension => "审批延期",
+        Action::Whistle => "吹哨",
+        Action::ReportIn => "报到",
+        Action::Reply => "答复",
+        Action::ReturnVisit => "回访",
+        Action::Close => "办结",
+        Action::Redo => "退回重办",
+        Action::Merge => "合并到主工单",
+        Action::LinkDuplicate => "关联重复件",
+        Action::Supervise => "督办",
+        Action::Comment => "备注",
     };
     let confirm = match action {
-        "close" => Some("确认办结?办结后不能再办理。"),
-        "merge" => Some("确认合并?合并后本工单不再单独办理。"),
-        "return" => Some("确认退单?"),
-        "redo" => Some("确认退回重办?"),
+        Action::Close => Some("确认办结?办结后不能再办理。"),
+        Action::Merge => Some("确认合并?合并后本工单不再单独办理。"),
+        Action::Return => Some("确认退单?"),
+        Action::Redo => Some("确认退回重办?"),
         _ => None,
     };
     let pending_whistles: Vec<u32> = a
@@ -1242,11 +1172,11 @@ fn action_form(
         details open[open] {
             summary { (title) }
             form.stack method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=[confirm] {
-                input type="hidden" name="action" value=(action);
+                input type="hidden" name="action" value=(action.name());
                 input type="hidden" name="version" value=(a.version);
                 @match action {
-                    "answer_at_intake" => { label { "答复内容" } textarea name="answer" required {} }
-                    "dispatch" => {
+                    Action::AnswerAtIntake => { label { "答复内容" } textarea name="answer" required {} }
+                    Action::Dispatch => {
                         label { "主办单位" }
                         select name="lead" required hx-get=(format!("/appeals/{}/preview", a.number)) hx-trigger="change" hx-target="next .preview" {
                             option value="" { "请选择" } (unit_options(cat, None))
@@ -1256,24 +1186,24 @@ fn action_form(
                         select name="assisting" multiple { (unit_options(cat, None)) }
                         label { "交办意见" } input type="text" name="note";
                     }
-                    "sign" => { p.small.muted { "签收后由您担任首席服务官,并开始计算办理期限。" } }
-                    "return" => {
+                    Action::Sign => { p.small.muted { "签收后由您担任首席服务官,并开始计算办理期限。" } }
+                    Action::Return => {
                         @if let Some(by) = a.deadlines.return_by { p.small.muted { "退单时限:" (format_local(by)) } }
                         label { "退单理由" } textarea name="reason" required {}
                     }
-                    "decide_return" => {
+                    Action::DecideReturn => {
                         @if let Some(p) = &a.pending_return { p { "退单单位:" (unit_name(cat, Some(p.unit))) " · 理由:" (p.reason) } }
                         label { "处理" } select name="decision" { option value="accept" { "同意退单" } option value="refuse" { "驳回(由原单位继续办理)" } }
                         label { "同意时改派给(可不选,回到待交办)" } select name="redispatch" { option value="" { "暂不改派" } (unit_options(cat, a.lead)) }
                         label { "意见(驳回时必填)" } input type="text" name="note";
                     }
-                    "contact" => { label { "联系情况" } textarea name="note" required {} }
-                    "commit" => {
+                    Action::Contact => { label { "联系情况" } textarea name="note" required {} }
+                    Action::Commit => {
                         label { "承诺事项" } input type="text" name="what" required;
                         label { "承诺完成日期" } input type="date" name="by" required;
                         label { "群众配合事项(可选)" } input type="text" name="citizen_part";
                     }
-                    "request_extension" => {
+                    Action::RequestExtension => {
                         @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限:" (format_local(d)) } }
                         div.row {
                             div { label { "延期时长" } input type="number" name="amount" min="1" max="60" required; }
@@ -1281,20 +1211,20 @@ fn action_form(
                         }
                         label { "延期理由" } textarea name="reason" required {}
                     }
-                    "decide_extension" => {
+                    Action::DecideExtension => {
                         @if let Some(x) = &a.extension { p { "申请延至 " (format_local(x.proposed_due)) " · 理由:" (x.reason) } }
                         label { "处理" } select name="decision" { option value="approve" { "批准" } option value="refuse" { "驳回" } }
                         label { "意见(驳回时必填)" } input type="text" name="note";
                     }
-                    "whistle" => {
+                    Action::Whistle => {
                         label { "需要报到的部门(可多选)" } select name="units" multiple required { (unit_options(cat, Some(c.user.unit))) }
                         label { "事项" } textarea name="matter" required {}
                     }
-                    "report_in" => {
+                    Action::ReportIn => {
                         label { "吹哨" } select name="whistle" { @for n in &pending_whistles { option value=(n) { "第 " (n) " 次吹哨" } } }
                         label { "报到情况" } input type="text" name="note";
                     }
-                    "reply" => {
+                    Action::Reply => {
                         label { "办理结果" } select name="result" { option value="resolved" { "已解决" } option value="partly_resolved" { "部分解决" } option value="unresolvable" { "无法解决" } }
                         label { "未解决的原因(部分解决或无法解决时必填)" } input type="text" name="reason";
                         @if a.regime == bihuan_domain::Regime::Petition {
@@ -1306,28 +1236,36 @@ fn action_form(
                             @for f in files { label.small { input type="checkbox" name="attachments" value=(format!("#{} {}", f.id, f.name)) checked; " " (f.name) } }
                         }
                     }
-                    "return_visit" => {
+                    Action::ReturnVisit => {
                         label { "是否联系上" } select name="contacted" { option value="yes" { "已联系上" } option value="no" { "未联系上" } }
                         label { "问题是否解决(联系上时填写)" } select name="resolved" { option value="" { "—" } option value="yes" { "已解决" } option value="no" { "未解决" } }
                         label { "满意度(联系上时填写)" } select name="rating" { option value="" { "—" } option value="satisfied" { "满意" } option value="basic" { "基本满意" } option value="unsatisfied" { "不满意" } }
                         label { "回访记录" } input type="text" name="comment";
                     }
-                    "close" => {
+                    Action::Close => {
                         label { "办结说明" @if a.status == Status::Replied { "(未回访直接办结时必填)" } } input type="text" name="note";
                     }
-                    "redo" => {
+                    Action::Redo => {
                         label { "原因" } select name="cause" {
                             @if a.visit.as_ref().and_then(|v| v.rating) == Some(bihuan_domain::lifecycle::Rating::Unsatisfied) { option value="unsatisfied" { "群众不满意" } }
                             option value="reply_rejected" { "答复审核不通过" }
                         }
                         label { "说明" } textarea name="reason" required {}
                     }
-                    "merge" => { label { "主工单编号" } input type="text" name="master" placeholder="2026-11-000123" required; }
-                    "supervise" => {
+                    Action::Merge => { label { "主工单编号" } input type="text" name="master" placeholder="2026-11-000123" required; }
+                    Action::Supervise => {
                         label { "督办类型" } select name="reason" { option value="leader_order" { "领导交办" } option value="overdue" { "超期督办" } }
                         label { "督办意见" } textarea name="note" {}
                     }
-                    _ => { label { "备注" } textarea name="text" required {} }
+                    Action::SetOwner => {
+                        @if let Some(o) = &a.owner { p.small.muted { "当前首席服务官:" (o.name) } }
+                        label { "新的首席服务官(主办单位人员)" }
+                        select name="owner" required {
+                            option value="" { "请选择" }
+                            @for u in owners { option value=(u.id.0) { (u.name) "(" (u.role.label()) ")" } }
+                        }
+                    }
+                    Action::Comment | Action::LinkDuplicate => { label { "备注" } textarea name="text" required {} }
                 }
                 p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
             }
@@ -1570,7 +1508,26 @@ async fn render_detail(
     } else {
         StatusCode::OK
     };
-    let offered = offers(c, &a);
+    // Exactly what the domain would accept from this user now (its own guard).
+    let offered = crate::app::available_actions(state, c, &a);
+    let owners: Vec<bihuan_store::User> = if offered.contains(&Action::SetOwner) {
+        let mut v: Vec<_> = state
+            .store
+            .users()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| {
+                u.active
+                    && Some(u.unit) == a.lead
+                    && matches!(u.role, Role::Handler | Role::UnitLeader)
+            })
+            .collect();
+        v.sort_by_key(|u| u.id.0);
+        v
+    } else {
+        vec![]
+    };
     // Smart dispatch: for the centre while the appeal awaits dispatch, and duplicates for
     // whoever sees the whole county while it is open.
     let smart = if (a.status == Status::PendingDispatch
@@ -1642,7 +1599,7 @@ async fn render_detail(
         }
         @if !offered.is_empty() {
             h2 { "办理" }
-            div.actions { @for act in &offered { (action_form(act, &a, &cat, c, error_action == Some(*act) || offered.len() <= 2, &files)) } }
+            div.actions { @for act in &offered { (action_form(*act, &a, &cat, c, error_action == Some(act.name()) || offered.len() <= 2, &files, &owners)) } }
         }
         div.panel {
             h2 { "全程留痕" }
@@ -1692,6 +1649,7 @@ fn form_to_body(f: &Fields) -> Result<Value, String> {
             json!({"lead": num("lead", "主办单位")?, "assisting": nums("assisting"), "note": text("note")})
         }
         "sign" => json!({}),
+        "set_owner" => json!({"owner": num("owner", "首席服务官")?}),
         "contact" => json!({"note": text("note")}),
         "commit" => {
             json!({"commitment": {"what": text("what"), "by": text("by"), "citizen_part": Some(text("citizen_part")).filter(|s| !s.is_empty())}})
@@ -1755,85 +1713,24 @@ async fn act_submit(
     Form(f): Form<Fields>,
 ) -> Response {
     let action = field(&f, "action").to_string();
-    let r = match parse_ref(&key) {
-        Ok(r) => r,
-        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
-    };
     let fail = |msg: String| (action.clone(), msg);
-    let current = match state.store.appeal(r).await {
-        Ok(a) => a,
-        Err(e) => {
-            let e = ApiError::from(e);
-            return error_page(e.status, "读取失败", &e.message, Some(&c));
-        }
-    };
-    if !can_see(&c, &current) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权操作",
-            "该工单不属于本单位,无权操作",
-            Some(&c),
-        );
-    }
     let body = match form_to_body(&f) {
         Ok(b) => b,
         Err(m) => return render_detail(&state, &c, &key, None, Some(fail(m))).await,
     };
-    let (command, version) = match command_from_body(&state, body).await {
-        Ok(x) => x,
-        Err(e) => return render_detail(&state, &c, &key, None, Some(fail(e.message))).await,
-    };
-    let now = state.clock.now();
-    match state
-        .store
-        .act(
-            AppealRef::Id(current.id),
-            command,
-            c.actor.clone(),
-            now,
-            Some(version),
-        )
-        .await
-    {
-        Ok(next) => {
-            state.ops.count_action(ok_action_name(&action));
-            Redirect::to(&format!(
-                "/appeals/{}?ok={}",
-                next.number,
-                urlencode(&action)
-            ))
-            .into_response()
+    match crate::app::act_on_body(&state, &c, &key, body).await {
+        Ok(next) => Redirect::to(&format!(
+            "/appeals/{}?ok={}",
+            next.number,
+            urlencode(&action)
+        ))
+        .into_response(),
+        // Not this user's appeal, or no such appeal: a page that says so, not the form.
+        Err(e) if matches!(e.code, "not_your_unit" | "bad_appeal_key") => {
+            error_page(e.status, "无法操作", &e.message, Some(&c))
         }
-        Err(e) => {
-            let e = ApiError::from(e);
-            render_detail(&state, &c, &key, None, Some(fail(e.message))).await
-        }
+        Err(e) => render_detail(&state, &c, &key, None, Some(fail(e.message))).await,
     }
-}
-
-fn ok_action_name(a: &str) -> &'static str {
-    const NAMES: [&str; 19] = [
-        "answer_at_intake",
-        "dispatch",
-        "sign",
-        "contact",
-        "commit",
-        "return",
-        "decide_return",
-        "request_extension",
-        "decide_extension",
-        "whistle",
-        "report_in",
-        "reply",
-        "return_visit",
-        "close",
-        "redo",
-        "merge",
-        "supervise",
-        "comment",
-        "set_owner",
-    ];
-    NAMES.iter().copied().find(|n| *n == a).unwrap_or("other")
 }
 
 async fn upload_submit(

@@ -87,7 +87,8 @@ impl From<DomainError> for ApiError {
             DomainError::VersionConflict { .. } => StatusCode::CONFLICT,
             DomainError::RoleForbidden { .. }
             | DomainError::NotLeadUnit { .. }
-            | DomainError::NotWhistleTarget(_) => StatusCode::FORBIDDEN,
+            | DomainError::NotWhistleTarget(_)
+            | DomainError::NoReportDue => StatusCode::FORBIDDEN,
             DomainError::Invalid { .. }
             | DomainError::Calendar(_)
             | DomainError::VisitIncomplete

@@ -207,7 +207,7 @@ async fn export_appeals(
 ) -> ApiResult<Response> {
     let now = state.clock.now();
     let mut filter = filter_from_query(&q, &caller, now)?;
-    apply_search(&state, &q, &mut filter)?;
+    apply_search(&state, &caller, &q, &mut filter).await?;
     let cat = state.store.catalog();
     let mut rows = Vec::new();
     let mut cursor = None;

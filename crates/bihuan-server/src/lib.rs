@@ -36,6 +36,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod admin;
+pub mod app;
 pub mod appeals;
 pub mod attachments;
 pub mod auth;

@@ -21,10 +21,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bihuan_domain::catalogue::Rule;
 use bihuan_domain::category::CategoryId;
-use bihuan_domain::lifecycle::{Appeal, EventRecord, Role, Status};
+use bihuan_domain::lifecycle::{Appeal, Role, Status};
 use bihuan_domain::org::{UnitId, UnitKind};
 use bihuan_domain::time::Instant;
-use bihuan_domain::{AppealId, Event};
+use bihuan_domain::AppealId;
 use bihuan_smart::classify::{train as train_model, Model, Options};
 use bihuan_smart::dedup;
 use bihuan_smart::route::{Models, Router as SmartRouter, Suggestions};
@@ -423,7 +423,7 @@ impl Smart {
                         Vec::new()
                     }
                 };
-                self.search.put(id.0, &appeal_text(&a, &history))?;
+                self.search.put(id.0, &a.search_text(&history))?;
                 {
                     let mut dups = self.dups.write().unwrap_or_else(|e| e.into_inner());
                     if a.status.is_terminal() || a.registered_at.timestamp() < since {
@@ -547,54 +547,6 @@ fn record(
             .map(|c| (c.category.0, c.confidence))
             .collect(),
     }
-}
-
-/// The words of an appeal a search finds: title, content, address and every text written on it
-/// later (replies, comments, notes, reasons) — not the citizen's name or phone.
-pub fn appeal_text(a: &Appeal, history: &[EventRecord]) -> String {
-    let mut out = format!("{}\n{}\n{}", a.title, a.content, a.place.address);
-    fn walk(v: &Value, out: &mut String) {
-        match v {
-            Value::String(s) if !s.is_empty() => {
-                out.push('\n');
-                out.push_str(s);
-            }
-            Value::Array(xs) => xs.iter().for_each(|x| walk(x, out)),
-            Value::Object(m) => {
-                for (k, x) in m {
-                    // Personal data and codes are not searched.
-                    if matches!(
-                        k.as_str(),
-                        "phone"
-                            | "name"
-                            | "citizen"
-                            | "organisation"
-                            | "result"
-                            | "rating"
-                            | "kind"
-                            | "outcome"
-                            | "cause"
-                            | "channel"
-                            | "urgency"
-                            | "regime"
-                    ) {
-                        continue;
-                    }
-                    walk(x, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    for r in history {
-        if matches!(r.event, Event::Registered { .. }) {
-            continue;
-        }
-        if let Ok(v) = serde_json::to_value(&r.event) {
-            walk(&v, &mut out);
-        }
-    }
-    out
 }
 
 /// Training texts: the newest closed appeals, title and content.
@@ -1060,7 +1012,7 @@ async fn accuracy(
 ) -> ApiResult<Json<Value>> {
     if !caller.sees_all() {
         return Err(ApiError::forbidden(
-            "forbidden_role",
+            "role_forbidden",
             "只有中心和领导可以查看派单建议准确率",
         ));
     }
@@ -1136,7 +1088,7 @@ async fn put_rules(
 async fn list_models(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     if !caller.sees_all() {
         return Err(ApiError::forbidden(
-            "forbidden_role",
+            "role_forbidden",
             "只有中心和领导可以查看模型",
         ));
     }

@@ -170,6 +170,43 @@ pub(crate) const TABLES: &[Table] = &[
             ("categories", Text),
         ],
     },
+    Table {
+        name: "aggregates",
+        cols: &[
+            ("kind", Text),
+            ("id", Int),
+            ("version", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+            ("state", Json),
+        ],
+    },
+    Table {
+        name: "aggregate_ids",
+        cols: &[("kind", Text), ("last", Int)],
+    },
+    Table {
+        name: "aggregate_events",
+        cols: &[
+            ("id", Int),
+            ("kind", Text),
+            ("aggregate", Int),
+            ("version", Int),
+            ("at", Int),
+            ("actor_user", Int),
+            ("type", Text),
+            ("body", Json),
+        ],
+    },
+    Table {
+        name: "aggregate_index",
+        cols: &[
+            ("kind", Text),
+            ("key", Text),
+            ("value", Text),
+            ("aggregate", Int),
+        ],
+    },
 ];
 
 /// Keys of `meta` that are each database's own bookkeeping, not data: left out of archives, and
@@ -194,6 +231,9 @@ pub(crate) fn order_by(t: &Table) -> &'static str {
         "number_seq" => "ym",
         "appeal_units" => "unit_id, appeal_id",
         "suggestions" => "appeal_id, stage",
+        "aggregates" => "kind, id",
+        "aggregate_ids" => "kind",
+        "aggregate_index" => "kind, key, value, aggregate",
         _ => "id",
     }
 }

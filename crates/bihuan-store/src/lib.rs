@@ -20,6 +20,7 @@ use bihuan_domain::time::Instant;
 use bihuan_domain::{Calendar, Channel, DomainError, Kind, PolicyTable};
 use serde::{Deserialize, Serialize};
 
+pub mod aggregates;
 pub mod backup;
 pub mod postgres;
 mod query;
@@ -212,9 +213,10 @@ pub struct Registered {
     pub created: bool,
 }
 
-/// Everything the store can do. The server holds an `Arc<dyn Store>`.
+/// Everything the store can do. The server holds an `Arc<dyn Store>`. Every capability beyond
+/// the hotline loop is kept through [`aggregates::AggregateStore`], one port for all of them.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: aggregates::AggregateStore + Send + Sync + 'static {
     /// The reference data in force.
     fn catalog(&self) -> Arc<Catalog>;
 

@@ -40,6 +40,8 @@ use crate::{
     Result, Sort, Store, StoreError, User, UserUpdate,
 };
 
+mod aggregates;
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/001_init.sql"),
     include_str!("../migrations/postgres/002_rollups.sql"),
@@ -47,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/004_one_citizen_index.sql"),
     include_str!("../migrations/postgres/005_one_due_index.sql"),
     include_str!("../migrations/postgres/006_partial_unit_indexes.sql"),
+    include_str!("../migrations/postgres/007_aggregates.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
@@ -702,31 +705,44 @@ fn boxed<'a, T>(
 // ---- Rollups (see `crate::rollups`; the same steps as the SQLite store) ----
 
 async fn raised_again_pg(c: &impl GenericClient, a: &Appeal, exclude: [u64; 2]) -> Result<bool> {
-    let (Some((key, cat)), Some((lo, hi))) = (
-        crate::rollups::repeat_key(a),
-        crate::rollups::repeat_window(a),
-    ) else {
+    let Some(probe) = crate::rollups::RepeatProbe::of(a) else {
         return Ok(false);
     };
+    let (after, before) = probe.interior();
+    let (x0, x1) = (exclude[0] as i64, exclude[1] as i64);
     let st = c
         .prepare_cached(
             "SELECT 1 FROM appeals WHERE citizen_key = $1 AND category = $2 AND registered_at > $3
-             AND registered_at <= $4 AND id <> $5 AND id <> $6 LIMIT 1",
+             AND registered_at < $4 AND id <> $5 AND id <> $6 LIMIT 1",
         )
         .await?;
-    Ok(c.query_opt(
-        &st,
-        &[
-            &key,
-            &cat,
-            &lo,
-            &hi,
-            &(exclude[0] as i64),
-            &(exclude[1] as i64),
-        ],
-    )
-    .await?
-    .is_some())
+    let row = c
+        .query_opt(
+            &st,
+            &[&probe.key, &probe.category, &after, &before, &x0, &x1],
+        )
+        .await?;
+    if row.is_some() {
+        return Ok(true);
+    }
+    // The window's first and last second, compared exactly (see `RepeatProbe`).
+    let [first, last] = probe.edges();
+    let st = c
+        .prepare_cached(
+            "SELECT state->>'registered_at' FROM appeals WHERE citizen_key = $1 AND category = $2
+             AND registered_at IN ($3, $4) AND id <> $5 AND id <> $6",
+        )
+        .await?;
+    for r in c
+        .query(&st, &[&probe.key, &probe.category, &first, &last, &x0, &x1])
+        .await?
+    {
+        let t: String = r.get(0);
+        if probe.hits(crate::rollups::parse_stored_instant(&t)?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 async fn insert_pending_pg(
@@ -897,16 +913,14 @@ async fn rebuild_rollups_pg(
     let mut times = crate::rollups::RaisedTimes::default();
     for r in tx
         .query(
-            "SELECT citizen_key, category, registered_at FROM appeals
+            "SELECT citizen_key, category, state->>'registered_at' FROM appeals
              WHERE citizen_key IS NOT NULL AND category IS NOT NULL",
             &[],
         )
         .await?
     {
-        times
-            .entry((r.get(0), r.get(1)))
-            .or_default()
-            .push(r.get(2));
+        let at = crate::rollups::parse_stored_instant(r.get::<_, &str>(2))?;
+        times.entry((r.get(0), r.get(1))).or_default().push(at);
     }
     let mut delta = crate::rollups::Delta::default();
     let mut n = 0u64;
@@ -1252,6 +1266,10 @@ async fn restore_pg(
             "pg_get_serial_sequence('entered_rates', 'id')",
         ),
         ("appeals", "'appeal_ids'"),
+        (
+            "aggregate_events",
+            "pg_get_serial_sequence('aggregate_events', 'id')",
+        ),
     ] {
         tx.execute(
             &format!("SELECT setval({seq}, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"),
@@ -1320,6 +1338,10 @@ impl Store for PgStore {
                 });
             }
         }
+        // Decided before a number is taken: a refused registration leaves no gap. (A sequence
+        // value is not given back by a rollback, so a storage failure after `nextval`, or two
+        // requests racing with one idempotency key, can still leave one.)
+        let prepared = Appeal::prepare_registration(new, &actor, at, cat.ctx())?;
         let d = local_date(at);
         let seq = self.ensure_month(d.year(), d.month()).await?;
         let key = idempotency_key.clone();
@@ -1348,8 +1370,7 @@ impl Store for PgStore {
                         .ok_or_else(|| {
                             StoreError::invalid("number_exhausted", "本月工单编号已用尽")
                         })?;
-                    let (appeal, record) =
-                        Appeal::register(AppealId(id as u64), number, new, &actor, at, cat.ctx())?;
+                    let (appeal, record) = prepared.complete(AppealId(id as u64), number);
                     save_appeal(tx, &appeal, key.as_deref()).await?;
                     insert_events(tx, &[record]).await?;
                     let mut delta = crate::rollups::Delta::default();

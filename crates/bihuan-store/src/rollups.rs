@@ -232,11 +232,55 @@ pub(crate) fn repeat_key(a: &Appeal) -> Option<(String, i64)> {
     ))
 }
 
-/// The window `(closed, closed + 90 days]` in seconds, for an appeal that is closed.
-pub(crate) fn repeat_window(a: &Appeal) -> Option<(i64, i64)> {
+/// The window `(closed, closed + 90 days]`, exact, for an appeal that is closed.
+pub(crate) fn repeat_window(a: &Appeal) -> Option<(Instant, Instant)> {
     let closed = a.closed_at?;
     let until = closed + chrono::Duration::days(bihuan_domain::rollup::ONE_SHOT_WINDOW_DAYS);
-    Some((closed.timestamp(), until.timestamp()))
+    Some((closed, until))
+}
+
+/// The question "was `a` raised again?" as the stores ask it: the stores keep registration
+/// times in whole seconds, so a registration in a second strictly inside the window is a hit,
+/// and one in the window's first or last second is compared exactly (its instant read from the
+/// stored state) — a repeat registered in the same second as the close, after it, counts.
+pub(crate) struct RepeatProbe {
+    pub key: String,
+    pub category: i64,
+    lo: Instant,
+    hi: Instant,
+}
+
+impl RepeatProbe {
+    pub fn of(a: &Appeal) -> Option<RepeatProbe> {
+        let (key, category) = repeat_key(a)?;
+        let (lo, hi) = repeat_window(a)?;
+        Some(RepeatProbe {
+            key,
+            category,
+            lo,
+            hi,
+        })
+    }
+
+    /// Seconds strictly inside the window: `(after, before)`, both exclusive.
+    pub fn interior(&self) -> (i64, i64) {
+        (self.lo.timestamp(), self.hi.timestamp())
+    }
+
+    /// The window's first and last second, where instants are compared exactly.
+    pub fn edges(&self) -> [i64; 2] {
+        [self.lo.timestamp(), self.hi.timestamp()]
+    }
+
+    pub fn hits(&self, registered: Instant) -> bool {
+        registered > self.lo && registered <= self.hi
+    }
+}
+
+/// An instant as the stores keep it inside a state's JSON (`registered_at`).
+pub(crate) fn parse_stored_instant(s: &str) -> Result<Instant, crate::StoreError> {
+    s.parse::<Instant>()
+        .map_err(|e| crate::StoreError::Internal(format!("stored instant {s:?}: {e}")))
 }
 
 /// The (caller, category) keys whose appeals may have their one-shot answer changed by a write
@@ -265,7 +309,7 @@ pub(crate) fn repeat_flags(
     let (lo, hi) = repeat_window(other)?;
     let key = repeat_key(other);
     let hits = |a: &Appeal| {
-        let t = a.registered_at.timestamp();
+        let t = a.registered_at;
         key.is_some() && repeat_key(a) == key && t > lo && t <= hi
     };
     Some((rest || before.is_some_and(hits), rest || hits(after)))
@@ -290,8 +334,8 @@ pub(crate) fn move_one_shot(
     }
 }
 
-/// Who raised which matter when (seconds), for a rebuild.
-pub(crate) type RaisedTimes = HashMap<(String, i64), Vec<i64>>;
+/// Who raised which matter when (exact instants), for a rebuild.
+pub(crate) type RaisedTimes = HashMap<(String, i64), Vec<Instant>>;
 
 /// Whether `a` was raised again, answered from a rebuild's index.
 pub(crate) fn raised_again_in(times: &RaisedTimes, a: &Appeal) -> bool {

@@ -1,9 +1,12 @@
 //! The embedded SQLite store.
 //!
 //! * **One writer thread** owns the only read-write connection. Requests queue jobs; the writer
-//!   takes every job waiting, runs each inside its own savepoint of one transaction, commits once
-//!   and only then answers them all (group commit): a burst of N requests costs one disk flush,
-//!   and a job that fails rolls back alone.
+//!   takes every job waiting, runs them all in one transaction, commits once and only then
+//!   answers them all (group commit): a burst of N requests costs one disk flush. A job refuses
+//!   (a domain refusal, a validation error) before it writes or reserves anything, so a refusal
+//!   needs no rollback and takes no appeal number: numbers stay consecutive. A storage failure
+//!   or a panic rolls the whole batch back, and every job in it fails unacknowledged (see
+//!   `writer_loop`).
 //! * **Durability**: WAL with `synchronous=FULL`, so a commit is flushed to disk before any
 //!   request is answered; an acknowledged write survives SIGKILL and power loss. (`NORMAL` would
 //!   be faster but can lose the last commits on power loss.) Group commit pays for it.
@@ -31,6 +34,8 @@ use crate::{
     Result, Sort, Store, StoreError, User, UserUpdate,
 };
 
+mod aggregates;
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/001_init.sql"),
     include_str!("../migrations/sqlite/002_attachments.sql"),
@@ -40,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/006_one_citizen_index.sql"),
     include_str!("../migrations/sqlite/007_one_due_index.sql"),
     include_str!("../migrations/sqlite/008_partial_unit_indexes.sql"),
+    include_str!("../migrations/sqlite/009_aggregates.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -932,12 +938,13 @@ impl Store for SqliteStore {
             }
             let cat = catalog.read().map_err(internal)?.clone();
             crate::check_new_appeal(&cat, &new)?;
+            // Decided before a number is taken: a refused registration leaves no gap.
+            let prepared = Appeal::prepare_registration(new, &actor, at, cat.ctx())?;
             let id: i64 = conn
                 .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
                 .query_row([], |r| r.get(0))?;
             let number = next_number(conn, at)?;
-            let (appeal, record) =
-                Appeal::register(AppealId(id as u64), number, new, &actor, at, cat.ctx())?;
+            let (appeal, record) = prepared.complete(AppealId(id as u64), number);
             save_appeal(conn, &appeal, idempotency_key.as_deref())?;
             insert_events(conn, &[record])?;
             let mut delta = crate::rollups::Delta::default();
@@ -1710,23 +1717,54 @@ fn defer_rollups(delta: crate::rollups::Delta) {
 
 /// Whether someone else raised `a`'s matter again in its window (ignoring `exclude`).
 fn raised_again_sql(conn: &Connection, a: &Appeal, exclude: [u64; 2]) -> Result<bool> {
-    let (Some((key, cat)), Some((lo, hi))) = (
-        crate::rollups::repeat_key(a),
-        crate::rollups::repeat_window(a),
-    ) else {
+    let Some(probe) = crate::rollups::RepeatProbe::of(a) else {
         return Ok(false);
     };
-    let found: Option<i64> = conn
+    let (after, before) = probe.interior();
+    let inside: Option<i64> = conn
         .prepare_cached(
             "SELECT 1 FROM appeals WHERE citizen_key = ? AND category = ? AND registered_at > ?
-             AND registered_at <= ? AND id NOT IN (?, ?) LIMIT 1",
+             AND registered_at < ? AND id NOT IN (?, ?) LIMIT 1",
         )?
         .query_row(
-            params![key, cat, lo, hi, exclude[0] as i64, exclude[1] as i64],
+            params![
+                probe.key,
+                probe.category,
+                after,
+                before,
+                exclude[0] as i64,
+                exclude[1] as i64
+            ],
             |r| r.get(0),
         )
         .optional()?;
-    Ok(found.is_some())
+    if inside.is_some() {
+        return Ok(true);
+    }
+    let [first, last] = probe.edges();
+    let mut stmt = conn.prepare_cached(
+        "SELECT json_extract(state, '$.registered_at') FROM appeals
+         WHERE citizen_key = ? AND category = ? AND registered_at IN (?, ?) AND id NOT IN (?, ?)",
+    )?;
+    let edge: Vec<String> = stmt
+        .query_map(
+            params![
+                probe.key,
+                probe.category,
+                first,
+                last,
+                exclude[0] as i64,
+                exclude[1] as i64
+            ],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    for t in edge {
+        if probe.hits(crate::rollups::parse_stored_instant(&t)?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// After `after` (previously `before`) was written: moves its facts in `delta`, replaces its
@@ -1816,16 +1854,15 @@ fn rebuild_rollups_sql(conn: &Connection, cal: &Calendar) -> Result<u64> {
     conn.execute("DELETE FROM rollup_pending", [])?;
     let mut times = crate::rollups::RaisedTimes::default();
     {
+        // Exact instants (the column holds whole seconds; see `RepeatProbe`).
         let mut stmt = conn.prepare(
-            "SELECT citizen_key, category, registered_at FROM appeals
+            "SELECT citizen_key, category, json_extract(state, '$.registered_at') FROM appeals
              WHERE citizen_key IS NOT NULL AND category IS NOT NULL",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            times
-                .entry((r.get(0)?, r.get(1)?))
-                .or_default()
-                .push(r.get(2)?);
+            let at = crate::rollups::parse_stored_instant(&r.get::<_, String>(2)?)?;
+            times.entry((r.get(0)?, r.get(1)?)).or_default().push(at);
         }
     }
     let mut delta = crate::rollups::Delta::default();

@@ -801,3 +801,169 @@ async fn sqlite_writer_survives_a_panicking_job() {
         acknowledged.len() as u64 + 10
     );
 }
+
+/// Refused registrations take no number: the next accepted one follows the last on both stores.
+async fn refusals_take_no_number(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    let first = f
+        .store
+        .register(new_appeal(1), op.clone(), t0(), None)
+        .await
+        .unwrap();
+    assert_eq!(first.appeal.number.to_string(), "2026-11-000001");
+    let mut empty_title = new_appeal(2);
+    empty_title.title = String::new();
+    let mut bad_phone = new_appeal(3);
+    bad_phone.citizen.phone = serde_json::from_value(json!("not-a-phone")).unwrap();
+    let mut no_such_category = new_appeal(4);
+    no_such_category.category = Some(bihuan_domain::category::CategoryId(999_999));
+    for refused in [empty_title, bad_phone, no_such_category] {
+        let e = f
+            .store
+            .register(refused, op.clone(), t0(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Domain(_) | StoreError::Invalid { .. }),
+            "{e:?}"
+        );
+    }
+    let next = f
+        .store
+        .register(new_appeal(5), op, t0(), None)
+        .await
+        .unwrap();
+    assert_eq!(next.appeal.number.to_string(), "2026-11-000002");
+}
+on_both!(
+    refused_registrations_leave_no_gap_in_the_numbers,
+    refusals_take_no_number
+);
+
+/// However a number was typed, it is kept in one form, so a repeat caller is recognised.
+async fn phones_in_one_form(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    let mut ids = Vec::new();
+    for typed in ["135-0000-6666", "+86 135 0000 6666", "13500006666"] {
+        let mut new = new_appeal(0);
+        new.citizen.phone = serde_json::from_value(json!(typed)).unwrap();
+        let r = f.store.register(new, op.clone(), t0(), None).await.unwrap();
+        assert_eq!(
+            r.appeal.citizen.phone.as_ref().unwrap().expose(),
+            "13500006666",
+            "{typed}"
+        );
+        ids.push(r.appeal.id);
+    }
+    let same_caller = f
+        .store
+        .count(AppealFilter {
+            citizen: Some("13500006666".into()),
+            ..AppealFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(same_caller, 3);
+}
+on_both!(
+    phones_are_kept_in_one_form_whatever_the_typing,
+    phones_in_one_form
+);
+
+/// A repeat registered in the same second as the close, after it, makes the closed appeal not
+/// one-shot, in the writes and in a rebuild alike; one registered just before the close does not.
+async fn repeat_in_the_closing_second(f: Fixture) {
+    let s = &f.store;
+    let cat = s.catalog();
+    let leaf = cat
+        .categories
+        .iter()
+        .find(|c| cat.categories.iter().all(|x| x.parent != Some(c.id)))
+        .unwrap()
+        .id;
+    let unit = cat
+        .org
+        .units()
+        .find(|u| u.kind == bihuan_domain::org::UnitKind::Department)
+        .unwrap()
+        .id;
+    let users = s.users().await.unwrap();
+    let handler = users
+        .iter()
+        .find(|u| u.role == Role::Handler && u.unit == unit)
+        .map(|u| cat.actor(u))
+        .expect("a handler of the department");
+    let op = actor(s, Role::Operator).await;
+    let dispatcher = actor(s, Role::Dispatcher).await;
+    let visitor = actor(s, Role::ReturnVisitor).await;
+    let ms = |m: i64| chrono::Duration::milliseconds(m);
+    let mut appeal = new_appeal(7);
+    appeal.category = Some(leaf);
+    let a = s
+        .register(appeal.clone(), op.clone(), t0() + ms(100), None)
+        .await
+        .unwrap()
+        .appeal;
+    let steps: Vec<(Actor, serde_json::Value)> = vec![
+        (
+            dispatcher.clone(),
+            json!({"action": "dispatch", "lead": unit.0}),
+        ),
+        (handler.clone(), json!({"action": "sign"})),
+        (
+            handler,
+            json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+        ),
+        (
+            visitor,
+            json!({"action": "return_visit", "contacted": true, "resolved": true, "rating": "satisfied", "comment": ""}),
+        ),
+        (dispatcher, json!({"action": "close"})),
+    ];
+    let closed_at = t0() + chrono::Duration::hours(30) + ms(400);
+    for (i, (who, cmd)) in steps.into_iter().enumerate() {
+        let at = if i == 4 {
+            closed_at
+        } else {
+            t0() + chrono::Duration::hours(i as i64 + 1)
+        };
+        let cmd: Command = serde_json::from_value(cmd).unwrap();
+        s.act(AppealRef::Id(a.id), cmd, who, at, None)
+            .await
+            .unwrap();
+    }
+    let one_shot = || async {
+        let sums = s
+            .rollup(bihuan_store::rollups::RollupQuery {
+                period: bihuan_domain::metrics::Period::month(2026, 11).unwrap(),
+                dim: bihuan_store::rollups::Dim::Channel,
+                now: closed_at + chrono::Duration::days(1),
+            })
+            .await
+            .unwrap();
+        let (num, den, _) = sums
+            .values()
+            .map(|x| x.get(bihuan_domain::rollup::Metric::Os))
+            .fold((0, 0, 0), |x, y| (x.0 + y.0, x.1 + y.1, 0));
+        (num, den)
+    };
+    assert_eq!(one_shot().await, (1, 1), "closed, not raised again");
+    // The same caller, the same matter, 300 ms after the close: within the same second.
+    s.register(appeal, op, closed_at + ms(300), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        one_shot().await,
+        (0, 1),
+        "raised again in the closing second"
+    );
+    let kept = s.rollup_dump().await.unwrap();
+    s.rebuild_rollups().await.unwrap();
+    let rebuilt = s.rollup_dump().await.unwrap();
+    assert_eq!(kept, rebuilt, "the writes and a rebuild agree");
+    assert_eq!(one_shot().await, (0, 1), "and so does the rebuild");
+}
+on_both!(
+    a_repeat_in_the_closing_second_is_a_repeat,
+    repeat_in_the_closing_second
+);

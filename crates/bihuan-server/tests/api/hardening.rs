@@ -229,25 +229,6 @@ pub async fn a_dead_worker_makes_healthz_unhealthy(app: TestApp) {
     panic!("healthz never reported the dead worker: {last}");
 }
 
-/// A browser client logged in to the console as `login` (its cookie kept), sending the
-/// console's own origin with the login form.
-async fn console_session(app: &TestApp, login: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = client
-        .post(app.url("/login"))
-        .header("origin", app.base.clone())
-        .form(&[("login", login), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {login}");
-    client
-}
-
 async fn timeline_len(app: &TestApp, num: &str) -> usize {
     let (_, v) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
     v["timeline"].as_array().unwrap().len()

@@ -259,3 +259,22 @@ impl TestApp {
 pub fn n(v: &Value) -> String {
     v["number"].as_str().unwrap().to_string()
 }
+
+/// A browser client logged in to the console as `login` (its cookie kept), sending the
+/// console's own origin with the login form.
+pub async fn console_session(app: &TestApp, login: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(app.url("/login"))
+        .header("origin", app.base.clone())
+        .form(&[("login", login), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {login}");
+    client
+}

@@ -10,6 +10,7 @@ use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_es
 mod hardening;
 mod hostile;
 mod smart;
+mod usecases;
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
@@ -26,6 +27,11 @@ use smart::{
     search_finds_content_and_replies_within_the_filters_and_scope,
     suggestions_come_from_the_catalogue_and_place_and_are_recorded,
     training_stores_versioned_models_that_suggest,
+};
+use usecases::{
+    a_double_submitted_form_registers_one_appeal,
+    a_grid_member_sees_its_own_registrations_in_list_and_detail, the_api_keeps_phones_in_one_form,
+    the_console_offers_exactly_what_the_domain_accepts, the_owner_is_changed_from_the_console,
 };
 
 async fn the_whole_loop_over_http(app: TestApp) {
@@ -1711,6 +1717,11 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(
+    the_console_offers_exactly_what_the_domain_accepts,
+    a_double_submitted_form_registers_one_appeal,
+    the_owner_is_changed_from_the_console,
+    the_api_keeps_phones_in_one_form,
+    a_grid_member_sees_its_own_registrations_in_list_and_detail,
     extreme_limits_are_refused_and_writes_go_on,
     extreme_policy_limits_are_refused,
     dates_outside_the_range_are_client_errors,

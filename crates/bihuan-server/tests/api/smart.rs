@@ -156,6 +156,22 @@ pub async fn search_finds_content_and_replies_within_the_filters_and_scope(app: 
     assert_eq!(numbers(&v), vec![n(&noise)]);
     let (_, v) = app.get("housing", "/api/v1/appeals?q=路灯").await;
     assert!(numbers(&v).is_empty());
+    // … and is not told that the others exist: the match count is within its scope.
+    assert_eq!(v["search"]["matches"], 0, "{v}");
+    let (_, v) = app.get("housing", "/api/v1/appeals?q=广场舞").await;
+    assert_eq!(v["search"]["matches"], 1, "{v}");
+    // Event tags are not words of the appeal: a comment is found by its text, not by "commented".
+    app.ok(
+        "supervisor",
+        &n(&lamp),
+        json!({"action": "comment", "text": "群众多次来电催办"}),
+    )
+    .await;
+    index(&app).await;
+    let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=commented").await;
+    assert!(numbers(&v).is_empty(), "{v}");
+    let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=来电催办").await;
+    assert_eq!(numbers(&v), vec![n(&lamp)]);
     // The citizen's name and phone are not searchable.
     let (_, v) = app.get("dispatcher", "/api/v1/appeals?q=李四").await;
     assert!(numbers(&v).is_empty());

@@ -1,0 +1,123 @@
+//! The use cases: what a person can do, written once and called by both the JSON API and the
+//! console. A handler parses its input (JSON, a form), calls one function here and renders the
+//! answer; the bookkeeping of a use case (idempotency, scoping, counting, the search index, the
+//! access log line) lives here, so the two front ends cannot drift apart.
+
+use bihuan_domain::lifecycle::{Action, Appeal, Command, NewAppeal};
+use bihuan_store::{AppealRef, Registered};
+use serde_json::Value;
+
+use crate::appeals::{can_see, command_from_body, parse_ref};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// The longest idempotency key a client may send.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// Checks a client's idempotency key and scopes it to the caller, so that two users' keys
+/// never collide.
+pub fn idempotency_key(caller: &Caller, raw: &str) -> ApiResult<String> {
+    if raw.is_empty()
+        || raw.len() > MAX_IDEMPOTENCY_KEY
+        || !raw.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+    {
+        return Err(ApiError::bad_request(
+            "bad_idempotency_key",
+            format!("Idempotency-Key 须为1至{MAX_IDEMPOTENCY_KEY}个可见 ASCII 字符"),
+        ));
+    }
+    Ok(format!("{}:{raw}", caller.user.id.0))
+}
+
+/// Registers an appeal. With a key (already scoped by [`idempotency_key`]), a repeated call
+/// answers with the appeal the first one made (`created: false`).
+pub async fn register(
+    state: &AppState,
+    caller: &Caller,
+    new: NewAppeal,
+    key: Option<String>,
+) -> ApiResult<Registered> {
+    let now = state.clock.now();
+    let r = state
+        .store
+        .register(new, caller.actor.clone(), now, key)
+        .await?;
+    if r.created {
+        state.ops.count_action("register");
+        state.smart.note_registered(&r.appeal);
+        tracing::info!(appeal = %r.appeal.number, user = caller.user.id.0, "registered");
+    }
+    Ok(r)
+}
+
+/// The appeal `key` names, if the caller may act on it.
+async fn load_for_action(state: &AppState, caller: &Caller, key: &str) -> ApiResult<Appeal> {
+    let current = state.store.appeal(parse_ref(key)?).await?;
+    if !can_see(caller, &current) {
+        return Err(ApiError::forbidden(
+            "not_your_unit",
+            "该工单不属于本单位,无权操作",
+        ));
+    }
+    Ok(current)
+}
+
+/// Runs one command on the appeal `key` names, as the caller, if the caller may see it.
+pub async fn act(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    command: Command,
+    version: u64,
+) -> ApiResult<Appeal> {
+    let current = load_for_action(state, caller, key).await?;
+    run(state, caller, &current, command, version).await
+}
+
+/// [`act`] from the API's action body (`{"action": …, "version": …, …}`).
+pub async fn act_on_body(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    body: Value,
+) -> ApiResult<Appeal> {
+    // Scoping first: a caller who may not see the appeal learns nothing from the body's errors.
+    let current = load_for_action(state, caller, key).await?;
+    let (command, version) = command_from_body(state, body).await?;
+    run(state, caller, &current, command, version).await
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    current: &Appeal,
+    command: Command,
+    version: u64,
+) -> ApiResult<Appeal> {
+    let name = command.name();
+    let now = state.clock.now();
+    let next = state
+        .store
+        .act(
+            AppealRef::Id(current.id),
+            command,
+            caller.actor.clone(),
+            now,
+            Some(version),
+        )
+        .await?;
+    state.ops.count_action(name);
+    tracing::info!(appeal = %next.number, action = name, user = caller.user.id.0, version = next.version, "action");
+    Ok(next)
+}
+
+/// The actions the caller may take on an appeal now: the domain's own guard, so the console
+/// offers exactly what the domain accepts.
+pub fn available_actions(state: &AppState, caller: &Caller, a: &Appeal) -> Vec<Action> {
+    if !can_see(caller, a) {
+        return vec![];
+    }
+    let cat = state.store.catalog();
+    a.available_actions(&caller.actor, state.clock.now(), cat.ctx())
+}

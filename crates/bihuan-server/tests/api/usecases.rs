@@ -1,0 +1,335 @@
+//! One use case, two front ends: the console offers exactly the actions the domain accepts, and
+//! registers through the same idempotent use case as the API.
+
+use bihuan_domain::lifecycle::Action;
+use bihuan_store::AppealRef;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const LOGINS: [&str; 12] = [
+    "admin",
+    "operator",
+    "dispatcher",
+    "visitor",
+    "supervisor",
+    "leader",
+    "housing",
+    "housing-lead",
+    "transport",
+    "water",
+    "town",
+    "grid",
+];
+
+/// The action names of the forms on a console page.
+fn offered_on(page: &str) -> Vec<String> {
+    let marker = "name=\"action\" value=\"";
+    let mut out: Vec<String> = page
+        .match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &page[i + marker.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What the domain's guard allows `login` on the appeal now.
+async fn domain_allows(app: &TestApp, login: &str, num: &str) -> Vec<String> {
+    let store = &app.state.store;
+    let a = store
+        .appeal(AppealRef::Number(num.parse().unwrap()))
+        .await
+        .unwrap();
+    let user = store.user_by_login(login).await.unwrap();
+    let cat = store.catalog();
+    let actor = cat.actor(&user);
+    let now = bihuan_server::Clock::now(&*app.clock);
+    let mut v: Vec<String> = a
+        .available_actions(&actor, now, cat.ctx())
+        .into_iter()
+        .map(|x| x.name().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every role, at every step of the loop: the detail page's forms are exactly the domain's list,
+/// including what the console used to hide (a dispatcher's 更换首席服务官, a supervisor's redo,
+/// an administrator closing a replied appeal) and nothing it used to offer in vain (an
+/// administrator's redo).
+pub async fn the_console_offers_exactly_what_the_domain_accepts(app: TestApp) {
+    let mut browsers = Vec::new();
+    for login in LOGINS {
+        browsers.push((login, console_session(&app, login).await));
+    }
+    let num = n(&app.register(&new_appeal()).await);
+    let steps = [
+        None,
+        Some(("dispatcher", json!({"action": "dispatch", "lead": TOWN}))),
+        Some(("town", json!({"action": "sign"}))),
+        Some((
+            "town",
+            json!({"action": "whistle", "units": [HOUSING], "matter": "联合整治"}),
+        )),
+        Some((
+            "town",
+            json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+        )),
+        Some((
+            "visitor",
+            json!({"action": "return_visit", "contacted": true, "resolved": false, "rating": "unsatisfied", "comment": ""}),
+        )),
+        Some((
+            "dispatcher",
+            json!({"action": "close", "note": "群众同意办结"}),
+        )),
+    ];
+    let mut compared = 0;
+    let mut seen: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for step in steps {
+        if let Some((login, action)) = step {
+            app.ok(login, &num, action).await;
+        }
+        let status = app.status_of(&num).await;
+        for (login, browser) in &browsers {
+            let r = browser
+                .get(app.url(&format!("/appeals/{num}")))
+                .send()
+                .await
+                .unwrap();
+            let code = r.status();
+            let page = r.text().await.unwrap();
+            let expected = domain_allows(&app, login, &num).await;
+            if code == StatusCode::FORBIDDEN {
+                // Not this user's appeal: nothing is offered, and the domain's list is moot.
+                assert!(offered_on(&page).is_empty());
+                continue;
+            }
+            assert_eq!(code, StatusCode::OK, "{login} on {status}");
+            assert_eq!(
+                offered_on(&page),
+                expected,
+                "{login} on a {status} appeal: the console's forms against the domain's guard"
+            );
+            seen.insert((status.clone(), login.to_string()), expected);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 40, "{compared}");
+    let has = |status: &str, login: &str, action: Action| {
+        seen.get(&(status.to_string(), login.to_string()))
+            .is_some_and(|v| v.iter().any(|a| a == action.name()))
+    };
+    assert!(has("in_progress", "dispatcher", Action::SetOwner));
+    assert!(has("replied", "supervisor", Action::Redo));
+    assert!(has("replied", "admin", Action::Close));
+    assert!(!has("visited", "admin", Action::Redo));
+    assert!(has("in_progress", "housing", Action::ReportIn));
+    assert!(!has("closed", "dispatcher", Action::Close));
+}
+
+/// The form a user would send for a registration (with its one-time key).
+async fn registration_form(browser: &reqwest::Client, app: &TestApp) -> Vec<(String, String)> {
+    let page = browser
+        .get(app.url("/appeals/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"submission\" value=\"";
+    let i = page
+        .find(marker)
+        .expect("the form carries a submission key")
+        + marker.len();
+    let key = page[i..i + page[i..].find('"').unwrap()].to_string();
+    [
+        ("submission", key.as_str()),
+        ("kind", "complaint"),
+        ("channel", "hotline"),
+        ("urgency", "normal"),
+        ("category", "3"),
+        ("title", "路灯不亮"),
+        ("content", "东门路12号附近路灯连续一周不亮。"),
+        ("township", "20"),
+        ("address", "东门路12号"),
+        ("citizen_name", "李四"),
+        ("phone", "139 1234 5678"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec()
+}
+
+/// A double click (the same form sent twice) registers one appeal and shows it both times; a
+/// fresh form registers another.
+pub async fn a_double_submitted_form_registers_one_appeal(app: TestApp) {
+    let browser = console_session(&app, "operator").await;
+    let count = || async {
+        let (_, v) = app.get("admin", "/api/v1/appeals?limit=200").await;
+        v["items"].as_array().unwrap().len()
+    };
+    let before = count().await;
+    let form = registration_form(&browser, &app).await;
+    let mut places = Vec::new();
+    for _ in 0..2 {
+        let r = browser
+            .post(app.url("/appeals/new"))
+            .header("origin", app.base.clone())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        places.push(r.headers()["location"].to_str().unwrap().to_string());
+    }
+    assert_eq!(places[0], places[1], "both answers show the same appeal");
+    assert_eq!(count().await, before + 1);
+    let again = registration_form(&browser, &app).await;
+    let r = browser
+        .post(app.url("/appeals/new"))
+        .header("origin", app.base.clone())
+        .form(&again)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_ne!(r.headers()["location"].to_str().unwrap(), places[0]);
+    assert_eq!(count().await, before + 2);
+    // The console kept the number in one form, like the API.
+    let num = places[0]
+        .trim_start_matches("/appeals/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(stored_phone(&app, &num).await, "13912345678");
+}
+
+/// The phone as stored (every role sees it masked in an answer).
+async fn stored_phone(app: &TestApp, num: &str) -> String {
+    let a = app
+        .state
+        .store
+        .appeal(AppealRef::Number(num.parse().unwrap()))
+        .await
+        .unwrap();
+    a.citizen.phone.unwrap().expose().to_string()
+}
+
+/// A dispatcher changes the chief service officer from the console's form.
+pub async fn the_owner_is_changed_from_the_console(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    let lead = app.state.store.user_by_login("housing-lead").await.unwrap();
+    let browser = console_session(&app, "dispatcher").await;
+    let page = browser
+        .get(app.url(&format!("/appeals/{num}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("更换首席服务官"), "the form is offered");
+    assert!(
+        page.contains("housing-lead用户"),
+        "with the lead unit's staff"
+    );
+    let (_, v) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+    let r = browser
+        .post(app.url(&format!("/appeals/{num}/act")))
+        .header("origin", app.base.clone())
+        .form(&[
+            ("action", "set_owner".to_string()),
+            ("version", v["version"].to_string()),
+            ("owner", lead.id.0.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let (_, v) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+    assert_eq!(v["owner"]["user"], lead.id.0, "{v}");
+}
+
+/// Phones sent to the API are kept in one form; what is not a phone number is refused with the
+/// field named.
+pub async fn the_api_keeps_phones_in_one_form(app: TestApp) {
+    let mut a = new_appeal();
+    a["citizen"]["phone"] = json!("+86 135-0000-6666");
+    let num = n(&app.register(&a).await);
+    assert_eq!(stored_phone(&app, &num).await, "13500006666");
+    a["citizen"]["phone"] = json!("not-a-phone");
+    let (s, v) = app.post("operator", "/api/v1/appeals", &a).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "citizen.phone", "{v}");
+}
+
+/// A grid member sees what it registered, in the list and in the detail alike: not an appeal of
+/// its grid that someone else registered, and a console list asking for another user's
+/// registrations shows nothing.
+pub async fn a_grid_member_sees_its_own_registrations_in_list_and_detail(app: TestApp) {
+    let mut in_grid = new_appeal();
+    in_grid["place"] =
+        json!({"address": "东门社区", "township": TOWN, "village": VILLAGE, "grid": GRID});
+    let others = n(&app.register(&in_grid).await);
+    let (s, v) = app.post("grid", "/api/v1/appeals", &in_grid).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let own = n(&v);
+    let (s, _) = app.get("grid", &format!("/api/v1/appeals/{others}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.get("grid", &format!("/api/v1/appeals/{own}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = app.get("grid", "/api/v1/appeals").await;
+    let numbers: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, [own.as_str()]);
+    let (s, v) = app
+        .post(
+            "grid",
+            &format!("/api/v1/appeals/{others}/actions"),
+            &json!({"action": "comment", "text": "看看", "version": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let operator = app.state.store.user_by_login("operator").await.unwrap();
+    let browser = console_session(&app, "grid").await;
+    let page = browser
+        .get(app.url(&format!("/appeals?registered_by={}", operator.id.0)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains(&others),
+        "another user's registration listed"
+    );
+    let page = browser
+        .get(app.url(&format!("/appeals/{others}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+}

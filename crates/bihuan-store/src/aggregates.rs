@@ -1,0 +1,219 @@
+//! Where every capability beyond the hotline loop is stored: one port, [`AggregateStore`], that
+//! both backends implement once over the same four tables (`aggregates`, `aggregate_events`,
+//! `aggregate_index`, `aggregate_ids`), and a typed facade ([`execute`], [`load`],
+//! [`history`], [`find`]) that any [`Aggregate`] uses without a line of backend code.
+//!
+//! The decision is made here, not in a backend: [`execute`] hands the backend a closure that
+//! the backend runs inside its write transaction on the current row. The closure checks the
+//! version, lets the domain decide, folds the events and serialises the rows; the backend only
+//! reads the row, allocates an id for a creation (after the decision, so a refusal takes none),
+//! and writes what it was given.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bihuan_domain::aggregate::{self, Aggregate, Recorded, Versioned};
+use bihuan_domain::lifecycle::Actor;
+use bihuan_domain::time::Instant;
+
+use crate::{Catalog, Result, StoreError};
+
+/// An aggregate's row: the [`Versioned`] envelope as JSON.
+#[derive(Debug, Clone)]
+pub struct StoredAggregate {
+    pub id: u64,
+    pub version: u64,
+    pub json: String,
+}
+
+/// One history row: the [`Recorded`] event as JSON.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub version: u64,
+    pub at: Instant,
+    pub actor_user: u32,
+    /// The event's name (for queries; the typed facade reads `json`).
+    pub name: String,
+    pub json: String,
+}
+
+/// What a decision asks the backend to write. `id` is 0 for a creation: the backend allocates
+/// one and calls [`Decided::with_id`].
+pub struct Decided {
+    pub id: u64,
+    pub version: u64,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+    /// Makes the envelope's JSON once the id is known.
+    envelope: Box<dyn FnOnce(u64) -> Result<String> + Send>,
+    pub events: Vec<StoredEvent>,
+    pub index: Vec<(&'static str, String)>,
+}
+
+impl Decided {
+    /// The row to write under `id`.
+    pub fn with_id(self, id: u64) -> Result<Rows> {
+        let json = (self.envelope)(id)?;
+        Ok((
+            StoredAggregate {
+                id,
+                version: self.version,
+                json,
+            },
+            self.events,
+            self.index,
+        ))
+    }
+}
+
+/// The rows a decision writes: the aggregate, its new events, its index entries.
+pub type Rows = (
+    StoredAggregate,
+    Vec<StoredEvent>,
+    Vec<(&'static str, String)>,
+);
+
+/// The decision a backend runs on the current row, inside its write transaction.
+pub type Decide = Box<dyn FnOnce(Option<&StoredAggregate>) -> Result<Decided> + Send>;
+
+/// The one storage port of every capability built on [`Aggregate`].
+#[async_trait]
+pub trait AggregateStore: Send + Sync {
+    /// The current row of `kind`/`id`, if there is one.
+    async fn aggregate(&self, kind: &'static str, id: u64) -> Result<Option<StoredAggregate>>;
+
+    /// The whole history of `kind`/`id`, oldest first.
+    async fn aggregate_history(&self, kind: &'static str, id: u64) -> Result<Vec<StoredEvent>>;
+
+    /// Runs `decide` on the current row of `kind`/`id` (`None`: a new aggregate) inside one
+    /// write transaction, and writes the state, the events and the index rows it returns. An
+    /// `id` that does not exist is `NotFound`.
+    async fn write_aggregate(
+        &self,
+        kind: &'static str,
+        id: Option<u64>,
+        decide: Decide,
+    ) -> Result<StoredAggregate>;
+
+    /// Aggregates of `kind` with the index entry `key` = `value` (every one of the kind when
+    /// `key` is empty), by id, after `after`, at most `limit`.
+    async fn find_aggregates(
+        &self,
+        kind: &'static str,
+        key: &str,
+        value: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredAggregate>>;
+
+    /// How many aggregates of `kind` have the index entry `key` = `value` (all of the kind when
+    /// `key` is empty).
+    async fn count_aggregates(&self, kind: &'static str, key: &str, value: &str) -> Result<u64>;
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Internal(format!("stored {what} does not read back: {e}")))
+}
+
+/// The decision of one command, written once for both backends.
+fn decide<A: Aggregate>(
+    catalog: Arc<Catalog>,
+    command: A::Command,
+    actor: Actor,
+    at: Instant,
+    expected_version: Option<u64>,
+) -> Decide {
+    Box::new(move |row: Option<&StoredAggregate>| {
+        let current: Option<Versioned<A>> = row.map(|r| parse(A::KIND, &r.json)).transpose()?;
+        let (next, records) = aggregate::execute(
+            current.as_ref(),
+            &command,
+            &actor,
+            at,
+            expected_version,
+            catalog.ctx(),
+        )?;
+        let mut events = Vec::with_capacity(records.len());
+        for r in &records {
+            events.push(StoredEvent {
+                version: r.version,
+                at: r.at,
+                actor_user: r.actor.user.0,
+                name: A::event_name(&r.event).to_string(),
+                json: serde_json::to_string(r)?,
+            });
+        }
+        let index = next.state.index();
+        let (version, created_at, updated_at) = (next.version, next.created_at, next.updated_at);
+        let id = next.id;
+        Ok(Decided {
+            id,
+            version,
+            created_at,
+            updated_at,
+            envelope: Box::new(move |id| {
+                let mut next = next;
+                next.id = id;
+                Ok(serde_json::to_string(&next)?)
+            }),
+            events,
+            index,
+        })
+    })
+}
+
+/// Runs a command on aggregate `id` of `A` (`None`: creates one) and answers the new state.
+/// `expected_version` is the version the caller saw (0 for a creation; `None` skips the check).
+pub async fn execute<A: Aggregate>(
+    store: &dyn crate::Store,
+    id: Option<u64>,
+    command: A::Command,
+    actor: Actor,
+    at: Instant,
+    expected_version: Option<u64>,
+) -> Result<Versioned<A>> {
+    let d = decide::<A>(store.catalog(), command, actor, at, expected_version);
+    let row = store.write_aggregate(A::KIND, id, d).await?;
+    parse(A::KIND, &row.json)
+}
+
+/// The aggregate `id` of `A`.
+pub async fn load<A: Aggregate>(store: &dyn crate::Store, id: u64) -> Result<Versioned<A>> {
+    match store.aggregate(A::KIND, id).await? {
+        Some(row) => parse(A::KIND, &row.json),
+        None => Err(StoreError::not_found(format!("{} {id}", A::KIND))),
+    }
+}
+
+/// The history of aggregate `id` of `A`, oldest first.
+pub async fn history<A: Aggregate>(
+    store: &dyn crate::Store,
+    id: u64,
+) -> Result<Vec<Recorded<A::Event>>> {
+    store
+        .aggregate_history(A::KIND, id)
+        .await?
+        .iter()
+        .map(|e| parse(A::KIND, &e.json))
+        .collect()
+}
+
+/// Aggregates of `A` with the index entry `key` = `value` (all when `key` is empty), by id.
+pub async fn find<A: Aggregate>(
+    store: &dyn crate::Store,
+    key: &str,
+    value: &str,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<Versioned<A>>> {
+    store
+        .find_aggregates(A::KIND, key, value, after, limit)
+        .await?
+        .iter()
+        .map(|r| parse(A::KIND, &r.json))
+        .collect()
+}
+
+/// The largest page [`find`] gives.
+pub const MAX_PAGE: u32 = 1_000;

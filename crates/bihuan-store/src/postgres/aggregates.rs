@@ -1,0 +1,217 @@
+//! [`AggregateStore`] on PostgreSQL: rows in, rows out; the decision comes from
+//! [`crate::aggregates`].
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::Json;
+
+use super::{boxed, PgStore};
+use crate::aggregates::{AggregateStore, Decide, StoredAggregate, StoredEvent};
+use crate::query::secs;
+use crate::{Result, StoreError};
+
+fn stored(id: i64, version: i64, state: Json<serde_json::Value>) -> StoredAggregate {
+    StoredAggregate {
+        id: id as u64,
+        version: version as u64,
+        json: state.0.to_string(),
+    }
+}
+
+async fn row(
+    c: &impl GenericClient,
+    kind: &str,
+    id: u64,
+    lock: bool,
+) -> Result<Option<StoredAggregate>> {
+    let sql = if lock {
+        "SELECT id, version, state FROM aggregates WHERE kind = $1 AND id = $2 FOR UPDATE"
+    } else {
+        "SELECT id, version, state FROM aggregates WHERE kind = $1 AND id = $2"
+    };
+    let st = c.prepare_cached(sql).await?;
+    Ok(c.query_opt(&st, &[&kind, &(id as i64)])
+        .await?
+        .map(|r| stored(r.get(0), r.get(1), r.get(2))))
+}
+
+#[async_trait]
+impl AggregateStore for PgStore {
+    async fn aggregate(&self, kind: &'static str, id: u64) -> Result<Option<StoredAggregate>> {
+        let client = self.pool.get().await?;
+        row(&client, kind, id, false).await
+    }
+
+    async fn aggregate_history(&self, kind: &'static str, id: u64) -> Result<Vec<StoredEvent>> {
+        let client = self.pool.get().await?;
+        let st = client
+            .prepare_cached(
+                "SELECT version, at, actor_user, type, body FROM aggregate_events
+                 WHERE kind = $1 AND aggregate = $2 ORDER BY version",
+            )
+            .await?;
+        Ok(client
+            .query(&st, &[&kind, &(id as i64)])
+            .await?
+            .into_iter()
+            .map(|r| StoredEvent {
+                version: r.get::<_, i64>(0) as u64,
+                at: super::from_secs(r.get(1)),
+                actor_user: r.get::<_, i64>(2) as u32,
+                name: r.get(3),
+                json: r.get::<_, Json<serde_json::Value>>(4).0.to_string(),
+            })
+            .collect())
+    }
+
+    async fn write_aggregate(
+        &self,
+        kind: &'static str,
+        id: Option<u64>,
+        decide: Decide,
+    ) -> Result<StoredAggregate> {
+        self.in_tx(move |tx| {
+            boxed(async move {
+                let current = match id {
+                    Some(id) => Some(
+                        row(tx, kind, id, true)
+                            .await?
+                            .ok_or_else(|| StoreError::not_found(format!("{kind} {id}")))?,
+                    ),
+                    None => None,
+                };
+                let decided = decide(current.as_ref())?;
+                let id = match id {
+                    Some(id) => id,
+                    None => {
+                        let st = tx
+                            .prepare_cached(
+                                "INSERT INTO aggregate_ids (kind, last) VALUES ($1, 1)
+                                 ON CONFLICT (kind) DO UPDATE SET last = aggregate_ids.last + 1
+                                 RETURNING last",
+                            )
+                            .await?;
+                        tx.query_one(&st, &[&kind]).await?.get::<_, i64>(0) as u64
+                    }
+                };
+                let (created, updated) = (secs(decided.created_at), secs(decided.updated_at));
+                let (out, events, index) = decided.with_id(id)?;
+                let state: serde_json::Value = serde_json::from_str(&out.json)?;
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO aggregates (kind, id, version, created_at, updated_at, state)
+                         VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version,
+                             updated_at = EXCLUDED.updated_at, state = EXCLUDED.state",
+                    )
+                    .await?;
+                tx.execute(
+                    &st,
+                    &[
+                        &kind,
+                        &(id as i64),
+                        &(out.version as i64),
+                        &created,
+                        &updated,
+                        &Json(&state),
+                    ],
+                )
+                .await?;
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO aggregate_events (kind, aggregate, version, at, actor_user, type, body)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .await?;
+                for e in &events {
+                    let body: serde_json::Value = serde_json::from_str(&e.json)?;
+                    tx.execute(
+                        &st,
+                        &[
+                            &kind,
+                            &(id as i64),
+                            &(e.version as i64),
+                            &secs(e.at),
+                            &(e.actor_user as i64),
+                            &e.name,
+                            &Json(&body),
+                        ],
+                    )
+                    .await?;
+                }
+                tx.execute(
+                    "DELETE FROM aggregate_index WHERE kind = $1 AND aggregate = $2",
+                    &[&kind, &(id as i64)],
+                )
+                .await?;
+                let st = tx
+                    .prepare_cached(
+                        "INSERT INTO aggregate_index (kind, key, value, aggregate)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .await?;
+                for (k, v) in &index {
+                    tx.execute(&st, &[&kind, k, v, &(id as i64)]).await?;
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+
+    async fn find_aggregates(
+        &self,
+        kind: &'static str,
+        key: &str,
+        value: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredAggregate>> {
+        let client = self.pool.get().await?;
+        let limit = limit.min(crate::aggregates::MAX_PAGE) as i64;
+        let rows = if key.is_empty() {
+            let st = client
+                .prepare_cached(
+                    "SELECT id, version, state FROM aggregates WHERE kind = $1 AND id > $2
+                     ORDER BY id LIMIT $3",
+                )
+                .await?;
+            client.query(&st, &[&kind, &(after as i64), &limit]).await?
+        } else {
+            let st = client
+                .prepare_cached(
+                    "SELECT a.id, a.version, a.state FROM aggregate_index i
+                     JOIN aggregates a ON a.kind = i.kind AND a.id = i.aggregate
+                     WHERE i.kind = $1 AND i.key = $2 AND i.value = $3 AND i.aggregate > $4
+                     ORDER BY i.aggregate LIMIT $5",
+                )
+                .await?;
+            client
+                .query(&st, &[&kind, &key, &value, &(after as i64), &limit])
+                .await?
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| stored(r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    async fn count_aggregates(&self, kind: &'static str, key: &str, value: &str) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let n: i64 = if key.is_empty() {
+            client
+                .query_one("SELECT COUNT(*) FROM aggregates WHERE kind = $1", &[&kind])
+                .await?
+                .get(0)
+        } else {
+            client
+                .query_one(
+                    "SELECT COUNT(*) FROM aggregate_index WHERE kind = $1 AND key = $2 AND value = $3",
+                    &[&kind, &key, &value],
+                )
+                .await?
+                .get(0)
+        };
+        Ok(n as u64)
+    }
+}
