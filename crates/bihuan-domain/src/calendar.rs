@@ -16,6 +16,7 @@
 //! count of working days, so counting working days between two dates is O(1) and adding N
 //! working days is a binary search.
 
+use crate::code::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
@@ -39,12 +40,17 @@ pub enum CalendarError {
 
 impl CalendarError {
     /// A stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            CalendarError::YearNotLoaded(_) => "calendar_year_not_loaded",
-            CalendarError::BadFile(_) => "calendar_bad_file",
-            CalendarError::OutOfRange => "date_out_of_range",
+            CalendarError::YearNotLoaded(_) => ErrorCode::CalendarYearNotLoaded,
+            CalendarError::BadFile(_) => ErrorCode::CalendarBadFile,
+            CalendarError::OutOfRange => ErrorCode::DateOutOfRange,
         }
+    }
+
+    /// The code as the API writes it.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The three-level category tree of appeals (一级/二级/三级分类), e.g.
 //! `城乡建设 / 住房保障 / 公租房`.
 
+use crate::code::ErrorCode;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -31,14 +32,19 @@ pub enum CategoryError {
 }
 
 impl CategoryError {
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            CategoryError::DuplicateId(_) => "category_duplicate_id",
-            CategoryError::EmptyName(_) => "category_empty_name",
-            CategoryError::MissingParent { .. } => "category_missing_parent",
-            CategoryError::TooDeep(_) => "category_too_deep",
-            CategoryError::DuplicateName(_) => "category_duplicate_name",
+            CategoryError::DuplicateId(_) => ErrorCode::CategoryDuplicateId,
+            CategoryError::EmptyName(_) => ErrorCode::CategoryEmptyName,
+            CategoryError::MissingParent { .. } => ErrorCode::CategoryMissingParent,
+            CategoryError::TooDeep(_) => ErrorCode::CategoryTooDeep,
+            CategoryError::DuplicateName(_) => ErrorCode::CategoryDuplicateName,
         }
+    }
+
+    /// The code as the API writes it.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

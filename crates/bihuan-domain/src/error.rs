@@ -5,6 +5,7 @@
 //! in the console reads, and says what to do.
 
 use crate::calendar::CalendarError;
+use crate::code::ErrorCode;
 use crate::lifecycle::{Role, Status};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -70,6 +71,41 @@ pub enum DomainError {
     Calendar(#[from] CalendarError),
 }
 
+/// The Chinese name of an input field, as a form labels it (the API's `field` stays the code).
+pub fn field_label(field: &str) -> &str {
+    match field {
+        "answer" => "答复内容",
+        "assisting" => "协办单位",
+        "attachments" => "附件",
+        "citizen.name" => "诉求人",
+        "citizen.phone" => "联系电话",
+        "command" => "操作",
+        "comment" => "回访记录",
+        "commitment.by" => "承诺完成日期",
+        "commitment.citizen_part" => "群众配合事项",
+        "commitment.what" => "承诺事项",
+        "content" => "诉求内容",
+        "kind" => "诉求类型",
+        "lead" => "承办单位",
+        "limit" => "延期时长",
+        "matter" => "事项",
+        "name" => "姓名",
+        "note" => "说明",
+        "owner" => "首席服务官",
+        "owner.name" => "首席服务官姓名",
+        "petition_outcome" => "处理意见",
+        "place" => "地点",
+        "place.address" => "详细地址",
+        "place.township" => "乡镇(街道)",
+        "reason" => "原因",
+        "redispatch" => "改派单位",
+        "text" => "内容",
+        "title" => "标题",
+        "units" => "报到单位",
+        other => other,
+    }
+}
+
 impl DomainError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> DomainError {
         DomainError::Invalid {
@@ -79,36 +115,41 @@ impl DomainError {
     }
 
     /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            DomainError::VersionConflict { .. } => "version_conflict",
-            DomainError::RoleForbidden { .. } => "role_forbidden",
-            DomainError::NotLeadUnit { .. } => "not_lead_unit",
-            DomainError::IllegalTransition { .. } => "illegal_transition",
-            DomainError::AppealClosed => "appeal_closed",
-            DomainError::AppealMerged => "appeal_merged",
-            DomainError::NotSigned => "not_signed",
-            DomainError::AlreadySigned => "already_signed",
-            DomainError::ReturnWindowPassed(_) => "return_window_passed",
-            DomainError::UnitConfirmed => "unit_confirmed",
-            DomainError::ExtensionPending => "extension_pending",
-            DomainError::NoExtensionPending => "no_extension_pending",
-            DomainError::ExtensionTooLong(_) => "extension_too_long",
-            DomainError::NotATownship => "not_a_township",
-            DomainError::UnknownWhistle(_) => "unknown_whistle",
-            DomainError::NotWhistleTarget(_) => "not_whistle_target",
-            DomainError::NoReportDue => "no_report_due",
-            DomainError::AlreadyReported(_) => "already_reported",
-            DomainError::VisitIncomplete => "visit_incomplete",
-            DomainError::MergeIntoSelf => "merge_into_self",
-            DomainError::MasterNotOpen => "master_not_open",
-            DomainError::NotOverdue => "not_overdue",
-            DomainError::AlreadySupervised => "already_supervised",
-            DomainError::NotUnsatisfied => "not_unsatisfied",
-            DomainError::TimeBeforeLastStep => "time_before_last_step",
-            DomainError::Invalid { .. } => "invalid_input",
-            DomainError::Calendar(e) => e.code(),
+            DomainError::VersionConflict { .. } => ErrorCode::VersionConflict,
+            DomainError::RoleForbidden { .. } => ErrorCode::RoleForbidden,
+            DomainError::NotLeadUnit { .. } => ErrorCode::NotLeadUnit,
+            DomainError::IllegalTransition { .. } => ErrorCode::IllegalTransition,
+            DomainError::AppealClosed => ErrorCode::AppealClosed,
+            DomainError::AppealMerged => ErrorCode::AppealMerged,
+            DomainError::NotSigned => ErrorCode::NotSigned,
+            DomainError::AlreadySigned => ErrorCode::AlreadySigned,
+            DomainError::ReturnWindowPassed(_) => ErrorCode::ReturnWindowPassed,
+            DomainError::UnitConfirmed => ErrorCode::UnitConfirmed,
+            DomainError::ExtensionPending => ErrorCode::ExtensionPending,
+            DomainError::NoExtensionPending => ErrorCode::NoExtensionPending,
+            DomainError::ExtensionTooLong(_) => ErrorCode::ExtensionTooLong,
+            DomainError::NotATownship => ErrorCode::NotATownship,
+            DomainError::UnknownWhistle(_) => ErrorCode::UnknownWhistle,
+            DomainError::NotWhistleTarget(_) => ErrorCode::NotWhistleTarget,
+            DomainError::NoReportDue => ErrorCode::NoReportDue,
+            DomainError::AlreadyReported(_) => ErrorCode::AlreadyReported,
+            DomainError::VisitIncomplete => ErrorCode::VisitIncomplete,
+            DomainError::MergeIntoSelf => ErrorCode::MergeIntoSelf,
+            DomainError::MasterNotOpen => ErrorCode::MasterNotOpen,
+            DomainError::NotOverdue => ErrorCode::NotOverdue,
+            DomainError::AlreadySupervised => ErrorCode::AlreadySupervised,
+            DomainError::NotUnsatisfied => ErrorCode::NotUnsatisfied,
+            DomainError::TimeBeforeLastStep => ErrorCode::TimeBeforeLastStep,
+            DomainError::Invalid { .. } => ErrorCode::InvalidInput,
+            DomainError::Calendar(e) => e.error_code(),
         }
+    }
+
+    /// The code as the API writes it.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// What a person in the console reads: what happened and what to do.
@@ -151,7 +192,7 @@ impl DomainError {
             DomainError::AlreadySupervised => "该超期时限已督办过".into(),
             DomainError::NotUnsatisfied => "只有回访评价为不满意的工单才能因不满意重办".into(),
             DomainError::TimeBeforeLastStep => "操作时间早于工单最后一步的时间".into(),
-            DomainError::Invalid { field, reason } => format!("{field}:{reason}"),
+            DomainError::Invalid { field, reason } => format!("{}:{reason}", field_label(field)),
             DomainError::Calendar(e) => match e {
                 CalendarError::YearNotLoaded(y) => {
                     format!("{y} 年的节假日安排尚未导入,请管理员导入后再试")

@@ -16,12 +16,14 @@
 //! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
 //! | [`error`] | every refusal, each with a stable code |
+//! | [`code`] | the one list of error codes the API gives |
 
 pub mod aggregate;
 pub mod appeal;
 pub mod calendar;
 pub mod catalogue;
 pub mod category;
+pub mod code;
 pub mod error;
 pub mod lifecycle;
 pub mod metrics;
@@ -34,6 +36,7 @@ pub use appeal::{
     AppealId, AppealNumber, Channel, Citizen, Kind, Phone, Place, Regime, Urgency, UserId,
 };
 pub use calendar::{Calendar, CalendarError};
+pub use code::ErrorCode;
 pub use error::DomainError;
 pub use lifecycle::{Actor, Appeal, Command, Context, Event, EventRecord, NewAppeal, Role, Status};
 pub use policy::{DeadlinePolicy, DeadlineState, Limit, PolicyTable};

@@ -10,6 +10,7 @@
 //! districts' departments and subdistricts under it; a province would add another level later.
 //! Units have aliases (short and old names) that place matching will use.
 
+use crate::code::ErrorCode;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -103,16 +104,21 @@ pub enum OrgError {
 }
 
 impl OrgError {
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            OrgError::DuplicateId(_) => "org_duplicate_id",
-            OrgError::EmptyName(_) => "org_empty_name",
-            OrgError::MissingParent { .. } => "org_missing_parent",
-            OrgError::WrongParentKind { .. } => "org_wrong_parent_kind",
-            OrgError::BadRoot(_) => "org_bad_root",
-            OrgError::RootCount(_) => "org_root_count",
-            OrgError::AmbiguousName(_) => "org_ambiguous_name",
+            OrgError::DuplicateId(_) => ErrorCode::OrgDuplicateId,
+            OrgError::EmptyName(_) => ErrorCode::OrgEmptyName,
+            OrgError::MissingParent { .. } => ErrorCode::OrgMissingParent,
+            OrgError::WrongParentKind { .. } => ErrorCode::OrgWrongParentKind,
+            OrgError::BadRoot(_) => ErrorCode::OrgBadRoot,
+            OrgError::RootCount(_) => ErrorCode::OrgRootCount,
+            OrgError::AmbiguousName(_) => ErrorCode::OrgAmbiguousName,
         }
+    }
+
+    /// The code as the API writes it.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

@@ -8,6 +8,7 @@
 //! An appeal keeps a copy of the row it was registered under, so an administrator's later edit
 //! never moves the deadlines of work already under way.
 
+use crate::code::ErrorCode;
 use std::fmt;
 
 use chrono::Duration;
@@ -139,15 +140,20 @@ pub enum PolicyError {
 }
 
 impl PolicyError {
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            PolicyError::MissingBase(_) => "policy_missing_base",
-            PolicyError::Duplicate(_) => "policy_duplicate",
-            PolicyError::KindOutsideRegime { .. } => "policy_kind_outside_regime",
-            PolicyError::BadShare(_) => "policy_bad_share",
-            PolicyError::ZeroLimit(_) => "policy_zero_limit",
-            PolicyError::LimitOutOfRange { .. } => "limit_out_of_range",
+            PolicyError::MissingBase(_) => ErrorCode::PolicyMissingBase,
+            PolicyError::Duplicate(_) => ErrorCode::PolicyDuplicate,
+            PolicyError::KindOutsideRegime { .. } => ErrorCode::PolicyKindOutsideRegime,
+            PolicyError::BadShare(_) => ErrorCode::PolicyBadShare,
+            PolicyError::ZeroLimit(_) => ErrorCode::PolicyZeroLimit,
+            PolicyError::LimitOutOfRange { .. } => ErrorCode::LimitOutOfRange,
         }
+    }
+
+    /// The code as the API writes it.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// What an administrator reads: what is wrong and what to do.

@@ -976,6 +976,24 @@ fn a_stale_version_is_a_conflict() {
         }
     );
     assert!(e.message_zh().contains("刷新"));
+    // Messages name fields as the forms label them, in Chinese.
+    let unresolved = Command::Reply(Reply {
+        result: ReplyResult::Unresolvable,
+        reason: None,
+        text: "无法处理".into(),
+        petition_outcome: None,
+        attachments: vec![],
+    });
+    let signed = w.step(
+        &w.step(&a, dispatch(HOUSING), &dispatcher(), nov(2, 9)),
+        sign(),
+        &housing(),
+        nov(2, 10),
+    );
+    let refused = signed
+        .handle(&unresolved, &housing(), nov(2, 11), None, w.ctx())
+        .unwrap_err();
+    assert_eq!(refused.message_zh(), "原因:未完全解决的,须说明原因");
     let (b, recs) = a
         .handle(
             &dispatch(HOUSING),

@@ -12,6 +12,7 @@ use bihuan_domain::category::Category;
 use bihuan_domain::lifecycle::Role;
 use bihuan_domain::org::{Unit, UnitId};
 use bihuan_domain::policy::DeadlinePolicy;
+use bihuan_domain::ErrorCode;
 use bihuan_domain::PolicyTable;
 use bihuan_store::{CredentialKind, NewUser, StoreError, User, UserUpdate};
 use serde::Deserialize;
@@ -70,7 +71,7 @@ pub async fn check_login(
         tracing::warn!(login, %addr, "login refused: throttled after repeated failures");
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "login_throttled",
+            ErrorCode::LoginThrottled,
             format!("登录失败次数过多,请 {minutes} 分钟后再试;如忘记密码请联系管理员"),
         )
         .retry_after(wait.as_secs().max(1)));
@@ -78,7 +79,7 @@ pub async fn check_login(
     let refused = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "bad_credentials",
+            ErrorCode::BadCredentials,
             "登录名或密码错误",
         )
     };
@@ -111,7 +112,7 @@ async fn verify_bounded(state: &AppState, password: String, hash: String) -> Api
     let _permit = state.hashing.clone().acquire_owned().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
+            ErrorCode::Busy,
             "服务器繁忙,请稍后重试",
         )
     })?;
@@ -201,7 +202,7 @@ async fn create_token(
     caller.require(&[Role::Admin])?;
     if b.name.trim().is_empty() || b.name.chars().count() > 100 {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "令牌名称须为1到100个字",
         ));
     }
@@ -262,7 +263,7 @@ async fn put_units(
     let units = b.into_vec();
     if units.is_empty() || units.len() > 10_000 {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "一次须提交1到10000个单位",
         ));
     }
@@ -300,7 +301,7 @@ fn check_login_name(login: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::unprocessable(
-            "invalid_login",
+            ErrorCode::InvalidLogin,
             "登录名须为2到64位字母、数字、下划线、点或连字符",
         ))
     }
@@ -319,13 +320,13 @@ pub async fn add_user(
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 50 {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "姓名须为1到50个字",
         ));
     }
     if role == Role::System {
         return Err(ApiError::unprocessable(
-            "invalid_role",
+            ErrorCode::InvalidRole,
             "「系统」角色不能分配给用户",
         ));
     }
@@ -345,7 +346,7 @@ pub async fn add_user(
 /// Checks a new password's strength and hashes it off the async threads.
 async fn hash_checked(state: &AppState, password: &str) -> ApiResult<String> {
     auth::check_password_strength(password)
-        .map_err(|m| ApiError::unprocessable("weak_password", m))?;
+        .map_err(|m| ApiError::unprocessable(ErrorCode::WeakPassword, m))?;
     let pw = password.to_string();
     let _permit = state.hashing.clone().acquire_owned().await.ok();
     tokio::task::spawn_blocking(move || auth::hash_password(&pw))
@@ -355,7 +356,7 @@ async fn hash_checked(state: &AppState, password: &str) -> ApiResult<String> {
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ErrorCode::Internal,
                 "服务器内部错误,请稍后重试",
             )
         })
@@ -404,19 +405,19 @@ async fn update_user(
         b.name.is_none() && b.role.is_none() && b.unit.is_none() && b.active.is_none();
     if !(caller.user.role == Role::Admin || (own && only_password)) {
         return Err(ApiError::forbidden(
-            "role_forbidden",
+            ErrorCode::RoleForbidden,
             "只有管理员可以修改其他用户",
         ));
     }
     if b.role == Some(Role::System) {
         return Err(ApiError::unprocessable(
-            "invalid_role",
+            ErrorCode::InvalidRole,
             "「系统」角色不能分配给用户",
         ));
     }
     if own && b.active == Some(false) {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "不能停用自己的账号",
         ));
     }
@@ -430,7 +431,7 @@ async fn update_user(
                 "password change refused: wrong current password"
             );
             return Err(ApiError::forbidden(
-                "wrong_current_password",
+                ErrorCode::WrongCurrentPassword,
                 "修改自己的密码须填写正确的当前密码(current_password)",
             ));
         }
@@ -443,7 +444,7 @@ async fn update_user(
     if let Some(n) = &b.name {
         if n.trim().is_empty() || n.chars().count() > 50 {
             return Err(ApiError::unprocessable(
-                "invalid_input",
+                ErrorCode::InvalidInput,
                 "姓名须为1到50个字",
             ));
         }
@@ -500,7 +501,7 @@ async fn put_categories(
     let items = b.into_vec();
     if items.is_empty() || items.len() > 10_000 {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "一次须提交1到10000个分类",
         ));
     }
@@ -518,8 +519,8 @@ async fn put_policies(
     JsonBody(rows): JsonBody<Vec<DeadlinePolicy>>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&[Role::Admin])?;
-    let table =
-        PolicyTable::new(rows).map_err(|e| ApiError::unprocessable(e.code(), e.message_zh()))?;
+    let table = PolicyTable::new(rows)
+        .map_err(|e| ApiError::unprocessable(e.error_code(), e.message_zh()))?;
     state.store.put_policies(table).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -563,7 +564,10 @@ async fn calendar_add(
 ) -> ApiResult<Json<Value>> {
     let date = crate::appeals::parse_date("date", &q.date)?;
     if q.days > 3650 {
-        return Err(ApiError::bad_request("bad_query", "days 不能超过3650"));
+        return Err(ApiError::bad_request(
+            ErrorCode::BadQuery,
+            "days 不能超过3650",
+        ));
     }
     let result = state
         .store

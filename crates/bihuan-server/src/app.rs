@@ -4,6 +4,7 @@
 //! access log line) lives here, so the two front ends cannot drift apart.
 
 use bihuan_domain::lifecycle::{Action, Appeal, Command, NewAppeal};
+use bihuan_domain::ErrorCode;
 use bihuan_store::{AppealRef, Registered};
 use serde_json::Value;
 
@@ -23,7 +24,7 @@ pub fn idempotency_key(caller: &Caller, raw: &str) -> ApiResult<String> {
         || !raw.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
     {
         return Err(ApiError::bad_request(
-            "bad_idempotency_key",
+            ErrorCode::BadIdempotencyKey,
             format!("Idempotency-Key 须为1至{MAX_IDEMPOTENCY_KEY}个可见 ASCII 字符"),
         ));
     }
@@ -56,7 +57,7 @@ async fn load_for_action(state: &AppState, caller: &Caller, key: &str) -> ApiRes
     let current = state.store.appeal(parse_ref(key)?).await?;
     if !can_see(caller, &current) {
         return Err(ApiError::forbidden(
-            "not_your_unit",
+            ErrorCode::NotYourUnit,
             "该工单不属于本单位,无权操作",
         ));
     }

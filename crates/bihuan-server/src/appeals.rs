@@ -11,6 +11,7 @@ use bihuan_domain::category::CategoryId;
 use bihuan_domain::lifecycle::{Appeal, Command, EventRecord, MasterRef, NewAppeal, Role, Status};
 use bihuan_domain::org::UnitId;
 use bihuan_domain::time::{start_of_day, Instant};
+use bihuan_domain::ErrorCode;
 use bihuan_domain::{AppealId, Channel, Kind};
 use bihuan_store::{AppealFilter, AppealRef, Sort};
 use chrono::NaiveDate;
@@ -35,7 +36,7 @@ pub fn parse_ref(key: &str) -> ApiResult<AppealRef> {
             .map(AppealRef::Number)
             .map_err(|_| {
                 ApiError::bad_request(
-                    "bad_appeal_key",
+                    ErrorCode::BadAppealKey,
                     format!("「{key}」不是有效的工单编号,格式如 2026-11-000123"),
                 )
             })
@@ -43,7 +44,10 @@ pub fn parse_ref(key: &str) -> ApiResult<AppealRef> {
         key.parse::<u64>()
             .map(|id| AppealRef::Id(AppealId(id)))
             .map_err(|_| {
-                ApiError::bad_request("bad_appeal_key", format!("「{key}」不是有效的工单编号或ID"))
+                ApiError::bad_request(
+                    ErrorCode::BadAppealKey,
+                    format!("「{key}」不是有效的工单编号或ID"),
+                )
             })
     }
 }
@@ -208,7 +212,10 @@ async fn register(
         Some(v) => Some(crate::app::idempotency_key(
             &caller,
             v.to_str().map_err(|_| {
-                ApiError::bad_request("bad_idempotency_key", "Idempotency-Key 须为可见 ASCII 字符")
+                ApiError::bad_request(
+                    ErrorCode::BadIdempotencyKey,
+                    "Idempotency-Key 须为可见 ASCII 字符",
+                )
             })?,
         )?),
         None => None,
@@ -261,7 +268,7 @@ pub async fn visible(state: &AppState, caller: &Caller, key: &str) -> ApiResult<
     let a = state.store.appeal(parse_ref(key)?).await?;
     if !can_see(caller, &a) {
         return Err(ApiError::forbidden(
-            "not_your_unit",
+            ErrorCode::NotYourUnit,
             "该工单不属于本单位,无权查看",
         ));
     }
@@ -345,8 +352,9 @@ pub async fn apply_search(
 
 /// A date of a query parameter, in the accepted range (a clear 400 otherwise).
 pub fn parse_date(field: &'static str, s: &str) -> ApiResult<NaiveDate> {
-    bihuan_domain::time::parse_date(s)
-        .map_err(|e| ApiError::bad_request("bad_query", format!("{field} {}", e.message_zh())))
+    bihuan_domain::time::parse_date(s).map_err(|e| {
+        ApiError::bad_request(ErrorCode::BadQuery, format!("{field} {}", e.message_zh()))
+    })
 }
 
 /// Turns list parameters into a store filter scoped to the caller.
@@ -367,7 +375,7 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
                         || st.label() == part
                 })
                 .ok_or_else(|| {
-                    ApiError::bad_request("bad_query", format!("未知的状态「{part}」"))
+                    ApiError::bad_request(ErrorCode::BadQuery, format!("未知的状态「{part}」"))
                 })?;
             f.status.push(*status);
         }
@@ -376,16 +384,14 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
     f.township = q.township.map(UnitId);
     f.category = q.category.map(CategoryId);
     if let Some(c) = &q.channel {
-        f.channel = Some(
-            Channel::parse(c)
-                .ok_or_else(|| ApiError::bad_request("bad_query", format!("未知的渠道「{c}」")))?,
-        );
+        f.channel = Some(Channel::parse(c).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::BadQuery, format!("未知的渠道「{c}」"))
+        })?);
     }
     if let Some(k) = &q.kind {
-        f.kind =
-            Some(Kind::parse(k).ok_or_else(|| {
-                ApiError::bad_request("bad_query", format!("未知的诉求类型「{k}」"))
-            })?);
+        f.kind = Some(Kind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::BadQuery, format!("未知的诉求类型「{k}」"))
+        })?);
     }
     f.overdue = q.overdue;
     f.due_soon = q.due_soon;
@@ -399,7 +405,7 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
     f.owner = q.owner.map(UserId);
     if let Some(p) = &q.phone {
         caller.require(&[Role::Operator, Role::Dispatcher, Role::ReturnVisitor])?;
-        let phone = Phone::parse(p).map_err(|m| ApiError::bad_request("bad_query", m))?;
+        let phone = Phone::parse(p).map_err(|m| ApiError::bad_request(ErrorCode::BadQuery, m))?;
         f.citizen = Some(phone.identity());
     }
     f.sort = match q.sort.as_deref() {
@@ -407,7 +413,7 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
         Some("due") => Sort::DueFirst,
         Some(other) => {
             return Err(ApiError::bad_request(
-                "bad_query",
+                ErrorCode::BadQuery,
                 format!("未知的排序「{other}」,可用 newest 或 due"),
             ))
         }
@@ -426,7 +432,10 @@ async fn list(
     let search = apply_search(&state, &caller, &q, &mut filter).await?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("bad_query", "limit 须在1到500之间"));
+        return Err(ApiError::bad_request(
+            ErrorCode::BadQuery,
+            "limit 须在1到500之间",
+        ));
     }
     let page = state.store.list(filter, q.cursor.clone(), limit).await?;
     let items: Vec<Value> = page
@@ -448,17 +457,19 @@ async fn list(
 pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(Command, u64)> {
     let obj = body
         .as_object_mut()
-        .ok_or_else(|| ApiError::unprocessable("invalid_body", "请求内容须为 JSON 对象"))?;
+        .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidBody, "请求内容须为 JSON 对象"))?;
     let version = obj
         .remove("version")
         .ok_or_else(|| {
             ApiError::unprocessable(
-                "version_required",
+                ErrorCode::VersionRequired,
                 "须提供 version(工单当前版本号),以免覆盖他人的更新",
             )
         })?
         .as_u64()
-        .ok_or_else(|| ApiError::unprocessable("version_required", "version 须为非负整数"))?;
+        .ok_or_else(|| {
+            ApiError::unprocessable(ErrorCode::VersionRequired, "version 须为非负整数")
+        })?;
     let action = obj
         .get("action")
         .and_then(Value::as_str)
@@ -467,7 +478,7 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
     match action.as_str() {
         "link_duplicate" => {
             return Err(ApiError::unprocessable(
-                "unknown_action",
+                ErrorCode::UnknownAction,
                 "link_duplicate 由合并操作自动记录,不能直接调用",
             ))
         }
@@ -476,7 +487,9 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
                 let id = n
                     .as_u64()
                     .filter(|i| *i <= u32::MAX as u64)
-                    .ok_or_else(|| ApiError::unprocessable("invalid_body", "owner 须为用户ID"))?;
+                    .ok_or_else(|| {
+                        ApiError::unprocessable(ErrorCode::InvalidBody, "owner 须为用户ID")
+                    })?;
                 let user = state.store.user(UserId(id as u32)).await?;
                 obj.insert(
                     "owner".into(),
@@ -491,14 +504,14 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
         }
         "merge" => {
             let master = obj.remove("master").ok_or_else(|| {
-                ApiError::unprocessable("invalid_body", "合并须提供 master(主工单编号)")
+                ApiError::unprocessable(ErrorCode::InvalidBody, "合并须提供 master(主工单编号)")
             })?;
             let key = match &master {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 _ => {
                     return Err(ApiError::unprocessable(
-                        "invalid_body",
+                        ErrorCode::InvalidBody,
                         "master 须为工单编号",
                     ))
                 }
@@ -519,9 +532,9 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
     let command: Command = serde_json::from_value(body).map_err(|e| {
         let msg = e.to_string();
         if msg.contains("unknown variant") {
-            ApiError::unprocessable("unknown_action", format!("未知的操作:{msg}"))
+            ApiError::unprocessable(ErrorCode::UnknownAction, format!("未知的操作:{msg}"))
         } else {
-            ApiError::unprocessable("invalid_body", format!("操作参数不符合要求:{msg}"))
+            ApiError::unprocessable(ErrorCode::InvalidBody, format!("操作参数不符合要求:{msg}"))
         }
     })?;
     Ok((command, version))

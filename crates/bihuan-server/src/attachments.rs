@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bihuan_domain::lifecycle::{Appeal, Role};
+use bihuan_domain::ErrorCode;
 use bihuan_store::{AppealRef, Attachment, NewAttachment, MAX_ATTACHMENT_BYTES};
 use serde_json::json;
 
@@ -49,12 +50,12 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             "上传内容过大(每个文件不超过 10 MB)",
         )
     } else {
         ApiError::bad_request(
-            "bad_multipart",
+            ErrorCode::BadMultipart,
             format!("无法读取上传内容:{}", e.body_text()),
         )
     }
@@ -89,13 +90,13 @@ pub async fn store_files(
 ) -> ApiResult<Vec<Attachment>> {
     if !may_upload(c, a) {
         return Err(ApiError::forbidden(
-            "upload_forbidden",
+            ErrorCode::UploadForbidden,
             "只有登记、派单、回访人员和主办单位可以在办理中的工单上传附件",
         ));
     }
     if files.is_empty() {
         return Err(ApiError::unprocessable(
-            "no_file",
+            ErrorCode::NoFile,
             "请选择要上传的文件(表单字段名 file)",
         ));
     }
@@ -130,7 +131,7 @@ async fn upload(
     let a = state.store.appeal(parse_ref(&key)?).await?;
     if !can_see(&caller, &a) {
         return Err(ApiError::forbidden(
-            "not_your_unit",
+            ErrorCode::NotYourUnit,
             "该工单不属于本单位,无权操作",
         ));
     }
@@ -148,7 +149,7 @@ async fn download(
     let a = state.store.appeal(AppealRef::Id(meta.appeal)).await?;
     if !can_see(&caller, &a) {
         return Err(ApiError::forbidden(
-            "not_your_unit",
+            ErrorCode::NotYourUnit,
             "该工单不属于本单位,无权查看",
         ));
     }

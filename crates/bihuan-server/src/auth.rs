@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use bihuan_domain::lifecycle::{Actor, Role};
 use bihuan_domain::org::UnitKind;
+use bihuan_domain::ErrorCode;
 use bihuan_store::User;
 use rand::RngCore;
 use sha2::Digest;
@@ -172,7 +173,7 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::forbidden(
-                "role_forbidden",
+                ErrorCode::RoleForbidden,
                 format!("当前角色「{}」无权执行此操作", self.user.role.label()),
             ))
         }

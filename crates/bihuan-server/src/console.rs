@@ -5,6 +5,7 @@
 //! Every page goes through the same store calls and domain commands as the JSON API; an action
 //! form posts the same fields an API client would send.
 
+use bihuan_domain::ErrorCode;
 use std::collections::BTreeMap;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -1726,7 +1727,7 @@ async fn act_submit(
         ))
         .into_response(),
         // Not this user's appeal, or no such appeal: a page that says so, not the form.
-        Err(e) if matches!(e.code, "not_your_unit" | "bad_appeal_key") => {
+        Err(e) if matches!(e.code, ErrorCode::NotYourUnit | ErrorCode::BadAppealKey) => {
             error_page(e.status, "无法操作", &e.message, Some(&c))
         }
         Err(e) => render_detail(&state, &c, &key, None, Some(fail(e.message))).await,

@@ -6,14 +6,14 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bihuan_domain::DomainError;
+use bihuan_domain::{DomainError, ErrorCode};
 use bihuan_store::StoreError;
 use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub extra: Option<serde_json::Value>,
     /// Seconds for a `Retry-After` header (429, 503).
@@ -23,7 +23,7 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -38,22 +38,22 @@ impl ApiError {
         self.retry_after = Some(secs);
         self
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn unprocessable(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, code, message)
     }
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
     pub fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "请先登录(或在 Authorization 头中提供 Bearer 令牌)",
         )
     }
@@ -106,7 +106,7 @@ impl From<DomainError> for ApiError {
         };
         ApiError {
             status,
-            code: e.code(),
+            code: e.error_code(),
             message: e.message_zh(),
             extra,
             retry_after: None,
@@ -127,7 +127,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%detail, "storage failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    ErrorCode::Internal,
                     "服务器内部错误,请稍后重试;如持续出现请联系管理员",
                 )
             }
@@ -139,25 +139,25 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::JsonDataError(e) => ApiError::unprocessable(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("请求内容的字段不符合要求:{}", e.body_text()),
             ),
             JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-                "malformed_json",
+                ErrorCode::MalformedJson,
                 format!("请求内容不是有效的 JSON:{}", e.body_text()),
             ),
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "json_required",
+                ErrorCode::JsonRequired,
                 "请求须带 Content-Type: application/json",
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                ErrorCode::BodyTooLarge,
                 "请求内容过大(上限 1 MiB)",
             ),
             other => ApiError::bad_request(
-                "bad_body",
+                ErrorCode::BadBody,
                 format!("无法读取请求内容:{}", other.body_text()),
             ),
         }
@@ -166,20 +166,26 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::bad_request("bad_path", format!("路径参数无效:{}", r.body_text()))
+        ApiError::bad_request(
+            ErrorCode::BadPath,
+            format!("路径参数无效:{}", r.body_text()),
+        )
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::bad_request("bad_query", format!("查询参数无效:{}", r.body_text()))
+        ApiError::bad_request(
+            ErrorCode::BadQuery,
+            format!("查询参数无效:{}", r.body_text()),
+        )
     }
 }
 
 impl From<axum::extract::multipart::MultipartRejection> for ApiError {
     fn from(r: axum::extract::multipart::MultipartRejection) -> Self {
         ApiError::bad_request(
-            "bad_multipart",
+            ErrorCode::BadMultipart,
             format!(
                 "上传须为 multipart/form-data 格式(带 boundary):{}",
                 r.body_text()

@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use bihuan_domain::lifecycle::Appeal;
 use bihuan_domain::time::format_local;
+use bihuan_domain::ErrorCode;
 use bihuan_store::Catalog;
 
 use crate::appeals::{apply_search, filter_from_query, ListQuery};
@@ -152,7 +153,7 @@ fn respond(t: &Table, format: &str, file: &str) -> ApiResult<Response> {
         tracing::error!(error = %e, "export failed");
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "导出失败,请稍后重试",
         )
     };
@@ -164,7 +165,7 @@ fn respond(t: &Table, format: &str, file: &str) -> ApiResult<Response> {
         ),
         other => {
             return Err(ApiError::bad_request(
-                "bad_format",
+                ErrorCode::BadFormat,
                 format!("不支持的格式「{other}」,可用 csv 或 xlsx"),
             ))
         }

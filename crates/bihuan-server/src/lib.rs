@@ -22,6 +22,7 @@
 //! | [`dashboard`] | the leader dashboard with ECharts and the public red/grey board |
 //! | [`console`] | the web console: server-rendered Chinese pages, embedded assets |
 
+use bihuan_domain::ErrorCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -191,7 +192,7 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a handler panicked");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ErrorCode::Internal,
                 "服务器内部错误,请稍后重试",
             )
             .into_response()
@@ -206,7 +207,7 @@ async fn api_not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "该接口不支持此请求方法",
     )
 }

@@ -166,7 +166,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check failed: the store");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "code": "store_unavailable",
+                Json(json!({"status": "unavailable", "code": bihuan_domain::ErrorCode::StoreUnavailable,
                     "message": "数据库不可用或写入线程已停止,请查看服务器日志并重启服务",
                     "workers": detail["workers"], "writer_panics": detail["writer_panics"]})),
             )
@@ -176,9 +176,11 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(workers = ?down, "health check failed: background workers down");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "code": "worker_down",
+                Json(
+                    json!({"status": "unavailable", "code": bihuan_domain::ErrorCode::WorkerDown,
                     "message": format!("后台任务未运行:{},请查看服务器日志", down.join("、")),
-                    "workers": detail["workers"], "writer_panics": detail["writer_panics"]})),
+                    "workers": detail["workers"], "writer_panics": detail["writer_panics"]}),
+                ),
             )
                 .into_response()
         }

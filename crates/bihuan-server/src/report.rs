@@ -6,6 +6,7 @@
 //! [`rates`] computes the same figures from appeals in memory with the domain's formulas; the
 //! tests hold the rollups to it.
 
+use bihuan_domain::ErrorCode;
 use std::collections::{BTreeMap, HashMap};
 
 use bihuan_domain::lifecycle::Appeal;
@@ -39,7 +40,7 @@ pub const READERS: &[bihuan_domain::lifecycle::Role] = {
 pub fn parse_period(spec: &str) -> ApiResult<Period> {
     let bad = || {
         ApiError::bad_request(
-            "bad_period",
+            ErrorCode::BadPeriod,
             format!("期间「{spec}」无效:可用 month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15,日期须在 1970-01-01 至 2199-12-31 之间"),
         )
     };
@@ -59,7 +60,10 @@ pub fn parse_period(spec: &str) -> ApiResult<Period> {
             let a = bihuan_domain::time::parse_date(a).map_err(|_| bad())?;
             let b = bihuan_domain::time::parse_date(b).map_err(|_| bad())?;
             if (b - a).num_days() > 3 * 366 {
-                return Err(ApiError::bad_request("bad_period", "自定义期间不能超过3年"));
+                return Err(ApiError::bad_request(
+                    ErrorCode::BadPeriod,
+                    "自定义期间不能超过3年",
+                ));
             }
             Period::days(a, b)
         }
@@ -202,7 +206,7 @@ impl By {
             "kind" => By::Kind,
             other => {
                 return Err(ApiError::bad_request(
-                    "bad_query",
+                    ErrorCode::BadQuery,
                     format!("未知的分组「{other}」,可用 unit、township、category、channel、kind"),
                 ))
             }
@@ -469,18 +473,18 @@ pub async fn enter_rate(
     c.require(&[Role::Admin])?;
     parse_period(&b.period)?;
     let name = bihuan_store::RateName::parse(&b.name).ok_or_else(|| {
-        ApiError::unprocessable("unknown_rate", "未知的指标:可录入 policy_awareness(政策知晓率)、approval_efficiency(行政审批效率)、safety_satisfaction(公众安全感满意率)、cadre_approval(干部好评率)")
+        ApiError::unprocessable(ErrorCode::UnknownRate, "未知的指标:可录入 policy_awareness(政策知晓率)、approval_efficiency(行政审批效率)、safety_satisfaction(公众安全感满意率)、cadre_approval(干部好评率)")
     })?;
     if !b.value.is_finite() || !(0.0..=1.0).contains(&b.value) {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "数值须在0到1之间(如 99.59% 写作 0.9959)",
         ));
     }
     let source = b.source.trim();
     if source.is_empty() || source.chars().count() > 200 {
         return Err(ApiError::unprocessable(
-            "invalid_input",
+            ErrorCode::InvalidInput,
             "须注明数据来源(1到200字),如「第三方AI测评,1232个完整电话」",
         ));
     }
@@ -574,7 +578,7 @@ async fn put_weights_api(
 ) -> ApiResult<axum::http::StatusCode> {
     caller.require(&[bihuan_domain::lifecycle::Role::Admin])?;
     w.validate()
-        .map_err(|m| ApiError::unprocessable("invalid_weights", m))?;
+        .map_err(|m| ApiError::unprocessable(ErrorCode::InvalidWeights, m))?;
     state.store.put_score_weights(w).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

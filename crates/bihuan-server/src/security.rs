@@ -24,6 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use bihuan_domain::ErrorCode;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -213,8 +214,12 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 fn refused(path: &str) -> Response {
     let message = "无法确认请求来自本系统页面,已拒绝。请回到系统页面重新操作;接口调用请使用 Authorization 令牌。";
     if path.starts_with("/api/") {
-        return ApiError::new(StatusCode::FORBIDDEN, "cross_origin_refused", message)
-            .into_response();
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::CrossOriginRefused,
+            message,
+        )
+        .into_response();
     }
     let page = maud::html! {
         (maud::DOCTYPE)

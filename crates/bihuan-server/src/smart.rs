@@ -11,6 +11,7 @@
 //! On PostgreSQL an event id can become visible after a higher one (ids are taken before
 //! commit), so each poll also looks back over the last 2,000 ids for events not seen yet.
 
+use bihuan_domain::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -506,13 +507,16 @@ impl Smart {
     /// Full-text search: at most [`SEARCH_CAP`] matches, newest first.
     pub fn search(&self, q: &str) -> ApiResult<Hits> {
         if q.chars().count() > 100 {
-            return Err(ApiError::bad_request("bad_query", "搜索词不能超过100字"));
+            return Err(ApiError::bad_request(
+                ErrorCode::BadQuery,
+                "搜索词不能超过100字",
+            ));
         }
         self.search.search(q, SEARCH_CAP).map_err(|e| {
             tracing::error!(error = %e, "search failed");
             ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "search_unavailable",
+                ErrorCode::SearchUnavailable,
                 "搜索暂不可用,请稍后重试或先用筛选条件查找",
             )
         })
@@ -834,7 +838,7 @@ async fn suggest_new(
     caller.require(INTAKE)?;
     if b.content.trim().is_empty() {
         return Err(ApiError::unprocessable(
-            "content_required",
+            ErrorCode::ContentRequired,
             "请填写诉求内容",
         ));
     }
@@ -843,7 +847,7 @@ async fn suggest_new(
         || b.address.chars().count() > 500
     {
         return Err(ApiError::unprocessable(
-            "too_long",
+            ErrorCode::TooLong,
             "标题不超过200字、内容不超过5000字、地址不超过500字",
         ));
     }
@@ -851,7 +855,7 @@ async fn suggest_new(
     let category = match b.category {
         Some(c) if cat.categories.get(CategoryId(c)).is_none() => {
             return Err(ApiError::unprocessable(
-                "unknown_category",
+                ErrorCode::UnknownCategory,
                 format!("类别 {c} 不存在"),
             ))
         }
@@ -860,7 +864,7 @@ async fn suggest_new(
     let township = match b.township {
         Some(t) if cat.org.get(UnitId(t)).map(|u| u.kind) != Some(UnitKind::Township) => {
             return Err(ApiError::unprocessable(
-                "unknown_township",
+                ErrorCode::UnknownTownship,
                 format!("{t} 不是乡镇(街道)的编号,请从单位列表中选择"),
             ))
         }
@@ -869,7 +873,7 @@ async fn suggest_new(
     let citizen = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(
             bihuan_domain::Phone::parse(p)
-                .map_err(|m| ApiError::unprocessable("bad_phone", m))?
+                .map_err(|m| ApiError::unprocessable(ErrorCode::BadPhone, m))?
                 .identity(),
         ),
         None => None,
@@ -1012,7 +1016,7 @@ async fn accuracy(
 ) -> ApiResult<Json<Value>> {
     if !caller.sees_all() {
         return Err(ApiError::forbidden(
-            "role_forbidden",
+            ErrorCode::RoleForbidden,
             "只有中心和领导可以查看派单建议准确率",
         ));
     }
@@ -1028,7 +1032,10 @@ async fn accuracy(
         None => now + chrono::Duration::seconds(1),
     };
     if to <= from {
-        return Err(ApiError::bad_request("bad_query", "to 不能早于 from"));
+        return Err(ApiError::bad_request(
+            ErrorCode::BadQuery,
+            "to 不能早于 from",
+        ));
     }
     let rows = state.store.suggestion_outcomes(from, to).await?;
     Ok(Json(json!({
@@ -1052,18 +1059,19 @@ async fn put_rules(
     caller.require(&[Role::Admin])?;
     if rules.len() > 2000 {
         return Err(ApiError::unprocessable(
-            "too_many_rules",
+            ErrorCode::TooManyRules,
             "派单目录最多2000条",
         ));
     }
     let cat = state.store.catalog();
     let mut ids = BTreeSet::new();
     for (i, r) in rules.iter().enumerate() {
-        r.validate(&cat.org, &cat.categories)
-            .map_err(|m| ApiError::unprocessable("invalid_rule", format!("第{}条: {m}", i + 1)))?;
+        r.validate(&cat.org, &cat.categories).map_err(|m| {
+            ApiError::unprocessable(ErrorCode::InvalidRule, format!("第{}条: {m}", i + 1))
+        })?;
         if r.id != 0 && !ids.insert(r.id) {
             return Err(ApiError::unprocessable(
-                "duplicate_rule_id",
+                ErrorCode::DuplicateRuleId,
                 format!("规则编号 {} 重复", r.id),
             ));
         }
@@ -1078,7 +1086,7 @@ async fn put_rules(
         tracing::error!(error = %e, "router refresh after a catalogue change failed");
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "refresh_failed",
+            ErrorCode::RefreshFailed,
             "派单目录已保存,但建议暂未更新,请稍后刷新",
         )
     })?;
@@ -1088,7 +1096,7 @@ async fn put_rules(
 async fn list_models(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     if !caller.sees_all() {
         return Err(ApiError::forbidden(
-            "role_forbidden",
+            ErrorCode::RoleForbidden,
             "只有中心和领导可以查看模型",
         ));
     }
@@ -1101,7 +1109,7 @@ async fn train_now(State(state): State<AppState>, caller: Caller) -> ApiResult<J
         tracing::error!(error = %e, "training failed");
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "training_failed",
+            ErrorCode::TrainingFailed,
             "训练失败,请查看服务器日志后重试",
         )
     })?;

@@ -10,6 +10,7 @@
 //! Each store reads its tables inside one snapshot (SQLite: one read transaction under WAL;
 //! PostgreSQL: `REPEATABLE READ`), so the archive is consistent while the servers keep working.
 
+use bihuan_domain::ErrorCode;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -260,7 +261,7 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
 }
 
 fn bad_archive(msg: impl Into<String>) -> StoreError {
-    StoreError::invalid("bad_backup", msg)
+    StoreError::invalid(ErrorCode::BadBackup, msg)
 }
 
 /// Writes an archive to a temporary name and moves it into place when complete.
@@ -385,7 +386,7 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Reader> {
         let file = std::fs::File::open(path).map_err(|e| {
             StoreError::invalid(
-                "backup_not_found",
+                ErrorCode::BackupNotFound,
                 format!("无法打开备份文件 {}: {e}", path.display()),
             )
         })?;

@@ -17,7 +17,7 @@ use bihuan_domain::category::{Category, CategoryId, CategoryTree};
 use bihuan_domain::lifecycle::{Actor, Appeal, Command, EventRecord, NewAppeal, Role, Status};
 use bihuan_domain::org::{Org, Unit, UnitId};
 use bihuan_domain::time::Instant;
-use bihuan_domain::{Calendar, Channel, DomainError, Kind, PolicyTable};
+use bihuan_domain::{Calendar, Channel, DomainError, ErrorCode, Kind, PolicyTable};
 use serde::{Deserialize, Serialize};
 
 pub mod aggregates;
@@ -37,10 +37,10 @@ pub enum StoreError {
     NotFound { what: String },
     /// A request that conflicts with stored data (a login already taken …).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// A request the store cannot accept as given.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     /// The database failed; never the client's fault.
     #[error("storage failure: {0}")]
     Internal(String),
@@ -50,13 +50,13 @@ impl StoreError {
     pub fn not_found(what: impl Into<String>) -> StoreError {
         StoreError::NotFound { what: what.into() }
     }
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> StoreError {
         StoreError::Invalid {
             code,
             message: message.into(),
         }
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> StoreError {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> StoreError {
         StoreError::Conflict {
             code,
             message: message.into(),
@@ -472,11 +472,11 @@ pub struct Attachment {
 /// Office formats (DOCX, XLSX, PPTX; zip containers named so). Returns the kind and MIME type.
 pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
     if data.is_empty() {
-        return Err(StoreError::invalid("empty_file", "文件为空"));
+        return Err(StoreError::invalid(ErrorCode::EmptyFile, "文件为空"));
     }
     if data.len() > MAX_ATTACHMENT_BYTES {
         return Err(StoreError::invalid(
-            "file_too_large",
+            ErrorCode::FileTooLarge,
             format!("文件不能超过 {} MB", MAX_ATTACHMENT_BYTES / 1024 / 1024),
         ));
     }
@@ -486,7 +486,7 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
         || n.contains(['/', '\\'])
         || n.chars().any(char::is_control)
     {
-        return Err(StoreError::invalid("bad_file_name", "文件名无效"));
+        return Err(StoreError::invalid(ErrorCode::BadFileName, "文件名无效"));
     }
     let ext = n.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     let found = if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -520,7 +520,7 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
     };
     found.ok_or_else(|| {
         StoreError::invalid(
-            "file_type_not_allowed",
+            ErrorCode::FileTypeNotAllowed,
             "只能上传图片(JPG、PNG、GIF、WebP)、PDF 或 Word/Excel/PowerPoint 文档",
         )
     })
@@ -538,7 +538,7 @@ pub(crate) fn check_new_appeal(cat: &Catalog, new: &NewAppeal) -> Result<()> {
     if let Some(c) = new.category {
         if cat.categories.get(c).is_none() {
             return Err(StoreError::invalid(
-                "unknown_category",
+                ErrorCode::UnknownCategory,
                 format!("分类 {} 不存在", c.0),
             ));
         }
@@ -551,7 +551,7 @@ pub(crate) fn check_new_appeal(cat: &Catalog, new: &NewAppeal) -> Result<()> {
         if let Some(u) = unit {
             if cat.org.get(u).is_none() {
                 return Err(StoreError::invalid(
-                    "unknown_unit",
+                    ErrorCode::UnknownUnit,
                     format!("{field}: 单位 {} 不存在", u.0),
                 ));
             }
@@ -582,13 +582,13 @@ pub(crate) fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> 
             Some(unit) if unit.kind.can_handle() => {}
             Some(unit) => {
                 return Err(StoreError::invalid(
-                    "unit_cannot_handle",
+                    ErrorCode::UnitCannotHandle,
                     format!("「{}」不能承办工单", unit.name),
                 ))
             }
             None => {
                 return Err(StoreError::invalid(
-                    "unknown_unit",
+                    ErrorCode::UnknownUnit,
                     format!("单位 {} 不存在", u.0),
                 ))
             }

@@ -15,6 +15,7 @@
 //!   every server. A change bumps `meta.catalog_version`; each server checks it every second
 //!   and reloads, so an administrator's change reaches all servers within a second or two.
 
+use bihuan_domain::ErrorCode;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -83,10 +84,10 @@ impl From<tokio_postgres::Error> for StoreError {
                 if *c == SqlState::T_R_SERIALIZATION_FAILURE
                     || *c == SqlState::T_R_DEADLOCK_DETECTED =>
             {
-                StoreError::conflict("retry", "与另一操作同时提交,请重试")
+                StoreError::conflict(ErrorCode::Retry, "与另一操作同时提交,请重试")
             }
             Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::conflict(
-                "duplicate",
+                ErrorCode::Duplicate,
                 format!(
                     "与已保存的数据重复(同一编号、登录名或幂等键已存在),请核对后换用新的值再提交({})",
                     e.as_db_error()
@@ -427,8 +428,9 @@ impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`), runs migrations, loads the catalog
     /// and starts the task that keeps the catalog current.
     pub async fn connect(url: &str) -> Result<PgStore> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::invalid("bad_database_url", format!("数据库地址无效: {e}")))?;
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            StoreError::invalid(ErrorCode::BadDatabaseUrl, format!("数据库地址无效: {e}"))
+        })?;
         let target = format!(
             "postgres {:?} db {:?}",
             config.get_hosts(),
@@ -558,9 +560,12 @@ impl PgStore {
             .await;
         match rows {
             Ok(rows) => Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u32).collect()),
-            Err(e) if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) => Err(
-                StoreError::invalid("number_exhausted", "本月工单编号已用尽(每月最多999999件)"),
-            ),
+            Err(e) if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) => {
+                Err(StoreError::invalid(
+                    ErrorCode::NumberExhausted,
+                    "本月工单编号已用尽(每月最多999999件)",
+                ))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -1216,7 +1221,10 @@ async fn restore_pg(
                         .split_once('-')
                         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
                         .ok_or_else(|| {
-                            StoreError::invalid("bad_backup", format!("备份中的月份 {ym} 无效"))
+                            StoreError::invalid(
+                                ErrorCode::BadBackup,
+                                format!("备份中的月份 {ym} 无效"),
+                            )
                         })?;
                     let seq = month_sequence(y, m);
                     tx.batch_execute(&format!(
@@ -1357,7 +1365,7 @@ impl Store for PgStore {
                     let row = tx.query_one(&st, &[&seq]).await.map_err(|e| {
                         if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) {
                             StoreError::invalid(
-                                "number_exhausted",
+                                ErrorCode::NumberExhausted,
                                 "本月工单编号已用尽(每月最多999999件)",
                             )
                         } else {
@@ -1368,7 +1376,7 @@ impl Store for PgStore {
                     let seq_no = row.get::<_, i64>(1) as u32;
                     let number = AppealNumber::new(d.year() as u16, d.month() as u8, seq_no)
                         .ok_or_else(|| {
-                            StoreError::invalid("number_exhausted", "本月工单编号已用尽")
+                            StoreError::invalid(ErrorCode::NumberExhausted, "本月工单编号已用尽")
                         })?;
                     let (appeal, record) = prepared.complete(AppealId(id as u64), number);
                     save_appeal(tx, &appeal, key.as_deref()).await?;
@@ -1388,7 +1396,7 @@ impl Store for PgStore {
             // The same key registered at the same moment by another request (or server): the
             // unique index let one through; answer with that one.
             Err(StoreError::Conflict {
-                code: "duplicate",
+                code: ErrorCode::Duplicate,
                 message,
             }) if idempotency_key.is_some() => {
                 match existing(idempotency_key.unwrap_or_default()).await? {
@@ -1501,7 +1509,8 @@ impl Store for PgStore {
         let limit = limit.clamp(1, 500);
         let (mut clauses, mut args) = filter_clauses(&catalog, &filter, IDS_SQL);
         const NO_DUE: i64 = i64::MAX;
-        let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
+        let bad_cursor =
+            || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效,请从第一页重新查询");
         let order = match filter.sort {
             Sort::Newest => {
                 if let Some(c) = &cursor {
@@ -1586,7 +1595,9 @@ impl Store for PgStore {
     async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
         let appeals = histories
             .iter()
-            .map(|h| Appeal::from_history(h).map_err(|e| StoreError::invalid("bad_history", e)))
+            .map(|h| {
+                Appeal::from_history(h).map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
+            })
             .collect::<Result<Vec<_>>>()?;
         let cal = self.catalog().calendar.clone();
         self.in_tx(move |tx| {
@@ -1614,7 +1625,7 @@ impl Store for PgStore {
     async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
         if count == 0 || count > 999_999 {
             return Err(StoreError::invalid(
-                "number_exhausted",
+                ErrorCode::NumberExhausted,
                 "每月最多999999个工单编号",
             ));
         }
@@ -1640,7 +1651,7 @@ impl Store for PgStore {
             boxed(async move {
                 let all = upsert_by_id(cat.org.units().cloned().collect(), units, |u| u.id);
                 cat.org = Org::new(all.clone())
-                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                    .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
                 tx.execute("DELETE FROM units", &[]).await?;
                 let st = tx
                     .prepare_cached(
@@ -1673,7 +1684,7 @@ impl Store for PgStore {
                     c.id
                 });
                 cat.categories = CategoryTree::new(all.clone())
-                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                    .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
                 tx.execute("DELETE FROM categories", &[]).await?;
                 let st = tx
                     .prepare_cached("INSERT INTO categories (id, name, parent) VALUES ($1, $2, $3)")
@@ -1823,7 +1834,7 @@ impl Store for PgStore {
 
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice> {
         let notice = YearNotice::from_json(&notice_json)
-            .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+            .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
         let year = notice.year;
         self.change_catalog(move |tx, mut cat| {
             boxed(async move {
@@ -1848,7 +1859,7 @@ impl Store for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         if self.catalog().org.get(user.unit).is_none() {
             return Err(StoreError::invalid(
-                "unknown_unit",
+                ErrorCode::UnknownUnit,
                 format!("单位 {} 不存在", user.unit.0),
             ));
         }
@@ -1874,7 +1885,7 @@ impl Store for PgStore {
         match row {
             Some(r) => user_from_row(&r),
             None => Err(StoreError::conflict(
-                "login_taken",
+                ErrorCode::LoginTaken,
                 format!("登录名「{}」已被使用", user.login),
             )),
         }
@@ -1884,7 +1895,7 @@ impl Store for PgStore {
         if let Some(u) = update.unit {
             if self.catalog().org.get(u).is_none() {
                 return Err(StoreError::invalid(
-                    "unknown_unit",
+                    ErrorCode::UnknownUnit,
                     format!("单位 {} 不存在", u.0),
                 ));
             }
@@ -2064,7 +2075,7 @@ impl Store for PgStore {
             .get(0);
         if n > 0 {
             return Err(StoreError::conflict(
-                "not_empty",
+                ErrorCode::NotEmpty,
                 "只能恢复到新建的空数据库:这个数据库里已有单位、用户或工单",
             ));
         }
@@ -2116,7 +2127,7 @@ impl Store for PgStore {
                     .get(0);
                 if count >= crate::MAX_ATTACHMENTS as i64 {
                     return Err(StoreError::invalid(
-                        "too_many_attachments",
+                        ErrorCode::TooManyAttachments,
                         format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
                     ));
                 }

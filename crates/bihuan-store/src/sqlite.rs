@@ -13,6 +13,7 @@
 //! * **Readers** use a small pool of read-only connections, which WAL lets run beside the
 //!   writer.
 
+use bihuan_domain::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
@@ -330,14 +331,14 @@ fn next_number(conn: &Connection, at: Instant) -> Result<AppealNumber> {
     let d = local_date(at);
     let seqs = reserve_numbers(conn, d.year(), d.month(), 1)?;
     AppealNumber::new(d.year() as u16, d.month() as u8, seqs[0])
-        .ok_or_else(|| StoreError::invalid("number_exhausted", "本月工单编号已用尽"))
+        .ok_or_else(|| StoreError::invalid(ErrorCode::NumberExhausted, "本月工单编号已用尽"))
 }
 
 fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
     let ym = format!("{year:04}-{month:02}");
     if count == 0 || count > 999_999 {
         return Err(StoreError::invalid(
-            "number_exhausted",
+            ErrorCode::NumberExhausted,
             "每月最多999999个工单编号",
         ));
     }
@@ -363,7 +364,7 @@ fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Resu
     // Refused before anything is counted: a refused job leaves nothing behind.
     if last > 999_999 {
         return Err(StoreError::invalid(
-            "number_exhausted",
+            ErrorCode::NumberExhausted,
             "本月工单编号已用尽(每月最多999999件)",
         ));
     }
@@ -824,7 +825,8 @@ fn list_query(
     let (mut clauses, args) = filter_clauses(catalog, f, IDS_SQL);
     let mut args = sqlite_args(args);
     const NO_DUE: i64 = i64::MAX;
-    let bad_cursor = || StoreError::invalid("bad_cursor", "分页游标无效,请从第一页重新查询");
+    let bad_cursor =
+        || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效,请从第一页重新查询");
     let order = match f.sort {
         Sort::Newest => {
             if let Some(c) = cursor {
@@ -1077,7 +1079,10 @@ impl Store for SqliteStore {
             // Every history is checked before anything is written.
             let appeals = histories
                 .iter()
-                .map(|h| Appeal::from_history(h).map_err(|e| StoreError::invalid("bad_history", e)))
+                .map(|h| {
+                    Appeal::from_history(h)
+                        .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
+                })
                 .collect::<Result<Vec<_>>>()?;
             let cal = catalog.read().map_err(internal)?.calendar.clone();
             let mut delta = crate::rollups::Delta::default();
@@ -1116,7 +1121,7 @@ impl Store for SqliteStore {
                 let mut cat = catalog.read().map_err(internal)?.as_ref().clone();
                 let all = upsert_by_id(cat.org.units().cloned().collect(), units, |u| u.id);
                 cat.org = Org::new(all.clone())
-                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                    .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
                 conn.execute("DELETE FROM units", [])?;
                 let mut stmt = conn.prepare_cached(
                     "INSERT INTO units (id, name, kind, parent, aliases) VALUES (?, ?, ?, ?, ?)",
@@ -1148,7 +1153,7 @@ impl Store for SqliteStore {
                     c.id
                 });
                 cat.categories = CategoryTree::new(all.clone())
-                    .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+                    .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
                 conn.execute("DELETE FROM categories", [])?;
                 let mut stmt = conn
                     .prepare_cached("INSERT INTO categories (id, name, parent) VALUES (?, ?, ?)")?;
@@ -1320,7 +1325,7 @@ impl Store for SqliteStore {
 
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice> {
         let notice = YearNotice::from_json(&notice_json)
-            .map_err(|e| StoreError::invalid(e.code(), e.to_string()))?;
+            .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
         let catalog = self.catalog.clone();
         let swap = self.catalog_swapper();
         let year = notice.year;
@@ -1350,14 +1355,14 @@ impl Store for SqliteStore {
         let catalog = self.catalog();
         if catalog.org.get(user.unit).is_none() {
             return Err(StoreError::invalid(
-                "unknown_unit",
+                ErrorCode::UnknownUnit,
                 format!("单位 {} 不存在", user.unit.0),
             ));
         }
         self.write(move |conn| {
             if user_by(conn, "login = ?", [&user.login])?.is_some() {
                 return Err(StoreError::conflict(
-                    "login_taken",
+                    ErrorCode::LoginTaken,
                     format!("登录名「{}」已被使用", user.login),
                 ));
             }
@@ -1383,7 +1388,7 @@ impl Store for SqliteStore {
         if let Some(u) = update.unit {
             if self.catalog().org.get(u).is_none() {
                 return Err(StoreError::invalid(
-                    "unknown_unit",
+                    ErrorCode::UnknownUnit,
                     format!("单位 {} 不存在", u.0),
                 ));
             }
@@ -1520,7 +1525,7 @@ impl Store for SqliteStore {
                 .query_row([file.appeal.0 as i64], |r| r.get(0))?;
             if count >= crate::MAX_ATTACHMENTS as i64 {
                 return Err(StoreError::invalid(
-                    "too_many_attachments",
+                    ErrorCode::TooManyAttachments,
                     format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
                 ));
             }
@@ -1984,7 +1989,7 @@ fn rollup_dump_sql(conn: &Connection) -> Result<crate::RollupDump> {
 fn check_empty(n: i64) -> Result<()> {
     if n > 0 {
         return Err(StoreError::conflict(
-            "not_empty",
+            ErrorCode::NotEmpty,
             "只能恢复到新建的空数据库:这个数据库里已有单位、用户或工单",
         ));
     }

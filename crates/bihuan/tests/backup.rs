@@ -286,7 +286,7 @@ async fn a_damaged_archive_or_a_used_database_restores_nothing() {
 
     let check = |r: Result<bihuan_store::backup::BackupSummary, StoreError>, code: &str| match r {
         Err(StoreError::Invalid { code: c, .. }) | Err(StoreError::Conflict { code: c, .. }) => {
-            assert_eq!(c, code)
+            assert_eq!(c.as_str(), code)
         }
         other => panic!("expected {code}, got {other:?}"),
     };

@@ -205,7 +205,10 @@ async fn no_lost_update(f: Fixture) {
                         done.push(text);
                     }
                     Err(StoreError::Domain(e)) if e.code() == "version_conflict" => conflicts += 1,
-                    Err(StoreError::Conflict { code: "retry", .. }) => conflicts += 1,
+                    Err(StoreError::Conflict {
+                        code: bihuan_domain::ErrorCode::Retry,
+                        ..
+                    }) => conflicts += 1,
                     Err(e) => panic!("{e}"),
                 }
                 i += 1;
