@@ -278,3 +278,8 @@ pub async fn console_session(app: &TestApp, login: &str) -> reqwest::Client {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {login}");
     client
 }
+
+/// The text of a page fetched by a (browser-like) client.
+pub async fn page_text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}

@@ -134,14 +134,7 @@ pub async fn the_console_offers_exactly_what_the_domain_accepts(app: TestApp) {
 
 /// The form a user would send for a registration (with its one-time key).
 async fn registration_form(browser: &reqwest::Client, app: &TestApp) -> Vec<(String, String)> {
-    let page = browser
-        .get(app.url("/appeals/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(browser, app.url("/appeals/new")).await;
     let marker = "name=\"submission\" value=\"";
     let i = page
         .find(marker)
@@ -233,14 +226,7 @@ pub async fn the_owner_is_changed_from_the_console(app: TestApp) {
     app.ok("housing", &num, json!({"action": "sign"})).await;
     let lead = app.state.store.user_by_login("housing-lead").await.unwrap();
     let browser = console_session(&app, "dispatcher").await;
-    let page = browser
-        .get(app.url(&format!("/appeals/{num}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&browser, app.url(&format!("/appeals/{num}"))).await;
     assert!(page.contains("更换首席服务官"), "the form is offered");
     assert!(
         page.contains("housing-lead用户"),
@@ -314,14 +300,11 @@ pub async fn a_grid_member_sees_its_own_registrations_in_list_and_detail(app: Te
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     let operator = app.state.store.user_by_login("operator").await.unwrap();
     let browser = console_session(&app, "grid").await;
-    let page = browser
-        .get(app.url(&format!("/appeals?registered_by={}", operator.id.0)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(
+        &browser,
+        app.url(&format!("/appeals?registered_by={}", operator.id.0)),
+    )
+    .await;
     assert!(
         !page.contains(&others),
         "another user's registration listed"

@@ -1,0 +1,814 @@
+//! `/appeals/{key}`: the appeal, its deadlines and timeline, and the forms of the actions this
+//! user may take now (`/appeals/{key}/act`, attachments, the dispatch preview).
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// Detail with timeline and the actions this user can take
+
+#[derive(Deserialize, Default)]
+pub(super) struct DetailQuery {
+    ok: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) fn ok_message(code: &str) -> &'static str {
+    match code {
+        "registered" => "已登记",
+        "dispatch" => "已交办",
+        "sign" => "已签收",
+        "reply" => "已答复",
+        "return_visit" => "已记录回访",
+        "close" => "已办结",
+        "return" => "已申请退单",
+        "decide_return" => "已处理退单",
+        "request_extension" => "已申请延期",
+        "decide_extension" => "已处理延期申请",
+        "whistle" => "已吹哨",
+        "report_in" => "已报到",
+        "redo" => "已退回重办",
+        "merge" => "已合并",
+        "supervise" => "已督办",
+        "comment" => "已添加备注",
+        "contact" => "已记录联系",
+        "commit" => "已记录承诺",
+        "answer_at_intake" => "已当场答复",
+        _ => "操作成功",
+    }
+}
+
+pub(super) fn unit_options(cat: &Catalog, exclude: Option<UnitId>) -> Markup {
+    html! {
+        optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
+        optgroup label="乡镇(街道)" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Township && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
+    }
+}
+
+pub(super) fn action_form(
+    action: Action,
+    a: &Appeal,
+    cat: &Catalog,
+    c: &Caller,
+    open: bool,
+    files: &[bihuan_store::Attachment],
+    owners: &[bihuan_store::User],
+) -> Markup {
+    let title = match action {
+        Action::AnswerAtIntake => "当场答复",
+        Action::Dispatch => "交办",
+        Action::Sign => "签收",
+        Action::SetOwner => "更换首席服务官",
+        Action::Return => "申请退单",
+        Action::DecideReturn => "审核退单",
+        Action::Contact => "联系群众",
+        Action::Commit => "双向承诺",
+        Action::RequestExtension => "申请延期",
+        Action::DecideExtension => "审批延期",
+        Action::Whistle => "吹哨",
+        Action::ReportIn => "报到",
+        Action::Reply => "答复",
+        Action::ReturnVisit => "回访",
+        Action::Close => "办结",
+        Action::Redo => "退回重办",
+        Action::Merge => "合并到主工单",
+        Action::LinkDuplicate => "关联重复件",
+        Action::Supervise => "督办",
+        Action::Comment => "备注",
+    };
+    let confirm = match action {
+        Action::Close => Some("确认办结?办结后不能再办理。"),
+        Action::Merge => Some("确认合并?合并后本工单不再单独办理。"),
+        Action::Return => Some("确认退单?"),
+        Action::Redo => Some("确认退回重办?"),
+        _ => None,
+    };
+    let pending_whistles: Vec<u32> = a
+        .whistles
+        .iter()
+        .filter(|w| {
+            w.targets
+                .iter()
+                .any(|t| t.unit == c.user.unit && t.reported_at.is_none())
+        })
+        .map(|w| w.no)
+        .collect();
+    html! {
+        details open[open] {
+            summary { (title) }
+            form.stack method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=[confirm] {
+                input type="hidden" name="action" value=(action.name());
+                input type="hidden" name="version" value=(a.version);
+                @match action {
+                    Action::AnswerAtIntake => { label { "答复内容" } textarea name="answer" required {} }
+                    Action::Dispatch => {
+                        label { "主办单位" }
+                        select name="lead" required hx-get=(format!("/appeals/{}/preview", a.number)) hx-trigger="change" hx-target="next .preview" {
+                            option value="" { "请选择" } (unit_options(cat, None))
+                        }
+                        div.preview.small.muted { "选择主办单位后显示将产生的办理期限" }
+                        label { "协办单位(可多选)" }
+                        select name="assisting" multiple { (unit_options(cat, None)) }
+                        label { "交办意见" } input type="text" name="note";
+                    }
+                    Action::Sign => { p.small.muted { "签收后由您担任首席服务官,并开始计算办理期限。" } }
+                    Action::Return => {
+                        @if let Some(by) = a.deadlines.return_by { p.small.muted { "退单时限:" (format_local(by)) } }
+                        label { "退单理由" } textarea name="reason" required {}
+                    }
+                    Action::DecideReturn => {
+                        @if let Some(p) = &a.pending_return { p { "退单单位:" (unit_name(cat, Some(p.unit))) " · 理由:" (p.reason) } }
+                        label { "处理" } select name="decision" { option value="accept" { "同意退单" } option value="refuse" { "驳回(由原单位继续办理)" } }
+                        label { "同意时改派给(可不选,回到待交办)" } select name="redispatch" { option value="" { "暂不改派" } (unit_options(cat, a.lead)) }
+                        label { "意见(驳回时必填)" } input type="text" name="note";
+                    }
+                    Action::Contact => { label { "联系情况" } textarea name="note" required {} }
+                    Action::Commit => {
+                        label { "承诺事项" } input type="text" name="what" required;
+                        label { "承诺完成日期" } input type="date" name="by" required;
+                        label { "群众配合事项(可选)" } input type="text" name="citizen_part";
+                    }
+                    Action::RequestExtension => {
+                        @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限:" (format_local(d)) } }
+                        div.row {
+                            div { label { "延期时长" } input type="number" name="amount" min="1" max="60" required; }
+                            div { label { "单位" } select name="unit" { option value="working_days" { "工作日" } option value="calendar_days" { "日" } option value="hours" { "小时" } } }
+                        }
+                        label { "延期理由" } textarea name="reason" required {}
+                    }
+                    Action::DecideExtension => {
+                        @if let Some(x) = &a.extension { p { "申请延至 " (format_local(x.proposed_due)) " · 理由:" (x.reason) } }
+                        label { "处理" } select name="decision" { option value="approve" { "批准" } option value="refuse" { "驳回" } }
+                        label { "意见(驳回时必填)" } input type="text" name="note";
+                    }
+                    Action::Whistle => {
+                        label { "需要报到的部门(可多选)" } select name="units" multiple required { (unit_options(cat, Some(c.user.unit))) }
+                        label { "事项" } textarea name="matter" required {}
+                    }
+                    Action::ReportIn => {
+                        label { "吹哨" } select name="whistle" { @for n in &pending_whistles { option value=(n) { "第 " (n) " 次吹哨" } } }
+                        label { "报到情况" } input type="text" name="note";
+                    }
+                    Action::Reply => {
+                        label { "办理结果" } select name="result" { option value="resolved" { "已解决" } option value="partly_resolved" { "部分解决" } option value="unresolvable" { "无法解决" } }
+                        label { "未解决的原因(部分解决或无法解决时必填)" } input type="text" name="reason";
+                        @if a.regime == bihuan_domain::Regime::Petition {
+                            label { "处理意见" } select name="petition_outcome" { option value="support" { "支持" } option value="explain" { "解释说明" } option value="not_supported" { "不予支持" } }
+                        }
+                        label { "答复内容" } textarea name="text" required {}
+                        @if !files.is_empty() {
+                            label { "随答复提交的附件" }
+                            @for f in files { label.small { input type="checkbox" name="attachments" value=(format!("#{} {}", f.id, f.name)) checked; " " (f.name) } }
+                        }
+                    }
+                    Action::ReturnVisit => {
+                        label { "是否联系上" } select name="contacted" { option value="yes" { "已联系上" } option value="no" { "未联系上" } }
+                        label { "问题是否解决(联系上时填写)" } select name="resolved" { option value="" { "—" } option value="yes" { "已解决" } option value="no" { "未解决" } }
+                        label { "满意度(联系上时填写)" } select name="rating" { option value="" { "—" } option value="satisfied" { "满意" } option value="basic" { "基本满意" } option value="unsatisfied" { "不满意" } }
+                        label { "回访记录" } input type="text" name="comment";
+                    }
+                    Action::Close => {
+                        label { "办结说明" @if a.status == Status::Replied { "(未回访直接办结时必填)" } } input type="text" name="note";
+                    }
+                    Action::Redo => {
+                        label { "原因" } select name="cause" {
+                            @if a.visit.as_ref().and_then(|v| v.rating) == Some(bihuan_domain::lifecycle::Rating::Unsatisfied) { option value="unsatisfied" { "群众不满意" } }
+                            option value="reply_rejected" { "答复审核不通过" }
+                        }
+                        label { "说明" } textarea name="reason" required {}
+                    }
+                    Action::Merge => { label { "主工单编号" } input type="text" name="master" placeholder="2026-11-000123" required; }
+                    Action::Supervise => {
+                        label { "督办类型" } select name="reason" { option value="leader_order" { "领导交办" } option value="overdue" { "超期督办" } }
+                        label { "督办意见" } textarea name="note" {}
+                    }
+                    Action::SetOwner => {
+                        @if let Some(o) = &a.owner { p.small.muted { "当前首席服务官:" (o.name) } }
+                        label { "新的首席服务官(主办单位人员)" }
+                        select name="owner" required {
+                            option value="" { "请选择" }
+                            @for u in owners { option value=(u.id.0) { (u.name) "(" (u.role.label()) ")" } }
+                        }
+                    }
+                    Action::Comment | Action::LinkDuplicate => { label { "备注" } textarea name="text" required {} }
+                }
+                p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
+            }
+        }
+    }
+}
+
+pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Markup {
+    use bihuan_domain::Event as E;
+    let detail: Option<String> = match &r.event {
+        E::Dispatched {
+            lead,
+            assisting,
+            note,
+            ..
+        } => Some(format!(
+            "主办:{}{}{}",
+            unit_name(cat, Some(*lead)),
+            if assisting.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ";协办:{}",
+                    assisting
+                        .iter()
+                        .map(|u| unit_name(cat, Some(*u)))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                )
+            },
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!(";{note}")
+            }
+        )),
+        E::ReturnRequested { reason, .. } => Some(reason.clone()),
+        E::ReturnAccepted { note }
+        | E::ReturnRefused { note }
+        | E::ExtensionRefused { note }
+        | E::Closed { note, .. }
+        | E::Contacted { note } => Some(note.clone()).filter(|s| !s.is_empty()),
+        E::ExtensionRequested {
+            reason,
+            proposed_due,
+            ..
+        } => Some(format!("延至 {};{reason}", format_local(*proposed_due))),
+        E::ExtensionApproved { new_due, .. } => Some(format!("新期限 {}", format_local(*new_due))),
+        E::Whistled {
+            units,
+            matter,
+            report_by,
+            ..
+        } => Some(format!(
+            "报到单位:{};{matter};报到期限 {}",
+            units
+                .iter()
+                .map(|u| unit_name(cat, Some(*u)))
+                .collect::<Vec<_>>()
+                .join("、"),
+            format_local(*report_by)
+        )),
+        E::ReportedIn {
+            unit, note, late, ..
+        } => Some(format!(
+            "{}{}{}",
+            unit_name(cat, Some(*unit)),
+            if *late { "(超时报到)" } else { "" },
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!(":{note}")
+            }
+        )),
+        E::Replied { reply, late, .. } => Some(format!(
+            "{}{}:{}",
+            reply.result.label(),
+            if *late { "(超期答复)" } else { "" },
+            reply.text
+        )),
+        E::AnsweredAtIntake { answer } => Some(answer.clone()),
+        E::Visited { visit } => Some(format!(
+            "{}{}{}",
+            if visit.contacted {
+                "已联系上"
+            } else {
+                "未联系上"
+            },
+            visit
+                .rating
+                .map(|r| format!(",{}", r.label()))
+                .unwrap_or_default(),
+            if visit.comment.is_empty() {
+                String::new()
+            } else {
+                format!(";{}", visit.comment)
+            }
+        )),
+        E::RedoOrdered {
+            cause,
+            reason,
+            reply_due,
+        } => Some(format!(
+            "{}:{reason};新答复期限 {}",
+            cause.label(),
+            format_local(*reply_due)
+        )),
+        E::Committed { commitment } => {
+            Some(format!("{}(承诺于 {} 前)", commitment.what, commitment.by))
+        }
+        E::Supervised { reason, note, .. } => Some(format!(
+            "{}{}",
+            reason.label(),
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!(":{note}")
+            }
+        )),
+        E::Commented { text } => Some(text.clone()),
+        E::MergedInto { number, .. } => Some(format!("主工单 {number}")),
+        E::DuplicateLinked { number, .. } => Some(format!("重复工单 {number}")),
+        E::Signed { owner, .. } | E::OwnerChanged { owner } => {
+            Some(format!("首席服务官:{}", owner.name))
+        }
+        E::Registered { .. } => None,
+    };
+    html! {
+        li {
+            strong { (r.event.label()) } " "
+            span.muted.small { (format_local(r.at)) " · " (r.actor.name) " · " (r.actor.role.label()) " · " (unit_name(cat, Some(r.actor.unit))) }
+            @if let Some(d) = detail { div.content { (d) } }
+        }
+    }
+}
+
+pub(super) async fn render_detail(
+    state: &AppState,
+    c: &Caller,
+    key: &str,
+    flash: Option<String>,
+    error: Option<(String, String)>,
+) -> Response {
+    let r = match parse_ref(key) {
+        Ok(r) => r,
+        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(c)),
+    };
+    let a = match state.store.appeal(r).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound { .. }) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "未找到工单",
+                "没有这个工单,请检查编号",
+                Some(c),
+            )
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            return error_page(e.status, "读取失败", &e.message, Some(c));
+        }
+    };
+    if !can_see(c, &a) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权查看",
+            "该工单不属于本单位,无权查看",
+            Some(c),
+        );
+    }
+    let history = state.store.history(a.id).await.unwrap_or_default();
+    let files = state.store.attachments(a.id).await.unwrap_or_default();
+    let cat = state.store.catalog();
+    let now = state.clock.now();
+    let full = sees_personal_data(c, &a, false);
+    // Phone and ID numbers typed into the texts are masked like the citizen's own fields.
+    let (a, history) = if full {
+        (a, history)
+    } else {
+        (
+            crate::appeals::masked_appeal(&a),
+            crate::appeals::masked_records(history),
+        )
+    };
+    let (name, phone) = if full {
+        (
+            a.citizen.name.clone().unwrap_or_default(),
+            a.citizen
+                .phone
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default(),
+        )
+    } else {
+        (
+            a.citizen.name.as_deref().map(mask_name).unwrap_or_default(),
+            a.citizen
+                .phone
+                .as_ref()
+                .map(|p| p.masked())
+                .unwrap_or_default(),
+        )
+    };
+    let running = a.running_deadlines();
+    let d = &a.deadlines;
+    // (step, clock start, due, done)
+    type Row<'a> = (&'a str, Option<Instant>, Option<Instant>, Option<Instant>);
+    let deadline_rows: Vec<Row> = vec![
+        (
+            "交办",
+            Some(a.registered_at),
+            d.dispatch,
+            a.dispatched_at.or(if a.answered_at_intake {
+                a.replied_at
+            } else {
+                None
+            }),
+        ),
+        ("签收", a.dispatched_at, d.sign, a.signed_at),
+        (
+            "首次联系",
+            a.dispatched_at,
+            d.first_contact,
+            a.first_contact_at,
+        ),
+        (
+            "答复",
+            d.reply_started,
+            d.reply,
+            a.replied_at
+                .filter(|_| !matches!(a.status, Status::InProgress | Status::Dispatched)),
+        ),
+    ];
+    let (error_action, error_message) = match &error {
+        Some((act, msg)) => (Some(act.as_str()), Some(msg.as_str())),
+        None => (None, None),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    // Exactly what the domain would accept from this user now (its own guard).
+    let offered = crate::app::available_actions(state, c, &a);
+    let owners: Vec<bihuan_store::User> = if offered.contains(&Action::SetOwner) {
+        let mut v: Vec<_> = state
+            .store
+            .users()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| {
+                u.active
+                    && Some(u.unit) == a.lead
+                    && matches!(u.role, Role::Handler | Role::UnitLeader)
+            })
+            .collect();
+        v.sort_by_key(|u| u.id.0);
+        v
+    } else {
+        vec![]
+    };
+    // Smart dispatch: for the centre while the appeal awaits dispatch, and duplicates for
+    // whoever sees the whole county while it is open.
+    let smart = if (a.status == Status::PendingDispatch
+        && matches!(c.user.role, Role::Dispatcher | Role::Admin))
+        || (c.sees_all() && !a.status.is_terminal())
+    {
+        Some(crate::smart::suggestions_for(state, c, &a).await)
+    } else {
+        None
+    };
+    let can_direct = a.status == Status::PendingDispatch && c.user.role == Role::Dispatcher;
+    let body = html! {
+        h1 { "工单 " (a.number) " " span.badge { (a.status.label()) } " " (deadline_badge(a.deadline_state(now))) }
+        @if let Some(f) = &flash { div.flash { (f) } }
+        @if let Some(m) = error_message { div.error { (m) } }
+        div.panel {
+            h2 { (a.title) }
+            p.content { (a.content) }
+            dl.facts {
+                dt { "类型" } dd { (a.kind.label()) " · " (a.regime.label()) " · " (a.urgency.label()) }
+                dt { "渠道" } dd { (a.channel.label()) }
+                dt { "分类" } dd { (a.category.and_then(|x| cat.categories.path_name(x)).unwrap_or_else(|| "—".into())) }
+                dt { "地点" } dd { (unit_name(&cat, a.place.township)) " " (a.place.address) }
+                dt { "诉求人" } dd { (name) " " (phone) @if let Some(o) = &a.citizen.organisation { " · " (o) } }
+                dt { "登记" } dd { (format_local(a.registered_at)) }
+                dt { "主办单位" } dd { (unit_name(&cat, a.lead)) }
+                @if !a.assisting.is_empty() { dt { "协办单位" } dd { (a.assisting.iter().map(|u| unit_name(&cat, Some(*u))).collect::<Vec<_>>().join("、")) } }
+                dt { "首席服务官" } dd { (a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())) }
+                @if let Some(cm) = &a.commitment { dt { "双向承诺" } dd { (cm.what) "(" (cm.by) " 前)" @if let Some(p) = &cm.citizen_part { ";群众:" (p) } } }
+                @if let Some(r) = &a.reply { dt { "答复" } dd { (r.result.label()) ":" (r.text) } }
+                @if let Some(v) = &a.visit { dt { "回访" } dd { (if v.contacted { "已联系上" } else { "未联系上" }) @if let Some(r) = v.rating { "," (r.label()) } } }
+                @if let Some((_, n)) = &a.merged_into { dt { "已合并到" } dd { a href=(format!("/appeals/{n}")) { (n) } } }
+                @if !a.duplicates.is_empty() { dt { "重复工单" } dd { @for (_, n) in &a.duplicates { a href=(format!("/appeals/{n}")) { (n) } " " } } }
+            }
+        }
+        @if let Some(s) = &smart { (smart_panel(s, &a, can_direct)) }
+        div.panel {
+            h2 { "办理期限" }
+            div.table-wrap { table {
+                thead { tr { th { "环节" } th { "期限" } th { "完成时间" } th { "状态" } } }
+                tbody {
+                    @for (label, start, due, done) in &deadline_rows {
+                        @if let Some(due) = due {
+                            @let st = if running.iter().any(|r| r.2 == *due) || done.is_some() { Some(DeadlineState::at(start.unwrap_or(a.registered_at), *due, *done, now, a.policy.due_soon_percent)) } else { None };
+                            tr { td { (label) } td { (format_local(*due)) } td { (done.map(format_local).unwrap_or_else(|| "—".into())) } td { (deadline_badge(st)) } }
+                        }
+                    }
+                }
+            } }
+            @if !a.whistles.is_empty() {
+                h2 { "吹哨报到" }
+                @for w in &a.whistles {
+                    p { "第 " (w.no) " 次 · " (w.matter) " · 报到期限 " (format_local(w.report_by)) }
+                    ul { @for t in &w.targets { li { (unit_name(&cat, Some(t.unit))) ":" @match t.reported_at { Some(at) => { "已报到 " (format_local(at)) @if at > w.report_by { " " span.badge.overdue { "超时" } } }, None => { span.badge.due_soon { "未报到" } } } } } }
+                }
+            }
+        }
+        div.panel {
+            h2 { "附件 (" (files.len()) ")" }
+            @if files.is_empty() { p.muted.small { "暂无附件" } }
+            ul { @for f in &files { li { a href=(format!("/api/v1/attachments/{}", f.id)) { (f.name) } " " span.muted.small { (format!("{:.1} KB", f.size as f64 / 1024.0)) " · " (format_local(f.at)) } } } }
+            @if crate::attachments::may_upload(c, &a) {
+                form method="post" action=(format!("/appeals/{}/attachments", a.number)) enctype="multipart/form-data" {
+                    input type="file" name="file" multiple accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,.docx,.xlsx,.pptx";
+                    " " button type="submit" { "上传附件" }
+                    span.muted.small { " 图片、PDF 或 Office 文档,每个不超过 10 MB" }
+                }
+            }
+        }
+        @if !offered.is_empty() {
+            h2 { "办理" }
+            div.actions { @for act in &offered { (action_form(*act, &a, &cat, c, error_action == Some(act.name()) || offered.len() <= 2, &files, &owners)) } }
+        }
+        div.panel {
+            h2 { "全程留痕" }
+            ol.timeline { @for r in &history { (timeline_item(r, &cat)) } }
+        }
+    };
+    (status, page(&format!("工单 {}", a.number), Some(c), body)).into_response()
+}
+
+pub(super) async fn detail_page(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    let flash = q.ok.as_deref().map(|s| match s.strip_prefix("upload:") {
+        Some(n) => format!("已上传 {} 个附件", n.parse::<u32>().unwrap_or(0)),
+        None => ok_message(s).to_string(),
+    });
+    let error = q.error.map(|m| (String::new(), m));
+    render_detail(&state, &c, &key, flash, error).await
+}
+
+pub(super) fn yes_no(s: &str) -> Option<bool> {
+    match s {
+        "yes" | "true" => Some(true),
+        "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Turns an action form into the API's action body.
+pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
+    let action = field(f, "action");
+    let version: u64 = field(f, "version")
+        .parse()
+        .map_err(|_| "缺少版本号,请刷新页面后重试".to_string())?;
+    let num = |name: &str, label: &str| -> Result<u32, String> {
+        field(f, name).parse().map_err(|_| format!("请选择{label}"))
+    };
+    let nums =
+        |name: &str| -> Vec<u32> { fields_all(f, name).filter_map(|s| s.parse().ok()).collect() };
+    let text = |name: &str| field(f, name).to_string();
+    let mut body = match action {
+        "answer_at_intake" => json!({"answer": text("answer")}),
+        "dispatch" => {
+            json!({"lead": num("lead", "主办单位")?, "assisting": nums("assisting"), "note": text("note")})
+        }
+        "sign" => json!({}),
+        "set_owner" => json!({"owner": num("owner", "首席服务官")?}),
+        "contact" => json!({"note": text("note")}),
+        "commit" => {
+            json!({"commitment": {"what": text("what"), "by": text("by"), "citizen_part": Some(text("citizen_part")).filter(|s| !s.is_empty())}})
+        }
+        "return" => json!({"reason": text("reason")}),
+        "decide_return" => {
+            let accept = field(f, "decision") == "accept";
+            let redispatch = if accept {
+                field(f, "redispatch")
+                    .parse::<u32>()
+                    .ok()
+                    .map(|u| json!([u, []]))
+            } else {
+                None
+            };
+            json!({"accept": accept, "note": text("note"), "redispatch": redispatch})
+        }
+        "request_extension" => {
+            let amount = num("amount", "延期时长")?;
+            let unit = match field(f, "unit") {
+                "calendar_days" => "calendar_days",
+                "hours" => "hours",
+                _ => "working_days",
+            };
+            json!({"limit": {unit: amount}, "reason": text("reason")})
+        }
+        "decide_extension" => {
+            json!({"approve": field(f, "decision") == "approve", "note": text("note")})
+        }
+        "whistle" => json!({"units": nums("units"), "matter": text("matter")}),
+        "report_in" => json!({"whistle": num("whistle", "吹哨")?, "note": text("note")}),
+        "reply" => json!({
+            "result": text("result"),
+            "reason": Some(text("reason")).filter(|s| !s.is_empty()),
+            "text": text("text"),
+            "petition_outcome": Some(text("petition_outcome")).filter(|s| !s.is_empty()),
+            "attachments": fields_all(f, "attachments").collect::<Vec<_>>(),
+        }),
+        "return_visit" => json!({
+            "contacted": yes_no(field(f, "contacted")).unwrap_or(false),
+            "resolved": yes_no(field(f, "resolved")),
+            "rating": Some(text("rating")).filter(|s| !s.is_empty()),
+            "comment": text("comment"),
+        }),
+        "close" => json!({"note": text("note")}),
+        "redo" => json!({"cause": text("cause"), "reason": text("reason")}),
+        "merge" => json!({"master": text("master")}),
+        "supervise" => json!({"reason": text("reason"), "note": text("note")}),
+        "comment" => json!({"text": text("text")}),
+        _ => return Err("未知的操作".into()),
+    };
+    body["action"] = json!(action);
+    body["version"] = json!(version);
+    Ok(body)
+}
+
+pub(super) async fn act_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let action = field(&f, "action").to_string();
+    let fail = |msg: String| (action.clone(), msg);
+    let body = match form_to_body(&f) {
+        Ok(b) => b,
+        Err(m) => return render_detail(&state, &c, &key, None, Some(fail(m))).await,
+    };
+    match crate::app::act_on_body(&state, &c, &key, body).await {
+        Ok(next) => Redirect::to(&format!(
+            "/appeals/{}?ok={}",
+            next.number,
+            urlencode(&action)
+        ))
+        .into_response(),
+        // Not this user's appeal, or no such appeal: a page that says so, not the form.
+        Err(e) if matches!(e.code, ErrorCode::NotYourUnit | ErrorCode::BadAppealKey) => {
+            error_page(e.status, "无法操作", &e.message, Some(&c))
+        }
+        Err(e) => render_detail(&state, &c, &key, None, Some(fail(e.message))).await,
+    }
+}
+
+pub(super) async fn upload_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    mp: axum::extract::Multipart,
+) -> Response {
+    let a = match parse_ref(&key) {
+        Ok(r) => match state.store.appeal(r).await {
+            Ok(a) => a,
+            Err(e) => {
+                let e = ApiError::from(e);
+                return error_page(e.status, "读取失败", &e.message, Some(&c));
+            }
+        },
+        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
+    };
+    if !can_see(&c, &a) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "该工单不属于本单位,无权操作",
+            Some(&c),
+        );
+    }
+    let result = match crate::attachments::read_files(mp).await {
+        Ok(files) => crate::attachments::store_files(&state, &c, &a, files).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(stored) => Redirect::to(&format!(
+            "/appeals/{}?ok={}",
+            a.number,
+            urlencode(&format!("upload:{}", stored.len()))
+        ))
+        .into_response(),
+        Err(e) => Redirect::to(&format!(
+            "/appeals/{}?error={}",
+            a.number,
+            urlencode(&e.message)
+        ))
+        .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct PreviewQuery {
+    lead: Option<String>,
+}
+
+/// The deadlines a dispatch would set, shown before the dispatcher confirms.
+pub(super) async fn dispatch_preview(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+    Query(q): Query<PreviewQuery>,
+) -> Response {
+    let refused = || (StatusCode::FORBIDDEN, Html("无权查看该工单".to_string())).into_response();
+    // Only those who dispatch see what dispatching would do, and only for appeals they may see.
+    if !matches!(c.user.role, Role::Dispatcher | Role::Admin) {
+        return refused();
+    }
+    let Ok(r) = parse_ref(&key) else {
+        return Html(String::new()).into_response();
+    };
+    let Ok(a) = state.store.appeal(r).await else {
+        return Html(String::new()).into_response();
+    };
+    if !can_see(&c, &a) {
+        return refused();
+    }
+    if q.lead.as_deref().unwrap_or("").is_empty() {
+        return Html("选择主办单位后显示将产生的办理期限".to_string()).into_response();
+    }
+    let cat = state.store.catalog();
+    let now = state.clock.now();
+    let p = &a.policy;
+    let due = |l: bihuan_domain::Limit| {
+        l.due_from(&cat.calendar, now)
+            .map(format_local)
+            .unwrap_or_else(|e| bihuan_domain::DomainError::from(e).message_zh())
+    };
+    let reply = match p.reply_from {
+        bihuan_domain::policy::ReplyClock::Dispatch => due(p.reply),
+        bihuan_domain::policy::ReplyClock::Sign => format!("签收后 {}", p.reply),
+    };
+    Html(html! {
+        "若现在交办:签收期限 " strong { (due(p.sign)) } ";答复期限 " strong { (reply) } ";退单须在 " strong { (due(p.return_window)) } " 前"
+    }.into_string())
+    .into_response()
+}
+
+/// The suggestions panel of an appeal: lead units with their reasons (and 直派 above the
+/// threshold), categories when none is set, and open appeals about the same matter.
+pub(super) fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
+    let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
+    let units = s["units"].as_array().cloned().unwrap_or_default();
+    let cats = s["categories"].as_array().cloned().unwrap_or_default();
+    let dups = s["duplicates"].as_array().cloned().unwrap_or_default();
+    let threshold = s["direct_dispatch_confidence"].as_f64().unwrap_or(1.0);
+    let pending = a.status == Status::PendingDispatch;
+    if !pending && dups.is_empty() {
+        return html! {};
+    }
+    html! {
+        div.panel.smart {
+            h2 { (if pending { "智能派单建议" } else { "可能重复的在办工单" }) }
+            @if a.status == Status::PendingDispatch {
+                @if units.is_empty() {
+                    p.muted { "暂无建议:派单目录和历史模型都没有匹配,请人工选择主办单位。" }
+                } @else {
+                    div.table-wrap { table {
+                        thead { tr { th { "建议主办单位" } th { "把握" } th { "依据" } th {} } }
+                        tbody { @for u in &units {
+                            tr {
+                                td { (u["name"].as_str().unwrap_or("")) }
+                                td { (pct(&u["confidence"])) }
+                                td.small { (u["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(";")).unwrap_or_default()) }
+                                td {
+                                    @if can_direct && u["direct"].as_bool() == Some(true) {
+                                        form method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=(format!("确认直派给「{}」?交办后开始计算签收和办理期限。", u["name"].as_str().unwrap_or(""))) {
+                                            input type="hidden" name="action" value="dispatch";
+                                            input type="hidden" name="version" value=(a.version);
+                                            input type="hidden" name="lead" value=(u["unit"]);
+                                            input type="hidden" name="note" value="直派(智能派单建议)";
+                                            button.primary type="submit" { "直派" }
+                                        }
+                                    }
+                                }
+                            }
+                        } }
+                    } }
+                    p.small.muted { "把握达到 " (format!("{:.0}%", threshold * 100.0)) " 的建议可一键直派;其余请在下方「交办」中选择。建议与最终交办单位都会记录,用于统计建议准确率。" }
+                }
+                @if a.category.is_none() && !cats.is_empty() {
+                    p { "建议分类:" @for c in &cats { span.badge { (c["path"].as_str().unwrap_or("")) " " (pct(&c["confidence"])) } " " } }
+                }
+            }
+            @if !dups.is_empty() {
+                @if pending { h3 { "可能重复的在办工单" } }
+                ul { @for d in &dups {
+                    li {
+                        a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) { (d["number"].as_str().unwrap_or("")) }
+                        " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or(""))
+                        " · 相似度 " (pct(&d["similarity"]))
+                        @if d["same_caller"].as_bool() == Some(true) { strong { " · 同一诉求人重复反映" } }
+                        @if d["same_township"].as_bool() == Some(true) { " · 同一乡镇" }
+                    }
+                } }
+                p.small.muted { "如确为同一事项,可用下方「合并」将本工单并入主工单;同一诉求人的重复诉求计入一次性化解率。" }
+            } @else if s["duplicates_ready"].as_bool() == Some(false) {
+                p.small.muted { "重复诉求索引正在建立,稍后刷新可见。" }
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The frame of every page: assets, the signed-in user, the layout, and the small pieces pages share.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// Assets
+
+pub(super) const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
+pub(super) const ECHARTS: &[u8] = include_bytes!("../../assets/echarts.min.js");
+pub(super) const CSS: &[u8] = include_bytes!("../../assets/app.css");
+pub(super) const JS: &[u8] = include_bytes!("../../assets/app.js");
+pub(super) const DASHBOARD_JS: &[u8] = include_bytes!("../../assets/dashboard.js");
+
+pub(super) async fn asset(Path(file): Path<String>) -> Response {
+    let (body, ty) = match file.as_str() {
+        "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
+        "echarts.min.js" => (ECHARTS, "text/javascript; charset=utf-8"),
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "dashboard.js" => (DASHBOARD_JS, "text/javascript; charset=utf-8"),
+        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ty),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signed-in user of a page; without a session, the browser goes to the login page.
+
+pub struct PageUser(pub Caller);
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Caller::from_request_parts(parts, state).await {
+            Ok(c) => Ok(PageUser(c)),
+            Err(_) => {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let target = format!("/login?next={}", urlencode(next));
+                Err(Redirect::to(&target).into_response())
+            }
+        }
+    }
+}
+
+pub(super) fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Only same-origin relative paths are followed after login: one leading `/`, then printable
+/// ASCII without `\\`. Browsers drop tabs and newlines from a URL (`/\t/evil.example` becomes
+/// `//evil.example`, another host) and a control character cannot go into a `Location`
+/// header at all, so anything else goes to the home page.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_string()
+        }
+        _ => "/".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout and small pieces
+
+pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![("/", "首页")];
+    match c.user.role {
+        Role::Operator | Role::GridMember => v.push(("/appeals/new", "登记诉求")),
+        Role::Dispatcher => {
+            v.push(("/queue/dispatch", "分流交办"));
+            v.push(("/dashboard", "驾驶舱"));
+            v.push(("/appeals/new", "登记诉求"));
+        }
+        Role::Handler | Role::UnitLeader => v.push(("/queue/inbox", "承办")),
+        Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
+        Role::Supervisor | Role::Leader => {
+            v.push(("/dashboard", "驾驶舱"));
+            v.push(("/queue/supervision", "督办"));
+        }
+        Role::Admin => v.push(("/admin", "系统管理")),
+        Role::System => {}
+    }
+    v.push(("/appeals", "工单查询"));
+    v
+}
+
+pub(super) fn page(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // htmx would add a <style> element, which the content security policy refuses.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
+                title { (title) " · 闭环" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/htmx.min.js" defer {}
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "闭环 · 群众诉求办理" }
+                    @if let Some(c) = c {
+                        nav { @for (href, label) in nav(c) { a href=(href) { (label) } } }
+                        div.me {
+                            span { (c.user.name) " · " (c.user.role.label()) }
+                            form method="post" action="/logout" { button type="submit" { "退出" } }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+pub(crate) fn page_pub(title: &str, c: Option<&Caller>, body: Markup) -> Html<String> {
+    page(title, c, body)
+}
+
+pub(crate) fn error_page_pub(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    c: Option<&Caller>,
+) -> Response {
+    error_page(status, title, message, c)
+}
+
+pub(super) fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    c: Option<&Caller>,
+) -> Response {
+    (
+        status,
+        page(
+            title,
+            c,
+            html! { h1 { (title) } div.error { (message) } p { a href="/" { "返回首页" } } },
+        ),
+    )
+        .into_response()
+}
+
+pub(super) fn unit_name(cat: &Catalog, u: Option<UnitId>) -> String {
+    u.and_then(|u| cat.org.get(u))
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| "—".into())
+}
+
+pub(super) fn state_code(s: Option<DeadlineState>) -> &'static str {
+    match s {
+        Some(DeadlineState::DueSoon) => "due_soon",
+        Some(DeadlineState::Overdue) => "overdue",
+        Some(DeadlineState::Running) => "running",
+        Some(DeadlineState::Met) => "met",
+        Some(DeadlineState::MetLate) => "met_late",
+        None => "",
+    }
+}
+
+pub(super) fn deadline_badge(s: Option<DeadlineState>) -> Markup {
+    html! {
+        @if let Some(st) = s { span class=(format!("badge {}", state_code(s))) { (st.label()) } }
+    }
+}
+
+pub(super) fn appeal_rows(items: &[Appeal], cat: &Catalog, now: Instant) -> Markup {
+    html! {
+        div.table-wrap.cards-on-phone {
+            table {
+                thead { tr { th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { "最近期限" } } }
+                tbody {
+                    @for a in items {
+                        @let st = a.deadline_state(now);
+                        tr class=(state_code(st)) {
+                            td.num data-label="编号" { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
+                            td.num.small data-label="登记" { (format_local(a.registered_at)) }
+                            td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
+                            // Lists mask personal data for everyone, numbers typed into a title too.
+                            td data-label="标题" { (bihuan_domain::appeal::mask_free_text(&a.title)) }
+                            td data-label="乡镇" { (unit_name(cat, a.place.township)) }
+                            td data-label="主办" { (unit_name(cat, a.lead)) }
+                            td data-label="状态" { span.badge { (a.status.label()) } }
+                            td.small data-label="期限" {
+                                @if let Some((_, due)) = a.next_deadline() { (format_local(due)) " " (deadline_badge(st)) } @else { span.muted { "—" } }
+                            }
+                        }
+                    }
+                    @if items.is_empty() { tr { td colspan="8" .muted { "没有工单" } } }
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn count(state: &AppState, f: AppealFilter) -> u64 {
+    state.store.count(f).await.unwrap_or(0)
+}
+
+pub(super) fn scoped(c: &Caller, now: Instant) -> AppealFilter {
+    let mut f = AppealFilter {
+        now: Some(now),
+        ..Default::default()
+    };
+    c.scope(&mut f);
+    f
+}
+
+pub(super) fn card(href: &str, n: u64, label: &str, class: &str) -> Markup {
+    html! { a class=(format!("card {class}")) href=(href) { div.n { (n) } div.l { (label) } } }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Form fields
+
+pub(super) type Fields = Vec<(String, String)>;
+
+pub(super) fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
+pub(super) fn fields_all<'a>(f: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    f.iter()
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,189 @@
+//! `/appeals`: the list with filters, search and paging.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+#[derive(Deserialize, Default)]
+pub(super) struct PageQuery {
+    status: Option<String>,
+    unit: Option<String>,
+    township: Option<String>,
+    kind: Option<String>,
+    channel: Option<String>,
+    overdue: Option<String>,
+    due_soon: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    registered_by: Option<u32>,
+    q: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+}
+
+pub(super) fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+}
+
+pub(super) async fn list_page(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let now = state.clock.now();
+    let cat = state.store.catalog();
+    let lq = ListQuery {
+        status: nonempty(&q.status),
+        unit: nonempty(&q.unit).and_then(|s| s.parse().ok()),
+        township: nonempty(&q.township).and_then(|s| s.parse().ok()),
+        category: None,
+        channel: nonempty(&q.channel),
+        kind: nonempty(&q.kind),
+        overdue: nonempty(&q.overdue).map(|s| s == "true"),
+        due_soon: nonempty(&q.due_soon).map(|s| s == "true"),
+        from: nonempty(&q.from),
+        to: nonempty(&q.to),
+        owner: None,
+        phone: None,
+        q: nonempty(&q.q),
+        sort: nonempty(&q.sort),
+        cursor: None,
+        limit: None,
+    };
+    let mut filter = match filter_from_query(&lq, &c, now) {
+        Ok(f) => f,
+        Err(e) => return error_page(e.status, "查询条件有误", &e.message, Some(&c)),
+    };
+    let search = match crate::appeals::apply_search(&state, &c, &lq, &mut filter).await {
+        Ok(s) => s,
+        Err(e) => return error_page(e.status, "搜索失败", &e.message, Some(&c)),
+    };
+    // Narrows the list; never widens it (a grid member's scope is its own registrations).
+    if let Some(u) = q.registered_by {
+        match filter.registered_by {
+            Some(own) if own.0 != u => filter.ids = Some(vec![]),
+            _ => filter.registered_by = Some(bihuan_domain::UserId(u)),
+        }
+    }
+    let page_ = match state.store.list(filter, nonempty(&q.cursor), 50).await {
+        Ok(p) => p,
+        Err(e) => {
+            let e = ApiError::from(e);
+            return error_page(e.status, "查询失败", &e.message, Some(&c));
+        }
+    };
+    let selected = |a: &Option<String>, v: &str| a.as_deref() == Some(v);
+    let townships: Vec<_> = cat
+        .org
+        .units()
+        .filter(|u| u.kind == UnitKind::Township)
+        .collect();
+    let handlers: Vec<_> = cat.org.units().filter(|u| u.kind.can_handle()).collect();
+    let mut next_q = serde_urlencoded_pairs(&q);
+    // The export takes the list's own filters (the registrant filter is the console's only).
+    let export_q = next_q
+        .iter()
+        .filter(|(k, _)| k != "registered_by")
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let next_link = page_.next_cursor.as_ref().map(|cur| {
+        next_q.push(("cursor".into(), cur.clone()));
+        format!(
+            "/appeals?{}",
+            next_q
+                .iter()
+                .map(|(k, v)| format!("{k}={}", urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        )
+    });
+    page("工单查询", Some(&c), html! {
+        h1 { "工单查询" }
+        form.filters method="get" action="/appeals" {
+            label.search { "全文搜索" input type="search" name="q" value=[q.q.as_deref()] placeholder="内容、答复、备注中的词,如: 路灯 人民路" maxlength="100"; }
+            label { "状态" select name="status" {
+                option value="" { "全部" }
+                @for s in Status::ALL { @let code = status_code(*s); option value=(code) selected[selected(&q.status, &code)] { (s.label()) } }
+            } }
+            label { "类型" select name="kind" {
+                option value="" { "全部" }
+                @for k in Kind::ALL { option value=(k.code()) selected[selected(&q.kind, k.code())] { (k.label()) } }
+            } }
+            label { "渠道" select name="channel" {
+                option value="" { "全部" }
+                @for ch in Channel::ALL { option value=(ch.code()) selected[selected(&q.channel, ch.code())] { (ch.label()) } }
+            } }
+            label { "乡镇" select name="township" {
+                option value="" { "全部" }
+                @for t in &townships { option value=(t.id.0) selected[selected(&q.township, &t.id.0.to_string())] { (t.name) } }
+            } }
+            label { "主办单位" select name="unit" {
+                option value="" { "全部" }
+                @for u in &handlers { option value=(u.id.0) selected[selected(&q.unit, &u.id.0.to_string())] { (u.name) } }
+            } }
+            label { "期限" select name="overdue" {
+                option value="" { "全部" }
+                option value="true" selected[selected(&q.overdue, "true")] { "超期" }
+            } }
+            label { "临期" select name="due_soon" {
+                option value="" { "全部" }
+                option value="true" selected[selected(&q.due_soon, "true")] { "临期" }
+            } }
+            label { "登记起" input type="date" name="from" value=[q.from.as_deref()]; }
+            label { "登记止" input type="date" name="to" value=[q.to.as_deref()]; }
+            label { "排序" select name="sort" {
+                option value="newest" { "最新登记" }
+                option value="due" selected[selected(&q.sort, "due")] { "期限最近" }
+            } }
+            button.primary type="submit" { "查询" }
+        }
+        @if let Some((matches, capped)) = search {
+            p.muted {
+                "全文搜索「" (q.q.as_deref().unwrap_or("")) "」共 " (matches) " 件匹配(未计其他筛选条件)"
+                @if capped { ",只列出最新的 " (crate::smart::SEARCH_CAP) " 件,请加词或筛选条件缩小范围" }
+            }
+        }
+        (appeal_rows(&page_.items, &cat, now))
+        div.pager {
+            @if let Some(l) = next_link { a.button href=(l) { "下一页" } }
+            a.button href=(format!("/api/v1/export/appeals.xlsx?{export_q}")) { "导出 Excel" }
+            a.button href=(format!("/api/v1/export/appeals.csv?{export_q}")) { "导出 CSV" }
+        }
+    })
+    .into_response()
+}
+
+pub(super) fn status_code(s: Status) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub(super) fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    let mut push = |k: &str, x: &Option<String>| {
+        if let Some(s) = nonempty(x) {
+            v.push((k.to_string(), s));
+        }
+    };
+    push("status", &q.status);
+    push("unit", &q.unit);
+    push("township", &q.township);
+    push("kind", &q.kind);
+    push("channel", &q.channel);
+    push("overdue", &q.overdue);
+    push("due_soon", &q.due_soon);
+    push("from", &q.from);
+    push("to", &q.to);
+    push("q", &q.q);
+    push("sort", &q.sort);
+    if let Some(r) = q.registered_by {
+        v.push(("registered_by".into(), r.to_string()));
+    }
+    v
+}

@@ -1,0 +1,100 @@
+//! The web console: server-rendered Chinese pages for every role, with every asset embedded in
+//! the binary (it must work on an offline government network). Pages are built with `maud`,
+//! which escapes everything interpolated — text citizens wrote is always shown escaped.
+//!
+//! Every page goes through the same use cases (`crate::app`) as the JSON API; an action form
+//! posts the same fields an API client would send, and the forms offered are the domain's own
+//! list (`Appeal::available_actions`).
+//!
+//! | URL | file |
+//! |---|---|
+//! | `/login`, `/logout` | `login.rs` |
+//! | `/` | `home.rs` |
+//! | `/appeals` | `lists.rs` |
+//! | `/appeals/new`, `/console/suggest`, `/console/caller` | `intake.rs` |
+//! | `/appeals/{key}` and its `/act`, `/attachments`, `/preview` | `detail.rs` |
+//! | `/queue/*` | `queues.rs` |
+//! | `/admin`, `/admin/*` | `admin.rs` |
+//! | `/dashboard`, `/board` | `../dashboard.rs` |
+//! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
+
+use std::collections::BTreeMap;
+
+use bihuan_domain::ErrorCode;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use bihuan_domain::appeal::{mask_name, Phone};
+use bihuan_domain::lifecycle::{Action, Appeal, Role, Status};
+use bihuan_domain::org::{UnitId, UnitKind};
+use bihuan_domain::policy::DeadlineState;
+use bihuan_domain::time::{format_local, Instant};
+use bihuan_domain::{Channel, Kind, Urgency};
+use bihuan_store::{AppealFilter, Catalog, Sort, StoreError};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::appeals::{can_see, filter_from_query, parse_ref, sees_personal_data, ListQuery};
+use crate::auth::{Caller, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::AppState;
+
+mod admin;
+mod detail;
+mod home;
+mod intake;
+mod layout;
+mod lists;
+mod login;
+mod queues;
+
+use admin::*;
+use detail::*;
+use home::*;
+use intake::*;
+use layout::*;
+use lists::*;
+use login::*;
+use queues::*;
+
+pub(crate) use layout::{error_page_pub, page_pub};
+pub use layout::{safe_next, PageUser};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/appeals", get(list_page))
+        .route("/appeals/new", get(new_page).post(new_submit))
+        .route("/appeals/{key}", get(detail_page))
+        .route("/appeals/{key}/act", post(act_submit))
+        .route("/appeals/{key}/preview", get(dispatch_preview))
+        .route(
+            "/appeals/{key}/attachments",
+            post(upload_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::attachments::UPLOAD_LIMIT,
+            )),
+        )
+        .route("/console/caller", get(caller_history))
+        .route("/console/suggest", get(intake_suggestions))
+        .route("/queue/dispatch", get(dispatch_queue))
+        .route("/queue/inbox", get(inbox))
+        .route("/queue/visits", get(visits_queue))
+        .route("/queue/supervision", get(supervision))
+        .route("/admin", get(admin_page))
+        .route("/admin/users", post(admin_create_user))
+        .route("/admin/calendar", post(admin_load_calendar))
+        .route("/admin/units", post(admin_put_unit))
+        .route("/admin/categories", post(admin_put_category))
+        .route("/admin/policies", post(admin_put_policies))
+        .route("/admin/dispatch-rules", post(admin_dispatch_rules))
+        .route("/admin/train", post(admin_train))
+        .route("/admin/rates", post(admin_enter_rate))
+        .route("/assets/{file}", get(asset))
+}

@@ -1,0 +1,483 @@
+//! The HTTP handlers of smart dispatch: suggestions, search accuracy, the dispatch catalogue,
+//! models and training on demand.
+
+use super::*;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/suggestions", post(suggest_new))
+        .route("/api/v1/appeals/{key}/suggestions", get(suggest_existing))
+        .route("/api/v1/suggestions/accuracy", get(accuracy))
+        .route("/api/v1/dispatch-rules", get(list_rules).put(put_rules))
+        .route("/api/v1/models", get(list_models))
+        .route("/api/v1/models/train", post(train_now))
+}
+
+/// Roles that register or dispatch appeals.
+pub const INTAKE: &[Role] = &[
+    Role::Operator,
+    Role::Dispatcher,
+    Role::GridMember,
+    Role::Admin,
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SuggestBody {
+    #[serde(default)]
+    title: String,
+    content: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    category: Option<u32>,
+    #[serde(default)]
+    township: Option<u32>,
+    /// The caller's phone: duplicates raised by the same person are marked (a repeat appeal
+    /// on the same matter counts against 一次性化解率).
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// Suggestions and duplicates as the console and API show them.
+pub async fn view(
+    state: &AppState,
+    caller: &Caller,
+    s: &Suggestions,
+    dups: &[dedup::Match],
+    citizen: Option<String>,
+) -> Value {
+    let cat = state.store.catalog();
+    let router = state.smart.router();
+    let unit_name = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
+    let units: Vec<Value> = s
+        .units
+        .iter()
+        .map(|u| {
+            json!({
+                "unit": u.unit, "name": unit_name(u.unit), "confidence": u.confidence,
+                "direct": u.confidence >= state.smart.direct_confidence,
+                "reasons": u.reasons.iter().map(|r| r.describe(&cat.org, &cat.categories)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let categories: Vec<Value> = s
+        .categories
+        .iter()
+        .map(|c| {
+            json!({
+                "category": c.category, "path": cat.categories.path_name(c.category),
+                "confidence": c.confidence,
+                "reasons": c.reasons.iter().map(|r| r.describe(&cat.org, &cat.categories)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let place = s.place.as_ref().map(|p| {
+        json!({
+            "township": p.township, "township_name": p.township.map(unit_name),
+            "village": p.village, "village_name": p.village.map(unit_name),
+            "grid": p.grid, "grid_name": p.grid.map(unit_name),
+            "matched": p.matched, "confidence": p.confidence,
+        })
+    });
+    let mut duplicates = Vec::new();
+    for m in dups {
+        if let Ok(a) = state
+            .store
+            .appeal(bihuan_store::AppealRef::Id(AppealId(m.id)))
+            .await
+        {
+            if can_see(caller, &a) {
+                let same_caller = citizen.is_some() && a.citizen.identity_key() == citizen;
+                duplicates.push(json!({
+                    "same_caller": same_caller,
+                    "id": a.id, "number": a.number, "title": a.title, "status": a.status,
+                    "status_label": a.status.label(), "registered_at": a.registered_at,
+                    "similarity": m.similarity, "same_township": m.same_township,
+                }));
+            }
+        }
+    }
+    json!({
+        "units": units, "categories": categories, "place": place, "duplicates": duplicates,
+        "direct_dispatch_confidence": state.smart.direct_confidence,
+        "duplicates_ready": state.smart.duplicates_ready(),
+        "models": {
+            "unit": router.models.unit.is_some(),
+            "category": router.models.category.is_some(),
+        },
+    })
+}
+
+pub(super) async fn suggest_new(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<SuggestBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(INTAKE)?;
+    if b.content.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            ErrorCode::ContentRequired,
+            "请填写诉求内容",
+        ));
+    }
+    if b.content.chars().count() > 5000
+        || b.title.chars().count() > 200
+        || b.address.chars().count() > 500
+    {
+        return Err(ApiError::unprocessable(
+            ErrorCode::TooLong,
+            "标题不超过200字、内容不超过5000字、地址不超过500字",
+        ));
+    }
+    let cat = state.store.catalog();
+    let category = match b.category {
+        Some(c) if cat.categories.get(CategoryId(c)).is_none() => {
+            return Err(ApiError::unprocessable(
+                ErrorCode::UnknownCategory,
+                format!("类别 {c} 不存在"),
+            ))
+        }
+        c => c.map(CategoryId),
+    };
+    let township = match b.township {
+        Some(t) if cat.org.get(UnitId(t)).map(|u| u.kind) != Some(UnitKind::Township) => {
+            return Err(ApiError::unprocessable(
+                ErrorCode::UnknownTownship,
+                format!("{t} 不是乡镇(街道)的编号,请从单位列表中选择"),
+            ))
+        }
+        t => t.map(UnitId),
+    };
+    let citizen = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(
+            bihuan_domain::Phone::parse(p)
+                .map_err(|m| ApiError::unprocessable(ErrorCode::BadPhone, m))?
+                .identity(),
+        ),
+        None => None,
+    };
+    let text = NewText {
+        title: b.title,
+        content: b.content,
+        address: b.address,
+        category,
+        township,
+        citizen,
+    };
+    Ok(Json(for_text(&state, &caller, &text).await))
+}
+
+/// A text not yet registered, as intake has it.
+pub struct NewText {
+    pub title: String,
+    pub content: String,
+    pub address: String,
+    pub category: Option<CategoryId>,
+    /// The township chosen; else the one the address names.
+    pub township: Option<UnitId>,
+    /// The caller's identity (phone), to mark their own earlier appeals.
+    pub citizen: Option<String>,
+}
+
+/// Suggestions and possible duplicates for a text at intake (the API and the console form).
+pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> Value {
+    let router = state.smart.router();
+    let s = router.suggest(
+        &format!("{}\n{}", t.title, t.content),
+        &t.address,
+        t.category,
+    );
+    let township = t
+        .township
+        .or_else(|| s.place.as_ref().and_then(|p| p.township));
+    let dups = state
+        .smart
+        .similar(&t.title, &t.content, township, state.clock.now(), None);
+    view(state, caller, &s, &dups, t.citizen.clone()).await
+}
+
+/// Suggestions for a registered appeal; recorded when the appeal awaits dispatch.
+pub async fn suggestions_for(state: &AppState, caller: &Caller, a: &Appeal) -> Value {
+    let router = state.smart.router();
+    let s = router.suggest(
+        &format!("{}\n{}", a.title, a.content),
+        &a.place.address,
+        a.category,
+    );
+    let now = state.clock.now();
+    let dups = state
+        .smart
+        .similar(&a.title, &a.content, a.place.township, now, Some(a.id));
+    if a.status == Status::PendingDispatch && caller.user.role == Role::Dispatcher {
+        let r = record(a.id, "dispatch", now, &s, state.smart.unit_model_version());
+        if let Err(e) = state.store.put_suggestions(vec![r]).await {
+            tracing::warn!(error = %e, "cannot record a suggestion");
+        }
+    }
+    view(state, caller, &s, &dups, a.citizen.identity_key()).await
+}
+
+pub(super) async fn suggest_existing(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(key): PathParams<String>,
+) -> ApiResult<Json<Value>> {
+    let a = crate::appeals::visible(&state, &caller, &key).await?;
+    Ok(Json(suggestions_for(&state, &caller, &a).await))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Accuracy of what was suggested, against the lead unit and category the appeal has now.
+#[derive(Debug, Default, Clone, serde::Serialize, PartialEq)]
+pub struct Accuracy {
+    pub stage: String,
+    pub suggested: u64,
+    /// Appeals that have a lead unit now (the others cannot be judged yet).
+    pub judged: u64,
+    pub unit_top1: u64,
+    pub unit_top3: u64,
+    /// Of those judged, how many were at or above the one-click threshold, and right.
+    pub direct: u64,
+    pub direct_right: u64,
+    pub category_judged: u64,
+    pub category_top1: u64,
+}
+
+pub fn accuracy_of(rows: &[SuggestionOutcome], direct: f32) -> Vec<Accuracy> {
+    let mut by: BTreeMap<String, Accuracy> = BTreeMap::new();
+    for r in rows {
+        let a = by
+            .entry(r.record.stage.clone())
+            .or_insert_with(|| Accuracy {
+                stage: r.record.stage.clone(),
+                ..Default::default()
+            });
+        a.suggested += 1;
+        if let Some(lead) = r.lead {
+            a.judged += 1;
+            let top = r.record.units.first();
+            if top.map(|t| t.0) == Some(lead) {
+                a.unit_top1 += 1;
+            }
+            if r.record.units.iter().take(3).any(|t| t.0 == lead) {
+                a.unit_top3 += 1;
+            }
+            if let Some((u, c)) = top {
+                if *c >= direct {
+                    a.direct += 1;
+                    if *u == lead {
+                        a.direct_right += 1;
+                    }
+                }
+            }
+        }
+        if let Some(c) = r.category {
+            a.category_judged += 1;
+            if r.record.categories.first().map(|t| t.0) == Some(c) {
+                a.category_top1 += 1;
+            }
+        }
+    }
+    by.into_values().collect()
+}
+
+pub(super) async fn accuracy(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<PeriodQuery>,
+) -> ApiResult<Json<Value>> {
+    if !caller.sees_all() {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "只有中心和领导可以查看派单建议准确率",
+        ));
+    }
+    let now = state.clock.now();
+    let day =
+        |s: &str| crate::appeals::parse_date("from/to", s).map(bihuan_domain::time::start_of_day);
+    let from = match &q.from {
+        Some(s) => day(s)?,
+        None => now - chrono::Duration::days(30),
+    };
+    let to = match &q.to {
+        Some(s) => day(s)? + chrono::Duration::days(1),
+        None => now + chrono::Duration::seconds(1),
+    };
+    if to <= from {
+        return Err(ApiError::bad_request(
+            ErrorCode::BadQuery,
+            "to 不能早于 from",
+        ));
+    }
+    let rows = state.store.suggestion_outcomes(from, to).await?;
+    Ok(Json(json!({
+        "from": from, "to": to,
+        "direct_dispatch_confidence": state.smart.direct_confidence,
+        "stages": accuracy_of(&rows, state.smart.direct_confidence),
+    })))
+}
+
+pub(super) async fn list_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let _ = caller;
+    Ok(Json(json!({"items": state.store.catalog().rules})))
+}
+
+/// Replaces the catalogue; rules without an id (or 0) get a new one.
+pub(super) async fn put_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(mut rules): JsonBody<Vec<Rule>>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Admin])?;
+    if rules.len() > 2000 {
+        return Err(ApiError::unprocessable(
+            ErrorCode::TooManyRules,
+            "派单目录最多2000条",
+        ));
+    }
+    let cat = state.store.catalog();
+    let mut ids = BTreeSet::new();
+    for (i, r) in rules.iter().enumerate() {
+        r.validate(&cat.org, &cat.categories).map_err(|m| {
+            ApiError::unprocessable(ErrorCode::InvalidRule, format!("第{}条: {m}", i + 1))
+        })?;
+        if r.id != 0 && !ids.insert(r.id) {
+            return Err(ApiError::unprocessable(
+                ErrorCode::DuplicateRuleId,
+                format!("规则编号 {} 重复", r.id),
+            ));
+        }
+    }
+    let mut next = ids.iter().max().copied().unwrap_or(0);
+    for r in rules.iter_mut().filter(|r| r.id == 0) {
+        next += 1;
+        r.id = next;
+    }
+    state.store.put_dispatch_rules(rules.clone()).await?;
+    state.smart.refresh(&state.store).await.map_err(|e| {
+        tracing::error!(error = %e, "router refresh after a catalogue change failed");
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RefreshFailed,
+            "派单目录已保存,但建议暂未更新,请稍后刷新",
+        )
+    })?;
+    Ok(Json(json!({"items": rules})))
+}
+
+pub(super) async fn list_models(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    if !caller.sees_all() {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "只有中心和领导可以查看模型",
+        ));
+    }
+    Ok(Json(json!({"items": state.store.models().await?})))
+}
+
+pub(super) async fn train_now(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Admin])?;
+    let r = train(&state.store, state.clock.now()).await.map_err(|e| {
+        tracing::error!(error = %e, "training failed");
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TrainingFailed,
+            "训练失败,请查看服务器日志后重试",
+        )
+    })?;
+    let _ = state.smart.refresh(&state.store).await;
+    Ok(Json(json!({
+        "texts": r.texts, "seconds": r.seconds,
+        "unit": r.unit.map(|(v, c, a)| json!({"version": v, "classes": c, "holdout_accuracy": a})),
+        "category": r.category.map(|(v, c, a)| json!({"version": v, "classes": c, "holdout_accuracy": a})),
+        "summary": r.describe(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(
+        stage: &str,
+        units: &[(u32, f32)],
+        lead: Option<u32>,
+        cats: &[(u32, f32)],
+        cat: Option<u32>,
+    ) -> SuggestionOutcome {
+        SuggestionOutcome {
+            record: SuggestionRecord {
+                appeal: AppealId(1),
+                stage: stage.into(),
+                at: chrono::Utc::now(),
+                model_version: None,
+                units: units.to_vec(),
+                categories: cats.to_vec(),
+            },
+            lead,
+            category: cat,
+            status: Status::Dispatched,
+        }
+    }
+
+    #[test]
+    fn accuracy_counts_by_hand() {
+        let rows = vec![
+            // Right first, confident: a right one-click dispatch.
+            outcome(
+                "dispatch",
+                &[(10, 0.95), (11, 0.3)],
+                Some(10),
+                &[(3, 0.8)],
+                Some(3),
+            ),
+            // Right second: top-3 only; confident but wrong.
+            outcome(
+                "dispatch",
+                &[(11, 0.92), (10, 0.5)],
+                Some(10),
+                &[(4, 0.8)],
+                Some(3),
+            ),
+            // Not dispatched yet: not judged.
+            outcome("dispatch", &[(10, 0.5)], None, &[], None),
+            outcome("intake", &[(12, 0.4)], Some(12), &[], Some(3)),
+        ];
+        let a = accuracy_of(&rows, 0.9);
+        assert_eq!(a.len(), 2);
+        let d = &a[0];
+        assert_eq!(d.stage, "dispatch");
+        assert_eq!(
+            (d.suggested, d.judged, d.unit_top1, d.unit_top3),
+            (3, 2, 1, 2)
+        );
+        assert_eq!((d.direct, d.direct_right), (2, 1));
+        assert_eq!((d.category_judged, d.category_top1), (2, 1));
+        let i = &a[1];
+        assert_eq!(
+            (
+                i.stage.as_str(),
+                i.unit_top1,
+                i.category_judged,
+                i.category_top1
+            ),
+            ("intake", 1, 1, 0)
+        );
+    }
+}
