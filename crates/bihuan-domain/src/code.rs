@@ -108,6 +108,7 @@ codes! {
     PolicyMissingBase => "policy_missing_base", "缺少该制度的基本时限规则";
     PolicyZeroLimit => "policy_zero_limit", "时限不能为0";
     RefreshFailed => "refresh_failed", "索引或模型刷新失败";
+    RequestTimeout => "request_timeout", "请求超时(内容发送过慢或处理过久)";
     Retry => "retry", "写入冲突,请重试";
     ReturnWindowPassed => "return_window_passed", "退单时限已过";
     RoleForbidden => "role_forbidden", "当前角色无权执行此操作";

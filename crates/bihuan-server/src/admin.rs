@@ -560,8 +560,16 @@ struct AddQuery {
 /// The same answer as `bihuan calendar add`.
 async fn calendar_add(
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<AddQuery>,
+    mut parts: axum::http::request::Parts,
 ) -> ApiResult<Json<Value>> {
+    if !state.config.public_calendar {
+        crate::auth::require_login(&mut parts, &state).await?;
+    }
+    let QueryParams(q) =
+        <QueryParams<AddQuery> as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await?;
     let date = crate::appeals::parse_date("date", &q.date)?;
     if q.days > 3650 {
         return Err(ApiError::bad_request(

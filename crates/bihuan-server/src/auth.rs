@@ -211,6 +211,19 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller of a request that must be an administrator (401 without a login, 403 for
+/// another role).
+pub async fn require_admin(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let caller = Caller::from_request_parts(parts, state).await?;
+    caller.require(&[Role::Admin, Role::System])?;
+    Ok(caller)
+}
+
+/// Requires a login of any role.
+pub async fn require_login(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    Caller::from_request_parts(parts, state).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

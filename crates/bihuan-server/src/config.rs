@@ -52,6 +52,20 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Connections served at once; past it a new connection is answered 503 and closed. Keep it
+    /// below the process's file-descriptor limit (`ulimit -n`, `LimitNOFILE=`) less about 100
+    /// for the database and the search index.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; also how long a kept-alive connection
+    /// may sit idle.
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take, reading its body included (408 after).
+    pub request_timeout_secs: u64,
+    /// Whether `/metrics` answers without a login (for a scraper on a closed network); off, it
+    /// needs an administrator's token.
+    pub public_metrics: bool,
+    /// Whether `/api/v1/calendar/add` (the working-day calculator) answers without a login.
+    pub public_calendar: bool,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -78,6 +92,11 @@ impl Default for Config {
             login_window_mins: 15,
             hash_concurrency: 0,
             trust_forwarded_for: false,
+            max_connections: 900,
+            header_timeout_secs: 10,
+            request_timeout_secs: 60,
+            public_metrics: false,
+            public_calendar: true,
             demo_logins: vec![],
         }
     }
@@ -130,6 +149,14 @@ impl Config {
         }
         if let Some(v) = get("BIHUAN_SEARCH_DIR") {
             self.search_dir = v;
+        }
+        if let Some(v) = get("BIHUAN_MAX_CONNECTIONS") {
+            self.max_connections = v
+                .parse()
+                .context("BIHUAN_MAX_CONNECTIONS must be a whole number")?;
+        }
+        if self.max_connections == 0 {
+            anyhow::bail!("max_connections must be at least 1");
         }
         if let Some(v) = get("BIHUAN_PUBLIC_ORIGIN") {
             self.public_origin = v;

@@ -51,6 +51,7 @@ pub mod ops;
 pub mod report;
 pub mod scanner;
 pub mod security;
+pub mod serve;
 pub mod smart;
 pub mod throttle;
 
@@ -188,6 +189,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             ops::track,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Duration::from_secs(state.config.request_timeout_secs.max(1)),
+            serve::timeout,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             ApiError::new(
@@ -273,11 +278,18 @@ impl Application {
             );
         }
         let app = router(self.state.clone());
-        axum::serve(
+        let config = &self.state.config;
+        let limits = serve::Limits {
+            max_connections: config.max_connections,
+            header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+        };
+        serve::serve(
             self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app,
+            limits,
+            self.state.ops.clone(),
+            shutdown(),
         )
-        .with_graceful_shutdown(shutdown())
         .await?;
         Ok(())
     }

@@ -33,6 +33,10 @@ pub struct Ops {
     pub scanner_runs: AtomicU64,
     pub scanner_supervised: AtomicU64,
     pub scanner_errors: AtomicU64,
+    /// Connections turned away because `max_connections` were open.
+    pub connections_refused: AtomicU64,
+    /// Connections open now.
+    pub connections_open: AtomicU64,
     workers: Mutex<BTreeMap<&'static str, Worker>>,
 }
 
@@ -191,7 +195,15 @@ fn label(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(
+    State(state): State<AppState>,
+    mut parts: axum::http::request::Parts,
+) -> Response {
+    if !state.config.public_metrics {
+        if let Err(e) = crate::auth::require_admin(&mut parts, &state).await {
+            return e.into_response();
+        }
+    }
     let mut out = String::new();
     let ops = &state.ops;
     out.push_str("# HELP bihuan_http_requests_total HTTP requests by method, route and status.\n");
@@ -259,6 +271,18 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             let _ = writeln!(out, "bihuan_appeals{{status=\"{code}\"}} {n}");
         }
     }
+    out.push_str("# HELP bihuan_connections_open HTTP connections open now.\n# TYPE bihuan_connections_open gauge\n");
+    let _ = writeln!(
+        out,
+        "bihuan_connections_open {}",
+        ops.connections_open.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP bihuan_connections_refused_total Connections answered 503 because max_connections were open.\n# TYPE bihuan_connections_refused_total counter\n");
+    let _ = writeln!(
+        out,
+        "bihuan_connections_refused_total {}",
+        ops.connections_refused.load(Ordering::Relaxed)
+    );
     out.push_str("# HELP bihuan_scanner_runs_total Deadline scans completed.\n# TYPE bihuan_scanner_runs_total counter\n");
     let _ = writeln!(
         out,

@@ -634,3 +634,153 @@ pub async fn the_dispatch_preview_is_for_dispatchers_only(app: TestApp) {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("签收期限"));
 }
+
+/// Connections that send nothing, headers sent a byte at a time, bodies sent a byte at a time,
+/// and connections past the cap: each is ended by the server, and it keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_slow_and_surplus_connections_are_ended() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.max_connections = 4;
+        c.header_timeout_secs = 1;
+        c.request_timeout_secs = 2;
+    })
+    .await
+    .unwrap();
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let wait = std::time::Duration::from_secs(20);
+    let read_all = |mut s: TcpStream| async move {
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).to_string()
+    };
+
+    // Four connections that send nothing fill the server; a fifth is told so at once.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut answered = None;
+    for _ in 0..50 {
+        let mut fifth = TcpStream::connect(&addr).await.unwrap();
+        let _ = fifth
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await;
+        let text = tokio::time::timeout(wait, read_all(fifth)).await.unwrap();
+        if text.starts_with("HTTP/1.1 503") {
+            answered = Some(text);
+            break;
+        }
+        // The server had not taken all four yet; try again.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let refused = answered.expect("a connection past the cap is refused");
+    assert!(
+        refused.contains("\"code\":\"busy\"") && refused.contains("retry-after"),
+        "{refused}"
+    );
+    // The idle ones are closed by the header timeout (no request came), and the server answers.
+    for s in idle {
+        tokio::time::timeout(wait, read_all(s))
+            .await
+            .expect("an idle connection is closed");
+    }
+    healthy(&app).await;
+
+    // Headers a byte at a time: the connection is closed before the request is complete.
+    let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let slow = TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = slow.into_split();
+    let writer = tokio::spawn(async move {
+        for b in request.iter() {
+            if wr.write_all(&[*b]).await.is_err() {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        true
+    });
+    let mut out = Vec::new();
+    tokio::time::timeout(wait, rd.read_to_end(&mut out))
+        .await
+        .expect("a slow header is cut off")
+        .ok();
+    assert!(
+        !String::from_utf8_lossy(&out).contains(" 200 "),
+        "answered a slow header"
+    );
+    writer.abort();
+
+    // A body a byte at a time: 408 request_timeout before it is complete.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/appeals HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: 400\r\n\r\n{{",
+        app.token("operator")
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let (mut rd, mut wr) = slow.into_split();
+    let writer = tokio::spawn(async move {
+        for _ in 0..399 {
+            if wr.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    });
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(wait, rd.read(&mut buf))
+        .await
+        .expect("a slow body is answered")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+    writer.abort();
+    healthy(&app).await;
+    let m = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused_total: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("bihuan_connections_refused_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the refusal counter in /metrics");
+    assert!(refused_total >= 1, "{m}");
+}
+
+/// `/metrics` and the working-day calculator answer without a login only where the settings say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_endpoints_are_settings() {
+    let closed = spawn_app_with(Backend::Sqlite, |c| c.public_calendar = false)
+        .await
+        .unwrap();
+    let get = |app: &TestApp, path: &str| app.client.get(app.url(path)).send();
+    let add = "/api/v1/calendar/add?date=2026-09-28&days=5";
+    assert_eq!(
+        get(&closed, "/metrics").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&closed, add).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, _) = closed.get("housing", add).await;
+    assert_eq!(s, StatusCode::OK);
+    let open = spawn_app_with(Backend::Sqlite, |c| c.public_metrics = true)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&open, "/metrics").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(get(&open, add).await.unwrap().status(), StatusCode::OK);
+}

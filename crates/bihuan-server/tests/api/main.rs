@@ -1118,9 +1118,21 @@ async fn operations_endpoints(app: TestApp) {
     app.register(&new_appeal()).await;
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Operations figures are for administrators unless `public_metrics` is set.
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(app.token("housing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let text = app
         .client
         .get(app.url("/metrics"))
+        .bearer_auth(app.token("admin"))
         .send()
         .await
         .unwrap()
