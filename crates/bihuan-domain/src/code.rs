@@ -64,6 +64,7 @@ codes! {
     EmptyFile => "empty_file", "文件为空";
     ExtensionPending => "extension_pending", "已有延期申请等待审批";
     ExtensionTooLong => "extension_too_long", "延期超过最长允许期限";
+    FileDamaged => "file_damaged", "文件不完整或已损坏";
     FileTooLarge => "file_too_large", "文件过大";
     FileTypeNotAllowed => "file_type_not_allowed", "文件类型不允许";
     IllegalTransition => "illegal_transition", "工单当前状态不能执行此操作";

@@ -27,7 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens", post(create_token).get(list_tokens))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/units", get(units).post(put_units))
         .route("/api/v1/users", get(users).post(create_user))
         .route("/api/v1/users/{id}", patch(update_user))
@@ -190,6 +191,9 @@ async fn me(caller: Caller) -> Json<Value> {
 struct TokenBody {
     user: u32,
     name: String,
+    /// Days until the token stops working (default 365, at most 3,650).
+    #[serde(default)]
+    expires_days: Option<u32>,
 }
 
 /// An API token for an integration (e.g. the call centre pushing 12345 calls). The token is
@@ -206,23 +210,90 @@ async fn create_token(
             "令牌名称须为1到100个字",
         ));
     }
+    let days = b.expires_days.unwrap_or(DEFAULT_TOKEN_DAYS);
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(ApiError::unprocessable(
+            ErrorCode::InvalidInput,
+            format!("令牌有效期(expires_days)须为1到{MAX_TOKEN_DAYS}天"),
+        ));
+    }
     let user = state.store.user(UserId(b.user)).await?;
     let (token, hash) = auth::new_token();
+    let id: String = hash.chars().take(bihuan_store::TOKEN_ID_LEN).collect();
+    let expires_at = state.clock.now() + chrono::Duration::days(i64::from(days));
     state
         .store
         .put_credential(
             hash,
             user.id,
             CredentialKind::ApiToken,
-            None,
+            Some(expires_at),
             b.name.trim().to_string(),
         )
         .await?;
+    tracing::info!(token = %id, user = user.id.0, by = caller.user.id.0, days, "API token created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"token": token, "user": user_json(&user),
-        "note": "令牌只显示这一次,请妥善保存"})),
+        Json(
+            json!({"token": token, "id": id, "expires_at": expires_at, "user": user_json(&user),
+        "note": "令牌只显示这一次,请妥善保存"}),
+        ),
     ))
+}
+
+/// How long an API token lives unless its creator says otherwise, and at most.
+pub const DEFAULT_TOKEN_DAYS: u32 = 365;
+pub const MAX_TOKEN_DAYS: u32 = 3_650;
+
+/// Every API token with its user and expiry (never the token itself), for administrators.
+async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Admin])?;
+    let users = state.store.users().await?;
+    let now = state.clock.now();
+    let items: Vec<Value> = state
+        .store
+        .api_tokens()
+        .await?
+        .into_iter()
+        .map(|t| {
+            let login = users
+                .iter()
+                .find(|u| u.id == t.user)
+                .map(|u| u.login.clone());
+            json!({"id": t.id, "name": t.name, "user": t.user, "login": login,
+                "created_at": t.created_at, "expires_at": t.expires_at,
+                "expired": t.expires_at.is_some_and(|e| e <= now)})
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+/// Revokes an API token at once, on every server.
+async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    if id.len() != bihuan_store::TOKEN_ID_LEN
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(ApiError::bad_request(
+            ErrorCode::BadPath,
+            format!(
+                "令牌编号须为{}位小写十六进制字符(见令牌列表的 id)",
+                bihuan_store::TOKEN_ID_LEN
+            ),
+        ));
+    }
+    if !state.store.revoke_api_token(&id).await? {
+        return Err(ApiError::not_found("没有这个令牌(可能已被撤销)"));
+    }
+    state.credentials.clear();
+    tracing::info!(token = %id, by = caller.user.id.0, "API token revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn units(State(state): State<AppState>, _c: Caller) -> Json<Value> {

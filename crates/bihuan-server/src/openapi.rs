@@ -52,6 +52,14 @@ pub fn document() -> Value {
     .collect();
 
     let mut appeal_get = op("工单详情(含完整时间线)", "appeals", None, "200");
+    let tokens = json!({
+        "post": op("为集成系统创建 API 令牌(管理员;expires_days 默认365天)", "auth", Some("Token"), "201"),
+        "get": op("API 令牌列表(管理员;不含令牌本身)", "auth", None, "200"),
+    });
+    let revoke_token = json!({"summary": "撤销 API 令牌(管理员)", "tags": ["auth"],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
+            "description": "令牌列表中的 id(12位十六进制)"}],
+        "responses": {"204": {"description": "已撤销"}, "404": {"description": "没有这个令牌"}}});
     appeal_get["parameters"] = key_param();
     let mut appeal_act = op("对工单执行操作(交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……)", "appeals", Some("Action"), "200");
     appeal_act["parameters"] = key_param();
@@ -128,7 +136,7 @@ pub fn document() -> Value {
     let mut login = op("登录,返回会话 Cookie", "auth", Some("Login"), "200");
     login["security"] = json!([]);
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "bihuan 闭环 API",
@@ -141,7 +149,7 @@ pub fn document() -> Value {
             "/api/v1/login": {"post": login},
             "/api/v1/logout": {"post": op("退出登录", "auth", None, "204")},
             "/api/v1/me": {"get": op("当前用户", "auth", None, "200")},
-            "/api/v1/tokens": {"post": op("为集成系统创建 API 令牌(管理员)", "auth", Some("Token"), "201")},
+            "/api/v1/tokens": tokens,
             "/api/v1/appeals": {"post": register, "get": list},
             "/api/v1/appeals/{key}": {"get": appeal_get},
             "/api/v1/appeals/{key}/actions": {"post": appeal_act},
@@ -186,7 +194,7 @@ pub fn document() -> Value {
                     "current_version": {"type": "integer"},
                     "field": {"type": "string"}}},
                 "Login": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string"}}},
-                "Token": {"type": "object", "required": ["user", "name"], "properties": {"user": {"type": "integer"}, "name": {"type": "string"}}},
+                "Token": {"type": "object", "required": ["user", "name"], "properties": {"user": {"type": "integer"}, "name": {"type": "string"}, "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650}}},
                 "NewAppeal": {"type": "object", "required": ["channel", "kind", "title", "content"], "properties": {
                     "channel": {"type": "string"}, "kind": {"type": "string"},
                     "urgency": {"type": "string", "enum": ["critical", "urgent", "normal"]},
@@ -207,5 +215,7 @@ pub fn document() -> Value {
                 "YearNotice": {"type": "object", "required": ["year", "days"], "properties": {"year": {"type": "integer"}, "papers": {"type": "array", "items": {"type": "string"}}, "days": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "date": {"type": "string"}, "isOffDay": {"type": "boolean"}}}}}}
             }
         }
-    })
+    });
+    doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
+    doc
 }

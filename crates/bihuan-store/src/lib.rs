@@ -309,6 +309,11 @@ pub trait Store: aggregates::AggregateStore + Send + Sync + 'static {
     /// The user behind a credential, if it is valid at `now`.
     async fn credential_user(&self, token_hash: &str, now: Instant) -> Result<Option<User>>;
     async fn delete_credential(&self, token_hash: &str) -> Result<()>;
+    /// Every API token (console sessions are not listed), newest first.
+    async fn api_tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes the API token named `id` (the first [`TOKEN_ID_LEN`] characters of its hash);
+    /// `false` when there is none.
+    async fn revoke_api_token(&self, id: &str) -> Result<bool>;
 
     /// Stores a photo or document with an appeal, after checking its size and type.
     async fn put_attachment(&self, file: NewAttachment) -> Result<Attachment>;
@@ -367,6 +372,20 @@ pub type RollupRow = (String, i64, i64, String, String, i64, i64, i64);
 pub struct RollupDump {
     pub rows: Vec<RollupRow>,
     pub pending: Vec<rollups::PendingRow>,
+}
+
+/// How many characters of a token's hash name it in lists and revocations (the hash of a random
+/// token: knowing the start of it gives nothing away).
+pub const TOKEN_ID_LEN: usize = 12;
+
+/// An API token as administrators see it: never the token, nor its whole hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user: UserId,
+    pub name: String,
+    pub created_at: Instant,
+    pub expires_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -469,7 +488,10 @@ pub struct Attachment {
 }
 
 /// Checks an upload by its content, not its claimed type: JPEG, PNG, GIF, WebP, PDF, and the
-/// Office formats (DOCX, XLSX, PPTX; zip containers named so). Returns the kind and MIME type.
+/// Office formats (DOCX, XLSX, PPTX). The name's extension must say what the content is (a GIF
+/// named `x.html` is refused), and the whole file must have the shape of its format, not only
+/// its first bytes: an image or PDF must end as one does, an Office document must be a zip
+/// holding that format's parts. Returns the kind and MIME type.
 pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
     if data.is_empty() {
         return Err(StoreError::invalid(ErrorCode::EmptyFile, "文件为空"));
@@ -481,14 +503,19 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
         ));
     }
     let n = name.trim();
-    if n.is_empty()
-        || n.chars().count() > 200
-        || n.contains(['/', '\\'])
-        || n.chars().any(char::is_control)
-    {
+    // Control characters, and the invisible ones that reorder or hide text (a right-to-left
+    // override makes `exe.pdf` look like `fdp.exe`).
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if n.is_empty() || n.chars().count() > 200 || n.contains(['/', '\\']) || n.chars().any(hidden) {
         return Err(StoreError::invalid(ErrorCode::BadFileName, "文件名无效"));
     }
-    let ext = n.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let ext = n
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     let found = if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(("jpeg", "image/jpeg"))
     } else if data.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -518,12 +545,106 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
     } else {
         None
     };
-    found.ok_or_else(|| {
+    let (kind, mime) = found.ok_or_else(|| {
         StoreError::invalid(
             ErrorCode::FileTypeNotAllowed,
             "只能上传图片(JPG、PNG、GIF、WebP)、PDF 或 Word/Excel/PowerPoint 文档",
         )
-    })
+    })?;
+    let extensions: &[&str] = match kind {
+        "jpeg" => &["jpg", "jpeg"],
+        "png" => &["png"],
+        "gif" => &["gif"],
+        "webp" => &["webp"],
+        "pdf" => &["pdf"],
+        "docx" => &["docx"],
+        "xlsx" => &["xlsx"],
+        _ => &["pptx"],
+    };
+    if !extensions.contains(&ext.as_str()) {
+        return Err(StoreError::invalid(
+            ErrorCode::FileTypeNotAllowed,
+            format!(
+                "文件名的扩展名与内容不符:内容是 {} 文件,请把扩展名改为 .{}",
+                kind.to_ascii_uppercase(),
+                extensions[0]
+            ),
+        ));
+    }
+    if !whole(kind, data) {
+        return Err(StoreError::invalid(
+            ErrorCode::FileDamaged,
+            format!(
+                "文件不完整或已损坏(不是完整的 {} 文件),请重新保存后上传",
+                kind.to_ascii_uppercase()
+            ),
+        ));
+    }
+    Ok((kind, mime))
+}
+
+/// Whether `data` has the whole shape of `kind` (see [`sniff`]).
+fn whole(kind: &str, data: &[u8]) -> bool {
+    let tail = |n: usize| &data[data.len().saturating_sub(n)..];
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    match kind {
+        // The end-of-image marker (some cameras pad after it).
+        "jpeg" => has(tail(1024), &[0xFF, 0xD9]),
+        // The header chunk first, the end chunk last.
+        "png" => {
+            data.len() >= 8 + 25 + 12
+                && &data[12..16] == b"IHDR"
+                && data.ends_with(&[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82])
+        }
+        // The trailer byte.
+        "gif" => data.last() == Some(&0x3B),
+        // The RIFF size covers the file (a padding byte allowed).
+        "webp" => {
+            let size = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
+            size + 8 == data.len() || size + 9 == data.len()
+        }
+        "pdf" => has(tail(2048), b"%%EOF"),
+        "docx" => zip_holds(data, &["[Content_Types].xml", "word/document.xml"]),
+        "xlsx" => zip_holds(data, &["[Content_Types].xml", "xl/workbook.xml"]),
+        "pptx" => zip_holds(data, &["[Content_Types].xml", "ppt/presentation.xml"]),
+        _ => false,
+    }
+}
+
+/// Whether a zip archive's central directory lists every one of `names`.
+fn zip_holds(data: &[u8], names: &[&str]) -> bool {
+    zip_names(data).is_some_and(|found| names.iter().all(|n| found.iter().any(|f| f == n)))
+}
+
+/// The entry names of a zip's central directory, or `None` when it has none that reads.
+fn zip_names(data: &[u8]) -> Option<Vec<String>> {
+    let u16_at = |i: usize| Some(u16::from_le_bytes([*data.get(i)?, *data.get(i + 1)?]) as usize);
+    let u32_at = |i: usize| {
+        Some(u32::from_le_bytes([
+            *data.get(i)?,
+            *data.get(i + 1)?,
+            *data.get(i + 2)?,
+            *data.get(i + 3)?,
+        ]) as usize)
+    };
+    // The end-of-central-directory record: within the last 64 KiB (its comment) + 22 bytes.
+    let from = data.len().saturating_sub(65_557);
+    let eocd = (from..data.len().saturating_sub(21))
+        .rev()
+        .find(|&i| data[i..].starts_with(b"PK\x05\x06"))?;
+    let entries = u16_at(eocd + 10)?;
+    let mut at = u32_at(eocd + 16)?;
+    let mut names = Vec::with_capacity(entries.min(1_000));
+    for _ in 0..entries.min(10_000) {
+        if !data.get(at..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (name_len, extra, comment) = (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
+        let name = data.get(at + 46..at + 46 + name_len)?;
+        names.push(String::from_utf8_lossy(name).into_owned());
+        at += 46 + name_len + extra + comment;
+    }
+    Some(names)
 }
 
 /// The identity key of a citizen as stored for look-ups: a SHA-256, so that the index holds no
@@ -664,4 +785,118 @@ pub struct SuggestionOutcome {
     pub lead: Option<u32>,
     pub category: Option<u32>,
     pub status: Status,
+}
+
+#[cfg(test)]
+mod sniff_tests {
+    use super::*;
+
+    const PNG: &[u8] = crate::testing::TINY_PNG;
+
+    /// A zip archive (stored, empty entries) holding `names`.
+    fn zip(names: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for n in names {
+            let offset = out.len() as u32;
+            out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+            out.extend_from_slice(&[0; 12]);
+            out.extend_from_slice(&(n.len() as u16).to_le_bytes());
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(n.as_bytes());
+            central
+                .extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+            central.extend_from_slice(&[0; 12]);
+            central.extend_from_slice(&(n.len() as u16).to_le_bytes());
+            central.extend_from_slice(&[0; 12]);
+            central.extend_from_slice(&offset.to_le_bytes());
+            central.extend_from_slice(n.as_bytes());
+        }
+        let cd_offset = out.len() as u32;
+        let cd_size = central.len() as u32;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
+        out.extend_from_slice(&(names.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(names.len() as u16).to_le_bytes());
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    fn code(r: Result<(&'static str, &'static str)>) -> &'static str {
+        match r {
+            Err(StoreError::Invalid { code, .. }) => code.as_str(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn whole_files_of_each_kind_pass() {
+        assert_eq!(sniff("现场照片.png", PNG).unwrap().0, "png");
+        assert_eq!(
+            sniff("a.GIF", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+                .unwrap()
+                .0,
+            "gif"
+        );
+        assert_eq!(
+            sniff("a.jpg", b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\xFF\xD9")
+                .unwrap()
+                .0,
+            "jpeg"
+        );
+        assert_eq!(
+            sniff("a.pdf", b"%PDF-1.7\n1 0 obj\n%%EOF\n").unwrap().0,
+            "pdf"
+        );
+        let mut webp = b"RIFF\x00\x00\x00\x00WEBPVP8 ".to_vec();
+        let size = (webp.len() - 8) as u32;
+        webp[4..8].copy_from_slice(&size.to_le_bytes());
+        assert_eq!(sniff("a.webp", &webp).unwrap().0, "webp");
+        let docx = zip(&["[Content_Types].xml", "_rels/.rels", "word/document.xml"]);
+        assert_eq!(sniff("通知.docx", &docx).unwrap().0, "docx");
+        let xlsx = zip(&["[Content_Types].xml", "xl/workbook.xml"]);
+        assert_eq!(sniff("台账.xlsx", &xlsx).unwrap().0, "xlsx");
+    }
+
+    #[test]
+    fn a_name_that_lies_about_the_content_is_refused() {
+        // A GIF's bytes named as a web page, a PNG named .jpg.
+        let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+        assert_eq!(code(sniff("x.html", gif)), "file_type_not_allowed");
+        assert_eq!(code(sniff("x.jpg", PNG)), "file_type_not_allowed");
+        assert_eq!(code(sniff("noextension", PNG)), "file_type_not_allowed");
+        // A right-to-left override or another invisible character in the name.
+        assert_eq!(
+            code(sniff("photo\u{202E}gnp.exe.png", PNG)),
+            "bad_file_name"
+        );
+        assert_eq!(code(sniff("a\u{200B}.png", PNG)), "bad_file_name");
+    }
+
+    #[test]
+    fn first_bytes_alone_are_not_enough() {
+        let mut cut = PNG.to_vec();
+        cut.truncate(40);
+        assert_eq!(code(sniff("a.png", &cut)), "file_damaged");
+        let mut fake = b"\x89PNG\r\n\x1a\n".to_vec();
+        fake.extend_from_slice(&[0; 64]);
+        assert_eq!(code(sniff("a.png", &fake)), "file_damaged");
+        assert_eq!(code(sniff("a.gif", b"GIF89a<script>")), "file_damaged");
+        assert_eq!(code(sniff("a.pdf", b"%PDF-1.7 no end")), "file_damaged");
+        // Any zip named .docx: refused unless it holds a Word document's parts.
+        assert_eq!(code(sniff("a.docx", &zip(&["evil.exe"]))), "file_damaged");
+        assert_eq!(
+            code(sniff(
+                "a.docx",
+                &zip(&["[Content_Types].xml", "xl/workbook.xml"])
+            )),
+            "file_damaged"
+        );
+        assert_eq!(
+            code(sniff("a.docx", b"PK\x03\x04 not really a zip")),
+            "file_damaged"
+        );
+    }
 }

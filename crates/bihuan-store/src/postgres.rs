@@ -2104,6 +2104,47 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn api_tokens(&self) -> Result<Vec<crate::TokenInfo>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT token_hash, user_id, name, created_at, expires_at FROM credentials
+                 WHERE kind = 'api_token' ORDER BY created_at DESC, token_hash",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::TokenInfo {
+                id: r
+                    .get::<_, String>(0)
+                    .chars()
+                    .take(crate::TOKEN_ID_LEN)
+                    .collect(),
+                user: UserId(r.get::<_, i64>(1) as u32),
+                name: r.get(2),
+                created_at: from_secs(r.get(3)),
+                expires_at: r.get::<_, Option<i64>>(4).map(from_secs),
+            })
+            .collect())
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM credentials WHERE kind = 'api_token' AND left(token_hash, $1) = $2",
+                &[&(crate::TOKEN_ID_LEN as i32), &id],
+            )
+            .await?;
+        if n > 0 {
+            bump_meta_counter(&tx, REVOCATIONS).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
     async fn put_attachment(&self, file: crate::NewAttachment) -> Result<crate::Attachment> {
         let (_, mime) = crate::sniff(&file.name, &file.data)?;
         self.in_tx(move |tx| {

@@ -1704,6 +1704,42 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn api_tokens(&self) -> Result<Vec<crate::TokenInfo>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT token_hash, user_id, name, created_at, expires_at FROM credentials
+                 WHERE kind = 'api_token' ORDER BY created_at DESC, token_hash",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(crate::TokenInfo {
+                    id: r
+                        .get::<_, String>(0)?
+                        .chars()
+                        .take(crate::TOKEN_ID_LEN)
+                        .collect(),
+                    user: UserId(r.get::<_, i64>(1)? as u32),
+                    name: r.get(2)?,
+                    created_at: from_secs(r.get(3)?),
+                    expires_at: r.get::<_, Option<i64>>(4)?.map(from_secs),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |conn| {
+            let n = conn.execute(
+                "DELETE FROM credentials WHERE kind = 'api_token' AND substr(token_hash, 1, ?) = ?",
+                params![crate::TOKEN_ID_LEN as i64, id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
 }
 
 // ---- Rollups (see `crate::rollups`) ----

@@ -69,7 +69,7 @@ async fn county_with_appeals(store: &Arc<dyn Store>) {
         .put_attachment(NewAttachment {
             appeal: bihuan_domain::AppealId(3),
             name: "现场.png".into(),
-            data: b"\x89PNG\r\n\x1a\n\x00\x01\x02\xff".to_vec(),
+            data: bihuan_store::testing::TINY_PNG.to_vec(),
             uploaded_by: admin.id,
             at: now,
         })
@@ -117,7 +117,7 @@ async fn a_restored_database_backs_up_to_the_same_rows() {
     );
     let (att, data) = copy.attachment(1).await.unwrap();
     assert_eq!(att.name, "现场.png");
-    assert_eq!(data, b"\x89PNG\r\n\x1a\n\x00\x01\x02\xff");
+    assert_eq!(data, bihuan_store::testing::TINY_PNG);
     let op = copy
         .users()
         .await

@@ -784,3 +784,98 @@ async fn open_endpoints_are_settings() {
     );
     assert_eq!(get(&open, add).await.unwrap().status(), StatusCode::OK);
 }
+
+/// API tokens expire, are listed for administrators without the token itself, and are revoked
+/// at once.
+pub async fn api_tokens_expire_are_listed_and_revoked(app: TestApp) {
+    let water = app.state.store.user_by_login("water").await.unwrap();
+    let make =
+        |days: Value| json!({"user": water.id.0, "name": "水务系统对接", "expires_days": days});
+    for bad in [json!(0), json!(3651)] {
+        let (s, v) = app.post("admin", "/api/v1/tokens", &make(bad)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    let (s, v) = app
+        .post("housing", "/api/v1/tokens", &make(json!(30)))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, first) = app.post("admin", "/api/v1/tokens", &make(json!(30))).await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    let (s, second) = app.post("admin", "/api/v1/tokens", &make(json!(1))).await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    let token = first["token"].as_str().unwrap().to_string();
+    let id = first["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 12);
+    let with = |t: &str, path: &str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(t.to_string())
+            .send()
+    };
+    assert_eq!(
+        with(&token, "/api/v1/appeals").await.unwrap().status(),
+        StatusCode::OK
+    );
+    // The list: ids, users and expiry, never a token.
+    let (s, list) = app.get("admin", "/api/v1/tokens").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = list.to_string();
+    assert!(!text.contains(&token) && !text.contains(second["token"].as_str().unwrap()));
+    let mine: Vec<&Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["login"] == "water" && t["name"] == "水务系统对接")
+        .collect();
+    assert_eq!(mine.len(), 2, "{list}");
+    assert!(mine
+        .iter()
+        .all(|t| t["expired"] == false && t["expires_at"].is_string()));
+    let (s, _) = app.get("housing", "/api/v1/tokens").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A day and a half later the one-day token no longer works; the other does.
+    app.clock.advance(chrono::Duration::hours(36));
+    let second_token = second["token"].as_str().unwrap();
+    assert_eq!(
+        with(second_token, "/api/v1/appeals")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, list) = app.get("admin", "/api/v1/tokens").await;
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == second["id"] && t["expired"] == true));
+    // Revoked: refused at once (the server's cache is emptied), and gone from the list.
+    let del = |login: &str, id: &str| {
+        app.client
+            .delete(app.url(&format!("/api/v1/tokens/{id}")))
+            .bearer_auth(app.token(login))
+            .send()
+    };
+    assert_eq!(
+        del("housing", &id).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        del("admin", &id).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        with(&token, "/api/v1/appeals").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        del("admin", &id).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        del("admin", "not-an-id").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let (_, list) = app.get("admin", "/api/v1/tokens").await;
+    assert!(!list.to_string().contains(&id));
+}

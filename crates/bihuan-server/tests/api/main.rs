@@ -14,11 +14,11 @@ mod usecases;
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
-    cross_origin_posts_change_nothing, dates_outside_the_range_are_client_errors,
-    extreme_limits_are_refused_and_writes_go_on, extreme_policy_limits_are_refused,
-    login_redirects_stay_on_this_site, personal_numbers_in_free_text_are_masked,
-    responses_carry_the_security_headers, the_dispatch_preview_is_for_dispatchers_only,
-    wrong_passwords_are_throttled,
+    api_tokens_expire_are_listed_and_revoked, cross_origin_posts_change_nothing,
+    dates_outside_the_range_are_client_errors, extreme_limits_are_refused_and_writes_go_on,
+    extreme_policy_limits_are_refused, login_redirects_stay_on_this_site,
+    personal_numbers_in_free_text_are_masked, responses_carry_the_security_headers,
+    the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1220,10 +1220,15 @@ async fn the_deadline_scanner_supervises_once_per_deadline(app: TestApp) {
     );
 }
 
+/// A 1×1 PNG, whole.
 fn png() -> Vec<u8> {
-    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
-    v.extend_from_slice(&[0u8; 64]);
-    v
+    vec![
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
+        0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ]
 }
 
 async fn upload(
@@ -1274,6 +1279,44 @@ async fn attachments_are_type_checked_size_limited_and_scoped(app: TestApp) {
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("file_type_not_allowed")
         )
+    );
+    // A GIF's first bytes named as a web page; a PNG cut short; a zip that is no Word document.
+    let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
+    let (s, e) = upload(&app, "housing", &num, "x.html", gif).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("file_type_not_allowed")
+        ),
+        "{e}"
+    );
+    let mut cut = png();
+    cut.truncate(40);
+    let (s, e) = upload(&app, "housing", &num, "半张.png", cut).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("file_damaged")),
+        "{e}"
+    );
+    let (s, e) = upload(
+        &app,
+        "housing",
+        &num,
+        "a.docx",
+        b"PK\x03\x04 any zip at all".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("file_damaged")),
+        "{e}"
+    );
+    let (s, e) = upload(&app, "housing", &num, "photo\u{202E}gnp.exe.png", png()).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_file_name")),
+        "{e}"
     );
     let (s, e) = upload(&app, "housing", &num, "空.pdf", vec![]).await;
     assert_eq!(
@@ -1734,6 +1777,7 @@ on_both_stores!(
     the_owner_is_changed_from_the_console,
     the_api_keeps_phones_in_one_form,
     a_grid_member_sees_its_own_registrations_in_list_and_detail,
+    api_tokens_expire_are_listed_and_revoked,
     extreme_limits_are_refused_and_writes_go_on,
     extreme_policy_limits_are_refused,
     dates_outside_the_range_are_client_errors,
