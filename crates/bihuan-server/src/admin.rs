@@ -97,11 +97,23 @@ pub async fn check_login(
     match user {
         Some(u) if ok && u.active => {
             state.logins.succeeded(login, addr);
+            crate::audit::record(state, None, login, "login", "", &addr.to_string(), "").await;
             Ok(u)
         }
         _ => {
             state.logins.failed(login, addr, limits, now);
             tracing::warn!(login, %addr, "failed login");
+            // Bounded by the throttle: a throttled attempt is refused above without a line.
+            crate::audit::record(
+                state,
+                None,
+                login,
+                "login_failed",
+                "",
+                &addr.to_string(),
+                "",
+            )
+            .await;
             Err(refused())
         }
     }

@@ -284,6 +284,9 @@ async fn show(
     let history = state.store.history(a.id).await?;
     let now = state.clock.now();
     let files = state.store.attachments(a.id).await?;
+    if sees_personal_data(&caller, &a, false) {
+        crate::audit::viewed_personal(&state, &caller, &a.number.to_string(), "api detail").await;
+    }
     let mut v = appeal_view(&a, &caller, now, false);
     if let Some(obj) = v.as_object_mut() {
         obj.insert(
@@ -438,6 +441,15 @@ async fn list(
         ));
     }
     let page = state.store.list(filter, q.cursor.clone(), limit).await?;
+    let unmasked = page
+        .items
+        .iter()
+        .filter(|a| sees_personal_data(&caller, a, true))
+        .count();
+    if unmasked > 0 {
+        let detail = format!("api list, {unmasked} appeals");
+        crate::audit::viewed_personal(&state, &caller, "list", &detail).await;
+    }
     let items: Vec<Value> = page
         .items
         .iter()

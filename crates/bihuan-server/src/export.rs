@@ -220,12 +220,27 @@ async fn export_appeals(
             _ => break,
         }
     }
+    let detail = format!(
+        "appeals.{format}, {} rows (phones and names masked)",
+        rows.len()
+    );
     let t = Table {
         title: "工单".into(),
         headers: APPEAL_HEADERS.iter().map(|s| s.to_string()).collect(),
         rows,
     };
-    respond(&t, &format, "工单")
+    let out = respond(&t, &format, "工单")?;
+    crate::audit::record(
+        &state,
+        Some(&caller),
+        &caller.user.login,
+        "export",
+        "appeals",
+        "",
+        detail,
+    )
+    .await;
+    Ok(out)
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -289,7 +304,19 @@ async fn export_ranking(
         headers: headers.iter().map(|s| s.to_string()).collect(),
         rows,
     };
-    respond(&t, &format, &format!("排名-{}", r.spec.replace(':', "-")))
+    let out = respond(&t, &format, &format!("排名-{}", r.spec.replace(':', "-")))?;
+    let detail = format!("ranking.{format}, {}", r.spec);
+    crate::audit::record(
+        &state,
+        Some(&caller),
+        &caller.user.login,
+        "export",
+        "ranking",
+        "",
+        detail,
+    )
+    .await;
+    Ok(out)
 }
 
 #[cfg(test)]

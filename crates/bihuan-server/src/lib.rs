@@ -40,6 +40,7 @@ pub mod admin;
 pub mod app;
 pub mod appeals;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod console;
@@ -168,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(report::router())
         .merge(export::router())
         .merge(smart::router())
+        .merge(audit::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -181,6 +183,10 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::admin_changes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::guard,

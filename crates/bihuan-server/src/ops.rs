@@ -137,9 +137,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let start = Clock::now();
     let resp = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
-    state
-        .ops
-        .record(&method, &route, resp.status().as_u16(), secs);
+    let status = resp.status().as_u16();
+    state.ops.record(&method, &route, status, secs);
+    // The access log: the route's pattern, never the raw path or query (a query may hold a
+    // phone number).
+    tracing::info!(target: "bihuan::access", %method, %route, status, ms = secs * 1000.0, "request");
     resp
 }
 

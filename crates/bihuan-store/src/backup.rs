@@ -200,6 +200,19 @@ pub(crate) const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "audit_log",
+        cols: &[
+            ("id", Int),
+            ("at", Int),
+            ("user_id", Int),
+            ("login", Text),
+            ("action", Text),
+            ("target", Text),
+            ("address", Text),
+            ("detail", Text),
+        ],
+    },
+    Table {
         name: "aggregate_index",
         cols: &[
             ("kind", Text),

@@ -21,6 +21,7 @@ use bihuan_domain::{Calendar, Channel, DomainError, ErrorCode, Kind, PolicyTable
 use serde::{Deserialize, Serialize};
 
 pub mod aggregates;
+pub mod audit;
 pub mod backup;
 pub mod postgres;
 mod query;
@@ -216,7 +217,7 @@ pub struct Registered {
 /// Everything the store can do. The server holds an `Arc<dyn Store>`. Every capability beyond
 /// the hotline loop is kept through [`aggregates::AggregateStore`], one port for all of them.
 #[async_trait]
-pub trait Store: aggregates::AggregateStore + Send + Sync + 'static {
+pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 'static {
     /// The reference data in force.
     fn catalog(&self) -> Arc<Catalog>;
 

@@ -42,6 +42,7 @@ use crate::{
 };
 
 mod aggregates;
+mod audit;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/001_init.sql"),
@@ -51,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/005_one_due_index.sql"),
     include_str!("../migrations/postgres/006_partial_unit_indexes.sql"),
     include_str!("../migrations/postgres/007_aggregates.sql"),
+    include_str!("../migrations/postgres/008_audit.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
@@ -1278,6 +1280,7 @@ async fn restore_pg(
             "aggregate_events",
             "pg_get_serial_sequence('aggregate_events', 'id')",
         ),
+        ("audit_log", "pg_get_serial_sequence('audit_log', 'id')"),
     ] {
         tx.execute(
             &format!("SELECT setval({seq}, (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"),

@@ -36,6 +36,7 @@ use crate::{
 };
 
 mod aggregates;
+mod audit;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/001_init.sql"),
@@ -47,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/007_one_due_index.sql"),
     include_str!("../migrations/sqlite/008_partial_unit_indexes.sql"),
     include_str!("../migrations/sqlite/009_aggregates.sql"),
+    include_str!("../migrations/sqlite/010_audit.sql"),
 ];
 
 /// Largest number of jobs committed together.

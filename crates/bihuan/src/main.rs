@@ -335,9 +335,17 @@ fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
     })
 }
 
-fn init_logging(format: &str) {
+/// Logging to standard error; `RUST_LOG` overrides the default level. `access`: one line per
+/// request (target `bihuan::access`), as `bihuan serve` writes; the demo leaves them out so its
+/// terminal stays readable.
+fn init_logging(format: &str, access: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let default = if access {
+        "info"
+    } else {
+        "info,bihuan::access=off"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -440,7 +448,7 @@ async fn run(cmd: Top) -> Result<String> {
             if let Some(l) = listen {
                 c.listen = l;
             }
-            init_logging(&c.log_format);
+            init_logging(&c.log_format, true);
             let store = open(&c.db).await?;
             if store.catalog().org.units().next().is_none() {
                 eprintln!("注意: 数据库中还没有单位。请先运行 `bihuan init --db {} --county 县名` 创建县和第一个管理员。", c.db);
@@ -455,7 +463,7 @@ async fn run(cmd: Top) -> Result<String> {
             fresh,
             no_serve,
         } => {
-            init_logging("text");
+            init_logging("text", false);
             if fresh && db.contains("://") {
                 bail!("--fresh only deletes a SQLite demo file; drop the PostgreSQL database yourself");
             }

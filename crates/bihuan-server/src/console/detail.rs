@@ -365,6 +365,9 @@ pub(super) async fn render_detail(
     let cat = state.store.catalog();
     let now = state.clock.now();
     let full = sees_personal_data(c, &a, false);
+    if full {
+        crate::audit::viewed_personal(state, c, &a.number.to_string(), "console detail").await;
+    }
     // Phone and ID numbers typed into the texts are masked like the citizen's own fields.
     let (a, history) = if full {
         (a, history)

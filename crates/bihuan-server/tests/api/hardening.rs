@@ -879,3 +879,85 @@ pub async fn api_tokens_expire_are_listed_and_revoked(app: TestApp) {
     let (_, list) = app.get("admin", "/api/v1/tokens").await;
     assert!(!list.to_string().contains(&id));
 }
+
+/// The audit log keeps logins, failed logins, views of unmasked personal data, exports and
+/// administrative changes — for administrators only, and without the personal data itself.
+pub async fn the_audit_log_records_access_and_changes(app: TestApp) {
+    let login = |password: &'static str| {
+        app.client
+            .post(app.url("/api/v1/login"))
+            .json(&json!({"login": "housing", "password": password}))
+            .send()
+    };
+    assert_eq!(
+        login("wrong-password").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(login(PASSWORD).await.unwrap().status(), StatusCode::OK);
+    let num = n(&app.register(&new_appeal()).await);
+    let (s, _) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .get("transport", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/appeals.csv"))
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let water = app.state.store.user_by_login("water").await.unwrap();
+    let (s, _) = app
+        .post(
+            "admin",
+            "/api/v1/tokens",
+            &json!({"user": water.id.0, "name": "对接", "expires_days": 30}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let (s, _) = app.get("housing", "/api/v1/audit").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app.get("admin", "/api/v1/audit?limit=200").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().unwrap();
+    let has = |action: &str, login: &str, target: &str| {
+        items.iter().any(|e| {
+            e["action"] == action
+                && e["login"] == login
+                && e["target"].as_str().unwrap().contains(target)
+        })
+    };
+    assert!(has("login_failed", "housing", ""), "{v}");
+    assert!(has("login", "housing", ""), "{v}");
+    assert!(has("view_personal", "dispatcher", &num), "{v}");
+    assert!(
+        !has("view_personal", "transport", ""),
+        "a refused view is not a view: {v}"
+    );
+    assert!(has("export", "admin", "appeals"), "{v}");
+    assert!(has("admin_change", "admin", "/api/v1/tokens"), "{v}");
+    // The log names appeals by number, never the citizen's phone or name.
+    let text = v.to_string();
+    assert!(
+        !text.contains("13912345678") && !text.contains("李四"),
+        "{text}"
+    );
+    // Filters and pages.
+    let (_, only) = app.get("admin", "/api/v1/audit?action=login_failed").await;
+    let only = only["items"].as_array().unwrap();
+    assert!(!only.is_empty() && only.iter().all(|e| e["action"] == "login_failed"));
+    let (_, first) = app.get("admin", "/api/v1/audit?limit=1").await;
+    let before = first["next_before"].as_u64().expect("a next page");
+    let (_, second) = app
+        .get("admin", &format!("/api/v1/audit?limit=1&before={before}"))
+        .await;
+    assert!(second["items"][0]["id"].as_u64().unwrap() < before);
+    let (s, _) = app.get("admin", "/api/v1/audit?limit=0").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

@@ -18,7 +18,8 @@ use hardening::{
     dates_outside_the_range_are_client_errors, extreme_limits_are_refused_and_writes_go_on,
     extreme_policy_limits_are_refused, login_redirects_stay_on_this_site,
     personal_numbers_in_free_text_are_masked, responses_carry_the_security_headers,
-    the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
+    the_audit_log_records_access_and_changes, the_dispatch_preview_is_for_dispatchers_only,
+    wrong_passwords_are_throttled,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1778,6 +1779,7 @@ on_both_stores!(
     the_api_keeps_phones_in_one_form,
     a_grid_member_sees_its_own_registrations_in_list_and_detail,
     api_tokens_expire_are_listed_and_revoked,
+    the_audit_log_records_access_and_changes,
     extreme_limits_are_refused_and_writes_go_on,
     extreme_policy_limits_are_refused,
     dates_outside_the_range_are_client_errors,
