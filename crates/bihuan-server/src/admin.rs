@@ -231,7 +231,7 @@ async fn create_token(
     }
     let user = state.store.user(UserId(b.user)).await?;
     let (token, hash) = auth::new_token();
-    let id: String = hash.chars().take(bihuan_store::TOKEN_ID_LEN).collect();
+    let id = bihuan_store::token_id(&hash);
     let expires_at = state.clock.now() + chrono::Duration::days(i64::from(days));
     state
         .store

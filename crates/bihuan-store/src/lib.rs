@@ -379,6 +379,11 @@ pub struct RollupDump {
 /// token: knowing the start of it gives nothing away).
 pub const TOKEN_ID_LEN: usize = 12;
 
+/// The id an API token is listed and revoked by: the start of its hash.
+pub fn token_id(token_hash: &str) -> String {
+    token_hash.chars().take(TOKEN_ID_LEN).collect()
+}
+
 /// An API token as administrators see it: never the token, nor its whole hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenInfo {

@@ -2119,11 +2119,7 @@ impl Store for PgStore {
         Ok(rows
             .iter()
             .map(|r| crate::TokenInfo {
-                id: r
-                    .get::<_, String>(0)
-                    .chars()
-                    .take(crate::TOKEN_ID_LEN)
-                    .collect(),
+                id: crate::token_id(r.get::<_, &str>(0)),
                 user: UserId(r.get::<_, i64>(1) as u32),
                 name: r.get(2),
                 created_at: from_secs(r.get(3)),

@@ -1715,11 +1715,7 @@ impl Store for SqliteStore {
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(crate::TokenInfo {
-                    id: r
-                        .get::<_, String>(0)?
-                        .chars()
-                        .take(crate::TOKEN_ID_LEN)
-                        .collect(),
+                    id: crate::token_id(&r.get::<_, String>(0)?),
                     user: UserId(r.get::<_, i64>(1)? as u32),
                     name: r.get(2)?,
                     created_at: from_secs(r.get(3)?),
