@@ -15,43 +15,14 @@ usage: python3 bench/attack.py BASE_URL [brute csrf matrix]
 import http.cookiejar
 import json
 import sys
-import urllib.error
 import urllib.parse
 import urllib.request
 
-BASE = sys.argv[1].rstrip("/")
-PASSWORD = "bihuan2026"
+import client
+from client import NoRedirect, PASSWORD
 
-
-def call(method, path, body=None, headers=None, opener=None, form=None):
-    data = None
-    h = dict(headers or {})
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["content-type"] = "application/json"
-    if form is not None:
-        data = urllib.parse.urlencode(form).encode()
-        h["content-type"] = "application/x-www-form-urlencoded"
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers=h)
-    try:
-        resp = (opener or urllib.request.build_opener(NoRedirect)).open(req, timeout=30)
-        return resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **k):
-        return None
-
-
-def session(login):
-    """A client logged in as `login` (its session cookie kept)."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    s, b = call("POST", "/api/v1/login", {"login": login, "password": PASSWORD}, opener=opener)
-    assert s == 200, (login, s, b[:200])
-    return opener
+client.BASE = BASE = sys.argv[1].rstrip("/")
+call, session = client.call, client.session
 
 
 def brute_force():

@@ -19,6 +19,7 @@
 //! carries a version (the number of events applied); a command sent with a stale version is
 //! refused, which is how concurrent edits are caught.
 
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize};
 
 use crate::appeal::{
@@ -737,44 +738,185 @@ pub struct Context<'a> {
     pub policies: &'a PolicyTable,
 }
 
-thread_local! {
-    /// Set while [`Appeal::to_stored_json`] writes: the stored form leaves out empty fields.
-    static STORED_FORM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+/// The form a store keeps: every field with a value, the empty ones (no value, no items, false,
+/// zero) left out; it reads back as the same value (those fields default). Written by hand
+/// rather than switched on inside the derived serializer, so the two forms cannot leak into each
+/// other. See [`Appeal::to_stored_json`].
+struct Stored<T>(T);
+
+/// A field the stored form leaves out when it is empty.
+trait Sparse: Serialize {
+    fn is_empty_value(&self) -> bool;
+}
+impl<T: Serialize> Sparse for Option<T> {
+    fn is_empty_value(&self) -> bool {
+        self.is_none()
+    }
+}
+impl<T: Serialize> Sparse for Vec<T> {
+    fn is_empty_value(&self) -> bool {
+        self.is_empty()
+    }
+}
+impl Sparse for bool {
+    fn is_empty_value(&self) -> bool {
+        !*self
+    }
+}
+impl Sparse for u32 {
+    fn is_empty_value(&self) -> bool {
+        *self == 0
+    }
 }
 
-fn stored_form() -> bool {
-    STORED_FORM.with(std::cell::Cell::get)
+fn sparse<S: SerializeStruct, T: Sparse>(
+    st: &mut S,
+    name: &'static str,
+    v: &T,
+) -> Result<(), S::Error> {
+    if v.is_empty_value() {
+        st.skip_field(name)
+    } else {
+        st.serialize_field(name, v)
+    }
 }
-fn stored_none<T>(v: &Option<T>) -> bool {
-    v.is_none() && stored_form()
+
+impl Serialize for Stored<&Deadlines> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Deadlines {
+            dispatch,
+            sign,
+            first_contact,
+            return_by,
+            reply,
+            reply_original,
+            reply_started,
+        } = self.0;
+        let mut st = s.serialize_struct("Deadlines", 7)?;
+        sparse(&mut st, "dispatch", dispatch)?;
+        sparse(&mut st, "sign", sign)?;
+        sparse(&mut st, "first_contact", first_contact)?;
+        sparse(&mut st, "return_by", return_by)?;
+        sparse(&mut st, "reply", reply)?;
+        sparse(&mut st, "reply_original", reply_original)?;
+        sparse(&mut st, "reply_started", reply_started)?;
+        st.end()
+    }
 }
-fn stored_empty<T>(v: &[T]) -> bool {
-    v.is_empty() && stored_form()
-}
-fn stored_false(v: &bool) -> bool {
-    !*v && stored_form()
-}
-fn stored_zero(v: &u32) -> bool {
-    *v == 0 && stored_form()
+
+impl Serialize for Stored<&Appeal> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Appeal {
+            id,
+            number,
+            version,
+            regime,
+            kind,
+            channel,
+            urgency,
+            category,
+            title,
+            content,
+            place,
+            citizen,
+            policy,
+            status,
+            registered_at,
+            registered_by,
+            last_at,
+            lead,
+            assisting,
+            owner,
+            commitment,
+            deadlines,
+            dispatched_at,
+            signed_at,
+            first_contact_at,
+            confirmed_units,
+            pending_return,
+            extension,
+            extensions_granted,
+            whistles,
+            reply,
+            replied_at,
+            first_replied_at,
+            answered_at_intake,
+            visit,
+            visited_at,
+            closed_at,
+            closed_without_visit,
+            return_count,
+            redo_count,
+            supervision_count,
+            supervised_deadlines,
+            merged_into,
+            duplicates,
+            dispatch_rounds,
+            reply_rounds,
+        } = self.0;
+        let mut st = s.serialize_struct("Appeal", 46)?;
+        st.serialize_field("id", id)?;
+        st.serialize_field("number", number)?;
+        st.serialize_field("version", version)?;
+        st.serialize_field("regime", regime)?;
+        st.serialize_field("kind", kind)?;
+        st.serialize_field("channel", channel)?;
+        st.serialize_field("urgency", urgency)?;
+        st.serialize_field("category", category)?;
+        st.serialize_field("title", title)?;
+        st.serialize_field("content", content)?;
+        st.serialize_field("place", place)?;
+        st.serialize_field("citizen", citizen)?;
+        st.serialize_field("policy", policy)?;
+        st.serialize_field("status", status)?;
+        st.serialize_field("registered_at", registered_at)?;
+        st.serialize_field("registered_by", registered_by)?;
+        st.serialize_field("last_at", last_at)?;
+        sparse(&mut st, "lead", lead)?;
+        sparse(&mut st, "assisting", assisting)?;
+        sparse(&mut st, "owner", owner)?;
+        sparse(&mut st, "commitment", commitment)?;
+        st.serialize_field("deadlines", &Stored(deadlines))?;
+        sparse(&mut st, "dispatched_at", dispatched_at)?;
+        sparse(&mut st, "signed_at", signed_at)?;
+        sparse(&mut st, "first_contact_at", first_contact_at)?;
+        sparse(&mut st, "confirmed_units", confirmed_units)?;
+        sparse(&mut st, "pending_return", pending_return)?;
+        sparse(&mut st, "extension", extension)?;
+        sparse(&mut st, "extensions_granted", extensions_granted)?;
+        sparse(&mut st, "whistles", whistles)?;
+        sparse(&mut st, "reply", reply)?;
+        sparse(&mut st, "replied_at", replied_at)?;
+        sparse(&mut st, "first_replied_at", first_replied_at)?;
+        sparse(&mut st, "answered_at_intake", answered_at_intake)?;
+        sparse(&mut st, "visit", visit)?;
+        sparse(&mut st, "visited_at", visited_at)?;
+        sparse(&mut st, "closed_at", closed_at)?;
+        sparse(&mut st, "closed_without_visit", closed_without_visit)?;
+        sparse(&mut st, "return_count", return_count)?;
+        sparse(&mut st, "redo_count", redo_count)?;
+        sparse(&mut st, "supervision_count", supervision_count)?;
+        sparse(&mut st, "supervised_deadlines", supervised_deadlines)?;
+        sparse(&mut st, "merged_into", merged_into)?;
+        sparse(&mut st, "duplicates", duplicates)?;
+        sparse(&mut st, "dispatch_rounds", dispatch_rounds)?;
+        sparse(&mut st, "reply_rounds", reply_rounds)?;
+        st.end()
+    }
 }
 
 /// The deadlines the appeal currently runs against (as instants) and when each clock started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Deadlines {
-    #[serde(skip_serializing_if = "stored_none")]
     pub dispatch: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub sign: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub first_contact: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub return_by: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub reply: Option<Instant>,
     /// The reply deadline before any extension; the cap on extensions counts from it.
-    #[serde(skip_serializing_if = "stored_none")]
     pub reply_original: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub reply_started: Option<Instant>,
 }
 
@@ -798,65 +940,50 @@ pub struct Appeal {
     pub registered_at: Instant,
     pub registered_by: UserId,
     pub last_at: Instant,
-    #[serde(skip_serializing_if = "stored_none")]
     pub lead: Option<UnitId>,
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub assisting: Vec<UnitId>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub owner: Option<Person>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub commitment: Option<Commitment>,
     pub deadlines: Deadlines,
-    #[serde(skip_serializing_if = "stored_none")]
     pub dispatched_at: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub signed_at: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub first_contact_at: Option<Instant>,
     /// Units the centre confirmed as lead after refusing their return.
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub confirmed_units: Vec<UnitId>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub pending_return: Option<PendingReturn>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub extension: Option<ExtensionRequest>,
-    #[serde(default, skip_serializing_if = "stored_zero")]
+    #[serde(default)]
     pub extensions_granted: u32,
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub whistles: Vec<Whistle>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub reply: Option<Reply>,
     /// The latest reply.
-    #[serde(skip_serializing_if = "stored_none")]
     pub replied_at: Option<Instant>,
     /// The first reply (or the answer at intake): when the appeal first reached a reply.
-    #[serde(skip_serializing_if = "stored_none")]
     pub first_replied_at: Option<Instant>,
-    #[serde(default, skip_serializing_if = "stored_false")]
+    #[serde(default)]
     pub answered_at_intake: bool,
-    #[serde(skip_serializing_if = "stored_none")]
     pub visit: Option<ReturnVisit>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub visited_at: Option<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub closed_at: Option<Instant>,
-    #[serde(default, skip_serializing_if = "stored_false")]
+    #[serde(default)]
     pub closed_without_visit: bool,
-    #[serde(default, skip_serializing_if = "stored_zero")]
+    #[serde(default)]
     pub return_count: u32,
-    #[serde(default, skip_serializing_if = "stored_zero")]
+    #[serde(default)]
     pub redo_count: u32,
-    #[serde(default, skip_serializing_if = "stored_zero")]
+    #[serde(default)]
     pub supervision_count: u32,
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub supervised_deadlines: Vec<Instant>,
-    #[serde(skip_serializing_if = "stored_none")]
     pub merged_into: Option<(AppealId, AppealNumber)>,
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub duplicates: Vec<(AppealId, AppealNumber)>,
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub dispatch_rounds: Vec<DispatchRound>,
-    #[serde(default, skip_serializing_if = "stored_empty")]
+    #[serde(default)]
     pub reply_rounds: Vec<ReplyRound>,
 }
 
@@ -931,15 +1058,7 @@ impl Appeal {
     /// appeal, so more rows fit a page. The API and exports write every field
     /// (`serde_json::to_string`).
     pub fn to_stored_json(&self) -> serde_json::Result<String> {
-        struct Reset;
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                STORED_FORM.with(|f| f.set(false));
-            }
-        }
-        STORED_FORM.with(|f| f.set(true));
-        let _reset = Reset;
-        serde_json::to_string(self)
+        serde_json::to_string(&Stored(self))
     }
 
     /// Registers a new appeal: validates the intake, picks the policy row and computes the

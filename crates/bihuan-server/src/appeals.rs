@@ -297,6 +297,12 @@ async fn show(
             "attachments".into(),
             serde_json::to_value(files).unwrap_or(Value::Null),
         );
+        // What this caller may do now: the domain's own guard, the same list the console offers.
+        let actions: Vec<&str> = crate::app::available_actions(&state, &caller, &a)
+            .iter()
+            .map(|a| a.name())
+            .collect();
+        obj.insert("actions".into(), json!(actions));
     }
     Ok(Json(v))
 }

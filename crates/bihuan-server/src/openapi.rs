@@ -24,6 +24,13 @@ fn op(summary: &str, tag: &str, body: Option<&str>, ok: &str) -> Value {
     o
 }
 
+/// The operation with its `{id}` path parameter declared.
+fn with_id(mut op: Value, what: &str) -> Value {
+    op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "description": what,
+        "schema": {"type": "integer", "minimum": 1}}]);
+    op
+}
+
 fn key_param() -> Value {
     json!([{"name": "key", "in": "path", "required": true, "description": "工单编号 (2026-11-000123) 或数字ID", "schema": {"type": "string"}}])
 }
@@ -51,7 +58,12 @@ pub fn document() -> Value {
     .map(|(n, d)| json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}))
     .collect();
 
-    let mut appeal_get = op("工单详情(含完整时间线)", "appeals", None, "200");
+    let mut appeal_get = op(
+        "工单详情:完整时间线、附件,以及当前用户此刻可执行的操作(actions,与控制台提供的相同)",
+        "appeals",
+        None,
+        "200",
+    );
     let tokens = json!({
         "post": op("为集成系统创建 API 令牌(管理员;expires_days 默认365天)", "auth", Some("Token"), "201"),
         "get": op("API 令牌列表(管理员;不含令牌本身)", "auth", None, "200"),
@@ -155,13 +167,13 @@ pub fn document() -> Value {
             "/api/v1/appeals/{key}/actions": {"post": appeal_act},
             "/api/v1/units": {"get": op("单位列表", "reference", None, "200"), "post": op("新增或修改单位(管理员)", "reference", Some("Unit"), "204")},
             "/api/v1/users": {"get": op("用户列表", "reference", None, "200"), "post": op("新增用户(管理员)", "reference", Some("NewUser"), "201")},
-            "/api/v1/users/{id}": {"patch": op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200")},
+            "/api/v1/users/{id}": {"patch": with_id(op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200"), "用户ID")},
             "/api/v1/categories": {"get": op("分类列表", "reference", None, "200"), "post": op("新增或修改分类(管理员)", "reference", Some("Category"), "204")},
             "/api/v1/policies": {"get": op("期限规则表", "reference", None, "200"), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
             "/api/v1/calendar/years": {"get": op("已导入的节假日年份", "calendar", None, "200"), "post": op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201")},
             "/api/v1/calendar/add": {"get": cal_add},
             "/api/v1/appeals/{key}/attachments": {"post": attach},
-            "/api/v1/attachments/{id}": {"get": op("下载附件(仅能查看该工单者)", "attachments", None, "200")},
+            "/api/v1/attachments/{id}": {"get": with_id(op("下载附件(仅能查看该工单者)", "attachments", None, "200"), "附件ID")},
             "/api/v1/metrics": {"get": metrics},
             "/api/v1/rates": {"get": op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), "post": op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201")},
             "/api/v1/score-weights": {"get": op("综合得分权重", "metrics", None, "200"), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
@@ -177,7 +189,7 @@ pub fn document() -> Value {
             "/api/v1/models/train": {"post": op("立即用最新已办结诉求重新训练派单模型(管理员)", "smart", None, "200")},
             "/api/v1/export/ranking.{format}": {"get": export_ranking},
             "/healthz": {"get": {"summary": "健康检查", "security": [], "responses": {"200": {"description": "OK"}, "503": {"description": "数据库不可用"}}}},
-            "/metrics": {"get": {"summary": "Prometheus 指标", "security": [], "responses": {"200": {"description": "text/plain"}}}}
+            "/metrics": {"get": {"summary": "Prometheus 指标(默认须管理员登录或令牌;配置 public_metrics 后公开)", "security": [], "responses": {"200": {"description": "text/plain"}}}}
         },
         "components": {
             "securitySchemes": {
@@ -217,5 +229,21 @@ pub fn document() -> Value {
         }
     });
     doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
+    let mut audit = op(
+        "访问与审计日志(管理员):登录、查看未脱敏个人信息、导出、管理操作;新的在前",
+        "auth",
+        None,
+        "200",
+    );
+    audit["parameters"] = json!([
+        {"name": "action", "in": "query", "required": false, "schema": {"type": "string"},
+            "description": "login、login_failed、view_personal、export、admin_change"},
+        {"name": "login", "in": "query", "required": false, "schema": {"type": "string"}, "description": "登录名"},
+        {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "含当日"},
+        {"name": "before", "in": "query", "required": false, "schema": {"type": "integer"}, "description": "上一页返回的 next_before"},
+        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}, "description": "默认100"}
+    ]);
+    doc["paths"]["/api/v1/audit"] = json!({"get": audit});
     doc
 }

@@ -55,7 +55,25 @@ const MIGRATIONS: &[&str] = &[
 const MAX_BATCH: usize = 512;
 
 type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> (JobOutcome, Finish) + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut Batch) -> (JobOutcome, Finish) + Send>;
+
+/// What the writer's current batch has gathered for its commit, handed to each job: rows every
+/// registration touches (a rollup cell, the month's last appeal number) are written once per
+/// batch, just before its commit, not once per job.
+#[derive(Default)]
+struct Batch {
+    /// The rollup changes of the batch's jobs.
+    rollups: crate::rollups::Delta,
+    /// Each month's last appeal number reserved in the batch, not yet written.
+    numbers: Vec<(String, i64)>,
+}
+
+impl Batch {
+    /// Adds a job's rollup changes.
+    fn defer_rollups(&mut self, delta: crate::rollups::Delta) {
+        self.rollups.merge(delta);
+    }
+}
 
 /// What the writer thread reports about itself: whether it still runs, and how many jobs
 /// panicked (each failed alone with its batch, and the writer went on).
@@ -329,14 +347,20 @@ fn insert_events(conn: &Connection, records: &[EventRecord]) -> Result<()> {
     Ok(())
 }
 
-fn next_number(conn: &Connection, at: Instant) -> Result<AppealNumber> {
+fn next_number(conn: &Connection, batch: &mut Batch, at: Instant) -> Result<AppealNumber> {
     let d = local_date(at);
-    let seqs = reserve_numbers(conn, d.year(), d.month(), 1)?;
+    let seqs = reserve_numbers(conn, batch, d.year(), d.month(), 1)?;
     AppealNumber::new(d.year() as u16, d.month() as u8, seqs[0])
         .ok_or_else(|| StoreError::invalid(ErrorCode::NumberExhausted, "本月工单编号已用尽"))
 }
 
-fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
+fn reserve_numbers(
+    conn: &Connection,
+    batch: &mut Batch,
+    year: i32,
+    month: u32,
+    count: u32,
+) -> Result<Vec<u32>> {
     let ym = format!("{year:04}-{month:02}");
     if count == 0 || count > 999_999 {
         return Err(StoreError::invalid(
@@ -348,12 +372,11 @@ fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Resu
     // writes it back once, before its commit (`flush_numbers`). Safe because the writer holds
     // the database's write lock for the whole batch, and every reservation goes through here.
     // One upsert per registration was a tenth of a registration's time on the writer.
-    let cached = BATCH_NUMBERS.with(|n| {
-        n.borrow()
-            .iter()
-            .find(|(k, _)| *k == ym)
-            .map(|(_, last)| *last)
-    });
+    let cached = batch
+        .numbers
+        .iter()
+        .find(|(k, _)| *k == ym)
+        .map(|(_, last)| *last);
     let before = match cached {
         Some(last) => last,
         None => conn
@@ -370,19 +393,15 @@ fn reserve_numbers(conn: &Connection, year: i32, month: u32, count: u32) -> Resu
             "本月工单编号已用尽(每月最多999999件)",
         ));
     }
-    BATCH_NUMBERS.with(|n| {
-        let mut n = n.borrow_mut();
-        match n.iter_mut().find(|(k, _)| *k == ym) {
-            Some(e) => e.1 = last,
-            None => n.push((ym, last)),
-        }
-    });
+    match batch.numbers.iter_mut().find(|(k, _)| *k == ym) {
+        Some(e) => e.1 = last,
+        None => batch.numbers.push((ym, last)),
+    }
     Ok(((before + 1)..=last).map(|n| n as u32).collect())
 }
 
 /// Writes back the last numbers the batch reserved (see `reserve_numbers`).
-fn flush_numbers(conn: &Connection) -> Result<()> {
-    let reserved = BATCH_NUMBERS.with(|n| std::mem::take(&mut *n.borrow_mut()));
+fn flush_numbers(conn: &Connection, reserved: Vec<(String, i64)>) -> Result<()> {
     for (ym, last) in reserved {
         conn.prepare_cached(
             "INSERT INTO number_seq (ym, last) VALUES (?1, ?2)
@@ -475,7 +494,7 @@ impl SqliteStore {
             // A database from before rollups: build them once.
             let started = std::time::Instant::now();
             let tx = conn.transaction()?;
-            let n = rebuild_rollups_sql(&tx, &loaded.calendar)?;
+            let n = rebuild_rollups_sql(&tx, &mut Batch::default(), &loaded.calendar)?;
             tx.commit()?;
             if n > 0 {
                 tracing::info!(
@@ -532,7 +551,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.write_then(f, |_| {}).await
+        self.write_in_batch(move |conn, _| f(conn), |_| {}).await
     }
 
     /// Like `write`, with `after` run on the value once the commit has succeeded, in commit
@@ -542,8 +561,18 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
         after: impl FnOnce(&T) + Send + 'static,
     ) -> Result<T> {
+        self.write_in_batch(move |conn, _| f(conn), after).await
+    }
+
+    /// The general write job: `f` also gets the batch it runs in, to leave rollup changes and
+    /// reserved numbers for the batch's commit (`Batch`).
+    async fn write_in_batch<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &mut Batch) -> Result<T> + Send + 'static,
+        after: impl FnOnce(&T) + Send + 'static,
+    ) -> Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
-        let job: Job = Box::new(move |conn| match f(conn) {
+        let job: Job = Box::new(move |conn, batch| match f(conn, batch) {
             Ok(v) => (
                 JobOutcome::Done,
                 Box::new(move |commit| {
@@ -671,14 +700,13 @@ fn writer_loop(
             }
         }
         depth.fetch_sub(batch.len(), Ordering::Relaxed);
-        BATCH_ROLLUPS.with(|d| *d.borrow_mut() = Default::default());
-        BATCH_NUMBERS.with(|n| n.borrow_mut().clear());
+        let mut context = Batch::default();
         let mut finishers = Vec::with_capacity(batch.len());
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             for job in batch {
                 // Cannot start a transaction: fail every job. A job's refusals come before its
                 // writes, and its writes fail without a transaction, so nothing is kept.
-                if let Some((_, finish)) = run_job(job, &conn, &health) {
+                if let Some((_, finish)) = run_job(job, &conn, &mut context, &health) {
                     finish(Err(format!("cannot begin a transaction: {e}")));
                 }
             }
@@ -692,7 +720,7 @@ fn writer_loop(
                 drop(job);
                 continue;
             }
-            match run_job(job, &conn, &health) {
+            match run_job(job, &conn, &mut context, &health) {
                 Some((outcome, finish)) => {
                     if let JobOutcome::Failed = outcome {
                         failed = Some("a storage failure rolled back this batch; retry".into());
@@ -704,16 +732,16 @@ fn writer_loop(
         }
         // The batch's rollup changes, summed over all its jobs: rows that every registration
         // touches are written once per batch, not once per job.
-        let delta = BATCH_ROLLUPS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        let Batch { rollups, numbers } = context;
         if failed.is_none() {
-            if let Err(e) = flush_rollups(&conn, delta) {
+            if let Err(e) = flush_rollups(&conn, rollups) {
                 failed = Some(format!(
                     "storage failure while writing rollups ({e}); retry"
                 ));
             }
         }
         if failed.is_none() {
-            if let Err(e) = flush_numbers(&conn) {
+            if let Err(e) = flush_numbers(&conn, numbers) {
                 failed = Some(format!(
                     "storage failure while writing appeal numbers ({e}); retry"
                 ));
@@ -737,8 +765,13 @@ fn writer_loop(
 
 /// Runs one job, catching a panic: `None` when it panicked (counted and logged; its reply
 /// channel went with it, so its caller hears that the writer dropped the job).
-fn run_job(job: Job, conn: &Connection, health: &WriterHealth) -> Option<(JobOutcome, Finish)> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
+fn run_job(
+    job: Job,
+    conn: &Connection,
+    batch: &mut Batch,
+    health: &WriterHealth,
+) -> Option<(JobOutcome, Finish)> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn, batch))) {
         Ok(done) => Some(done),
         Err(panic) => {
             health.panics.fetch_add(1, Ordering::Relaxed);
@@ -927,38 +960,41 @@ impl Store for SqliteStore {
         idempotency_key: Option<String>,
     ) -> Result<Registered> {
         let catalog = self.catalog.clone();
-        self.write(move |conn| {
-            if let Some(key) = &idempotency_key {
-                let existing: Option<String> = conn
-                    .prepare_cached("SELECT state FROM appeals WHERE idempotency_key = ?")?
-                    .query_row([key], |r| r.get(0))
-                    .optional()?;
-                if let Some(json) = existing {
-                    return Ok(Registered {
-                        appeal: serde_json::from_str(&json)?,
-                        created: false,
-                    });
+        self.write_in_batch(
+            move |conn, batch| {
+                if let Some(key) = &idempotency_key {
+                    let existing: Option<String> = conn
+                        .prepare_cached("SELECT state FROM appeals WHERE idempotency_key = ?")?
+                        .query_row([key], |r| r.get(0))
+                        .optional()?;
+                    if let Some(json) = existing {
+                        return Ok(Registered {
+                            appeal: serde_json::from_str(&json)?,
+                            created: false,
+                        });
+                    }
                 }
-            }
-            let cat = catalog.read().map_err(internal)?.clone();
-            crate::check_new_appeal(&cat, &new)?;
-            // Decided before a number is taken: a refused registration leaves no gap.
-            let prepared = Appeal::prepare_registration(new, &actor, at, cat.ctx())?;
-            let id: i64 = conn
-                .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
-                .query_row([], |r| r.get(0))?;
-            let number = next_number(conn, at)?;
-            let (appeal, record) = prepared.complete(AppealId(id as u64), number);
-            save_appeal(conn, &appeal, idempotency_key.as_deref())?;
-            insert_events(conn, &[record])?;
-            let mut delta = crate::rollups::Delta::default();
-            rollups_after_write(conn, &cat.calendar, None, &appeal, &mut delta)?;
-            defer_rollups(delta);
-            Ok(Registered {
-                appeal,
-                created: true,
-            })
-        })
+                let cat = catalog.read().map_err(internal)?.clone();
+                crate::check_new_appeal(&cat, &new)?;
+                // Decided before a number is taken: a refused registration leaves no gap.
+                let prepared = Appeal::prepare_registration(new, &actor, at, cat.ctx())?;
+                let id: i64 = conn
+                    .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
+                    .query_row([], |r| r.get(0))?;
+                let number = next_number(conn, batch, at)?;
+                let (appeal, record) = prepared.complete(AppealId(id as u64), number);
+                save_appeal(conn, &appeal, idempotency_key.as_deref())?;
+                insert_events(conn, &[record])?;
+                let mut delta = crate::rollups::Delta::default();
+                rollups_after_write(conn, &cat.calendar, None, &appeal, &mut delta)?;
+                batch.defer_rollups(delta);
+                Ok(Registered {
+                    appeal,
+                    created: true,
+                })
+            },
+            |_| {},
+        )
         .await
     }
 
@@ -971,47 +1007,56 @@ impl Store for SqliteStore {
         expected_version: Option<u64>,
     ) -> Result<Appeal> {
         let catalog = self.catalog.clone();
-        self.write(move |conn| {
-            let cat = catalog.read().map_err(internal)?.clone();
-            let current = read_appeal(conn, &appeal)?;
-            crate::check_named_units(&cat, &command)?;
-            if let Command::Merge { into } = &command {
-                // The master is read here, inside the transaction, not trusted from the client.
-                let master = read_appeal(conn, &AppealRef::Id(into.id))?;
-                let master_ref = MasterRef {
-                    id: master.id,
-                    number: master.number,
-                    status: master.status,
-                };
-                let cmd = Command::Merge { into: master_ref };
+        self.write_in_batch(
+            move |conn, batch| {
+                let cat = catalog.read().map_err(internal)?.clone();
+                let current = read_appeal(conn, &appeal)?;
+                crate::check_named_units(&cat, &command)?;
+                if let Command::Merge { into } = &command {
+                    // The master is read here, inside the transaction, not trusted from the client.
+                    let master = read_appeal(conn, &AppealRef::Id(into.id))?;
+                    let master_ref = MasterRef {
+                        id: master.id,
+                        number: master.number,
+                        status: master.status,
+                    };
+                    let cmd = Command::Merge { into: master_ref };
+                    let (next, records) =
+                        current.handle(&cmd, &actor, at, expected_version, cat.ctx())?;
+                    let link = Command::LinkDuplicate {
+                        duplicate: current.id,
+                        number: current.number,
+                    };
+                    let at_master = at.max(master.last_at);
+                    let (master_next, master_records) =
+                        master.handle(&link, &actor, at_master, None, cat.ctx())?;
+                    save_appeal(conn, &next, None)?;
+                    insert_events(conn, &records)?;
+                    save_appeal(conn, &master_next, None)?;
+                    insert_events(conn, &master_records)?;
+                    let mut delta = crate::rollups::Delta::default();
+                    rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
+                    rollups_after_write(
+                        conn,
+                        &cat.calendar,
+                        Some(&master),
+                        &master_next,
+                        &mut delta,
+                    )?;
+                    batch.defer_rollups(delta);
+                    return Ok(next);
+                }
                 let (next, records) =
-                    current.handle(&cmd, &actor, at, expected_version, cat.ctx())?;
-                let link = Command::LinkDuplicate {
-                    duplicate: current.id,
-                    number: current.number,
-                };
-                let at_master = at.max(master.last_at);
-                let (master_next, master_records) =
-                    master.handle(&link, &actor, at_master, None, cat.ctx())?;
+                    current.handle(&command, &actor, at, expected_version, cat.ctx())?;
                 save_appeal(conn, &next, None)?;
                 insert_events(conn, &records)?;
-                save_appeal(conn, &master_next, None)?;
-                insert_events(conn, &master_records)?;
                 let mut delta = crate::rollups::Delta::default();
                 rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
-                rollups_after_write(conn, &cat.calendar, Some(&master), &master_next, &mut delta)?;
-                defer_rollups(delta);
-                return Ok(next);
-            }
-            let (next, records) =
-                current.handle(&command, &actor, at, expected_version, cat.ctx())?;
-            save_appeal(conn, &next, None)?;
-            insert_events(conn, &records)?;
-            let mut delta = crate::rollups::Delta::default();
-            rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
-            defer_rollups(delta);
-            Ok(next)
-        })
+                batch.defer_rollups(delta);
+                Ok(next)
+            },
+            |_| {},
+        )
         .await
     }
 
@@ -1077,31 +1122,37 @@ impl Store for SqliteStore {
 
     async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
         let catalog = self.catalog.clone();
-        self.write(move |conn| {
-            // Every history is checked before anything is written.
-            let appeals = histories
-                .iter()
-                .map(|h| {
-                    Appeal::from_history(h)
-                        .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let cal = catalog.read().map_err(internal)?.calendar.clone();
-            let mut delta = crate::rollups::Delta::default();
-            for (appeal, h) in appeals.iter().zip(&histories) {
-                save_appeal(conn, appeal, None)?;
-                insert_events(conn, h)?;
-                rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
-            }
-            defer_rollups(delta);
-            Ok(appeals.len() as u64)
-        })
+        self.write_in_batch(
+            move |conn, batch| {
+                // Every history is checked before anything is written.
+                let appeals = histories
+                    .iter()
+                    .map(|h| {
+                        Appeal::from_history(h)
+                            .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let cal = catalog.read().map_err(internal)?.calendar.clone();
+                let mut delta = crate::rollups::Delta::default();
+                for (appeal, h) in appeals.iter().zip(&histories) {
+                    save_appeal(conn, appeal, None)?;
+                    insert_events(conn, h)?;
+                    rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
+                }
+                batch.defer_rollups(delta);
+                Ok(appeals.len() as u64)
+            },
+            |_| {},
+        )
         .await
     }
 
     async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
-        self.write(move |conn| reserve_numbers(conn, year, month, count))
-            .await
+        self.write_in_batch(
+            move |conn, batch| reserve_numbers(conn, batch, year, month, count),
+            |_| {},
+        )
+        .await
     }
 
     async fn next_appeal_id(&self) -> Result<AppealId> {
@@ -1637,10 +1688,13 @@ impl Store for SqliteStore {
 
     async fn rebuild_rollups(&self) -> Result<u64> {
         let catalog = self.catalog.clone();
-        self.write(move |conn| {
-            let cal = catalog.read().map_err(internal)?.calendar.clone();
-            rebuild_rollups_sql(conn, &cal)
-        })
+        self.write_in_batch(
+            move |conn, batch| {
+                let cal = catalog.read().map_err(internal)?.calendar.clone();
+                rebuild_rollups_sql(conn, batch, &cal)
+            },
+            |_| {},
+        )
         .await
     }
 
@@ -1678,7 +1732,7 @@ impl Store for SqliteStore {
                     let restored = restore_sqlite(conn, &path).and_then(|s| {
                         let catalog = load_catalog(conn)?;
                         // Rollups are derived data: not in the archive, built again here.
-                        rebuild_rollups_sql(conn, &catalog.calendar)?;
+                        rebuild_rollups_sql(conn, &mut Batch::default(), &catalog.calendar)?;
                         Ok((s, catalog))
                     });
                     match restored {
@@ -1741,18 +1795,6 @@ impl Store for SqliteStore {
 }
 
 // ---- Rollups (see `crate::rollups`) ----
-
-thread_local! {
-    /// The rollup changes of the writer's current batch, written just before its commit.
-    static BATCH_ROLLUPS: std::cell::RefCell<crate::rollups::Delta> = Default::default();
-    /// Each month's last appeal number reserved in the writer's current batch, not yet written.
-    static BATCH_NUMBERS: std::cell::RefCell<Vec<(String, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Adds a job's rollup changes to its batch (on the writer thread).
-fn defer_rollups(delta: crate::rollups::Delta) {
-    BATCH_ROLLUPS.with(|d| d.borrow_mut().merge(delta));
-}
 
 /// Whether someone else raised `a`'s matter again in its window (ignoring `exclude`).
 fn raised_again_sql(conn: &Connection, a: &Appeal, exclude: [u64; 2]) -> Result<bool> {
@@ -1885,10 +1927,10 @@ fn flush_rollups(conn: &Connection, delta: crate::rollups::Delta) -> Result<()> 
 }
 
 /// Recomputes every rollup from the appeals, in the caller's transaction.
-fn rebuild_rollups_sql(conn: &Connection, cal: &Calendar) -> Result<u64> {
+fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> Result<u64> {
     use bihuan_domain::rollup::{facts, Dims};
     // Changes of earlier jobs in this batch are in the appeals read below already.
-    BATCH_ROLLUPS.with(|d| *d.borrow_mut() = Default::default());
+    batch.rollups = Default::default();
     conn.execute("DELETE FROM rollups", [])?;
     conn.execute("DELETE FROM rollup_pending", [])?;
     let mut times = crate::rollups::RaisedTimes::default();

@@ -197,6 +197,8 @@ enum Top {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Prints the API's OpenAPI document (the same as `GET /api/v1/openapi.json`).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -440,6 +442,9 @@ fn demo_clock(cal: &Calendar, real: bihuan_domain::time::Instant) -> Option<Offs
 async fn run(cmd: Top) -> Result<String> {
     match cmd {
         Top::Calendar { holidays, command } => calendar(&holidays, command),
+        Top::Openapi => Ok(serde_json::to_string_pretty(
+            &bihuan_server::openapi::document(),
+        )?),
         Top::Serve { config, db, listen } => {
             let mut c = Config::load(config.as_deref())?;
             if let Some(db) = db {

@@ -1,5 +1,5 @@
-//! One use case, two front ends: the console offers exactly the actions the domain accepts, and
-//! registers through the same idempotent use case as the API.
+//! One use case, two front ends: the console offers (and the API's detail lists) exactly the
+//! actions the domain accepts, and registers through the same idempotent use case as the API.
 
 use bihuan_domain::lifecycle::Action;
 use bihuan_store::AppealRef;
@@ -115,6 +115,16 @@ pub async fn the_console_offers_exactly_what_the_domain_accepts(app: TestApp) {
                 expected,
                 "{login} on a {status} appeal: the console's forms against the domain's guard"
             );
+            // The API's detail names the same actions for its caller.
+            let (_, detail) = app.get(login, &format!("/api/v1/appeals/{num}")).await;
+            let mut listed: Vec<String> = detail["actions"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{login}: no actions in {detail}"))
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect();
+            listed.sort();
+            assert_eq!(listed, expected, "{login} on {status}: the API's actions");
             seen.insert((status.clone(), login.to_string()), expected);
             compared += 1;
         }
