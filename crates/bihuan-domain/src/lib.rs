@@ -13,6 +13,7 @@
 //! | [`catalogue`] | the dispatch catalogue (派单目录): which unit takes which appeals |
 //! | [`appeal`] | the appeal's parts: number, channel, kind, urgency, citizen (masked), place |
 //! | [`lifecycle`] | the closed loop: commands → events → state, with roles and versions |
+//! | [`redact`] | what a reader without the right to personal data sees: masked by construction |
 //! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
 //! | [`error`] | every refusal, each with a stable code |
@@ -29,6 +30,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod org;
 pub mod policy;
+pub mod redact;
 pub mod rollup;
 pub mod time;
 

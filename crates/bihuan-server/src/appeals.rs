@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bihuan_domain::appeal::{mask_name, AppealNumber, Person, Phone, UserId};
+use bihuan_domain::appeal::{AppealNumber, Person, Phone, UserId};
 use bihuan_domain::category::CategoryId;
-use bihuan_domain::lifecycle::{Appeal, Command, EventRecord, MasterRef, NewAppeal, Role, Status};
+use bihuan_domain::lifecycle::{Appeal, Command, MasterRef, NewAppeal, Role, Status};
 use bihuan_domain::org::UnitId;
 use bihuan_domain::time::{start_of_day, Instant};
 use bihuan_domain::ErrorCode;
@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::views::{AppealSummary, AppealView, Disclosure};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -82,124 +83,6 @@ pub fn sees_personal_data(c: &Caller, a: &Appeal, in_list: bool) -> bool {
         Role::Handler | Role::UnitLeader => !in_list && a.lead == Some(c.user.unit),
         _ => false,
     }
-}
-
-fn mask_citizen(v: &mut Value) {
-    if let Some(obj) = v.as_object_mut() {
-        if let Some(Value::String(p)) = obj.get("phone") {
-            let masked = Phone::parse(p)
-                .map(|p| p.masked())
-                .unwrap_or_else(|_| "***".into());
-            obj.insert("phone".into(), Value::String(masked));
-        }
-        if let Some(Value::String(n)) = obj.get("name") {
-            obj.insert("name".into(), Value::String(mask_name(n)));
-        }
-    }
-}
-
-/// Masks personal numbers typed into free text anywhere in a view (titles, contents, replies,
-/// comments, notes), leaving the structured citizen record to [`mask_citizen`].
-pub fn mask_texts(v: &mut Value) {
-    match v {
-        Value::String(s) => {
-            if let std::borrow::Cow::Owned(m) = bihuan_domain::appeal::mask_free_text(s) {
-                *s = m;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_texts),
-        Value::Object(obj) => {
-            for (k, val) in obj.iter_mut() {
-                if k != "citizen" {
-                    mask_texts(val);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// An appeal with personal numbers in its free text masked, for pages that render the typed
-/// appeal (the console) to a reader who may not see personal data.
-pub fn masked_appeal(a: &Appeal) -> Appeal {
-    let Ok(mut v) = serde_json::to_value(a) else {
-        return a.clone();
-    };
-    mask_texts(&mut v);
-    serde_json::from_value(v).unwrap_or_else(|_| a.clone())
-}
-
-/// Event records with personal numbers in their free text masked (see [`masked_appeal`]).
-pub fn masked_records(records: Vec<EventRecord>) -> Vec<EventRecord> {
-    records
-        .into_iter()
-        .map(|r| {
-            let Ok(mut v) = serde_json::to_value(&r.event) else {
-                return r;
-            };
-            mask_texts(&mut v);
-            match serde_json::from_value(v) {
-                Ok(event) => EventRecord { event, ..r },
-                Err(_) => r,
-            }
-        })
-        .collect()
-}
-
-/// The JSON view of an appeal for this caller.
-pub fn appeal_view(a: &Appeal, c: &Caller, now: Instant, in_list: bool) -> Value {
-    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
-    let full = sees_personal_data(c, a, in_list);
-    if !full {
-        mask_texts(&mut v);
-    }
-    if let Some(obj) = v.as_object_mut() {
-        if !full {
-            if let Some(citizen) = obj.get_mut("citizen") {
-                mask_citizen(citizen);
-            }
-        }
-        if in_list {
-            for heavy in [
-                "policy",
-                "dispatch_rounds",
-                "reply_rounds",
-                "supervised_deadlines",
-            ] {
-                obj.remove(heavy);
-            }
-        }
-        obj.insert("status_label".into(), json!(a.status.label()));
-        let state = a.deadline_state(now);
-        obj.insert("deadline_state".into(), json!(state));
-        obj.insert("next_due".into(), json!(a.next_deadline().map(|(_, d)| d)));
-    }
-    v
-}
-
-fn timeline_view(records: &[EventRecord], c: &Caller, a: &Appeal) -> Vec<Value> {
-    let full = sees_personal_data(c, a, false);
-    records
-        .iter()
-        .map(|r| {
-            let mut event = serde_json::to_value(&r.event).unwrap_or(Value::Null);
-            if !full {
-                mask_texts(&mut event);
-                if let Some(citizen) = event.pointer_mut("/appeal/citizen") {
-                    mask_citizen(citizen);
-                }
-            }
-            json!({
-                "version": r.version,
-                "at": r.at,
-                "type": r.event.name(),
-                "label": r.event.label(),
-                "actor": {"user": r.actor.user, "name": r.actor.name, "role": r.actor.role,
-                          "role_label": r.actor.role.label(), "unit": r.actor.unit},
-                "event": event,
-            })
-        })
-        .collect()
 }
 
 async fn register(
@@ -279,32 +162,23 @@ async fn show(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(key): PathParams<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppealView>> {
     let a = visible(&state, &caller, &key).await?;
     let history = state.store.history(a.id).await?;
     let now = state.clock.now();
     let files = state.store.attachments(a.id).await?;
-    if sees_personal_data(&caller, &a, false) {
+    let disclosure = Disclosure::for_caller(&caller, &a, false);
+    if disclosure.is_full() {
         crate::audit::viewed_personal(&state, &caller, &a.number.to_string(), "api detail").await;
     }
-    let mut v = appeal_view(&a, &caller, now, false);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert(
-            "timeline".into(),
-            Value::Array(timeline_view(&history, &caller, &a)),
-        );
-        obj.insert(
-            "attachments".into(),
-            serde_json::to_value(files).unwrap_or(Value::Null),
-        );
-        // What this caller may do now: the domain's own guard, the same list the console offers.
-        let actions: Vec<&str> = crate::app::available_actions(&state, &caller, &a)
-            .iter()
-            .map(|a| a.name())
-            .collect();
-        obj.insert("actions".into(), json!(actions));
-    }
-    Ok(Json(v))
+    // What this caller may do now: the domain's own guard, the same list the console offers.
+    let actions = crate::app::available_actions(&state, &caller, &a)
+        .iter()
+        .map(|a| a.name())
+        .collect();
+    Ok(Json(AppealView::detail(
+        &a, disclosure, now, history, files, actions,
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -456,10 +330,10 @@ async fn list(
         let detail = format!("api list, {unmasked} appeals");
         crate::audit::viewed_personal(&state, &caller, "list", &detail).await;
     }
-    let items: Vec<Value> = page
+    let items: Vec<AppealSummary> = page
         .items
         .iter()
-        .map(|a| appeal_view(a, &caller, now, true))
+        .map(|a| AppealSummary::new(a, Disclosure::for_caller(&caller, a, true), now))
         .collect();
     let mut out = json!({"items": items, "next_cursor": page.next_cursor});
     if let Some((matches, capped)) = search {
@@ -563,8 +437,9 @@ async fn act(
     caller: Caller,
     PathParams(key): PathParams<String>,
     JsonBody(body): JsonBody<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppealView>> {
     let next = crate::app::act_on_body(&state, &caller, &key, body).await?;
     let now = state.clock.now();
-    Ok(Json(appeal_view(&next, &caller, now, false)))
+    let disclosure = Disclosure::for_caller(&caller, &next, false);
+    Ok(Json(AppealView::new(&next, disclosure, now)))
 }

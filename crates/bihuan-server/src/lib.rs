@@ -55,6 +55,7 @@ pub mod security;
 pub mod serve;
 pub mod smart;
 pub mod throttle;
+pub mod views;
 
 pub use config::Config;
 use error::ApiError;

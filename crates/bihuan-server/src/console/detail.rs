@@ -364,38 +364,21 @@ pub(super) async fn render_detail(
     let files = state.store.attachments(a.id).await.unwrap_or_default();
     let cat = state.store.catalog();
     let now = state.clock.now();
-    let full = sees_personal_data(c, &a, false);
+    let disclosure = crate::views::Disclosure::for_caller(c, &a, false);
+    let full = disclosure.is_full();
     if full {
         crate::audit::viewed_personal(state, c, &a.number.to_string(), "console detail").await;
     }
     // Phone and ID numbers typed into the texts are masked like the citizen's own fields.
-    let (a, history) = if full {
-        (a, history)
-    } else {
-        (
-            crate::appeals::masked_appeal(&a),
-            crate::appeals::masked_records(history),
-        )
-    };
-    let (name, phone) = if full {
-        (
-            a.citizen.name.clone().unwrap_or_default(),
-            a.citizen
-                .phone
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_default(),
-        )
-    } else {
-        (
-            a.citizen.name.as_deref().map(mask_name).unwrap_or_default(),
-            a.citizen
-                .phone
-                .as_ref()
-                .map(|p| p.masked())
-                .unwrap_or_default(),
-        )
-    };
+    let (a, history) = (disclosure.appeal(&a), disclosure.records(history));
+    // Already masked above unless this reader may see them.
+    let name = a.citizen.name.clone().unwrap_or_default();
+    let phone = a
+        .citizen
+        .phone
+        .as_ref()
+        .map(|p| p.expose().to_string())
+        .unwrap_or_default();
     let running = a.running_deadlines();
     let d = &a.deadlines;
     // (step, clock start, due, done)

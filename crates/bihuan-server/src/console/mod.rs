@@ -28,7 +28,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bihuan_domain::appeal::{mask_name, Phone};
+use bihuan_domain::appeal::Phone;
 use bihuan_domain::lifecycle::{Action, Appeal, Role, Status};
 use bihuan_domain::org::{UnitId, UnitKind};
 use bihuan_domain::policy::DeadlineState;
@@ -39,7 +39,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::appeals::{can_see, filter_from_query, parse_ref, sees_personal_data, ListQuery};
+use crate::appeals::{can_see, filter_from_query, parse_ref, ListQuery};
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::AppState;

@@ -1,0 +1,376 @@
+//! The typed answers about appeals, shared by the JSON API and the console.
+//!
+//! A view is built only through a [`Disclosure`]: the decision whether this reader may see the
+//! citizen's personal data. Without it, every view is made from the domain's
+//! [`Redact::redacted`] copy (citizen masked, personal numbers in every free text masked), so
+//! masking happens by construction; a field added to an appeal or an event does not compile
+//! until `bihuan_domain::redact` says whether it can carry personal data. Lists and details are
+//! different types ([`AppealSummary`] leaves out the policy row and the rounds), and each field
+//! of a list row is named here.
+
+use bihuan_domain::appeal::{
+    mask_free_text, AppealId, AppealNumber, Citizen, Commitment, Person, Place, UserId,
+};
+use bihuan_domain::category::CategoryId;
+use bihuan_domain::lifecycle::{
+    Appeal, Deadlines, Event, EventRecord, ExtensionRequest, PendingReturn, Reply, ReturnVisit,
+    Role, Status, Whistle,
+};
+use bihuan_domain::org::UnitId;
+use bihuan_domain::policy::DeadlineState;
+use bihuan_domain::redact::Redact;
+use bihuan_domain::time::Instant;
+use bihuan_domain::{Channel, Kind, Regime, Urgency};
+use serde::Serialize;
+
+use crate::auth::Caller;
+
+/// Whether a reader may see the citizen's personal data on this appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure {
+    Full,
+    Masked,
+}
+
+impl Disclosure {
+    /// The rule ([`crate::appeals::sees_personal_data`]) for this caller, appeal and page.
+    pub fn for_caller(c: &Caller, a: &Appeal, in_list: bool) -> Disclosure {
+        if crate::appeals::sees_personal_data(c, a, in_list) {
+            Disclosure::Full
+        } else {
+            Disclosure::Masked
+        }
+    }
+
+    pub fn is_full(self) -> bool {
+        self == Disclosure::Full
+    }
+
+    /// The appeal as this reader may see it.
+    pub fn appeal(self, a: &Appeal) -> Appeal {
+        match self {
+            Disclosure::Full => a.clone(),
+            Disclosure::Masked => a.redacted(),
+        }
+    }
+
+    /// The history as this reader may see it.
+    pub fn records(self, records: Vec<EventRecord>) -> Vec<EventRecord> {
+        match self {
+            Disclosure::Full => records,
+            Disclosure::Masked => records.iter().map(Redact::redacted).collect(),
+        }
+    }
+
+    /// A free text (a file name, say) as this reader may see it.
+    pub fn text(self, s: &str) -> String {
+        match self {
+            Disclosure::Full => s.to_string(),
+            Disclosure::Masked => mask_free_text(s).into_owned(),
+        }
+    }
+}
+
+/// What every view of an appeal adds to its fields: the status in Chinese and where its
+/// running deadline stands now.
+#[derive(Debug, Serialize)]
+pub struct Standing {
+    pub status_label: &'static str,
+    pub deadline_state: Option<DeadlineState>,
+    pub next_due: Option<Instant>,
+}
+
+impl Standing {
+    fn of(a: &Appeal, now: Instant) -> Standing {
+        Standing {
+            status_label: a.status.label(),
+            deadline_state: a.deadline_state(now),
+            next_due: a.next_deadline().map(|(_, due)| due),
+        }
+    }
+}
+
+/// An appeal in a list: everything but its policy row and its dispatch, reply and supervision
+/// rounds (the detail has those).
+#[derive(Debug, Serialize)]
+pub struct AppealSummary {
+    pub id: AppealId,
+    pub number: AppealNumber,
+    pub version: u64,
+    pub regime: Regime,
+    pub kind: Kind,
+    pub channel: Channel,
+    pub urgency: Urgency,
+    pub category: Option<CategoryId>,
+    pub title: String,
+    pub content: String,
+    pub place: Place,
+    pub citizen: Citizen,
+    pub status: Status,
+    pub registered_at: Instant,
+    pub registered_by: UserId,
+    pub last_at: Instant,
+    pub lead: Option<UnitId>,
+    pub assisting: Vec<UnitId>,
+    pub owner: Option<Person>,
+    pub commitment: Option<Commitment>,
+    pub deadlines: Deadlines,
+    pub dispatched_at: Option<Instant>,
+    pub signed_at: Option<Instant>,
+    pub first_contact_at: Option<Instant>,
+    pub confirmed_units: Vec<UnitId>,
+    pub pending_return: Option<PendingReturn>,
+    pub extension: Option<ExtensionRequest>,
+    pub extensions_granted: u32,
+    pub whistles: Vec<Whistle>,
+    pub reply: Option<Reply>,
+    pub replied_at: Option<Instant>,
+    pub first_replied_at: Option<Instant>,
+    pub answered_at_intake: bool,
+    pub visit: Option<ReturnVisit>,
+    pub visited_at: Option<Instant>,
+    pub closed_at: Option<Instant>,
+    pub closed_without_visit: bool,
+    pub return_count: u32,
+    pub redo_count: u32,
+    pub supervision_count: u32,
+    pub merged_into: Option<(AppealId, AppealNumber)>,
+    pub duplicates: Vec<(AppealId, AppealNumber)>,
+    #[serde(flatten)]
+    pub standing: Standing,
+}
+
+impl AppealSummary {
+    pub fn new(a: &Appeal, disclosure: Disclosure, now: Instant) -> AppealSummary {
+        let standing = Standing::of(a, now);
+        let Appeal {
+            id,
+            number,
+            version,
+            regime,
+            kind,
+            channel,
+            urgency,
+            category,
+            title,
+            content,
+            place,
+            citizen,
+            policy: _,
+            status,
+            registered_at,
+            registered_by,
+            last_at,
+            lead,
+            assisting,
+            owner,
+            commitment,
+            deadlines,
+            dispatched_at,
+            signed_at,
+            first_contact_at,
+            confirmed_units,
+            pending_return,
+            extension,
+            extensions_granted,
+            whistles,
+            reply,
+            replied_at,
+            first_replied_at,
+            answered_at_intake,
+            visit,
+            visited_at,
+            closed_at,
+            closed_without_visit,
+            return_count,
+            redo_count,
+            supervision_count,
+            supervised_deadlines: _,
+            merged_into,
+            duplicates,
+            dispatch_rounds: _,
+            reply_rounds: _,
+        } = disclosure.appeal(a);
+        AppealSummary {
+            id,
+            number,
+            version,
+            regime,
+            kind,
+            channel,
+            urgency,
+            category,
+            title,
+            content,
+            place,
+            citizen,
+            status,
+            registered_at,
+            registered_by,
+            last_at,
+            lead,
+            assisting,
+            owner,
+            commitment,
+            deadlines,
+            dispatched_at,
+            signed_at,
+            first_contact_at,
+            confirmed_units,
+            pending_return,
+            extension,
+            extensions_granted,
+            whistles,
+            reply,
+            replied_at,
+            first_replied_at,
+            answered_at_intake,
+            visit,
+            visited_at,
+            closed_at,
+            closed_without_visit,
+            return_count,
+            redo_count,
+            supervision_count,
+            merged_into,
+            duplicates,
+            standing,
+        }
+    }
+}
+
+/// An appeal as its detail page and the answer to an action show it.
+#[derive(Debug, Serialize)]
+pub struct AppealView {
+    #[serde(flatten)]
+    pub appeal: Appeal,
+    #[serde(flatten)]
+    pub standing: Standing,
+    /// The history, oldest first (the detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<AttachmentView>>,
+    /// What this reader may do now: the domain's guard (the detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<&'static str>>,
+}
+
+impl AppealView {
+    pub fn new(a: &Appeal, disclosure: Disclosure, now: Instant) -> AppealView {
+        AppealView {
+            standing: Standing::of(a, now),
+            appeal: disclosure.appeal(a),
+            timeline: None,
+            attachments: None,
+            actions: None,
+        }
+    }
+
+    /// With its history, files and the reader's actions: the detail.
+    pub fn detail(
+        a: &Appeal,
+        disclosure: Disclosure,
+        now: Instant,
+        history: Vec<EventRecord>,
+        files: Vec<bihuan_store::Attachment>,
+        actions: Vec<&'static str>,
+    ) -> AppealView {
+        let mut v = AppealView::new(a, disclosure, now);
+        v.timeline = Some(
+            disclosure
+                .records(history)
+                .into_iter()
+                .map(TimelineEntry::from)
+                .collect(),
+        );
+        v.attachments = Some(
+            files
+                .iter()
+                .map(|f| AttachmentView::new(f, disclosure))
+                .collect(),
+        );
+        v.actions = Some(actions);
+        v
+    }
+}
+
+/// One step of the history.
+#[derive(Debug, Serialize)]
+pub struct TimelineEntry {
+    pub version: u64,
+    pub at: Instant,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub actor: ActorView,
+    pub event: Event,
+}
+
+impl From<EventRecord> for TimelineEntry {
+    /// From a record already shown as the reader may see it ([`Disclosure::records`]).
+    fn from(r: EventRecord) -> TimelineEntry {
+        TimelineEntry {
+            version: r.version,
+            at: r.at,
+            kind: r.event.name(),
+            label: r.event.label(),
+            actor: ActorView {
+                user: r.actor.user,
+                name: r.actor.name,
+                role: r.actor.role,
+                role_label: r.actor.role.label(),
+                unit: r.actor.unit,
+            },
+            event: r.event,
+        }
+    }
+}
+
+/// Who took a step: an official, by name.
+#[derive(Debug, Serialize)]
+pub struct ActorView {
+    pub user: UserId,
+    pub name: String,
+    pub role: Role,
+    pub role_label: &'static str,
+    pub unit: UnitId,
+}
+
+/// A file of the appeal; its name is free text, masked like the others.
+#[derive(Debug, Serialize)]
+pub struct AttachmentView {
+    pub id: u64,
+    pub appeal: AppealId,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded_by: UserId,
+    pub at: Instant,
+}
+
+impl AttachmentView {
+    pub fn new(f: &bihuan_store::Attachment, disclosure: Disclosure) -> AttachmentView {
+        let bihuan_store::Attachment {
+            id,
+            appeal,
+            name,
+            mime,
+            size,
+            sha256,
+            uploaded_by,
+            at,
+        } = f;
+        AttachmentView {
+            id: *id,
+            appeal: *appeal,
+            name: disclosure.text(name),
+            mime: mime.clone(),
+            size: *size,
+            sha256: sha256.clone(),
+            uploaded_by: *uploaded_by,
+            at: *at,
+        }
+    }
+}
