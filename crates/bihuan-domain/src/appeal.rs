@@ -10,12 +10,36 @@ use serde::{Deserialize, Serialize};
 use crate::org::UnitId;
 
 /// Identifies an appeal inside the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct AppealId(pub u64);
 
 /// Identifies a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct UserId(pub u32);
 
@@ -66,6 +90,22 @@ impl FromStr for AppealNumber {
     }
 }
 
+/// In the OpenAPI document: a string `YYYY-MM-NNNNNN`.
+impl utoipa::__dev::ComposeSchema for AppealNumber {
+    fn compose(
+        _: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^\d{4}-\d{2}-\d{6}$"))
+            .description(Some("工单编号:登记年月与当月序号"))
+            .examples(["2026-11-000123"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AppealNumber {}
+
 impl Serialize for AppealNumber {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -83,7 +123,7 @@ impl<'de> Deserialize<'de> for AppealNumber {
 macro_rules! labelled_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $code:literal, $zh:literal;)* }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vm])* $v,)* }
 
@@ -175,7 +215,7 @@ labelled_enum! {
 /// `(0571) 8800 1234`), so that a repeat caller is recognised. Reading JSON normalises what it
 /// can and keeps anything else as written, so old stored appeals always read back;
 /// [`Phone::is_valid`] tells them apart and registration refuses an invalid one.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Phone(String);
 
@@ -373,7 +413,7 @@ pub fn mask_free_text(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The person who raised the appeal. Anonymous appeals have neither name nor phone.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Citizen {
     pub name: Option<String>,
@@ -417,7 +457,7 @@ impl fmt::Display for Citizen {
 }
 
 /// Where the matter is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Place {
     /// The address as the citizen said it.
@@ -444,7 +484,7 @@ impl Place {
 }
 
 /// A named person acting for a unit: the chief service officer (首席服务官) of an appeal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     pub user: UserId,
@@ -453,7 +493,7 @@ pub struct Person {
 }
 
 /// The two-way commitment (双向承诺): what the unit promises the citizen, and by when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Commitment {
     pub what: String,

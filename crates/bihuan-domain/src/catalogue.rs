@@ -8,7 +8,7 @@ use crate::org::{Org, UnitId};
 
 /// One entry of the dispatch catalogue (派单目录), kept by administrators: appeals of this
 /// category, or mentioning one of these keywords, go to this unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     #[serde(default)]

@@ -36,7 +36,7 @@ use crate::time::{format_local, Instant};
 macro_rules! simple_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $zh:literal),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vm])* $v,)* }
         impl $name {
@@ -256,7 +256,7 @@ impl Action {
 }
 
 /// Who acts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub user: UserId,
     pub name: String,
@@ -276,7 +276,7 @@ impl Actor {
 }
 
 /// What the operator records at intake.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAppeal {
     pub channel: Channel,
@@ -298,25 +298,28 @@ fn normal() -> Urgency {
 }
 
 /// A whistle the township blew and who has reported in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Whistle {
     pub no: u32,
     pub by: UnitId,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
     pub matter: String,
+    #[schema(value_type = String, format = DateTime)]
     pub report_by: Instant,
     pub targets: Vec<WhistleTarget>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhistleTarget {
     pub unit: UnitId,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub reported_at: Option<Instant>,
     pub note: Option<String>,
 }
 
 /// The unit's reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reply {
     pub result: ReplyResult,
@@ -332,7 +335,7 @@ pub struct Reply {
 }
 
 /// A return visit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnVisit {
     pub contacted: bool,
@@ -343,25 +346,28 @@ pub struct ReturnVisit {
 }
 
 /// A pending extension request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExtensionRequest {
     pub reason: String,
     pub limit: Limit,
+    #[schema(value_type = String, format = DateTime)]
     pub proposed_due: Instant,
+    #[schema(value_type = String, format = DateTime)]
     pub requested_at: Instant,
 }
 
 /// A pending return of a misrouted order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingReturn {
     pub unit: UnitId,
     pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
     pub status_before: Status,
 }
 
 /// The master appeal a duplicate is merged into, as the service read it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterRef {
     pub id: AppealId,
     pub number: AppealNumber,
@@ -369,27 +375,33 @@ pub struct MasterRef {
 }
 
 /// One dispatch to a lead unit, kept for acceptance metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DispatchRound {
     pub unit: UnitId,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
+    #[schema(value_type = String, format = DateTime)]
     pub sign_due: Instant,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub signed_at: Option<Instant>,
     pub returned: bool,
 }
 
 /// One deadline a lead unit had to reply by (the first handling, then each redo), kept for
 /// on-time metrics. `due` includes approved extensions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReplyRound {
     pub unit: UnitId,
+    #[schema(value_type = String, format = DateTime)]
     pub started: Instant,
+    #[schema(value_type = String, format = DateTime)]
     pub due: Instant,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub replied_at: Option<Instant>,
 }
 
 /// A command: what someone asks to do to an existing appeal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[serde(deny_unknown_fields)]
 pub enum Command {
@@ -515,7 +527,7 @@ impl Command {
 
 /// What happened. Events carry everything needed to apply them — computed deadlines included —
 /// so replaying a history never needs the calendar or the policy table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     Registered {
@@ -523,6 +535,7 @@ pub enum Event {
         appeal: Box<NewAppeal>,
         regime: Regime,
         policy: Box<DeadlinePolicy>,
+        #[schema(value_type = String, format = DateTime)]
         dispatch_due: Instant,
     },
     AnsweredAtIntake {
@@ -532,15 +545,20 @@ pub enum Event {
         lead: UnitId,
         assisting: Vec<UnitId>,
         note: String,
+        #[schema(value_type = String, format = DateTime)]
         sign_due: Instant,
+        #[schema(value_type = String, format = DateTime)]
         first_contact_due: Instant,
+        #[schema(value_type = String, format = DateTime)]
         return_by: Instant,
         /// Set here when the reply clock runs from dispatch.
+        #[schema(value_type = Option<String>, format = DateTime)]
         reply_due: Option<Instant>,
     },
     Signed {
         owner: Person,
         /// Set here when the reply clock runs from signing.
+        #[schema(value_type = Option<String>, format = DateTime)]
         reply_due: Option<Instant>,
     },
     OwnerChanged {
@@ -565,10 +583,12 @@ pub enum Event {
     ExtensionRequested {
         limit: Limit,
         reason: String,
+        #[schema(value_type = String, format = DateTime)]
         proposed_due: Instant,
     },
     ExtensionApproved {
         note: String,
+        #[schema(value_type = String, format = DateTime)]
         new_due: Instant,
     },
     ExtensionRefused {
@@ -578,6 +598,7 @@ pub enum Event {
         no: u32,
         units: Vec<UnitId>,
         matter: String,
+        #[schema(value_type = String, format = DateTime)]
         report_by: Instant,
     },
     ReportedIn {
@@ -602,6 +623,7 @@ pub enum Event {
     RedoOrdered {
         cause: RedoCause,
         reason: String,
+        #[schema(value_type = String, format = DateTime)]
         reply_due: Instant,
     },
     MergedInto {
@@ -616,6 +638,7 @@ pub enum Event {
         reason: SuperviseReason,
         note: String,
         /// For overdue supervision: the deadline that ran out.
+        #[schema(value_type = Option<String>, format = DateTime)]
         deadline: Option<Instant>,
     },
     Commented {
@@ -721,11 +744,12 @@ impl Event {
 }
 
 /// One stored step of an appeal's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
     pub appeal: AppealId,
     /// The appeal's version after this event (1 for the registration).
     pub version: u64,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
     pub actor: Actor,
     pub event: Event,
@@ -908,20 +932,27 @@ impl Serialize for Stored<&Appeal> {
 }
 
 /// The deadlines the appeal currently runs against (as instants) and when each clock started.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deadlines {
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub dispatch: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub sign: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub first_contact: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub return_by: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub reply: Option<Instant>,
     /// The reply deadline before any extension; the cap on extensions counts from it.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub reply_original: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub reply_started: Option<Instant>,
 }
 
 /// The current state of an appeal: the fold of its events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appeal {
     pub id: AppealId,
     pub number: AppealNumber,
@@ -937,8 +968,10 @@ pub struct Appeal {
     pub citizen: Citizen,
     pub policy: DeadlinePolicy,
     pub status: Status,
+    #[schema(value_type = String, format = DateTime)]
     pub registered_at: Instant,
     pub registered_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
     pub last_at: Instant,
     pub lead: Option<UnitId>,
     #[serde(default)]
@@ -946,8 +979,11 @@ pub struct Appeal {
     pub owner: Option<Person>,
     pub commitment: Option<Commitment>,
     pub deadlines: Deadlines,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub dispatched_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub signed_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub first_contact_at: Option<Instant>,
     /// Units the centre confirmed as lead after refusing their return.
     #[serde(default)]
@@ -960,13 +996,17 @@ pub struct Appeal {
     pub whistles: Vec<Whistle>,
     pub reply: Option<Reply>,
     /// The latest reply.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub replied_at: Option<Instant>,
     /// The first reply (or the answer at intake): when the appeal first reached a reply.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub first_replied_at: Option<Instant>,
     #[serde(default)]
     pub answered_at_intake: bool,
     pub visit: Option<ReturnVisit>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub visited_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<Instant>,
     #[serde(default)]
     pub closed_without_visit: bool,
@@ -977,6 +1017,7 @@ pub struct Appeal {
     #[serde(default)]
     pub supervision_count: u32,
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub supervised_deadlines: Vec<Instant>,
     pub merged_into: Option<(AppealId, AppealNumber)>,
     #[serde(default)]

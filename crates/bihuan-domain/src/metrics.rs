@@ -398,7 +398,7 @@ impl VisitCounts {
 
 /// Weights of the composite score; the defaults are one Beijing district's 10 % + 50 % + 40 %
 /// with 基本满意 counted at 0.9.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScoreWeights {
     pub response: f64,
     pub resolution: f64,

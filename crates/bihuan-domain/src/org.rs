@@ -16,13 +16,37 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Identifies a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct UnitId(pub u32);
 
 /// What a unit is; decides where it may sit in the tree and what it may do (only a township
 /// blows the whistle, for instance).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitKind {
     /// The county or city itself, the root. Its dispatch centre (12345 / 信访) acts in its name.
@@ -69,7 +93,7 @@ impl UnitKind {
 }
 
 /// One unit of the organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unit {
     pub id: UnitId,
     pub name: String,

@@ -19,7 +19,7 @@ use crate::calendar::{Calendar, CalendarError};
 use crate::time::{end_of_day, local_date, Instant};
 
 /// One time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     /// N working days, the start day not counted; due at the end of the N-th working day.
@@ -81,7 +81,7 @@ impl fmt::Display for Limit {
 }
 
 /// When the reply clock starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyClock {
     /// From dispatch to the lead unit (12345 practice).
@@ -91,7 +91,7 @@ pub enum ReplyClock {
 }
 
 /// One row of the policy table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeadlinePolicy {
     pub regime: Regime,
     /// `None`: any kind.
@@ -354,7 +354,7 @@ impl PolicyTable {
 }
 
 /// The colour of a deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineState {
     /// Running, less than the due-soon share used (green).

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{self, Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::views::{CategoryView, Items, UnitView, UserView};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -42,8 +43,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn user_json(u: &User) -> Value {
-    json!({"id": u.id, "login": u.login, "name": u.name, "role": u.role,
-           "role_label": u.role.label(), "unit": u.unit, "active": u.active})
+    serde_json::to_value(UserView::new(u)).unwrap_or(Value::Null)
 }
 
 #[derive(Deserialize)]
@@ -308,17 +308,22 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn units(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+async fn units(State(state): State<AppState>, _c: Caller) -> Json<Items<UnitView>> {
     let cat = state.store.catalog();
-    let list: Vec<Value> = cat
+    let items = cat
         .org
         .units()
-        .map(|u| {
-            json!({"id": u.id, "name": u.name, "kind": u.kind, "kind_label": u.kind.label(),
-                        "parent": u.parent, "aliases": u.aliases, "path": cat.org.path_name(u.id)})
+        .map(|u| UnitView {
+            id: u.id,
+            name: u.name.clone(),
+            kind: u.kind,
+            kind_label: u.kind.label(),
+            parent: u.parent,
+            aliases: u.aliases.clone(),
+            path: cat.org.path_name(u.id),
         })
         .collect();
-    Json(json!({"items": list}))
+    Json(Items { items })
 }
 
 #[derive(Deserialize)]
@@ -354,15 +359,15 @@ async fn put_units(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Items<UserView>>> {
     caller.require(&[Role::Admin, Role::UnitLeader, Role::Dispatcher])?;
     let all = state.store.users().await?;
-    let visible = all
+    let items = all
         .iter()
-        .filter(|u| caller.user.role != Role::UnitLeader || u.unit == caller.user.unit);
-    Ok(Json(
-        json!({"items": visible.map(user_json).collect::<Vec<_>>()}),
-    ))
+        .filter(|u| caller.user.role != Role::UnitLeader || u.unit == caller.user.unit)
+        .map(UserView::new)
+        .collect();
+    Ok(Json(Items { items }))
 }
 
 #[derive(Deserialize)]
@@ -564,15 +569,20 @@ async fn update_user(
     Ok(Json(user_json(&user)).into_response())
 }
 
-async fn categories(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+async fn categories(State(state): State<AppState>, _c: Caller) -> Json<Items<CategoryView>> {
     let cat = state.store.catalog();
-    let list: Vec<Value> = cat
+    let items = cat
         .categories
         .iter()
-        .map(|c| json!({"id": c.id, "name": c.name, "parent": c.parent,
-                        "level": cat.categories.level(c.id), "path": cat.categories.path_name(c.id)}))
+        .map(|c| CategoryView {
+            id: c.id,
+            name: c.name.clone(),
+            parent: c.parent,
+            level: cat.categories.level(c.id),
+            path: cat.categories.path_name(c.id),
+        })
         .collect();
-    Json(json!({"items": list}))
+    Json(Items { items })
 }
 
 async fn put_categories(

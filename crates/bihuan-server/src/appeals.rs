@@ -110,27 +110,10 @@ async fn register(
     } else {
         StatusCode::OK
     };
-    // A short answer: what the caller needs to tell the citizen and to act next. The whole
-    // appeal is one GET away.
-    // Written straight from the appeal, without building a JSON tree first (that was a fifth
-    // of this handler's time). Fields in the order of the keys of the tree it replaced.
-    #[derive(serde::Serialize)]
-    struct Answer<'a> {
-        created: bool,
-        deadline_state: Option<bihuan_domain::policy::DeadlineState>,
-        deadlines: &'a bihuan_domain::lifecycle::Deadlines,
-        id: AppealId,
-        number: AppealNumber,
-        policy: &'a bihuan_domain::policy::DeadlinePolicy,
-        regime: bihuan_domain::Regime,
-        status: Status,
-        status_label: &'static str,
-        version: u64,
-    }
     let a = &r.appeal;
     Ok((
         status,
-        Json(Answer {
+        Json(crate::views::Registration {
             created: r.created,
             deadline_state: a.deadline_state(now),
             deadlines: &a.deadlines,

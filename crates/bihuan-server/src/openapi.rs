@@ -1,7 +1,68 @@
-//! The OpenAPI document at `/api/v1/openapi.json`, written by hand so that it says exactly what
-//! the handlers do.
+//! The OpenAPI document at `/api/v1/openapi.json` (and `bihuan openapi`).
+//!
+//! The schemas of the types the API reads and writes — an intake, an appeal as a list row and as
+//! a detail, its timeline, the enums of channel, kind, status, role…, units, users, categories,
+//! policy rows, dispatch rules — are derived from those very types (`utoipa::ToSchema` on the
+//! domain types and on [`crate::views`]), so they cannot drift from what the handlers do. The
+//! paths, parameters and descriptions are written here, in Chinese, for the people who integrate.
 
 use serde_json::{json, Value};
+use utoipa::OpenApi;
+
+use bihuan_domain::catalogue::Rule;
+use bihuan_domain::category::Category;
+use bihuan_domain::lifecycle::{Command, NewAppeal};
+use bihuan_domain::metrics::ScoreWeights;
+use bihuan_domain::org::Unit;
+use bihuan_domain::policy::DeadlinePolicy;
+
+use crate::views::{AppealSummary, AppealView, CategoryView, Registration, UnitView, UserView};
+
+/// The schemas derived from the types, with everything they refer to.
+#[derive(OpenApi)]
+#[openapi(components(schemas(
+    NewAppeal,
+    Command,
+    AppealSummary,
+    AppealView,
+    Registration,
+    UnitView,
+    UserView,
+    CategoryView,
+    Unit,
+    Category,
+    DeadlinePolicy,
+    ScoreWeights,
+    Rule
+)))]
+struct Derived;
+
+fn derived_schemas() -> serde_json::Map<String, Value> {
+    serde_json::to_value(Derived::openapi())
+        .ok()
+        .and_then(|v| v["components"]["schemas"].as_object().cloned())
+        .unwrap_or_default()
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// `{"items": [T]}`.
+fn items_of(name: &str) -> Value {
+    json!({"type": "object", "required": ["items"],
+           "properties": {"items": {"type": "array", "items": schema_ref(name)}}})
+}
+
+/// The operation with the schema of its successful answer.
+fn returns(mut op: Value, schema: Value) -> Value {
+    if let Some(responses) = op["responses"].as_object_mut() {
+        if let Some((_, ok)) = responses.iter_mut().find(|(k, _)| k.starts_with('2')) {
+            ok["content"] = json!({"application/json": {"schema": schema}});
+        }
+    }
+    op
+}
 
 fn op(summary: &str, tag: &str, body: Option<&str>, ok: &str) -> Value {
     let mut o = json!({
@@ -73,8 +134,10 @@ pub fn document() -> Value {
             "description": "令牌列表中的 id(12位十六进制)"}],
         "responses": {"204": {"description": "已撤销"}, "404": {"description": "没有这个令牌"}}});
     appeal_get["parameters"] = key_param();
+    let appeal_get = returns(appeal_get, schema_ref("AppealView"));
     let mut appeal_act = op("对工单执行操作(交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……)", "appeals", Some("Action"), "200");
     appeal_act["parameters"] = key_param();
+    let appeal_act = returns(appeal_act, schema_ref("AppealView"));
     let mut suggest_existing = op(
         "已登记工单的派单建议与可能重复的工单;待交办时派单员查看会被记录,用于统计建议准确率",
         "smart",
@@ -94,6 +157,14 @@ pub fn document() -> Value {
     ]);
     let mut list = op("工单列表:筛选与游标分页", "appeals", None, "200");
     list["parameters"] = Value::Array(list_params);
+    let list = returns(
+        list,
+        json!({"type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": {"type": "array", "items": schema_ref("AppealSummary")},
+            "next_cursor": {"type": ["string", "null"], "description": "下一页的 cursor;没有下一页时为 null"},
+            "search": {"type": "object", "description": "有 q 时:本人可见范围内匹配的件数", "properties": {
+                "matches": {"type": "integer"}, "capped": {"type": "boolean"}, "cap": {"type": "integer"}}}}}),
+    );
     let mut register = op(
         "登记诉求;可带 Idempotency-Key 头防止重复登记",
         "appeals",
@@ -101,6 +172,7 @@ pub fn document() -> Value {
         "201",
     );
     register["parameters"] = json!([{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}]);
+    let register = returns(register, schema_ref("Registration"));
     let mut cal_add = op(
         "工作日推算:date 之后第 days 个工作日(与命令行相同)",
         "calendar",
@@ -149,7 +221,7 @@ pub fn document() -> Value {
     login["security"] = json!([]);
 
     let mut doc = json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "bihuan 闭环 API",
             "version": env!("CARGO_PKG_VERSION"),
@@ -160,29 +232,29 @@ pub fn document() -> Value {
         "paths": {
             "/api/v1/login": {"post": login},
             "/api/v1/logout": {"post": op("退出登录", "auth", None, "204")},
-            "/api/v1/me": {"get": op("当前用户", "auth", None, "200")},
+            "/api/v1/me": {"get": returns(op("当前用户", "auth", None, "200"), schema_ref("UserView"))},
             "/api/v1/tokens": tokens,
             "/api/v1/appeals": {"post": register, "get": list},
             "/api/v1/appeals/{key}": {"get": appeal_get},
             "/api/v1/appeals/{key}/actions": {"post": appeal_act},
-            "/api/v1/units": {"get": op("单位列表", "reference", None, "200"), "post": op("新增或修改单位(管理员)", "reference", Some("Unit"), "204")},
-            "/api/v1/users": {"get": op("用户列表", "reference", None, "200"), "post": op("新增用户(管理员)", "reference", Some("NewUser"), "201")},
-            "/api/v1/users/{id}": {"patch": with_id(op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200"), "用户ID")},
-            "/api/v1/categories": {"get": op("分类列表", "reference", None, "200"), "post": op("新增或修改分类(管理员)", "reference", Some("Category"), "204")},
-            "/api/v1/policies": {"get": op("期限规则表", "reference", None, "200"), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
+            "/api/v1/units": {"get": returns(op("单位列表", "reference", None, "200"), items_of("UnitView")), "post": op("新增或修改单位(管理员;一个或一组)", "reference", Some("Unit"), "204")},
+            "/api/v1/users": {"get": returns(op("用户列表(单位负责人只见本单位)", "reference", None, "200"), items_of("UserView")), "post": returns(op("新增用户(管理员)", "reference", Some("NewUser"), "201"), schema_ref("UserView"))},
+            "/api/v1/users/{id}": {"patch": returns(with_id(op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200"), "用户ID"), schema_ref("UserView"))},
+            "/api/v1/categories": {"get": returns(op("分类列表", "reference", None, "200"), items_of("CategoryView")), "post": op("新增或修改分类(管理员;一个或一组)", "reference", Some("Category"), "204")},
+            "/api/v1/policies": {"get": returns(op("期限规则表", "reference", None, "200"), items_of("DeadlinePolicy")), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
             "/api/v1/calendar/years": {"get": op("已导入的节假日年份", "calendar", None, "200"), "post": op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201")},
             "/api/v1/calendar/add": {"get": cal_add},
             "/api/v1/appeals/{key}/attachments": {"post": attach},
             "/api/v1/attachments/{id}": {"get": with_id(op("下载附件(仅能查看该工单者)", "attachments", None, "200"), "附件ID")},
             "/api/v1/metrics": {"get": metrics},
             "/api/v1/rates": {"get": op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), "post": op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201")},
-            "/api/v1/score-weights": {"get": op("综合得分权重", "metrics", None, "200"), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
+            "/api/v1/score-weights": {"get": returns(op("综合得分权重", "metrics", None, "200"), schema_ref("ScoreWeights")), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
             "/api/v1/export/appeals.{format}": {"get": export_list},
             "/api/v1/suggestions": {"post": op("智能派单建议(登记前):建议主办单位、分类、识别地点,以及可能重复的在办工单", "smart", Some("SuggestInput"), "200")},
             "/api/v1/appeals/{key}/suggestions": {"get": suggest_existing},
             "/api/v1/suggestions/accuracy": {"get": accuracy},
             "/api/v1/dispatch-rules": {
-                "get": op("派单目录", "smart", None, "200"),
+                "get": returns(op("派单目录", "smart", None, "200"), items_of("Rule")),
                 "put": op("替换派单目录(管理员);每条规则须有类别或关键词,承办单位须能承办", "smart", Some("DispatchRules"), "200")
             },
             "/api/v1/models": {"get": op("已训练的派单模型(版本、训练量、留出集准确率)", "smart", None, "200")},
@@ -207,28 +279,22 @@ pub fn document() -> Value {
                     "field": {"type": "string"}}},
                 "Login": {"type": "object", "required": ["login", "password"], "properties": {"login": {"type": "string"}, "password": {"type": "string"}}},
                 "Token": {"type": "object", "required": ["user", "name"], "properties": {"user": {"type": "integer"}, "name": {"type": "string"}, "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650}}},
-                "NewAppeal": {"type": "object", "required": ["channel", "kind", "title", "content"], "properties": {
-                    "channel": {"type": "string"}, "kind": {"type": "string"},
-                    "urgency": {"type": "string", "enum": ["critical", "urgent", "normal"]},
-                    "category": {"type": "integer"}, "title": {"type": "string", "maxLength": 200},
-                    "content": {"type": "string", "maxLength": 10000},
-                    "place": {"type": "object", "properties": {"address": {"type": "string"}, "township": {"type": "integer"}, "village": {"type": "integer"}, "grid": {"type": "integer"}, "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
-                    "citizen": {"type": "object", "properties": {"name": {"type": "string"}, "phone": {"type": "string"}, "organisation": {"type": "string"}}}}},
                 "SuggestInput": {"type": "object", "required": ["content"], "properties": {"title": {"type": "string"}, "content": {"type": "string"}, "address": {"type": "string"}, "category": {"type": "integer"}, "township": {"type": "integer"}}},
-                "DispatchRules": {"type": "array", "items": {"type": "object", "required": ["unit"], "properties": {"id": {"type": "integer", "description": "0 或省略则自动编号"}, "unit": {"type": "integer"}, "category": {"type": "integer"}, "keywords": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"}}}},
+                "DispatchRules": {"type": "array", "description": "id 为0或省略则自动编号", "items": {"$ref": "#/components/schemas/Rule"}},
                 "Action": {"type": "object", "required": ["action", "version"], "description": "action 取值:answer_at_intake, dispatch{lead,assisting,note}, sign{owner?}, set_owner{owner}, commit{commitment{what,by,citizen_part}}, contact{note}, return{reason}, decide_return{accept,note,redispatch?[lead,[assisting]]}, request_extension{limit{working_days|calendar_days|hours:N},reason}, decide_extension{approve,note}, whistle{units,matter}, report_in{whistle,note}, reply{result,reason?,text,petition_outcome?,attachments?}, return_visit{contacted,resolved?,rating?,comment}, close{note}, redo{cause,reason}, merge{master}, supervise{reason,note}, comment{text}", "properties": {"action": {"type": "string"}, "version": {"type": "integer"}}},
-                "Unit": {"type": "object", "required": ["id", "name", "kind"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string", "enum": ["county", "department", "township", "village", "grid"]}, "parent": {"type": "integer"}, "aliases": {"type": "array", "items": {"type": "string"}}}},
-                "Category": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "parent": {"type": "integer"}}},
                 "NewUser": {"type": "object", "required": ["login", "name", "role", "unit", "password"], "properties": {"login": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "password": {"type": "string"}}},
                 "UserUpdate": {"type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "active": {"type": "boolean"}, "password": {"type": "string"}}},
-                "PolicyTable": {"type": "array", "items": {"type": "object"}},
+                "PolicyTable": {"type": "array", "items": {"$ref": "#/components/schemas/DeadlinePolicy"}},
                 "EnteredRate": {"type": "object", "required": ["period", "name", "value", "source"], "properties": {"period": {"type": "string"}, "name": {"type": "string", "enum": ["policy_awareness", "approval_efficiency", "safety_satisfaction", "cadre_approval"]}, "value": {"type": "number", "minimum": 0, "maximum": 1}, "source": {"type": "string"}}},
-                "ScoreWeights": {"type": "object", "required": ["response", "resolution", "satisfaction", "basic_weight"], "properties": {"response": {"type": "number"}, "resolution": {"type": "number"}, "satisfaction": {"type": "number"}, "basic_weight": {"type": "number"}}},
                 "YearNotice": {"type": "object", "required": ["year", "days"], "properties": {"year": {"type": "integer"}, "papers": {"type": "array", "items": {"type": "string"}}, "days": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "date": {"type": "string"}, "isOffDay": {"type": "boolean"}}}}}}
             }
         }
     });
     doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
+    // The schemas derived from the types replace any written here under the same name.
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(derived_schemas());
+    }
     let mut audit = op(
         "访问与审计日志(管理员):登录、查看未脱敏个人信息、导出、管理操作;新的在前",
         "auth",

@@ -73,10 +73,11 @@ impl Disclosure {
 
 /// What every view of an appeal adds to its fields: the status in Chinese and where its
 /// running deadline stands now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Standing {
     pub status_label: &'static str,
     pub deadline_state: Option<DeadlineState>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub next_due: Option<Instant>,
 }
 
@@ -92,7 +93,7 @@ impl Standing {
 
 /// An appeal in a list: everything but its policy row and its dispatch, reply and supervision
 /// rounds (the detail has those).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppealSummary {
     pub id: AppealId,
     pub number: AppealNumber,
@@ -107,16 +108,21 @@ pub struct AppealSummary {
     pub place: Place,
     pub citizen: Citizen,
     pub status: Status,
+    #[schema(value_type = String, format = DateTime)]
     pub registered_at: Instant,
     pub registered_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
     pub last_at: Instant,
     pub lead: Option<UnitId>,
     pub assisting: Vec<UnitId>,
     pub owner: Option<Person>,
     pub commitment: Option<Commitment>,
     pub deadlines: Deadlines,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub dispatched_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub signed_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub first_contact_at: Option<Instant>,
     pub confirmed_units: Vec<UnitId>,
     pub pending_return: Option<PendingReturn>,
@@ -124,11 +130,15 @@ pub struct AppealSummary {
     pub extensions_granted: u32,
     pub whistles: Vec<Whistle>,
     pub reply: Option<Reply>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub replied_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub first_replied_at: Option<Instant>,
     pub answered_at_intake: bool,
     pub visit: Option<ReturnVisit>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub visited_at: Option<Instant>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<Instant>,
     pub closed_without_visit: bool,
     pub return_count: u32,
@@ -240,7 +250,7 @@ impl AppealSummary {
 }
 
 /// An appeal as its detail page and the answer to an action show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppealView {
     #[serde(flatten)]
     pub appeal: Appeal,
@@ -296,9 +306,10 @@ impl AppealView {
 }
 
 /// One step of the history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
     pub version: u64,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -328,7 +339,7 @@ impl From<EventRecord> for TimelineEntry {
 }
 
 /// Who took a step: an official, by name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActorView {
     pub user: UserId,
     pub name: String,
@@ -338,7 +349,7 @@ pub struct ActorView {
 }
 
 /// A file of the appeal; its name is free text, masked like the others.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttachmentView {
     pub id: u64,
     pub appeal: AppealId,
@@ -347,6 +358,7 @@ pub struct AttachmentView {
     pub size: u64,
     pub sha256: String,
     pub uploaded_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
 }
 
@@ -373,4 +385,76 @@ impl AttachmentView {
             at: *at,
         }
     }
+}
+
+/// A list answer: `{"items": [...]}`.
+#[derive(Debug, Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// A unit of the county, with its place in the tree.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnitView {
+    pub id: UnitId,
+    pub name: String,
+    pub kind: bihuan_domain::org::UnitKind,
+    pub kind_label: &'static str,
+    pub parent: Option<UnitId>,
+    pub aliases: Vec<String>,
+    /// From the county down, e.g. `某县/城关镇/东街村`.
+    pub path: Option<String>,
+}
+
+/// A category, with its level (1–3) and path.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CategoryView {
+    pub id: CategoryId,
+    pub name: String,
+    pub parent: Option<CategoryId>,
+    pub level: Option<u8>,
+    pub path: Option<String>,
+}
+
+/// A user account (never its password).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub role_label: &'static str,
+    pub unit: UnitId,
+    pub active: bool,
+}
+
+impl UserView {
+    pub fn new(u: &bihuan_store::User) -> UserView {
+        UserView {
+            id: u.id,
+            login: u.login.clone(),
+            name: u.name.clone(),
+            role: u.role,
+            role_label: u.role.label(),
+            unit: u.unit,
+            active: u.active,
+        }
+    }
+}
+
+/// The short answer to a registration: what the caller needs to tell the citizen and to act
+/// next (the whole appeal is one GET away).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registration<'a> {
+    /// False when the Idempotency-Key named an appeal registered before.
+    pub created: bool,
+    pub deadline_state: Option<DeadlineState>,
+    pub deadlines: &'a Deadlines,
+    pub id: AppealId,
+    pub number: AppealNumber,
+    pub policy: &'a bihuan_domain::policy::DeadlinePolicy,
+    pub regime: Regime,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub version: u64,
 }

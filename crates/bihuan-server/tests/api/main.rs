@@ -32,7 +32,8 @@ use smart::{
 use usecases::{
     a_double_submitted_form_registers_one_appeal,
     a_grid_member_sees_its_own_registrations_in_list_and_detail, the_api_keeps_phones_in_one_form,
-    the_console_offers_exactly_what_the_domain_accepts, the_owner_is_changed_from_the_console,
+    the_console_offers_exactly_what_the_domain_accepts, the_openapi_schemas_describe_the_answers,
+    the_owner_is_changed_from_the_console,
 };
 
 async fn the_whole_loop_over_http(app: TestApp) {
@@ -1164,7 +1165,7 @@ async fn operations_endpoints(app: TestApp) {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/appeals/{key}/actions"]["post"].is_object());
     for path in [
         "/api/v1/login",
@@ -1774,6 +1775,7 @@ macro_rules! on_both_stores {
 
 on_both_stores!(
     the_console_offers_exactly_what_the_domain_accepts,
+    the_openapi_schemas_describe_the_answers,
     a_double_submitted_form_registers_one_appeal,
     the_owner_is_changed_from_the_console,
     the_api_keeps_phones_in_one_form,

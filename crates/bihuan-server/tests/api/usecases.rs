@@ -326,3 +326,147 @@ pub async fn a_grid_member_sees_its_own_registrations_in_list_and_detail(app: Te
         .unwrap();
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
 }
+
+/// The property names a schema of the OpenAPI document gives an object (following `$ref` and
+/// `allOf`), and those it requires.
+fn schema_fields(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    let mut props = std::collections::BTreeSet::new();
+    let mut required = std::collections::BTreeSet::new();
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        let target = &doc["components"]["schemas"][name];
+        assert!(target.is_object(), "{r} is not in the document");
+        return schema_fields(doc, target);
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let (p, r) = schema_fields(doc, part);
+        props.extend(p);
+        required.extend(r);
+    }
+    if let Some(obj) = schema["properties"].as_object() {
+        props.extend(obj.keys().cloned());
+    }
+    for r in schema["required"].as_array().into_iter().flatten() {
+        required.insert(r.as_str().unwrap().to_string());
+    }
+    (props, required)
+}
+
+/// Checks one answer object against a schema: it holds every required field and nothing the
+/// schema does not name.
+fn conforms(doc: &serde_json::Value, schema_name: &str, answer: &serde_json::Value) -> usize {
+    let schema = json!({"$ref": format!("#/components/schemas/{schema_name}")});
+    let (props, required) = schema_fields(doc, &schema);
+    let obj = answer
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema_name}: {answer}"));
+    for k in obj.keys() {
+        assert!(
+            props.contains(k),
+            "{schema_name}: the answer has `{k}`, the document does not name it"
+        );
+    }
+    for r in &required {
+        assert!(
+            obj.contains_key(r),
+            "{schema_name}: `{r}` is required by the document, missing from the answer"
+        );
+    }
+    obj.len()
+}
+
+/// The OpenAPI document's schemas are derived from the answer types: real answers (a detail with
+/// its timeline, list rows, an action's answer, a registration, units, users, categories,
+/// policies, rules) carry exactly the fields their schemas name, and the document marks each
+/// operation's answer with its schema.
+pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
+    let (_, doc) = app.get("admin", "/api/v1/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let registered = app.register(&new_appeal()).await;
+    let mut checked = conforms(&doc, "Registration", &registered);
+    let num = n(&registered);
+    let acted = app
+        .ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING, "note": "请办理"}),
+        )
+        .await;
+    checked += conforms(&doc, "AppealView", &acted);
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    for login in ["dispatcher", "water", "housing"] {
+        let (s, detail) = app.get(login, &format!("/api/v1/appeals/{num}")).await;
+        if s != StatusCode::OK {
+            continue;
+        }
+        checked += conforms(&doc, "AppealView", &detail);
+        for entry in detail["timeline"].as_array().unwrap() {
+            checked += conforms(&doc, "TimelineEntry", entry);
+        }
+        let (_, list) = app.get(login, "/api/v1/appeals").await;
+        for row in list["items"].as_array().unwrap() {
+            checked += conforms(&doc, "AppealSummary", row);
+        }
+    }
+    let (s, _) = body(
+        app.client
+            .put(app.url("/api/v1/dispatch-rules"))
+            .bearer_auth(app.token("admin"))
+            .json(&json!([{"unit": HOUSING, "keywords": ["路灯"], "note": "路灯归住建"}]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for (path, schema) in [
+        ("/api/v1/units", "UnitView"),
+        ("/api/v1/users", "UserView"),
+        ("/api/v1/categories", "CategoryView"),
+        ("/api/v1/policies", "DeadlinePolicy"),
+        ("/api/v1/dispatch-rules", "Rule"),
+    ] {
+        let (s, v) = app.get("admin", path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        let items = v["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{path}");
+        for item in items {
+            checked += conforms(&doc, schema, item);
+        }
+        let documented = &doc["paths"][path]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"]["properties"]["items"]["items"]["$ref"];
+        assert_eq!(
+            documented.as_str(),
+            Some(format!("#/components/schemas/{schema}").as_str()),
+            "{path}"
+        );
+    }
+    let (_, me) = app.get("housing", "/api/v1/me").await;
+    checked += conforms(&doc, "UserView", &me);
+    assert!(checked > 300, "{checked} fields checked");
+    // The enums come from the types.
+    let channels: Vec<&str> = doc["components"]["schemas"]["Channel"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        channels,
+        bihuan_domain::Channel::ALL
+            .iter()
+            .map(|c| c.code())
+            .collect::<Vec<_>>()
+    );
+    let statuses = doc["components"]["schemas"]["Status"]["enum"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(statuses, bihuan_domain::lifecycle::Status::ALL.len());
+}
