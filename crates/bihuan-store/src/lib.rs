@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub mod aggregates;
 pub mod audit;
 pub mod backup;
+mod decide;
 pub mod postgres;
 mod query;
 pub mod rollups;
@@ -214,13 +215,57 @@ pub struct Registered {
     pub created: bool,
 }
 
-/// Everything the store can do. The server holds an `Arc<dyn Store>`. Every capability beyond
-/// the hotline loop is kept through [`aggregates::AggregateStore`], one port for all of them.
-#[async_trait]
-pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 'static {
-    /// The reference data in force.
-    fn catalog(&self) -> Arc<Catalog>;
+/// Everything the store can do: one port per area, each implemented by both backends in files
+/// of the same name (`sqlite/…`, `postgres/…`). The server holds an `Arc<dyn Store>`; callers
+/// bring the ports into scope with `use bihuan_store::prelude::*`. Every capability beyond the
+/// hotline loop is kept through [`aggregates::AggregateStore`], one port for all of them.
+pub trait Store:
+    AppealStore
+    + ReferenceStore
+    + AccountStore
+    + AttachmentStore
+    + SmartStore
+    + RollupStore
+    + OpsStore
+    + aggregates::AggregateStore
+    + audit::AuditStore
+    + Send
+    + Sync
+    + 'static
+{
+}
 
+impl<T> Store for T where
+    T: AppealStore
+        + ReferenceStore
+        + AccountStore
+        + AttachmentStore
+        + SmartStore
+        + RollupStore
+        + OpsStore
+        + aggregates::AggregateStore
+        + audit::AuditStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+pub(crate) use decide::{check_named_units, check_new_appeal};
+
+/// The store's ports, for `use bihuan_store::prelude::*` where a store is called.
+pub mod prelude {
+    pub use crate::aggregates::AggregateStore;
+    pub use crate::audit::AuditStore;
+    pub use crate::{
+        AccountStore, AppealStore, AttachmentStore, OpsStore, ReferenceStore, RollupStore,
+        SmartStore, Store,
+    };
+}
+
+/// Appeals: registration, actions, reads, lists and counts, imports, and the change feed.
+#[async_trait]
+pub trait AppealStore: Send + Sync {
     /// Registers an appeal. With an idempotency key, a retried call returns the appeal the
     /// first call created (`created: false`) and never a second one.
     async fn register(
@@ -243,12 +288,17 @@ pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 
     ) -> Result<Appeal>;
 
     async fn appeal(&self, appeal: AppealRef) -> Result<Appeal>;
+
     async fn history(&self, appeal: AppealId) -> Result<Vec<EventRecord>>;
+
     async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page>;
+
     /// How many appeals match a filter (sort and cursor ignored).
     async fn count(&self, filter: AppealFilter) -> Result<u64>;
+
     /// Counts of appeals by status, for operations metrics.
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>>;
+
     /// Open appeals with a deadline past due at `now` that has not yet been supervised (for
     /// the deadline scanner).
     async fn overdue_ids(&self, now: Instant, limit: u32) -> Result<Vec<AppealId>>;
@@ -256,47 +306,60 @@ pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 
     /// Writes whole histories built elsewhere (the demo generator, imports), in one transaction.
     /// Each history starts with its registration; numbers must be free.
     async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64>;
+
     /// Allocates the next appeal numbers for a month, for histories built outside the store.
     async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>>;
+
     /// The next free appeal id (for histories built outside the store).
     async fn next_appeal_id(&self) -> Result<AppealId>;
 
+    /// Events after `after` (by event id), oldest first, at most `limit`.
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>>;
+}
+
+/// Reference data: the catalog (organisation, categories, policies, calendar, weights, dispatch rules) and the rates entered by hand.
+#[async_trait]
+pub trait ReferenceStore: Send + Sync {
+    /// The reference data in force.
+    fn catalog(&self) -> Arc<Catalog>;
+
     // Reference data.
     async fn put_units(&self, units: Vec<Unit>) -> Result<()>;
+
     async fn put_categories(&self, categories: Vec<Category>) -> Result<()>;
+
     async fn put_policies(&self, policies: PolicyTable) -> Result<()>;
+
     /// Replaces the weights of the composite score (validated by the caller).
     async fn put_score_weights(&self, weights: bihuan_domain::metrics::ScoreWeights) -> Result<()>;
+
     /// Replaces the dispatch catalogue (checked by the caller against the catalog).
     async fn put_dispatch_rules(&self, rules: Vec<bihuan_domain::catalogue::Rule>) -> Result<()>;
 
-    // Smart dispatch: models, suggestions and the change feed derived indexes follow.
-    /// Stores a trained model; returns its version (increasing).
-    async fn put_model(&self, model: NewModel) -> Result<u64>;
-    /// The newest model of a kind, with its bytes.
-    async fn latest_model(&self, kind: &str) -> Result<Option<(ModelInfo, Vec<u8>)>>;
-    /// Every stored model, newest first, without the bytes.
-    async fn models(&self) -> Result<Vec<ModelInfo>>;
-    /// Records what was suggested for appeals at a stage (`intake` or `dispatch`); a later
-    /// suggestion for the same appeal and stage replaces the earlier one.
-    async fn put_suggestions(&self, list: Vec<SuggestionRecord>) -> Result<()>;
-    /// Suggestions recorded in `[from, to)`, each beside the appeal's lead unit and category now.
-    async fn suggestion_outcomes(
-        &self,
-        from: Instant,
-        to: Instant,
-    ) -> Result<Vec<SuggestionOutcome>>;
-    /// Events after `after` (by event id), oldest first, at most `limit`.
-    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>>;
     /// Loads (or replaces) one calendar year; it is kept and loaded again at every start.
     async fn put_calendar_year(&self, notice_json: String) -> Result<YearNotice>;
 
+    /// Records a headline rate entered by hand (every entry is kept).
+    async fn put_entered_rate(&self, rate: EnteredRate) -> Result<()>;
+
+    /// The latest entry of each entered rate for a period (`month:2026-11` …).
+    async fn entered_rates(&self, period: &str) -> Result<Vec<EnteredRate>>;
+}
+
+/// Users, their sessions and API tokens.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     // Users and credentials.
     async fn create_user(&self, user: NewUser) -> Result<User>;
+
     async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<User>;
+
     async fn users(&self) -> Result<Vec<User>>;
+
     async fn user(&self, id: UserId) -> Result<User>;
+
     async fn user_by_login(&self, login: &str) -> Result<User>;
+
     /// Stores a credential (the SHA-256 of a random token): a console session that expires, or
     /// an API token that lives until revoked.
     async fn put_credential(
@@ -307,31 +370,66 @@ pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 
         expires_at: Option<Instant>,
         name: String,
     ) -> Result<()>;
+
     /// The user behind a credential, if it is valid at `now`.
     async fn credential_user(&self, token_hash: &str, now: Instant) -> Result<Option<User>>;
+
     async fn delete_credential(&self, token_hash: &str) -> Result<()>;
+
     /// Every API token (console sessions are not listed), newest first.
     async fn api_tokens(&self) -> Result<Vec<TokenInfo>>;
+
     /// Revokes the API token named `id` (the first [`TOKEN_ID_LEN`] characters of its hash);
     /// `false` when there is none.
     async fn revoke_api_token(&self, id: &str) -> Result<bool>;
 
+    /// A count that moves whenever any server sharing this store revokes a credential or
+    /// changes a user, so that servers can drop cached credentials. A store only one server
+    /// uses may leave it at 0 (that server clears its own cache).
+    fn revocations(&self) -> u64 {
+        0
+    }
+}
+
+/// Files attached to appeals.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
     /// Stores a photo or document with an appeal, after checking its size and type.
     async fn put_attachment(&self, file: NewAttachment) -> Result<Attachment>;
+
     async fn attachments(&self, appeal: AppealId) -> Result<Vec<Attachment>>;
+
     async fn attachment(&self, id: u64) -> Result<(Attachment, Vec<u8>)>;
+}
 
-    /// Records a headline rate entered by hand (every entry is kept).
-    async fn put_entered_rate(&self, rate: EnteredRate) -> Result<()>;
-    /// The latest entry of each entered rate for a period (`month:2026-11` …).
-    async fn entered_rates(&self, period: &str) -> Result<Vec<EnteredRate>>;
+/// Routing models and the suggestions shown, for smart dispatch.
+#[async_trait]
+pub trait SmartStore: Send + Sync {
+    // Smart dispatch: models, suggestions and the change feed derived indexes follow.
+    /// Stores a trained model; returns its version (increasing).
+    async fn put_model(&self, model: NewModel) -> Result<u64>;
 
-    /// Writes a consistent archive of everything to `path` (see [`backup`]) while the store
-    /// keeps working.
-    async fn backup(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
-    /// Loads an archive into this store, which must be empty: all of it, or nothing.
-    async fn restore(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
+    /// The newest model of a kind, with its bytes.
+    async fn latest_model(&self, kind: &str) -> Result<Option<(ModelInfo, Vec<u8>)>>;
 
+    /// Every stored model, newest first, without the bytes.
+    async fn models(&self) -> Result<Vec<ModelInfo>>;
+
+    /// Records what was suggested for appeals at a stage (`intake` or `dispatch`); a later
+    /// suggestion for the same appeal and stage replaces the earlier one.
+    async fn put_suggestions(&self, list: Vec<SuggestionRecord>) -> Result<()>;
+
+    /// Suggestions recorded in `[from, to)`, each beside the appeal's lead unit and category now.
+    async fn suggestion_outcomes(
+        &self,
+        from: Instant,
+        to: Instant,
+    ) -> Result<Vec<SuggestionOutcome>>;
+}
+
+/// The metric rollups kept beside the appeals.
+#[async_trait]
+pub trait RollupStore: Send + Sync {
     /// A period's summed rollups grouped by one dimension (key → sums; the key is a unit or
     /// category id, a channel or kind code, or empty for none), with pending deadlines judged
     /// at `now` and the overdue count of open appeals.
@@ -339,11 +437,24 @@ pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 
         &self,
         q: rollups::RollupQuery,
     ) -> Result<std::collections::HashMap<String, bihuan_domain::rollup::Sums>>;
+
     /// Recomputes every rollup from the appeals; returns how many appeals it read.
     async fn rebuild_rollups(&self) -> Result<u64>;
+
     /// Every non-zero rollup row and every pending row, sorted (to compare the rollups kept
     /// incrementally with a rebuild).
     async fn rollup_dump(&self) -> Result<RollupDump>;
+}
+
+/// Backups, restores and the health of the store.
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// Writes a consistent archive of everything to `path` (see [`backup`]) while the store
+    /// keeps working.
+    async fn backup(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
+
+    /// Loads an archive into this store, which must be empty: all of it, or nothing.
+    async fn restore(&self, path: std::path::PathBuf) -> Result<backup::BackupSummary>;
 
     /// The writer queue's current depth (for operations metrics).
     fn queue_depth(&self) -> usize;
@@ -354,13 +465,6 @@ pub trait Store: aggregates::AggregateStore + audit::AuditStore + Send + Sync + 
 
     /// Write jobs whose code panicked (each was failed and rolled back; the writer went on).
     fn writer_panics(&self) -> u64 {
-        0
-    }
-
-    /// A count that moves whenever any server sharing this store revokes a credential or
-    /// changes a user, so that servers can drop cached credentials. A store only one server
-    /// uses may leave it at 0 (that server clears its own cache).
-    fn revocations(&self) -> u64 {
         0
     }
 }
@@ -658,85 +762,6 @@ fn zip_names(data: &[u8]) -> Option<Vec<String>> {
 pub fn citizen_key(identity: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(identity.as_bytes()))
-}
-
-/// The category and places of a new appeal must exist (checked by both stores before writing).
-pub(crate) fn check_new_appeal(cat: &Catalog, new: &NewAppeal) -> Result<()> {
-    if let Some(c) = new.category {
-        if cat.categories.get(c).is_none() {
-            return Err(StoreError::invalid(
-                ErrorCode::UnknownCategory,
-                format!("分类 {} 不存在", c.0),
-            ));
-        }
-    }
-    for (field, unit) in [
-        ("place.township", new.place.township),
-        ("place.village", new.place.village),
-        ("place.grid", new.place.grid),
-    ] {
-        if let Some(u) = unit {
-            if cat.org.get(u).is_none() {
-                return Err(StoreError::invalid(
-                    ErrorCode::UnknownUnit,
-                    format!("{field}: 单位 {} 不存在", u.0),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Units named in a command must exist and be able to handle work.
-pub(crate) fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> {
-    let named: Vec<UnitId> = match command {
-        Command::Dispatch {
-            lead, assisting, ..
-        } => std::iter::once(*lead)
-            .chain(assisting.iter().copied())
-            .collect(),
-        Command::DecideReturn {
-            redispatch: Some((lead, assisting)),
-            ..
-        } => std::iter::once(*lead)
-            .chain(assisting.iter().copied())
-            .collect(),
-        Command::Whistle { units, .. } => units.clone(),
-        _ => vec![],
-    };
-    for u in named {
-        match cat.org.get(u) {
-            Some(unit) if unit.kind.can_handle() => {}
-            Some(unit) => {
-                return Err(StoreError::invalid(
-                    ErrorCode::UnitCannotHandle,
-                    format!("「{}」不能承办工单", unit.name),
-                ))
-            }
-            None => {
-                return Err(StoreError::invalid(
-                    ErrorCode::UnknownUnit,
-                    format!("单位 {} 不存在", u.0),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `all` with each of `items` replacing the element of the same id, or added.
-pub(crate) fn upsert_by_id<T, K: PartialEq>(
-    mut all: Vec<T>,
-    items: Vec<T>,
-    id: impl Fn(&T) -> K,
-) -> Vec<T> {
-    for item in items {
-        match all.iter_mut().find(|x| id(x) == id(&item)) {
-            Some(x) => *x = item,
-            None => all.push(item),
-        }
-    }
-    all
 }
 
 /// One event in the change feed that derived indexes (search, duplicates) follow.

@@ -12,6 +12,7 @@ use bihuan_domain::metrics::{self, Period, Scope};
 use bihuan_domain::rollup::{self, Fact, Sums};
 use bihuan_domain::time::{local, local_date, Instant};
 use bihuan_server::report::{rates, rates_from_sums, Rates};
+use bihuan_store::prelude::*;
 use bihuan_store::sqlite::SqliteStore;
 use bihuan_store::{AppealFilter, Store};
 use rand::{Rng, SeedableRng};

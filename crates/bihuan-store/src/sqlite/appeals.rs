@@ -1,0 +1,239 @@
+//! SQLite: Appeals: registration, actions (a merge included), reads, lists and counts, imports, and the change feed. The port is [`crate::AppealStore`]; the
+//! other backend has a file of the same name.
+
+use super::*;
+
+#[async_trait]
+impl AppealStore for SqliteStore {
+    async fn register(
+        &self,
+        new: NewAppeal,
+        actor: Actor,
+        at: Instant,
+        idempotency_key: Option<String>,
+    ) -> Result<Registered> {
+        let catalog = self.catalog.clone();
+        self.write_in_batch(
+            move |conn, batch| {
+                if let Some(key) = &idempotency_key {
+                    let existing: Option<String> = conn
+                        .prepare_cached("SELECT state FROM appeals WHERE idempotency_key = ?")?
+                        .query_row([key], |r| r.get(0))
+                        .optional()?;
+                    if let Some(json) = existing {
+                        return Ok(Registered {
+                            appeal: serde_json::from_str(&json)?,
+                            created: false,
+                        });
+                    }
+                }
+                let cat = catalog.read().map_err(internal)?.clone();
+                crate::check_new_appeal(&cat, &new)?;
+                // Decided before a number is taken: a refused registration leaves no gap.
+                let prepared = Appeal::prepare_registration(new, &actor, at, cat.ctx())?;
+                let id: i64 = conn
+                    .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
+                    .query_row([], |r| r.get(0))?;
+                let number = next_number(conn, batch, at)?;
+                let (appeal, record) = prepared.complete(AppealId(id as u64), number);
+                save_appeal(conn, &appeal, idempotency_key.as_deref())?;
+                insert_events(conn, &[record])?;
+                let mut delta = crate::rollups::Delta::default();
+                rollups_after_write(conn, &cat.calendar, None, &appeal, &mut delta)?;
+                batch.defer_rollups(delta);
+                Ok(Registered {
+                    appeal,
+                    created: true,
+                })
+            },
+            |_| {},
+        )
+        .await
+    }
+
+    async fn act(
+        &self,
+        appeal: AppealRef,
+        command: Command,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<Appeal> {
+        let catalog = self.catalog.clone();
+        self.write_in_batch(
+            move |conn, batch| {
+                let cat = catalog.read().map_err(internal)?.clone();
+                let current = read_appeal(conn, &appeal)?;
+                crate::check_named_units(&cat, &command)?;
+                if let Command::Merge { into } = &command {
+                    // The master is read here, inside the transaction, not trusted from the client.
+                    let master = read_appeal(conn, &AppealRef::Id(into.id))?;
+                    let master_ref = MasterRef {
+                        id: master.id,
+                        number: master.number,
+                        status: master.status,
+                    };
+                    let cmd = Command::Merge { into: master_ref };
+                    let (next, records) =
+                        current.handle(&cmd, &actor, at, expected_version, cat.ctx())?;
+                    let link = Command::LinkDuplicate {
+                        duplicate: current.id,
+                        number: current.number,
+                    };
+                    let at_master = at.max(master.last_at);
+                    let (master_next, master_records) =
+                        master.handle(&link, &actor, at_master, None, cat.ctx())?;
+                    save_appeal(conn, &next, None)?;
+                    insert_events(conn, &records)?;
+                    save_appeal(conn, &master_next, None)?;
+                    insert_events(conn, &master_records)?;
+                    let mut delta = crate::rollups::Delta::default();
+                    rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
+                    rollups_after_write(
+                        conn,
+                        &cat.calendar,
+                        Some(&master),
+                        &master_next,
+                        &mut delta,
+                    )?;
+                    batch.defer_rollups(delta);
+                    return Ok(next);
+                }
+                let (next, records) =
+                    current.handle(&command, &actor, at, expected_version, cat.ctx())?;
+                save_appeal(conn, &next, None)?;
+                insert_events(conn, &records)?;
+                let mut delta = crate::rollups::Delta::default();
+                rollups_after_write(conn, &cat.calendar, Some(&current), &next, &mut delta)?;
+                batch.defer_rollups(delta);
+                Ok(next)
+            },
+            |_| {},
+        )
+        .await
+    }
+
+    async fn appeal(&self, appeal: AppealRef) -> Result<Appeal> {
+        self.read(move |conn| read_appeal(conn, &appeal)).await
+    }
+
+    async fn history(&self, appeal: AppealId) -> Result<Vec<EventRecord>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM events WHERE appeal_id = ? ORDER BY version")?;
+            let rows = stmt
+                .query_map([appeal.0 as i64], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if rows.is_empty() {
+                return Err(StoreError::not_found(format!("appeal {}", appeal.0)));
+            }
+            rows.iter()
+                .map(|b| serde_json::from_str(b).map_err(internal))
+                .collect()
+        })
+        .await
+    }
+
+    async fn list(&self, filter: AppealFilter, cursor: Option<String>, limit: u32) -> Result<Page> {
+        let catalog = self.catalog();
+        let limit = limit.clamp(1, 500);
+        self.read(move |conn| list_query(conn, &catalog, &filter, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn count(&self, filter: AppealFilter) -> Result<u64> {
+        let catalog = self.catalog();
+        self.read(move |conn| count_query(conn, &catalog, &filter))
+            .await
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM appeals GROUP BY status")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(s, n)| Ok((parse_code(&s)?, n as u64)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn overdue_ids(&self, now: Instant, limit: u32) -> Result<Vec<AppealId>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM appeals WHERE unsupervised_due < ? ORDER BY unsupervised_due LIMIT ?",
+            )?;
+            let rows = stmt
+                .query_map(params![secs(now), limit as i64], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows.into_iter().map(|i| AppealId(i as u64)).collect())
+        })
+        .await
+    }
+
+    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
+        let catalog = self.catalog.clone();
+        self.write_in_batch(
+            move |conn, batch| {
+                // Every history is checked before anything is written.
+                let appeals = histories
+                    .iter()
+                    .map(|h| {
+                        Appeal::from_history(h)
+                            .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let cal = catalog.read().map_err(internal)?.calendar.clone();
+                let mut delta = crate::rollups::Delta::default();
+                for (appeal, h) in appeals.iter().zip(&histories) {
+                    save_appeal(conn, appeal, None)?;
+                    insert_events(conn, h)?;
+                    rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
+                }
+                batch.defer_rollups(delta);
+                Ok(appeals.len() as u64)
+            },
+            |_| {},
+        )
+        .await
+    }
+
+    async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>> {
+        self.write_in_batch(
+            move |conn, batch| reserve_numbers(conn, batch, year, month, count),
+            |_| {},
+        )
+        .await
+    }
+
+    async fn next_appeal_id(&self) -> Result<AppealId> {
+        self.read(|conn| {
+            let id: i64 = conn
+                .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
+                .query_row([], |r| r.get(0))?;
+            Ok(AppealId(id as u64))
+        })
+        .await
+    }
+
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<crate::Change>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, appeal_id, version FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            )?;
+            let rows = stmt
+                .query_map(params![after as i64, limit as i64], |r| {
+                    Ok(crate::Change {
+                        event: r.get::<_, i64>(0)? as u64,
+                        appeal: AppealId(r.get::<_, i64>(1)? as u64),
+                        version: r.get::<_, i64>(2)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
