@@ -651,35 +651,111 @@ impl Event {
     /// Never a citizen's or an officer's name or phone, never a code, a date or a tag. Written
     /// out for every event, so a new event must decide what of it is searchable.
     pub fn free_texts(&self) -> Vec<&str> {
+        // Every variant and field spelled out (no `..`): a new text cannot be missed here, and
+        // `redact` masks exactly these (its test checks the two agree).
         match self {
             // The registration's texts are the appeal's own title, content and address.
-            Event::Registered { .. }
-            | Event::Signed { .. }
-            | Event::OwnerChanged { .. }
-            | Event::MergedInto { .. }
-            | Event::DuplicateLinked { .. } => vec![],
+            Event::Registered {
+                number: _,
+                appeal: _,
+                regime: _,
+                policy: _,
+                dispatch_due: _,
+            }
+            | Event::Signed {
+                owner: _,
+                reply_due: _,
+            }
+            | Event::OwnerChanged { owner: _ }
+            | Event::MergedInto {
+                master: _,
+                number: _,
+            }
+            | Event::DuplicateLinked {
+                duplicate: _,
+                number: _,
+            } => vec![],
             Event::AnsweredAtIntake { answer } => vec![answer],
-            Event::Dispatched { note, .. }
+            Event::Dispatched {
+                lead: _,
+                assisting: _,
+                note,
+                sign_due: _,
+                first_contact_due: _,
+                return_by: _,
+                reply_due: _,
+            }
             | Event::Contacted { note }
             | Event::ReturnAccepted { note }
             | Event::ReturnRefused { note }
-            | Event::ExtensionApproved { note, .. }
+            | Event::ExtensionApproved { note, new_due: _ }
             | Event::ExtensionRefused { note }
-            | Event::ReportedIn { note, .. }
-            | Event::Closed { note, .. }
-            | Event::Supervised { note, .. } => vec![note],
-            Event::Committed { commitment } => std::iter::once(commitment.what.as_str())
-                .chain(commitment.citizen_part.as_deref())
+            | Event::ReportedIn {
+                no: _,
+                unit: _,
+                note,
+                late: _,
+            }
+            | Event::Closed {
+                note,
+                without_visit: _,
+            }
+            | Event::Supervised {
+                reason: _,
+                note,
+                deadline: _,
+            } => vec![note],
+            Event::Committed {
+                commitment:
+                    Commitment {
+                        what,
+                        by: _,
+                        citizen_part,
+                    },
+            } => std::iter::once(what.as_str())
+                .chain(citizen_part.as_deref())
                 .collect(),
-            Event::ReturnRequested { reason, .. }
-            | Event::ExtensionRequested { reason, .. }
-            | Event::RedoOrdered { reason, .. } => vec![reason],
-            Event::Whistled { matter, .. } => vec![matter],
-            Event::Replied { reply, .. } => std::iter::once(reply.text.as_str())
-                .chain(reply.reason.as_deref())
-                .chain(reply.attachments.iter().map(String::as_str))
+            Event::ReturnRequested { unit: _, reason }
+            | Event::ExtensionRequested {
+                limit: _,
+                reason,
+                proposed_due: _,
+            }
+            | Event::RedoOrdered {
+                cause: _,
+                reason,
+                reply_due: _,
+            } => vec![reason],
+            Event::Whistled {
+                no: _,
+                units: _,
+                matter,
+                report_by: _,
+            } => vec![matter],
+            Event::Replied {
+                reply:
+                    Reply {
+                        result: _,
+                        reason,
+                        text,
+                        petition_outcome: _,
+                        attachments,
+                    },
+                late: _,
+                extension_withdrawn: _,
+            } => std::iter::once(text.as_str())
+                .chain(reason.as_deref())
+                .chain(attachments.iter().map(String::as_str))
                 .collect(),
-            Event::Visited { visit } => vec![&visit.comment],
+            Event::Visited {
+                visit:
+                    ReturnVisit {
+                        contacted: _,
+                        resolved: _,
+                        rating: _,
+                        comment,
+                    },
+            } => vec![comment],
             Event::Commented { text } => vec![text],
         }
     }

@@ -176,9 +176,18 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
                 e.name()
             );
         }
-        // The search reads exactly the texts that are masked: each one held the number.
+        // The search reads exactly the texts that are masked: each one held the number, and
+        // none that held it is missing (the registration's texts are the appeal's own).
         for t in e.free_texts() {
             assert!(t.contains(MOBILE), "{}: {t}", e.name());
+        }
+        if e.name() != "registered" {
+            assert_eq!(
+                before.matches(MOBILE).count(),
+                e.free_texts().len(),
+                "{}: every text the event holds is a free text",
+                e.name()
+            );
         }
     }
     assert_eq!(with_text, 19);

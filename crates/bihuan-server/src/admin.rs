@@ -20,7 +20,10 @@ use serde_json::{json, Value};
 
 use crate::auth::{self, Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
-use crate::views::{CategoryView, Items, UnitView, UserView};
+use crate::views::{
+    CalendarLoaded, CalendarYear, CategoryView, Items, SpecialDayView, TokenCreated, TokenView,
+    UnitView, UserView, WorkingDaysAdded,
+};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -246,10 +249,13 @@ async fn create_token(
     tracing::info!(token = %id, user = user.id.0, by = caller.user.id.0, days, "API token created");
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"token": token, "id": id, "expires_at": expires_at, "user": user_json(&user),
-        "note": "令牌只显示这一次,请妥善保存"}),
-        ),
+        Json(TokenCreated {
+            token,
+            id,
+            expires_at,
+            user: UserView::new(&user),
+            note: "令牌只显示这一次,请妥善保存",
+        }),
     ))
 }
 
@@ -258,26 +264,32 @@ pub const DEFAULT_TOKEN_DAYS: u32 = 365;
 pub const MAX_TOKEN_DAYS: u32 = 3_650;
 
 /// Every API token with its user and expiry (never the token itself), for administrators.
-async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Items<TokenView>>> {
     caller.require(&[Role::Admin])?;
     let users = state.store.users().await?;
     let now = state.clock.now();
-    let items: Vec<Value> = state
+    let items = state
         .store
         .api_tokens()
         .await?
         .into_iter()
-        .map(|t| {
-            let login = users
+        .map(|t| TokenView {
+            login: users
                 .iter()
                 .find(|u| u.id == t.user)
-                .map(|u| u.login.clone());
-            json!({"id": t.id, "name": t.name, "user": t.user, "login": login,
-                "created_at": t.created_at, "expires_at": t.expires_at,
-                "expired": t.expires_at.is_some_and(|e| e <= now)})
+                .map(|u| u.login.clone()),
+            expired: t.expires_at.is_some_and(|e| e <= now),
+            id: t.id,
+            name: t.name,
+            user: t.user,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
         })
         .collect();
-    Ok(Json(json!({"items": items})))
+    Ok(Json(Items { items }))
 }
 
 /// Revokes an API token at once, on every server.
@@ -618,15 +630,27 @@ async fn put_policies(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn calendar_years(State(state): State<AppState>, _c: Caller) -> Json<Value> {
+async fn calendar_years(State(state): State<AppState>, _c: Caller) -> Json<Items<CalendarYear>> {
     let cat = state.store.catalog();
-    let years: Vec<Value> = cat
+    let items = cat
         .calendar
         .loaded_years()
         .filter_map(|y| cat.calendar.notice(y))
-        .map(|n| json!({"year": n.year, "papers": n.papers, "days": n.days}))
+        .map(|n| CalendarYear {
+            year: n.year,
+            papers: n.papers.clone(),
+            days: n
+                .days
+                .iter()
+                .map(|d| SpecialDayView {
+                    date: d.date,
+                    name: d.name.clone(),
+                    off: d.off,
+                })
+                .collect(),
+        })
         .collect();
-    Json(json!({"items": years}))
+    Json(Items { items })
 }
 
 async fn load_calendar_year(
@@ -639,7 +663,10 @@ async fn load_calendar_year(
     tracing::info!(year = notice.year, "calendar year loaded");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"year": notice.year, "days": notice.days.len()})),
+        Json(CalendarLoaded {
+            year: notice.year,
+            days: notice.days.len(),
+        }),
     ))
 }
 
@@ -654,7 +681,7 @@ struct AddQuery {
 async fn calendar_add(
     State(state): State<AppState>,
     mut parts: axum::http::request::Parts,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorkingDaysAdded>> {
     if !state.config.public_calendar {
         crate::auth::require_login(&mut parts, &state).await?;
     }
@@ -676,7 +703,9 @@ async fn calendar_add(
         .calendar
         .add_working_days(date, q.days)
         .map_err(|e| ApiError::from(bihuan_domain::DomainError::from(e)))?;
-    Ok(Json(
-        json!({"date": date, "days": q.days, "result": result}),
-    ))
+    Ok(Json(WorkingDaysAdded {
+        date,
+        days: q.days,
+        result,
+    }))
 }

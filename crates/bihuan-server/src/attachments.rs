@@ -10,11 +10,11 @@ use axum::{Json, Router};
 use bihuan_domain::lifecycle::{Appeal, Role};
 use bihuan_domain::ErrorCode;
 use bihuan_store::{AppealRef, Attachment, NewAttachment, MAX_ATTACHMENT_BYTES};
-use serde_json::json;
 
 use crate::appeals::{can_see, parse_ref};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, MultipartBody, PathParams};
+use crate::views::{AttachmentView, Disclosure, Items};
 use crate::AppState;
 
 /// Upload bodies may carry a few files of up to 10 MiB each.
@@ -137,7 +137,12 @@ async fn upload(
     }
     let files = read_files(mp).await?;
     let stored = store_files(&state, &caller, &a, files).await?;
-    Ok((StatusCode::CREATED, Json(json!({"items": stored}))))
+    // The uploader sees the names as sent.
+    let items = stored
+        .iter()
+        .map(|f| AttachmentView::new(f, Disclosure::Full))
+        .collect();
+    Ok((StatusCode::CREATED, Json(Items { items })))
 }
 
 async fn download(

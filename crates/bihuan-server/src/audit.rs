@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 
+use crate::views::{AuditLine, AuditPage};
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -15,7 +16,6 @@ use axum::{Json, Router};
 use bihuan_domain::lifecycle::Role;
 use bihuan_store::audit::{AuditEntry, AuditQuery, MAX_AUDIT_PAGE};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, QueryParams};
@@ -138,7 +138,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(q): QueryParams<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuditPage>> {
     caller.require(&[Role::Admin])?;
     let day = |field: &'static str, s: &Option<String>| -> ApiResult<_> {
         s.as_deref()
@@ -164,15 +164,21 @@ async fn list(
             limit,
         })
         .await?;
-    let next = (rows.len() as u32 == limit)
+    let next_before = (rows.len() as u32 == limit)
         .then(|| rows.last().map(|r| r.0))
         .flatten();
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|(id, e)| {
-            json!({"id": id, "at": e.at, "user": e.user, "login": e.login,
-            "action": e.action, "target": e.target, "address": e.address, "detail": e.detail})
+        .map(|(id, e)| AuditLine {
+            id,
+            at: e.at,
+            user: e.user,
+            login: e.login,
+            action: e.action,
+            target: e.target,
+            address: e.address,
+            detail: e.detail,
         })
         .collect();
-    Ok(Json(json!({"items": items, "next_before": next})))
+    Ok(Json(AuditPage { items, next_before }))
 }

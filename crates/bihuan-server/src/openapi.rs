@@ -16,7 +16,10 @@ use bihuan_domain::metrics::ScoreWeights;
 use bihuan_domain::org::Unit;
 use bihuan_domain::policy::DeadlinePolicy;
 
-use crate::views::{AppealSummary, AppealView, CategoryView, Registration, UnitView, UserView};
+use crate::views::{
+    AppealSummary, AppealView, AttachmentView, AuditPage, CalendarLoaded, CalendarYear,
+    CategoryView, Registration, TokenCreated, TokenView, UnitView, UserView, WorkingDaysAdded,
+};
 
 /// The schemas derived from the types, with everything they refer to.
 #[derive(OpenApi)]
@@ -33,7 +36,14 @@ use crate::views::{AppealSummary, AppealView, CategoryView, Registration, UnitVi
     Category,
     DeadlinePolicy,
     ScoreWeights,
-    Rule
+    Rule,
+    AttachmentView,
+    AuditPage,
+    CalendarYear,
+    CalendarLoaded,
+    WorkingDaysAdded,
+    TokenView,
+    TokenCreated
 )))]
 struct Derived;
 
@@ -44,6 +54,9 @@ fn derived_schemas() -> serde_json::Map<String, Value> {
         .unwrap_or_default()
 }
 
+const CSV: &str = "text/csv";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
@@ -52,6 +65,25 @@ fn schema_ref(name: &str) -> Value {
 fn items_of(name: &str) -> Value {
     json!({"type": "object", "required": ["items"],
            "properties": {"items": {"type": "array", "items": schema_ref(name)}}})
+}
+
+/// The operation answering a file of one of `types` (not JSON).
+fn returns_file(mut op: Value, types: &[&str]) -> Value {
+    let content: serde_json::Map<String, Value> = types
+        .iter()
+        .map(|t| {
+            (
+                t.to_string(),
+                json!({"schema": {"type": "string", "format": "binary"}}),
+            )
+        })
+        .collect();
+    if let Some(responses) = op["responses"].as_object_mut() {
+        if let Some((_, ok)) = responses.iter_mut().find(|(k, _)| k.starts_with('2')) {
+            ok["content"] = Value::Object(content);
+        }
+    }
+    op
 }
 
 /// The operation with the schema of its successful answer.
@@ -126,8 +158,8 @@ pub fn document() -> Value {
         "200",
     );
     let tokens = json!({
-        "post": op("为集成系统创建 API 令牌(管理员;expires_days 默认365天)", "auth", Some("Token"), "201"),
-        "get": op("API 令牌列表(管理员;不含令牌本身)", "auth", None, "200"),
+        "post": returns(op("为集成系统创建 API 令牌(管理员;expires_days 默认365天)", "auth", Some("Token"), "201"), schema_ref("TokenCreated")),
+        "get": returns(op("API 令牌列表(管理员;不含令牌本身)", "auth", None, "200"), items_of("TokenView")),
     });
     let revoke_token = json!({"summary": "撤销 API 令牌(管理员)", "tags": ["auth"],
         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
@@ -184,6 +216,7 @@ pub fn document() -> Value {
         {"name": "days", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}}
     ]);
     cal_add["security"] = json!([]);
+    let cal_add = returns(cal_add, schema_ref("WorkingDaysAdded"));
     let mut attach = op(
         "上传附件(multipart/form-data,字段 file;图片、PDF、Office 文档,每个不超过 10 MB)",
         "attachments",
@@ -191,6 +224,7 @@ pub fn document() -> Value {
         "201",
     );
     attach["parameters"] = key_param();
+    let mut attach = returns(attach, items_of("AttachmentView"));
     attach["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}});
     let metric_params = json!([
         {"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11(上月19日至本月18日)、days:2026-11-01:2026-11-15;默认本月", "schema": {"type": "string"}},
@@ -213,13 +247,26 @@ pub fn document() -> Value {
         "200",
     );
     export_list["parameters"] = json!([format_param.clone()]);
+    let export_list = returns_file(export_list, &[CSV, XLSX]);
     let mut export_ranking = op("导出排名表", "export", None, "200");
     let mut ranking_params = vec![format_param];
     ranking_params.extend(metric_params.as_array().cloned().unwrap_or_default());
     export_ranking["parameters"] = Value::Array(ranking_params);
+    let export_ranking = returns_file(export_ranking, &[CSV, XLSX]);
     let mut login = op("登录,返回会话 Cookie", "auth", Some("Login"), "200");
     login["security"] = json!([]);
+    let login = returns(login, schema_ref("UserView"));
 
+    let worker = json!({"type": "object", "properties": {"running": {"type": "boolean"}, "panics": {"type": "integer"}}});
+    let health = json!({"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "writer_panics": {"type": "integer"},
+        "workers": {"type": "object", "additionalProperties": worker}}});
+    let healthz = json!({"get": {"summary": "健康检查:数据库写入与各后台任务", "security": [], "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": health.clone()}}},
+                "503": {"description": "数据库不可用(store_unavailable)或后台任务停止(worker_down)", "content": {"application/json": {"schema": health}}}}}});
+    let prometheus = json!({"get": {"summary": "Prometheus 指标(默认须管理员登录或令牌;配置 public_metrics 后公开)", "security": [], "responses": {"200": {"description": "Prometheus 文本格式", "content": {"text/plain": {"schema": {"type": "string"}}}}}}});
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
@@ -242,10 +289,10 @@ pub fn document() -> Value {
             "/api/v1/users/{id}": {"patch": returns(with_id(op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200"), "用户ID"), schema_ref("UserView"))},
             "/api/v1/categories": {"get": returns(op("分类列表", "reference", None, "200"), items_of("CategoryView")), "post": op("新增或修改分类(管理员;一个或一组)", "reference", Some("Category"), "204")},
             "/api/v1/policies": {"get": returns(op("期限规则表", "reference", None, "200"), items_of("DeadlinePolicy")), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
-            "/api/v1/calendar/years": {"get": op("已导入的节假日年份", "calendar", None, "200"), "post": op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201")},
+            "/api/v1/calendar/years": {"get": returns(op("已导入的节假日年份", "calendar", None, "200"), items_of("CalendarYear")), "post": returns(op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201"), schema_ref("CalendarLoaded"))},
             "/api/v1/calendar/add": {"get": cal_add},
             "/api/v1/appeals/{key}/attachments": {"post": attach},
-            "/api/v1/attachments/{id}": {"get": with_id(op("下载附件(仅能查看该工单者)", "attachments", None, "200"), "附件ID")},
+            "/api/v1/attachments/{id}": {"get": returns_file(with_id(op("下载附件(仅能查看该工单者)", "attachments", None, "200"), "附件ID"), &["application/octet-stream"])},
             "/api/v1/metrics": {"get": metrics},
             "/api/v1/rates": {"get": op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), "post": op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201")},
             "/api/v1/score-weights": {"get": returns(op("综合得分权重", "metrics", None, "200"), schema_ref("ScoreWeights")), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
@@ -255,13 +302,13 @@ pub fn document() -> Value {
             "/api/v1/suggestions/accuracy": {"get": accuracy},
             "/api/v1/dispatch-rules": {
                 "get": returns(op("派单目录", "smart", None, "200"), items_of("Rule")),
-                "put": op("替换派单目录(管理员);每条规则须有类别或关键词,承办单位须能承办", "smart", Some("DispatchRules"), "200")
+                "put": returns(op("替换派单目录(管理员);每条规则须有类别或关键词,承办单位须能承办", "smart", Some("DispatchRules"), "200"), items_of("Rule"))
             },
             "/api/v1/models": {"get": op("已训练的派单模型(版本、训练量、留出集准确率)", "smart", None, "200")},
             "/api/v1/models/train": {"post": op("立即用最新已办结诉求重新训练派单模型(管理员)", "smart", None, "200")},
             "/api/v1/export/ranking.{format}": {"get": export_ranking},
-            "/healthz": {"get": {"summary": "健康检查", "security": [], "responses": {"200": {"description": "OK"}, "503": {"description": "数据库不可用"}}}},
-            "/metrics": {"get": {"summary": "Prometheus 指标(默认须管理员登录或令牌;配置 public_metrics 后公开)", "security": [], "responses": {"200": {"description": "text/plain"}}}}
+            "/healthz": healthz,
+            "/metrics": prometheus
         },
         "components": {
             "securitySchemes": {
@@ -310,6 +357,6 @@ pub fn document() -> Value {
         {"name": "before", "in": "query", "required": false, "schema": {"type": "integer"}, "description": "上一页返回的 next_before"},
         {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}, "description": "默认100"}
     ]);
-    doc["paths"]["/api/v1/audit"] = json!({"get": audit});
+    doc["paths"]["/api/v1/audit"] = json!({"get": returns(audit, schema_ref("AuditPage"))});
     doc
 }

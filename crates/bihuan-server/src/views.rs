@@ -458,3 +458,84 @@ pub struct Registration<'a> {
     pub status_label: &'static str,
     pub version: u64,
 }
+
+/// An API token as administrators see it: never the token itself.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    /// What `DELETE /api/v1/tokens/{id}` takes.
+    pub id: String,
+    pub name: String,
+    pub user: UserId,
+    pub login: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Instant,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Instant>,
+    pub expired: bool,
+}
+
+/// A new API token: shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenCreated {
+    pub token: String,
+    pub id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Instant,
+    pub user: UserView,
+    pub note: &'static str,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditLine {
+    pub id: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Instant,
+    pub user: Option<UserId>,
+    pub login: String,
+    /// `login`, `login_failed`, `view_personal`, `export`, `admin_change`.
+    pub action: String,
+    pub target: String,
+    pub address: String,
+    pub detail: String,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditLine>,
+    /// Pass as `before` for the next page; none when this is the last.
+    pub next_before: Option<u64>,
+}
+
+/// A holiday year in force.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CalendarYear {
+    pub year: i32,
+    /// The State Council notices it comes from.
+    pub papers: Vec<String>,
+    pub days: Vec<SpecialDayView>,
+}
+
+/// A day the notice moves: a holiday (`off`) or a make-up working day.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SpecialDayView {
+    pub date: chrono::NaiveDate,
+    pub name: String,
+    pub off: bool,
+}
+
+/// The answer to loading a year: how many special days it has.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CalendarLoaded {
+    pub year: i32,
+    pub days: usize,
+}
+
+/// `date` plus `days` working days (the start day not counted).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkingDaysAdded {
+    pub date: chrono::NaiveDate,
+    pub days: u32,
+    pub result: chrono::NaiveDate,
+}

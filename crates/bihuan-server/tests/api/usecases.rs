@@ -449,6 +449,39 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
     }
     let (_, me) = app.get("housing", "/api/v1/me").await;
     checked += conforms(&doc, "UserView", &me);
+    let (s, created) = app
+        .post(
+            "admin",
+            "/api/v1/tokens",
+            &json!({"user": me["id"], "name": "对接测试", "expires_days": 30}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    checked += conforms(&doc, "TokenCreated", &created);
+    for (path, schema) in [
+        ("/api/v1/tokens", "TokenView"),
+        ("/api/v1/calendar/years", "CalendarYear"),
+    ] {
+        let (_, v) = app.get("admin", path).await;
+        let items = v["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{path}");
+        for item in items {
+            checked += conforms(&doc, schema, item);
+        }
+    }
+    let (_, page) = app.get("admin", "/api/v1/audit?limit=5").await;
+    checked += conforms(&doc, "AuditPage", &page);
+    for line in page["items"].as_array().unwrap() {
+        checked += conforms(&doc, "AuditLine", line);
+    }
+    let (_, added) = app
+        .get("admin", "/api/v1/calendar/add?date=2026-09-30&days=1")
+        .await;
+    checked += conforms(&doc, "WorkingDaysAdded", &added);
+    assert_eq!(
+        added["result"], "2026-10-08",
+        "after the National Day holiday"
+    );
     assert!(checked > 300, "{checked} fields checked");
     // The enums come from the types.
     let channels: Vec<&str> = doc["components"]["schemas"]["Channel"]["enum"]
