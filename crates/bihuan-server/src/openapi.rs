@@ -16,6 +16,8 @@ use bihuan_domain::metrics::ScoreWeights;
 use bihuan_domain::org::Unit;
 use bihuan_domain::policy::DeadlinePolicy;
 
+use crate::report::{EnteredRateView, FiveRatesView, MetricsView};
+use crate::smart::{AccuracyView, ModelView, SuggestionsView, Trained};
 use crate::views::{
     AppealSummary, AppealView, AttachmentView, AuditPage, CalendarLoaded, CalendarYear,
     CategoryView, Registration, TokenCreated, TokenView, UnitView, UserView, WorkingDaysAdded,
@@ -43,7 +45,14 @@ use crate::views::{
     CalendarLoaded,
     WorkingDaysAdded,
     TokenView,
-    TokenCreated
+    TokenCreated,
+    SuggestionsView,
+    AccuracyView,
+    ModelView,
+    Trained,
+    MetricsView,
+    FiveRatesView,
+    EnteredRateView
 )))]
 struct Derived;
 
@@ -177,12 +186,14 @@ pub fn document() -> Value {
         "200",
     );
     suggest_existing["parameters"] = key_param();
-    let mut accuracy = op(
+    let suggest_existing = returns(suggest_existing, schema_ref("SuggestionsView"));
+    let accuracy = op(
         "派单建议准确率:建议与最终主办单位、分类对照(默认近30天)",
         "smart",
         None,
         "200",
     );
+    let mut accuracy = returns(accuracy, schema_ref("AccuracyView"));
     accuracy["parameters"] = json!([
         {"name": "from", "in": "query", "required": false, "description": "起始日期 YYYY-MM-DD", "schema": {"type": "string"}},
         {"name": "to", "in": "query", "required": false, "description": "截止日期 YYYY-MM-DD(含)", "schema": {"type": "string"}}
@@ -239,6 +250,7 @@ pub fn document() -> Value {
         "200",
     );
     metrics["parameters"] = metric_params.clone();
+    let metrics = returns(metrics, schema_ref("MetricsView"));
     let format_param = json!({"name": "format", "in": "path", "required": true, "description": "csv(UTF-8 带 BOM)或 xlsx", "schema": {"type": "string", "enum": ["csv", "xlsx"]}});
     let mut export_list = op(
         "导出工单列表(筛选参数同 GET /api/v1/appeals;个人信息脱敏)",
@@ -294,18 +306,18 @@ pub fn document() -> Value {
             "/api/v1/appeals/{key}/attachments": {"post": attach},
             "/api/v1/attachments/{id}": {"get": returns_file(with_id(op("下载附件(仅能查看该工单者)", "attachments", None, "200"), "附件ID"), &["application/octet-stream"])},
             "/api/v1/metrics": {"get": metrics},
-            "/api/v1/rates": {"get": op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), "post": op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201")},
+            "/api/v1/rates": {"get": returns(op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), schema_ref("FiveRatesView")), "post": returns(op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201"), schema_ref("EnteredRateView"))},
             "/api/v1/score-weights": {"get": returns(op("综合得分权重", "metrics", None, "200"), schema_ref("ScoreWeights")), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
             "/api/v1/export/appeals.{format}": {"get": export_list},
-            "/api/v1/suggestions": {"post": op("智能派单建议(登记前):建议主办单位、分类、识别地点,以及可能重复的在办工单", "smart", Some("SuggestInput"), "200")},
+            "/api/v1/suggestions": {"post": returns(op("智能派单建议(登记前):建议主办单位、分类、识别地点,以及可能重复的在办工单", "smart", Some("SuggestInput"), "200"), schema_ref("SuggestionsView"))},
             "/api/v1/appeals/{key}/suggestions": {"get": suggest_existing},
             "/api/v1/suggestions/accuracy": {"get": accuracy},
             "/api/v1/dispatch-rules": {
                 "get": returns(op("派单目录", "smart", None, "200"), items_of("Rule")),
                 "put": returns(op("替换派单目录(管理员);每条规则须有类别或关键词,承办单位须能承办", "smart", Some("DispatchRules"), "200"), items_of("Rule"))
             },
-            "/api/v1/models": {"get": op("已训练的派单模型(版本、训练量、留出集准确率)", "smart", None, "200")},
-            "/api/v1/models/train": {"post": op("立即用最新已办结诉求重新训练派单模型(管理员)", "smart", None, "200")},
+            "/api/v1/models": {"get": returns(op("已训练的派单模型(版本、训练量、留出集准确率)", "smart", None, "200"), items_of("ModelView"))},
+            "/api/v1/models/train": {"post": returns(op("立即用最新已办结诉求重新训练派单模型(管理员)", "smart", None, "200"), schema_ref("Trained"))},
             "/api/v1/export/ranking.{format}": {"get": export_ranking},
             "/healthz": healthz,
             "/metrics": prometheus

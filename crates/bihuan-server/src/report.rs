@@ -78,8 +78,51 @@ pub fn current_month(now: Instant) -> String {
     format!("month:{}-{:02}", d.year(), d.month())
 }
 
-fn rate_json(r: Rate) -> Value {
-    json!({"num": r.num, "den": r.den, "value": r.value()})
+/// A rate as the API shows it: its parts and its value (none while the denominator is 0).
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct RateView {
+    pub num: u64,
+    pub den: u64,
+    pub value: Option<f64>,
+}
+
+impl From<Rate> for RateView {
+    fn from(r: Rate) -> RateView {
+        RateView {
+            num: r.num,
+            den: r.den,
+            value: r.value(),
+        }
+    }
+}
+
+/// Return-visit counts behind the satisfaction figures.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct VisitsView {
+    pub visited: u64,
+    pub contacted: u64,
+    pub resolved: u64,
+    pub satisfied: u64,
+    pub basic: u64,
+}
+
+/// Every rate of one group of appeals, as the API shows it (see `docs/metrics.md`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RatesView {
+    pub volume: u64,
+    pub timely_acceptance: RateView,
+    pub on_time_completion: RateView,
+    pub closed_loop: RateView,
+    pub one_shot: RateView,
+    pub visits: VisitsView,
+    pub response: Option<f64>,
+    pub resolution: Option<f64>,
+    pub satisfaction: Option<f64>,
+    pub composite: Option<f64>,
+    pub return_rate: RateView,
+    pub redo_rate: RateView,
+    pub overdue: u64,
+    pub average_handling_days: Option<f64>,
 }
 
 /// Every rate of one group of appeals.
@@ -167,23 +210,36 @@ pub fn rates_from_sums(
     }
 }
 
-pub fn rates_json(r: &Rates) -> Value {
-    json!({
-        "volume": r.volume,
-        "timely_acceptance": rate_json(r.timely_acceptance),
-        "on_time_completion": rate_json(r.on_time_completion),
-        "closed_loop": rate_json(r.closed_loop),
-        "one_shot": rate_json(r.one_shot),
-        "visits": r.visits,
-        "response": r.response,
-        "resolution": r.resolution,
-        "satisfaction": r.satisfaction,
-        "composite": r.composite,
-        "return_rate": rate_json(r.return_rate),
-        "redo_rate": rate_json(r.redo_rate),
-        "overdue": r.overdue,
-        "average_handling_days": r.average_handling_days,
-    })
+pub fn rates_view(r: &Rates) -> RatesView {
+    let metrics::VisitCounts {
+        visited,
+        contacted,
+        resolved,
+        satisfied,
+        basic,
+    } = r.visits;
+    RatesView {
+        volume: r.volume,
+        timely_acceptance: r.timely_acceptance.into(),
+        on_time_completion: r.on_time_completion.into(),
+        closed_loop: r.closed_loop.into(),
+        one_shot: r.one_shot.into(),
+        visits: VisitsView {
+            visited,
+            contacted,
+            resolved,
+            satisfied,
+            basic,
+        },
+        response: r.response,
+        resolution: r.resolution,
+        satisfaction: r.satisfaction,
+        composite: r.composite,
+        return_rate: r.return_rate.into(),
+        redo_rate: r.redo_rate.into(),
+        overdue: r.overdue,
+        average_handling_days: r.average_handling_days,
+    }
 }
 
 /// What a breakdown groups by.
@@ -394,50 +450,122 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     })
 }
 
-fn change_json(cur: f64, prev: f64) -> Value {
-    json!(metrics::change(cur, prev))
+/// The period a report covers: as asked, and as the half-open interval it means.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PeriodView {
+    pub spec: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Instant,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Instant,
 }
 
-pub fn report_json(r: &Report) -> Value {
+/// Relative changes (0.1 for +10 %); none where the earlier figure is 0 or missing.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeView {
+    /// Volume against the same period a year earlier.
+    pub volume_yoy: Option<f64>,
+    /// Volume against the period before.
+    pub volume_pop: Option<f64>,
+    pub satisfaction_pop: Option<f64>,
+    pub closed_loop_pop: Option<f64>,
+}
+
+/// One group of the breakdown with its rank (none below the minimum volume).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupView {
+    pub key: String,
+    pub name: String,
+    pub rank: Option<u32>,
+    pub rates: RatesView,
+}
+
+/// A group named on a board.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BoardEntry {
+    pub key: String,
+    pub name: String,
+}
+
+/// The red (best) and grey (worst) boards.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RankingView {
+    pub min_volume: u64,
+    pub red: Vec<BoardEntry>,
+    pub grey: Vec<BoardEntry>,
+}
+
+/// `GET /api/v1/metrics`: a period's rates, comparisons, breakdown and boards.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MetricsView {
+    pub period: PeriodView,
+    pub headline: RatesView,
+    pub previous: RatesView,
+    pub year_earlier: RatesView,
+    pub change: ChangeView,
+    pub groups: Vec<GroupView>,
+    pub ranking: RankingView,
+}
+
+pub fn report_view(r: &Report) -> MetricsView {
     let h = &r.headline;
-    let groups: Vec<Value> = r
+    let groups = r
         .groups
         .iter()
-        .map(|g| {
-            let rank = r
+        .map(|g| GroupView {
+            key: g.key.clone(),
+            name: g.name.clone(),
+            rank: r
                 .ranking
                 .entries
                 .iter()
                 .find(|e| e.key == g.key)
-                .and_then(|e| e.rank);
-            json!({"key": g.key, "name": g.name, "rank": rank, "rates": rates_json(&g.rates)})
+                .and_then(|e| e.rank),
+            rates: rates_view(&g.rates),
         })
         .collect();
-    let name = |k: &String| {
-        r.groups
-            .iter()
-            .find(|g| &g.key == k)
-            .map(|g| g.name.clone())
-            .unwrap_or_default()
+    let board = |keys: &[String]| {
+        keys.iter()
+            .map(|k| BoardEntry {
+                key: k.clone(),
+                name: r
+                    .groups
+                    .iter()
+                    .find(|g| &g.key == k)
+                    .map(|g| g.name.clone())
+                    .unwrap_or_default(),
+            })
+            .collect()
     };
-    json!({
-        "period": {"spec": r.spec, "start": r.period.start, "end": r.period.end},
-        "headline": rates_json(h),
-        "previous": rates_json(&r.previous),
-        "year_earlier": rates_json(&r.year_earlier),
-        "change": {
-            "volume_yoy": change_json(h.volume as f64, r.year_earlier.volume as f64),
-            "volume_pop": change_json(h.volume as f64, r.previous.volume as f64),
-            "satisfaction_pop": h.satisfaction.zip(r.previous.satisfaction).and_then(|(a, b)| metrics::change(a, b)),
-            "closed_loop_pop": h.closed_loop.value().zip(r.previous.closed_loop.value()).and_then(|(a, b)| metrics::change(a, b)),
+    MetricsView {
+        period: PeriodView {
+            spec: r.spec.clone(),
+            start: r.period.start,
+            end: r.period.end,
         },
-        "groups": groups,
-        "ranking": {
-            "min_volume": r.ranking.min_volume,
-            "red": r.ranking.red.iter().map(|k| json!({"key": k, "name": name(k)})).collect::<Vec<_>>(),
-            "grey": r.ranking.grey.iter().map(|k| json!({"key": k, "name": name(k)})).collect::<Vec<_>>(),
+        headline: rates_view(h),
+        previous: rates_view(&r.previous),
+        year_earlier: rates_view(&r.year_earlier),
+        change: ChangeView {
+            volume_yoy: metrics::change(h.volume as f64, r.year_earlier.volume as f64),
+            volume_pop: metrics::change(h.volume as f64, r.previous.volume as f64),
+            satisfaction_pop: h
+                .satisfaction
+                .zip(r.previous.satisfaction)
+                .and_then(|(a, b)| metrics::change(a, b)),
+            closed_loop_pop: h
+                .closed_loop
+                .value()
+                .zip(r.previous.closed_loop.value())
+                .and_then(|(a, b)| metrics::change(a, b)),
         },
-    })
+        groups,
+        ranking: RankingView {
+            min_volume: r.ranking.min_volume,
+            red: board(&r.ranking.red),
+            grey: board(&r.ranking.grey),
+        },
+    }
 }
 
 pub fn router() -> axum::Router<AppState> {
@@ -504,9 +632,33 @@ async fn enter_rate_api(
     axum::extract::State(state): axum::extract::State<AppState>,
     caller: crate::auth::Caller,
     crate::error::JsonBody(b): crate::error::JsonBody<RateBody>,
-) -> ApiResult<(axum::http::StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(axum::http::StatusCode, axum::Json<EnteredRateView>)> {
     let r = enter_rate(&state, &caller, b).await?;
-    Ok((axum::http::StatusCode::CREATED, axum::Json(json!(r))))
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(EnteredRateView {
+            period: r.period,
+            name: r.name.code(),
+            label: r.name.label(),
+            value: r.value,
+            source: r.source,
+            entered_by: r.entered_by,
+            at: r.at,
+        }),
+    ))
+}
+
+/// A rate entered by hand, as recorded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EnteredRateView {
+    pub period: String,
+    pub name: &'static str,
+    pub label: &'static str,
+    pub value: f64,
+    pub source: String,
+    pub entered_by: bihuan_domain::appeal::UserId,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Instant,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -521,7 +673,7 @@ async fn rates_api(
     axum::extract::State(state): axum::extract::State<AppState>,
     caller: crate::auth::Caller,
     crate::error::QueryParams(q): crate::error::QueryParams<RatesQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<FiveRatesView>> {
     caller.require(READERS)?;
     let r = build(
         &state,
@@ -532,34 +684,77 @@ async fn rates_api(
     )
     .await?;
     let entered = state.store.entered_rates(&r.spec).await?;
-    Ok(axum::Json(
-        json!({"period": r.spec, "five_rates": five_rates_json(&r, &entered)}),
-    ))
+    Ok(axum::Json(FiveRatesView {
+        five_rates: five_rates(&r, &entered),
+        period: r.spec,
+    }))
 }
 
-pub fn five_rates_json(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Value {
+/// One of the five headline rates (五率).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FiveRate {
+    /// `policy_awareness`, `approval_efficiency`, `closed_loop`, `safety_satisfaction`,
+    /// `cadre_approval`.
+    pub name: &'static str,
+    pub label: &'static str,
+    pub value: Option<f64>,
+    pub source: Option<String>,
+    /// Entered by hand (the closed-loop rate is computed).
+    pub entered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Instant>,
+}
+
+/// `GET /api/v1/rates`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FiveRatesView {
+    pub period: String,
+    pub five_rates: Vec<FiveRate>,
+}
+
+pub fn five_rates(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Vec<FiveRate> {
     let e = |n: bihuan_store::RateName| {
-        entered.iter().find(|x| x.name == n).map(|x| json!({"name": n.code(), "label": n.label(), "value": x.value, "source": x.source, "entered": true, "at": x.at}))
-            .unwrap_or_else(|| json!({"name": n.code(), "label": n.label(), "value": null, "source": null, "entered": false}))
+        let found = entered.iter().find(|x| x.name == n);
+        FiveRate {
+            name: n.code(),
+            label: n.label(),
+            value: found.map(|x| x.value),
+            source: found.map(|x| x.source.clone()),
+            entered: found.is_some(),
+            at: found.map(|x| x.at),
+        }
     };
     use bihuan_store::RateName as N;
-    json!([
+    vec![
         e(N::PolicyAwareness),
         e(N::ApprovalEfficiency),
-        {"name": "closed_loop", "label": "诉求办理闭环率", "value": r.headline.closed_loop.value(), "source": "平台计算:已回访办结 / 已答复", "entered": false},
+        FiveRate {
+            name: "closed_loop",
+            label: "诉求办理闭环率",
+            value: r.headline.closed_loop.value(),
+            source: Some("平台计算:已回访办结 / 已答复".into()),
+            entered: false,
+            at: None,
+        },
         e(N::SafetySatisfaction),
         e(N::CadreApproval),
-    ])
+    ]
+}
+
+/// The five rates as JSON (the dashboard's page data).
+pub fn five_rates_json(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Value {
+    serde_json::to_value(five_rates(r, entered)).unwrap_or(Value::Null)
 }
 
 async fn metrics_api(
     axum::extract::State(state): axum::extract::State<AppState>,
     caller: crate::auth::Caller,
     crate::error::QueryParams(q): crate::error::QueryParams<MetricsQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<MetricsView>> {
     caller.require(READERS)?;
     let r = build(&state, &q).await?;
-    Ok(axum::Json(report_json(&r)))
+    Ok(axum::Json(report_view(&r)))
 }
 
 async fn weights_api(

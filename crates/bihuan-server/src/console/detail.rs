@@ -444,7 +444,7 @@ pub(super) async fn render_detail(
         && matches!(c.user.role, Role::Dispatcher | Role::Admin))
         || (c.sees_all() && !a.status.is_terminal())
     {
-        Some(crate::smart::suggestions_for(state, c, &a).await)
+        serde_json::to_value(crate::smart::suggestions_for(state, c, &a).await).ok()
     } else {
         None
     };

@@ -289,7 +289,8 @@ pub(super) async fn intake_suggestions(
         township: q.township.parse().ok().map(UnitId),
         citizen: Phone::parse(q.phone.trim()).ok().map(|p| p.identity()),
     };
-    let v = crate::smart::for_text(&state, &c, &text).await;
+    let v =
+        serde_json::to_value(crate::smart::for_text(&state, &c, &text).await).unwrap_or_default();
     let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
     let list = |key: &str, name: &str| -> Vec<String> {
         v[key]

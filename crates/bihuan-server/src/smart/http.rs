@@ -39,46 +39,125 @@ pub(super) struct SuggestBody {
     phone: Option<String>,
 }
 
+/// A lead unit the router suggests, with why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UnitHint {
+    pub unit: UnitId,
+    pub name: String,
+    pub confidence: f32,
+    /// At or above the one-click (直派) threshold.
+    pub direct: bool,
+    pub reasons: Vec<String>,
+}
+
+/// A category the router suggests, with why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CategoryHint {
+    pub category: CategoryId,
+    pub path: Option<String>,
+    pub confidence: f32,
+    pub reasons: Vec<String>,
+}
+
+/// Where the text says the matter is.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PlaceHint {
+    pub township: Option<UnitId>,
+    pub township_name: Option<String>,
+    pub village: Option<UnitId>,
+    pub village_name: Option<String>,
+    pub grid: Option<UnitId>,
+    pub grid_name: Option<String>,
+    /// The names found in the text.
+    pub matched: Vec<String>,
+    pub confidence: f32,
+}
+
+/// An open appeal that may be the same matter. Shown like a list row: the title's personal
+/// numbers masked for everyone.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DuplicateHint {
+    /// Raised by the same caller (a repeat counts against 一次性化解率).
+    pub same_caller: bool,
+    pub id: AppealId,
+    pub number: bihuan_domain::appeal::AppealNumber,
+    pub title: String,
+    pub status: Status,
+    pub status_label: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub registered_at: Instant,
+    pub similarity: f32,
+    pub same_township: bool,
+}
+
+/// Whether a trained model of each kind is loaded.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ModelsLoaded {
+    pub unit: bool,
+    pub category: bool,
+}
+
 /// Suggestions and duplicates as the console and API show them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SuggestionsView {
+    pub units: Vec<UnitHint>,
+    pub categories: Vec<CategoryHint>,
+    pub place: Option<PlaceHint>,
+    pub duplicates: Vec<DuplicateHint>,
+    pub direct_dispatch_confidence: f32,
+    /// False while the duplicate index is still being built at start.
+    pub duplicates_ready: bool,
+    pub models: ModelsLoaded,
+}
+
 pub async fn view(
     state: &AppState,
     caller: &Caller,
     s: &Suggestions,
     dups: &[dedup::Match],
     citizen: Option<String>,
-) -> Value {
+) -> SuggestionsView {
     let cat = state.store.catalog();
     let router = state.smart.router();
     let unit_name = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
-    let units: Vec<Value> = s
+    let units = s
         .units
         .iter()
-        .map(|u| {
-            json!({
-                "unit": u.unit, "name": unit_name(u.unit), "confidence": u.confidence,
-                "direct": u.confidence >= state.smart.direct_confidence,
-                "reasons": u.reasons.iter().map(|r| r.describe(&cat.org, &cat.categories)).collect::<Vec<_>>(),
-            })
+        .map(|u| UnitHint {
+            unit: u.unit,
+            name: unit_name(u.unit),
+            confidence: u.confidence,
+            direct: u.confidence >= state.smart.direct_confidence,
+            reasons: u
+                .reasons
+                .iter()
+                .map(|r| r.describe(&cat.org, &cat.categories))
+                .collect(),
         })
         .collect();
-    let categories: Vec<Value> = s
+    let categories = s
         .categories
         .iter()
-        .map(|c| {
-            json!({
-                "category": c.category, "path": cat.categories.path_name(c.category),
-                "confidence": c.confidence,
-                "reasons": c.reasons.iter().map(|r| r.describe(&cat.org, &cat.categories)).collect::<Vec<_>>(),
-            })
+        .map(|c| CategoryHint {
+            category: c.category,
+            path: cat.categories.path_name(c.category),
+            confidence: c.confidence,
+            reasons: c
+                .reasons
+                .iter()
+                .map(|r| r.describe(&cat.org, &cat.categories))
+                .collect(),
         })
         .collect();
-    let place = s.place.as_ref().map(|p| {
-        json!({
-            "township": p.township, "township_name": p.township.map(unit_name),
-            "village": p.village, "village_name": p.village.map(unit_name),
-            "grid": p.grid, "grid_name": p.grid.map(unit_name),
-            "matched": p.matched, "confidence": p.confidence,
-        })
+    let place = s.place.as_ref().map(|p| PlaceHint {
+        township: p.township,
+        township_name: p.township.map(unit_name),
+        village: p.village,
+        village_name: p.village.map(unit_name),
+        grid: p.grid,
+        grid_name: p.grid.map(unit_name),
+        matched: p.matched.clone(),
+        confidence: p.confidence,
     });
     let mut duplicates = Vec::new();
     for m in dups {
@@ -89,31 +168,39 @@ pub async fn view(
         {
             if can_see(caller, &a) {
                 let same_caller = citizen.is_some() && a.citizen.identity_key() == citizen;
-                duplicates.push(json!({
-                    "same_caller": same_caller,
-                    "id": a.id, "number": a.number, "title": a.title, "status": a.status,
-                    "status_label": a.status.label(), "registered_at": a.registered_at,
-                    "similarity": m.similarity, "same_township": m.same_township,
-                }));
+                duplicates.push(DuplicateHint {
+                    same_caller,
+                    id: a.id,
+                    number: a.number,
+                    title: crate::views::Disclosure::Masked.text(&a.title),
+                    status: a.status,
+                    status_label: a.status.label(),
+                    registered_at: a.registered_at,
+                    similarity: m.similarity,
+                    same_township: m.same_township,
+                });
             }
         }
     }
-    json!({
-        "units": units, "categories": categories, "place": place, "duplicates": duplicates,
-        "direct_dispatch_confidence": state.smart.direct_confidence,
-        "duplicates_ready": state.smart.duplicates_ready(),
-        "models": {
-            "unit": router.models.unit.is_some(),
-            "category": router.models.category.is_some(),
+    SuggestionsView {
+        units,
+        categories,
+        place,
+        duplicates,
+        direct_dispatch_confidence: state.smart.direct_confidence,
+        duplicates_ready: state.smart.duplicates_ready(),
+        models: ModelsLoaded {
+            unit: router.models.unit.is_some(),
+            category: router.models.category.is_some(),
         },
-    })
+    }
 }
 
 pub(super) async fn suggest_new(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(b): JsonBody<SuggestBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SuggestionsView>> {
     caller.require(INTAKE)?;
     if b.content.trim().is_empty() {
         return Err(ApiError::unprocessable(
@@ -181,7 +268,7 @@ pub struct NewText {
 }
 
 /// Suggestions and possible duplicates for a text at intake (the API and the console form).
-pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> Value {
+pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> SuggestionsView {
     let router = state.smart.router();
     let s = router.suggest(
         &format!("{}\n{}", t.title, t.content),
@@ -198,7 +285,7 @@ pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> Value {
 }
 
 /// Suggestions for a registered appeal; recorded when the appeal awaits dispatch.
-pub async fn suggestions_for(state: &AppState, caller: &Caller, a: &Appeal) -> Value {
+pub async fn suggestions_for(state: &AppState, caller: &Caller, a: &Appeal) -> SuggestionsView {
     let router = state.smart.router();
     let s = router.suggest(
         &format!("{}\n{}", a.title, a.content),
@@ -222,7 +309,7 @@ pub(super) async fn suggest_existing(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(key): PathParams<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SuggestionsView>> {
     let a = crate::appeals::visible(&state, &caller, &key).await?;
     Ok(Json(suggestions_for(&state, &caller, &a).await))
 }
@@ -234,8 +321,54 @@ pub(super) struct PeriodQuery {
     to: Option<String>,
 }
 
+/// The suggestions' accuracy over a period.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccuracyView {
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Instant,
+    #[schema(value_type = String, format = DateTime)]
+    pub to: Instant,
+    pub direct_dispatch_confidence: f32,
+    /// One row per stage (`intake`, `dispatch`).
+    pub stages: Vec<Accuracy>,
+}
+
+/// A stored routing model (its body is not shown).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ModelView {
+    pub version: u64,
+    /// `unit` or `category`.
+    pub kind: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Instant,
+    /// Facts about the training run: texts, classes, held-out accuracy, seconds.
+    #[schema(value_type = Object)]
+    pub meta: Value,
+    pub bytes: u64,
+}
+
+/// One model a training run produced.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TrainedModel {
+    pub version: u64,
+    pub classes: usize,
+    /// On the held-out fifth of the texts, when there were enough.
+    pub holdout_accuracy: Option<f32>,
+}
+
+/// What a training run did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Trained {
+    pub texts: usize,
+    pub seconds: f64,
+    pub unit: Option<TrainedModel>,
+    pub category: Option<TrainedModel>,
+    /// In Chinese, for the console.
+    pub summary: String,
+}
+
 /// Accuracy of what was suggested, against the lead unit and category the appeal has now.
-#[derive(Debug, Default, Clone, serde::Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, serde::Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Accuracy {
     pub stage: String,
     pub suggested: u64,
@@ -292,7 +425,7 @@ pub(super) async fn accuracy(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(q): QueryParams<PeriodQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AccuracyView>> {
     if !caller.sees_all() {
         return Err(ApiError::forbidden(
             ErrorCode::RoleForbidden,
@@ -317,11 +450,12 @@ pub(super) async fn accuracy(
         ));
     }
     let rows = state.store.suggestion_outcomes(from, to).await?;
-    Ok(Json(json!({
-        "from": from, "to": to,
-        "direct_dispatch_confidence": state.smart.direct_confidence,
-        "stages": accuracy_of(&rows, state.smart.direct_confidence),
-    })))
+    Ok(Json(AccuracyView {
+        from,
+        to,
+        direct_dispatch_confidence: state.smart.direct_confidence,
+        stages: accuracy_of(&rows, state.smart.direct_confidence),
+    }))
 }
 
 pub(super) async fn list_rules(
@@ -378,20 +512,33 @@ pub(super) async fn put_rules(
 pub(super) async fn list_models(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<crate::views::Items<ModelView>>> {
     if !caller.sees_all() {
         return Err(ApiError::forbidden(
             ErrorCode::RoleForbidden,
             "只有中心和领导可以查看模型",
         ));
     }
-    Ok(Json(json!({"items": state.store.models().await?})))
+    let items = state
+        .store
+        .models()
+        .await?
+        .into_iter()
+        .map(|m| ModelView {
+            version: m.version,
+            kind: m.kind,
+            created_at: m.created_at,
+            meta: m.meta,
+            bytes: m.bytes,
+        })
+        .collect();
+    Ok(Json(crate::views::Items { items }))
 }
 
 pub(super) async fn train_now(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Trained>> {
     caller.require(&[Role::Admin])?;
     let r = train(&state.store, state.clock.now()).await.map_err(|e| {
         tracing::error!(error = %e, "training failed");
@@ -402,12 +549,20 @@ pub(super) async fn train_now(
         )
     })?;
     let _ = state.smart.refresh(&state.store).await;
-    Ok(Json(json!({
-        "texts": r.texts, "seconds": r.seconds,
-        "unit": r.unit.map(|(v, c, a)| json!({"version": v, "classes": c, "holdout_accuracy": a})),
-        "category": r.category.map(|(v, c, a)| json!({"version": v, "classes": c, "holdout_accuracy": a})),
-        "summary": r.describe(),
-    })))
+    let trained = |m: Option<(u64, usize, Option<f32>)>| {
+        m.map(|(version, classes, holdout_accuracy)| TrainedModel {
+            version,
+            classes,
+            holdout_accuracy,
+        })
+    };
+    Ok(Json(Trained {
+        texts: r.texts,
+        seconds: r.seconds,
+        summary: r.describe(),
+        unit: trained(r.unit),
+        category: trained(r.category),
+    }))
 }
 
 #[cfg(test)]

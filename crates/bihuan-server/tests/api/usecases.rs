@@ -482,6 +482,33 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
         added["result"], "2026-10-08",
         "after the National Day holiday"
     );
+    // Metrics, rates and smart dispatch.
+    let (s, m) = app.get("leader", "/api/v1/metrics").await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    checked += conforms(&doc, "MetricsView", &m);
+    checked += conforms(&doc, "RatesView", &m["headline"]);
+    checked += conforms(&doc, "RateView", &m["headline"]["timely_acceptance"]);
+    for g in m["groups"].as_array().unwrap() {
+        checked += conforms(&doc, "GroupView", g);
+    }
+    let (_, r) = app.get("leader", "/api/v1/rates").await;
+    checked += conforms(&doc, "FiveRatesView", &r);
+    for f in r["five_rates"].as_array().unwrap() {
+        checked += conforms(&doc, "FiveRate", f);
+    }
+    let (_, sugg) = app
+        .post(
+            "operator",
+            "/api/v1/suggestions",
+            &json!({"title": "路灯不亮", "content": "东街路灯不亮,晚上很黑"}),
+        )
+        .await;
+    checked += conforms(&doc, "SuggestionsView", &sugg);
+    for u in sugg["units"].as_array().unwrap() {
+        checked += conforms(&doc, "UnitHint", u);
+    }
+    let (_, acc) = app.get("dispatcher", "/api/v1/suggestions/accuracy").await;
+    checked += conforms(&doc, "AccuracyView", &acc);
     assert!(checked > 300, "{checked} fields checked");
     // The enums come from the types.
     let channels: Vec<&str> = doc["components"]["schemas"]["Channel"]["enum"]
