@@ -128,6 +128,7 @@ codes! {
     UnknownRate => "unknown_rate", "未知的指标";
     UnknownTownship => "unknown_township", "乡镇(街道)不存在";
     UnknownUnit => "unknown_unit", "单位不存在";
+    UnknownUser => "unknown_user", "用户不存在或已停用";
     UnknownWhistle => "unknown_whistle", "没有这次吹哨";
     UploadForbidden => "upload_forbidden", "无权上传附件";
     VersionConflict => "version_conflict", "工单已被他人更新,请刷新后重试";

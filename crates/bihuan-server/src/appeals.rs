@@ -358,14 +358,28 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
             ))
         }
         "sign" | "set_owner" => {
-            if let Some(Value::Number(n)) = obj.get("owner") {
-                let id = n
+            // The owner is named by user id and read from the accounts: a person object sent
+            // by a client (any id, any name) is not taken.
+            if let Some(given) = obj.get("owner").filter(|v| !v.is_null()) {
+                let id = given
                     .as_u64()
                     .filter(|i| *i <= u32::MAX as u64)
                     .ok_or_else(|| {
-                        ApiError::unprocessable(ErrorCode::InvalidBody, "owner 须为用户ID")
+                        ApiError::unprocessable(
+                            ErrorCode::InvalidBody,
+                            "owner 须为用户ID(整数),即首席服务官的账号",
+                        )
                     })?;
-                let user = state.store.user(UserId(id as u32)).await?;
+                let user = match state.store.user(UserId(id as u32)).await {
+                    Ok(u) if u.active => u,
+                    Ok(_) | Err(bihuan_store::StoreError::NotFound { .. }) => {
+                        return Err(ApiError::unprocessable(
+                            ErrorCode::UnknownUser,
+                            format!("首席服务官:用户 {id} 不存在或已停用"),
+                        ))
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 obj.insert(
                     "owner".into(),
                     serde_json::to_value(Person {

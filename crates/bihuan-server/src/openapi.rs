@@ -76,6 +76,58 @@ fn items_of(name: &str) -> Value {
            "properties": {"items": {"type": "array", "items": schema_ref(name)}}})
 }
 
+/// The body of `POST /api/v1/appeals/{key}/actions`, derived from the domain's `Command` with
+/// the API's differences (see `appeals::command_from_body`): every action carries `version`; an
+/// owner is named by user id; a merge names its master by number or id (`master`, not the
+/// domain's `into`); `link_duplicate` is recorded by a merge and cannot be sent.
+fn action_schema(command: &Value) -> Value {
+    let version = json!({"type": "integer", "minimum": 0, "description": "工单当前版本号(防止覆盖他人的更新)"});
+    let variants: Vec<Value> = command["oneOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let mut v = v.clone();
+            // The object that names the action: the variant itself, or its part in an `allOf`.
+            let part = if v["properties"].is_object() {
+                &mut v
+            } else {
+                v["allOf"]
+                    .as_array_mut()?
+                    .iter_mut()
+                    .find(|p| p["properties"]["action"].is_object())?
+            };
+            let action = part["properties"]["action"]["enum"][0].as_str()?.to_string();
+            if action == "link_duplicate" {
+                return None;
+            }
+            part["properties"]["version"] = version.clone();
+            if let Some(r) = part["required"].as_array_mut() {
+                r.push(json!("version"));
+            }
+            match action.as_str() {
+                "sign" | "set_owner" => {
+                    part["properties"]["owner"] = json!({"type": if action == "sign" { json!(["integer", "null"]) } else { json!("integer") },
+                        "description": "首席服务官的用户ID(须为主办单位的在用账号);签收时省略则为签收人"});
+                }
+                "merge" => {
+                    if let Some(p) = part["properties"].as_object_mut() {
+                        p.remove("into");
+                        p.insert("master".into(), json!({"type": ["string", "integer"], "description": "主工单编号(2026-11-000123)或ID"}));
+                    }
+                    if let Some(r) = part["required"].as_array_mut() {
+                        r.retain(|x| x != "into");
+                        r.push(json!("master"));
+                    }
+                }
+                _ => {}
+            }
+            Some(v)
+        })
+        .collect();
+    json!({"description": "对工单的一项操作;字段随 action 而定(由领域命令生成)。", "oneOf": variants})
+}
+
 /// The operation answering a file of one of `types` (not JSON).
 fn returns_file(mut op: Value, types: &[&str]) -> Value {
     let content: serde_json::Map<String, Value> = types
@@ -340,7 +392,6 @@ pub fn document() -> Value {
                 "Token": {"type": "object", "required": ["user", "name"], "properties": {"user": {"type": "integer"}, "name": {"type": "string"}, "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650}}},
                 "SuggestInput": {"type": "object", "required": ["content"], "properties": {"title": {"type": "string"}, "content": {"type": "string"}, "address": {"type": "string"}, "category": {"type": "integer"}, "township": {"type": "integer"}}},
                 "DispatchRules": {"type": "array", "description": "id 为0或省略则自动编号", "items": {"$ref": "#/components/schemas/Rule"}},
-                "Action": {"type": "object", "required": ["action", "version"], "description": "action 取值:answer_at_intake, dispatch{lead,assisting,note}, sign{owner?}, set_owner{owner}, commit{commitment{what,by,citizen_part}}, contact{note}, return{reason}, decide_return{accept,note,redispatch?[lead,[assisting]]}, request_extension{limit{working_days|calendar_days|hours:N},reason}, decide_extension{approve,note}, whistle{units,matter}, report_in{whistle,note}, reply{result,reason?,text,petition_outcome?,attachments?}, return_visit{contacted,resolved?,rating?,comment}, close{note}, redo{cause,reason}, merge{master}, supervise{reason,note}, comment{text}", "properties": {"action": {"type": "string"}, "version": {"type": "integer"}}},
                 "NewUser": {"type": "object", "required": ["login", "name", "role", "unit", "password"], "properties": {"login": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "password": {"type": "string"}}},
                 "UserUpdate": {"type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "unit": {"type": "integer"}, "active": {"type": "boolean"}, "password": {"type": "string"}}},
                 "PolicyTable": {"type": "array", "items": {"$ref": "#/components/schemas/DeadlinePolicy"}},
@@ -351,8 +402,11 @@ pub fn document() -> Value {
     });
     doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
     // The schemas derived from the types replace any written here under the same name.
+    let derived = derived_schemas();
+    let action = action_schema(derived.get("Command").unwrap_or(&Value::Null));
     if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
-        schemas.extend(derived_schemas());
+        schemas.extend(derived);
+        schemas.insert("Action".into(), action);
     }
     let mut audit = op(
         "访问与审计日志(管理员):登录、查看未脱敏个人信息、导出、管理操作;新的在前",

@@ -31,7 +31,8 @@ use smart::{
 };
 use usecases::{
     a_double_submitted_form_registers_one_appeal,
-    a_grid_member_sees_its_own_registrations_in_list_and_detail, the_api_keeps_phones_in_one_form,
+    a_grid_member_sees_its_own_registrations_in_list_and_detail,
+    an_owner_must_be_an_active_account, the_api_keeps_phones_in_one_form,
     the_console_offers_exactly_what_the_domain_accepts, the_openapi_schemas_describe_the_answers,
     the_owner_is_changed_from_the_console,
 };
@@ -1776,6 +1777,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
+    an_owner_must_be_an_active_account,
     a_double_submitted_form_registers_one_appeal,
     the_owner_is_changed_from_the_console,
     the_api_keeps_phones_in_one_form,

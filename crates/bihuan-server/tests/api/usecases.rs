@@ -264,6 +264,74 @@ pub async fn the_owner_is_changed_from_the_console(app: TestApp) {
     assert_eq!(v["owner"]["user"], lead.id.0, "{v}");
 }
 
+/// The chief service officer is a real, active account of the lead unit: a person object made up
+/// by the client (any id, any name) is refused, as are unknown and disabled users; a user id of
+/// the lead unit's staff is taken, with the name from the account.
+pub async fn an_owner_must_be_an_active_account(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    let lead = app.state.store.user_by_login("housing-lead").await.unwrap();
+    for (owner, code) in [
+        (
+            json!({"user": 99999, "name": "冒名顶替", "unit": HOUSING}),
+            "invalid_body",
+        ),
+        (
+            json!({"user": lead.id.0, "name": "改了名字", "unit": HOUSING}),
+            "invalid_body",
+        ),
+        (json!(99999), "unknown_user"),
+        (json!("5"), "invalid_body"),
+        (json!(-1), "invalid_body"),
+    ] {
+        let (s, v) = app
+            .act("housing", &num, json!({"action": "sign", "owner": owner}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{owner}: {v}");
+        assert_eq!(v["code"], code, "{owner}: {v}");
+    }
+    assert_eq!(
+        app.status_of(&num).await,
+        "dispatched",
+        "nothing was signed"
+    );
+    let signed = app
+        .ok(
+            "housing",
+            &num,
+            json!({"action": "sign", "owner": lead.id.0}),
+        )
+        .await;
+    assert_eq!(signed["owner"]["user"], lead.id.0);
+    assert_eq!(signed["owner"]["name"], lead.name.as_str());
+    // A disabled account cannot be made owner.
+    let (s, _) = body(
+        app.client
+            .patch(app.url(&format!("/api/v1/users/{}", lead.id.0)))
+            .bearer_auth(app.token("admin"))
+            .json(&json!({"active": false}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "set_owner", "owner": lead.id.0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "unknown_user");
+}
+
 /// Phones sent to the API are kept in one form; what is not a phone number is refused with the
 /// field named.
 pub async fn the_api_keeps_phones_in_one_form(app: TestApp) {
@@ -509,6 +577,76 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
     }
     let (_, acc) = app.get("dispatcher", "/api/v1/suggestions/accuracy").await;
     checked += conforms(&doc, "AccuracyView", &acc);
+    // Action bodies the API accepts match their variant of the derived `Action` schema.
+    let variants = doc["components"]["schemas"]["Action"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(variants.len(), 19, "every command but link_duplicate");
+    let variant_of = |action: &str| {
+        variants
+            .iter()
+            .find(|v| {
+                let (props, _) = schema_fields(&doc, v);
+                props.contains("version")
+                    && serde_json::to_string(v)
+                        .unwrap()
+                        .contains(&format!("\"enum\":[\"{action}\"]"))
+            })
+            .unwrap_or_else(|| panic!("no Action variant for {action}"))
+            .clone()
+    };
+    let num2 = n(&app.register(&new_appeal()).await);
+    let master = n(&app.register(&new_appeal()).await);
+    let lead = app.state.store.user_by_login("housing-lead").await.unwrap();
+    for (login, body) in [
+        (
+            "dispatcher",
+            json!({"action": "dispatch", "lead": HOUSING, "assisting": [WATER], "note": "请办理"}),
+        ),
+        ("housing", json!({"action": "sign", "owner": lead.id.0})),
+        (
+            "dispatcher",
+            json!({"action": "set_owner", "owner": lead.id.0}),
+        ),
+        ("housing", json!({"action": "contact", "note": "已联系"})),
+        (
+            "housing",
+            json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+        ),
+        (
+            "visitor",
+            json!({"action": "return_visit", "contacted": true, "resolved": true, "rating": "satisfied", "comment": "满意"}),
+        ),
+        ("housing", json!({"action": "comment", "text": "备注"})),
+    ] {
+        let name = body["action"].as_str().unwrap().to_string();
+        let sent = app.ok(login, &num2, body.clone()).await;
+        assert!(sent["version"].is_u64());
+        let mut with_version = body.clone();
+        with_version["version"] = json!(1);
+        let (props, required) = schema_fields(&doc, &variant_of(&name));
+        for k in with_version.as_object().unwrap().keys() {
+            assert!(
+                props.contains(k),
+                "{name}: `{k}` is not in its Action variant"
+            );
+        }
+        for r in &required {
+            assert!(
+                with_version.get(r).is_some(),
+                "{name}: `{r}` required, not sent"
+            );
+        }
+        checked += 1;
+    }
+    let merge = json!({"action": "merge", "master": master, "version": 1});
+    let (props, required) = schema_fields(&doc, &variant_of("merge"));
+    assert!(
+        props.contains("master") && !props.contains("into"),
+        "{props:?}"
+    );
+    assert!(required.iter().all(|r| merge.get(r).is_some()));
     assert!(checked > 300, "{checked} fields checked");
     // The enums come from the types.
     let channels: Vec<&str> = doc["components"]["schemas"]["Channel"]["enum"]
