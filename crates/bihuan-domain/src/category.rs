@@ -35,6 +35,8 @@ pub enum CategoryError {
     DuplicateId(u32),
     #[error("category {0} has an empty name")]
     EmptyName(u32),
+    #[error("分类 {0}：名称超过100字或含控制字符")]
+    NameTooLong(u32),
     #[error("category {child}: parent {parent} does not exist")]
     MissingParent { child: u32, parent: u32 },
     #[error("category {0} is deeper than three levels")]
@@ -43,11 +45,22 @@ pub enum CategoryError {
     DuplicateName(String),
 }
 
+impl Category {
+    /// The name as an administrator may set it (see [`crate::org::fits_name`]).
+    pub fn check_name(&self) -> Result<(), CategoryError> {
+        if !crate::org::fits_name(&self.name) {
+            return Err(CategoryError::NameTooLong(self.id.0));
+        }
+        Ok(())
+    }
+}
+
 impl CategoryError {
     pub fn error_code(&self) -> ErrorCode {
         match self {
             CategoryError::DuplicateId(_) => ErrorCode::CategoryDuplicateId,
             CategoryError::EmptyName(_) => ErrorCode::CategoryEmptyName,
+            CategoryError::NameTooLong(_) => ErrorCode::NameTooLong,
             CategoryError::MissingParent { .. } => ErrorCode::CategoryMissingParent,
             CategoryError::TooDeep(_) => ErrorCode::CategoryTooDeep,
             CategoryError::DuplicateName(_) => ErrorCode::CategoryDuplicateName,

@@ -111,6 +111,8 @@ pub enum OrgError {
     DuplicateId(u32),
     #[error("unit {0} has an empty name")]
     EmptyName(u32),
+    #[error("单位 {0}：名称或别名超过100字、含控制字符，或别名多于20个")]
+    NameTooLong(u32),
     #[error("unit {unit}: parent {parent} does not exist")]
     MissingParent { unit: u32, parent: u32 },
     #[error("unit {unit} ({kind:?}) cannot sit under a {parent_kind:?}")]
@@ -132,6 +134,7 @@ impl OrgError {
         match self {
             OrgError::DuplicateId(_) => ErrorCode::OrgDuplicateId,
             OrgError::EmptyName(_) => ErrorCode::OrgEmptyName,
+            OrgError::NameTooLong(_) => ErrorCode::NameTooLong,
             OrgError::MissingParent { .. } => ErrorCode::OrgMissingParent,
             OrgError::WrongParentKind { .. } => ErrorCode::OrgWrongParentKind,
             OrgError::BadRoot(_) => ErrorCode::OrgBadRoot,
@@ -147,6 +150,27 @@ impl OrgError {
 }
 
 /// A validated organisation tree.
+/// Whether a unit's or category's name (or an alias) can be kept: at most 100 characters, no
+/// control characters. Exports, pages and place matching all show or match them whole. Checked
+/// on what is being added or changed (`Unit::check_names`), not on what is stored already, so a
+/// database from before the limit still opens.
+pub fn fits_name(name: &str) -> bool {
+    name.chars().count() <= 100 && !name.chars().any(char::is_control)
+}
+
+impl Unit {
+    /// The unit's name and aliases as an administrator may set them.
+    pub fn check_names(&self) -> Result<(), OrgError> {
+        if !fits_name(&self.name)
+            || self.aliases.len() > 20
+            || !self.aliases.iter().all(|a| fits_name(a))
+        {
+            return Err(OrgError::NameTooLong(self.id.0));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Org {
     units: BTreeMap<UnitId, Unit>,
@@ -160,6 +184,12 @@ impl Org {
         for u in units {
             if u.name.trim().is_empty() {
                 return Err(OrgError::EmptyName(u.id.0));
+            }
+            if !fits_name(&u.name)
+                || u.aliases.len() > 20
+                || !u.aliases.iter().all(|a| fits_name(a))
+            {
+                return Err(OrgError::NameTooLong(u.id.0));
             }
             let id = u.id;
             if map.insert(id, u).is_some() {

@@ -118,6 +118,19 @@ fn width(s: &str) -> f64 {
         .sum()
 }
 
+/// The most characters an Excel cell holds.
+const XLSX_CELL_MAX: usize = 32_767;
+
+/// `v` cut to what a cell holds, marked where cut (CSV keeps everything).
+fn cell(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.chars().count() <= XLSX_CELL_MAX {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut cut: String = v.chars().take(XLSX_CELL_MAX - 10).collect();
+    cut.push_str("…(已截断)");
+    std::borrow::Cow::Owned(cut)
+}
+
 pub fn to_xlsx(t: &Table) -> anyhow::Result<Vec<u8>> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let sheet = wb.add_worksheet();
@@ -130,12 +143,12 @@ pub fn to_xlsx(t: &Table) -> anyhow::Result<Vec<u8>> {
     sheet.set_name(if name.is_empty() { "Sheet1" } else { &name })?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
     for (c, h) in t.headers.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, h, &bold)?;
+        sheet.write_string_with_format(0, c as u16, cell(h).as_ref(), &bold)?;
     }
     let mut widths: Vec<f64> = t.headers.iter().map(|h| width(h)).collect();
     for (r, row) in t.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            sheet.write_string(r as u32 + 1, c as u16, v)?;
+            sheet.write_string(r as u32 + 1, c as u16, cell(v).as_ref())?;
             if let Some(w) = widths.get_mut(c) {
                 *w = w.max(width(v));
             }

@@ -94,6 +94,10 @@ pub(crate) fn upsert_by_id<T, K: PartialEq>(
 /// Units upserted into the organisation: the whole resulting tree, checked, and the rows to
 /// write (all units, which replace the table).
 pub(crate) fn units_after(cat: &Catalog, units: Vec<Unit>) -> Result<(Org, Vec<Unit>)> {
+    for u in &units {
+        u.check_names()
+            .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
+    }
     let all = upsert_by_id(cat.org.units().cloned().collect(), units, |u| u.id);
     let org =
         Org::new(all.clone()).map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
@@ -105,6 +109,10 @@ pub(crate) fn categories_after(
     cat: &Catalog,
     categories: Vec<Category>,
 ) -> Result<(CategoryTree, Vec<Category>)> {
+    for c in &categories {
+        c.check_name()
+            .map_err(|e| StoreError::invalid(e.error_code(), e.to_string()))?;
+    }
     let all = upsert_by_id(cat.categories.iter().cloned().collect(), categories, |c| {
         c.id
     });

@@ -961,3 +961,72 @@ pub async fn the_audit_log_records_access_and_changes(app: TestApp) {
     let (s, _) = app.get("admin", "/api/v1/audit?limit=0").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+/// Names of units and categories are bounded where they enter (a 100,000-character category
+/// name once made every XLSX export fail), and an export never fails on a long cell.
+pub async fn long_names_are_refused_and_exports_hold(app: TestApp) {
+    for (path, body) in [
+        (
+            "/api/v1/categories",
+            json!({"id": 900, "name": "长".repeat(101)}),
+        ),
+        (
+            "/api/v1/categories",
+            json!({"id": 901, "name": "控制\u{0007}字符"}),
+        ),
+        (
+            "/api/v1/units",
+            json!({"id": 900, "name": "长".repeat(101), "kind": "department", "parent": 1}),
+        ),
+        (
+            "/api/v1/units",
+            json!({"id": 901, "name": "新部门", "kind": "department", "parent": 1, "aliases": ["别".repeat(101)]}),
+        ),
+    ] {
+        let (s, v) = app.post("admin", path, &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert_eq!(v["code"], "name_too_long", "{path}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("100字"), "{v}");
+    }
+    let r = app
+        .client
+        .post(app.url("/api/v1/categories"))
+        .bearer_auth(app.token("admin"))
+        .json(&json!({"id": 902, "name": "长".repeat(100)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "100 characters are allowed"
+    );
+    let mut b = new_appeal();
+    b["content"] = json!("内".repeat(10_000));
+    app.register(&b).await;
+    for path in [
+        "/api/v1/export/appeals.xlsx",
+        "/api/v1/export/ranking.xlsx?by=category",
+    ] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(app.token("leader"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(r.bytes().await.unwrap().starts_with(b"PK"), "{path}");
+    }
+}
+
+#[test]
+fn an_xlsx_cell_longer_than_excel_allows_is_cut_not_refused() {
+    let t = bihuan_server::export::Table {
+        title: "测试".into(),
+        headers: vec!["内容".into()],
+        rows: vec![vec!["字".repeat(40_000)]],
+    };
+    let bytes = bihuan_server::export::to_xlsx(&t).expect("a workbook");
+    assert!(bytes.starts_with(b"PK"));
+}

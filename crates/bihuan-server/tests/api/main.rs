@@ -17,9 +17,9 @@ use hardening::{
     api_tokens_expire_are_listed_and_revoked, cross_origin_posts_change_nothing,
     dates_outside_the_range_are_client_errors, extreme_limits_are_refused_and_writes_go_on,
     extreme_policy_limits_are_refused, login_redirects_stay_on_this_site,
-    personal_numbers_in_free_text_are_masked, responses_carry_the_security_headers,
-    the_audit_log_records_access_and_changes, the_dispatch_preview_is_for_dispatchers_only,
-    wrong_passwords_are_throttled,
+    long_names_are_refused_and_exports_hold, personal_numbers_in_free_text_are_masked,
+    responses_carry_the_security_headers, the_audit_log_records_access_and_changes,
+    the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1778,6 +1778,7 @@ on_both_stores!(
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,
+    long_names_are_refused_and_exports_hold,
     a_double_submitted_form_registers_one_appeal,
     the_owner_is_changed_from_the_console,
     the_api_keeps_phones_in_one_form,
