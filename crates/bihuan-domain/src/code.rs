@@ -83,7 +83,7 @@ codes! {
     MasterNotOpen => "master_not_open", "主工单已办结或已合并";
     MergeIntoSelf => "merge_into_self", "不能把工单合并到它自己";
     MethodNotAllowed => "method_not_allowed", "该路径不支持此请求方法";
-    NameTooLong => "name_too_long", "名称过长或含控制字符(单位、分类的名称和别名不超过100字)";
+    NameTooLong => "name_too_long", "名称过长或含控制字符（单位、分类的名称和别名不超过100字）";
     NoExtensionPending => "no_extension_pending", "没有待审批的延期申请";
     NoFile => "no_file", "没有上传文件";
     NoReportDue => "no_report_due", "本单位没有待报到的吹哨";

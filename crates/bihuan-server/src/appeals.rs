@@ -367,7 +367,7 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
                     .ok_or_else(|| {
                         ApiError::unprocessable(
                             ErrorCode::InvalidBody,
-                            "owner 须为用户ID(整数),即首席服务官的账号",
+                            "owner 须为用户ID（整数），即首席服务官的账号",
                         )
                     })?;
                 let user = match state.store.user(UserId(id as u32)).await {
@@ -375,7 +375,7 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
                     Ok(_) | Err(bihuan_store::StoreError::NotFound { .. }) => {
                         return Err(ApiError::unprocessable(
                             ErrorCode::UnknownUser,
-                            format!("首席服务官:用户 {id} 不存在或已停用"),
+                            format!("首席服务官：用户 {id} 不存在或已停用"),
                         ))
                     }
                     Err(e) => return Err(e.into()),

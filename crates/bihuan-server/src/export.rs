@@ -127,7 +127,7 @@ fn cell(v: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(v);
     }
     let mut cut: String = v.chars().take(XLSX_CELL_MAX - 10).collect();
-    cut.push_str("…(已截断)");
+    cut.push_str("…（已截断）");
     std::borrow::Cow::Owned(cut)
 }
 
