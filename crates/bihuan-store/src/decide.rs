@@ -214,3 +214,39 @@ pub(crate) fn apply_user_update(mut user: User, update: UserUpdate) -> (User, En
     };
     (user, ends)
 }
+
+/// A new user's unit must exist (checked before anything is read).
+pub(crate) fn check_new_user(cat: &Catalog, user: &crate::NewUser) -> Result<()> {
+    if cat.org.get(user.unit).is_none() {
+        return Err(StoreError::invalid(
+            ErrorCode::UnknownUnit,
+            format!("单位 {} 不存在", user.unit.0),
+        ));
+    }
+    Ok(())
+}
+
+/// The refusal when a login is in use already.
+pub(crate) fn login_taken(login: &str) -> StoreError {
+    StoreError::conflict(
+        ErrorCode::LoginTaken,
+        format!("登录名「{login}」已被使用，请换一个"),
+    )
+}
+
+/// Whether an appeal that holds `count` files can take one more.
+pub(crate) fn check_attachment_room(count: i64) -> Result<()> {
+    if count >= crate::MAX_ATTACHMENTS as i64 {
+        return Err(StoreError::invalid(
+            ErrorCode::TooManyAttachments,
+            format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
+        ));
+    }
+    Ok(())
+}
+
+/// The SHA-256 of a file's bytes, as stored with it.
+pub(crate) fn file_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}

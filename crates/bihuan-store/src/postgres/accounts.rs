@@ -11,12 +11,7 @@ impl AccountStore for PgStore {
     }
 
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        if self.catalog().org.get(user.unit).is_none() {
-            return Err(StoreError::invalid(
-                ErrorCode::UnknownUnit,
-                format!("单位 {} 不存在", user.unit.0),
-            ));
-        }
+        crate::decide::check_new_user(&self.catalog(), &user)?;
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
@@ -38,10 +33,7 @@ impl AccountStore for PgStore {
             .await?;
         match row {
             Some(r) => user_from_row(&r),
-            None => Err(StoreError::conflict(
-                ErrorCode::LoginTaken,
-                format!("登录名「{}」已被使用", user.login),
-            )),
+            None => Err(crate::decide::login_taken(&user.login)),
         }
     }
 

@@ -26,14 +26,8 @@ impl AttachmentStore for PgStore {
                     )
                     .await?
                     .get(0);
-                if count >= crate::MAX_ATTACHMENTS as i64 {
-                    return Err(StoreError::invalid(
-                        ErrorCode::TooManyAttachments,
-                        format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
-                    ));
-                }
-                use sha2::Digest;
-                let sha = hex::encode(sha2::Sha256::digest(&file.data));
+                crate::decide::check_attachment_room(count)?;
+                let sha = crate::decide::file_sha256(&file.data);
                 let id: i64 = tx
                     .query_one(
                         "INSERT INTO attachments (appeal_id, name, mime, size, sha256, data, uploaded_by, at)

@@ -7,19 +7,10 @@ use crate::decide::Ends;
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        let catalog = self.catalog();
-        if catalog.org.get(user.unit).is_none() {
-            return Err(StoreError::invalid(
-                ErrorCode::UnknownUnit,
-                format!("单位 {} 不存在", user.unit.0),
-            ));
-        }
+        crate::decide::check_new_user(&self.catalog(), &user)?;
         self.write(move |conn| {
             if user_by(conn, "login = ?", [&user.login])?.is_some() {
-                return Err(StoreError::conflict(
-                    ErrorCode::LoginTaken,
-                    format!("登录名「{}」已被使用", user.login),
-                ));
+                return Err(crate::decide::login_taken(&user.login));
             }
             conn.execute(
                 "INSERT INTO users (login, name, role, unit, password_hash, active, created_at)

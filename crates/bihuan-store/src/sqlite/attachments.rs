@@ -12,12 +12,7 @@ impl AttachmentStore for SqliteStore {
             let count: i64 = conn
                 .prepare_cached("SELECT COUNT(*) FROM attachments WHERE appeal_id = ?")?
                 .query_row([file.appeal.0 as i64], |r| r.get(0))?;
-            if count >= crate::MAX_ATTACHMENTS as i64 {
-                return Err(StoreError::invalid(
-                    ErrorCode::TooManyAttachments,
-                    format!("每个工单最多{}个附件", crate::MAX_ATTACHMENTS),
-                ));
-            }
+            crate::decide::check_attachment_room(count)?;
             let exists: Option<i64> = conn
                 .prepare_cached("SELECT id FROM appeals WHERE id = ?")?
                 .query_row([file.appeal.0 as i64], |r| r.get(0))
@@ -25,8 +20,7 @@ impl AttachmentStore for SqliteStore {
             if exists.is_none() {
                 return Err(StoreError::not_found(format!("appeal {}", file.appeal.0)));
             }
-            use sha2::Digest;
-            let sha = hex::encode(sha2::Sha256::digest(&file.data));
+            let sha = crate::decide::file_sha256(&file.data);
             conn.prepare_cached(
                 "INSERT INTO attachments (appeal_id, name, mime, size, sha256, data, uploaded_by, at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
