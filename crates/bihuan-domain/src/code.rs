@@ -31,6 +31,7 @@ codes! {
     AlreadySupervised => "already_supervised", "这个超期时限已督办过";
     AppealClosed => "appeal_closed", "工单已办结,只能备注";
     AppealMerged => "appeal_merged", "工单已合并到主工单,请在主工单上操作";
+    AssistOpinionGiven => "assist_opinion_given", "本单位已就这次交办提交协办意见";
     BackupNotFound => "backup_not_found", "备份文件不存在";
     BadAppealKey => "bad_appeal_key", "工单编号或ID格式不对";
     BadBackup => "bad_backup", "备份文件损坏、被改动或不完整,未恢复任何数据";
@@ -87,7 +88,8 @@ codes! {
     NoExtensionPending => "no_extension_pending", "没有待审批的延期申请";
     NoFile => "no_file", "没有上传文件";
     NoReportDue => "no_report_due", "本单位没有待报到的吹哨";
-    NotATownship => "not_a_township", "只有乡镇(街道)可以吹哨";
+    NotATownship => "not_a_township", "只有乡镇（街道）可以吹哨";
+    NotAssistingUnit => "not_assisting_unit", "本单位不是这件工单的协办单位";
     NotEmpty => "not_empty", "数据库非空,不能恢复备份";
     NotFound => "not_found", "未找到";
     NotLeadUnit => "not_lead_unit", "只有主办单位可以执行此操作";

@@ -49,6 +49,10 @@ pub enum DomainError {
     NoReportDue,
     #[error("this unit has already reported in to whistle {0}")]
     AlreadyReported(u32),
+    #[error("this unit is not an assisting unit of the appeal")]
+    NotAssistingUnit,
+    #[error("this unit has already given its opinion for this dispatch")]
+    AssistOpinionGiven,
     #[error(
         "a return visit must record whether the citizen's problem was resolved and the rating"
     )]
@@ -135,6 +139,8 @@ impl DomainError {
             DomainError::NotWhistleTarget(_) => ErrorCode::NotWhistleTarget,
             DomainError::NoReportDue => ErrorCode::NoReportDue,
             DomainError::AlreadyReported(_) => ErrorCode::AlreadyReported,
+            DomainError::NotAssistingUnit => ErrorCode::NotAssistingUnit,
+            DomainError::AssistOpinionGiven => ErrorCode::AssistOpinionGiven,
             DomainError::VisitIncomplete => ErrorCode::VisitIncomplete,
             DomainError::MergeIntoSelf => ErrorCode::MergeIntoSelf,
             DomainError::MasterNotOpen => ErrorCode::MasterNotOpen,
@@ -183,6 +189,8 @@ impl DomainError {
             DomainError::NotWhistleTarget(_) => "本单位不在此次吹哨的报到单位中".into(),
             DomainError::NoReportDue => "本单位没有待报到的吹哨".into(),
             DomainError::AlreadyReported(_) => "本单位已报到".into(),
+            DomainError::NotAssistingUnit => "本单位不是这件工单的协办单位".into(),
+            DomainError::AssistOpinionGiven => "本单位已提交协办意见".into(),
             DomainError::VisitIncomplete => {
                 "已联系上群众时,必须填写是否解决和满意度;未联系上时不填".into()
             }

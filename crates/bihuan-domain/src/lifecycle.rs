@@ -180,6 +180,8 @@ simple_enum! {
         DecideExtension => "审批延期",
         Whistle => "吹哨",
         ReportIn => "报到",
+        /// An assisting unit's opinion for the lead (协办意见).
+        AssistOpinion => "协办意见",
         Reply => "答复",
         ReturnVisit => "回访",
         Close => "办结",
@@ -208,6 +210,7 @@ impl Action {
             Action::DecideExtension => "decide_extension",
             Action::Whistle => "whistle",
             Action::ReportIn => "report_in",
+            Action::AssistOpinion => "assist_opinion",
             Action::Reply => "reply",
             Action::ReturnVisit => "return_visit",
             Action::Close => "close",
@@ -243,6 +246,7 @@ impl Action {
             | Action::RequestExtension
             | Action::Whistle
             | Action::ReportIn
+            | Action::AssistOpinion
             | Action::Reply => &[Handler, UnitLeader],
             Action::SetOwner => &[UnitLeader, Dispatcher],
             Action::DecideExtension => &[Dispatcher, Admin, UnitLeader],
@@ -316,6 +320,20 @@ pub struct WhistleTarget {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub reported_at: Option<Instant>,
     pub note: Option<String>,
+}
+
+/// What an assisting unit was asked for at a dispatch: its opinion (协办意见) by `due`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AssistTask {
+    pub unit: UnitId,
+    /// The dispatch that asked.
+    #[schema(value_type = String, format = DateTime)]
+    pub asked_at: Instant,
+    #[schema(value_type = String, format = DateTime)]
+    pub due: Instant,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub given_at: Option<Instant>,
+    pub opinion: Option<String>,
 }
 
 /// The unit's reply.
@@ -460,6 +478,10 @@ pub enum Command {
         #[serde(default)]
         note: String,
     },
+    /// An assisting unit gives its opinion to the lead unit.
+    AssistOpinion {
+        opinion: String,
+    },
     Reply(Reply),
     ReturnVisit(ReturnVisit),
     Close {
@@ -503,6 +525,7 @@ impl Command {
             Command::DecideExtension { .. } => Action::DecideExtension,
             Command::Whistle { .. } => Action::Whistle,
             Command::ReportIn { .. } => Action::ReportIn,
+            Command::AssistOpinion { .. } => Action::AssistOpinion,
             Command::Reply(_) => Action::Reply,
             Command::ReturnVisit(_) => Action::ReturnVisit,
             Command::Close { .. } => Action::Close,
@@ -554,6 +577,11 @@ pub enum Event {
         /// Set here when the reply clock runs from dispatch.
         #[schema(value_type = Option<String>, format = DateTime)]
         reply_due: Option<Instant>,
+        /// When the assisting units' opinions are due (absent without assisting units, and in
+        /// histories written before opinions were asked for).
+        #[serde(default)]
+        #[schema(value_type = Option<String>, format = DateTime)]
+        assist_due: Option<Instant>,
     },
     Signed {
         owner: Person,
@@ -605,6 +633,11 @@ pub enum Event {
         no: u32,
         unit: UnitId,
         note: String,
+        late: bool,
+    },
+    AssistOpinionGiven {
+        unit: UnitId,
+        opinion: String,
         late: bool,
     },
     Replied {
@@ -684,6 +717,7 @@ impl Event {
                 first_contact_due: _,
                 return_by: _,
                 reply_due: _,
+                assist_due: _,
             }
             | Event::Contacted { note }
             | Event::ReturnAccepted { note }
@@ -757,6 +791,11 @@ impl Event {
                     },
             } => vec![comment],
             Event::Commented { text } => vec![text],
+            Event::AssistOpinionGiven {
+                unit: _,
+                opinion,
+                late: _,
+            } => vec![opinion],
         }
     }
 
@@ -778,6 +817,7 @@ impl Event {
             Event::ExtensionRefused { .. } => "extension_refused",
             Event::Whistled { .. } => "whistled",
             Event::ReportedIn { .. } => "reported_in",
+            Event::AssistOpinionGiven { .. } => "assist_opinion_given",
             Event::Replied { .. } => "replied",
             Event::Visited { .. } => "visited",
             Event::Closed { .. } => "closed",
@@ -807,6 +847,7 @@ impl Event {
             Event::ExtensionRefused { .. } => "驳回延期",
             Event::Whistled { .. } => "吹哨",
             Event::ReportedIn { .. } => "报到",
+            Event::AssistOpinionGiven { .. } => "协办意见",
             Event::Replied { .. } => "答复",
             Event::Visited { .. } => "回访",
             Event::Closed { .. } => "办结",
@@ -939,6 +980,7 @@ impl Serialize for Stored<&Appeal> {
             extension,
             extensions_granted,
             whistles,
+            assists,
             reply,
             replied_at,
             first_replied_at,
@@ -956,7 +998,7 @@ impl Serialize for Stored<&Appeal> {
             dispatch_rounds,
             reply_rounds,
         } = self.0;
-        let mut st = s.serialize_struct("Appeal", 46)?;
+        let mut st = s.serialize_struct("Appeal", 47)?;
         st.serialize_field("id", id)?;
         st.serialize_field("number", number)?;
         st.serialize_field("version", version)?;
@@ -987,6 +1029,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "extension", extension)?;
         sparse(&mut st, "extensions_granted", extensions_granted)?;
         sparse(&mut st, "whistles", whistles)?;
+        sparse(&mut st, "assists", assists)?;
         sparse(&mut st, "reply", reply)?;
         sparse(&mut st, "replied_at", replied_at)?;
         sparse(&mut st, "first_replied_at", first_replied_at)?;
@@ -1070,6 +1113,10 @@ pub struct Appeal {
     pub extensions_granted: u32,
     #[serde(default)]
     pub whistles: Vec<Whistle>,
+    /// Every opinion assisting units were asked for, at every dispatch (the current ones are
+    /// those asked at `dispatched_at`).
+    #[serde(default)]
+    pub assists: Vec<AssistTask>,
     pub reply: Option<Reply>,
     /// The latest reply.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -1279,6 +1326,7 @@ impl Appeal {
             extension: None,
             extensions_granted: 0,
             whistles: vec![],
+            assists: vec![],
             reply: None,
             replied_at: None,
             first_replied_at: None,
@@ -1411,6 +1459,11 @@ impl Appeal {
                 ReplyClock::Dispatch => Some(p.reply.due_from(cal, at)?),
                 ReplyClock::Sign => None,
             },
+            assist_due: if assisting.is_empty() {
+                None
+            } else {
+                Some(p.assist.due_from(cal, at)?)
+            },
         })
     }
 
@@ -1463,13 +1516,78 @@ impl Appeal {
         ))
     }
 
-    /// The earliest running deadline not yet supervised as overdue: the deadline scanner looks
-    /// only at appeals where this has passed.
+    /// The earliest deadline not yet supervised as overdue — the lead's running clocks, the
+    /// open report-ins and assisting opinions: the deadline scanner looks only at appeals where
+    /// this has passed.
     pub fn next_unsupervised_deadline(&self) -> Option<Instant> {
         self.running_deadlines()
             .into_iter()
             .map(|(_, _, due)| due)
-            .find(|due| !self.supervised_deadlines.contains(due))
+            .chain(self.side_deadlines().into_iter().map(|(_, _, _, due)| due))
+            .filter(|due| !self.supervised_deadlines.contains(due))
+            .min()
+    }
+
+    /// The opinion `unit` still owes for the current dispatch, if it was asked for one.
+    pub fn open_assist(&self, unit: UnitId) -> Option<&AssistTask> {
+        self.assists.iter().find(|t| {
+            t.unit == unit && t.given_at.is_none() && Some(t.asked_at) == self.dispatched_at
+        })
+    }
+
+    /// The opinions of the current dispatch's assisting units, given or not.
+    pub fn current_assists(&self) -> impl Iterator<Item = &AssistTask> {
+        self.assists
+            .iter()
+            .filter(|t| Some(t.asked_at) == self.dispatched_at)
+    }
+
+    /// Deadlines of units other than the lead, still running while the appeal is handled:
+    /// `(what, unit, start, due)` for each report-in a called unit owes and each assisting
+    /// opinion not yet given. They are supervised when they run out but do not colour the
+    /// appeal, which the lead's clocks do.
+    pub fn side_deadlines(&self) -> Vec<(&'static str, UnitId, Instant, Instant)> {
+        let mut out = Vec::new();
+        if !matches!(self.status, Status::Dispatched | Status::InProgress) {
+            return out;
+        }
+        for w in &self.whistles {
+            for t in w.targets.iter().filter(|t| t.reported_at.is_none()) {
+                out.push(("report_in", t.unit, w.at, w.report_by));
+            }
+        }
+        for t in self.current_assists().filter(|t| t.given_at.is_none()) {
+            out.push(("assist", t.unit, t.asked_at, t.due));
+        }
+        out.sort_by_key(|(_, _, _, due)| *due);
+        out
+    }
+
+    /// The deadline that matters to `unit` on this appeal: the lead's next running deadline for
+    /// the lead, else the earliest report-in or assisting opinion it owes. `(what, start, due)`.
+    pub fn deadline_for(&self, unit: UnitId) -> Option<(&'static str, Instant, Instant)> {
+        if self.lead == Some(unit) {
+            return self.running_deadlines().into_iter().next();
+        }
+        self.side_deadlines()
+            .into_iter()
+            .find(|(_, u, _, _)| *u == unit)
+            .map(|(what, _, start, due)| (what, start, due))
+    }
+
+    /// Every deadline an overdue supervision may be raised for at `now`: the lead's
+    /// ([`Appeal::overdue_deadlines`]) and the other units' ([`Appeal::side_deadlines`]).
+    pub fn supervisable_overdue(&self, now: Instant) -> Vec<Instant> {
+        let mut out = self.overdue_deadlines(now);
+        out.extend(
+            self.side_deadlines()
+                .into_iter()
+                .map(|(_, _, _, due)| due)
+                .filter(|due| now > *due),
+        );
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The instant the appeal turns due soon (yellow), if a deadline is running.
@@ -1668,6 +1786,17 @@ impl Appeal {
                             (_, Some(w)) => DomainError::AlreadyReported(w.no),
                         },
                     );
+                }
+            }
+            Action::AssistOpinion => {
+                if !matches!(self.status, Status::Dispatched | Status::InProgress) {
+                    return Err(self.illegal(name));
+                }
+                if !self.assisting.contains(&actor.unit) {
+                    return Err(DomainError::NotAssistingUnit);
+                }
+                if self.open_assist(actor.unit).is_none() {
+                    return Err(DomainError::AssistOpinionGiven);
                 }
             }
             Action::Reply => {
@@ -1877,6 +2006,17 @@ impl Appeal {
                     late: at > w.report_by,
                 }]
             }
+            Command::AssistOpinion { opinion } => {
+                text("opinion", opinion, true, MAX_TEXT)?;
+                let task = self
+                    .open_assist(actor.unit)
+                    .ok_or(DomainError::AssistOpinionGiven)?;
+                vec![Event::AssistOpinionGiven {
+                    unit: actor.unit,
+                    opinion: opinion.clone(),
+                    late: at > task.due,
+                }]
+            }
             Command::Reply(reply) => {
                 text("text", &reply.text, true, MAX_TEXT)?;
                 match (&reply.result, &reply.reason) {
@@ -1987,7 +2127,7 @@ impl Appeal {
                 let deadline = match reason {
                     SuperviseReason::LeaderOrder => None,
                     SuperviseReason::Overdue => {
-                        let overdue = self.overdue_deadlines(at);
+                        let overdue = self.supervisable_overdue(at);
                         let fresh = overdue
                             .iter()
                             .copied()
@@ -2041,8 +2181,18 @@ impl Appeal {
                 first_contact_due,
                 return_by,
                 reply_due,
+                assist_due,
                 ..
             } => {
+                if let Some(due) = assist_due {
+                    self.assists.extend(assisting.iter().map(|u| AssistTask {
+                        unit: *u,
+                        asked_at: at,
+                        due: *due,
+                        given_at: None,
+                        opinion: None,
+                    }));
+                }
                 self.status = Status::Dispatched;
                 self.lead = Some(*lead);
                 self.assisting = assisting.clone();
@@ -2121,6 +2271,10 @@ impl Appeal {
                         self.reply_rounds.pop();
                     }
                 }
+                // Opinions not yet given lapse with the dispatch that asked for them.
+                let asked = self.dispatched_at;
+                self.assists
+                    .retain(|t| t.given_at.is_some() || Some(t.asked_at) != asked);
                 self.lead = None;
                 self.assisting.clear();
                 self.owner = None;
@@ -2192,7 +2346,21 @@ impl Appeal {
                     t.note = Some(note.clone());
                 }
             }
+            Event::AssistOpinionGiven { unit, opinion, .. } => {
+                let asked = self.dispatched_at;
+                if let Some(t) = self
+                    .assists
+                    .iter_mut()
+                    .find(|t| t.unit == *unit && t.given_at.is_none() && Some(t.asked_at) == asked)
+                {
+                    t.given_at = Some(at);
+                    t.opinion = Some(opinion.clone());
+                }
+            }
             Event::Replied { reply, .. } => {
+                // An opinion not yet due is no longer needed once the lead has replied; one
+                // already overdue stays missed.
+                self.assists.retain(|t| t.given_at.is_some() || t.due < at);
                 self.status = Status::Replied;
                 self.reply = Some(reply.clone());
                 self.replied_at = Some(at);

@@ -404,6 +404,14 @@ pub struct ScoreWeights {
     pub resolution: f64,
     pub satisfaction: f64,
     pub basic_weight: f64,
+    /// The weights of the 双考核 score (report-ins, assisting opinions, whistle outcomes).
+    #[serde(default)]
+    pub coordination: CoordinationWeights,
+    /// The share of the 双考核 score in a unit's ranking score, 0–1: the ranking score is
+    /// `(1 − share) × composite + share × 双考核`, or the composite alone when a unit has no
+    /// 双考核 figures. 0 (the default) ranks by the composite score alone.
+    #[serde(default)]
+    pub coordination_share: f64,
 }
 
 impl Default for ScoreWeights {
@@ -413,6 +421,8 @@ impl Default for ScoreWeights {
             resolution: 0.5,
             satisfaction: 0.4,
             basic_weight: 0.9,
+            coordination: CoordinationWeights::default(),
+            coordination_share: 0.0,
         }
     }
 }
@@ -430,7 +440,27 @@ impl ScoreWeights {
         if !(0.0..=1.0).contains(&self.basic_weight) {
             return Err("基本满意的折算系数必须在0到1之间".into());
         }
+        let c = &self.coordination;
+        let parts = [c.report_in, c.assist, c.whistle];
+        if parts.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err("双考核的权重必须为非负数".into());
+        }
+        if (parts.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+            return Err("报到及时率、协办意见及时率、吹哨解决率的权重之和必须为1".into());
+        }
+        if !(0.0..=1.0).contains(&self.coordination_share) {
+            return Err("双考核在排名得分中的占比必须在0到1之间".into());
+        }
         Ok(())
+    }
+
+    /// A unit's ranking score from its composite and 双考核 scores (see `coordination_share`).
+    pub fn ranking_score(&self, composite: Option<f64>, coordination: Option<f64>) -> Option<f64> {
+        let s = self.coordination_share;
+        match (composite, coordination) {
+            (Some(c), Some(d)) if s > 0.0 => Some((1.0 - s) * c + s * d),
+            (c, _) => c,
+        }
     }
 }
 
@@ -509,6 +539,150 @@ pub fn redo_rate<'a>(
         }
     }
     r
+}
+
+/// 报到及时率 (双考核, the called side): report-ins owed to whistles whose report-in deadline
+/// falls in the period, made by that deadline, over those whose outcome is known (the unit
+/// reported in, or the deadline passed `now`). Scope: the called unit.
+pub fn report_in_on_time<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    period: &Period,
+    now: Instant,
+) -> Rate {
+    let mut r = Rate::default();
+    for a in appeals.into_iter().filter(|a| live(a)) {
+        for w in &a.whistles {
+            if !period.contains(w.report_by) {
+                continue;
+            }
+            for t in w.targets.iter().filter(|t| scope.unit(Some(t.unit))) {
+                match t.reported_at {
+                    Some(at) => r.count(at <= w.report_by),
+                    None if now > w.report_by => r.count(false),
+                    None => {}
+                }
+            }
+        }
+    }
+    r
+}
+
+/// 吹哨解决率 (双考核, the whistling side): for each unit that blew a whistle on an appeal, the
+/// appeal counts once, on the day of its latest reply, when that reply came after the unit's
+/// first whistle on it; it is a hit when the matter was resolved — by the return visit's answer
+/// when the citizen was reached, else by the reply's result. Scope: the whistling unit.
+pub fn whistle_resolution<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    period: &Period,
+) -> Rate {
+    let mut r = Rate::default();
+    for a in appeals.into_iter().filter(|a| live(a)) {
+        let Some(replied) = a.replied_at else {
+            continue;
+        };
+        if !period.contains(replied) {
+            continue;
+        }
+        for (unit, first) in first_whistles(a) {
+            if scope.unit(Some(unit)) && first < replied {
+                r.count(resolved(a));
+            }
+        }
+    }
+    r
+}
+
+/// Each unit that blew a whistle on the appeal, with the instant of its first whistle.
+pub fn first_whistles(a: &Appeal) -> Vec<(UnitId, Instant)> {
+    let mut out: Vec<(UnitId, Instant)> = Vec::new();
+    for w in &a.whistles {
+        if !out.iter().any(|(u, _)| *u == w.by) {
+            out.push((w.by, w.at));
+        }
+    }
+    out
+}
+
+/// Whether the appeal's matter is resolved: the return visit's answer when the citizen was
+/// reached, else the latest reply's result.
+pub fn resolved(a: &Appeal) -> bool {
+    match a.visit.as_ref().and_then(|v| v.resolved) {
+        Some(r) => r,
+        None => a
+            .reply
+            .as_ref()
+            .is_some_and(|r| r.result == crate::lifecycle::ReplyResult::Resolved),
+    }
+}
+
+/// 协办意见及时率: opinions asked of assisting units whose deadline falls in the period, given by
+/// it, over those whose outcome is known (given, or the deadline passed `now`). An opinion that
+/// lapsed — the dispatch was taken back after a return, or the lead replied before it was due —
+/// is not counted. Scope: the assisting unit.
+pub fn assist_on_time<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    period: &Period,
+    now: Instant,
+) -> Rate {
+    let mut r = Rate::default();
+    for a in appeals.into_iter().filter(|a| live(a)) {
+        for t in &a.assists {
+            if !period.contains(t.due) || !scope.unit(Some(t.unit)) {
+                continue;
+            }
+            match t.given_at {
+                Some(at) => r.count(at <= t.due),
+                None if now > t.due => r.count(false),
+                None => {}
+            }
+        }
+    }
+    r
+}
+
+/// The weights of the 双考核 score. A unit's score is the weighted mean of the parts it has
+/// figures for (a department that never whistles is judged on its report-ins and opinions),
+/// times 100.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CoordinationWeights {
+    /// 报到及时率.
+    pub report_in: f64,
+    /// 协办意见及时率.
+    pub assist: f64,
+    /// 吹哨解决率.
+    pub whistle: f64,
+}
+
+impl Default for CoordinationWeights {
+    fn default() -> Self {
+        CoordinationWeights {
+            report_in: 0.4,
+            assist: 0.3,
+            whistle: 0.3,
+        }
+    }
+}
+
+impl CoordinationWeights {
+    /// The score 0–100 from the three rates; `None` when none of them has a value.
+    pub fn score(&self, report_in: Rate, assist: Rate, whistle: Rate) -> Option<f64> {
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for (w, r) in [
+            (self.report_in, report_in),
+            (self.assist, assist),
+            (self.whistle, whistle),
+        ] {
+            if let (Some(v), true) = (r.value(), w > 0.0) {
+                num += w * v;
+                den += w;
+            }
+        }
+        (den > 0.0).then(|| 100.0 * num / den)
+    }
 }
 
 /// Overdue count: open appeals with at least one running deadline (dispatch, signing, first

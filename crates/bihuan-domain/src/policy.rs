@@ -80,6 +80,10 @@ impl fmt::Display for Limit {
     }
 }
 
+fn default_assist() -> Limit {
+    Limit::WorkingDays(3)
+}
+
 /// When the reply clock starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -113,6 +117,10 @@ pub struct DeadlinePolicy {
     pub return_window: Limit,
     /// From a whistle to the called units' report-in.
     pub report_in: Limit,
+    /// From dispatch to the assisting units' opinions (协办意见), which the lead unit reads
+    /// before replying. Rows written before it existed read as 3 working days.
+    #[serde(default = "default_assist")]
+    pub assist: Limit,
     /// From a redo to the new reply (for petitions: the review, 复查).
     pub redo_reply: Limit,
     /// Percent of a limit's time after which it shows as due soon (yellow); 1–99.
@@ -183,7 +191,7 @@ impl PolicyError {
 
 impl DeadlinePolicy {
     /// Every limit of the row with its field name.
-    pub fn limits(&self) -> [(&'static str, Limit); 8] {
+    pub fn limits(&self) -> [(&'static str, Limit); 9] {
         [
             ("dispatch", self.dispatch),
             ("sign", self.sign),
@@ -192,6 +200,7 @@ impl DeadlinePolicy {
             ("max_extension", self.max_extension),
             ("return_window", self.return_window),
             ("report_in", self.report_in),
+            ("assist", self.assist),
             ("redo_reply", self.redo_reply),
         ]
     }
@@ -228,6 +237,7 @@ impl PolicyTable {
                 ("reply", r.reply),
                 ("redo_reply", r.redo_reply),
                 ("report_in", r.report_in),
+                ("assist", r.assist),
                 ("first_contact", r.first_contact),
             ] {
                 if l.is_zero() {
@@ -280,17 +290,19 @@ impl PolicyTable {
     /// * hotline, ordinary: dispatch within 1 working day, sign within 1, first contact within 1,
     ///   reply within 5 working days from dispatch, extensions up to 10 more working days in
     ///   total (Shandong), a misrouted order returned within 2 working days, report-in within 1
-    ///   working day after a whistle, 5 working days again after a redo;
+    ///   working day after a whistle, assisting opinions within 3 working days of dispatch (so
+    ///   the lead has two days to use them), 5 working days again after a redo;
     /// * hotline, urgent (紧急): in hours — dispatch 2 h (Beijing: water, power, gas, heating),
     ///   sign 2 h, contact 4 h, reply 24 h, extension up to 2 working days, return 2 h,
-    ///   report-in 2 h, redo 24 h;
+    ///   report-in 2 h, assisting opinions 12 h, redo 24 h;
     /// * hotline, critical (特急): dispatch 1 h (Beijing: threats to life or property), sign 1 h,
     ///   contact 1 h, reply 12 h, extension up to 1 working day, return 1 h, report-in 1 h,
-    ///   redo 12 h;
+    ///   assisting opinions 6 h, redo 12 h;
     /// * petition (信访工作条例 2022): assigned within 15 days (Art 22), signed within 3 working
     ///   days, acceptance notice within 15 days (Art 23), objection within 5 working days (Art 23),
     ///   handled within 60 days of acceptance (Art 34), extension at most 30 days (Art 34),
-    ///   report-in within 2 working days, review answered within 30 days (Art 35).
+    ///   report-in within 2 working days, assisting opinions within 10 working days, review
+    ///   answered within 30 days (Art 35).
     ///
     /// Due soon after 80% of a limit's time everywhere.
     pub fn defaults() -> PolicyTable {
@@ -307,6 +319,7 @@ impl PolicyTable {
             max_extension: W(10),
             return_window: W(2),
             report_in: W(1),
+            assist: W(3),
             redo_reply: W(5),
             due_soon_percent: 80,
         };
@@ -319,6 +332,7 @@ impl PolicyTable {
             max_extension: W(2),
             return_window: H(2),
             report_in: H(2),
+            assist: H(12),
             redo_reply: H(24),
             ..hotline.clone()
         };
@@ -331,6 +345,7 @@ impl PolicyTable {
             max_extension: W(1),
             return_window: H(1),
             report_in: H(1),
+            assist: H(6),
             redo_reply: H(12),
             ..hotline.clone()
         };
@@ -346,6 +361,7 @@ impl PolicyTable {
             max_extension: D(30),
             return_window: W(5),
             report_in: W(2),
+            assist: W(10),
             redo_reply: D(30),
             due_soon_percent: 80,
         };

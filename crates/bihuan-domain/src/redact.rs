@@ -9,8 +9,8 @@
 
 use crate::appeal::{mask_free_text, mask_name, Citizen, Commitment, Phone, Place};
 use crate::lifecycle::{
-    Appeal, Event, EventRecord, ExtensionRequest, NewAppeal, PendingReturn, Reply, ReturnVisit,
-    Whistle, WhistleTarget,
+    Appeal, AssistTask, Event, EventRecord, ExtensionRequest, NewAppeal, PendingReturn, Reply,
+    ReturnVisit, Whistle, WhistleTarget,
 };
 
 /// A copy with the citizen's personal data masked.
@@ -155,6 +155,25 @@ impl Redact for ReturnVisit {
     }
 }
 
+impl Redact for AssistTask {
+    fn redacted(&self) -> AssistTask {
+        let AssistTask {
+            unit,
+            asked_at,
+            due,
+            given_at,
+            opinion,
+        } = self;
+        AssistTask {
+            unit: *unit,
+            asked_at: *asked_at,
+            due: *due,
+            given_at: *given_at,
+            opinion: opinion.as_deref().map(text),
+        }
+    }
+}
+
 impl Redact for Whistle {
     fn redacted(&self) -> Whistle {
         let Whistle {
@@ -257,6 +276,7 @@ impl Redact for Appeal {
             extension,
             extensions_granted,
             whistles,
+            assists,
             reply,
             replied_at,
             first_replied_at,
@@ -307,6 +327,7 @@ impl Redact for Appeal {
             extension: extension.as_ref().map(Redact::redacted),
             extensions_granted: *extensions_granted,
             whistles: whistles.iter().map(Redact::redacted).collect(),
+            assists: assists.iter().map(Redact::redacted).collect(),
             reply: reply.as_ref().map(Redact::redacted),
             replied_at: *replied_at,
             first_replied_at: *first_replied_at,
@@ -354,6 +375,7 @@ impl Redact for Event {
                 first_contact_due,
                 return_by,
                 reply_due,
+                assist_due,
             } => Event::Dispatched {
                 lead: *lead,
                 assisting: assisting.clone(),
@@ -362,6 +384,7 @@ impl Redact for Event {
                 first_contact_due: *first_contact_due,
                 return_by: *return_by,
                 reply_due: *reply_due,
+                assist_due: *assist_due,
             },
             Event::Signed { owner, reply_due } => Event::Signed {
                 owner: owner.clone(),
@@ -414,6 +437,15 @@ impl Redact for Event {
                 no: *no,
                 unit: *unit,
                 note: text(note),
+                late: *late,
+            },
+            Event::AssistOpinionGiven {
+                unit,
+                opinion,
+                late,
+            } => Event::AssistOpinionGiven {
+                unit: *unit,
+                opinion: text(opinion),
                 late: *late,
             },
             Event::Replied {

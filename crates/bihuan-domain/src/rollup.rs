@@ -60,10 +60,23 @@ pub enum Metric {
     VolUnit,
     /// Handling time: an appeal by its first reply (unit = lead); `sum` = working days × 10⁶.
     Hand,
+    /// 报到及时率: a report-in a whistle asked for, by its deadline's day (unit = the called
+    /// unit); num = reported in time.
+    ReportIn,
+    /// 协办意见及时率: an opinion asked of an assisting unit, by its deadline's day (unit = the
+    /// assisting unit); num = given in time.
+    Assist,
+    /// 吹哨解决率: an appeal a unit whistled on, by its latest reply after that unit's first
+    /// whistle (unit = the whistling unit); num = resolved.
+    Whistle,
 }
 
+/// The version of [`facts`]: a store whose rollups were built by another version rebuilds them
+/// when opened. Raise it whenever `facts` counts something new or differently.
+pub const FACTS_VERSION: &str = "2";
+
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 17] = [
         Metric::Ta,
         Metric::Otc,
         Metric::RetAll,
@@ -78,6 +91,9 @@ impl Metric {
         Metric::Vol,
         Metric::VolUnit,
         Metric::Hand,
+        Metric::ReportIn,
+        Metric::Assist,
+        Metric::Whistle,
     ];
 
     pub fn code(self) -> &'static str {
@@ -96,6 +112,9 @@ impl Metric {
             Metric::Vol => "vol",
             Metric::VolUnit => "vol_unit",
             Metric::Hand => "hand",
+            Metric::ReportIn => "report_in",
+            Metric::Assist => "assist",
+            Metric::Whistle => "whistle",
         }
     }
 
@@ -237,6 +256,37 @@ pub fn facts(a: &Appeal, repeated: bool, cal: &Calendar) -> Vec<Fact> {
             lead,
             a.redo_count == 0 && !repeated,
         ));
+    }
+    for w in &a.whistles {
+        for t in &w.targets {
+            out.push(match t.reported_at {
+                Some(at) => fact(
+                    Metric::ReportIn,
+                    w.report_by,
+                    Some(t.unit),
+                    at <= w.report_by,
+                ),
+                None => pending(Metric::ReportIn, w.report_by, Some(t.unit), w.report_by),
+            });
+        }
+    }
+    for t in &a.assists {
+        out.push(match t.given_at {
+            Some(at) => fact(Metric::Assist, t.due, Some(t.unit), at <= t.due),
+            None => pending(Metric::Assist, t.due, Some(t.unit), t.due),
+        });
+    }
+    if let Some(replied) = a.replied_at {
+        for (unit, first) in crate::metrics::first_whistles(a) {
+            if first < replied {
+                out.push(fact(
+                    Metric::Whistle,
+                    replied,
+                    Some(unit),
+                    crate::metrics::resolved(a),
+                ));
+            }
+        }
     }
     if let (Some(v), Some(at)) = (&a.visit, a.visited_at) {
         out.push(fact(Metric::Visit, at, lead, v.contacted));

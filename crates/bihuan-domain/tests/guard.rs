@@ -110,6 +110,9 @@ fn candidates(action: Action, a: &Appeal, actor: &Actor, at: Instant) -> Vec<Com
                 note: String::new(),
             })
             .collect(),
+        Action::AssistOpinion => vec![Command::AssistOpinion {
+            opinion: "本单位配合处置。".into(),
+        }],
         Action::Reply => vec![Command::Reply(Reply {
             result: ReplyResult::Resolved,
             reason: None,

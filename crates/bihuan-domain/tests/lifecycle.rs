@@ -1402,3 +1402,133 @@ fn the_search_text_holds_what_people_wrote_and_nothing_else() {
         assert!(!text.contains(absent), "{absent} in {text}");
     }
 }
+
+#[test]
+fn assisting_units_give_opinions_by_their_own_deadline() {
+    use bihuan_domain::metrics::{self, Period, Scope};
+    let mut w = World::new();
+    let a = w.register(Kind::Help, nov(2, 9));
+    let with_help = Command::Dispatch {
+        lead: TOWN,
+        assisting: vec![HOUSING, WATER],
+        note: String::new(),
+    };
+    let a = w.step(&a, with_help, &dispatcher(), nov(2, 9));
+    // Three working days from Monday morning: the end of Thursday, before the 5-day reply.
+    assert_eq!(a.assists.len(), 2);
+    let due = a.assists[0].due;
+    assert_eq!(format_local(due), "2026-11-05 23:59:59");
+    let (what, _, mine) = a.deadline_for(HOUSING).unwrap();
+    assert_eq!((what, mine), ("assist", due));
+    // The lead's own deadline is its signing, and the appeal is coloured by the lead's clocks.
+    assert_eq!(a.deadline_for(TOWN).unwrap().0, "sign");
+    assert!(a.running_deadlines().iter().all(|(w, _, _)| *w != "assist"));
+    let opinion = |t: &str| Command::AssistOpinion { opinion: t.into() };
+    assert_eq!(
+        w.refuse(&a, opinion("意见"), &transport(), nov(2, 10)),
+        "not_assisting_unit"
+    );
+    assert_eq!(
+        w.refuse(&a, opinion("意见"), &town(), nov(2, 10)),
+        "not_assisting_unit"
+    );
+    assert_eq!(
+        w.refuse(&a, opinion("  "), &housing(), nov(2, 10)),
+        "invalid_input"
+    );
+    // An opinion can come before the lead signs.
+    let (a, recs) = w.step_rec(
+        &a,
+        opinion("本局已核查该路段管网,建议属地牵头,本局派员配合。"),
+        &housing(),
+        nov(3, 10),
+    );
+    assert!(matches!(
+        recs[0].event,
+        Event::AssistOpinionGiven { late: false, .. }
+    ));
+    assert_eq!(
+        w.refuse(&a, opinion("再补充"), &housing(), nov(3, 11)),
+        "assist_opinion_given"
+    );
+    assert!(a.deadline_for(HOUSING).is_none());
+    let a = w.step(&a, sign(), &town(), nov(3, 12));
+    let a = w.step(
+        &a,
+        Command::Contact {
+            note: "已联系".into(),
+        },
+        &town(),
+        nov(3, 13),
+    );
+    // Water's opinion runs out: supervised like any deadline, without counting as the lead's
+    // overdue.
+    assert!(a.overdue_deadlines(nov(6, 9)).is_empty());
+    assert_eq!(a.supervisable_overdue(nov(6, 9)), vec![due]);
+    assert!(a.next_unsupervised_deadline().unwrap() <= due);
+    let (a, recs) = w.step_rec(
+        &a,
+        Command::Supervise {
+            reason: SuperviseReason::Overdue,
+            note: String::new(),
+        },
+        &supervisor(),
+        nov(6, 9),
+    );
+    assert!(matches!(
+        recs[0].event,
+        Event::Supervised {
+            deadline: Some(d),
+            ..
+        } if d == due
+    ));
+    assert!(a.next_unsupervised_deadline().unwrap() > due);
+    let november = Period::month(2026, 11).unwrap();
+    let rate = |a: &Appeal, u, now| metrics::assist_on_time([a], Scope::Lead(u), &november, now);
+    assert_eq!(rate(&a, HOUSING, nov(6, 9)), metrics::Rate::new(1, 1));
+    assert_eq!(rate(&a, WATER, nov(6, 9)), metrics::Rate::new(0, 1));
+    assert_eq!(rate(&a, WATER, nov(4, 9)), metrics::Rate::new(0, 0));
+    // A late opinion is still taken, and marked late.
+    let (a, recs) = w.step_rec(&a, opinion("同意属地处置意见。"), &water(), nov(6, 10));
+    assert!(matches!(
+        recs[0].event,
+        Event::AssistOpinionGiven { late: true, .. }
+    ));
+    let a = w.step(&a, reply_resolved(), &town(), nov(6, 11));
+    assert!(a.current_assists().all(|t| t.opinion.is_some()));
+
+    // Redispatched after a return, the assisting unit is asked again, at the new dispatch.
+    let b = w.register(Kind::Help, nov(2, 9));
+    let b = w.step(
+        &b,
+        Command::Dispatch {
+            lead: HOUSING,
+            assisting: vec![WATER],
+            note: String::new(),
+        },
+        &dispatcher(),
+        nov(2, 9),
+    );
+    let b = w.step(&b, ret("属地事项"), &housing(), nov(2, 10));
+    let b = w.step(
+        &b,
+        Command::DecideReturn {
+            accept: true,
+            note: String::new(),
+            redispatch: Some((TOWN, vec![WATER])),
+        },
+        &dispatcher(),
+        nov(2, 11),
+    );
+    assert_eq!(b.assisting, vec![WATER]);
+    assert_eq!(b.assists.len(), 1, "the lapsed request is gone");
+    assert_eq!(b.assists[0].asked_at, nov(2, 11));
+    // A lead that replies before an opinion is due no longer waits for it; the request lapses.
+    let b = w.step(&b, sign(), &town(), nov(2, 12));
+    let b = w.step(&b, reply_resolved(), &town(), nov(2, 13));
+    assert!(b.assists.is_empty());
+    assert_eq!(
+        w.refuse(&b, opinion("迟到的意见"), &water(), nov(2, 14)),
+        "illegal_transition"
+    );
+}

@@ -260,6 +260,7 @@ fn the_three_rates_and_the_composite_score() {
         resolution: 1.0 / 3.0,
         satisfaction: 1.0 / 3.0,
         basic_weight: 1.0,
+        ..ScoreWeights::default()
     };
     assert!(w.validate().is_ok());
     assert!((c.composite(&w).unwrap() - 75.0).abs() < 1e-9);

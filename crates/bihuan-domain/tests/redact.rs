@@ -62,6 +62,7 @@ fn every_event() -> Vec<Event> {
             first_contact_due: at,
             return_by: at,
             reply_due: Some(at),
+            assist_due: Some(at),
         },
         Event::Signed {
             owner: person.clone(),
@@ -102,6 +103,11 @@ fn every_event() -> Vec<Event> {
             no: 1,
             unit: UnitId(4),
             note: SAID.into(),
+            late: false,
+        },
+        Event::AssistOpinionGiven {
+            unit: UnitId(4),
+            opinion: SAID.into(),
             late: false,
         },
         Event::Replied {
@@ -154,7 +160,7 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
     let events = every_event();
     let mut names: Vec<&str> = events.iter().map(Event::name).collect();
     names.dedup();
-    assert_eq!(names.len(), 23, "one of each kind of event");
+    assert_eq!(names.len(), 24, "one of each kind of event");
     let mut with_text = 0;
     for e in &events {
         let before = serde_json::to_string(e).unwrap();
@@ -190,7 +196,7 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
             );
         }
     }
-    assert_eq!(with_text, 19);
+    assert_eq!(with_text, 20);
 }
 
 #[test]

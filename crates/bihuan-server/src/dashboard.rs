@@ -241,6 +241,48 @@ async fn dashboard(
             }
             div.panel { h2 { "受理量(按一级分类)" } div #cats.chart-360 {} }
         }
+        h2 { "双考核（吹哨报到）" }
+        div.row {
+            div.panel {
+                h2 { "协同红榜" }
+                ol { @for k in &units.coordination_ranking.red { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                h2 { "协同灰榜" }
+                ol { @for k in &units.coordination_ranking.grey { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                p.small.muted {
+                    "双考核得分 = 报到及时率×" (format!("{:.0}%", w.coordination.report_in * 100.0))
+                    " + 协办意见及时率×" (format!("{:.0}%", w.coordination.assist * 100.0))
+                    " + 吹哨解决率×" (format!("{:.0}%", w.coordination.whistle * 100.0))
+                    "（单位没有的项目不计，其余按权重折算）；已知结果少于 " (units.coordination_ranking.min_volume) " 项的单位只列示、不排名。"
+                    @if w.coordination_share > 0.0 { "在单位排名中占 " (format!("{:.0}%", w.coordination_share * 100.0)) "。" } @else { "目前不计入单位综合排名（管理员可设置占比）。" }
+                }
+            }
+            div.panel {
+                div.cards {
+                    (kpi("报到及时率", rate(h.report_in), "/appeals?status=in_progress", html! { span.small.muted { "被吹哨单位 " (h.report_in.num) "/" (h.report_in.den) } }))
+                    (kpi("协办意见及时率", rate(h.assist), "/appeals?status=in_progress", html! { span.small.muted { "协办单位 " (h.assist.num) "/" (h.assist.den) } }))
+                    (kpi("吹哨解决率", rate(h.whistle), "/appeals?status=closed", html! { span.small.muted { "吹哨乡镇 " (h.whistle.num) "/" (h.whistle.den) } }))
+                }
+            }
+        }
+        div.table-wrap { table {
+            thead { tr { th { "名次" } th { "单位" } th { "双考核得分" } th { "报到及时率" } th { "协办意见及时率" } th { "吹哨解决率" } } }
+            tbody {
+                @for e in &units.coordination_ranking.entries {
+                    @if let Some(g) = units.groups.iter().find(|g| g.key == e.key) {
+                        @if g.rates.coordination_volume() > 0 {
+                            tr {
+                                td { (e.rank.map(|r| r.to_string()).unwrap_or_else(|| "不排名".into())) }
+                                td { a href=(format!("/appeals?unit={}&{range}", g.key)) { (g.name) } }
+                                td { (g.rates.coordination.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())) }
+                                td { (rate(g.rates.report_in)) " " span.small.muted { (g.rates.report_in.num) "/" (g.rates.report_in.den) } }
+                                td { (rate(g.rates.assist)) " " span.small.muted { (g.rates.assist.num) "/" (g.rates.assist.den) } }
+                                td { (rate(g.rates.whistle)) " " span.small.muted { (g.rates.whistle.num) "/" (g.rates.whistle.den) } }
+                            }
+                        }
+                    }
+                }
+            }
+        } }
         h2 { "单位排名 " a.small href=(format!("/api/v1/export/ranking.xlsx?period={}&by=unit", units.spec)) { "导出 Excel" } " " a.small href=(format!("/api/v1/export/ranking.csv?period={}&by=unit", units.spec)) { "CSV" } }
         div.table-wrap { table {
             thead { tr { th { "名次" } th { "单位" } th { "回访量" } th { "综合得分" } th { "满意率" } th { "解决率" } th { "按期办结率" } th { "及时受理率" } th { "退单率" } th { "超期" } } }
@@ -277,6 +319,7 @@ fn q_clone(q: &MetricsQuery) -> MetricsQuery {
         by: q.by.clone(),
         min_volume: q.min_volume,
         board: q.board,
+        coordination_min_volume: q.coordination_min_volume,
     }
 }
 

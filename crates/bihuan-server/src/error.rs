@@ -88,6 +88,7 @@ impl From<DomainError> for ApiError {
             DomainError::RoleForbidden { .. }
             | DomainError::NotLeadUnit { .. }
             | DomainError::NotWhistleTarget(_)
+            | DomainError::NotAssistingUnit
             | DomainError::NoReportDue => StatusCode::FORBIDDEN,
             DomainError::Invalid { .. }
             | DomainError::Calendar(_)

@@ -123,6 +123,16 @@ pub struct RatesView {
     pub redo_rate: RateView,
     pub overdue: u64,
     pub average_handling_days: Option<f64>,
+    /// 报到及时率 (双考核, the called side).
+    pub report_in: RateView,
+    /// 协办意见及时率.
+    pub assist: RateView,
+    /// 吹哨解决率 (双考核, the whistling side).
+    pub whistle: RateView,
+    /// The 双考核 score, 0–100 (the weights' `coordination`).
+    pub coordination: Option<f64>,
+    /// What units are ranked by: the composite score, with the 双考核 score's share.
+    pub ranking_score: Option<f64>,
 }
 
 /// Every rate of one group of appeals.
@@ -142,6 +152,27 @@ pub struct Rates {
     pub redo_rate: Rate,
     pub overdue: u64,
     pub average_handling_days: Option<f64>,
+    pub report_in: Rate,
+    pub assist: Rate,
+    pub whistle: Rate,
+    pub coordination: Option<f64>,
+    pub ranking_score: Option<f64>,
+}
+
+impl Rates {
+    /// Fills in the two scores from the rates and the weights.
+    fn scored(mut self, w: &ScoreWeights) -> Rates {
+        self.coordination = w
+            .coordination
+            .score(self.report_in, self.assist, self.whistle);
+        self.ranking_score = w.ranking_score(self.composite, self.coordination);
+        self
+    }
+
+    /// Known 双考核 outcomes: what the 双考核 score rests on.
+    pub fn coordination_volume(&self) -> u64 {
+        self.report_in.den + self.assist.den + self.whistle.den
+    }
 }
 
 pub fn rates(
@@ -178,7 +209,13 @@ pub fn rates(
         average_handling_days: metrics::average_handling_days(it(), scope, period, &cat.calendar)
             .ok()
             .flatten(),
+        report_in: metrics::report_in_on_time(it(), scope, period, now),
+        assist: metrics::assist_on_time(it(), scope, period, now),
+        whistle: metrics::whistle_resolution(it(), scope, period),
+        coordination: None,
+        ranking_score: None,
     }
+    .scored(w)
 }
 
 /// The rates of one group from its summed rollup facts. `by_unit`: the group is a unit (its
@@ -207,7 +244,13 @@ pub fn rates_from_sums(
         redo_rate: s.rate(M::Redo),
         overdue: if period.end > now { s.overdue } else { 0 },
         average_handling_days: s.average_handling_days(),
+        report_in: s.rate(M::ReportIn),
+        assist: s.rate(M::Assist),
+        whistle: s.rate(M::Whistle),
+        coordination: None,
+        ranking_score: None,
     }
+    .scored(w)
 }
 
 pub fn rates_view(r: &Rates) -> RatesView {
@@ -239,6 +282,11 @@ pub fn rates_view(r: &Rates) -> RatesView {
         redo_rate: r.redo_rate.into(),
         overdue: r.overdue,
         average_handling_days: r.average_handling_days,
+        report_in: r.report_in.into(),
+        assist: r.assist.into(),
+        whistle: r.whistle.into(),
+        coordination: r.coordination,
+        ranking_score: r.ranking_score,
     }
 }
 
@@ -403,6 +451,8 @@ pub struct MetricsQuery {
     pub by: Option<String>,
     pub min_volume: Option<u64>,
     pub board: Option<usize>,
+    /// The fewest known 双考核 outcomes for a unit to be ranked on them (default 5).
+    pub coordination_min_volume: Option<u64>,
 }
 
 /// Everything a dashboard shows for a period.
@@ -414,6 +464,8 @@ pub struct Report {
     pub year_earlier: Rates,
     pub groups: Vec<Group>,
     pub ranking: metrics::Ranking<String>,
+    /// The 双考核 ranking: report-ins, assisting opinions, whistle outcomes.
+    pub coordination_ranking: metrics::Ranking<String>,
 }
 
 pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
@@ -434,9 +486,23 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     let ranking = metrics::rank(
         groups
             .iter()
-            .map(|g| (g.key.clone(), g.rates.visits.visited, g.rates.composite))
+            .map(|g| (g.key.clone(), g.rates.visits.visited, g.rates.ranking_score))
             .collect(),
         min_volume,
+        board,
+    );
+    let coordination_ranking = metrics::rank(
+        groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key.clone(),
+                    g.rates.coordination_volume(),
+                    g.rates.coordination,
+                )
+            })
+            .collect(),
+        q.coordination_min_volume.unwrap_or(5),
         board,
     );
     Ok(Report {
@@ -447,6 +513,7 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
         year_earlier,
         groups,
         ranking,
+        coordination_ranking,
     })
 }
 
@@ -477,6 +544,8 @@ pub struct GroupView {
     pub key: String,
     pub name: String,
     pub rank: Option<u32>,
+    /// The place in the 双考核 ranking.
+    pub coordination_rank: Option<u32>,
     pub rates: RatesView,
 }
 
@@ -505,6 +574,7 @@ pub struct MetricsView {
     pub change: ChangeView,
     pub groups: Vec<GroupView>,
     pub ranking: RankingView,
+    pub coordination_ranking: RankingView,
 }
 
 pub fn report_view(r: &Report) -> MetricsView {
@@ -517,6 +587,12 @@ pub fn report_view(r: &Report) -> MetricsView {
             name: g.name.clone(),
             rank: r
                 .ranking
+                .entries
+                .iter()
+                .find(|e| e.key == g.key)
+                .and_then(|e| e.rank),
+            coordination_rank: r
+                .coordination_ranking
                 .entries
                 .iter()
                 .find(|e| e.key == g.key)
@@ -564,6 +640,11 @@ pub fn report_view(r: &Report) -> MetricsView {
             min_volume: r.ranking.min_volume,
             red: board(&r.ranking.red),
             grey: board(&r.ranking.grey),
+        },
+        coordination_ranking: RankingView {
+            min_volume: r.coordination_ranking.min_volume,
+            red: board(&r.coordination_ranking.red),
+            grey: board(&r.coordination_ranking.grey),
         },
     }
 }

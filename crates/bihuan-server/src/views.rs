@@ -13,8 +13,8 @@ use bihuan_domain::appeal::{
 };
 use bihuan_domain::category::CategoryId;
 use bihuan_domain::lifecycle::{
-    Appeal, Deadlines, Event, EventRecord, ExtensionRequest, PendingReturn, Reply, ReturnVisit,
-    Role, Status, Whistle,
+    Appeal, AssistTask, Deadlines, Event, EventRecord, ExtensionRequest, PendingReturn, Reply,
+    ReturnVisit, Role, Status, Whistle,
 };
 use bihuan_domain::org::UnitId;
 use bihuan_domain::policy::DeadlineState;
@@ -129,6 +129,7 @@ pub struct AppealSummary {
     pub extension: Option<ExtensionRequest>,
     pub extensions_granted: u32,
     pub whistles: Vec<Whistle>,
+    pub assists: Vec<AssistTask>,
     pub reply: Option<Reply>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub replied_at: Option<Instant>,
@@ -184,6 +185,7 @@ impl AppealSummary {
             extension,
             extensions_granted,
             whistles,
+            assists,
             reply,
             replied_at,
             first_replied_at,
@@ -231,6 +233,7 @@ impl AppealSummary {
             extension,
             extensions_granted,
             whistles,
+            assists,
             reply,
             replied_at,
             first_replied_at,

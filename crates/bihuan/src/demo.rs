@@ -912,7 +912,10 @@ fn one_appeal(
                 Command::DecideReturn {
                     accept: true,
                     note: "同意退回,已改派".into(),
-                    redispatch: Some((lead, vec![])),
+                    redispatch: Some((
+                        lead,
+                        assisting.iter().copied().filter(|u| *u != lead).collect(),
+                    )),
                 },
                 &dispatcher,
                 t,
@@ -967,6 +970,36 @@ fn one_appeal(
             t,
         );
     }
+    // Assisting units send their opinions to the lead: mostly in time, some late, a few never.
+    let asked: Vec<UnitId> = s.appeal.current_assists().map(|t| t.unit).collect();
+    let mut opinion_at = t;
+    for u in asked {
+        let Some(h) = cast.handler_of.get(&u) else {
+            continue;
+        };
+        if rng.gen_bool(0.08) {
+            continue;
+        }
+        let hours = if fast {
+            rng.gen_range(0.5..8.0)
+        } else if rng.gen_bool(0.12) {
+            rng.gen_range(30.0..90.0)
+        } else {
+            rng.gen_range(1.0..20.0)
+        };
+        let at = later(t, hours);
+        s.step(
+            Command::AssistOpinion {
+                opinion: format!(
+                    "经本单位核查,{phrase}问题涉及本单位职责的部分已安排专人跟进,建议主办单位会同属地现场处置,本单位全力配合。"
+                ),
+            },
+            h,
+            at,
+        );
+        opinion_at = opinion_at.max(at.min(now));
+    }
+    t = opinion_at;
     // A township sometimes blows the whistle to the departments it needs.
     let kind_of = |u: UnitId| c.units.iter().find(|x| x.id == u).map(|x| x.kind);
     if kind_of(lead_now) == Some(UnitKind::Township) && !depts.is_empty() && rng.gen_bool(0.12) {

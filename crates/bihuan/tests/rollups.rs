@@ -32,6 +32,9 @@ fn same(label: &str, a: &Rates, b: &Rates) {
     assert_eq!(a.visits, b.visits, "{label}: 回访");
     assert_eq!(a.return_rate, b.return_rate, "{label}: 退单");
     assert_eq!(a.redo_rate, b.redo_rate, "{label}: 重办");
+    assert_eq!(a.report_in, b.report_in, "{label}: 报到及时");
+    assert_eq!(a.assist, b.assist, "{label}: 协办意见及时");
+    assert_eq!(a.whistle, b.whistle, "{label}: 吹哨解决");
     match (a.average_handling_days, b.average_handling_days) {
         (Some(x), Some(y)) => assert!((x - y).abs() < 1e-5, "{label}: 办理时长 {x} vs {y}"),
         (x, y) => assert_eq!(x, y, "{label}: 办理时长"),
@@ -134,7 +137,13 @@ async fn facts_add_up_to_the_formulas() {
                     .iter()
                     .filter(|a| a.lead == Some(u) || a.dispatch_rounds.iter().any(|d| d.unit == u))
                     .collect();
-                let want = rates(&involved, &repeats, Scope::Lead(u), period, now, &cat, &w);
+                let mut want = rates(&involved, &repeats, Scope::Lead(u), period, now, &cat, &w);
+                // 双考核 reaches the units a whistle called or asked to assist, not only the
+                // units that led: judged over every appeal.
+                let every = rates(&refs, &repeats, Scope::Lead(u), period, now, &cat, &w);
+                want.report_in = every.report_in;
+                want.assist = every.assist;
+                want.whistle = every.whistle;
                 same(
                     &format!("unit {} {period:?}", u.0),
                     &rates_from_sums(&s, true, period, now, &w),
@@ -161,6 +170,18 @@ async fn facts_add_up_to_the_formulas() {
         }
     }
     assert!(checked > 1000, "{checked}");
+    // The 双考核 facts were there to check.
+    let year = Period::year(2026).unwrap();
+    let all_year = rates(&refs, &repeats, Scope::All, &year, gen_now, &cat, &w);
+    assert!(
+        all_year.report_in.den > 20 && all_year.assist.den > 20 && all_year.whistle.den > 10,
+        "{:?} {:?} {:?}",
+        all_year.report_in,
+        all_year.assist,
+        all_year.whistle
+    );
+    assert!(all_year.report_in.num < all_year.report_in.den);
+    assert!(all_year.assist.num < all_year.assist.den);
 }
 
 /// A database from before rollups (simulated by removing them) gets them built when opened,

@@ -169,11 +169,11 @@ pub(super) async fn admin_render(
         }
         h2 { "期限规则" }
         div.table-wrap { table {
-            thead { tr { th { "适用" } th { "交办" } th { "签收" } th { "首次联系" } th { "答复" } th { "最长延期" } th { "退单时限" } th { "吹哨报到" } th { "重办答复" } th { "临期" } } }
+            thead { tr { th { "适用" } th { "交办" } th { "签收" } th { "首次联系" } th { "答复" } th { "最长延期" } th { "退单时限" } th { "吹哨报到" } th { "协办意见" } th { "重办答复" } th { "临期" } } }
             tbody { @for p in cat.policies.rows() { tr {
                 td { (p.regime.label()) @if let Some(k) = p.kind { " · " (k.label()) } @if let Some(u) = p.urgency { " · " (u.label()) } }
                 td { (p.dispatch) } td { (p.sign) } td { (p.first_contact) } td { (p.reply) @if p.reply_from == bihuan_domain::policy::ReplyClock::Sign { "(自签收)" } }
-                td { (p.max_extension) } td { (p.return_window) } td { (p.report_in) } td { (p.redo_reply) } td { (p.due_soon_percent) "%" }
+                td { (p.max_extension) } td { (p.return_window) } td { (p.report_in) } td { (p.assist) } td { (p.redo_reply) } td { (p.due_soon_percent) "%" }
             } } }
         } }
         details.panel {

@@ -26,6 +26,7 @@ pub(super) fn ok_message(code: &str) -> &'static str {
         "decide_extension" => "已处理延期申请",
         "whistle" => "已吹哨",
         "report_in" => "已报到",
+        "assist_opinion" => "已提交协办意见",
         "redo" => "已退回重办",
         "merge" => "已合并",
         "supervise" => "已督办",
@@ -37,13 +38,65 @@ pub(super) fn ok_message(code: &str) -> &'static str {
     }
 }
 
-pub(super) fn unit_options(cat: &Catalog, exclude: Option<UnitId>) -> Markup {
+/// The handling units grouped by kind, those in `selected` preselected.
+pub(super) fn unit_options_selected(
+    cat: &Catalog,
+    exclude: Option<UnitId>,
+    selected: &[UnitId],
+) -> Markup {
     html! {
-        optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
-        optgroup label="乡镇(街道)" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Township && Some(u.id) != exclude) { option value=(u.id.0) { (u.name) } } }
+        optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && Some(u.id) != exclude) { option value=(u.id.0) selected[selected.contains(&u.id)] { (u.name) } } }
+        optgroup label="乡镇（街道）" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Township && Some(u.id) != exclude) { option value=(u.id.0) selected[selected.contains(&u.id)] { (u.name) } } }
     }
 }
 
+/// What the user typed into a refused form, to fill it in again.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Prefill<'a>(pub Option<&'a Fields>);
+
+impl<'a> Prefill<'a> {
+    /// The typed value (untrimmed), or "".
+    pub fn val(&self, name: &str) -> &'a str {
+        self.0
+            .and_then(|f| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()))
+            .unwrap_or("")
+    }
+
+    /// Whether `value` was chosen for `name` (a select option or a checkbox).
+    pub fn chose(&self, name: &str, value: &str) -> bool {
+        self.0
+            .is_some_and(|f| f.iter().any(|(k, v)| k == name && v == value))
+    }
+
+    /// The units chosen for `name`, or `default` when nothing was typed.
+    pub fn units(&self, name: &str, default: &[UnitId]) -> Vec<UnitId> {
+        match self.0 {
+            Some(f) => f
+                .iter()
+                .filter(|(k, _)| k == name)
+                .filter_map(|(_, v)| v.parse().ok().map(UnitId))
+                .collect(),
+            None => default.to_vec(),
+        }
+    }
+
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// One option of a select, selected when the refused form chose it (or by default when there
+/// was none).
+fn opt(p: Prefill<'_>, name: &str, value: &str, label: &str, default: bool) -> Markup {
+    let selected = if p.is_some() {
+        p.chose(name, value)
+    } else {
+        default
+    };
+    html! { option value=(value) selected[selected] { (label) } }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(super) fn action_form(
     action: Action,
     a: &Appeal,
@@ -52,6 +105,7 @@ pub(super) fn action_form(
     open: bool,
     files: &[bihuan_store::Attachment],
     owners: &[bihuan_store::User],
+    p: Prefill<'_>,
 ) -> Markup {
     let title = match action {
         Action::AnswerAtIntake => "当场答复",
@@ -66,6 +120,7 @@ pub(super) fn action_form(
         Action::DecideExtension => "审批延期",
         Action::Whistle => "吹哨",
         Action::ReportIn => "报到",
+        Action::AssistOpinion => "提交协办意见",
         Action::Reply => "答复",
         Action::ReturnVisit => "回访",
         Action::Close => "办结",
@@ -76,10 +131,10 @@ pub(super) fn action_form(
         Action::Comment => "备注",
     };
     let confirm = match action {
-        Action::Close => Some("确认办结?办结后不能再办理。"),
-        Action::Merge => Some("确认合并?合并后本工单不再单独办理。"),
-        Action::Return => Some("确认退单?"),
-        Action::Redo => Some("确认退回重办?"),
+        Action::Close => Some("确认办结？办结后不能再办理。"),
+        Action::Merge => Some("确认合并？合并后本工单不再单独办理。"),
+        Action::Return => Some("确认退单？"),
+        Action::Redo => Some("确认退回重办？"),
         _ => None,
     };
     let pending_whistles: Vec<u32> = a
@@ -92,6 +147,7 @@ pub(super) fn action_form(
         })
         .map(|w| w.no)
         .collect();
+    let v = |name: &str| p.val(name).to_string();
     html! {
         details open[open] {
             summary { (title) }
@@ -99,99 +155,130 @@ pub(super) fn action_form(
                 input type="hidden" name="action" value=(action.name());
                 input type="hidden" name="version" value=(a.version);
                 @match action {
-                    Action::AnswerAtIntake => { label { "答复内容" } textarea name="answer" required {} }
+                    Action::AnswerAtIntake => { label { "答复内容" } textarea name="answer" required { (v("answer")) } }
                     Action::Dispatch => {
                         label { "主办单位" }
                         select name="lead" required hx-get=(format!("/appeals/{}/preview", a.number)) hx-trigger="change" hx-target="next .preview" {
-                            option value="" { "请选择" } (unit_options(cat, None))
+                            option value="" { "请选择" } (unit_options_selected(cat, None, &p.units("lead", &[])))
                         }
                         div.preview.small.muted { "选择主办单位后显示将产生的办理期限" }
-                        label { "协办单位(可多选)" }
-                        select name="assisting" multiple { (unit_options(cat, None)) }
-                        label { "交办意见" } input type="text" name="note";
+                        label { "协办单位（可多选，须在 " (a.policy.assist) " 内提交协办意见）" }
+                        select name="assisting" multiple { (unit_options_selected(cat, None, &p.units("assisting", &[]))) }
+                        label { "交办意见" } input type="text" name="note" value=(v("note"));
                     }
-                    Action::Sign => { p.small.muted { "签收后由您担任首席服务官,并开始计算办理期限。" } }
+                    Action::Sign => { p.small.muted { "签收后由您担任首席服务官，并开始计算办理期限。" } }
                     Action::Return => {
-                        @if let Some(by) = a.deadlines.return_by { p.small.muted { "退单时限:" (format_local(by)) } }
-                        label { "退单理由" } textarea name="reason" required {}
+                        @if let Some(by) = a.deadlines.return_by { p.small.muted { "退单时限：" (format_local(by)) } }
+                        label { "退单理由" } textarea name="reason" required { (v("reason")) }
                     }
                     Action::DecideReturn => {
-                        @if let Some(p) = &a.pending_return { p { "退单单位:" (unit_name(cat, Some(p.unit))) " · 理由:" (p.reason) } }
-                        label { "处理" } select name="decision" { option value="accept" { "同意退单" } option value="refuse" { "驳回(由原单位继续办理)" } }
-                        label { "同意时改派给(可不选,回到待交办)" } select name="redispatch" { option value="" { "暂不改派" } (unit_options(cat, a.lead)) }
-                        label { "意见(驳回时必填)" } input type="text" name="note";
+                        @if let Some(r) = &a.pending_return { p { "退单单位：" (unit_name(cat, Some(r.unit))) " · 理由：" (r.reason) } }
+                        label { "处理" } select name="decision" { (opt(p, "decision", "accept", "同意退单", true)) (opt(p, "decision", "refuse", "驳回（由原单位继续办理）", false)) }
+                        label { "同意时改派给（可不选，回到待交办）" } select name="redispatch" { option value="" { "暂不改派" } (unit_options_selected(cat, a.lead, &p.units("redispatch", &[]))) }
+                        label { "改派时的协办单位（可多选，默认沿用原协办单位）" }
+                        select name="redispatch_assisting" multiple { (unit_options_selected(cat, None, &p.units("redispatch_assisting", &a.assisting))) }
+                        label { "意见（驳回时必填）" } input type="text" name="note" value=(v("note"));
                     }
-                    Action::Contact => { label { "联系情况" } textarea name="note" required {} }
+                    Action::Contact => { label { "联系情况" } textarea name="note" required { (v("note")) } }
                     Action::Commit => {
-                        label { "承诺事项" } input type="text" name="what" required;
-                        label { "承诺完成日期" } input type="date" name="by" required;
-                        label { "群众配合事项(可选)" } input type="text" name="citizen_part";
+                        label { "承诺事项" } input type="text" name="what" required value=(v("what"));
+                        label { "承诺完成日期" } input type="date" name="by" required value=(v("by"));
+                        label { "群众配合事项（可选）" } input type="text" name="citizen_part" value=(v("citizen_part"));
                     }
                     Action::RequestExtension => {
-                        @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限:" (format_local(d)) } }
+                        @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限：" (format_local(d)) } }
                         div.row {
-                            div { label { "延期时长" } input type="number" name="amount" min="1" max="60" required; }
-                            div { label { "单位" } select name="unit" { option value="working_days" { "工作日" } option value="calendar_days" { "日" } option value="hours" { "小时" } } }
+                            div { label { "延期时长" } input type="number" name="amount" min="1" max="60" required value=(v("amount")); }
+                            div { label { "单位" } select name="unit" { (opt(p, "unit", "working_days", "工作日", true)) (opt(p, "unit", "calendar_days", "日", false)) (opt(p, "unit", "hours", "小时", false)) } }
                         }
-                        label { "延期理由" } textarea name="reason" required {}
+                        label { "延期理由" } textarea name="reason" required { (v("reason")) }
                     }
                     Action::DecideExtension => {
-                        @if let Some(x) = &a.extension { p { "申请延至 " (format_local(x.proposed_due)) " · 理由:" (x.reason) } }
-                        label { "处理" } select name="decision" { option value="approve" { "批准" } option value="refuse" { "驳回" } }
-                        label { "意见(驳回时必填)" } input type="text" name="note";
+                        @if let Some(x) = &a.extension { p { "申请延至 " (format_local(x.proposed_due)) " · 理由：" (x.reason) } }
+                        label { "处理" } select name="decision" { (opt(p, "decision", "approve", "批准", true)) (opt(p, "decision", "refuse", "驳回", false)) }
+                        label { "意见（驳回时必填）" } input type="text" name="note" value=(v("note"));
                     }
                     Action::Whistle => {
-                        label { "需要报到的部门(可多选)" } select name="units" multiple required { (unit_options(cat, Some(c.user.unit))) }
-                        label { "事项" } textarea name="matter" required {}
+                        label { "需要报到的部门（可多选，须在 " (a.policy.report_in) " 内报到）" } select name="units" multiple required { (unit_options_selected(cat, Some(c.user.unit), &p.units("units", &[]))) }
+                        label { "事项" } textarea name="matter" required { (v("matter")) }
                     }
                     Action::ReportIn => {
                         label { "吹哨" } select name="whistle" { @for n in &pending_whistles { option value=(n) { "第 " (n) " 次吹哨" } } }
-                        label { "报到情况" } input type="text" name="note";
+                        label { "报到情况" } input type="text" name="note" value=(v("note"));
+                    }
+                    Action::AssistOpinion => {
+                        @if let Some(t) = a.open_assist(c.user.unit) { p.small.muted { "协办意见期限：" (format_local(t.due)) "。主办单位答复前会看到本意见。" } }
+                        label { "协办意见" } textarea name="opinion" required placeholder="本单位职责范围内的核查情况、处理意见和建议" { (v("opinion")) }
                     }
                     Action::Reply => {
-                        label { "办理结果" } select name="result" { option value="resolved" { "已解决" } option value="partly_resolved" { "部分解决" } option value="unresolvable" { "无法解决" } }
-                        label { "未解决的原因(部分解决或无法解决时必填)" } input type="text" name="reason";
+                        (assist_summary(a, cat))
+                        label { "办理结果" } select name="result" { (opt(p, "result", "resolved", "已解决", true)) (opt(p, "result", "partly_resolved", "部分解决", false)) (opt(p, "result", "unresolvable", "无法解决", false)) }
+                        label { "未解决的原因（部分解决或无法解决时必填）" } input type="text" name="reason" value=(v("reason"));
                         @if a.regime == bihuan_domain::Regime::Petition {
-                            label { "处理意见" } select name="petition_outcome" { option value="support" { "支持" } option value="explain" { "解释说明" } option value="not_supported" { "不予支持" } }
+                            label { "处理意见" } select name="petition_outcome" { (opt(p, "petition_outcome", "support", "支持", true)) (opt(p, "petition_outcome", "explain", "解释说明", false)) (opt(p, "petition_outcome", "not_supported", "不予支持", false)) }
                         }
-                        label { "答复内容" } textarea name="text" required {}
+                        label { "答复内容" } textarea name="text" required { (v("text")) }
                         @if !files.is_empty() {
                             label { "随答复提交的附件" }
-                            @for f in files { label.small { input type="checkbox" name="attachments" value=(format!("#{} {}", f.id, f.name)) checked; " " (f.name) } }
+                            @for f in files {
+                                @let value = format!("#{} {}", f.id, f.name);
+                                label.small { input type="checkbox" name="attachments" value=(value) checked[!p.is_some() || p.chose("attachments", &value)]; " " (f.name) }
+                            }
                         }
                     }
                     Action::ReturnVisit => {
-                        label { "是否联系上" } select name="contacted" { option value="yes" { "已联系上" } option value="no" { "未联系上" } }
-                        label { "问题是否解决(联系上时填写)" } select name="resolved" { option value="" { "—" } option value="yes" { "已解决" } option value="no" { "未解决" } }
-                        label { "满意度(联系上时填写)" } select name="rating" { option value="" { "—" } option value="satisfied" { "满意" } option value="basic" { "基本满意" } option value="unsatisfied" { "不满意" } }
-                        label { "回访记录" } input type="text" name="comment";
+                        label { "是否联系上" } select name="contacted" { (opt(p, "contacted", "yes", "已联系上", true)) (opt(p, "contacted", "no", "未联系上", false)) }
+                        label { "问题是否解决（联系上时填写）" } select name="resolved" { option value="" { "—" } (opt(p, "resolved", "yes", "已解决", false)) (opt(p, "resolved", "no", "未解决", false)) }
+                        label { "满意度（联系上时填写）" } select name="rating" { option value="" { "—" } (opt(p, "rating", "satisfied", "满意", false)) (opt(p, "rating", "basic", "基本满意", false)) (opt(p, "rating", "unsatisfied", "不满意", false)) }
+                        label { "回访记录" } input type="text" name="comment" value=(v("comment"));
                     }
                     Action::Close => {
-                        label { "办结说明" @if a.status == Status::Replied { "(未回访直接办结时必填)" } } input type="text" name="note";
+                        label { "办结说明" @if a.status == Status::Replied { "（未回访直接办结时必填，写明原因，如群众拒绝回访、匿名诉求）" } } input type="text" name="note" value=(v("note")) required[a.status == Status::Replied];
                     }
                     Action::Redo => {
                         label { "原因" } select name="cause" {
-                            @if a.visit.as_ref().and_then(|v| v.rating) == Some(bihuan_domain::lifecycle::Rating::Unsatisfied) { option value="unsatisfied" { "群众不满意" } }
-                            option value="reply_rejected" { "答复审核不通过" }
+                            @if a.visit.as_ref().and_then(|v| v.rating) == Some(bihuan_domain::lifecycle::Rating::Unsatisfied) { (opt(p, "cause", "unsatisfied", "群众不满意", true)) }
+                            (opt(p, "cause", "reply_rejected", "答复审核不通过", false))
                         }
-                        label { "说明" } textarea name="reason" required {}
+                        label { "说明" } textarea name="reason" required { (v("reason")) }
                     }
-                    Action::Merge => { label { "主工单编号" } input type="text" name="master" placeholder="2026-11-000123" required; }
+                    Action::Merge => { label { "主工单编号" } input type="text" name="master" placeholder="2026-11-000123" required value=(v("master")); }
                     Action::Supervise => {
-                        label { "督办类型" } select name="reason" { option value="leader_order" { "领导交办" } option value="overdue" { "超期督办" } }
-                        label { "督办意见" } textarea name="note" {}
+                        label { "督办类型" } select name="reason" { (opt(p, "reason", "leader_order", "领导交办", true)) (opt(p, "reason", "overdue", "超期督办", false)) }
+                        label { "督办意见" } textarea name="note" { (v("note")) }
                     }
                     Action::SetOwner => {
-                        @if let Some(o) = &a.owner { p.small.muted { "当前首席服务官:" (o.name) } }
-                        label { "新的首席服务官(主办单位人员)" }
+                        @if let Some(o) = &a.owner { p.small.muted { "当前首席服务官：" (o.name) } }
+                        label { "新的首席服务官（主办单位人员）" }
                         select name="owner" required {
                             option value="" { "请选择" }
-                            @for u in owners { option value=(u.id.0) { (u.name) "(" (u.role.label()) ")" } }
+                            @for u in owners { (opt(p, "owner", &u.id.0.to_string(), &format!("{}（{}）", u.name, u.role.label()), false)) }
                         }
                     }
-                    Action::Comment | Action::LinkDuplicate => { label { "备注" } textarea name="text" required {} }
+                    Action::Comment | Action::LinkDuplicate => { label { "备注" } textarea name="text" required { (v("text")) } }
                 }
                 p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
+            }
+        }
+    }
+}
+
+/// The assisting units' opinions of the current dispatch, as the lead reads them before replying.
+pub(super) fn assist_summary(a: &Appeal, cat: &Catalog) -> Markup {
+    let tasks: Vec<_> = a.current_assists().collect();
+    html! {
+        @if !tasks.is_empty() {
+            div.assists {
+                strong { "协办意见" }
+                ul { @for t in &tasks {
+                    li {
+                        (unit_name(cat, Some(t.unit))) "："
+                        @match (&t.opinion, t.given_at) {
+                            (Some(o), Some(at)) => { (o) " " span.muted.small { (format_local(at)) } @if at > t.due { " " span.badge.overdue { "超时提交" } } }
+                            _ => { span.badge.due_soon { "尚未提交" } " " span.muted.small { "期限 " (format_local(t.due)) } }
+                        }
+                    }
+                } }
             }
         }
     }
@@ -264,6 +351,15 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
                 format!(":{note}")
             }
         )),
+        E::AssistOpinionGiven {
+            unit,
+            opinion,
+            late,
+        } => Some(format!(
+            "{}{}：{opinion}",
+            unit_name(cat, Some(*unit)),
+            if *late { "（超时提交）" } else { "" }
+        )),
         E::Replied { reply, late, .. } => Some(format!(
             "{}{}:{}",
             reply.result.label(),
@@ -332,6 +428,7 @@ pub(super) async fn render_detail(
     key: &str,
     flash: Option<String>,
     error: Option<(String, String)>,
+    typed: Option<&Fields>,
 ) -> Response {
     let r = match parse_ref(key) {
         Ok(r) => r,
@@ -487,6 +584,20 @@ pub(super) async fn render_detail(
                     }
                 }
             } }
+            @if !a.assists.is_empty() {
+                h2 { "协办意见" }
+                div.table-wrap { table {
+                    thead { tr { th { "协办单位" } th { "交办时间" } th { "期限" } th { "提交时间" } th { "意见" } th { "状态" } } }
+                    tbody { @for t in &a.assists {
+                        tr {
+                            td { (unit_name(&cat, Some(t.unit))) } td { (format_local(t.asked_at)) } td { (format_local(t.due)) }
+                            td { (t.given_at.map(format_local).unwrap_or_else(|| "—".into())) }
+                            td { (t.opinion.clone().unwrap_or_default()) }
+                            td { (deadline_badge(Some(DeadlineState::at(t.asked_at, t.due, t.given_at, now, a.policy.due_soon_percent)))) }
+                        }
+                    } }
+                } }
+            }
             @if !a.whistles.is_empty() {
                 h2 { "吹哨报到" }
                 @for w in &a.whistles {
@@ -509,7 +620,7 @@ pub(super) async fn render_detail(
         }
         @if !offered.is_empty() {
             h2 { "办理" }
-            div.actions { @for act in &offered { (action_form(*act, &a, &cat, c, error_action == Some(act.name()) || offered.len() <= 2, &files, &owners)) } }
+            div.actions { @for act in &offered { (action_form(*act, &a, &cat, c, error_action == Some(act.name()) || offered.len() <= 2, &files, &owners, if error_action == Some(act.name()) { Prefill(typed) } else { Prefill(None) })) } }
         }
         div.panel {
             h2 { "全程留痕" }
@@ -530,7 +641,7 @@ pub(super) async fn detail_page(
         None => ok_message(s).to_string(),
     });
     let error = q.error.map(|m| (String::new(), m));
-    render_detail(&state, &c, &key, flash, error).await
+    render_detail(&state, &c, &key, flash, error, None).await
 }
 
 pub(super) fn yes_no(s: &str) -> Option<bool> {
@@ -568,10 +679,13 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
         "decide_return" => {
             let accept = field(f, "decision") == "accept";
             let redispatch = if accept {
-                field(f, "redispatch")
-                    .parse::<u32>()
-                    .ok()
-                    .map(|u| json!([u, []]))
+                field(f, "redispatch").parse::<u32>().ok().map(|u| {
+                    let assisting: Vec<u32> = nums("redispatch_assisting")
+                        .into_iter()
+                        .filter(|a| *a != u)
+                        .collect();
+                    json!([u, assisting])
+                })
             } else {
                 None
             };
@@ -591,6 +705,7 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
         }
         "whistle" => json!({"units": nums("units"), "matter": text("matter")}),
         "report_in" => json!({"whistle": num("whistle", "吹哨")?, "note": text("note")}),
+        "assist_opinion" => json!({"opinion": text("opinion")}),
         "reply" => json!({
             "result": text("result"),
             "reason": Some(text("reason")).filter(|s| !s.is_empty()),
@@ -626,7 +741,7 @@ pub(super) async fn act_submit(
     let fail = |msg: String| (action.clone(), msg);
     let body = match form_to_body(&f) {
         Ok(b) => b,
-        Err(m) => return render_detail(&state, &c, &key, None, Some(fail(m))).await,
+        Err(m) => return render_detail(&state, &c, &key, None, Some(fail(m)), Some(&f)).await,
     };
     match crate::app::act_on_body(&state, &c, &key, body).await {
         Ok(next) => Redirect::to(&format!(
@@ -639,7 +754,7 @@ pub(super) async fn act_submit(
         Err(e) if matches!(e.code, ErrorCode::NotYourUnit | ErrorCode::BadAppealKey) => {
             error_page(e.status, "无法操作", &e.message, Some(&c))
         }
-        Err(e) => render_detail(&state, &c, &key, None, Some(fail(e.message))).await,
+        Err(e) => render_detail(&state, &c, &key, None, Some(fail(e.message)), Some(&f)).await,
     }
 }
 

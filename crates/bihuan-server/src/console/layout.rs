@@ -195,24 +195,54 @@ pub(super) fn deadline_badge(s: Option<DeadlineState>) -> Markup {
 }
 
 pub(super) fn appeal_rows(items: &[Appeal], cat: &Catalog, now: Instant) -> Markup {
+    appeal_rows_for(items, cat, now, None)
+}
+
+/// The name of a deadline, as [`Appeal::deadline_for`] and [`Appeal::running_deadlines`] call
+/// them.
+pub(super) fn deadline_label(what: &str) -> &'static str {
+    match what {
+        "dispatch" => "交办",
+        "sign" => "签收",
+        "first_contact" => "首次联系",
+        "reply" => "答复",
+        "report_in" => "报到",
+        "assist" => "协办意见",
+        _ => "期限",
+    }
+}
+
+/// A list of appeals. For a unit's inbox (`unit`), the deadline shown is the one that unit must
+/// meet — the report-in for a called unit, the opinion for an assisting one — and an appeal
+/// under supervision is marked 督办.
+pub(super) fn appeal_rows_for(
+    items: &[Appeal],
+    cat: &Catalog,
+    now: Instant,
+    unit: Option<UnitId>,
+) -> Markup {
     html! {
         div.table-wrap.cards-on-phone {
             table {
-                thead { tr { th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { "最近期限" } } }
+                thead { tr { th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { (if unit.is_some() { "本单位期限" } else { "最近期限" }) } } }
                 tbody {
                     @for a in items {
-                        @let st = a.deadline_state(now);
+                        @let mine = match unit { Some(u) => a.deadline_for(u), None => a.running_deadlines().into_iter().next() };
+                        @let st = mine.map(|(_, start, due)| DeadlineState::at(start, due, None, now, a.policy.due_soon_percent));
                         tr class=(state_code(st)) {
                             td.num data-label="编号" { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
                             td.num.small data-label="登记" { (format_local(a.registered_at)) }
                             td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
                             // Lists mask personal data for everyone, numbers typed into a title too.
-                            td data-label="标题" { (bihuan_domain::appeal::mask_free_text(&a.title)) }
+                            td data-label="标题" {
+                                (bihuan_domain::appeal::mask_free_text(&a.title))
+                                @if unit.is_some() && a.supervision_count > 0 && !a.status.is_terminal() { " " span.badge.overdue title=(format!("已督办 {} 次", a.supervision_count)) { "督办" } }
+                            }
                             td data-label="乡镇" { (unit_name(cat, a.place.township)) }
                             td data-label="主办" { (unit_name(cat, a.lead)) }
                             td data-label="状态" { span.badge { (a.status.label()) } }
                             td.small data-label="期限" {
-                                @if let Some((_, due)) = a.next_deadline() { (format_local(due)) " " (deadline_badge(st)) } @else { span.muted { "—" } }
+                                @if let Some((what, _, due)) = mine { (deadline_label(what)) " " (format_local(due)) " " (deadline_badge(st)) } @else { span.muted { "—" } }
                             }
                         }
                     }

@@ -115,58 +115,81 @@ pub(super) async fn inbox(State(state): State<AppState>, PageUser(c): PageUser) 
         );
     }
     let now = state.clock.now();
+    let unit = c.user.unit;
     let base = AppealFilter {
         now: Some(now),
         sort: Sort::DueFirst,
-        involving: Some(vec![c.user.unit]),
+        involving: Some(vec![unit]),
         ..Default::default()
+    };
+    let list = |f: AppealFilter| {
+        let state = state.clone();
+        async move {
+            state
+                .store
+                .list(f, None, 100)
+                .await
+                .map(|p| p.items)
+                .unwrap_or_default()
+        }
     };
     let lead = |s: Status| AppealFilter {
         status: vec![s],
-        lead: Some(c.user.unit),
+        lead: Some(unit),
         ..base.clone()
     };
-    let calls: Vec<Appeal> = state
+    let to_sign = list(lead(Status::Dispatched)).await;
+    let handling = list(lead(Status::InProgress)).await;
+    // Appeals the unit is involved in without leading them: what it owes is a report-in or an
+    // opinion, each with its own deadline.
+    let mut owed: Vec<Appeal> = state
         .store
         .list(
             AppealFilter {
-                status: vec![Status::InProgress, Status::Replied, Status::Dispatched],
+                status: vec![Status::Dispatched, Status::InProgress],
                 ..base.clone()
             },
             None,
             500,
         )
         .await
-        .map(|p| {
-            p.items
-                .into_iter()
-                .filter(|a| {
-                    a.whistles.iter().any(|w| {
-                        w.targets
-                            .iter()
-                            .any(|t| t.unit == c.user.unit && t.reported_at.is_none())
-                    })
-                })
-                .collect()
-        })
+        .map(|p| p.items)
         .unwrap_or_default();
+    owed.retain(|a| a.lead != Some(unit));
+    let mut calls: Vec<Appeal> = owed
+        .iter()
+        .filter(|a| {
+            a.side_deadlines()
+                .iter()
+                .any(|(what, u, _, _)| *what == "report_in" && *u == unit)
+        })
+        .cloned()
+        .collect();
+    let mut assists: Vec<Appeal> = owed
+        .into_iter()
+        .filter(|a| a.open_assist(unit).is_some())
+        .collect();
+    let by_due = |x: &Appeal| x.deadline_for(unit).map(|(_, _, due)| due);
+    calls.sort_by_key(by_due);
+    assists.sort_by_key(by_due);
     let cat = state.store.catalog();
-    let page_ = queue_page(
-        &state,
-        &c,
+    let section = |h: &str, items: &[Appeal]| {
+        html! {
+            h2 { (h) "（" (items.len()) @if items.len() >= 100 { "+" } "）" }
+            (appeal_rows_for(items, &cat, now, Some(unit)))
+        }
+    };
+    page(
         "承办",
-        "本单位的工单,按期限排序。",
-        vec![
-            ("待签收", lead(Status::Dispatched)),
-            ("办理中", lead(Status::InProgress)),
-        ],
-    )
-    .await;
-    let extra = html! { h2 { "吹哨待报到 (" (calls.len()) ")" } (appeal_rows(&calls, &cat, now)) };
-    Html(
-        page_
-            .0
-            .replace("</main>", &format!("{}</main>", extra.into_string())),
+        Some(&c),
+        html! {
+            h1 { "承办" }
+            p.muted { "本单位的工单，按本单位须完成的期限排序：主办的看签收、联系和答复期限，协办的看协办意见期限，被吹哨的看报到期限。" }
+            (section("待签收", &to_sign))
+            (section("办理中", &handling))
+            (section("协办待提交意见", &assists))
+            (section("吹哨待报到", &calls))
+        },
     )
     .into_response()
 }

@@ -9,6 +9,7 @@ use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_es
 
 mod hardening;
 mod hostile;
+mod hotline;
 mod smart;
 mod usecases;
 use hardening::{
@@ -20,6 +21,9 @@ use hardening::{
     long_names_are_refused_and_exports_hold, personal_numbers_in_free_text_are_masked,
     responses_carry_the_security_headers, the_audit_log_records_access_and_changes,
     the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
+};
+use hotline::{
+    assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1775,6 +1779,8 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(
+    assisting_units_see_their_work_and_give_opinions,
+    both_sides_of_a_whistle_are_measured,
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,

@@ -582,7 +582,7 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(variants.len(), 19, "every command but link_duplicate");
+    assert_eq!(variants.len(), 20, "every command but link_duplicate");
     let variant_of = |action: &str| {
         variants
             .iter()
@@ -605,6 +605,10 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
             json!({"action": "dispatch", "lead": HOUSING, "assisting": [WATER], "note": "请办理"}),
         ),
         ("housing", json!({"action": "sign", "owner": lead.id.0})),
+        (
+            "water",
+            json!({"action": "assist_opinion", "opinion": "本局配合处置"}),
+        ),
         (
             "dispatcher",
             json!({"action": "set_owner", "owner": lead.id.0}),

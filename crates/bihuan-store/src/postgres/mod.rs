@@ -466,8 +466,10 @@ impl PgStore {
         let built = client
             .query_opt("SELECT value FROM meta WHERE key = 'rollups_built'", &[])
             .await?;
-        if built.is_none() {
-            // A database from before rollups: build them once (another server starting at the
+        let built: Option<String> = built.map(|r| r.get(0));
+        if built.as_deref() != Some(bihuan_domain::rollup::FACTS_VERSION) {
+            // A database from before rollups, or whose rollups an older version of the facts
+            // built: build them once (another server starting at the
             // same time waits on the lock, then finds them built or builds them again).
             let started = std::time::Instant::now();
             let tx = client.transaction().await?;
@@ -961,9 +963,9 @@ async fn rebuild_rollups_pg(
     flush_rollups_pg(tx, delta).await?;
     compact_rollups_pg(tx).await?;
     tx.execute(
-        "INSERT INTO meta (key, value) VALUES ('rollups_built', '1')
+        "INSERT INTO meta (key, value) VALUES ('rollups_built', $1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[],
+        &[&bihuan_domain::rollup::FACTS_VERSION],
     )
     .await?;
     Ok(n)

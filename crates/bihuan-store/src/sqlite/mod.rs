@@ -500,8 +500,9 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        if built.is_none() {
-            // A database from before rollups: build them once.
+        if built.as_deref() != Some(bihuan_domain::rollup::FACTS_VERSION) {
+            // A database from before rollups, or whose rollups an older version of the facts
+            // built: build them once.
             let started = std::time::Instant::now();
             let tx = conn.transaction()?;
             let n = rebuild_rollups_sql(&tx, &mut Batch::default(), &loaded.calendar)?;
@@ -1091,9 +1092,9 @@ fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> 
     }
     flush_rollups(conn, delta)?;
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('rollups_built', '1')
+        "INSERT INTO meta (key, value) VALUES ('rollups_built', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [],
+        [bihuan_domain::rollup::FACTS_VERSION],
     )?;
     Ok(n)
 }

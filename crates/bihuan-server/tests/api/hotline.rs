@@ -1,0 +1,296 @@
+//! The hotline loop's remaining parts (issue 15): assisting units at work, 双考核, the console's
+//! forms that keep what was typed.
+
+use super::*;
+
+/// Dispatched with assisting units, each finds the appeal in its inbox with its own deadline,
+/// gives an opinion the lead reads in its reply form, and is measured on it.
+pub async fn assisting_units_see_their_work_and_give_opinions(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    let d = app
+        .ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": TOWN, "assisting": [HOUSING, WATER]}),
+        )
+        .await;
+    let assists = d["assists"].as_array().unwrap();
+    assert_eq!(assists.len(), 2);
+    // Monday 09:00 + 3 working days.
+    assert!(
+        assists[0]["due"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-05T"),
+        "{}",
+        assists[0]["due"]
+    );
+    // The assisting unit's inbox lists it under its own section, with the opinion deadline.
+    let housing = console_session(&app, "housing").await;
+    let inbox = page_text(&housing, app.url("/queue/inbox")).await;
+    let section = inbox
+        .split("协办待提交意见")
+        .nth(1)
+        .expect("the assisting section");
+    let section = section.split("吹哨待报到").next().unwrap();
+    assert!(section.contains(&num), "{section}");
+    assert!(section.contains("协办意见 2026-11-05"), "{section}");
+    // Its detail page offers the opinion form.
+    let detail = page_text(&housing, app.url(&format!("/appeals/{num}"))).await;
+    assert!(detail.contains("提交协办意见"), "{detail}");
+    // Others cannot give one; the lead is not an assisting unit.
+    let (s, e) = app
+        .act(
+            "transport",
+            &num,
+            json!({"action": "assist_opinion", "opinion": "意见"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let (s, e) = app
+        .act(
+            "town",
+            &num,
+            json!({"action": "assist_opinion", "opinion": "意见"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_assisting_unit"))
+    );
+    let a = app
+        .ok(
+            "housing",
+            &num,
+            json!({"action": "assist_opinion", "opinion": "本局已核查该路段管网，建议属地牵头处置。"}),
+        )
+        .await;
+    assert!(a["assists"][0]["given_at"].is_string());
+    let (s, e) = app
+        .act(
+            "housing",
+            &num,
+            json!({"action": "assist_opinion", "opinion": "再补充"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("assist_opinion_given"))
+    );
+    let inbox = page_text(&housing, app.url("/queue/inbox")).await;
+    let section = inbox.split("协办待提交意见").nth(1).unwrap();
+    assert!(
+        !section.split("吹哨待报到").next().unwrap().contains(&num),
+        "given: no longer owed"
+    );
+    // The lead reads the opinion, and the missing one, in its reply form.
+    app.ok("town", &num, json!({"action": "sign"})).await;
+    let town = console_session(&app, "town").await;
+    let detail = page_text(&town, app.url(&format!("/appeals/{num}"))).await;
+    let reply_form = detail
+        .split("<summary>答复</summary>")
+        .nth(1)
+        .expect("the reply form");
+    assert!(reply_form.contains("本局已核查该路段管网"), "{reply_form}");
+    assert!(reply_form.contains("尚未提交"), "{reply_form}");
+
+    // A refused form keeps what was typed and names the field in Chinese.
+    let version = app.get("town", &format!("/api/v1/appeals/{num}")).await.1["version"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let r = town
+        .post(app.url(&format!("/appeals/{num}/act")))
+        .header("origin", app.base.clone())
+        .form(&[
+            ("action", "reply"),
+            ("version", version.as_str()),
+            ("result", "partly_resolved"),
+            ("reason", ""),
+            ("text", "已组织住建、水务现场疏通，剩余路段纳入改造计划。"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("原因"), "the field, in Chinese: {page}");
+    let form = page.split("<summary>答复</summary>").nth(1).unwrap();
+    assert!(
+        form.contains("已组织住建、水务现场疏通，剩余路段纳入改造计划。"),
+        "the typed reply is kept: {form}"
+    );
+    assert!(
+        form.contains(r#"<option value="partly_resolved" selected>"#),
+        "the chosen result is kept: {form}"
+    );
+
+    // Water's opinion runs out: its inbox row shows the overdue opinion deadline, the scanner
+    // supervises it, and the 双考核 figures count it.
+    app.clock.advance(chrono::Duration::days(4));
+    let water = console_session(&app, "water").await;
+    let inbox = page_text(&water, app.url("/queue/inbox")).await;
+    let section = inbox.split("协办待提交意见").nth(1).unwrap();
+    assert!(section.contains("超期"), "{section}");
+    let raised = bihuan_server::scanner::scan_once(&app.state, app.clock.now())
+        .await
+        .unwrap();
+    assert!(raised >= 1);
+    let (_, full) = app.get("town", &format!("/api/v1/appeals/{num}")).await;
+    assert!(full["supervision_count"].as_u64().unwrap() >= 1);
+    let inbox = page_text(&water, app.url("/queue/inbox")).await;
+    assert!(inbox.contains(">督办<"), "the supervised row is marked");
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-11&by=unit")
+        .await;
+    let group = |u: u32| {
+        m["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"].as_str().and_then(|k| k.parse().ok()) == Some(u))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(group(HOUSING)["rates"]["assist"]["num"], 1);
+    assert_eq!(group(HOUSING)["rates"]["assist"]["den"], 1);
+    assert_eq!(group(WATER)["rates"]["assist"]["num"], 0);
+    assert_eq!(group(WATER)["rates"]["assist"]["den"], 1);
+    assert_eq!(m["headline"]["assist"]["den"], 2);
+}
+
+/// Report-ins and whistle outcomes are measured for both sides (双考核), ranked with weights the
+/// administrator sets, and the called unit's inbox shows the report-in deadline.
+pub async fn both_sides_of_a_whistle_are_measured(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    app.ok("town", &num, json!({"action": "sign"})).await;
+    app.ok(
+        "town",
+        &num,
+        json!({"action": "whistle", "units": [HOUSING, WATER], "matter": "积水需部门到场"}),
+    )
+    .await;
+    let water = console_session(&app, "water").await;
+    let inbox = page_text(&water, app.url("/queue/inbox")).await;
+    let calls = inbox.split("吹哨待报到").nth(1).unwrap();
+    assert!(calls.contains(&num));
+    assert!(
+        calls.contains("报到 2026-11-03"),
+        "report-in, not reply: {calls}"
+    );
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "report_in", "whistle": 1, "note": "已到场"}),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::days(2));
+    app.ok(
+        "water",
+        &num,
+        json!({"action": "report_in", "whistle": 1, "note": "迟到"}),
+    )
+    .await;
+    app.ok(
+        "town",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已联合处置，积水排除。"}),
+    )
+    .await;
+    let (_, m) = app
+        .get(
+            "leader",
+            "/api/v1/metrics?period=month:2026-11&by=unit&coordination_min_volume=1&board=1",
+        )
+        .await;
+    let group = |u: u32| {
+        m["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"].as_str().and_then(|k| k.parse().ok()) == Some(u))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(group(HOUSING)["rates"]["report_in"]["num"], 1);
+    assert_eq!(group(HOUSING)["rates"]["report_in"]["den"], 1);
+    assert_eq!(group(WATER)["rates"]["report_in"]["num"], 0);
+    assert_eq!(group(WATER)["rates"]["report_in"]["den"], 1);
+    assert_eq!(group(TOWN)["rates"]["whistle"]["num"], 1);
+    assert_eq!(group(TOWN)["rates"]["whistle"]["den"], 1);
+    // Scores: housing 100 (report-ins only), water 0, town 100 (whistle only).
+    assert_eq!(group(HOUSING)["rates"]["coordination"], 100.0);
+    assert_eq!(group(WATER)["rates"]["coordination"], 0.0);
+    assert_eq!(group(WATER)["coordination_rank"], 3);
+    let grey: Vec<&str> = m["coordination_ranking"]["grey"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(grey.first(), Some(&WATER.to_string().as_str()));
+    // With a share of the ranking score, a visit-less unit still ranks on its composite only;
+    // the weights are refused unless they add up.
+    let r = app
+        .client
+        .put(app.url("/api/v1/score-weights"))
+        .bearer_auth(app.token("admin"))
+        .json(&json!({"response": 0.1, "resolution": 0.5, "satisfaction": 0.4, "basic_weight": 0.9,
+            "coordination": {"report_in": 0.5, "assist": 0.5, "whistle": 0.5}, "coordination_share": 0.2}))
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = body(r).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_weights"))
+    );
+    assert!(
+        e["message"].as_str().unwrap().contains("双考核")
+            || e["message"].as_str().unwrap().contains("报到"),
+        "{e}"
+    );
+    app.ok(
+        "visitor",
+        &num,
+        json!({"action": "return_visit", "contacted": true, "resolved": true, "rating": "satisfied", "comment": ""}),
+    )
+    .await;
+    let r = app
+        .client
+        .put(app.url("/api/v1/score-weights"))
+        .bearer_auth(app.token("admin"))
+        .json(&json!({"response": 0.1, "resolution": 0.5, "satisfaction": 0.4, "basic_weight": 0.9,
+            "coordination": {"report_in": 0.4, "assist": 0.3, "whistle": 0.3}, "coordination_share": 0.5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, m) = app
+        .get(
+            "leader",
+            "/api/v1/metrics?period=month:2026-11&by=unit&min_volume=1",
+        )
+        .await;
+    let town = m["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"].as_str().and_then(|k| k.parse().ok()) == Some(TOWN))
+        .unwrap()
+        .clone();
+    // Composite 100 (reached, resolved, satisfied), 双考核 100: ranking score 100.
+    assert_eq!(town["rates"]["composite"], 100.0);
+    assert_eq!(town["rates"]["ranking_score"], 100.0);
+    // The dashboard shows the 双考核 boards.
+    let leader = console_session(&app, "leader").await;
+    let dash = page_text(&leader, app.url("/dashboard?period=month:2026-11")).await;
+    assert!(dash.contains("双考核（吹哨报到）"), "{dash}");
+    assert!(dash.contains("报到及时率"));
+}
