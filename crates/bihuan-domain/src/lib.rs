@@ -14,6 +14,7 @@
 //! | [`appeal`] | the appeal's parts: number, channel, kind, urgency, citizen (masked), place |
 //! | [`lifecycle`] | the closed loop: commands → events → state, with roles and versions |
 //! | [`redact`] | what a reader without the right to personal data sees: masked by construction |
+//! | [`portal`] | the citizen portal's query codes (kept as digests) |
 //! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
 //! | [`error`] | every refusal, each with a stable code |
@@ -30,6 +31,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod org;
 pub mod policy;
+pub mod portal;
 pub mod redact;
 pub mod rollup;
 pub mod time;

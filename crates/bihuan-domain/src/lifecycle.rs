@@ -250,7 +250,8 @@ impl Action {
             | Action::Reply => &[Handler, UnitLeader],
             Action::SetOwner => &[UnitLeader, Dispatcher],
             Action::DecideExtension => &[Dispatcher, Admin, UnitLeader],
-            Action::ReturnVisit => &[ReturnVisitor, Dispatcher],
+            // The system records a citizen's own rating from the portal.
+            Action::ReturnVisit => &[ReturnVisitor, Dispatcher, System],
             Action::Close => &[Dispatcher, ReturnVisitor, Admin],
             Action::Redo => &[Dispatcher, ReturnVisitor, Supervisor],
             Action::Supervise => &[Supervisor, Leader, Admin, System],

@@ -66,6 +66,16 @@ pub struct Config {
     pub public_metrics: bool,
     /// Whether `/api/v1/calendar/add` (the working-day calculator) answers without a login.
     pub public_calendar: bool,
+    /// Appeals one address may submit on the citizen portal per hour.
+    pub portal_submissions_per_hour: u32,
+    /// Look-ups (and ratings) one address may make on the portal per ten minutes.
+    pub portal_lookups_per_10min: u32,
+    /// The fewest seconds between serving the portal's form and its submission (robots are
+    /// faster than people).
+    pub portal_min_fill_secs: u64,
+    /// The secret that signs the portal's forms; empty: a random one per process (then set it,
+    /// the same on every server, when several serve one address).
+    pub portal_secret: String,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -97,6 +107,10 @@ impl Default for Config {
             request_timeout_secs: 60,
             public_metrics: false,
             public_calendar: true,
+            portal_submissions_per_hour: 10,
+            portal_lookups_per_10min: 30,
+            portal_min_fill_secs: 3,
+            portal_secret: String::new(),
             demo_logins: vec![],
         }
     }

@@ -49,6 +49,7 @@ pub mod error;
 pub mod export;
 pub mod openapi;
 pub mod ops;
+pub mod portal;
 pub mod report;
 pub mod scanner;
 pub mod security;
@@ -154,6 +155,8 @@ pub struct AppState {
     pub logins: Arc<throttle::LoginThrottle>,
     /// Password hashing allowed at once (each Argon2 run takes 19 MiB and a core).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// The citizen portal's secret and per-address limits.
+    pub portal: Arc<portal::PortalGuard>,
 }
 
 pub struct Application {
@@ -182,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(console::router())
         .merge(dashboard::router())
+        .merge(portal::router())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .layer(axum::middleware::from_fn_with_state(
@@ -243,6 +247,7 @@ impl Application {
         } else {
             config.hash_concurrency
         };
+        let config_portal_secret = config.portal_secret.clone();
         let state = AppState {
             store,
             smart,
@@ -252,6 +257,7 @@ impl Application {
             credentials: Arc::new(auth::CredentialCache::default()),
             logins: Arc::new(throttle::LoginThrottle::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(hash_concurrency)),
+            portal: Arc::new(portal::PortalGuard::new(&config_portal_secret)),
         };
         Ok(Application { listener, state })
     }

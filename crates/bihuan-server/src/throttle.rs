@@ -171,3 +171,41 @@ mod tests {
         assert!(t.blocked("admin", a, LIMITS, now).is_none());
     }
 }
+
+/// Events per client address over a window that starts at the address's first event (the
+/// portal's submissions and look-ups), in memory like the login throttle.
+#[derive(Default)]
+pub struct AddressLimit {
+    counts: Mutex<HashMap<IpAddr, Count>>,
+}
+
+impl AddressLimit {
+    /// Counts one event of `addr`; `Err(wait)` when it already had `limit` in the window.
+    pub fn hit(
+        &self,
+        addr: IpAddr,
+        limit: u32,
+        window: Duration,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let mut m = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= SWEEP_AT {
+            m.retain(|_, c| live(c, now, window));
+        }
+        let c = m.entry(addr).or_insert(Count {
+            failures: 0,
+            since: now,
+        });
+        if !live(c, now, window) {
+            *c = Count {
+                failures: 0,
+                since: now,
+            };
+        }
+        if c.failures >= limit {
+            return Err(retry_after(c, now, window));
+        }
+        c.failures += 1;
+        Ok(())
+    }
+}

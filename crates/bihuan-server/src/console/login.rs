@@ -27,11 +27,12 @@ pub(super) fn login_form(state: &AppState, next: &str, error: Option<&str>) -> H
                     input #password type="password" name="password" autocomplete="current-password" required;
                     p { button.primary type="submit" { "登录" } }
                 }
+                p.small.muted { "群众和企业反映诉求、查询进度，请到 " a href="/portal" { "网上诉求" } "；各单位办理情况见 " a href="/board" { "红灰榜" } "。" }
             }
             @if !demo.is_empty() {
                 div.panel {
                     h2 { "演示账号" }
-                    p.muted.small { "这是演示县「云溪县」,数据均为虚构。" }
+                    p.muted.small { "这是演示县「云溪县」，数据均为虚构。" }
                     div.table-wrap { table {
                         thead { tr { th { "角色" } th { "登录名" } th { "密码" } } }
                         tbody { @for (login, pw, who) in demo { tr { td { (who) } td { code { (login) } } td { code { (pw) } } } } }

@@ -10,6 +10,7 @@ use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_es
 mod hardening;
 mod hostile;
 mod hotline;
+mod portal;
 mod smart;
 mod usecases;
 use hardening::{
@@ -25,6 +26,7 @@ use hardening::{
 use hotline::{
     assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
 };
+use portal::a_citizen_submits_tracks_and_rates_on_the_portal;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use smart::{
@@ -1778,7 +1780,13 @@ macro_rules! on_both_stores {
     };
 }
 
+#[tokio::test]
+async fn the_portal_limits_each_address() {
+    portal::the_portal_limits_each_address(Backend::Sqlite).await;
+}
+
 on_both_stores!(
+    a_citizen_submits_tracks_and_rates_on_the_portal,
     assisting_units_see_their_work_and_give_opinions,
     both_sides_of_a_whistle_are_measured,
     the_console_offers_exactly_what_the_domain_accepts,
