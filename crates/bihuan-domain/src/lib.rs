@@ -14,6 +14,7 @@
 //! | [`appeal`] | the appeal's parts: number, channel, kind, urgency, citizen (masked), place |
 //! | [`lifecycle`] | the closed loop: commands → events → state, with roles and versions |
 //! | [`redact`] | what a reader without the right to personal data sees: masked by construction |
+//! | [`notice`] | notifications derived from events, queued once, delivered and retried |
 //! | [`portal`] | the citizen portal's query codes (kept as digests) |
 //! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
@@ -29,6 +30,7 @@ pub mod code;
 pub mod error;
 pub mod lifecycle;
 pub mod metrics;
+pub mod notice;
 pub mod org;
 pub mod policy;
 pub mod portal;

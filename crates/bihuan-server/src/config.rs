@@ -76,6 +76,13 @@ pub struct Config {
     /// The secret that signs the portal's forms; empty: a random one per process (then set it,
     /// the same on every server, when several serve one address).
     pub portal_secret: String,
+    /// How often notices are derived and text messages sent (seconds); 0 turns it off.
+    pub notify_interval_secs: u64,
+    /// An HTTP SMS gateway that takes `POST {"phone": …, "text": …}`; empty: text messages stay
+    /// in the console's outbox.
+    pub sms_gateway_url: String,
+    /// A bearer token for the gateway, if it wants one.
+    pub sms_gateway_token: String,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -111,6 +118,9 @@ impl Default for Config {
             portal_lookups_per_10min: 30,
             portal_min_fill_secs: 3,
             portal_secret: String::new(),
+            notify_interval_secs: 5,
+            sms_gateway_url: String::new(),
+            sms_gateway_token: String::new(),
             demo_logins: vec![],
         }
     }

@@ -47,6 +47,7 @@ pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod export;
+pub mod notify;
 pub mod openapi;
 pub mod ops;
 pub mod portal;
@@ -157,6 +158,8 @@ pub struct AppState {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// The citizen portal's secret and per-address limits.
     pub portal: Arc<portal::PortalGuard>,
+    /// The notices' sender and feed position.
+    pub notify: Arc<notify::Notifier>,
 }
 
 pub struct Application {
@@ -248,6 +251,7 @@ impl Application {
             config.hash_concurrency
         };
         let config_portal_secret = config.portal_secret.clone();
+        let notifier = Arc::new(notify::Notifier::from_config(&config));
         let state = AppState {
             store,
             smart,
@@ -258,6 +262,7 @@ impl Application {
             logins: Arc::new(throttle::LoginThrottle::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(hash_concurrency)),
             portal: Arc::new(portal::PortalGuard::new(&config_portal_secret)),
+            notify: notifier,
         };
         Ok(Application { listener, state })
     }
@@ -278,6 +283,12 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM; the deadline scanner runs alongside.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        if self.state.config.notify_interval_secs > 0 {
+            notify::spawn(
+                self.state.clone(),
+                Duration::from_secs(self.state.config.notify_interval_secs),
+            );
+        }
         if self.state.config.scan_interval_secs > 0 {
             scanner::spawn(
                 self.state.clone(),

@@ -937,6 +937,7 @@ async fn start_server(
     let config = Config {
         listen: "127.0.0.1:0".into(),
         scan_interval_secs: 0,
+        notify_interval_secs: 0,
         index_interval_secs,
         ..Config::default()
     };

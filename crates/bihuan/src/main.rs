@@ -495,6 +495,8 @@ async fn run(cmd: Top) -> Result<String> {
                     None => demo::now(),
                 };
                 let n = demo::generate(&store, &county, appeals, now, 2026).await?;
+                // The last few hundred steps get their notices, so the demo shows some.
+                bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(
                     "已生成演示县「云溪县」: {n} 件诉求,用时 {:.1} 秒 ({db})",
                     started.elapsed().as_secs_f64()

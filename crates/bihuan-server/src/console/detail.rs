@@ -458,6 +458,7 @@ pub(super) async fn render_detail(
         );
     }
     let history = state.store.history(a.id).await.unwrap_or_default();
+    let notices = crate::notify::of_appeal(state, a.id).await;
     let files = state.store.attachments(a.id).await.unwrap_or_default();
     let cat = state.store.catalog();
     let now = state.clock.now();
@@ -625,6 +626,10 @@ pub(super) async fn render_detail(
         div.panel {
             h2 { "全程留痕" }
             ol.timeline { @for r in &history { (timeline_item(r, &cat)) } }
+            @if !notices.is_empty() {
+                h2 { "通知记录" }
+                (super::notices::notice_rows(&notices, &cat, c.user.role == Role::Admin || c.sees_all()))
+            }
         }
     };
     (status, page(&format!("工单 {}", a.number), Some(c), body)).into_response()

@@ -106,6 +106,9 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
         Role::System => {}
     }
     v.push(("/appeals", "工单查询"));
+    if c.user.role != Role::System {
+        v.push(("/notices", "通知"));
+    }
     v
 }
 

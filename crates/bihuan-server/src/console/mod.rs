@@ -51,6 +51,7 @@ mod intake;
 mod layout;
 mod lists;
 mod login;
+mod notices;
 mod queues;
 
 use admin::*;
@@ -60,6 +61,7 @@ use intake::*;
 use layout::*;
 use lists::*;
 use login::*;
+use notices::*;
 use queues::*;
 
 pub(crate) use layout::{error_page_pub, page_pub};
@@ -85,6 +87,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/suggest", get(intake_suggestions))
         .route("/queue/dispatch", get(dispatch_queue))
         .route("/queue/inbox", get(inbox))
+        .route("/notices", get(notices_page))
         .route("/queue/visits", get(visits_queue))
         .route("/queue/supervision", get(supervision))
         .route("/admin", get(admin_page))

@@ -140,6 +140,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         db,
         listen: "127.0.0.1:0".into(),
         scan_interval_secs: 0,
+        notify_interval_secs: 0,
         ..Config::default()
     };
     adjust(&mut config);

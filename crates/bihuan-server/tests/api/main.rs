@@ -10,6 +10,7 @@ use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_es
 mod hardening;
 mod hostile;
 mod hotline;
+mod notices;
 mod portal;
 mod smart;
 mod usecases;
@@ -25,6 +26,9 @@ use hardening::{
 };
 use hotline::{
     assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
+};
+use notices::{
+    a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
 };
 use portal::a_citizen_submits_tracks_and_rates_on_the_portal;
 use reqwest::StatusCode;
@@ -1787,6 +1791,8 @@ async fn the_portal_limits_each_address() {
 
 on_both_stores!(
     a_citizen_submits_tracks_and_rates_on_the_portal,
+    notices_go_out_once_and_a_failing_sender_is_retried,
+    a_sender_that_always_fails_gives_up,
     assisting_units_see_their_work_and_give_opinions,
     both_sides_of_a_whistle_are_measured,
     the_console_offers_exactly_what_the_domain_accepts,
