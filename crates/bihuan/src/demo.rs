@@ -514,6 +514,21 @@ fn random_phone(rng: &mut StdRng) -> String {
 
 /// A time `hours` of working time after `t`, skipping nights (20:00–08:00) roughly: delays of
 /// people who work office hours.
+/// Who raised the matter, as the appeal's text says it for its channel: a caller on the
+/// hotline, a visitor at the office, a household a grid member called on …
+fn who_raised(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Hotline => "来电人",
+        Channel::Web | Channel::App => "网民",
+        Channel::HouseholdVisit => "走访对象",
+        Channel::Letter => "来信人",
+        Channel::InPerson => "来访人",
+        Channel::GridReport => "网格员",
+        Channel::EnterpriseService => "企业",
+        Channel::Other => "群众",
+    }
+}
+
 fn later(t: Instant, hours: f64) -> Instant {
     let mut out = t + Duration::seconds((hours * 3600.0) as i64);
     let local = out.with_timezone(&cst());
@@ -773,11 +788,11 @@ fn one_appeal(
         _ => format!("反映{address}附近{phrase}问题"),
     };
     let detail = [
-        "已持续一段时间,影响周边群众正常生活",
-        "多次向村(社区)反映未得到解决",
+        "已持续一段时间，影响周边群众正常生活",
+        "多次向村（社区）反映未得到解决",
         "希望相关部门尽快核实处理并给予答复",
-        "涉及多户居民,群众意见较大",
-        "情况较为紧急,请尽快安排人员到现场",
+        "涉及多户居民，群众意见较大",
+        "情况较为紧急，请尽快安排人员到现场",
     ][rng.gen_range(0..5)];
     let citizen_name = format!(
         "{}{}",
@@ -790,7 +805,7 @@ fn one_appeal(
         urgency,
         category: Some(*cat),
         title: format!("{phrase}问题"),
-        content: format!("来电人{opener},{detail}。"),
+        content: format!("{}{opener}，{detail}。", who_raised(channel)),
         place: Place {
             address,
             township: Some(township),
@@ -832,7 +847,10 @@ fn one_appeal(
         t = later(t, rng.gen_range(0.02..0.2));
         s.step(
             Command::AnswerAtIntake {
-                answer: format!("已向来电人解答{phrase}相关政策,并告知办理地点和所需材料。"),
+                answer: format!(
+                    "已向{}解答{phrase}相关政策，并告知办理地点和所需材料。",
+                    who_raised(channel)
+                ),
             },
             registrar,
             t,
@@ -1100,7 +1118,7 @@ fn one_appeal(
         let reply = Reply {
             result,
             reason: (result != ReplyResult::Resolved).then(|| "受客观条件限制,已向群众解释说明并提出后续安排".to_string()),
-            text: format!("经核实,来电人反映的{phrase}问题情况属实。我单位已安排工作人员现场处理,{}。已将处理情况告知来电人。", if result == ReplyResult::Resolved { "问题已解决" } else { "已部分解决,剩余问题已纳入计划" }),
+            text: format!("经核实，{who}反映的{phrase}问题情况属实。我单位已安排工作人员现场处理，{}。已将处理情况告知{who}。", if result == ReplyResult::Resolved { "问题已解决" } else { "已部分解决，剩余问题已纳入计划" }, who = who_raised(channel)),
             petition_outcome: petition.then_some([PetitionOutcome::Support, PetitionOutcome::Explain, PetitionOutcome::NotSupported][pick(rng, &[5, 4, 1])]),
             attachments: vec![],
         };

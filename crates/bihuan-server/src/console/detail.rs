@@ -548,7 +548,7 @@ pub(super) async fn render_detail(
     };
     let can_direct = a.status == Status::PendingDispatch && c.user.role == Role::Dispatcher;
     let body = html! {
-        h1 { "工单 " (a.number) " " span.badge { (a.status.label()) } " " (deadline_badge(a.deadline_state(now))) }
+        h1 { "工单 " (a.number) " " span.badge { (a.status.label()) } " " (deadline_badge(a.deadline_state(now))) " " a.button.small href=(format!("/appeals/{}/print", a.number)) target="_blank" { "打印工单" } }
         @if let Some(f) = &flash { div.flash { (f) } }
         @if let Some(m) = error_message { div.error { (m) } }
         div.panel {

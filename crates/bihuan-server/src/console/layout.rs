@@ -8,6 +8,7 @@ use super::*;
 pub(super) const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 pub(super) const ECHARTS: &[u8] = include_bytes!("../../assets/echarts.min.js");
 pub(super) const CSS: &[u8] = include_bytes!("../../assets/app.css");
+pub(super) const PRINT_CSS: &[u8] = include_bytes!("../../assets/print.css");
 pub(super) const JS: &[u8] = include_bytes!("../../assets/app.js");
 pub(super) const DASHBOARD_JS: &[u8] = include_bytes!("../../assets/dashboard.js");
 
@@ -16,6 +17,7 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
         "echarts.min.js" => (ECHARTS, "text/javascript; charset=utf-8"),
         "app.css" => (CSS, "text/css; charset=utf-8"),
+        "print.css" => (PRINT_CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         "dashboard.js" => (DASHBOARD_JS, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),

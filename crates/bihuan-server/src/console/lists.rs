@@ -152,6 +152,7 @@ pub(super) async fn list_page(
             @if let Some(l) = next_link { a.button href=(l) { "下一页" } }
             a.button href=(format!("/api/v1/export/appeals.xlsx?{export_q}")) { "导出 Excel" }
             a.button href=(format!("/api/v1/export/appeals.csv?{export_q}")) { "导出 CSV" }
+            a.button href=(format!("/appeals/print?{export_q}")) target="_blank" { "批量打印工单" }
         }
     })
     .into_response()

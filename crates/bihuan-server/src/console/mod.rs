@@ -52,6 +52,7 @@ mod layout;
 mod lists;
 mod login;
 mod notices;
+mod print;
 mod queues;
 
 use admin::*;
@@ -62,6 +63,7 @@ use layout::*;
 use lists::*;
 use login::*;
 use notices::*;
+use print::*;
 use queues::*;
 
 pub(crate) use layout::{error_page_pub, page_pub};
@@ -74,7 +76,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/appeals", get(list_page))
         .route("/appeals/new", get(new_page).post(new_submit))
+        .route("/appeals/print", get(print_many))
         .route("/appeals/{key}", get(detail_page))
+        .route("/appeals/{key}/print", get(print_one))
         .route("/appeals/{key}/act", post(act_submit))
         .route("/appeals/{key}/preview", get(dispatch_preview))
         .route(

@@ -294,3 +294,72 @@ pub async fn both_sides_of_a_whistle_are_measured(app: TestApp) {
     assert!(dash.contains("双考核（吹哨报到）"), "{dash}");
     assert!(dash.contains("报到及时率"));
 }
+
+/// A printable work order from the detail page and, for a filtered list, in bulk; personal data
+/// as the reader may see it, masked in bulk.
+pub async fn work_orders_print_one_or_a_filtered_list(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    let other = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING, "assisting": [WATER]}),
+    )
+    .await;
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    let housing = console_session(&app, "housing").await;
+    let r = housing
+        .get(app.url(&format!("/appeals/{num}/print")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    for part in [
+        num.as_str(),
+        "路灯不亮",
+        "东门路12号附近路灯连续一周不亮。",
+        "县住建局",
+        "县水利局",
+        "答复期限",
+        "承办人签字",
+        "单位负责人签字",
+        "办理过程",
+        "/assets/print.css",
+    ] {
+        assert!(page.contains(part), "{part} missing: {page}");
+    }
+    // The lead unit contacts the citizen: its print has the number (and the access is logged);
+    // an assisting unit's is masked and says so.
+    assert!(page.contains("13912345678") && !page.contains("个人信息已脱敏"));
+    let water = console_session(&app, "water").await;
+    let page = page_text(&water, app.url(&format!("/appeals/{num}/print"))).await;
+    assert!(page.contains("139****5678") && !page.contains("13912345678"));
+    assert!(page.contains("个人信息已脱敏"));
+    // Another unit cannot print it.
+    let transport = console_session(&app, "transport").await;
+    let r = transport
+        .get(app.url(&format!("/appeals/{num}/print")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // In bulk from the list's filters: both appeals, one work order each, masked.
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url("/appeals/print?sort=newest")).await;
+    assert!(page.contains(&num) && page.contains(&other));
+    assert_eq!(page.matches(r#"<section class="workorder">"#).count(), 2);
+    assert!(!page.contains("13912345678"));
+    let page = page_text(
+        &dispatcher,
+        app.url("/appeals/print?status=dispatched,in_progress"),
+    )
+    .await;
+    assert_eq!(
+        page.matches(r#"<section class="workorder">"#).count(),
+        1,
+        "{page}"
+    );
+    let css = page_text(&dispatcher, app.url("/assets/print.css")).await;
+    assert!(css.contains("size: A4"));
+}

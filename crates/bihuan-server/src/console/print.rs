@@ -1,0 +1,187 @@
+//! Printable work orders (工单): `/appeals/{key}/print` for one, `/appeals/print?…` for the
+//! appeals a list's filters select (at most 100). One A4 page for a typical appeal: number,
+//! citizen (masked unless this reader may see personal data), content, place, units, deadlines,
+//! the steps so far, the reply, and room for signatures and the unit's seal.
+
+use super::*;
+
+/// Most work orders printed at once.
+const MAX_PRINT: u32 = 100;
+
+fn print_frame(title: &str, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/assets/print.css";
+                script src="/assets/app.js" defer {}
+            }
+            body.print {
+                div.no-print.toolbar {
+                    button type="button" data-print="1" { "打印" }
+                    " " span.small { "用 A4 纸纵向打印；浏览器的打印对话框里可另存为 PDF。" }
+                }
+                (body)
+            }
+        }
+    };
+    Html(markup.into_string()).into_response()
+}
+
+fn row(label: &str, value: Markup) -> Markup {
+    html! { tr { th { (label) } td colspan="3" { (value) } } }
+}
+
+/// One work order.
+pub(super) fn work_order(
+    a: &Appeal,
+    history: &[bihuan_domain::EventRecord],
+    cat: &Catalog,
+    now: Instant,
+    full: bool,
+) -> Markup {
+    let d = &a.deadlines;
+    let units = |list: &[UnitId]| {
+        list.iter()
+            .map(|u| unit_name(cat, Some(*u)))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let t = |x: Option<Instant>| x.map(format_local).unwrap_or_else(|| "—".into());
+    // The steps, one line each; the long texts are in their own rows above.
+    let steps: Vec<(String, &str, String)> = history
+        .iter()
+        .filter(|r| !matches!(r.event, bihuan_domain::Event::Commented { .. }))
+        .map(|r| {
+            (
+                format_local(r.at),
+                r.event.label(),
+                format!("{} {}", unit_name(cat, Some(r.actor.unit)), r.actor.name),
+            )
+        })
+        .collect();
+    html! {
+        section.workorder {
+            header {
+                h1 { (cat.org.units().find(|u| u.kind == UnitKind::County).map(|u| u.name.clone()).unwrap_or_default()) " 12345 政务服务便民热线工单" }
+                p.meta { "工单编号 " strong { (a.number) } " · 状态 " (a.status.label()) " · 打印于 " (format_local(now)) @if !full { " · 个人信息已脱敏" } }
+            }
+            table.sheet {
+                tr { th { "登记时间" } td { (format_local(a.registered_at)) } th { "来源渠道" } td { (a.channel.label()) } }
+                tr { th { "诉求类型" } td { (a.kind.label()) " · " (a.regime.label()) } th { "紧急程度" } td { (a.urgency.label()) } }
+                tr { th { "诉求人" } td { (a.citizen.name.clone().unwrap_or_else(|| "—".into())) @if let Some(o) = &a.citizen.organisation { "（" (o) "）" } } th { "联系电话" } td { (a.citizen.phone.as_ref().map(|p| p.expose().to_string()).unwrap_or_else(|| "—".into())) } }
+                (row("分类", html! { (a.category.and_then(|x| cat.categories.path_name(x)).unwrap_or_else(|| "—".into())) }))
+                (row("地点", html! { (unit_name(cat, a.place.township)) " " (a.place.address) }))
+                (row("标题", html! { strong { (a.title) } }))
+                tr.tall { th { "诉求内容" } td colspan="3" .content { (a.content) } }
+                tr { th { "主办单位" } td { (unit_name(cat, a.lead)) } th { "协办单位" } td { @if a.assisting.is_empty() { "—" } @else { (units(&a.assisting)) } } }
+                tr { th { "首席服务官" } td { (a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())) } th { "交办时间" } td { (t(a.dispatched_at)) } }
+                tr { th { "签收期限" } td { (t(d.sign)) } th { "答复期限" } td { (t(d.reply)) @if a.extensions_granted > 0 { "（已延期）" } } }
+                @if let Some(c) = &a.commitment { (row("双向承诺", html! { (c.what) "（" (c.by) " 前）" })) }
+                @for w in &a.whistles {
+                    (row(&format!("吹哨（第{}次）", w.no), html! { (w.matter) "；报到单位：" (units(&w.targets.iter().map(|x| x.unit).collect::<Vec<_>>())) }))
+                }
+                @for o in a.current_assists().filter(|o| o.opinion.is_some()) {
+                    (row("协办意见", html! { (unit_name(cat, Some(o.unit))) "：" (o.opinion.clone().unwrap_or_default()) }))
+                }
+                tr.tall { th { "答复" } td colspan="3" .content { @if let Some(r) = &a.reply { (r.result.label()) "：" (r.text) @if let Some(reason) = &r.reason { "（" (reason) "）" } } @else { "" } } }
+                (row("回访", html! { @if let Some(v) = &a.visit { (if v.contacted { "已联系上" } else { "未联系上" }) @if let Some(r) = v.rating { "，" (r.label()) } @if !v.comment.is_empty() { "；" (v.comment) } } @else { "—" } }))
+            }
+            h2 { "办理过程" }
+            table.steps {
+                @for (at, label, who) in &steps { tr { td.when { (at) } td.what { (label) } td { (who) } } }
+            }
+            div.signatures {
+                div { "承办人签字：" span.line {} }
+                div { "单位负责人签字：" span.line {} }
+                div { "日期：" span.line {} }
+                div.seal { "（单位盖章）" }
+            }
+        }
+    }
+}
+
+pub(super) async fn print_one(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(key): Path<String>,
+) -> Response {
+    let a = match parse_ref(&key) {
+        Ok(r) => match state.store.appeal(r).await {
+            Ok(a) => a,
+            Err(e) => {
+                let e = ApiError::from(e);
+                return error_page(e.status, "未找到工单", &e.message, Some(&c));
+            }
+        },
+        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
+    };
+    if !can_see(&c, &a) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "无权查看",
+            "该工单不属于本单位，无权打印",
+            Some(&c),
+        );
+    }
+    let history = state.store.history(a.id).await.unwrap_or_default();
+    let disclosure = crate::views::Disclosure::for_caller(&c, &a, false);
+    let full = disclosure.is_full();
+    if full {
+        crate::audit::viewed_personal(&state, &c, &a.number.to_string(), "console print").await;
+    }
+    let (a, history) = (disclosure.appeal(&a), disclosure.records(history));
+    let cat = state.store.catalog();
+    print_frame(
+        &format!("工单 {}", a.number),
+        work_order(&a, &history, &cat, state.clock.now(), full),
+    )
+}
+
+pub(super) async fn print_many(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let now = state.clock.now();
+    let mut filter = match filter_from_query(&q, &c, now) {
+        Ok(f) => f,
+        Err(e) => return error_page(e.status, "查询条件有误", &e.message, Some(&c)),
+    };
+    if let Err(e) = crate::appeals::apply_search(&state, &c, &q, &mut filter).await {
+        return error_page(e.status, "搜索失败", &e.message, Some(&c));
+    }
+    let page_ = match state.store.list(filter, None, MAX_PRINT).await {
+        Ok(p) => p,
+        Err(e) => {
+            let e = ApiError::from(e);
+            return error_page(e.status, "读取失败", &e.message, Some(&c));
+        }
+    };
+    let cat = state.store.catalog();
+    let mut orders = Vec::new();
+    for a in &page_.items {
+        let history = state.store.history(a.id).await.unwrap_or_default();
+        // In bulk, personal data stays masked for everyone: open one to print it in full.
+        let d = crate::views::Disclosure::Masked;
+        orders.push(work_order(
+            &d.appeal(a),
+            &d.records(history),
+            &cat,
+            now,
+            false,
+        ));
+    }
+    let more = page_.next_cursor.is_some();
+    print_frame(
+        &format!("工单批量打印（{} 件）", orders.len()),
+        html! {
+            div.no-print.toolbar { "共 " (orders.len()) " 件" @if more { "（只打印前 " (MAX_PRINT) " 件，请缩小筛选范围）" } "；批量打印时个人信息一律脱敏。" }
+            @for o in orders { (o) }
+            @if page_.items.is_empty() { p { "没有符合条件的工单。" } }
+        },
+    )
+}
