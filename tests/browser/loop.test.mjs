@@ -203,3 +203,22 @@ test("an administrator adds a unit and a category, and a broken policy edit is r
   assert.ok((await page.locator(".error").textContent()).includes("期限规则无效"));
   await page.context().close();
 });
+
+test("at intake, a suggested category and the township found in the text fill the form when clicked", async () => {
+  const page = await loginAs(browser, server.base, "operator1");
+  await page.goto(`${server.base}/appeals/new`);
+  await page.fill("#title", "路灯不亮");
+  await page.fill("#content", "桃源镇东门村人民路的路灯连续一周不亮，晚上行人看不清路。");
+  await page.dispatchEvent("#content", "input");
+  const chip = page.locator("#suggestions button[data-fill-category]").first();
+  await chip.waitFor({ timeout: 10000 });
+  await chip.click();
+  assert.notEqual(await page.inputValue("#category"), "");
+  assert.equal(await page.inputValue("#category_text"), await chip.getAttribute("data-fill-category-text"));
+  const town = page.locator("#suggestions button[data-fill-township]");
+  await town.waitFor({ timeout: 10000 });
+  await town.click();
+  assert.equal(await page.inputValue("#township"), await town.getAttribute("data-fill-township"));
+  assert.equal(await page.locator("#township option:checked").textContent(), "桃源镇");
+  await page.context().close();
+});

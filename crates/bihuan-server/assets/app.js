@@ -26,3 +26,22 @@ document.addEventListener("input", function (e) {
 document.addEventListener("click", function (e) {
   if (e.target.closest && e.target.closest("[data-print]")) { window.print(); }
 });
+// Intake suggestions fill the form when clicked: the category (picker text and hidden id) and
+// the township recognised in the text.
+document.addEventListener("click", function (e) {
+  var b = e.target.closest ? e.target.closest("[data-fill-category],[data-fill-township]") : null;
+  if (!b) { return; }
+  var cat = b.getAttribute("data-fill-category");
+  if (cat) {
+    var text = document.getElementById("category_text");
+    var hidden = document.getElementById("category");
+    if (text) { text.value = b.getAttribute("data-fill-category-text") || ""; text.classList.remove("invalid"); }
+    if (hidden) { hidden.value = cat; }
+  }
+  var town = b.getAttribute("data-fill-township");
+  if (town) {
+    var sel = document.getElementById("township");
+    if (sel) { sel.value = town; sel.dispatchEvent(new Event("change", { bubbles: true })); }
+  }
+  b.classList.add("chosen");
+});

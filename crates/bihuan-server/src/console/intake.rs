@@ -289,41 +289,36 @@ pub(super) async fn intake_suggestions(
         township: q.township.parse().ok().map(UnitId),
         citizen: Phone::parse(q.phone.trim()).ok().map(|p| p.identity()),
     };
-    let v =
-        serde_json::to_value(crate::smart::for_text(&state, &c, &text).await).unwrap_or_default();
-    let pct = |v: &Value| format!("{:.0}%", v.as_f64().unwrap_or(0.0) * 100.0);
-    let list = |key: &str, name: &str| -> Vec<String> {
-        v[key]
-            .as_array()
-            .map(|xs| {
-                xs.iter()
-                    .map(|x| {
-                        format!(
-                            "{} {}",
-                            x[name].as_str().unwrap_or(""),
-                            pct(&x["confidence"])
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (cats, units) = (list("categories", "path"), list("units", "name"));
-    let dups = v["duplicates"].as_array().cloned().unwrap_or_default();
+    let v = crate::smart::for_text(&state, &c, &text).await;
+    let pct = |x: f32| format!("{:.0}%", x * 100.0);
     Html(
         html! {
             div.hint.small {
-                @if !cats.is_empty() { p { "建议分类:" (cats.join(";")) } }
-                @if !units.is_empty() { p { "建议主办:" (units.join(";")) } }
-                @if let Some(p) = v["place"].as_object() {
-                    p { "识别地点:" (p.get("township_name").and_then(|x| x.as_str()).unwrap_or("")) " " (p.get("village_name").and_then(|x| x.as_str()).unwrap_or("")) }
+                @if !v.categories.is_empty() {
+                    p { "建议分类（点击填入）："
+                        @for h in &v.categories {
+                            @if let Some(path) = &h.path {
+                                " " button.chip type="button" data-fill-category=(h.category.0) data-fill-category-text=(path) title=(h.reasons.join("；")) { (path) " " (pct(h.confidence)) }
+                            }
+                        }
+                    }
                 }
-                @if !dups.is_empty() {
-                    p.warn { "可能重复的在办工单:" }
-                    ul { @for d in &dups { li {
-                        a href=(format!("/appeals/{}", d["number"].as_str().unwrap_or(""))) target="_blank" { (d["number"].as_str().unwrap_or("")) }
-                        " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or("")) " · 相似度 " (pct(&d["similarity"]))
-                        @if d["same_caller"].as_bool() == Some(true) { strong { " · 同一诉求人重复反映" } }
+                @if !v.units.is_empty() {
+                    p { "建议主办（交办时选用）：" (v.units.iter().map(|u| format!("{} {}", u.name, pct(u.confidence))).collect::<Vec<_>>().join("；")) }
+                }
+                @if let Some(p) = &v.place {
+                    @if let (Some(t), Some(name)) = (p.township, &p.township_name) {
+                        p { "识别地点：" (name) " " (p.village_name.clone().unwrap_or_default())
+                            " " button.chip type="button" data-fill-township=(t.0) title=(format!("文中提到：{}", p.matched.join("、"))) { "填入乡镇（街道）" }
+                        }
+                    }
+                }
+                @if !v.duplicates.is_empty() {
+                    p.warn { "可能重复的在办工单：" }
+                    ul { @for d in &v.duplicates { li {
+                        a href=(format!("/appeals/{}", d.number)) target="_blank" { (d.number) }
+                        " " (d.title) " · " (d.status_label) " · 相似度 " (pct(d.similarity))
+                        @if d.same_caller { strong { " · 同一诉求人重复反映" } }
                     } } }
                 }
             }

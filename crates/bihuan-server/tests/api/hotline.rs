@@ -363,3 +363,52 @@ pub async fn work_orders_print_one_or_a_filtered_list(app: TestApp) {
     let css = page_text(&dispatcher, app.url("/assets/print.css")).await;
     assert!(css.contains("size: A4"));
 }
+
+/// The console offers every allowed action and only those: no second return for a unit the
+/// centre confirmed, a redo for supervisors, closing a replied appeal without a visit with a
+/// reason.
+pub async fn the_console_offers_the_loops_remaining_actions(app: TestApp) {
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    let housing = console_session(&app, "housing").await;
+    let page = page_text(&housing, app.url(&format!("/appeals/{num}"))).await;
+    assert!(page.contains("<summary>申请退单</summary>"));
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "return", "reason": "不属于本单位"}),
+    )
+    .await;
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "decide_return", "accept": false, "note": "属本单位职责"}),
+    )
+    .await;
+    let page = page_text(&housing, app.url(&format!("/appeals/{num}"))).await;
+    assert!(page.contains("<summary>签收</summary>"), "{page}");
+    assert!(
+        !page.contains("<summary>申请退单</summary>"),
+        "a confirmed unit is not offered a return"
+    );
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已修复"}),
+    )
+    .await;
+    let supervisor = console_session(&app, "supervisor").await;
+    let page = page_text(&supervisor, app.url(&format!("/appeals/{num}"))).await;
+    assert!(page.contains("<summary>退回重办</summary>"), "{page}");
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url(&format!("/appeals/{num}"))).await;
+    let close = page.split("<summary>办结</summary>").nth(1).unwrap();
+    assert!(close.contains("未回访直接办结时必填"));
+    assert!(close.split("</form>").next().unwrap().contains("required"));
+}

@@ -26,7 +26,7 @@ use hardening::{
 };
 use hotline::{
     assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
-    work_orders_print_one_or_a_filtered_list,
+    the_console_offers_the_loops_remaining_actions, work_orders_print_one_or_a_filtered_list,
 };
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
@@ -1797,6 +1797,7 @@ on_both_stores!(
     assisting_units_see_their_work_and_give_opinions,
     both_sides_of_a_whistle_are_measured,
     work_orders_print_one_or_a_filtered_list,
+    the_console_offers_the_loops_remaining_actions,
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,
