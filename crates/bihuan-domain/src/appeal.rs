@@ -98,7 +98,7 @@ impl utoipa::__dev::ComposeSchema for AppealNumber {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .pattern(Some(r"^\d{4}-\d{2}-\d{6}$"))
-            .description(Some("工单编号:登记年月与当月序号"))
+            .description(Some("工单编号：登记年月与当月序号"))
             .examples(["2026-11-000123"])
             .into()
     }
@@ -476,7 +476,7 @@ impl Place {
         }
         if let Some((lon, lat)) = self.coordinates {
             if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-                return Err("坐标超出范围(经度-180至180,纬度-90至90)".into());
+                return Err("坐标超出范围（经度-180至180，纬度-90至90）".into());
             }
         }
         Ok(())
@@ -586,8 +586,8 @@ mod tests {
         assert_eq!(m("电话139-1234-5678"), "电话139-****-5678");
         assert_eq!(m("手机１３９１２３４５６７８"), "手机１３９****５６７８");
         assert_eq!(
-            m("身份证号36010219900101123X,住东门路"),
-            "身份证号360***********123X,住东门路"
+            m("身份证号36010219900101123X，住东门路"),
+            "身份证号360***********123X，住东门路"
         );
         assert_eq!(m("卡号6222021234567890123"), "卡号622************0123");
         assert_eq!(m("座机0791-8612345"), "座机0791-***2345");

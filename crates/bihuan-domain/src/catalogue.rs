@@ -31,7 +31,7 @@ impl Rule {
             .ok_or_else(|| format!("单位 {} 不存在", self.unit.0))?;
         if !unit.kind.can_handle() {
             return Err(format!(
-                "{}不能承办诉求,不能作为派单目录的承办单位",
+                "{}不能承办诉求，不能作为派单目录的承办单位",
                 unit.name
             ));
         }
@@ -44,7 +44,7 @@ impl Rule {
             return Err("规则至少要有类别或关键词之一".into());
         }
         if self.keywords.len() > 50 || self.keywords.iter().any(|k| k.chars().count() > 30) {
-            return Err("关键词最多50个,每个不超过30字".into());
+            return Err("关键词最多50个，每个不超过30字".into());
         }
         if self.note.chars().count() > 200 {
             return Err("备注不能超过200字".into());

@@ -100,7 +100,7 @@ pub fn field_label(field: &str) -> &str {
         "petition_outcome" => "处理意见",
         "place" => "地点",
         "place.address" => "详细地址",
-        "place.township" => "乡镇(街道)",
+        "place.township" => "乡镇（街道）",
         "reason" => "原因",
         "redispatch" => "改派单位",
         "text" => "内容",
@@ -162,29 +162,29 @@ impl DomainError {
     pub fn message_zh(&self) -> String {
         match self {
             DomainError::VersionConflict { current, .. } => {
-                format!("工单已被他人更新(当前版本 {current}),请刷新后重试")
+                format!("工单已被他人更新（当前版本 {current}），请刷新后重试")
             }
             DomainError::RoleForbidden { role, .. } => {
                 format!("当前角色「{}」无权执行此操作", role.label())
             }
             DomainError::NotLeadUnit { .. } => "只有主办单位可以执行此操作".into(),
             DomainError::IllegalTransition { status, .. } => {
-                format!("工单当前状态为「{}」,不能执行此操作", status.label())
+                format!("工单当前状态为「{}」，不能执行此操作", status.label())
             }
-            DomainError::AppealClosed => "工单已办结,不能再执行此操作".into(),
-            DomainError::AppealMerged => "工单已合并到其他工单,请在主工单上操作".into(),
-            DomainError::NotSigned => "主办单位尚未签收,请先签收".into(),
+            DomainError::AppealClosed => "工单已办结，不能再执行此操作".into(),
+            DomainError::AppealMerged => "工单已合并到其他工单，请在主工单上操作".into(),
+            DomainError::NotSigned => "主办单位尚未签收，请先签收".into(),
             DomainError::AlreadySigned => "工单已签收".into(),
             DomainError::ReturnWindowPassed(t) => {
-                format!("退单时限已于 {t} 届满,请按期办理或申请延期")
+                format!("退单时限已于 {t} 届满，请按期办理或申请延期")
             }
-            DomainError::UnitConfirmed => "中心已确认由本单位主办,不能再次退单".into(),
+            DomainError::UnitConfirmed => "中心已确认由本单位主办，不能再次退单".into(),
             DomainError::ExtensionPending => "已有延期申请等待审批".into(),
             DomainError::NoExtensionPending => "没有待审批的延期申请".into(),
             DomainError::ExtensionTooLong(t) => {
-                format!("延期后的期限超过最长允许期限 {t},请缩短延期")
+                format!("延期后的期限超过最长允许期限 {t}，请缩短延期")
             }
-            DomainError::NotATownship => "只有乡镇(街道)可以吹哨".into(),
+            DomainError::NotATownship => "只有乡镇（街道）可以吹哨".into(),
             DomainError::UnknownWhistle(n) => format!("本工单没有第 {n} 次吹哨"),
             DomainError::NotWhistleTarget(_) => "本单位不在此次吹哨的报到单位中".into(),
             DomainError::NoReportDue => "本单位没有待报到的吹哨".into(),
@@ -192,21 +192,21 @@ impl DomainError {
             DomainError::NotAssistingUnit => "本单位不是这件工单的协办单位".into(),
             DomainError::AssistOpinionGiven => "本单位已提交协办意见".into(),
             DomainError::VisitIncomplete => {
-                "已联系上群众时,必须填写是否解决和满意度;未联系上时不填".into()
+                "已联系上群众时，必须填写是否解决和满意度；未联系上时不填".into()
             }
             DomainError::MergeIntoSelf => "不能把工单合并到它自己".into(),
-            DomainError::MasterNotOpen => "主工单已办结或已合并,请选择在办的主工单".into(),
-            DomainError::NotOverdue => "工单没有超期的时限,请选择领导交办督办".into(),
+            DomainError::MasterNotOpen => "主工单已办结或已合并，请选择在办的主工单".into(),
+            DomainError::NotOverdue => "工单没有超期的时限，请选择领导交办督办".into(),
             DomainError::AlreadySupervised => "该超期时限已督办过".into(),
             DomainError::NotUnsatisfied => "只有回访评价为不满意的工单才能因不满意重办".into(),
             DomainError::TimeBeforeLastStep => "操作时间早于工单最后一步的时间".into(),
-            DomainError::Invalid { field, reason } => format!("{}:{reason}", field_label(field)),
+            DomainError::Invalid { field, reason } => format!("{}：{reason}", field_label(field)),
             DomainError::Calendar(e) => match e {
                 CalendarError::YearNotLoaded(y) => {
-                    format!("{y} 年的节假日安排尚未导入,请管理员导入后再试")
+                    format!("{y} 年的节假日安排尚未导入，请管理员导入后再试")
                 }
-                CalendarError::BadFile(r) => format!("节假日文件无效:{r}"),
-                CalendarError::OutOfRange => "期限过长,超出了可计算的日期范围,请缩短时长".into(),
+                CalendarError::BadFile(r) => format!("节假日文件无效：{r}"),
+                CalendarError::OutOfRange => "期限过长，超出了可计算的日期范围，请缩短时长".into(),
             },
         }
     }

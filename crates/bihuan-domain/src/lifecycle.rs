@@ -1266,7 +1266,7 @@ impl Appeal {
         if new.citizen.phone.as_ref().is_some_and(|p| !p.is_valid()) {
             return Err(DomainError::invalid(
                 "citizen.phone",
-                "电话号码应为5至20位数字(可带 +、空格或短横线)",
+                "电话号码应为5至20位数字（可带 +、空格或短横线）",
             ));
         }
         let regime = new.kind.regime();
@@ -1702,7 +1702,7 @@ impl Appeal {
                 if self.lead.is_none() {
                     return Err(DomainError::invalid(
                         "lead",
-                        "当场答复的工单没有承办单位,无需指定首席服务官",
+                        "当场答复的工单没有承办单位，无需指定首席服务官",
                     ));
                 }
             }
@@ -1825,7 +1825,7 @@ impl Appeal {
                     // Answered at intake: there is no unit to redo it; the centre dispatches it.
                     return Err(DomainError::invalid(
                         "lead",
-                        "当场答复的工单没有承办单位,请重新登记并交办",
+                        "当场答复的工单没有承办单位，请重新登记并交办",
                     ));
                 }
             }
@@ -1941,7 +1941,7 @@ impl Appeal {
                 if !limit.in_range() {
                     return Err(DomainError::invalid(
                         "limit",
-                        format!("延期时长超出允许范围({})", Limit::RANGE_ZH),
+                        format!("延期时长超出允许范围（{}）", Limit::RANGE_ZH),
                     ));
                 }
                 let proposed_due = limit.due_from(ctx.calendar, current)?;
@@ -2023,12 +2023,12 @@ impl Appeal {
                 match (&reply.result, &reply.reason) {
                     (ReplyResult::Resolved, _) => {}
                     (_, Some(r)) if !r.trim().is_empty() => text("reason", r, true, MAX_SHORT)?,
-                    _ => return Err(DomainError::invalid("reason", "未完全解决的,须说明原因")),
+                    _ => return Err(DomainError::invalid("reason", "未完全解决的，须说明原因")),
                 }
                 if self.regime == Regime::Petition && reply.petition_outcome.is_none() {
                     return Err(DomainError::invalid(
                         "petition_outcome",
-                        "信访事项须选择处理意见(支持/解释说明/不予支持)",
+                        "信访事项须选择处理意见（支持/解释说明/不予支持）",
                     ));
                 }
                 if reply.attachments.len() > 50 {

@@ -64,10 +64,10 @@ pub enum UnitKind {
 impl UnitKind {
     pub fn label(self) -> &'static str {
         match self {
-            UnitKind::County => "县(市)",
+            UnitKind::County => "县（市）",
             UnitKind::Department => "部门",
-            UnitKind::Township => "乡镇(街道)",
-            UnitKind::Village => "村(社区)",
+            UnitKind::Township => "乡镇（街道）",
+            UnitKind::Village => "村（社区）",
             UnitKind::Grid => "网格",
         }
     }

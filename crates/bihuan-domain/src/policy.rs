@@ -39,7 +39,7 @@ impl Limit {
     pub const MAX_CALENDAR_DAYS: u32 = 366;
     pub const MAX_HOURS: u32 = 8_784;
     /// The accepted range, as a person reads it.
-    pub const RANGE_ZH: &'static str = "工作日不超过250个,自然日不超过366日,小时不超过8784小时";
+    pub const RANGE_ZH: &'static str = "工作日不超过250个，自然日不超过366日，小时不超过8784小时";
 
     /// Whether the limit is within the accepted maximum of its unit (zero included).
     pub fn in_range(self) -> bool {
@@ -168,21 +168,21 @@ impl PolicyError {
     pub fn message_zh(&self) -> String {
         match self {
             PolicyError::MissingBase(r) => format!(
-                "期限规则缺少「{}」的基础行(kind 与 urgency 均为空),请补上",
+                "期限规则缺少「{}」的基础行（kind 与 urgency 均为空），请补上",
                 r.label()
             ),
-            PolicyError::Duplicate(k) => format!("期限规则中有两行的类别相同({k}),请合并"),
+            PolicyError::Duplicate(k) => format!("期限规则中有两行的类别相同（{k}），请合并"),
             PolicyError::KindOutsideRegime { kind, regime, .. } => format!(
-                "诉求类型「{}」不属于「{}」,请改正该行",
+                "诉求类型「{}」不属于「{}」，请改正该行",
                 kind.label(),
                 regime.label()
             ),
             PolicyError::BadShare(n) => {
-                format!("即将到期提示比例须在1至99之间,当前为 {n}")
+                format!("即将到期提示比例须在1至99之间，当前为 {n}")
             }
             PolicyError::ZeroLimit(f) => format!("时限 {f} 不能为0"),
             PolicyError::LimitOutOfRange { field, limit } => format!(
-                "时限 {field} 为{limit},超出允许范围({}),请改小",
+                "时限 {field} 为{limit}，超出允许范围（{}），请改小",
                 Limit::RANGE_ZH
             ),
         }

@@ -1026,7 +1026,7 @@ fn a_stale_version_is_a_conflict() {
     let refused = signed
         .handle(&unresolved, &housing(), nov(2, 11), None, w.ctx())
         .unwrap_err();
-    assert_eq!(refused.message_zh(), "原因:未完全解决的,须说明原因");
+    assert_eq!(refused.message_zh(), "原因：未完全解决的，须说明原因");
     let (b, recs) = a
         .handle(
             &dispatch(HOUSING),

@@ -76,7 +76,7 @@ pub async fn check_login(
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::LoginThrottled,
-            format!("登录失败次数过多,请 {minutes} 分钟后再试;如忘记密码请联系管理员"),
+            format!("登录失败次数过多，请 {minutes} 分钟后再试；如忘记密码请联系管理员"),
         )
         .retry_after(wait.as_secs().max(1)));
     }
@@ -129,7 +129,7 @@ async fn verify_bounded(state: &AppState, password: String, hash: String) -> Api
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Busy,
-            "服务器繁忙,请稍后重试",
+            "服务器繁忙，请稍后重试",
         )
     })?;
     Ok(
@@ -229,7 +229,7 @@ async fn create_token(
     if !(1..=MAX_TOKEN_DAYS).contains(&days) {
         return Err(ApiError::unprocessable(
             ErrorCode::InvalidInput,
-            format!("令牌有效期(expires_days)须为1到{MAX_TOKEN_DAYS}天"),
+            format!("令牌有效期（expires_days）须为1到{MAX_TOKEN_DAYS}天"),
         ));
     }
     let user = state.store.user(UserId(b.user)).await?;
@@ -254,7 +254,7 @@ async fn create_token(
             id,
             expires_at,
             user: UserView::new(&user),
-            note: "令牌只显示这一次,请妥善保存",
+            note: "令牌只显示这一次，请妥善保存",
         }),
     ))
 }
@@ -307,13 +307,13 @@ async fn revoke_token(
         return Err(ApiError::bad_request(
             ErrorCode::BadPath,
             format!(
-                "令牌编号须为{}位小写十六进制字符(见令牌列表的 id)",
+                "令牌编号须为{}位小写十六进制字符（见令牌列表的 id）",
                 bihuan_store::TOKEN_ID_LEN
             ),
         ));
     }
     if !state.store.revoke_api_token(&id).await? {
-        return Err(ApiError::not_found("没有这个令牌(可能已被撤销)"));
+        return Err(ApiError::not_found("没有这个令牌（可能已被撤销）"));
     }
     state.credentials.clear();
     tracing::info!(token = %id, by = caller.user.id.0, "API token revoked");
@@ -457,7 +457,7 @@ async fn hash_checked(state: &AppState, password: &str) -> ApiResult<String> {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
-                "服务器内部错误,请稍后重试",
+                "服务器内部错误，请稍后重试",
             )
         })
 }
@@ -532,7 +532,7 @@ async fn update_user(
             );
             return Err(ApiError::forbidden(
                 ErrorCode::WrongCurrentPassword,
-                "修改自己的密码须填写正确的当前密码(current_password)",
+                "修改自己的密码须填写正确的当前密码（current_password）",
             ));
         }
     }

@@ -58,7 +58,7 @@ async fn load_for_action(state: &AppState, caller: &Caller, key: &str) -> ApiRes
     if !can_see(caller, &current) {
         return Err(ApiError::forbidden(
             ErrorCode::NotYourUnit,
-            "该工单不属于本单位,无权操作",
+            "该工单不属于本单位，无权操作",
         ));
     }
     Ok(current)

@@ -38,7 +38,7 @@ pub fn parse_ref(key: &str) -> ApiResult<AppealRef> {
             .map_err(|_| {
                 ApiError::bad_request(
                     ErrorCode::BadAppealKey,
-                    format!("「{key}」不是有效的工单编号,格式如 2026-11-000123"),
+                    format!("「{key}」不是有效的工单编号，格式如 2026-11-000123"),
                 )
             })
     } else {
@@ -135,7 +135,7 @@ pub async fn visible(state: &AppState, caller: &Caller, key: &str) -> ApiResult<
     if !can_see(caller, &a) {
         return Err(ApiError::forbidden(
             ErrorCode::NotYourUnit,
-            "该工单不属于本单位,无权查看",
+            "该工单不属于本单位，无权查看",
         ));
     }
     Ok(a)
@@ -280,7 +280,7 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
         Some(other) => {
             return Err(ApiError::bad_request(
                 ErrorCode::BadQuery,
-                format!("未知的排序「{other}」,可用 newest 或 due"),
+                format!("未知的排序「{other}」，可用 newest 或 due"),
             ))
         }
     };
@@ -338,7 +338,7 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
         .ok_or_else(|| {
             ApiError::unprocessable(
                 ErrorCode::VersionRequired,
-                "须提供 version(工单当前版本号),以免覆盖他人的更新",
+                "须提供 version（工单当前版本号），以免覆盖他人的更新",
             )
         })?
         .as_u64()
@@ -354,7 +354,7 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
         "link_duplicate" => {
             return Err(ApiError::unprocessable(
                 ErrorCode::UnknownAction,
-                "link_duplicate 由合并操作自动记录,不能直接调用",
+                "link_duplicate 由合并操作自动记录，不能直接调用",
             ))
         }
         "sign" | "set_owner" => {
@@ -393,7 +393,7 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
         }
         "merge" => {
             let master = obj.remove("master").ok_or_else(|| {
-                ApiError::unprocessable(ErrorCode::InvalidBody, "合并须提供 master(主工单编号)")
+                ApiError::unprocessable(ErrorCode::InvalidBody, "合并须提供 master（主工单编号）")
             })?;
             let key = match &master {
                 Value::String(s) => s.clone(),
@@ -421,9 +421,9 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
     let command: Command = serde_json::from_value(body).map_err(|e| {
         let msg = e.to_string();
         if msg.contains("unknown variant") {
-            ApiError::unprocessable(ErrorCode::UnknownAction, format!("未知的操作:{msg}"))
+            ApiError::unprocessable(ErrorCode::UnknownAction, format!("未知的操作：{msg}"))
         } else {
-            ApiError::unprocessable(ErrorCode::InvalidBody, format!("操作参数不符合要求:{msg}"))
+            ApiError::unprocessable(ErrorCode::InvalidBody, format!("操作参数不符合要求：{msg}"))
         }
     })?;
     Ok((command, version))

@@ -51,12 +51,12 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BodyTooLarge,
-            "上传内容过大(每个文件不超过 10 MB)",
+            "上传内容过大（每个文件不超过 10 MB）",
         )
     } else {
         ApiError::bad_request(
             ErrorCode::BadMultipart,
-            format!("无法读取上传内容:{}", e.body_text()),
+            format!("无法读取上传内容：{}", e.body_text()),
         )
     }
 }
@@ -97,7 +97,7 @@ pub async fn store_files(
     if files.is_empty() {
         return Err(ApiError::unprocessable(
             ErrorCode::NoFile,
-            "请选择要上传的文件(表单字段名 file)",
+            "请选择要上传的文件（表单字段名 file）",
         ));
     }
     for (name, data) in &files {
@@ -132,7 +132,7 @@ async fn upload(
     if !can_see(&caller, &a) {
         return Err(ApiError::forbidden(
             ErrorCode::NotYourUnit,
-            "该工单不属于本单位,无权操作",
+            "该工单不属于本单位，无权操作",
         ));
     }
     let files = read_files(mp).await?;
@@ -155,7 +155,7 @@ async fn download(
     if !can_see(&caller, &a) {
         return Err(ApiError::forbidden(
             ErrorCode::NotYourUnit,
-            "该工单不属于本单位,无权查看",
+            "该工单不属于本单位，无权查看",
         ));
     }
     let encoded: String = meta

@@ -58,7 +58,7 @@ pub fn check_password_strength(password: &str) -> Result<(), String> {
     let digits = password.chars().all(|c| c.is_ascii_digit());
     let letters = password.chars().all(|c| c.is_alphabetic());
     if digits || letters {
-        return Err("密码须同时包含字母和数字(或符号)".into());
+        return Err("密码须同时包含字母和数字（或符号）".into());
     }
     Ok(())
 }

@@ -226,20 +226,20 @@ async fn dashboard(
             (kpi("综合得分", h.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into()), &format!("/appeals?{range}"), html! { span.small.muted { "响应10%+解决50%+满意40%" } }))
             a.card.bad href="/appeals?overdue=true&sort=due" { div.n { (h.overdue) } div.l { "当前超期" } }
         }
-        div.panel { h2 { "近12个月受理量(按渠道)与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
+        div.panel { h2 { "近12个月受理量（按渠道）与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {
             div.panel { h2 { "乡镇综合得分" } div #towns.chart-420 {} }
-            div.panel { h2 { "超期工单(按主办单位)" } div #overdue.chart-420 {} }
+            div.panel { h2 { "超期工单（按主办单位）" } div #overdue.chart-420 {} }
         }
         div.row {
             div.panel {
-                h2 { "红榜(部门与乡镇,综合得分最高)" }
+                h2 { "红榜（部门与乡镇，综合得分最高）" }
                 ol { @for k in &units.ranking.red { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
-                h2 { "灰榜(综合得分最低)" }
+                h2 { "灰榜（综合得分最低）" }
                 ol { @for k in &units.ranking.grey { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
                 p.small.muted { "回访量少于 " (units.ranking.min_volume) " 件的单位只列示、不排名。" }
             }
-            div.panel { h2 { "受理量(按一级分类)" } div #cats.chart-360 {} }
+            div.panel { h2 { "受理量（按一级分类）" } div #cats.chart-360 {} }
         }
         h2 { "双考核（吹哨报到）" }
         div.row {
@@ -305,7 +305,7 @@ async fn dashboard(
                 }
             }
         } }
-        p.small.muted { "口径见 docs/metrics.md。数据截至 " (format_local(now)) "(每件诉求办理时同步汇总,随时最新)。" }
+        p.small.muted { "口径见 docs/metrics.md。数据截至 " (format_local(now)) "（每件诉求办理时同步汇总，随时最新）。" }
         script type="application/json" #dashboard-data { (PreEscaped(data.to_string().replace("</", "<\\/"))) }
         script src="/assets/echarts.min.js" {}
         script src="/assets/dashboard.js" {}
@@ -341,7 +341,7 @@ fn period_choices(now: bihuan_domain::time::Instant) -> Vec<(String, String)> {
     ));
     v.push((
         format!("assess:{}-{:02}", d.year(), d.month()),
-        format!("{}年{}月考核期(上月19日至本月18日)", d.year(), d.month()),
+        format!("{}年{}月考核期（上月19日至本月18日）", d.year(), d.month()),
     ));
     v.push((format!("year:{}", d.year()), format!("{}年全年", d.year())));
     v
@@ -380,7 +380,7 @@ async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> 
     };
     let body = html! {
         h1 { "诉求办理红灰榜 · " (from) " 至 " (to) }
-        p.muted { "依据回访结果计算:综合得分 = 响应率×10% + 解决率×50% + 满意率×40%。回访量少于 " (r.ranking.min_volume) " 件的单位不参与排名。" }
+        p.muted { "依据回访结果计算：综合得分 = 响应率×10% + 解决率×50% + 满意率×40%。回访量少于 " (r.ranking.min_volume) " 件的单位不参与排名。" }
         div.row {
             div.panel { h2 { "红榜" } ol { @for k in &r.ranking.red { li { (name_of(k)) " · " (score_of(k)) " 分" } } } }
             div.panel { h2 { "灰榜" } ol { @for k in &r.ranking.grey { li { (name_of(k)) " · " (score_of(k)) " 分" } } } }

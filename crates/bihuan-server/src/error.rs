@@ -54,7 +54,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthenticated,
-            "请先登录(或在 Authorization 头中提供 Bearer 令牌)",
+            "请先登录（或在 Authorization 头中提供 Bearer 令牌）",
         )
     }
 }
@@ -119,7 +119,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Domain(d) => d.into(),
-            StoreError::NotFound { what } => ApiError::not_found(format!("未找到:{what}")),
+            StoreError::NotFound { what } => ApiError::not_found(format!("未找到：{what}")),
             StoreError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
@@ -129,7 +129,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     ErrorCode::Internal,
-                    "服务器内部错误,请稍后重试;如持续出现请联系管理员",
+                    "服务器内部错误，请稍后重试；如持续出现请联系管理员",
                 )
             }
         }
@@ -141,7 +141,7 @@ impl From<JsonRejection> for ApiError {
         match r {
             JsonRejection::JsonDataError(e) => ApiError::unprocessable(
                 ErrorCode::InvalidBody,
-                format!("请求内容的字段不符合要求:{}", e.body_text()),
+                format!("请求内容的字段不符合要求：{}", e.body_text()),
             ),
             JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
                 ErrorCode::MalformedJson,
@@ -155,11 +155,11 @@ impl From<JsonRejection> for ApiError {
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::BodyTooLarge,
-                "请求内容过大(上限 1 MiB)",
+                "请求内容过大（上限 1 MiB）",
             ),
             other => ApiError::bad_request(
                 ErrorCode::BadBody,
-                format!("无法读取请求内容:{}", other.body_text()),
+                format!("无法读取请求内容：{}", other.body_text()),
             ),
         }
     }
@@ -169,7 +169,7 @@ impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         ApiError::bad_request(
             ErrorCode::BadPath,
-            format!("路径参数无效:{}", r.body_text()),
+            format!("路径参数无效：{}", r.body_text()),
         )
     }
 }
@@ -178,7 +178,7 @@ impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::bad_request(
             ErrorCode::BadQuery,
-            format!("查询参数无效:{}", r.body_text()),
+            format!("查询参数无效：{}", r.body_text()),
         )
     }
 }
@@ -188,7 +188,7 @@ impl From<axum::extract::multipart::MultipartRejection> for ApiError {
         ApiError::bad_request(
             ErrorCode::BadMultipart,
             format!(
-                "上传须为 multipart/form-data 格式(带 boundary):{}",
+                "上传须为 multipart/form-data 格式（带 boundary）:{}",
                 r.body_text()
             ),
         )

@@ -167,7 +167,7 @@ fn respond(t: &Table, format: &str, file: &str) -> ApiResult<Response> {
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
-            "导出失败,请稍后重试",
+            "导出失败，请稍后重试",
         )
     };
     let (body, ty) = match format {
@@ -179,7 +179,7 @@ fn respond(t: &Table, format: &str, file: &str) -> ApiResult<Response> {
         other => {
             return Err(ApiError::bad_request(
                 ErrorCode::BadFormat,
-                format!("不支持的格式「{other}」,可用 csv 或 xlsx"),
+                format!("不支持的格式「{other}」，可用 csv 或 xlsx"),
             ))
         }
     };

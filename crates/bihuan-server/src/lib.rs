@@ -212,7 +212,7 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
-                "服务器内部错误,请稍后重试",
+                "服务器内部错误，请稍后重试",
             )
             .into_response()
         }))
@@ -220,7 +220,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::not_found("没有这个接口,请查看 /api/v1/openapi.json")
+    ApiError::not_found("没有这个接口，请查看 /api/v1/openapi.json")
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -81,7 +81,7 @@ fn items_of(name: &str) -> Value {
 /// owner is named by user id; a merge names its master by number or id (`master`, not the
 /// domain's `into`); `link_duplicate` is recorded by a merge and cannot be sent.
 fn action_schema(command: &Value) -> Value {
-    let version = json!({"type": "integer", "minimum": 0, "description": "工单当前版本号(防止覆盖他人的更新)"});
+    let version = json!({"type": "integer", "minimum": 0, "description": "工单当前版本号（防止覆盖他人的更新）"});
     let variants: Vec<Value> = command["oneOf"]
         .as_array()
         .into_iter()
@@ -108,12 +108,12 @@ fn action_schema(command: &Value) -> Value {
             match action.as_str() {
                 "sign" | "set_owner" => {
                     part["properties"]["owner"] = json!({"type": if action == "sign" { json!(["integer", "null"]) } else { json!("integer") },
-                        "description": "首席服务官的用户ID(须为主办单位的在用账号);签收时省略则为签收人"});
+                        "description": "首席服务官的用户ID（须为主办单位的在用账号）;签收时省略则为签收人"});
                 }
                 "merge" => {
                     if let Some(p) = part["properties"].as_object_mut() {
                         p.remove("into");
-                        p.insert("master".into(), json!({"type": ["string", "integer"], "description": "主工单编号(2026-11-000123)或ID"}));
+                        p.insert("master".into(), json!({"type": ["string", "integer"], "description": "主工单编号（2026-11-000123）或ID"}));
                     }
                     if let Some(r) = part["required"].as_array_mut() {
                         r.retain(|x| x != "into");
@@ -125,7 +125,7 @@ fn action_schema(command: &Value) -> Value {
             Some(v)
         })
         .collect();
-    json!({"description": "对工单的一项操作;字段随 action 而定(由领域命令生成)。", "oneOf": variants})
+    json!({"description": "对工单的一项操作；字段随 action 而定（由领域命令生成）。", "oneOf": variants})
 }
 
 /// The operation answering a file of one of `types` (not JSON).
@@ -191,48 +191,48 @@ fn key_param() -> Value {
 
 pub fn document() -> Value {
     let list_params: Vec<Value> = [
-        ("status", "状态,逗号分隔:pending_dispatch,dispatched,returned,in_progress,replied,visited,closed,merged"),
+        ("status", "状态，逗号分隔：pending_dispatch,dispatched,returned,in_progress,replied,visited,closed,merged"),
         ("unit", "主办单位ID"),
-        ("township", "乡镇(街道)ID"),
-        ("category", "分类ID(含下级分类)"),
-        ("channel", "渠道:hotline,web,app,household_visit,letter,in_person,grid_report,enterprise_service,other"),
-        ("kind", "类型:consultation,help,complaint,report,suggestion,praise,petition_opinion,petition_accusation,petition_claim"),
+        ("township", "乡镇（街道）ID"),
+        ("category", "分类ID（含下级分类）"),
+        ("channel", "渠道：hotline,web,app,household_visit,letter,in_person,grid_report,enterprise_service,other"),
+        ("kind", "类型：consultation,help,complaint,report,suggestion,praise,petition_opinion,petition_accusation,petition_claim"),
         ("overdue", "true/false:是否超期"),
         ("due_soon", "true/false:是否临期"),
         ("from", "登记日期起 YYYY-MM-DD"),
-        ("to", "登记日期止 YYYY-MM-DD(含)"),
+        ("to", "登记日期止 YYYY-MM-DD（含）"),
         ("owner", "首席服务官用户ID"),
-        ("phone", "来电号码:查该群众的历史诉求(受理、派单、回访人员)"),
-        ("q", "全文搜索:内容、答复、备注中的词,空格分隔,须全部出现(最多100字)"),
-        ("sort", "newest(默认)或 due(按最近期限)"),
+        ("phone", "来电号码：查该群众的历史诉求（受理、派单、回访人员）"),
+        ("q", "全文搜索：内容、答复、备注中的词，空格分隔，须全部出现（最多100字）"),
+        ("sort", "newest（默认）或 due（按最近期限）"),
         ("cursor", "上一页返回的 next_cursor"),
-        ("limit", "每页条数 1–500,默认50"),
+        ("limit", "每页条数 1–500，默认50"),
     ]
     .iter()
     .map(|(n, d)| json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}))
     .collect();
 
     let mut appeal_get = op(
-        "工单详情:完整时间线、附件,以及当前用户此刻可执行的操作(actions,与控制台提供的相同)",
+        "工单详情：完整时间线、附件，以及当前用户此刻可执行的操作（actions，与控制台提供的相同）",
         "appeals",
         None,
         "200",
     );
     let tokens = json!({
-        "post": returns(op("为集成系统创建 API 令牌(管理员;expires_days 默认365天)", "auth", Some("Token"), "201"), schema_ref("TokenCreated")),
-        "get": returns(op("API 令牌列表(管理员;不含令牌本身)", "auth", None, "200"), items_of("TokenView")),
+        "post": returns(op("为集成系统创建 API 令牌（管理员；expires_days 默认365天）", "auth", Some("Token"), "201"), schema_ref("TokenCreated")),
+        "get": returns(op("API 令牌列表（管理员；不含令牌本身）", "auth", None, "200"), items_of("TokenView")),
     });
-    let revoke_token = json!({"summary": "撤销 API 令牌(管理员)", "tags": ["auth"],
+    let revoke_token = json!({"summary": "撤销 API 令牌（管理员）", "tags": ["auth"],
         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
-            "description": "令牌列表中的 id(12位十六进制)"}],
+            "description": "令牌列表中的 id(12位十六进制）"}],
         "responses": {"204": {"description": "已撤销"}, "404": {"description": "没有这个令牌"}}});
     appeal_get["parameters"] = key_param();
     let appeal_get = returns(appeal_get, schema_ref("AppealView"));
-    let mut appeal_act = op("对工单执行操作(交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……)", "appeals", Some("Action"), "200");
+    let mut appeal_act = op("对工单执行操作（交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……）", "appeals", Some("Action"), "200");
     appeal_act["parameters"] = key_param();
     let appeal_act = returns(appeal_act, schema_ref("AppealView"));
     let mut suggest_existing = op(
-        "已登记工单的派单建议与可能重复的工单;待交办时派单员查看会被记录,用于统计建议准确率",
+        "已登记工单的派单建议与可能重复的工单；待交办时派单员查看会被记录，用于统计建议准确率",
         "smart",
         None,
         "200",
@@ -240,7 +240,7 @@ pub fn document() -> Value {
     suggest_existing["parameters"] = key_param();
     let suggest_existing = returns(suggest_existing, schema_ref("SuggestionsView"));
     let accuracy = op(
-        "派单建议准确率:建议与最终主办单位、分类对照(默认近30天)",
+        "派单建议准确率：建议与最终主办单位、分类对照（默认近30天）",
         "smart",
         None,
         "200",
@@ -248,20 +248,20 @@ pub fn document() -> Value {
     let mut accuracy = returns(accuracy, schema_ref("AccuracyView"));
     accuracy["parameters"] = json!([
         {"name": "from", "in": "query", "required": false, "description": "起始日期 YYYY-MM-DD", "schema": {"type": "string"}},
-        {"name": "to", "in": "query", "required": false, "description": "截止日期 YYYY-MM-DD(含)", "schema": {"type": "string"}}
+        {"name": "to", "in": "query", "required": false, "description": "截止日期 YYYY-MM-DD（含）", "schema": {"type": "string"}}
     ]);
-    let mut list = op("工单列表:筛选与游标分页", "appeals", None, "200");
+    let mut list = op("工单列表：筛选与游标分页", "appeals", None, "200");
     list["parameters"] = Value::Array(list_params);
     let list = returns(
         list,
         json!({"type": "object", "required": ["items", "next_cursor"], "properties": {
             "items": {"type": "array", "items": schema_ref("AppealSummary")},
             "next_cursor": {"type": ["string", "null"], "description": "下一页的 cursor;没有下一页时为 null"},
-            "search": {"type": "object", "description": "有 q 时:本人可见范围内匹配的件数", "properties": {
+            "search": {"type": "object", "description": "有 q 时：本人可见范围内匹配的件数", "properties": {
                 "matches": {"type": "integer"}, "capped": {"type": "boolean"}, "cap": {"type": "integer"}}}}}),
     );
     let mut register = op(
-        "登记诉求;可带 Idempotency-Key 头防止重复登记",
+        "登记诉求；可带 Idempotency-Key 头防止重复登记",
         "appeals",
         Some("NewAppeal"),
         "201",
@@ -269,7 +269,7 @@ pub fn document() -> Value {
     register["parameters"] = json!([{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}]);
     let register = returns(register, schema_ref("Registration"));
     let mut cal_add = op(
-        "工作日推算:date 之后第 days 个工作日(与命令行相同)",
+        "工作日推算：date 之后第 days 个工作日（与命令行相同）",
         "calendar",
         None,
         "200",
@@ -281,7 +281,7 @@ pub fn document() -> Value {
     cal_add["security"] = json!([]);
     let cal_add = returns(cal_add, schema_ref("WorkingDaysAdded"));
     let mut attach = op(
-        "上传附件(multipart/form-data,字段 file;图片、PDF、Office 文档,每个不超过 10 MB)",
+        "上传附件（multipart/form-data，字段 file;图片、PDF、Office 文档，每个不超过 10 MB）",
         "attachments",
         None,
         "201",
@@ -290,13 +290,13 @@ pub fn document() -> Value {
     let mut attach = returns(attach, items_of("AttachmentView"));
     attach["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}});
     let metric_params = json!([
-        {"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11(上月19日至本月18日)、days:2026-11-01:2026-11-15;默认本月", "schema": {"type": "string"}},
-        {"name": "by", "in": "query", "required": false, "description": "unit(默认)、township、category、channel、kind", "schema": {"type": "string"}},
-        {"name": "min_volume", "in": "query", "required": false, "description": "参与排名的最少回访量,默认10", "schema": {"type": "integer"}},
-        {"name": "board", "in": "query", "required": false, "description": "红榜、灰榜各列几名,默认3", "schema": {"type": "integer"}}
+        {"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11（上月19日至本月18日）、days:2026-11-01:2026-11-15;默认本月", "schema": {"type": "string"}},
+        {"name": "by", "in": "query", "required": false, "description": "unit（默认）、township、category、channel、kind", "schema": {"type": "string"}},
+        {"name": "min_volume", "in": "query", "required": false, "description": "参与排名的最少回访量，默认10", "schema": {"type": "integer"}},
+        {"name": "board", "in": "query", "required": false, "description": "红榜、灰榜各列几名，默认3", "schema": {"type": "integer"}}
     ]);
     let mut metrics = op(
-        "期间指标:各项比率、同比环比、分组、排名与红灰榜",
+        "期间指标：各项比率、同比环比、分组、排名与红灰榜",
         "metrics",
         None,
         "200",
@@ -305,7 +305,7 @@ pub fn document() -> Value {
     let metrics = returns(metrics, schema_ref("MetricsView"));
     let format_param = json!({"name": "format", "in": "path", "required": true, "description": "csv(UTF-8 带 BOM)或 xlsx", "schema": {"type": "string", "enum": ["csv", "xlsx"]}});
     let mut export_list = op(
-        "导出工单列表(筛选参数同 GET /api/v1/appeals;个人信息脱敏)",
+        "导出工单列表（筛选参数同 GET /api/v1/appeals;个人信息脱敏）",
         "export",
         None,
         "200",
@@ -317,7 +317,7 @@ pub fn document() -> Value {
     ranking_params.extend(metric_params.as_array().cloned().unwrap_or_default());
     export_ranking["parameters"] = Value::Array(ranking_params);
     let export_ranking = returns_file(export_ranking, &[CSV, XLSX]);
-    let mut login = op("登录,返回会话 Cookie", "auth", Some("Login"), "200");
+    let mut login = op("登录，返回会话 Cookie", "auth", Some("Login"), "200");
     login["security"] = json!([]);
     let login = returns(login, schema_ref("UserView"));
 
@@ -327,16 +327,16 @@ pub fn document() -> Value {
         "code": {"type": "string"}, "message": {"type": "string"},
         "writer_panics": {"type": "integer"},
         "workers": {"type": "object", "additionalProperties": worker}}});
-    let healthz = json!({"get": {"summary": "健康检查:数据库写入与各后台任务", "security": [], "responses": {
+    let healthz = json!({"get": {"summary": "健康检查：数据库写入与各后台任务", "security": [], "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema": health.clone()}}},
-                "503": {"description": "数据库不可用(store_unavailable)或后台任务停止(worker_down)", "content": {"application/json": {"schema": health}}}}}});
-    let prometheus = json!({"get": {"summary": "Prometheus 指标(默认须管理员登录或令牌;配置 public_metrics 后公开)", "security": [], "responses": {"200": {"description": "Prometheus 文本格式", "content": {"text/plain": {"schema": {"type": "string"}}}}}}});
+                "503": {"description": "数据库不可用（store_unavailable）或后台任务停止（worker_down）", "content": {"application/json": {"schema": health}}}}}});
+    let prometheus = json!({"get": {"summary": "Prometheus 指标（默认须管理员登录或令牌；配置 public_metrics 后公开）", "security": [], "responses": {"200": {"description": "Prometheus 文本格式", "content": {"text/plain": {"schema": {"type": "string"}}}}}}});
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "bihuan 闭环 API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "群众诉求全流程闭环办理。错误一律为 JSON {\"code\", \"message\"};code 稳定,message 为中文说明。"
+            "description": "群众诉求全流程闭环办理。错误一律为 JSON {\"code\", \"message\"};code 稳定，message 为中文说明。"
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"cookie": []}],
@@ -348,28 +348,28 @@ pub fn document() -> Value {
             "/api/v1/appeals": {"post": register, "get": list},
             "/api/v1/appeals/{key}": {"get": appeal_get},
             "/api/v1/appeals/{key}/actions": {"post": appeal_act},
-            "/api/v1/units": {"get": returns(op("单位列表", "reference", None, "200"), items_of("UnitView")), "post": op("新增或修改单位(管理员;一个或一组)", "reference", Some("Unit"), "204")},
-            "/api/v1/users": {"get": returns(op("用户列表(单位负责人只见本单位)", "reference", None, "200"), items_of("UserView")), "post": returns(op("新增用户(管理员)", "reference", Some("NewUser"), "201"), schema_ref("UserView"))},
-            "/api/v1/users/{id}": {"patch": returns(with_id(op("修改用户(管理员;本人可改密码)", "reference", Some("UserUpdate"), "200"), "用户ID"), schema_ref("UserView"))},
-            "/api/v1/categories": {"get": returns(op("分类列表", "reference", None, "200"), items_of("CategoryView")), "post": op("新增或修改分类(管理员;一个或一组)", "reference", Some("Category"), "204")},
-            "/api/v1/policies": {"get": returns(op("期限规则表", "reference", None, "200"), items_of("DeadlinePolicy")), "put": op("替换期限规则表(管理员)", "reference", Some("PolicyTable"), "204")},
-            "/api/v1/calendar/years": {"get": returns(op("已导入的节假日年份", "calendar", None, "200"), items_of("CalendarYear")), "post": returns(op("导入一年的节假日安排(管理员;holiday-cn JSON 格式)", "calendar", Some("YearNotice"), "201"), schema_ref("CalendarLoaded"))},
+            "/api/v1/units": {"get": returns(op("单位列表", "reference", None, "200"), items_of("UnitView")), "post": op("新增或修改单位（管理员；一个或一组）", "reference", Some("Unit"), "204")},
+            "/api/v1/users": {"get": returns(op("用户列表（单位负责人只见本单位）", "reference", None, "200"), items_of("UserView")), "post": returns(op("新增用户（管理员）", "reference", Some("NewUser"), "201"), schema_ref("UserView"))},
+            "/api/v1/users/{id}": {"patch": returns(with_id(op("修改用户（管理员；本人可改密码）", "reference", Some("UserUpdate"), "200"), "用户ID"), schema_ref("UserView"))},
+            "/api/v1/categories": {"get": returns(op("分类列表", "reference", None, "200"), items_of("CategoryView")), "post": op("新增或修改分类（管理员；一个或一组）", "reference", Some("Category"), "204")},
+            "/api/v1/policies": {"get": returns(op("期限规则表", "reference", None, "200"), items_of("DeadlinePolicy")), "put": op("替换期限规则表（管理员）", "reference", Some("PolicyTable"), "204")},
+            "/api/v1/calendar/years": {"get": returns(op("已导入的节假日年份", "calendar", None, "200"), items_of("CalendarYear")), "post": returns(op("导入一年的节假日安排（管理员；holiday-cn JSON 格式）", "calendar", Some("YearNotice"), "201"), schema_ref("CalendarLoaded"))},
             "/api/v1/calendar/add": {"get": cal_add},
             "/api/v1/appeals/{key}/attachments": {"post": attach},
-            "/api/v1/attachments/{id}": {"get": returns_file(with_id(op("下载附件(仅能查看该工单者)", "attachments", None, "200"), "附件ID"), &["application/octet-stream"])},
+            "/api/v1/attachments/{id}": {"get": returns_file(with_id(op("下载附件（仅能查看该工单者）", "attachments", None, "200"), "附件ID"), &["application/octet-stream"])},
             "/api/v1/metrics": {"get": metrics},
-            "/api/v1/rates": {"get": returns(op("五率:四项按期录入(含来源),诉求办理闭环率由平台计算", "metrics", None, "200"), schema_ref("FiveRatesView")), "post": returns(op("录入一项五率指标(管理员)", "metrics", Some("EnteredRate"), "201"), schema_ref("EnteredRateView"))},
-            "/api/v1/score-weights": {"get": returns(op("综合得分权重", "metrics", None, "200"), schema_ref("ScoreWeights")), "put": op("修改综合得分权重(管理员;三项之和须为1)", "metrics", Some("ScoreWeights"), "204")},
+            "/api/v1/rates": {"get": returns(op("五率：四项按期录入（含来源），诉求办理闭环率由平台计算", "metrics", None, "200"), schema_ref("FiveRatesView")), "post": returns(op("录入一项五率指标（管理员）", "metrics", Some("EnteredRate"), "201"), schema_ref("EnteredRateView"))},
+            "/api/v1/score-weights": {"get": returns(op("综合得分权重", "metrics", None, "200"), schema_ref("ScoreWeights")), "put": op("修改综合得分权重（管理员；三项之和须为1）", "metrics", Some("ScoreWeights"), "204")},
             "/api/v1/export/appeals.{format}": {"get": export_list},
-            "/api/v1/suggestions": {"post": returns(op("智能派单建议(登记前):建议主办单位、分类、识别地点,以及可能重复的在办工单", "smart", Some("SuggestInput"), "200"), schema_ref("SuggestionsView"))},
+            "/api/v1/suggestions": {"post": returns(op("智能派单建议（登记前）:建议主办单位、分类、识别地点，以及可能重复的在办工单", "smart", Some("SuggestInput"), "200"), schema_ref("SuggestionsView"))},
             "/api/v1/appeals/{key}/suggestions": {"get": suggest_existing},
             "/api/v1/suggestions/accuracy": {"get": accuracy},
             "/api/v1/dispatch-rules": {
                 "get": returns(op("派单目录", "smart", None, "200"), items_of("Rule")),
-                "put": returns(op("替换派单目录(管理员);每条规则须有类别或关键词,承办单位须能承办", "smart", Some("DispatchRules"), "200"), items_of("Rule"))
+                "put": returns(op("替换派单目录（管理员）;每条规则须有类别或关键词，承办单位须能承办", "smart", Some("DispatchRules"), "200"), items_of("Rule"))
             },
-            "/api/v1/models": {"get": returns(op("已训练的派单模型(版本、训练量、留出集准确率)", "smart", None, "200"), items_of("ModelView"))},
-            "/api/v1/models/train": {"post": returns(op("立即用最新已办结诉求重新训练派单模型(管理员)", "smart", None, "200"), schema_ref("Trained"))},
+            "/api/v1/models": {"get": returns(op("已训练的派单模型（版本、训练量、留出集准确率）", "smart", None, "200"), items_of("ModelView"))},
+            "/api/v1/models/train": {"post": returns(op("立即用最新已办结诉求重新训练派单模型（管理员）", "smart", None, "200"), schema_ref("Trained"))},
             "/api/v1/export/ranking.{format}": {"get": export_ranking},
             "/healthz": healthz,
             "/metrics": prometheus
@@ -409,7 +409,7 @@ pub fn document() -> Value {
         schemas.insert("Action".into(), action);
     }
     let mut audit = op(
-        "访问与审计日志(管理员):登录、查看未脱敏个人信息、导出、管理操作;新的在前",
+        "访问与审计日志（管理员）:登录、查看未脱敏个人信息、导出、管理操作；新的在前",
         "auth",
         None,
         "200",

@@ -173,7 +173,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({"status": "unavailable", "code": bihuan_domain::ErrorCode::StoreUnavailable,
-                    "message": "数据库不可用或写入线程已停止,请查看服务器日志并重启服务",
+                    "message": "数据库不可用或写入线程已停止，请查看服务器日志并重启服务",
                     "workers": detail["workers"], "writer_panics": detail["writer_panics"]})),
             )
                 .into_response()
@@ -184,7 +184,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 Json(
                     json!({"status": "unavailable", "code": bihuan_domain::ErrorCode::WorkerDown,
-                    "message": format!("后台任务未运行:{},请查看服务器日志", down.join("、")),
+                    "message": format!("后台任务未运行：{}，请查看服务器日志", down.join("、")),
                     "workers": detail["workers"], "writer_panics": detail["writer_panics"]}),
                 ),
             )

@@ -41,7 +41,7 @@ pub fn parse_period(spec: &str) -> ApiResult<Period> {
     let bad = || {
         ApiError::bad_request(
             ErrorCode::BadPeriod,
-            format!("期间「{spec}」无效:可用 month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15,日期须在 1970-01-01 至 2199-12-31 之间"),
+            format!("期间「{spec}」无效：可用 month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15，日期须在 1970-01-01 至 2199-12-31 之间"),
         )
     };
     let (kind, rest) = spec.trim().split_once(':').ok_or_else(bad)?;
@@ -311,7 +311,7 @@ impl By {
             other => {
                 return Err(ApiError::bad_request(
                     ErrorCode::BadQuery,
-                    format!("未知的分组「{other}」,可用 unit、township、category、channel、kind"),
+                    format!("未知的分组「{other}」，可用 unit、township、category、channel、kind"),
                 ))
             }
         })
@@ -682,19 +682,19 @@ pub async fn enter_rate(
     c.require(&[Role::Admin])?;
     parse_period(&b.period)?;
     let name = bihuan_store::RateName::parse(&b.name).ok_or_else(|| {
-        ApiError::unprocessable(ErrorCode::UnknownRate, "未知的指标:可录入 policy_awareness(政策知晓率)、approval_efficiency(行政审批效率)、safety_satisfaction(公众安全感满意率)、cadre_approval(干部好评率)")
+        ApiError::unprocessable(ErrorCode::UnknownRate, "未知的指标：可录入 policy_awareness（政策知晓率）、approval_efficiency（行政审批效率）、safety_satisfaction（公众安全感满意率）、cadre_approval（干部好评率）")
     })?;
     if !b.value.is_finite() || !(0.0..=1.0).contains(&b.value) {
         return Err(ApiError::unprocessable(
             ErrorCode::InvalidInput,
-            "数值须在0到1之间(如 99.59% 写作 0.9959)",
+            "数值须在0到1之间（如 99.59% 写作 0.9959）",
         ));
     }
     let source = b.source.trim();
     if source.is_empty() || source.chars().count() > 200 {
         return Err(ApiError::unprocessable(
             ErrorCode::InvalidInput,
-            "须注明数据来源(1到200字),如「第三方AI测评,1232个完整电话」",
+            "须注明数据来源（1到200字），如「第三方AI测评,1232个完整电话」",
         ));
     }
     let r = bihuan_store::EnteredRate {
@@ -814,7 +814,7 @@ pub fn five_rates(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Vec<Five
             name: "closed_loop",
             label: "诉求办理闭环率",
             value: r.headline.closed_loop.value(),
-            source: Some("平台计算:已回访办结 / 已答复".into()),
+            source: Some("平台计算：已回访办结 / 已答复".into()),
             entered: false,
             at: None,
         },

@@ -212,7 +212,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 fn refused(path: &str) -> Response {
-    let message = "无法确认请求来自本系统页面,已拒绝。请回到系统页面重新操作;接口调用请使用 Authorization 令牌。";
+    let message = "无法确认请求来自本系统页面，已拒绝。请回到系统页面重新操作；接口调用请使用 Authorization 令牌。";
     if path.starts_with("/api/") {
         return ApiError::new(
             StatusCode::FORBIDDEN,

@@ -134,7 +134,7 @@ pub async fn timeout(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             bihuan_domain::ErrorCode::RequestTimeout,
             format!(
-                "请求超过 {} 秒未完成(内容发送过慢或处理过久),请重试",
+                "请求超过 {} 秒未完成（内容发送过慢或处理过久），请重试",
                 limit.as_secs()
             ),
         )

@@ -417,7 +417,7 @@ impl Reader {
         match format {
             Some(FORMAT) => Ok(r),
             Some(other) => Err(bad_archive(format!(
-                "备份格式 {other} 不受支持(本程序读格式 {FORMAT});请用更新的 bihuan"
+                "备份格式 {other} 不受支持（本程序读格式 {FORMAT}）;请用更新的 bihuan"
             ))),
             None => Err(bad_archive("这不是 bihuan 的备份文件")),
         }
@@ -429,7 +429,7 @@ impl Reader {
         };
         let line = line.map_err(|e| io_err(&self.path, e))?;
         let v: Value = serde_json::from_str(&line)
-            .map_err(|e| bad_archive(format!("备份文件已损坏(第 {} 字节附近): {e}", self.bytes)))?;
+            .map_err(|e| bad_archive(format!("备份文件已损坏（第 {} 字节附近）: {e}", self.bytes)))?;
         if v.get("complete").is_none() {
             self.hash.update(line.as_bytes());
             self.hash.update(b"\n");
@@ -445,12 +445,12 @@ impl Reader {
         }
         let v = self
             .raw_line()?
-            .ok_or_else(|| bad_archive("备份文件不完整(缺少结尾),未恢复任何数据"))?;
+            .ok_or_else(|| bad_archive("备份文件不完整（缺少结尾），未恢复任何数据"))?;
         if let Value::Array(values) = v {
             let (t, n) = self
                 .current
                 .as_mut()
-                .ok_or_else(|| bad_archive("备份文件结构错误:数据行不在表内"))?;
+                .ok_or_else(|| bad_archive("备份文件结构错误：数据行不在表内"))?;
             if values.len() != t.cols.len() {
                 return Err(bad_archive(format!("表 {} 的一行列数不对", t.name)));
             }
@@ -488,7 +488,7 @@ impl Reader {
             let digest = hex::encode(self.hash.clone().finalize());
             if v["sha256"].as_str() != Some(digest.as_str()) {
                 return Err(bad_archive(
-                    "备份文件校验和不符(文件被改动或损坏),未恢复任何数据",
+                    "备份文件校验和不符（文件被改动或损坏），未恢复任何数据",
                 ));
             }
             for (t, n) in &self.counts {
@@ -535,7 +535,7 @@ pub(crate) fn as_json_text(v: &Value) -> Result<Option<String>> {
         Value::Null => Ok(None),
         Value::Object(_) | Value::Array(_) => serde_json::to_string(v)
             .map(Some)
-            .map_err(|e| bad_archive(format!("备份中的 JSON 无效: {e}"))),
+            .map_err(|e| bad_archive(format!("备份中的 JSON 无效： {e}"))),
         _ => Err(bad_archive("备份中应为 JSON 对象的值不是对象")),
     }
 }

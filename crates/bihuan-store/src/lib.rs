@@ -658,7 +658,7 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
     let (kind, mime) = found.ok_or_else(|| {
         StoreError::invalid(
             ErrorCode::FileTypeNotAllowed,
-            "只能上传图片(JPG、PNG、GIF、WebP)、PDF 或 Word/Excel/PowerPoint 文档",
+            "只能上传图片（JPG、PNG、GIF、WebP）、PDF 或 Word/Excel/PowerPoint 文档",
         )
     })?;
     let extensions: &[&str] = match kind {
@@ -675,7 +675,7 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
         return Err(StoreError::invalid(
             ErrorCode::FileTypeNotAllowed,
             format!(
-                "文件名的扩展名与内容不符:内容是 {} 文件,请把扩展名改为 .{}",
+                "文件名的扩展名与内容不符：内容是 {} 文件，请把扩展名改为 .{}",
                 kind.to_ascii_uppercase(),
                 extensions[0]
             ),
@@ -685,7 +685,7 @@ pub fn sniff(name: &str, data: &[u8]) -> Result<(&'static str, &'static str)> {
         return Err(StoreError::invalid(
             ErrorCode::FileDamaged,
             format!(
-                "文件不完整或已损坏(不是完整的 {} 文件),请重新保存后上传",
+                "文件不完整或已损坏（不是完整的 {} 文件），请重新保存后上传",
                 kind.to_ascii_uppercase()
             ),
         ));

@@ -917,7 +917,7 @@ fn one_appeal(
         );
         let returned = s.attempt(
             Command::Return {
-                reason: "经核实,该事项不属于本单位职责范围,建议转属地乡镇或主管部门办理".into(),
+                reason: "经核实，该事项不属于本单位职责范围，建议转属地乡镇或主管部门办理".into(),
             },
             &handler,
             t,
@@ -929,7 +929,7 @@ fn one_appeal(
             s.step(
                 Command::DecideReturn {
                     accept: true,
-                    note: "同意退回,已改派".into(),
+                    note: "同意退回，已改派".into(),
                     redispatch: Some((
                         lead,
                         assisting.iter().copied().filter(|u| *u != lead).collect(),
@@ -943,7 +943,7 @@ fn one_appeal(
             s.step(
                 Command::DecideReturn {
                     accept: false,
-                    note: "该事项属本单位职责,请继续办理".into(),
+                    note: "该事项属本单位职责，请继续办理".into(),
                     redispatch: None,
                 },
                 &dispatcher,
@@ -969,7 +969,7 @@ fn one_appeal(
     t = later(t, rng.gen_range(0.2..8.0));
     s.step(
         Command::Contact {
-            note: "已电话联系群众,了解详细情况".into(),
+            note: "已电话联系群众，了解详细情况".into(),
         },
         &handler,
         t,
@@ -1009,7 +1009,7 @@ fn one_appeal(
         s.step(
             Command::AssistOpinion {
                 opinion: format!(
-                    "经本单位核查,{phrase}问题涉及本单位职责的部分已安排专人跟进,建议主办单位会同属地现场处置,本单位全力配合。"
+                    "经本单位核查，{phrase}问题涉及本单位职责的部分已安排专人跟进，建议主办单位会同属地现场处置，本单位全力配合。"
                 ),
             },
             h,
@@ -1063,7 +1063,7 @@ fn one_appeal(
         if s.attempt(
             Command::RequestExtension {
                 limit,
-                reason: "需协调多个部门,现场处置需要时间".into(),
+                reason: "需协调多个部门，现场处置需要时间".into(),
             },
             &handler,
             t,
@@ -1076,7 +1076,7 @@ fn one_appeal(
                     note: if approve {
                         String::new()
                     } else {
-                        "理由不充分,请按原期限办理".into()
+                        "理由不充分，请按原期限办理".into()
                     },
                 },
                 &dispatcher,
@@ -1090,7 +1090,7 @@ fn one_appeal(
             s.step(
                 Command::Supervise {
                     reason: bihuan_domain::lifecycle::SuperviseReason::LeaderOrder,
-                    note: "请尽快办理,逾期将通报".into(),
+                    note: "请尽快办理，逾期将通报".into(),
                 },
                 &cast.supervisor,
                 later(t, 72.0),
@@ -1117,7 +1117,7 @@ fn one_appeal(
         ][pick(rng, &[85, 10, 5])];
         let reply = Reply {
             result,
-            reason: (result != ReplyResult::Resolved).then(|| "受客观条件限制,已向群众解释说明并提出后续安排".to_string()),
+            reason: (result != ReplyResult::Resolved).then(|| "受客观条件限制，已向群众解释说明并提出后续安排".to_string()),
             text: format!("经核实，{who}反映的{phrase}问题情况属实。我单位已安排工作人员现场处理，{}。已将处理情况告知{who}。", if result == ReplyResult::Resolved { "问题已解决" } else { "已部分解决，剩余问题已纳入计划" }, who = who_raised(channel)),
             petition_outcome: petition.then_some([PetitionOutcome::Support, PetitionOutcome::Explain, PetitionOutcome::NotSupported][pick(rng, &[5, 4, 1])]),
             attachments: vec![],
@@ -1152,7 +1152,7 @@ fn one_appeal(
             if !s.step(
                 Command::Redo {
                     cause: RedoCause::Unsatisfied,
-                    reason: "群众不满意,请重新办理".into(),
+                    reason: "群众不满意，请重新办理".into(),
                 },
                 &visitor,
                 t,
@@ -1163,7 +1163,7 @@ fn one_appeal(
         }
         t = later(t, rng.gen_range(0.1..4.0));
         let note = if rating == Some(Rating::Unsatisfied) {
-            "已尽力解释,群众诉求超出政策范围"
+            "已尽力解释，群众诉求超出政策范围"
         } else {
             ""
         };

@@ -251,7 +251,7 @@ pub async fn import(
         }
         let result: Result<(NewAppeal, Instant), String> = (|| {
             let at = parse_time(get(i_created)).ok_or_else(|| {
-                format!("时间「{}」无法识别(例:2026-11-27 09:30:00)", get(i_created))
+                format!("时间「{}」无法识别（例:2026-11-27 09:30:00）", get(i_created))
             })?;
             let channel = match getopt(i_channel) {
                 Some(s) => Channel::parse(s).ok_or_else(|| format!("未知的渠道「{s}」"))?,
@@ -264,7 +264,7 @@ pub async fn import(
             let category = match getopt(i_cat) {
                 Some(s) => match categories.get(&s.replace(' ', "")) {
                     Some(Some(id)) => Some(*id),
-                    Some(None) => return Err(format!("分类「{s}」有重名,请写完整路径")),
+                    Some(None) => return Err(format!("分类「{s}」有重名，请写完整路径")),
                     None => return Err(format!("未知的分类「{s}」")),
                 },
                 None => None,
@@ -281,7 +281,7 @@ pub async fn import(
                 None => None,
             };
             let phone = match getopt(i_phone) {
-                Some(p) => Some(Phone::parse(p).map_err(|m| format!("电话「{p}」无效:{m}"))?),
+                Some(p) => Some(Phone::parse(p).map_err(|m| format!("电话「{p}」无效：{m}"))?),
                 None => None,
             };
             Ok((

@@ -25,7 +25,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "bihuan",
     version,
-    about = "bihuan 闭环: every citizen appeal through a closed loop"
+    about = "bihuan 闭环： every citizen appeal through a closed loop"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -406,14 +406,14 @@ async fn serve(
     let app = match clock {
         Some(clock) => {
             eprintln!(
-                "注意: 服务器时间从 {} 开始计(BIHUAN_NOW 或演示时钟)",
+                "注意： 服务器时间从 {} 开始计（BIHUAN_NOW 或演示时钟）",
                 bihuan_domain::time::format_local(clock.now())
             );
             Application::build_with_clock(config, store, Arc::new(clock)).await?
         }
         None => Application::build(config, store).await?,
     };
-    eprintln!("bihuan 正在服务: http://{}", app.local_addr());
+    eprintln!("bihuan 正在服务： http://{}", app.local_addr());
     app.run_until_stopped().await
 }
 
@@ -433,7 +433,7 @@ fn demo_clock(cal: &Calendar, real: bihuan_domain::time::Instant) -> Option<Offs
     }
     let start = bihuan_domain::time::start_of_day(day) + chrono::Duration::hours(9);
     eprintln!(
-        "注意: {} 年的节假日安排尚未导入,演示县的时间定在 {day}(真实部署中请管理员导入新一年的安排)。",
+        "注意： {} 年的节假日安排尚未导入，演示县的时间定在 {day}（真实部署中请管理员导入新一年的安排）。",
         today.year() + 1
     );
     Some(OffsetClock::starting_at(start))
@@ -456,7 +456,7 @@ async fn run(cmd: Top) -> Result<String> {
             init_logging(&c.log_format, true);
             let store = open(&c.db).await?;
             if store.catalog().org.units().next().is_none() {
-                eprintln!("注意: 数据库中还没有单位。请先运行 `bihuan init --db {} --county 县名` 创建县和第一个管理员。", c.db);
+                eprintln!("注意： 数据库中还没有单位。请先运行 `bihuan init --db {} --county 县名` 创建县和第一个管理员。", c.db);
             }
             serve(c, store, OffsetClock::from_env()?).await?;
             Ok(String::new())
@@ -498,11 +498,11 @@ async fn run(cmd: Top) -> Result<String> {
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(
-                    "已生成演示县「云溪县」: {n} 件诉求,用时 {:.1} 秒 ({db})",
+                    "已生成演示县「云溪县」： {n} 件诉求，用时 {:.1} 秒 ({db})",
                     started.elapsed().as_secs_f64()
                 );
             } else {
-                eprintln!("沿用已有的演示数据库 {db}(加 --fresh 可重新生成)");
+                eprintln!("沿用已有的演示数据库 {db}（加 --fresh 可重新生成）");
             }
             let logins: Vec<(String, String, String)> = county
                 .accounts
@@ -515,7 +515,7 @@ async fn run(cmd: Top) -> Result<String> {
                     )
                 })
                 .collect();
-            eprintln!("\n演示账号(密码均为 {}):", demo::DEMO_PASSWORD);
+            eprintln!("\n演示账号（密码均为 {}）:", demo::DEMO_PASSWORD);
             for (login, _, who) in logins
                 .iter()
                 .filter(|l| !l.0.starts_with("dept") || l.0 == "dept01" || l.0 == "dept01-lead")
@@ -523,7 +523,7 @@ async fn run(cmd: Top) -> Result<String> {
             {
                 eprintln!("  {login:<14} {who}");
             }
-            eprintln!("  dept01–dept30 各部门承办人, town01–town15 各乡镇承办人\n");
+            eprintln!("  dept01–dept30 各部门承办人， town01–town15 各乡镇承办人\n");
             if no_serve {
                 return Ok(String::new());
             }
@@ -676,7 +676,7 @@ async fn run(cmd: Top) -> Result<String> {
                             u.name,
                             u.role.label(),
                             u.unit.0,
-                            if u.active { "" } else { "\t(停用)" }
+                            if u.active { "" } else { "\t（停用）" }
                         )
                     })
                     .collect::<Vec<_>>()
@@ -789,14 +789,14 @@ async fn run(cmd: Top) -> Result<String> {
         } => {
             let config = search_config(&db, dir);
             if config.search_dir.is_empty() {
-                bail!("PostgreSQL 上每台服务器的搜索索引在内存中,启动时自动建立,无需重建;若服务器配置了 search_dir,请用 --dir 指定该目录(先停止该服务器)");
+                bail!("PostgreSQL 上每台服务器的搜索索引在内存中，启动时自动建立，无需重建；若服务器配置了 search_dir，请用 --dir 指定该目录（先停止该服务器）");
             }
             let store = open(&db).await?;
             let smart = bihuan_server::smart::Smart::open(&store, &config).await?;
             let started = std::time::Instant::now();
             let n = smart.rebuild(&store).await?;
             Ok(format!(
-                "搜索索引已重建: {n} 件诉求, {} 个文档, 用时 {:.1} 秒",
+                "搜索索引已重建： {n} 件诉求， {} 个文档， 用时 {:.1} 秒",
                 smart.search.documents(),
                 started.elapsed().as_secs_f64()
             ))

@@ -57,7 +57,7 @@ pub(super) async fn admin_render(
                     div { label { "角色" } select name="role" { @for r in Role::ALL.iter().filter(|r| **r != Role::System) { option value=(serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()) { (r.label()) } } } }
                     div { label { "单位" } select name="unit" { @for u in cat.org.units() { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
                 }
-                label { "初始密码(至少8位,含字母和数字)" } input type="password" name="password" required;
+                label { "初始密码（至少8位，含字母和数字）" } input type="password" name="password" required;
                 p { button.primary type="submit" { "新增" } }
             }
         }
@@ -65,7 +65,7 @@ pub(super) async fn admin_render(
         details.panel {
             summary { "展开单位树" }
             ul { @for u in cat.org.units().filter(|u| matches!(u.kind, UnitKind::Department | UnitKind::Township)) {
-                li { (u.name) " " span.muted.small { (u.kind.label()) @if !u.aliases.is_empty() { " · 别名:" (u.aliases.join("、")) } }
+                li { (u.name) " " span.muted.small { (u.kind.label()) @if !u.aliases.is_empty() { " · 别名：" (u.aliases.join("、")) } }
                     @let kids: Vec<_> = cat.org.children(u.id).collect();
                     @if !kids.is_empty() { ul { @for v in kids { li { (v.name) " " span.muted.small { (v.kind.label()) " · " (cat.org.children(v.id).count()) " 个网格" } } } } }
                 }
@@ -75,14 +75,14 @@ pub(super) async fn admin_render(
             summary { "新增或修改单位" }
             form.stack method="post" action="/admin/units" {
                 div.row {
-                    div { label { "单位(选择已有单位即修改;留空为新增)" } select name="id" { option value="" { "新增单位" } @for u in cat.org.units() { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
+                    div { label { "单位（选择已有单位即修改；留空为新增）" } select name="id" { option value="" { "新增单位" } @for u in cat.org.units() { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
                     div { label { "名称" } input type="text" name="name" required; }
                 }
                 div.row {
                     div { label { "类型" } select name="kind" { @for k in [UnitKind::Department, UnitKind::Township, UnitKind::Village, UnitKind::Grid, UnitKind::County] { option value=(kind_code(k)) { (k.label()) } } } }
-                    div { label { "上级" } select name="parent" { option value="" { "无(县本级)" } @for u in cat.org.units().filter(|u| !matches!(u.kind, UnitKind::Grid | UnitKind::Department)) { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
+                    div { label { "上级" } select name="parent" { option value="" { "无（县本级）" } @for u in cat.org.units().filter(|u| !matches!(u.kind, UnitKind::Grid | UnitKind::Department)) { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
                 }
-                label { "别名(用顿号或逗号分隔,用于地址匹配)" } input type="text" name="aliases";
+                label { "别名（用顿号或逗号分隔，用于地址匹配）" } input type="text" name="aliases";
                 p { button.primary type="submit" { "保存单位" } }
             }
         }
@@ -92,7 +92,7 @@ pub(super) async fn admin_render(
             form.stack method="post" action="/admin/categories" {
                 div.row {
                     div { label { "名称" } input type="text" name="name" required; }
-                    div { label { "上级分类(最多三级)" } select name="parent" { option value="" { "无(一级分类)" } @for x in cat.categories.iter().filter(|x| cat.categories.level(x.id).unwrap_or(3) < 3) { option value=(x.id.0) { (cat.categories.path_name(x.id).unwrap_or_default()) } } } }
+                    div { label { "上级分类（最多三级）" } select name="parent" { option value="" { "无（一级分类）" } @for x in cat.categories.iter().filter(|x| cat.categories.level(x.id).unwrap_or(3) < 3) { option value=(x.id.0) { (cat.categories.path_name(x.id).unwrap_or_default()) } } } }
                 }
                 p { button.primary type="submit" { "新增分类" } }
             }
@@ -101,7 +101,7 @@ pub(super) async fn admin_render(
             li { (x.name) ul { @for y in cat.categories.iter().filter(|y| y.parent == Some(x.id)) { li { (y.name) ":" (cat.categories.iter().filter(|z| z.parent == Some(y.id)).map(|z| z.name.clone()).collect::<Vec<_>>().join("、")) } } } }
         } } }
         h2 { "派单目录 (" (cat.rules.len()) ")" }
-        p.small.muted { "智能派单按派单目录、地点和历史办理模型给出建议;把握达到 " (format!("{:.0}%", state.smart.direct_confidence * 100.0)) " 的可一键直派。" }
+        p.small.muted { "智能派单按派单目录、地点和历史办理模型给出建议；把握达到 " (format!("{:.0}%", state.smart.direct_confidence * 100.0)) " 的可一键直派。" }
         div.table-wrap { table {
             thead { tr { th { "编号" } th { "分类" } th { "关键词" } th { "主办单位" } th { "备注" } th {} } }
             tbody { @for r in &cat.rules { tr {
@@ -110,7 +110,7 @@ pub(super) async fn admin_render(
                 td { (if r.keywords.is_empty() { "—".to_string() } else { r.keywords.join("、") }) }
                 td { (unit_name(&cat, Some(r.unit))) }
                 td { (r.note) }
-                td { form method="post" action="/admin/dispatch-rules" data-confirm=(format!("确认删除派单目录第 {} 条?", r.id)) {
+                td { form method="post" action="/admin/dispatch-rules" data-confirm=(format!("确认删除派单目录第 {} 条？", r.id)) {
                     input type="hidden" name="delete" value=(r.id);
                     button type="submit" { "删除" }
                 } }
@@ -120,17 +120,17 @@ pub(super) async fn admin_render(
             summary { "新增派单目录规则" }
             form.stack method="post" action="/admin/dispatch-rules" {
                 div.row {
-                    div { label { "分类(含下级)" } select name="category" { option value="" { "不限分类" } @for x in cat.categories.iter() { option value=(x.id.0) { (cat.categories.path_name(x.id).unwrap_or_default()) } } } }
+                    div { label { "分类（含下级）" } select name="category" { option value="" { "不限分类" } @for x in cat.categories.iter() { option value=(x.id.0) { (cat.categories.path_name(x.id).unwrap_or_default()) } } } }
                     div { label { "主办单位" } select name="unit" required { @for u in cat.org.units().filter(|u| u.kind.can_handle()) { option value=(u.id.0) { (cat.org.path_name(u.id).unwrap_or_default()) } } } }
                 }
-                label { "关键词(用逗号或空格分隔;与分类同时填写时须同时满足)" } input type="text" name="keywords" maxlength="500";
+                label { "关键词（用逗号或空格分隔；与分类同时填写时须同时满足）" } input type="text" name="keywords" maxlength="500";
                 label { "备注" } input type="text" name="note" maxlength="200";
                 p { button.primary type="submit" { "新增规则" } }
             }
         }
         h2 { "派单模型" }
         @let models = state.store.models().await.unwrap_or_default();
-        @if models.is_empty() { p.muted { "尚未训练(已办结诉求不足,或服务器刚启动)。" } }
+        @if models.is_empty() { p.muted { "尚未训练（已办结诉求不足，或服务器刚启动）。" } }
         @else {
             div.table-wrap { table {
                 thead { tr { th { "版本" } th { "用途" } th { "训练时间" } th { "训练量" } th { "类别数" } th { "留出集准确率" } } }
@@ -147,7 +147,7 @@ pub(super) async fn admin_render(
         @let now = state.clock.now();
         @let acc = crate::smart::accuracy_of(&state.store.suggestion_outcomes(now - chrono::Duration::days(30), now + chrono::Duration::seconds(1)).await.unwrap_or_default(), state.smart.direct_confidence);
         h3 { "近30天建议准确率" }
-        @if acc.is_empty() { p.muted { "近30天没有记录到建议(登记和派单时的建议会自动记录)。" } }
+        @if acc.is_empty() { p.muted { "近30天没有记录到建议（登记和派单时的建议会自动记录）。" } }
         @else {
             @let pct = |a: u64, b: u64| if b == 0 { "—".to_string() } else { format!("{:.1}%", a as f64 * 100.0 / b as f64) };
             div.table-wrap { table {
@@ -164,7 +164,7 @@ pub(super) async fn admin_render(
                 } } }
             } }
         }
-        form method="post" action="/admin/train" data-confirm="用最新的已办结诉求重新训练派单模型?训练期间建议照常可用,约需数秒至一分钟。" {
+        form method="post" action="/admin/train" data-confirm="用最新的已办结诉求重新训练派单模型？训练期间建议照常可用，约需数秒至一分钟。" {
             button type="submit" { "立即重新训练" }
         }
         h2 { "期限规则" }
@@ -172,14 +172,14 @@ pub(super) async fn admin_render(
             thead { tr { th { "适用" } th { "交办" } th { "签收" } th { "首次联系" } th { "答复" } th { "最长延期" } th { "退单时限" } th { "吹哨报到" } th { "协办意见" } th { "重办答复" } th { "临期" } } }
             tbody { @for p in cat.policies.rows() { tr {
                 td { (p.regime.label()) @if let Some(k) = p.kind { " · " (k.label()) } @if let Some(u) = p.urgency { " · " (u.label()) } }
-                td { (p.dispatch) } td { (p.sign) } td { (p.first_contact) } td { (p.reply) @if p.reply_from == bihuan_domain::policy::ReplyClock::Sign { "(自签收)" } }
+                td { (p.dispatch) } td { (p.sign) } td { (p.first_contact) } td { (p.reply) @if p.reply_from == bihuan_domain::policy::ReplyClock::Sign { "（自签收）" } }
                 td { (p.max_extension) } td { (p.return_window) } td { (p.report_in) } td { (p.assist) } td { (p.redo_reply) } td { (p.due_soon_percent) "%" }
             } } }
         } }
         details.panel {
             summary { "修改期限规则" }
-            p.small.muted { "修改只影响此后登记的工单;在办工单沿用登记时的规则。每条规则的期限写作 {\"working_days\": N}(工作日)、{\"calendar_days\": N}(日)或 {\"hours\": N}(小时)。" }
-            form.stack method="post" action="/admin/policies" data-confirm="确认保存新的期限规则?" {
+            p.small.muted { "修改只影响此后登记的工单；在办工单沿用登记时的规则。每条规则的期限写作 {\"working_days\": N}（工作日）、{\"calendar_days\": N}（日）或 {\"hours\": N}（小时）。" }
+            form.stack method="post" action="/admin/policies" data-confirm="确认保存新的期限规则？" {
                 textarea.code name="json" { (serde_json::to_string_pretty(cat.policies.rows()).unwrap_or_default()) }
                 p { button.primary type="submit" { "保存期限规则" } }
             }
@@ -187,14 +187,14 @@ pub(super) async fn admin_render(
         h2 { "五率录入" }
         details.panel {
             summary { "录入政策知晓率、行政审批效率、公众安全感满意率、干部好评率" }
-            p.small.muted { "这四项来自调查和审批模块,按期录入并注明来源;驾驶舱如实显示,不做计算。诉求办理闭环率由平台计算。" }
+            p.small.muted { "这四项来自调查和审批模块，按期录入并注明来源；驾驶舱如实显示，不做计算。诉求办理闭环率由平台计算。" }
             form.stack method="post" action="/admin/rates" {
                 div.row {
                     div { label { "期间" } select name="period" { @for (spec, label) in rate_periods(state.clock.now()) { option value=(spec) { (label) } } } }
                     div { label { "指标" } select name="name" { @for n in bihuan_store::RateName::ALL { option value=(n.code()) { (n.label()) } } } }
-                    div { label { "数值(%)" } input type="number" name="percent" step="0.01" min="0" max="100" required; }
+                    div { label { "数值（%）" } input type="number" name="percent" step="0.01" min="0" max="100" required; }
                 }
-                label { "数据来源" } input type="text" name="source" required placeholder="如:第三方AI测评,完成1232个完整测评电话";
+                label { "数据来源" } input type="text" name="source" required placeholder="如：第三方AI测评，完成1232个完整测评电话";
                 p { button.primary type="submit" { "录入" } }
             }
         }
@@ -203,7 +203,7 @@ pub(super) async fn admin_render(
         details.panel {
             summary { "导入新一年的节假日安排" }
             form.stack method="post" action="/admin/calendar" {
-                label { "国务院办公厅通知整理成的 JSON(holiday-cn 格式)" }
+                label { "国务院办公厅通知整理成的 JSON(holiday-cn 格式）" }
                 textarea name="json" required placeholder=r#"{"year": 2027, "papers": [...], "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}, ...]}"# {}
                 p { button.primary type="submit" { "导入" } }
             }
@@ -273,7 +273,7 @@ pub(super) async fn admin_enter_rate(
     Form(f): Form<Fields>,
 ) -> Response {
     let Ok(percent) = field(&f, "percent").parse::<f64>() else {
-        return admin_render(&state, &c, None, Some("请填写数值(百分数,如 99.59)")).await;
+        return admin_render(&state, &c, None, Some("请填写数值（百分数，如 99.59）")).await;
     };
     let body = crate::report::RateBody {
         period: field(&f, "period").into(),
@@ -390,7 +390,7 @@ pub(super) async fn admin_dispatch_rules(
         let before = rules.len();
         rules.retain(|r| r.id != id);
         if rules.len() == before {
-            return admin_render(&state, &c, None, Some("没有这条规则,可能已被删除")).await;
+            return admin_render(&state, &c, None, Some("没有这条规则，可能已被删除")).await;
         }
         flash = format!("已删除派单目录第 {id} 条");
     } else {
@@ -437,7 +437,7 @@ pub(super) async fn admin_train(State(state): State<AppState>, PageUser(c): Page
         }
         Err(e) => {
             tracing::error!(error = %e, "training from the console failed");
-            admin_render(&state, &c, None, Some("训练失败,请查看服务器日志后重试")).await
+            admin_render(&state, &c, None, Some("训练失败，请查看服务器日志后重试")).await
         }
     }
 }
@@ -458,7 +458,7 @@ pub(super) async fn admin_put_policies(
                 &c,
                 None,
                 Some(&format!(
-                    "期限规则格式有误(第 {} 行第 {} 列):{e}",
+                    "期限规则格式有误（第 {} 行第 {} 列）:{e}",
                     e.line(),
                     e.column()
                 )),
@@ -473,7 +473,7 @@ pub(super) async fn admin_put_policies(
                 &state,
                 &c,
                 None,
-                Some(&format!("期限规则无效:{}", e.message_zh())),
+                Some(&format!("期限规则无效：{}", e.message_zh())),
             )
             .await
         }
@@ -483,7 +483,7 @@ pub(super) async fn admin_put_policies(
             admin_render(
                 &state,
                 &c,
-                Some("已保存期限规则,将用于此后登记的工单"),
+                Some("已保存期限规则，将用于此后登记的工单"),
                 None,
             )
             .await
@@ -510,7 +510,7 @@ pub(super) async fn admin_load_calendar(
                 &state,
                 &c,
                 Some(&format!(
-                    "已导入 {} 年(共 {} 个调整日)",
+                    "已导入 {} 年（共 {} 个调整日）",
                     n.year,
                     n.days.len()
                 )),

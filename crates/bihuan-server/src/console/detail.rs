@@ -293,13 +293,13 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             note,
             ..
         } => Some(format!(
-            "主办:{}{}{}",
+            "主办：{}{}{}",
             unit_name(cat, Some(*lead)),
             if assisting.is_empty() {
                 String::new()
             } else {
                 format!(
-                    ";协办:{}",
+                    ";协办：{}",
                     assisting
                         .iter()
                         .map(|u| unit_name(cat, Some(*u)))
@@ -331,7 +331,7 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             report_by,
             ..
         } => Some(format!(
-            "报到单位:{};{matter};报到期限 {}",
+            "报到单位：{};{matter};报到期限 {}",
             units
                 .iter()
                 .map(|u| unit_name(cat, Some(*u)))
@@ -344,7 +344,7 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
         } => Some(format!(
             "{}{}{}",
             unit_name(cat, Some(*unit)),
-            if *late { "(超时报到)" } else { "" },
+            if *late { "（超时报到）" } else { "" },
             if note.is_empty() {
                 String::new()
             } else {
@@ -363,7 +363,7 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
         E::Replied { reply, late, .. } => Some(format!(
             "{}{}:{}",
             reply.result.label(),
-            if *late { "(超期答复)" } else { "" },
+            if *late { "（超期答复）" } else { "" },
             reply.text
         )),
         E::AnsweredAtIntake { answer } => Some(answer.clone()),
@@ -394,7 +394,7 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             format_local(*reply_due)
         )),
         E::Committed { commitment } => {
-            Some(format!("{}(承诺于 {} 前)", commitment.what, commitment.by))
+            Some(format!("{}（承诺于 {} 前）", commitment.what, commitment.by))
         }
         E::Supervised { reason, note, .. } => Some(format!(
             "{}{}",
@@ -409,7 +409,7 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
         E::MergedInto { number, .. } => Some(format!("主工单 {number}")),
         E::DuplicateLinked { number, .. } => Some(format!("重复工单 {number}")),
         E::Signed { owner, .. } | E::OwnerChanged { owner } => {
-            Some(format!("首席服务官:{}", owner.name))
+            Some(format!("首席服务官：{}", owner.name))
         }
         E::Registered { .. } => None,
     };
@@ -440,7 +440,7 @@ pub(super) async fn render_detail(
             return error_page(
                 StatusCode::NOT_FOUND,
                 "未找到工单",
-                "没有这个工单,请检查编号",
+                "没有这个工单，请检查编号",
                 Some(c),
             )
         }
@@ -453,7 +453,7 @@ pub(super) async fn render_detail(
         return error_page(
             StatusCode::FORBIDDEN,
             "无权查看",
-            "该工单不属于本单位,无权查看",
+            "该工单不属于本单位，无权查看",
             Some(c),
         );
     }
@@ -564,7 +564,7 @@ pub(super) async fn render_detail(
                 dt { "主办单位" } dd { (unit_name(&cat, a.lead)) }
                 @if !a.assisting.is_empty() { dt { "协办单位" } dd { (a.assisting.iter().map(|u| unit_name(&cat, Some(*u))).collect::<Vec<_>>().join("、")) } }
                 dt { "首席服务官" } dd { (a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())) }
-                @if let Some(cm) = &a.commitment { dt { "双向承诺" } dd { (cm.what) "(" (cm.by) " 前)" @if let Some(p) = &cm.citizen_part { ";群众:" (p) } } }
+                @if let Some(cm) = &a.commitment { dt { "双向承诺" } dd { (cm.what) "(" (cm.by) " 前）" @if let Some(p) = &cm.citizen_part { ";群众：" (p) } } }
                 @if let Some(r) = &a.reply { dt { "答复" } dd { (r.result.label()) ":" (r.text) } }
                 @if let Some(v) = &a.visit { dt { "回访" } dd { (if v.contacted { "已联系上" } else { "未联系上" }) @if let Some(r) = v.rating { "," (r.label()) } } }
                 @if let Some((_, n)) = &a.merged_into { dt { "已合并到" } dd { a href=(format!("/appeals/{n}")) { (n) } } }
@@ -615,7 +615,7 @@ pub(super) async fn render_detail(
                 form method="post" action=(format!("/appeals/{}/attachments", a.number)) enctype="multipart/form-data" {
                     input type="file" name="file" multiple accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,.docx,.xlsx,.pptx";
                     " " button type="submit" { "上传附件" }
-                    span.muted.small { " 图片、PDF 或 Office 文档,每个不超过 10 MB" }
+                    span.muted.small { " 图片、PDF 或 Office 文档，每个不超过 10 MB" }
                 }
             }
         }
@@ -662,7 +662,7 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
     let action = field(f, "action");
     let version: u64 = field(f, "version")
         .parse()
-        .map_err(|_| "缺少版本号,请刷新页面后重试".to_string())?;
+        .map_err(|_| "缺少版本号，请刷新页面后重试".to_string())?;
     let num = |name: &str, label: &str| -> Result<u32, String> {
         field(f, name).parse().map_err(|_| format!("请选择{label}"))
     };
@@ -783,7 +783,7 @@ pub(super) async fn upload_submit(
         return error_page(
             StatusCode::FORBIDDEN,
             "无权操作",
-            "该工单不属于本单位,无权操作",
+            "该工单不属于本单位，无权操作",
             Some(&c),
         );
     }
@@ -849,7 +849,7 @@ pub(super) async fn dispatch_preview(
         bihuan_domain::policy::ReplyClock::Sign => format!("签收后 {}", p.reply),
     };
     Html(html! {
-        "若现在交办:签收期限 " strong { (due(p.sign)) } ";答复期限 " strong { (reply) } ";退单须在 " strong { (due(p.return_window)) } " 前"
+        "若现在交办：签收期限 " strong { (due(p.sign)) } ";答复期限 " strong { (reply) } ";退单须在 " strong { (due(p.return_window)) } " 前"
     }.into_string())
     .into_response()
 }
@@ -871,7 +871,7 @@ pub(super) fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
             h2 { (if pending { "智能派单建议" } else { "可能重复的在办工单" }) }
             @if a.status == Status::PendingDispatch {
                 @if units.is_empty() {
-                    p.muted { "暂无建议:派单目录和历史模型都没有匹配,请人工选择主办单位。" }
+                    p.muted { "暂无建议：派单目录和历史模型都没有匹配，请人工选择主办单位。" }
                 } @else {
                     div.table-wrap { table {
                         thead { tr { th { "建议主办单位" } th { "把握" } th { "依据" } th {} } }
@@ -882,11 +882,11 @@ pub(super) fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
                                 td.small { (u["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(";")).unwrap_or_default()) }
                                 td {
                                     @if can_direct && u["direct"].as_bool() == Some(true) {
-                                        form method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=(format!("确认直派给「{}」?交办后开始计算签收和办理期限。", u["name"].as_str().unwrap_or(""))) {
+                                        form method="post" action=(format!("/appeals/{}/act", a.number)) data-confirm=(format!("确认直派给「{}」？交办后开始计算签收和办理期限。", u["name"].as_str().unwrap_or(""))) {
                                             input type="hidden" name="action" value="dispatch";
                                             input type="hidden" name="version" value=(a.version);
                                             input type="hidden" name="lead" value=(u["unit"]);
-                                            input type="hidden" name="note" value="直派(智能派单建议)";
+                                            input type="hidden" name="note" value="直派（智能派单建议）";
                                             button.primary type="submit" { "直派" }
                                         }
                                     }
@@ -894,10 +894,10 @@ pub(super) fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
                             }
                         } }
                     } }
-                    p.small.muted { "把握达到 " (format!("{:.0}%", threshold * 100.0)) " 的建议可一键直派;其余请在下方「交办」中选择。建议与最终交办单位都会记录,用于统计建议准确率。" }
+                    p.small.muted { "把握达到 " (format!("{:.0}%", threshold * 100.0)) " 的建议可一键直派；其余请在下方「交办」中选择。建议与最终交办单位都会记录，用于统计建议准确率。" }
                 }
                 @if a.category.is_none() && !cats.is_empty() {
-                    p { "建议分类:" @for c in &cats { span.badge { (c["path"].as_str().unwrap_or("")) " " (pct(&c["confidence"])) } " " } }
+                    p { "建议分类：" @for c in &cats { span.badge { (c["path"].as_str().unwrap_or("")) " " (pct(&c["confidence"])) } " " } }
                 }
             }
             @if !dups.is_empty() {
@@ -911,9 +911,9 @@ pub(super) fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
                         @if d["same_township"].as_bool() == Some(true) { " · 同一乡镇" }
                     }
                 } }
-                p.small.muted { "如确为同一事项,可用下方「合并」将本工单并入主工单;同一诉求人的重复诉求计入一次性化解率。" }
+                p.small.muted { "如确为同一事项，可用下方「合并」将本工单并入主工单；同一诉求人的重复诉求计入一次性化解率。" }
             } @else if s["duplicates_ready"].as_bool() == Some(false) {
-                p.small.muted { "重复诉求索引正在建立,稍后刷新可见。" }
+                p.small.muted { "重复诉求索引正在建立，稍后刷新可见。" }
             }
         }
     }

@@ -110,7 +110,7 @@ pub(super) async fn home(State(state): State<AppState>, PageUser(c): PageUser) -
         "首页",
         Some(&c),
         html! {
-            h1 { "您好," (c.user.name) }
+            h1 { "您好，" (c.user.name) }
             p.muted { (unit_name(&cat, Some(c.user.unit))) " · " (c.user.role.label()) " · " (format_local(now)) }
             div.cards { @for m in &cards { (m) } }
             @if matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::GridMember) {

@@ -72,8 +72,8 @@ pub(super) fn new_form(
                         @for u in [Urgency::Normal, Urgency::Urgent, Urgency::Critical] { option value=(u.code()) selected[v("urgency") == u.code()] { (u.label()) } }
                     } }
                 }
-                label for="category_text" { "分类(输入关键字搜索)" }
-                input #category_text type="search" name="category_text" list="categories" data-picker="category" value=(v("category_text")) class=(inv("category")) placeholder="如:路灯";
+                label for="category_text" { "分类（输入关键字搜索）" }
+                input #category_text type="search" name="category_text" list="categories" data-picker="category" value=(v("category_text")) class=(inv("category")) placeholder="如：路灯";
                 input #category type="hidden" name="category" value=(v("category"));
                 datalist #categories { @for (id, path) in &leaves { option value=(path) data-id=(id) {} } }
                 @if let Some(e) = err("category") { span.field-error { (e) } }
@@ -86,7 +86,7 @@ pub(super) fn new_form(
                 @if let Some(e) = err("content") { span.field-error { (e) } }
                 div #suggestions {}
                 div.row {
-                    div { label for="township" { "乡镇(街道)" } select #township name="township" class=(inv("place.township")) {
+                    div { label for="township" { "乡镇（街道）" } select #township name="township" class=(inv("place.township")) {
                         option value="" { "未知" }
                         @for t in &townships { option value=(t.id.0) selected[v("township") == t.id.0.to_string()] { (t.name) } }
                     } }
@@ -104,7 +104,7 @@ pub(super) fn new_form(
                 @if let Some(e) = err("phone").or(err("citizen.name")) { span.field-error { (e) } }
                 div #caller-history {}
                 @if matches!(c.user.role, Role::Operator | Role::Dispatcher) {
-                    label for="answer" { "当场答复(仅咨询类;填写后直接答复,不再交办)" }
+                    label for="answer" { "当场答复（仅咨询类；填写后直接答复，不再交办）" }
                     textarea #answer name="answer" class=(inv("answer")) { (v("answer")) }
                     @if let Some(e) = err("answer") { span.field-error { (e) } }
                 }
@@ -192,7 +192,7 @@ pub(super) async fn new_submit(
         Err(e) => {
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                new_form(&state, &c, &f, &errors, Some(&format!("内容有误:{e}"))),
+                new_form(&state, &c, &f, &errors, Some(&format!("内容有误：{e}"))),
             )
                 .into_response()
         }
@@ -204,7 +204,7 @@ pub(super) async fn new_submit(
             Err(e) => {
                 return (
                     e.status,
-                    new_form(&state, &c, &f, &errors, Some("表单已失效,请重新提交")),
+                    new_form(&state, &c, &f, &errors, Some("表单已失效，请重新提交")),
                 )
                     .into_response()
             }
@@ -358,7 +358,7 @@ pub(super) async fn caller_history(
         html! {
             @if items.is_empty() { p.muted.small { "该号码没有历史诉求" } }
             @else {
-                p.small { "该号码的历史诉求(最近 " (items.len()) " 件):" }
+                p.small { "该号码的历史诉求（最近 " (items.len()) " 件）:" }
                 (appeal_rows(&items, &cat, now))
             }
         }

@@ -104,7 +104,7 @@ pub(super) async fn list_page(
     page("工单查询", Some(&c), html! {
         h1 { "工单查询" }
         form.filters method="get" action="/appeals" {
-            label.search { "全文搜索" input type="search" name="q" value=[q.q.as_deref()] placeholder="内容、答复、备注中的词,如: 路灯 人民路" maxlength="100"; }
+            label.search { "全文搜索" input type="search" name="q" value=[q.q.as_deref()] placeholder="内容、答复、备注中的词，如： 路灯 人民路" maxlength="100"; }
             label { "状态" select name="status" {
                 option value="" { "全部" }
                 @for s in Status::ALL { @let code = status_code(*s); option value=(code) selected[selected(&q.status, &code)] { (s.label()) } }
@@ -143,8 +143,8 @@ pub(super) async fn list_page(
         }
         @if let Some((matches, capped)) = search {
             p.muted {
-                "全文搜索「" (q.q.as_deref().unwrap_or("")) "」共 " (matches) " 件匹配(未计其他筛选条件)"
-                @if capped { ",只列出最新的 " (crate::smart::SEARCH_CAP) " 件,请加词或筛选条件缩小范围" }
+                "全文搜索「" (q.q.as_deref().unwrap_or("")) "」共 " (matches) " 件匹配（未计其他筛选条件）"
+                @if capped { "，只列出最新的 " (crate::smart::SEARCH_CAP) " 件，请加词或筛选条件缩小范围" }
             }
         }
         (appeal_rows(&page_.items, &cat, now))

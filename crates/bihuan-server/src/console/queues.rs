@@ -79,7 +79,7 @@ pub(super) async fn dispatch_queue(
         &state,
         &c,
         "分流交办",
-        "按期限排序:最急的在前。点击编号进入工单交办、审核退单或审批延期。",
+        "按期限排序：最急的在前。点击编号进入工单交办、审核退单或审批延期。",
         vec![
             (
                 "待交办",
@@ -212,7 +212,7 @@ pub(super) async fn visits_queue(State(state): State<AppState>, PageUser(c): Pag
         &state,
         &c,
         "回访",
-        "已答复待回访的工单;不满意的可退回重办。",
+        "已答复待回访的工单；不满意的可退回重办。",
         vec![
             (
                 "待回访",
@@ -299,7 +299,7 @@ pub(super) async fn supervision(State(state): State<AppState>, PageUser(c): Page
         div.cards { (card("/appeals?overdue=true&sort=due", overdue.len() as u64, "超期", "bad")) (card("/appeals?due_soon=true&sort=due", soon.len() as u64, "临期", "warn")) }
         h2 { "按单位" }
         div.table-wrap { table {
-            thead { tr { th { "单位(主办)" } th { "超期" } th { "临期" } } }
+            thead { tr { th { "单位（主办）" } th { "超期" } th { "临期" } } }
             tbody { @for (u, (o, s)) in &rows { tr { td { (u) } td { @if *o > 0 { span.badge.overdue { (o) } } @else { "0" } } td { @if *s > 0 { span.badge.due_soon { (s) } } @else { "0" } } } } }
         } }
         h2 { "超期工单" }

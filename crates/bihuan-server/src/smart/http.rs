@@ -231,7 +231,7 @@ pub(super) async fn suggest_new(
         Some(t) if cat.org.get(UnitId(t)).map(|u| u.kind) != Some(UnitKind::Township) => {
             return Err(ApiError::unprocessable(
                 ErrorCode::UnknownTownship,
-                format!("{t} 不是乡镇(街道)的编号,请从单位列表中选择"),
+                format!("{t} 不是乡镇（街道）的编号，请从单位列表中选择"),
             ))
         }
         t => t.map(UnitId),
@@ -483,7 +483,7 @@ pub(super) async fn put_rules(
     let mut ids = BTreeSet::new();
     for (i, r) in rules.iter().enumerate() {
         r.validate(&cat.org, &cat.categories).map_err(|m| {
-            ApiError::unprocessable(ErrorCode::InvalidRule, format!("第{}条: {m}", i + 1))
+            ApiError::unprocessable(ErrorCode::InvalidRule, format!("第{}条： {m}", i + 1))
         })?;
         if r.id != 0 && !ids.insert(r.id) {
             return Err(ApiError::unprocessable(
@@ -503,7 +503,7 @@ pub(super) async fn put_rules(
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::RefreshFailed,
-            "派单目录已保存,但建议暂未更新,请稍后刷新",
+            "派单目录已保存，但建议暂未更新，请稍后刷新",
         )
     })?;
     Ok(Json(json!({"items": rules})))
@@ -545,7 +545,7 @@ pub(super) async fn train_now(
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::TrainingFailed,
-            "训练失败,请查看服务器日志后重试",
+            "训练失败，请查看服务器日志后重试",
         )
     })?;
     let _ = state.smart.refresh(&state.store).await;

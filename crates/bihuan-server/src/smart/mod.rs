@@ -523,7 +523,7 @@ impl Smart {
             ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::SearchUnavailable,
-                "搜索暂不可用,请稍后重试或先用筛选条件查找",
+                "搜索暂不可用，请稍后重试或先用筛选条件查找",
             )
         })
     }

@@ -14,14 +14,14 @@ impl TrainReport {
     pub fn describe(&self) -> String {
         let part = |name: &str, m: &Option<(u64, usize, Option<f32>)>| match m {
             Some((v, classes, acc)) => format!(
-                "{name}模型 v{v}: {classes} 类, 留出集准确率 {}",
+                "{name}模型 v{v}: {classes} 类， 留出集准确率 {}",
                 acc.map(|a| format!("{:.1}%", a * 100.0))
                     .unwrap_or_else(|| "—".into())
             ),
-            None => format!("{name}模型: 数据不足(至少需要两个类别),未训练"),
+            None => format!("{name}模型： 数据不足（至少需要两个类别），未训练"),
         };
         format!(
-            "用 {} 件已办结诉求训练, 用时 {:.1} 秒; {}; {}",
+            "用 {} 件已办结诉求训练， 用时 {:.1} 秒； {}; {}",
             self.texts,
             self.seconds,
             part("承办单位", &self.unit),

@@ -52,7 +52,7 @@ impl AppealStore for PgStore {
                         if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) {
                             StoreError::invalid(
                                 ErrorCode::NumberExhausted,
-                                "本月工单编号已用尽(每月最多999999件)",
+                                "本月工单编号已用尽（每月最多999999件）",
                             )
                         } else {
                             e.into()
@@ -191,7 +191,7 @@ impl AppealStore for PgStore {
         let (mut clauses, mut args) = filter_clauses(&catalog, &filter, IDS_SQL);
         const NO_DUE: i64 = i64::MAX;
         let bad_cursor =
-            || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效,请从第一页重新查询");
+            || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效，请从第一页重新查询");
         let order = match filter.sort {
             Sort::Newest => {
                 if let Some(c) = &cursor {

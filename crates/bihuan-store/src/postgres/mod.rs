@@ -96,12 +96,12 @@ impl From<tokio_postgres::Error> for StoreError {
                 if *c == SqlState::T_R_SERIALIZATION_FAILURE
                     || *c == SqlState::T_R_DEADLOCK_DETECTED =>
             {
-                StoreError::conflict(ErrorCode::Retry, "与另一操作同时提交,请重试")
+                StoreError::conflict(ErrorCode::Retry, "与另一操作同时提交，请重试")
             }
             Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::conflict(
                 ErrorCode::Duplicate,
                 format!(
-                    "与已保存的数据重复(同一编号、登录名或幂等键已存在),请核对后换用新的值再提交({})",
+                    "与已保存的数据重复（同一编号、登录名或幂等键已存在），请核对后换用新的值再提交（{}）",
                     e.as_db_error()
                         .and_then(|d| d.constraint())
                         .unwrap_or("unique")
@@ -441,7 +441,7 @@ impl PgStore {
     /// and starts the task that keeps the catalog current.
     pub async fn connect(url: &str) -> Result<PgStore> {
         let config = tokio_postgres::Config::from_str(url).map_err(|e| {
-            StoreError::invalid(ErrorCode::BadDatabaseUrl, format!("数据库地址无效: {e}"))
+            StoreError::invalid(ErrorCode::BadDatabaseUrl, format!("数据库地址无效： {e}"))
         })?;
         let target = format!(
             "postgres {:?} db {:?}",
@@ -577,7 +577,7 @@ impl PgStore {
             Err(e) if e.code() == Some(&SqlState::SEQUENCE_GENERATOR_LIMIT_EXCEEDED) => {
                 Err(StoreError::invalid(
                     ErrorCode::NumberExhausted,
-                    "本月工单编号已用尽(每月最多999999件)",
+                    "本月工单编号已用尽（每月最多999999件）",
                 ))
             }
             Err(e) => Err(e.into()),

@@ -53,7 +53,7 @@ impl OpsStore for PgStore {
         if n > 0 {
             return Err(StoreError::conflict(
                 ErrorCode::NotEmpty,
-                "只能恢复到新建的空数据库:这个数据库里已有单位、用户或工单",
+                "只能恢复到新建的空数据库：这个数据库里已有单位、用户或工单",
             ));
         }
         // Any refusal drops the transaction, which rolls everything back.

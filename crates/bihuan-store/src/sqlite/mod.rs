@@ -400,7 +400,7 @@ fn reserve_numbers(
     if last > 999_999 {
         return Err(StoreError::invalid(
             ErrorCode::NumberExhausted,
-            "本月工单编号已用尽(每月最多999999件)",
+            "本月工单编号已用尽（每月最多999999件）",
         ));
     }
     match batch.numbers.iter_mut().find(|(k, _)| *k == ym) {
@@ -872,7 +872,7 @@ fn list_query(
     let mut args = sqlite_args(args);
     const NO_DUE: i64 = i64::MAX;
     let bad_cursor =
-        || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效,请从第一页重新查询");
+        || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效，请从第一页重新查询");
     let order = match f.sort {
         Sort::Newest => {
             if let Some(c) = cursor {
@@ -1199,7 +1199,7 @@ fn check_empty(n: i64) -> Result<()> {
     if n > 0 {
         return Err(StoreError::conflict(
             ErrorCode::NotEmpty,
-            "只能恢复到新建的空数据库:这个数据库里已有单位、用户或工单",
+            "只能恢复到新建的空数据库：这个数据库里已有单位、用户或工单",
         ));
     }
     Ok(())
