@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::classify::{train, Model, ModelError, Options};
-use crate::dedup::{Doc, Index};
+use crate::dedup::{Doc, Facts, Index};
 use crate::text::Tokenizer;
 
 /// Stratified fold numbers (0..k) for each row: every class spread evenly over the folds.
@@ -145,27 +145,106 @@ pub fn cross_validate(
 /// One message for the duplicate evaluation: the group that defines "the same matter" (the
 /// subject in the public data), the title, the text and the time (seconds).
 pub struct Message {
+    /// The row's id in its file (judgments name pairs by it).
+    pub id: String,
     pub group: String,
     pub title: String,
     pub text: String,
+    /// Who wrote it (the same person raising it again counts).
+    pub caller: String,
     pub at: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DupReport {
     pub threshold: f32,
+    /// Pairs sharing a subject (the subject truth).
     pub true_pairs: usize,
     pub found_pairs: usize,
+    /// Found pairs sharing a subject.
     pub right_pairs: usize,
     pub precision: f64,
     pub recall: f64,
+    /// Found pairs sharing a subject or judged the same matter by a reviewer.
+    pub judged_right: usize,
+    /// Found pairs that share no subject and have no judgment yet.
+    pub unjudged: usize,
+    /// Precision against the judged truth (unjudged pairs count as wrong).
+    pub judged_precision: f64,
     /// Mean microseconds per check at intake (signature + index lookup), over every message.
     pub check_micros: f64,
 }
 
+/// A reviewer's judgment of one pair: `(first id, second id) → same matter`.
+pub type Judgments = BTreeMap<(String, String), bool>;
+
+fn pair_key(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// Reads judgments: lines `id_a,id_b,same|different,note` (a `#` line is a comment).
+pub fn read_judgments(text: &str) -> Result<Judgments, String> {
+    let mut out = Judgments::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("id_a,") {
+            continue;
+        }
+        let mut parts = line.splitn(4, ',');
+        let (Some(a), Some(b), Some(v)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!(
+                "line {}: expected id_a,id_b,same|different,note",
+                i + 1
+            ));
+        };
+        let same = match v.trim() {
+            "same" => true,
+            "different" => false,
+            other => {
+                return Err(format!(
+                    "line {}: `{other}` is neither same nor different",
+                    i + 1
+                ))
+            }
+        };
+        out.insert(pair_key(a.trim(), b.trim()), same);
+    }
+    Ok(out)
+}
+
+/// Every pair the check finds at `lowest` or above: `(earlier index, later index, score)`, each
+/// message checked against all before it, as at intake.
+pub fn found_pairs(
+    messages: &[Message],
+    lowest: f32,
+) -> (Vec<(usize, usize, crate::dedup::Score)>, f64) {
+    let mut index = Index::default();
+    let mut pairs = Vec::new();
+    let t0 = Instant::now();
+    for (i, m) in messages.iter().enumerate() {
+        let doc = Doc::of(&Facts {
+            title: &m.title,
+            content: &m.text,
+            at: m.at,
+            caller: Some(m.caller.as_str()),
+            ..Facts::default()
+        });
+        for hit in index.similar(&doc, lowest, i64::MIN, None) {
+            pairs.push((hit.id as usize, i, hit.score));
+        }
+        index.insert(i as u64, doc);
+    }
+    let check_micros = t0.elapsed().as_secs_f64() * 1e6 / messages.len().max(1) as f64;
+    (pairs, check_micros)
+}
+
 /// Puts every message through the intake check against those before it (any time: the public
-/// data spans years) and scores the pairs found against the groups.
-pub fn duplicates(messages: &[Message], thresholds: &[f32]) -> Vec<DupReport> {
+/// data spans years) and scores the pairs found against both truths.
+pub fn duplicates(messages: &[Message], thresholds: &[f32], judged: &Judgments) -> Vec<DupReport> {
     let mut truth = 0usize;
     let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
     for m in messages {
@@ -175,25 +254,24 @@ pub fn duplicates(messages: &[Message], thresholds: &[f32]) -> Vec<DupReport> {
         truth += n * (n - 1) / 2;
     }
     let lowest = thresholds.iter().cloned().fold(f32::INFINITY, f32::min);
-    let mut index = Index::default();
-    let mut pairs: Vec<(usize, usize, f32)> = Vec::new();
-    let t0 = Instant::now();
-    for (i, m) in messages.iter().enumerate() {
-        let doc = Doc::new(&m.title, &m.text, m.at, None);
-        for hit in index.similar(&doc, lowest, i64::MIN, None) {
-            pairs.push((hit.id as usize, i, hit.similarity));
-        }
-        index.insert(i as u64, doc);
-    }
-    let check_micros = t0.elapsed().as_secs_f64() * 1e6 / messages.len().max(1) as f64;
+    let (pairs, check_micros) = found_pairs(messages, lowest);
     thresholds
         .iter()
         .map(|&t| {
-            let found: Vec<_> = pairs.iter().filter(|p| p.2 >= t).collect();
-            let right = found
-                .iter()
-                .filter(|p| messages[p.0].group == messages[p.1].group)
-                .count();
+            let found: Vec<_> = pairs.iter().filter(|p| p.2.value >= t).collect();
+            let subject = |p: &&&(usize, usize, crate::dedup::Score)| {
+                messages[p.0].group == messages[p.1].group
+            };
+            let right = found.iter().filter(subject).count();
+            let mut judged_right = right;
+            let mut unjudged = 0;
+            for p in found.iter().filter(|p| !subject(p)) {
+                match judged.get(&pair_key(&messages[p.0].id, &messages[p.1].id)) {
+                    Some(true) => judged_right += 1,
+                    Some(false) => {}
+                    None => unjudged += 1,
+                }
+            }
             DupReport {
                 threshold: t,
                 true_pairs: truth,
@@ -201,6 +279,9 @@ pub fn duplicates(messages: &[Message], thresholds: &[f32]) -> Vec<DupReport> {
                 right_pairs: right,
                 precision: right as f64 / found.len().max(1) as f64,
                 recall: right as f64 / truth.max(1) as f64,
+                judged_right,
+                unjudged,
+                judged_precision: judged_right as f64 / found.len().max(1) as f64,
                 check_micros,
             }
         })
@@ -237,9 +318,11 @@ mod tests {
     #[test]
     fn duplicate_pairs_are_counted() {
         let m = |g: &str, t: &str, x: &str| Message {
+            id: format!("{g}{}", x.len()),
             group: g.into(),
             title: t.into(),
             text: x.into(),
+            caller: String::new(),
             at: 0,
         };
         let msgs = vec![
@@ -255,7 +338,7 @@ mod tests {
             ),
             m("noise", "KTV噪音扰民", "楼下KTV每天晚上唱到凌晨两点"),
         ];
-        let r = &duplicates(&msgs, &[0.5])[0];
+        let r = &duplicates(&msgs, &[0.5], &Judgments::new())[0];
         assert_eq!(r.true_pairs, 1);
         assert_eq!(r.right_pairs, 1);
         assert_eq!(r.found_pairs, 1);

@@ -428,8 +428,9 @@ impl Reader {
             return Ok(None);
         };
         let line = line.map_err(|e| io_err(&self.path, e))?;
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| bad_archive(format!("备份文件已损坏（第 {} 字节附近）: {e}", self.bytes)))?;
+        let v: Value = serde_json::from_str(&line).map_err(|e| {
+            bad_archive(format!("备份文件已损坏（第 {} 字节附近）: {e}", self.bytes))
+        })?;
         if v.get("complete").is_none() {
             self.hash.update(line.as_bytes());
             self.hash.update(b"\n");

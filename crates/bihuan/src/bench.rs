@@ -911,7 +911,12 @@ pub async fn search(
         let a = &sample[i % sample.len()];
         let content = format!("{}。再次反映", a.content);
         let t = Clock::now();
-        let m = smart.similar(&a.title, &content, a.place.township, data_now, None);
+        let facts = bihuan_smart::dedup::Facts {
+            content: &content,
+            at: data_now.timestamp(),
+            ..bihuan_server::smart::facts_of(a, None)
+        };
+        let m = smart.similar(&facts, data_now, None);
         dup.push(t.elapsed().as_secs_f64() * 1e3);
         found += usize::from(!m.is_empty());
     }

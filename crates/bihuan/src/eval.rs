@@ -156,7 +156,13 @@ pub fn read_messages(path: &Path) -> anyhow::Result<Vec<Message>> {
             .position(|h| h == name)
             .with_context(|| format!("{} has no column {name}", path.display()))
     };
-    let (subject, detail, created) = (col("subject")?, col("detail")?, col("created")?);
+    let (id, user, subject, detail, created) = (
+        col("id")?,
+        col("user")?,
+        col("subject")?,
+        col("detail")?,
+        col("created")?,
+    );
     let mut out = Vec::new();
     for (i, row) in r.records().enumerate() {
         let row = row.with_context(|| format!("{} line {}", path.display(), i + 2))?;
@@ -164,67 +170,107 @@ pub fn read_messages(path: &Path) -> anyhow::Result<Vec<Message>> {
             .map(|t| t.timestamp())
             .unwrap_or(0);
         out.push(Message {
+            id: row.get(id).unwrap_or("").trim().to_string(),
             group: row.get(subject).unwrap_or("").trim().to_string(),
             title: row.get(subject).unwrap_or("").to_string(),
             text: row.get(detail).unwrap_or("").to_string(),
+            caller: row.get(user).unwrap_or("").trim().to_string(),
             at,
         });
     }
     Ok(out)
 }
 
-/// Precision and recall of the duplicate pairs found at several thresholds.
-pub fn dups(path: &Path) -> anyhow::Result<String> {
+/// The reviewed judgments of pairs the check finds without sharing a subject, kept with the
+/// tests (ids of the shared messages set, never its text).
+pub const JUDGMENTS: &str = include_str!("../../bihuan-smart/tests/duplicate-judgments.csv");
+
+/// Precision and recall of the duplicate pairs found at several thresholds, against the subject
+/// truth and the judged truth; with `unjudged`, writes the found pairs that share no subject and
+/// have no judgment yet (with their texts) for a reviewer.
+pub fn dups(path: &Path, unjudged: Option<&Path>) -> anyhow::Result<String> {
     let mut messages = read_messages(path)?;
     // In the order they arrived, as at intake.
     messages.sort_by_key(|m| m.at);
-    let thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+    let judged = bihuan_smart::eval::read_judgments(JUDGMENTS).map_err(anyhow::Error::msg)?;
+    let thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
     let mut out = String::new();
     writeln!(
         out,
-        "duplicate check over {} messages, each checked against all before it; truth: rows sharing a subject",
+        "duplicate check over {} messages, each checked against all before it (text, title, caller, time apart; the set has no places)",
         messages.len(),
     )?;
-    // The subject defines the truth, so also score the text alone: how well the check finds
-    // the same matter when the titles differ.
-    let text_only: Vec<Message> = messages
-        .iter()
-        .map(|m| Message {
-            group: m.group.clone(),
-            title: String::new(),
-            text: m.text.clone(),
-            at: m.at,
-        })
-        .collect();
-    for (name, set) in [
-        ("title + text (as at intake)", &messages),
-        ("text only (titles left out)", &text_only),
-    ] {
-        let reports = duplicates(set, &thresholds);
+    writeln!(
+        out,
+        "subject truth: rows sharing a subject; judged truth: those, plus the {} reviewed pairs judged the same matter ({} judged different)",
+        judged.values().filter(|v| **v).count(),
+        judged.values().filter(|v| !**v).count(),
+    )?;
+    let reports = duplicates(&messages, &thresholds, &judged);
+    writeln!(
+        out,
+        "{} subject pairs",
+        reports.first().map_or(0, |r| r.true_pairs)
+    )?;
+    writeln!(
+        out,
+        "  {:>9} {:>6} {:>7} {:>9} {:>7} {:>7} {:>9} {:>9}",
+        "threshold", "found", "subject", "precision", "recall", "judged", "precision", "unjudged"
+    )?;
+    for r in &reports {
         writeln!(
             out,
-            "{name}: {} true pairs",
-            reports.first().map_or(0, |r| r.true_pairs)
+            "  {:>9.2} {:>6} {:>7} {:>9.3} {:>7.3} {:>7} {:>9.3} {:>9}",
+            r.threshold,
+            r.found_pairs,
+            r.right_pairs,
+            r.precision,
+            r.recall,
+            r.judged_right,
+            r.judged_precision,
+            r.unjudged
         )?;
+    }
+    if let Some(r) = reports.first() {
         writeln!(
             out,
-            "  {:>9} {:>6} {:>6} {:>9} {:>7}",
-            "threshold", "found", "right", "precision", "recall"
+            "  mean check: {:.0} µs (signature + index lookup)",
+            r.check_micros
         )?;
-        for r in &reports {
-            writeln!(
-                out,
-                "  {:>9.2} {:>6} {:>6} {:>9.3} {:>7.3}",
-                r.threshold, r.found_pairs, r.right_pairs, r.precision, r.recall
-            )?;
+    }
+    if let Some(dump) = unjudged {
+        let lowest = thresholds[0];
+        let (pairs, _) = bihuan_smart::eval::found_pairs(&messages, lowest);
+        let mut w = csv::Writer::from_path(dump)?;
+        w.write_record([
+            "id_a", "id_b", "score", "reasons", "title_a", "title_b", "text_a", "text_b",
+        ])?;
+        let mut n = 0;
+        for (a, b, score) in pairs {
+            let (ma, mb) = (&messages[a], &messages[b]);
+            let key = if ma.id <= mb.id {
+                (ma.id.clone(), mb.id.clone())
+            } else {
+                (mb.id.clone(), ma.id.clone())
+            };
+            if ma.group == mb.group || judged.contains_key(&key) {
+                continue;
+            }
+            let cut = |t: &str| t.chars().take(160).collect::<String>();
+            w.write_record([
+                ma.id.as_str(),
+                mb.id.as_str(),
+                &format!("{:.2}", score.value),
+                &score.reasons().join("；"),
+                &ma.title,
+                &mb.title,
+                &cut(&ma.text),
+                &cut(&mb.text),
+            ])?;
+            n += 1;
         }
-        if let Some(r) = reports.first() {
-            writeln!(
-                out,
-                "  mean check: {:.0} µs (signature + index lookup)",
-                r.check_micros
-            )?;
-        }
+        w.flush()?;
+        writeln!(out, "{n} unjudged pairs written to {}", dump.display())?;
     }
     Ok(out)
 }

@@ -251,7 +251,10 @@ pub async fn import(
         }
         let result: Result<(NewAppeal, Instant), String> = (|| {
             let at = parse_time(get(i_created)).ok_or_else(|| {
-                format!("时间「{}」无法识别（例:2026-11-27 09:30:00）", get(i_created))
+                format!(
+                    "时间「{}」无法识别（例:2026-11-27 09:30:00）",
+                    get(i_created)
+                )
             })?;
             let channel = match getopt(i_channel) {
                 Some(s) => Channel::parse(s).ok_or_else(|| format!("未知的渠道「{s}」"))?,

@@ -241,6 +241,9 @@ enum EvalCmd {
     Duplicates {
         #[arg(long)]
         data: PathBuf,
+        /// Writes the found pairs that share no subject and have no judgment yet, for review.
+        #[arg(long)]
+        unjudged: Option<PathBuf>,
     },
 }
 
@@ -816,8 +819,8 @@ async fn run(cmd: Top) -> Result<String> {
                 },
         } => tokio::task::spawn_blocking(move || eval::classify(&data, folds, &python)).await?,
         Top::Eval {
-            command: EvalCmd::Duplicates { data },
-        } => tokio::task::spawn_blocking(move || eval::dups(&data)).await?,
+            command: EvalCmd::Duplicates { data, unjudged },
+        } => tokio::task::spawn_blocking(move || eval::dups(&data, unjudged.as_deref())).await?,
         Top::Backup { db, out } => {
             if out.exists() {
                 bail!(

@@ -393,9 +393,10 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             cause.label(),
             format_local(*reply_due)
         )),
-        E::Committed { commitment } => {
-            Some(format!("{}（承诺于 {} 前）", commitment.what, commitment.by))
-        }
+        E::Committed { commitment } => Some(format!(
+            "{}（承诺于 {} 前）",
+            commitment.what, commitment.by
+        )),
         E::Supervised { reason, note, .. } => Some(format!(
             "{}{}",
             reason.label(),
@@ -908,7 +909,7 @@ pub(super) fn smart_panel(s: &Value, a: &Appeal, can_direct: bool) -> Markup {
                         " " (d["title"].as_str().unwrap_or("")) " · " (d["status_label"].as_str().unwrap_or(""))
                         " · 相似度 " (pct(&d["similarity"]))
                         @if d["same_caller"].as_bool() == Some(true) { strong { " · 同一诉求人重复反映" } }
-                        @if d["same_township"].as_bool() == Some(true) { " · 同一乡镇" }
+                        @if let Some(why) = d["reasons"].as_array() { div.small.muted { "理由：" (why.iter().filter_map(|r| r.as_str()).collect::<Vec<_>>().join("、")) } }
                     }
                 } }
                 p.small.muted { "如确为同一事项，可用下方「合并」将本工单并入主工单；同一诉求人的重复诉求计入一次性化解率。" }

@@ -319,6 +319,7 @@ pub(super) async fn intake_suggestions(
                         a href=(format!("/appeals/{}", d.number)) target="_blank" { (d.number) }
                         " " (d.title) " · " (d.status_label) " · 相似度 " (pct(d.similarity))
                         @if d.same_caller { strong { " · 同一诉求人重复反映" } }
+                        div.small.muted { "理由：" (d.reasons.join("、")) }
                     } } }
                 }
             }

@@ -88,6 +88,8 @@ pub struct DuplicateHint {
     pub registered_at: Instant,
     pub similarity: f32,
     pub same_township: bool,
+    /// Why it was suggested: text, title, place, caller, time apart.
+    pub reasons: Vec<String>,
 }
 
 /// Whether a trained model of each kind is loaded.
@@ -178,6 +180,7 @@ pub async fn view(
                     registered_at: a.registered_at,
                     similarity: m.similarity,
                     same_township: m.same_township,
+                    reasons: m.score.reasons(),
                 });
             }
         }
@@ -278,9 +281,24 @@ pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> Suggest
     let township = t
         .township
         .or_else(|| s.place.as_ref().and_then(|p| p.township));
-    let dups = state
-        .smart
-        .similar(&t.title, &t.content, township, state.clock.now(), None);
+    let now = state.clock.now();
+    let dups = state.smart.similar(
+        &bihuan_smart::dedup::Facts {
+            title: &t.title,
+            content: &t.content,
+            at: now.timestamp(),
+            township: township.map(|u| u.0),
+            village: s.place.as_ref().and_then(|p| p.village).map(|v| v.0),
+            address: &t.address,
+            category: t
+                .category
+                .or_else(|| s.categories.first().map(|c| c.category))
+                .map(|c| c.0),
+            caller: t.citizen.as_deref(),
+        },
+        now,
+        None,
+    );
     view(state, caller, &s, &dups, t.citizen.clone()).await
 }
 
@@ -293,9 +311,10 @@ pub async fn suggestions_for(state: &AppState, caller: &Caller, a: &Appeal) -> S
         a.category,
     );
     let now = state.clock.now();
+    let identity = a.citizen.identity_key();
     let dups = state
         .smart
-        .similar(&a.title, &a.content, a.place.township, now, Some(a.id));
+        .similar(&super::facts_of(a, identity.as_deref()), now, Some(a.id));
     if a.status == Status::PendingDispatch && caller.user.role == Role::Dispatcher {
         let r = record(a.id, "dispatch", now, &s, state.smart.unit_model_version());
         if let Err(e) = state.store.put_suggestions(vec![r]).await {

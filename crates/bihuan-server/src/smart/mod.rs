@@ -479,13 +479,11 @@ impl Smart {
     /// Open appeals alike, best first.
     pub fn similar(
         &self,
-        title: &str,
-        content: &str,
-        township: Option<UnitId>,
+        facts: &dedup::Facts<'_>,
         now: Instant,
         exclude: Option<AppealId>,
     ) -> Vec<dedup::Match> {
-        let probe = dedup::Doc::new(title, content, now.timestamp(), township.map(|t| t.0));
+        let probe = dedup::Doc::of(facts);
         let idx = self.dups.read().unwrap_or_else(|e| e.into_inner());
         let mut found = idx.similar(
             &probe,
@@ -530,12 +528,22 @@ impl Smart {
 }
 
 fn dup_doc(a: &Appeal) -> dedup::Doc {
-    dedup::Doc::new(
-        &a.title,
-        &a.content,
-        a.registered_at.timestamp(),
-        a.place.township.map(|t| t.0),
-    )
+    let caller = a.citizen.identity_key();
+    dedup::Doc::of(&facts_of(a, caller.as_deref()))
+}
+
+/// What an appeal brings to the duplicate check.
+pub fn facts_of<'a>(a: &'a Appeal, caller: Option<&'a str>) -> dedup::Facts<'a> {
+    dedup::Facts {
+        title: &a.title,
+        content: &a.content,
+        at: a.registered_at.timestamp(),
+        township: a.place.township.map(|t| t.0),
+        village: a.place.village.map(|v| v.0),
+        address: &a.place.address,
+        category: a.category.map(|c| c.0),
+        caller,
+    }
 }
 
 fn record(
