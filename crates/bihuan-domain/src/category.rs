@@ -31,17 +31,17 @@ pub struct Category {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CategoryError {
-    #[error("category {0} appears twice")]
+    #[error("分类编号 {0} 重复出现，请检查后再保存")]
     DuplicateId(u32),
-    #[error("category {0} has an empty name")]
+    #[error("分类 {0} 没有名称，请填写名称")]
     EmptyName(u32),
     #[error("分类 {0}：名称超过100字或含控制字符")]
     NameTooLong(u32),
-    #[error("category {child}: parent {parent} does not exist")]
+    #[error("分类 {child} 的上级分类 {parent} 不存在，请先添加上级分类")]
     MissingParent { child: u32, parent: u32 },
-    #[error("category {0} is deeper than three levels")]
+    #[error("分类 {0} 超过三级，分类最多三级")]
     TooDeep(u32),
-    #[error("category name {0:?} appears twice under the same parent")]
+    #[error("分类名称「{0}」在同一上级下重复，请改用不同的名称")]
     DuplicateName(String),
 }
 

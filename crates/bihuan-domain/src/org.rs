@@ -107,25 +107,25 @@ pub struct Unit {
 /// Why an organisation tree is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrgError {
-    #[error("unit {0} appears twice")]
+    #[error("单位编号 {0} 重复出现，请检查后再保存")]
     DuplicateId(u32),
-    #[error("unit {0} has an empty name")]
+    #[error("单位 {0} 没有名称，请填写名称")]
     EmptyName(u32),
     #[error("单位 {0}：名称或别名超过100字、含控制字符，或别名多于20个")]
     NameTooLong(u32),
-    #[error("unit {unit}: parent {parent} does not exist")]
+    #[error("单位 {unit} 的上级单位 {parent} 不存在，请先添加上级单位")]
     MissingParent { unit: u32, parent: u32 },
-    #[error("unit {unit} ({kind:?}) cannot sit under a {parent_kind:?}")]
+    #[error("单位 {unit}（{}）不能隶属于{}，请选择合适的上级单位", kind.label(), parent_kind.label())]
     WrongParentKind {
         unit: u32,
         kind: UnitKind,
         parent_kind: UnitKind,
     },
-    #[error("unit {0} is a county but has a parent, or a non-county has no parent")]
+    #[error("单位 {0}：县（市）不能有上级单位，其他单位必须有上级单位")]
     BadRoot(u32),
-    #[error("there must be exactly one county (root); found {0}")]
+    #[error("组织架构须有且只有一个县（市），现有 {0} 个")]
     RootCount(usize),
-    #[error("name or alias {0:?} is used by two units under the same parent")]
+    #[error("名称或别名「{0}」在同一上级下被两个单位使用，请改用不同的名称")]
     AmbiguousName(String),
 }
 

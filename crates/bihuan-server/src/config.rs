@@ -159,14 +159,10 @@ impl Config {
             self.listen = v;
         }
         if let Some(v) = get("BIHUAN_SESSION_HOURS") {
-            self.session_hours = v
-                .parse()
-                .context("BIHUAN_SESSION_HOURS must be a whole number of hours")?;
+            self.session_hours = v.parse().context("BIHUAN_SESSION_HOURS 须为整数小时")?;
         }
         if let Some(v) = get("BIHUAN_SCAN_INTERVAL_SECS") {
-            self.scan_interval_secs = v
-                .parse()
-                .context("BIHUAN_SCAN_INTERVAL_SECS must be a whole number of seconds")?;
+            self.scan_interval_secs = v.parse().context("BIHUAN_SCAN_INTERVAL_SECS 须为整数秒")?;
         }
         if let Some(v) = get("BIHUAN_LOG_FORMAT") {
             self.log_format = v;
@@ -175,12 +171,10 @@ impl Config {
             self.search_dir = v;
         }
         if let Some(v) = get("BIHUAN_MAX_CONNECTIONS") {
-            self.max_connections = v
-                .parse()
-                .context("BIHUAN_MAX_CONNECTIONS must be a whole number")?;
+            self.max_connections = v.parse().context("BIHUAN_MAX_CONNECTIONS 须为整数")?;
         }
         if self.max_connections == 0 {
-            anyhow::bail!("max_connections must be at least 1");
+            anyhow::bail!("max_connections 至少为 1");
         }
         if let Some(v) = get("BIHUAN_PUBLIC_ORIGIN") {
             self.public_origin = v;
@@ -231,7 +225,7 @@ impl Config {
             );
         }
         if self.session_hours == 0 || self.session_hours > 24 * 30 {
-            anyhow::bail!("session_hours must be between 1 and 720");
+            anyhow::bail!("session_hours 须在 1 至 720 之间");
         }
         Ok(())
     }

@@ -98,8 +98,11 @@ impl OffsetClock {
     pub fn from_env() -> anyhow::Result<Option<OffsetClock>> {
         match std::env::var("BIHUAN_NOW") {
             Ok(v) => {
-                let at = chrono::DateTime::parse_from_rfc3339(v.trim())
-                    .map_err(|e| anyhow::anyhow!("BIHUAN_NOW must be an RFC 3339 time such as 2026-11-02T09:00:00+08:00: {e}"))?;
+                let at = chrono::DateTime::parse_from_rfc3339(v.trim()).map_err(|e| {
+                    anyhow::anyhow!(
+                        "BIHUAN_NOW 须为 RFC 3339 时间，如 2026-11-02T09:00:00+08:00：{e}"
+                    )
+                })?;
                 Ok(Some(OffsetClock::starting_at(
                     at.with_timezone(&chrono::Utc),
                 )))
@@ -243,7 +246,7 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(&config.listen)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+            .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", config.listen))?;
         let smart = Arc::new(smart::Smart::open(&store, &config).await?);
         let hash_concurrency = if config.hash_concurrency == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())

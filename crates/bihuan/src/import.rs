@@ -103,7 +103,10 @@ pub fn read_table(path: &Path) -> anyhow::Result<Table> {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let text = String::from_utf8(bytes).map_err(|_| {
-                anyhow::anyhow!("{} is not UTF-8 text; save it as CSV UTF-8", path.display())
+                anyhow::anyhow!(
+                    "{} 不是 UTF-8 编码的文本：请在 Excel 中另存为「CSV UTF-8」",
+                    path.display()
+                )
             })?;
             let text = text.trim_start_matches('\u{feff}');
             let mut reader = csv::ReaderBuilder::new()
@@ -116,7 +119,7 @@ pub fn read_table(path: &Path) -> anyhow::Result<Table> {
                 .collect();
             let mut rows = Vec::new();
             for rec in reader.records() {
-                let rec = rec.context("the CSV file is malformed")?;
+                let rec = rec.context("CSV 文件格式有误")?;
                 let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
                 rows.push((line, rec.iter().map(str::to_string).collect()));
             }
@@ -130,7 +133,7 @@ pub fn read_table(path: &Path) -> anyhow::Result<Table> {
                 .sheet_names()
                 .first()
                 .cloned()
-                .context("the workbook has no sheet")?;
+                .context("工作簿中没有工作表")?;
             let range = wb.worksheet_range(&sheet)?;
             let cell = |d: &Data| -> String {
                 match d {
@@ -149,7 +152,7 @@ pub fn read_table(path: &Path) -> anyhow::Result<Table> {
             let mut rows = range.rows();
             let headers = rows
                 .next()
-                .context("the sheet is empty")?
+                .context("工作表是空的")?
                 .iter()
                 .map(|c| cell(c).trim().to_string())
                 .collect();
@@ -159,7 +162,7 @@ pub fn read_table(path: &Path) -> anyhow::Result<Table> {
                 .collect();
             Ok((headers, data))
         }
-        _ => bail!("{}: use a .csv or .xlsx file", path.display()),
+        _ => bail!("{}：请使用 .csv 或 .xlsx 文件", path.display()),
     }
 }
 
@@ -325,7 +328,7 @@ pub async fn import(
             Ok(_) => report.skipped += 1,
             Err(StoreError::Domain(e)) => report.errors.push((line, e.message_zh())),
             Err(StoreError::Invalid { message, .. }) => report.errors.push((line, message)),
-            Err(e) => return Err(anyhow::anyhow!("line {line}: {e}")),
+            Err(e) => return Err(anyhow::anyhow!("第 {line} 行：{e}")),
         }
     }
     Ok(report)

@@ -333,7 +333,7 @@ fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
                 .map(|n| format!("{}\t{} days\t{}", n.year, n.days.len(), n.papers.join(" ")))
                 .collect();
             if out.is_empty() {
-                bail!("no calendar year is loaded");
+                bail!("没有导入任何年份的节假日安排");
             }
             out.join("\n")
         }
@@ -366,7 +366,7 @@ async fn open(db: &str) -> Result<Arc<dyn Store>> {
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
         let store = bihuan_store::postgres::PgStore::connect(db)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("无法打开 PostgreSQL 数据库：{e}"))?;
         return Ok(Arc::new(store));
     }
     Ok(Arc::new(SqliteStore::open(db).with_context(|| {
@@ -375,8 +375,7 @@ async fn open(db: &str) -> Result<Arc<dyn Store>> {
 }
 
 async fn hash(password: &str) -> Result<String> {
-    auth::check_password_strength(password)
-        .map_err(|m| anyhow::anyhow!("the password is too weak: {m}"))?;
+    auth::check_password_strength(password).map_err(|m| anyhow::anyhow!("密码强度不够：{m}"))?;
     let pw = password.to_string();
     tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await?
 }
@@ -473,7 +472,7 @@ async fn run(cmd: Top) -> Result<String> {
         } => {
             init_logging("text", false);
             if fresh && db.contains("://") {
-                bail!("--fresh only deletes a SQLite demo file; drop the PostgreSQL database yourself");
+                bail!("--fresh 只删除 SQLite 演示数据库文件；PostgreSQL 数据库请自行删除");
             }
             if fresh {
                 for suffix in ["", "-wal", "-shm"] {
@@ -546,7 +545,7 @@ async fn run(cmd: Top) -> Result<String> {
             with_models,
         } => {
             if requests == 0 || clients == 0 {
-                bail!("--requests and --clients must be at least 1");
+                bail!("--requests 和 --clients 至少为 1");
             }
             let f = bench::run(requests, clients, postgres, with_models).await?;
             let cpu = match (f.cpu_us, f.writer_cpu_us) {
@@ -605,11 +604,11 @@ async fn run(cmd: Top) -> Result<String> {
         } => {
             let store = open(&db).await?;
             if store.catalog().org.units().next().is_some() {
-                bail!("{db} already has units; use `bihuan user add` for more accounts");
+                bail!("{db} 已有单位；添加账号请用 `bihuan user add`");
             }
             let name = county.trim();
             if name.is_empty() {
-                bail!("the county's name must not be empty");
+                bail!("县（市）名称不能为空");
             }
             store
                 .put_units(vec![Unit {
@@ -735,12 +734,12 @@ async fn run(cmd: Top) -> Result<String> {
                 );
                 export::export_csv(&store, filter, now, &mut f).await?
             };
-            eprintln!("exported {n} appeals");
+            eprintln!("已导出 {n} 件诉求");
             Ok(String::new())
         }
         Top::Generate { db, appeals, seed } => {
             if appeals == 0 {
-                bail!("--appeals must be at least 1");
+                bail!("--appeals 至少为 1");
             }
             let store = open(&db).await?;
             let county = demo::county();
@@ -767,7 +766,7 @@ async fn run(cmd: Top) -> Result<String> {
             let n = store
                 .rebuild_rollups()
                 .await
-                .map_err(|e| anyhow::anyhow!("rebuild failed, the old rollups are kept: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("重建失败，原有汇总数据保留不变：{e}"))?;
             Ok(format!(
                 "rollups rebuilt from {n} appeals in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -833,7 +832,7 @@ async fn run(cmd: Top) -> Result<String> {
             let s = store
                 .backup(out.clone())
                 .await
-                .map_err(|e| anyhow::anyhow!("backup failed: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("备份失败：{e}"))?;
             Ok(format!(
                 "备份完成 backup written: {} ({:.1} MB, {:.1} s)\n{}",
                 out.display(),
@@ -848,7 +847,7 @@ async fn run(cmd: Top) -> Result<String> {
             let s = store
                 .restore(from.clone())
                 .await
-                .map_err(|e| anyhow::anyhow!("restore failed, nothing was changed: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("恢复失败，数据未作任何改动：{e}"))?;
             Ok(format!(
                 "恢复完成 restored {} into {db} ({:.1} s)\n{}",
                 from.display(),
@@ -875,7 +874,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            eprintln!("错误：无法启动运行环境：{e}");
             return ExitCode::from(2);
         }
     };
@@ -887,7 +886,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("错误：{e:#}");
             ExitCode::from(2)
         }
     }

@@ -344,7 +344,7 @@ fn the_commands_back_up_and_restore() {
     assert!(out.contains("恢复完成"), "{out}");
     // Not twice into the same database.
     let (ok, out) = run(&["restore", "--db", &copy, "--from", &archive]);
-    assert!(!ok && out.contains("nothing was changed"), "{out}");
+    assert!(!ok && out.contains("数据未作任何改动"), "{out}");
     let (ok, out) = run(&["user", "list", "--db", &copy]);
     assert!(ok && out.contains("admin"), "{out}");
 }
