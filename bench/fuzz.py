@@ -20,6 +20,7 @@ Prints the status counts per operation and every answer >= 500 (or a dropped con
 request that caused it; exits 1 if there was any.
 """
 import json
+import re
 import random
 import select
 import socket
@@ -27,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.parse
+import urllib.request
 
 import client
 from client import call, session
@@ -44,7 +46,7 @@ if "--seed" in args:
     i = args.index("--seed")
     SEED = int(args[i + 1])
     del args[i:i + 2]
-PARTS = args or ["openapi", "actions"]
+PARTS = args or ["openapi", "actions", "portal"]
 rng = random.Random(SEED)
 
 INTS = [0, 1, -1, 2, 7, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64,
@@ -302,10 +304,75 @@ def openapi_fuzz(admin, pools, protected_users):
     return tally
 
 
+# ------------------------------------------------------------------------------- part 3: portal
+
+NUMERALS = "零一二三四五六七八九"
+
+
+def portal_fuzz(rounds):
+    """The public portal's three forms (no login): every field right most of the time, otherwise
+    extreme — answers, tokens, kinds, townships, phones, numbers and codes, ratings."""
+    tally = Tally()
+    plain = urllib.request.build_opener(client.NoRedirect)
+    headers = {"origin": BASE}
+    numbers = []
+    for i in range(rounds):
+        s, page = call("GET", "/portal", opener=plain)
+        tally.add("GET /portal", s, "")
+        page = page.decode("utf-8", "replace")
+        m = re.search(r'name="token" value="([^"]+)"', page)
+        q = re.search(r"验证：(.)加(.)等于几", page)
+        token = m.group(1) if m else ""
+        answer = str(NUMERALS.index(q.group(1)) + NUMERALS.index(q.group(2))) if q else "0"
+        form = {
+            "token": either(token, ["", "1.2.3", token + "0", "x" * 5000, "9" * 30 + ".a.b"]),
+            "answer": either(answer, ["", "-1", "１２", "99999999999999999999", "七"]),
+            "kind": either(lambda: pick(["complaint", "help", "suggestion", "consultation"]),
+                           ["petition_claim", "praise", "", "x"]),
+            "title": either(lambda: f"路灯不亮{i}", STRINGS),
+            "content": either("东门路附近路灯不亮，夜里看不清路。", STRINGS),
+            "township": either("", ["0", "-1", str(2**64), "abc", "1"]),
+            "address": either("东门路12号", STRINGS),
+            "name": either("", STRINGS),
+            "phone": either(lambda: f"139{rng.randrange(10**8):08d}", STRINGS),
+            "organisation": either("", STRINGS),
+        }
+        if rng.random() < 0.1:
+            form["website"] = "http://spam.example"
+        form = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            s, body = call("POST", "/portal/submit", form=form, headers=headers, opener=plain)
+        except (urllib.error.URLError, ConnectionError, OSError) as e:
+            s, body = "dropped", str(e).encode()
+        tally.add("POST /portal/submit", s, json.dumps(form, ensure_ascii=False)[:300])
+        text_ = body.decode("utf-8", "replace")
+        n = re.search(r'id="receipt-number">([^<]+)<', text_)
+        c = re.search(r'id="receipt-code">([^<]+)<', text_)
+        if n and c:
+            numbers.append((n.group(1), c.group(1)))
+    for i in range(rounds):
+        number, code = pick(numbers) if numbers and rng.random() < 0.7 else ("2026-11-000001", "12345678")
+        form = {"number": either(number, ["", "2026-99-999999", "x" * 3000, "2026-11-0000001"]),
+                "code": either(code, ["", "1234567", "１２３４５６７８", "abcdefgh", "9" * 100])}
+        path = "/portal/track" if rng.random() < 0.5 else "/portal/rate"
+        if path == "/portal/rate":
+            form["resolved"] = either(lambda: pick(["yes", "no"]), ["", "maybe"])
+            form["rating"] = either(lambda: pick(["satisfied", "basic", "unsatisfied"]), ["", "great"])
+            form["comment"] = either("很好", STRINGS)
+        form = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            s, _ = call("POST", path, form=form, headers=headers, opener=plain)
+        except (urllib.error.URLError, ConnectionError, OSError) as e:
+            s = "dropped"
+        tally.add("POST " + path, s, json.dumps(form, ensure_ascii=False)[:300])
+    return tally
+
+
 # ---------------------------------------------------------------------------------------- part 2
 
 ACTIONS = ["answer_at_intake", "dispatch", "sign", "set_owner", "commit", "contact", "return",
-           "decide_return", "request_extension", "decide_extension", "whistle", "report_in", "reply",
+           "decide_return", "request_extension", "decide_extension", "whistle", "report_in",
+           "assist_opinion", "reply",
            "return_visit", "close", "redo", "merge", "supervise", "comment", "link_duplicate",
            "", "SIGN", "delete", "签收"]
 
@@ -375,6 +442,8 @@ def actions_payload(action, appeal, units, users, numbers):
                 "matter": text()}
     if action == "report_in":
         return {"whistle": either(lambda: rng.choice([1, 2]), INTS + [None, "1"]), "note": text()}
+    if action == "assist_opinion":
+        return {"opinion": text()}
     if action == "reply":
         body = {"result": either(lambda: pick(["resolved", "partly_resolved", "unresolvable"]),
                                  ["fixed", None, ""]),
@@ -548,6 +617,10 @@ def main():
     if "openapi" in PARTS:
         tally = openapi_fuzz(admin, pools, protected)
         report(f"OpenAPI fuzz, {EXAMPLES} examples per operation", tally)
+        ok &= not tally.failures
+    if "portal" in PARTS:
+        tally = portal_fuzz(EXAMPLES * 3)
+        report(f"portal fuzz, {EXAMPLES * 3} submissions and {EXAMPLES * 3} look-ups or ratings", tally)
         ok &= not tally.failures
     ok &= writer_check(operator)
     print(f"\n{'PASS' if ok else 'FAIL'} in {time.time() - t0:.0f} s (seed {SEED})")
