@@ -93,13 +93,18 @@ struct WriterHealth {
     panics: AtomicU64,
 }
 
-/// Marks the writer stopped when its thread ends for any reason, a panic included.
-struct StoppedOnDrop(Arc<WriterHealth>);
+/// Marks the writer stopped when its thread ends for any reason, a panic included. `closed`:
+/// it ended because the store was dropped (every sender gone), the normal end of a process.
+struct StoppedOnDrop(Arc<WriterHealth>, bool);
 
 impl Drop for StoppedOnDrop {
     fn drop(&mut self) {
         self.0.stopped.store(true, Ordering::SeqCst);
-        tracing::error!("the SQLite writer thread has stopped; writes will fail until a restart");
+        if self.1 {
+            tracing::debug!("the SQLite writer thread ended with its store");
+        } else {
+            tracing::error!("the SQLite writer thread has stopped; writes will fail until a restart");
+        }
     }
 }
 
@@ -701,7 +706,7 @@ fn writer_loop(
     depth: Arc<AtomicUsize>,
     health: Arc<WriterHealth>,
 ) {
-    let _stopped = StoppedOnDrop(health.clone());
+    let mut stopped = StoppedOnDrop(health.clone(), false);
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -772,6 +777,8 @@ fn writer_loop(
             finish(commit.clone());
         }
     }
+    // Every sender is gone: the store was dropped.
+    stopped.1 = true;
 }
 
 /// Runs one job, catching a panic: `None` when it panicked (counted and logged; its reply
