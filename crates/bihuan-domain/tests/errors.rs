@@ -43,3 +43,36 @@ fn every_domain_refusal_has_a_listed_code() {
         assert!(ErrorCode::parse(e.code()).is_some(), "{}", e.code());
     }
 }
+
+/// Every field a domain refusal names has a Chinese label (the message says `标题：不能为空`, not
+/// `title：不能为空`): the fields are read from the sources' `invalid("…"` and `text("…"` calls.
+#[test]
+fn every_field_a_refusal_names_has_a_chinese_label() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut fields = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap();
+        for call in ["invalid(\"", "text(\""] {
+            for part in src.split(call).skip(1) {
+                let field = part.split('"').next().unwrap_or("");
+                if !field.is_empty()
+                    && field
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                {
+                    fields.insert(field.to_string());
+                }
+            }
+        }
+    }
+    assert!(fields.len() > 20, "{fields:?}");
+    let unlabelled: Vec<&String> = fields
+        .iter()
+        .filter(|f| bihuan_domain::error::field_label(f) == f.as_str())
+        .collect();
+    assert!(
+        unlabelled.is_empty(),
+        "fields without a Chinese label: {unlabelled:?}"
+    );
+}

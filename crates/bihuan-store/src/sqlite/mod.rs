@@ -103,7 +103,9 @@ impl Drop for StoppedOnDrop {
         if self.1 {
             tracing::debug!("the SQLite writer thread ended with its store");
         } else {
-            tracing::error!("the SQLite writer thread has stopped; writes will fail until a restart");
+            tracing::error!(
+                "the SQLite writer thread has stopped; writes will fail until a restart"
+            );
         }
     }
 }
