@@ -107,6 +107,29 @@ impl Period {
         }
     }
 
+    /// The first `days` days of this period (whole China days from its start, at most the whole
+    /// period): the span a running period is compared on.
+    pub fn first_days(&self, days: i64) -> Period {
+        let first = crate::time::local_date(self.start);
+        let end = first
+            .checked_add_signed(chrono::Duration::days(days.max(1)))
+            .map(start_of_day)
+            .unwrap_or(self.end)
+            .min(self.end);
+        Period {
+            start: self.start,
+            end,
+        }
+    }
+
+    /// How many China days of this period have begun by `now` (today included); `None` when
+    /// the period is not running at `now`.
+    pub fn days_begun(&self, now: Instant) -> Option<i64> {
+        (self.start <= now && now < self.end).then(|| {
+            (crate::time::local_date(now) - crate::time::local_date(self.start)).num_days() + 1
+        })
+    }
+
     /// The period of the same length that ends where this one starts, for period-on-period
     /// change. Calendar months shift by a month (so March compares with February, not with the
     /// 31 days before it).

@@ -401,3 +401,21 @@ fn periods() {
     )
     .is_none());
 }
+
+#[test]
+fn a_running_period_is_compared_on_the_days_it_has_had() {
+    let nov = Period::month(2026, 11).unwrap();
+    let now = bihuan_domain::time::local(2026, 11, 2, 9, 0, 0).unwrap();
+    assert_eq!(nov.days_begun(now), Some(2));
+    assert_eq!(Period::month(2026, 10).unwrap().days_begun(now), None);
+    let before = nov.previous().first_days(2);
+    assert_eq!(before.start, Period::month(2026, 10).unwrap().start);
+    assert_eq!(
+        before.end,
+        bihuan_domain::time::local(2026, 10, 3, 0, 0, 0).unwrap()
+    );
+    // Never past the period's own end: 31 days of February are February.
+    let feb = Period::month(2026, 2).unwrap();
+    assert_eq!(feb.first_days(31), feb);
+    assert_eq!(nov.year_earlier().first_days(2).start, Period::month(2025, 11).unwrap().start);
+}

@@ -41,6 +41,29 @@ fn change(v: Option<f64>, label: &str) -> Markup {
     }
 }
 
+/// What the changes beside the figures compare with, in words.
+fn basis_note(r: &report::Report) -> Markup {
+    let span = |p: &Period| {
+        format!(
+            "{} 至 {}",
+            local_date(p.start),
+            local_date(p.end - chrono::Duration::seconds(1))
+        )
+    };
+    html! {
+        p.small.muted.basis {
+            @match r.same_span {
+                Some(days) => {
+                    "本期尚未结束（已过 " (days) " 天）：环比与上期同期（" (span(&r.previous_period)) "）相比，同比与上年同期（" (span(&r.year_earlier_period)) "）相比。"
+                }
+                None => {
+                    "环比与上期（" (span(&r.previous_period)) "）相比，同比与上年同期（" (span(&r.year_earlier_period)) "）相比。"
+                }
+            }
+        }
+    }
+}
+
 fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
     html! { a.card href=(href) { div.n { (value) } div.l { (label) } div { (extra) } } }
 }
@@ -216,6 +239,7 @@ async fn dashboard(
             }
         }
         h2 { "诉求办理" }
+        (basis_note(&units))
         div.cards {
             (kpi("受理量", h.volume.to_string(), &format!("/appeals?{range}"), html! { (change(metrics::change(h.volume as f64, units.year_earlier.volume as f64), "同比")) br; (change(metrics::change(h.volume as f64, units.previous.volume as f64), "环比")) }))
             (kpi("及时受理率", rate(h.timely_acceptance), &format!("/appeals?{range}"), html! {}))
@@ -347,30 +371,80 @@ fn period_choices(now: bihuan_domain::time::Instant) -> Vec<(String, String)> {
     v
 }
 
-/// The public board: red and grey boards of townships and departments, no personal data, no login.
+/// The spec of the last complete month before `now`.
+fn last_complete_month(now: bihuan_domain::time::Instant) -> String {
+    let d = local_date(now)
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(Months::new(1)))
+        .unwrap_or_else(|| local_date(now));
+    format!("month:{}-{:02}", d.year(), d.month())
+}
+
+/// Why an entry has no rank, in words a citizen reads.
+fn unranked_reason(volume: u64, score: Option<f64>, min_volume: u64) -> String {
+    if volume == 0 {
+        "本期没有回访，不排名".to_string()
+    } else if volume < min_volume {
+        format!("回访量 {volume} 件，不足 {min_volume} 件，不排名")
+    } else if score.is_none() {
+        "没有可计算的得分，不排名".to_string()
+    } else {
+        String::new()
+    }
+}
+
+fn board_table(r: &report::Report) -> Markup {
+    html! {
+        div.table-wrap { table {
+            thead { tr { th { "名次" } th { "名称" } th { "回访量" } th { "综合得分" } th { "满意率" } th { "解决率" } th { "按期办结率" } } }
+            tbody {
+                @for e in &r.ranking.entries {
+                    @if let Some(g) = r.groups.iter().find(|g| g.key == e.key) {
+                        tr {
+                            td { @match e.rank { Some(n) => { (n) }, None => { span.muted.small { (unranked_reason(e.volume, e.score, r.ranking.min_volume)) } } } }
+                            td { (g.name) }
+                            td { (e.volume) }
+                            td { (g.rates.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())) }
+                            td { (pct(g.rates.satisfaction)) }
+                            td { (pct(g.rates.resolution)) }
+                            td { (rate(g.rates.on_time_completion)) }
+                        }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+/// The public board (公开晾晒): red and grey boards of departments and of townships for a period
+/// (the last complete month unless one is chosen), with how they are scored and why a unit is
+/// not ranked; no personal data, no login; prints for posting.
 async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> Response {
-    let r = match report::build(
-        &state,
-        &MetricsQuery {
-            by: Some("unit".into()),
-            ..q_clone(&q)
-        },
-    )
-    .await
-    {
+    let now = state.clock.now();
+    let spec = q.period.clone().unwrap_or_else(|| last_complete_month(now));
+    let query = |by: &str| MetricsQuery {
+        period: Some(spec.clone()),
+        by: Some(by.into()),
+        ..q_clone(&q)
+    };
+    let units = match report::build(&state, &query("unit")).await {
         Ok(r) => r,
         Err(e) => return crate::console::error_page_pub(e.status, "期间有误", &e.message, None),
     };
-    let from = local_date(r.period.start);
-    let to = local_date(r.period.end - chrono::Duration::seconds(1));
-    let name_of = |k: &String| {
+    let towns = match report::build(&state, &query("township")).await {
+        Ok(r) => r,
+        Err(e) => return crate::console::error_page_pub(e.status, "期间有误", &e.message, None),
+    };
+    let from = local_date(units.period.start);
+    let to = local_date(units.period.end - chrono::Duration::seconds(1));
+    let name_of = |r: &report::Report, k: &String| {
         r.groups
             .iter()
             .find(|g| &g.key == k)
             .map(|g| g.name.clone())
             .unwrap_or_default()
     };
-    let score_of = |k: &String| {
+    let score_of = |r: &report::Report, k: &String| {
         r.groups
             .iter()
             .find(|g| &g.key == k)
@@ -378,19 +452,45 @@ async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> 
             .map(|x| format!("{x:.1}"))
             .unwrap_or_default()
     };
+    let w = state.store.catalog().weights;
+    let boards = |r: &report::Report, what: &str| {
+        html! {
+            div.row {
+                div.panel { h2 { (what) "红榜" }
+                    @if r.ranking.red.is_empty() { p.muted { "本期没有达到排名条件的" (what) "。" } }
+                    ol { @for k in &r.ranking.red { li { (name_of(r, k)) " · " (score_of(r, k)) " 分" } } } }
+                div.panel { h2 { (what) "灰榜" }
+                    @if r.ranking.grey.is_empty() { p.muted { "参与排名的" (what) "不足，暂无灰榜。" } }
+                    ol { @for k in &r.ranking.grey { li { (name_of(r, k)) " · " (score_of(r, k)) " 分" } } } }
+            }
+        }
+    };
     let body = html! {
         h1 { "诉求办理红灰榜 · " (from) " 至 " (to) }
-        p.muted { "依据回访结果计算：综合得分 = 响应率×10% + 解决率×50% + 满意率×40%。回访量少于 " (r.ranking.min_volume) " 件的单位不参与排名。" }
-        div.row {
-            div.panel { h2 { "红榜" } ol { @for k in &r.ranking.red { li { (name_of(k)) " · " (score_of(k)) " 分" } } } }
-            div.panel { h2 { "灰榜" } ol { @for k in &r.ranking.grey { li { (name_of(k)) " · " (score_of(k)) " 分" } } } }
+        form.filters.no-print method="get" action="/board" {
+            label { "期间" select name="period" {
+                @for (value, label) in period_choices(now) { option value=(value) selected[value == spec] { (label) } }
+                @if !period_choices(now).iter().any(|(v, _)| *v == spec) { option value=(spec) selected { (spec) } }
+            } }
+            button.primary type="submit" { "查看" }
+            button type="button" data-print="1" { "打印张贴" }
+        }
+        @if units.same_span.is_some() { p.small.muted { "本期尚未结束，榜单随回访结果变化；默认显示上一个完整月。" } }
+        p.muted {
+            "依据回访结果计算：综合得分 = 响应率×" (format!("{:.0}%", w.response * 100.0)) " + 解决率×" (format!("{:.0}%", w.resolution * 100.0)) " + 满意率×" (format!("{:.0}%", w.satisfaction * 100.0))
+            "（基本满意按 " (format!("{:.0}%", w.basic_weight * 100.0)) " 计）。回访量少于 " (units.ranking.min_volume) " 件的单位只列示、不排名，以免一两件诉求决定名次。"
         }
         div.cards {
-            div.card { div.n { (r.headline.volume) } div.l { "受理量" } }
-            div.card { div.n { (rate(r.headline.closed_loop)) } div.l { "闭环率" } }
-            div.card { div.n { (pct(r.headline.satisfaction)) } div.l { "满意率" } }
-            div.card { div.n { (rate(r.headline.on_time_completion)) } div.l { "按期办结率" } }
+            div.card { div.n { (units.headline.volume) } div.l { "受理量" } }
+            div.card { div.n { (rate(units.headline.closed_loop)) } div.l { "闭环率" } }
+            div.card { div.n { (pct(units.headline.satisfaction)) } div.l { "满意率" } }
+            div.card { div.n { (rate(units.headline.on_time_completion)) } div.l { "按期办结率" } }
         }
+        (boards(&units, "部门和乡镇"))
+        (boards(&towns, "乡镇（街道）"))
+        h2 { "全部单位" }
+        (board_table(&units))
+        p.small.muted { "数据来自 12345 诉求办理平台，每件诉求办理时同步汇总；不含任何个人信息。" }
     };
     crate::console::page_pub("红灰榜", None, body).into_response()
 }

@@ -459,6 +459,11 @@ pub struct MetricsQuery {
 pub struct Report {
     pub period: Period,
     pub spec: String,
+    /// The periods the comparisons use: the same days of the previous period and of the year
+    /// before while this one runs (`Some(days begun)`), else the whole periods.
+    pub previous_period: Period,
+    pub year_earlier_period: Period,
+    pub same_span: Option<i64>,
     pub headline: Rates,
     pub previous: Rates,
     pub year_earlier: Rates,
@@ -478,9 +483,18 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     let cat = state.store.catalog();
     let w = cat.weights;
     let headline = rates_from_sums(&total(state, &period, now).await?, false, &period, now, &w);
-    let prev_p = period.previous();
+    // A period still running is compared with the same days of the one before and of the year
+    // before (1st to 3rd with 1st to 3rd), never with whole periods: "−96 %" two days in says
+    // nothing.
+    let begun = period.days_begun(now);
+    let (prev_p, year_p) = match begun {
+        Some(days) => (
+            period.previous().first_days(days),
+            period.year_earlier().first_days(days),
+        ),
+        None => (period.previous(), period.year_earlier()),
+    };
     let previous = rates_from_sums(&total(state, &prev_p, now).await?, false, &prev_p, now, &w);
-    let year_p = period.year_earlier();
     let year_earlier = rates_from_sums(&total(state, &year_p, now).await?, false, &year_p, now, &w);
     let groups = breakdown(state, by, &period, now, &cat, &w).await?;
     let ranking = metrics::rank(
@@ -508,6 +522,9 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     Ok(Report {
         period,
         spec,
+        previous_period: prev_p,
+        year_earlier_period: year_p,
+        same_span: begun,
         headline,
         previous,
         year_earlier,
@@ -530,6 +547,11 @@ pub struct PeriodView {
 /// Relative changes (0.1 for +10 %); none where the earlier figure is 0 or missing.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangeView {
+    /// What the changes compare with: `same_span` (the period runs: the same first days of the
+    /// previous period and of the year before) or `whole` (complete periods).
+    pub basis: &'static str,
+    pub previous: PeriodView,
+    pub year_earlier: PeriodView,
     /// Volume against the same period a year earlier.
     pub volume_yoy: Option<f64>,
     /// Volume against the period before.
@@ -623,6 +645,21 @@ pub fn report_view(r: &Report) -> MetricsView {
         previous: rates_view(&r.previous),
         year_earlier: rates_view(&r.year_earlier),
         change: ChangeView {
+            basis: if r.same_span.is_some() {
+                "same_span"
+            } else {
+                "whole"
+            },
+            previous: PeriodView {
+                spec: String::new(),
+                start: r.previous_period.start,
+                end: r.previous_period.end,
+            },
+            year_earlier: PeriodView {
+                spec: String::new(),
+                start: r.year_earlier_period.start,
+                end: r.year_earlier_period.end,
+            },
             volume_yoy: metrics::change(h.volume as f64, r.year_earlier.volume as f64),
             volume_pop: metrics::change(h.volume as f64, r.previous.volume as f64),
             satisfaction_pop: h

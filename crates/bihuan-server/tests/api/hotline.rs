@@ -412,3 +412,71 @@ pub async fn the_console_offers_the_loops_remaining_actions(app: TestApp) {
     assert!(close.contains("未回访直接办结时必填"));
     assert!(close.split("</form>").next().unwrap().contains("required"));
 }
+
+/// A running period is compared with the same days before, and says so; the public board
+/// defaults to the last complete month, explains its scoring and why a unit is not ranked, and
+/// has boards for townships too (issue 16, items 2 and 5).
+pub async fn comparisons_are_fair_and_the_board_explains_itself(app: TestApp) {
+    // The clock: Monday 2 November 09:00; November has begun two days ago.
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-11")
+        .await;
+    assert_eq!(m["change"]["basis"], "same_span");
+    assert!(
+        m["change"]["previous"]["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-09-30T16:00:00"),
+        "{}",
+        m["change"]["previous"]
+    );
+    assert!(
+        m["change"]["previous"]["end"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-10-02T16:00:00"),
+        "1 to 2 October: {}",
+        m["change"]["previous"]
+    );
+    assert!(m["change"]["year_earlier"]["end"]
+        .as_str()
+        .unwrap()
+        .starts_with("2025-11-02T16:00:00"));
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-10")
+        .await;
+    assert_eq!(m["change"]["basis"], "whole");
+    assert!(m["change"]["previous"]["end"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-09-30T16:00:00"));
+    let leader = console_session(&app, "leader").await;
+    let dash = page_text(&leader, app.url("/dashboard?period=month:2026-11")).await;
+    assert!(dash.contains("本期尚未结束（已过 2 天）"), "{dash}");
+    assert!(dash.contains("2026-10-01 至 2026-10-02"));
+    // The board, without a login.
+    let r = app.client.get(app.url("/board")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let board = r.text().await.unwrap();
+    assert!(
+        board.contains("2026-10-01 至 2026-10-31"),
+        "last complete month: {board}"
+    );
+    assert!(board.contains("乡镇（街道）红榜") && board.contains("部门和乡镇灰榜"));
+    assert!(board.contains("回访量少于 10 件的单位只列示、不排名"));
+    assert!(
+        board.contains("本期没有回访，不排名"),
+        "why a unit is not ranked"
+    );
+    assert!(board.contains(r#"<option value="month:2026-10" selected>"#));
+    assert!(board.contains("打印张贴"));
+    let board = page_text(&app.client, app.url("/board?period=month:2026-11")).await;
+    assert!(board.contains("本期尚未结束"));
+    let r = app
+        .client
+        .get(app.url("/board?period=month:2026-13"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

@@ -26,6 +26,7 @@ use hardening::{
 };
 use hotline::{
     assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
+    comparisons_are_fair_and_the_board_explains_itself,
     the_console_offers_the_loops_remaining_actions, work_orders_print_one_or_a_filtered_list,
 };
 use notices::{
@@ -1798,6 +1799,7 @@ on_both_stores!(
     both_sides_of_a_whistle_are_measured,
     work_orders_print_one_or_a_filtered_list,
     the_console_offers_the_loops_remaining_actions,
+    comparisons_are_fair_and_the_board_explains_itself,
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,
