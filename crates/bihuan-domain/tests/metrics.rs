@@ -417,5 +417,8 @@ fn a_running_period_is_compared_on_the_days_it_has_had() {
     // Never past the period's own end: 31 days of February are February.
     let feb = Period::month(2026, 2).unwrap();
     assert_eq!(feb.first_days(31), feb);
-    assert_eq!(nov.year_earlier().first_days(2).start, Period::month(2025, 11).unwrap().start);
+    assert_eq!(
+        nov.year_earlier().first_days(2).start,
+        Period::month(2025, 11).unwrap().start
+    );
 }

@@ -18,14 +18,67 @@ use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
 use crate::report::{self, MetricsQuery};
 use crate::AppState;
 
-/// A table: headers and rows of text.
+/// One cell: text, or a number, a share or an instant that a spreadsheet keeps as such (XLSX
+/// writes numbers, percentages and dates Excel can sum, sort and filter; CSV writes their text).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    /// A number shown with one decimal.
+    Decimal(f64),
+    /// A share, 0–1, shown as a percentage.
+    Share(f64),
+    /// An instant, in China time.
+    Time(bihuan_domain::time::Instant),
+    Empty,
+}
+
+impl Cell {
+    /// The text a CSV (or a reader of text) gets.
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Decimal(x) => format!("{x:.1}"),
+            Cell::Share(x) => format!("{:.1}%", x * 100.0),
+            Cell::Time(t) => format_local(*t),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+
+fn time(t: Option<bihuan_domain::time::Instant>) -> Cell {
+    t.map_or(Cell::Empty, Cell::Time)
+}
+
+fn share(v: Option<f64>) -> Cell {
+    v.map_or(Cell::Empty, Cell::Share)
+}
+
+fn yes_no(b: bool) -> Cell {
+    Cell::Text(if b { "是" } else { "否" }.into())
+}
+
+/// A table: headers and rows of cells.
 pub struct Table {
     pub title: String,
     pub headers: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Vec<Cell>>,
 }
 
-pub const APPEAL_HEADERS: [&str; 16] = [
+pub const APPEAL_HEADERS: [&str; 27] = [
     "工单编号",
     "登记时间",
     "渠道",
@@ -38,49 +91,95 @@ pub const APPEAL_HEADERS: [&str; 16] = [
     "联系电话",
     "所属乡镇",
     "主办单位",
+    "协办单位",
     "状态",
-    "办理期限",
+    "交办期限",
+    "交办时间",
+    "签收期限",
+    "签收时间",
+    "答复期限",
     "答复时间",
+    "是否超期答复",
+    "当前是否超期",
+    "办理结果",
+    "答复内容",
+    "回访时间",
     "满意度",
+    "办结时间",
 ];
 
-pub fn appeal_row(a: &Appeal, cat: &Catalog) -> Vec<String> {
+/// One appeal as a row of [`APPEAL_HEADERS`]; `now` decides 当前是否超期.
+pub fn appeal_row(a: &Appeal, cat: &Catalog, now: bihuan_domain::time::Instant) -> Vec<Cell> {
     let unit = |u: Option<bihuan_domain::org::UnitId>| {
         u.and_then(|u| cat.org.get(u))
             .map(|u| u.name.clone())
             .unwrap_or_default()
     };
+    let mask = |s: &str| bihuan_domain::appeal::mask_free_text(s).into_owned();
+    let late_reply = a.reply_rounds.iter().any(|r| {
+        r.replied_at.is_some_and(|t| t > r.due) || (r.replied_at.is_none() && now > r.due)
+    });
     vec![
-        a.number.to_string(),
-        format_local(a.registered_at),
+        Cell::Text(a.number.to_string()),
+        Cell::Time(a.registered_at),
         a.channel.label().into(),
         a.kind.label().into(),
         a.urgency.label().into(),
-        a.category
-            .and_then(|c| cat.categories.path_name(c))
-            .unwrap_or_default(),
-        bihuan_domain::appeal::mask_free_text(&a.title).into_owned(),
-        bihuan_domain::appeal::mask_free_text(&a.content).into_owned(),
-        a.citizen
-            .name
-            .as_deref()
-            .map(bihuan_domain::appeal::mask_name)
-            .unwrap_or_default(),
-        a.citizen
-            .phone
-            .as_ref()
-            .map(|p| p.masked())
-            .unwrap_or_default(),
-        unit(a.place.township),
-        unit(a.lead),
+        Cell::Text(
+            a.category
+                .and_then(|c| cat.categories.path_name(c))
+                .unwrap_or_default(),
+        ),
+        Cell::Text(mask(&a.title)),
+        Cell::Text(mask(&a.content)),
+        Cell::Text(
+            a.citizen
+                .name
+                .as_deref()
+                .map(bihuan_domain::appeal::mask_name)
+                .unwrap_or_default(),
+        ),
+        Cell::Text(
+            a.citizen
+                .phone
+                .as_ref()
+                .map(|p| p.masked())
+                .unwrap_or_default(),
+        ),
+        Cell::Text(unit(a.place.township)),
+        Cell::Text(unit(a.lead)),
+        Cell::Text(
+            a.assisting
+                .iter()
+                .map(|u| unit(Some(*u)))
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
         a.status.label().into(),
-        a.deadlines.reply.map(format_local).unwrap_or_default(),
-        a.first_replied_at.map(format_local).unwrap_or_default(),
-        a.visit
-            .as_ref()
-            .and_then(|v| v.rating)
-            .map(|r| r.label().to_string())
-            .unwrap_or_default(),
+        time(a.deadlines.dispatch),
+        time(a.dispatched_at),
+        time(a.dispatch_rounds.last().map(|d| d.sign_due)),
+        time(a.signed_at),
+        time(a.deadlines.reply.or(a.reply_rounds.last().map(|r| r.due))),
+        time(a.first_replied_at),
+        yes_no(late_reply),
+        yes_no(!a.status.is_terminal() && !a.overdue_deadlines(now).is_empty()),
+        Cell::Text(
+            a.reply
+                .as_ref()
+                .map(|r| r.result.label().to_string())
+                .unwrap_or_default(),
+        ),
+        Cell::Text(a.reply.as_ref().map(|r| mask(&r.text)).unwrap_or_default()),
+        time(a.visited_at),
+        Cell::Text(
+            a.visit
+                .as_ref()
+                .and_then(|v| v.rating)
+                .map(|r| r.label().to_string())
+                .unwrap_or_default(),
+        ),
+        time(a.closed_at),
     ]
 }
 
@@ -104,7 +203,7 @@ pub fn to_csv(t: &Table) -> anyhow::Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(&mut out);
         w.write_record(&t.headers)?;
         for r in &t.rows {
-            w.write_record(r.iter().map(|c| defuse(c)))?;
+            w.write_record(r.iter().map(|c| defuse(&c.text())))?;
         }
         w.flush()?;
     }
@@ -132,6 +231,7 @@ fn cell(v: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn to_xlsx(t: &Table) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::{ExcelDateTime, Format};
     let mut wb = rust_xlsxwriter::Workbook::new();
     let sheet = wb.add_worksheet();
     let name: String = t
@@ -141,16 +241,56 @@ pub fn to_xlsx(t: &Table) -> anyhow::Result<Vec<u8>> {
         .take(31)
         .collect();
     sheet.set_name(if name.is_empty() { "Sheet1" } else { &name })?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let bold = Format::new().set_bold();
+    let decimal = Format::new().set_num_format("0.0");
+    let percent = Format::new().set_num_format("0.0%");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     for (c, h) in t.headers.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, cell(h).as_ref(), &bold)?;
     }
     let mut widths: Vec<f64> = t.headers.iter().map(|h| width(h)).collect();
     for (r, row) in t.rows.iter().enumerate() {
+        let r = r as u32 + 1;
         for (c, v) in row.iter().enumerate() {
-            sheet.write_string(r as u32 + 1, c as u16, cell(v).as_ref())?;
+            let col = c as u16;
+            let shown = match v {
+                Cell::Text(s) => {
+                    sheet.write_string(r, col, cell(s).as_ref())?;
+                    width(s)
+                }
+                Cell::Int(n) => {
+                    sheet.write_number(r, col, *n as f64)?;
+                    n.to_string().len() as f64
+                }
+                Cell::Decimal(x) => {
+                    sheet.write_number_with_format(r, col, *x, &decimal)?;
+                    6.0
+                }
+                Cell::Share(x) => {
+                    sheet.write_number_with_format(r, col, *x, &percent)?;
+                    7.0
+                }
+                Cell::Time(t) => {
+                    // Excel has no time zones: the China wall-clock time.
+                    use chrono::{Datelike, Timelike};
+                    let l = t.with_timezone(&bihuan_domain::time::cst());
+                    let dt =
+                        ExcelDateTime::from_ymd(l.year() as u16, l.month() as u8, l.day() as u8)
+                            .and_then(|d| d.and_hms(l.hour() as u16, l.minute() as u8, l.second()));
+                    match dt {
+                        Ok(dt) => {
+                            sheet.write_datetime_with_format(r, col, &dt, &datetime)?;
+                        }
+                        Err(_) => {
+                            sheet.write_string(r, col, format_local(*t))?;
+                        }
+                    }
+                    19.0
+                }
+                Cell::Empty => 0.0,
+            };
             if let Some(w) = widths.get_mut(c) {
-                *w = w.max(width(v));
+                *w = w.max(shown);
             }
         }
     }
@@ -227,7 +367,7 @@ async fn export_appeals(
     let mut cursor = None;
     loop {
         let page = state.store.list(filter.clone(), cursor, 500).await?;
-        rows.extend(page.items.iter().map(|a| appeal_row(a, &cat)));
+        rows.extend(page.items.iter().map(|a| appeal_row(a, &cat, now)));
         match page.next_cursor {
             Some(c) if rows.len() < 100_000 => cursor = Some(c),
             _ => break,
@@ -256,8 +396,14 @@ async fn export_appeals(
     Ok(out)
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_default()
+/// A period in words for a sheet's name: 2026-11-01至2026-11-30.
+fn period_title(p: &bihuan_domain::metrics::Period) -> String {
+    use bihuan_domain::time::local_date;
+    format!(
+        "{}至{}",
+        local_date(p.start),
+        local_date(p.end - chrono::Duration::seconds(1))
+    )
 }
 
 /// The ranking table of the dashboard for a period and grouping.
@@ -294,26 +440,26 @@ async fn export_ranking(
         let x = &g.rates;
         rows.push(vec![
             e.rank
-                .map(|n| n.to_string())
+                .map(|n| Cell::Int(i64::from(n)))
                 .unwrap_or_else(|| "不排名".into()),
-            g.name.clone(),
-            x.volume.to_string(),
-            x.visits.visited.to_string(),
-            x.composite.map(|v| format!("{v:.1}")).unwrap_or_default(),
-            pct(x.response),
-            pct(x.resolution),
-            pct(x.satisfaction),
-            pct(x.timely_acceptance.value()),
-            pct(x.on_time_completion.value()),
-            pct(x.closed_loop.value()),
-            pct(x.one_shot.value()),
-            pct(x.return_rate.value()),
-            pct(x.redo_rate.value()),
-            x.overdue.to_string(),
+            Cell::Text(g.name.clone()),
+            Cell::Int(x.volume as i64),
+            Cell::Int(x.visits.visited as i64),
+            x.composite.map_or(Cell::Empty, Cell::Decimal),
+            share(x.response),
+            share(x.resolution),
+            share(x.satisfaction),
+            share(x.timely_acceptance.value()),
+            share(x.on_time_completion.value()),
+            share(x.closed_loop.value()),
+            share(x.one_shot.value()),
+            share(x.return_rate.value()),
+            share(x.redo_rate.value()),
+            Cell::Int(x.overdue as i64),
         ]);
     }
     let t = Table {
-        title: format!("排名 {}", r.spec.replace(':', " ")),
+        title: format!("排名 {}", period_title(&r.period)),
         headers: headers.iter().map(|s| s.to_string()).collect(),
         rows,
     };

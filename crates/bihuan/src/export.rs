@@ -27,9 +27,9 @@ pub async fn export_csv(
         for a in &page.items {
             // The same defusing as the API's CSV: a cell must never run as a formula.
             w.write_record(
-                appeal_row(a, &cat)
+                appeal_row(a, &cat, now)
                     .iter()
-                    .map(|c| bihuan_server::export::defuse(c)),
+                    .map(|c| bihuan_server::export::defuse(&c.text())),
             )?;
             n += 1;
         }

@@ -1025,7 +1025,7 @@ fn an_xlsx_cell_longer_than_excel_allows_is_cut_not_refused() {
     let t = bihuan_server::export::Table {
         title: "测试".into(),
         headers: vec!["内容".into()],
-        rows: vec![vec!["字".repeat(40_000)]],
+        rows: vec![vec!["字".repeat(40_000).into()]],
     };
     let bytes = bihuan_server::export::to_xlsx(&t).expect("a workbook");
     assert!(bytes.starts_with(b"PK"));

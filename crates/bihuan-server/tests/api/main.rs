@@ -1719,12 +1719,19 @@ async fn an_exported_ranking_reads_back_as_the_api_figures(app: TestApp) {
         .unwrap();
     let bytes = r.bytes().await.unwrap().to_vec();
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        ["排名 2026-11-01至2026-11-30"],
+        "the sheet is named by its dates"
+    );
     let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
-    let rows: Vec<Vec<String>> = sheet
-        .rows()
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
-        .collect();
-    assert_eq!(rows[0][1], "名称");
+    let rows: Vec<Vec<calamine::Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(rows[0][1], calamine::Data::String("名称".into()));
+    let num = |d: &calamine::Data| match d {
+        calamine::Data::Float(f) => *f,
+        calamine::Data::Int(i) => *i as f64,
+        other => panic!("a number, not {other:?}"),
+    };
     for g in m["groups"]
         .as_array()
         .unwrap()
@@ -1734,28 +1741,66 @@ async fn an_exported_ranking_reads_back_as_the_api_figures(app: TestApp) {
         let name = g["name"].as_str().unwrap();
         let row = rows
             .iter()
-            .find(|r| r[1] == name)
+            .find(|r| r[1] == calamine::Data::String(name.into()))
             .unwrap_or_else(|| panic!("{name} not exported"));
-        assert_eq!(row[0], g["rank"].to_string());
-        assert_eq!(row[3], g["rates"]["visits"]["visited"].to_string());
+        // Numbers are numbers and rates are shares (formatted as percentages), not text.
+        assert_eq!(num(&row[0]), g["rank"].as_f64().unwrap());
         assert_eq!(
-            row[4],
-            format!("{:.1}", g["rates"]["composite"].as_f64().unwrap())
+            num(&row[3]),
+            g["rates"]["visits"]["visited"].as_f64().unwrap()
         );
-        assert_eq!(
-            row[7],
-            format!(
-                "{:.1}%",
-                g["rates"]["satisfaction"].as_f64().unwrap() * 100.0
-            )
-        );
+        assert!((num(&row[4]) - g["rates"]["composite"].as_f64().unwrap()).abs() < 1e-9);
+        assert!((num(&row[7]) - g["rates"]["satisfaction"].as_f64().unwrap()).abs() < 1e-9);
     }
     // The water bureau (one basic visit: 100 × (0.1 + 0.5 + 0.36) = 96) ranks above housing
     // (two visits, one unsatisfied: 100 × (0.1 + 0.25 + 0.2) = 55).
-    let water = rows.iter().find(|r| r[1] == "县水利局").unwrap();
-    let housing = rows.iter().find(|r| r[1] == "县住建局").unwrap();
-    assert_eq!((water[0].as_str(), water[4].as_str()), ("1", "96.0"));
-    assert_eq!((housing[0].as_str(), housing[4].as_str()), ("2", "55.0"));
+    let find = |n: &str| {
+        rows.iter()
+            .find(|r| r[1] == calamine::Data::String(n.into()))
+            .unwrap()
+    };
+    let (water, housing) = (find("县水利局"), find("县住建局"));
+    assert_eq!((num(&water[0]), num(&water[4])), (1.0, 96.0));
+    assert_eq!(num(&housing[0]), 2.0);
+    assert!((num(&housing[4]) - 55.0).abs() < 1e-9);
+    // The appeals export: dates are dates, and the report's columns are there.
+    let r = app
+        .client
+        .get(app.url("/api/v1/export/appeals.xlsx"))
+        .bearer_auth(app.token("leader"))
+        .send()
+        .await
+        .unwrap();
+    let mut wb: Xlsx<_> =
+        Xlsx::new(std::io::Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();
+    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<calamine::Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    let col = |h: &str| {
+        rows[0]
+            .iter()
+            .position(|c| *c == calamine::Data::String(h.into()))
+            .unwrap_or_else(|| panic!("no column {h}"))
+    };
+    for h in [
+        "协办单位",
+        "办理结果",
+        "答复内容",
+        "是否超期答复",
+        "签收期限",
+        "答复期限",
+    ] {
+        col(h);
+    }
+    let first = &rows[1];
+    assert!(
+        matches!(first[col("登记时间")], calamine::Data::DateTime(_)),
+        "{:?}",
+        first[col("登记时间")]
+    );
+    assert_eq!(
+        first[col("办理结果")],
+        calamine::Data::String("已解决".into())
+    );
 }
 
 /// Every test above, once on each store: the same suite on SQLite and on PostgreSQL.
