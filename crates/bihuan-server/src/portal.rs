@@ -95,7 +95,7 @@ fn hmac(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 /// A question for the form and the token that lets the server check the answer later.

@@ -217,6 +217,22 @@ pub(super) fn deadline_label(what: &str) -> &'static str {
     }
 }
 
+/// The time left to a deadline in working days (剩 2.5 个工作日), or how long it has been past
+/// (已超 1.2 个工作日); the colour comes from the deadline's state.
+pub(super) fn countdown(cal: &bihuan_domain::Calendar, now: Instant, due: Instant) -> String {
+    let (left, past) = if due >= now {
+        (cal.working_time_between(now, due), false)
+    } else {
+        (cal.working_time_between(due, now), true)
+    };
+    match (left, past) {
+        (Ok(d), false) if d < 0.05 => "即将到期".into(),
+        (Ok(d), false) => format!("剩 {d:.1} 个工作日"),
+        (Ok(d), true) => format!("已超 {d:.1} 个工作日"),
+        (Err(_), _) => String::new(),
+    }
+}
+
 /// A list of appeals. For a unit's inbox (`unit`), the deadline shown is the one that unit must
 /// meet — the report-in for a called unit, the opinion for an assisting one — and an appeal
 /// under supervision is marked 督办.
@@ -247,7 +263,10 @@ pub(super) fn appeal_rows_for(
                             td data-label="主办" { (unit_name(cat, a.lead)) }
                             td data-label="状态" { span.badge { (a.status.label()) } }
                             td.small data-label="期限" {
-                                @if let Some((what, _, due)) = mine { (deadline_label(what)) " " (format_local(due)) " " (deadline_badge(st)) } @else { span.muted { "—" } }
+                                @if let Some((what, _, due)) = mine {
+                                    (deadline_label(what)) " " (format_local(due)) " " (deadline_badge(st))
+                                    " " span.countdown { (countdown(&cat.calendar, now, due)) }
+                                } @else { span.muted { "—" } }
                             }
                         }
                     }

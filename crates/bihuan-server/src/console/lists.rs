@@ -20,6 +20,10 @@ pub(super) struct PageQuery {
     q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
+    /// Rows per page: 20, 50 (default) or 100 (anything else reads as 50).
+    size: Option<String>,
+    /// The page number shown (the cursor decides which rows).
+    p: Option<String>,
 }
 
 pub(super) fn nonempty(s: &Option<String>) -> Option<String> {
@@ -68,7 +72,19 @@ pub(super) async fn list_page(
             _ => filter.registered_by = Some(bihuan_domain::UserId(u)),
         }
     }
-    let page_ = match state.store.list(filter, nonempty(&q.cursor), 50).await {
+    let size: u32 = match q.size.as_deref() {
+        Some("20") => 20,
+        Some("100") => 100,
+        _ => 50,
+    };
+    let page_no: u32 =
+        q.p.as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+            .clamp(1, 1_000_000);
+    let total = state.store.count(filter.clone()).await.unwrap_or(0);
+    let pages = total.div_ceil(u64::from(size)).max(1);
+    let page_ = match state.store.list(filter, nonempty(&q.cursor), size).await {
         Ok(p) => p,
         Err(e) => {
             let e = ApiError::from(e);
@@ -81,7 +97,15 @@ pub(super) async fn list_page(
         .units()
         .filter(|u| u.kind == UnitKind::Township)
         .collect();
-    let handlers: Vec<_> = cat.org.units().filter(|u| u.kind.can_handle()).collect();
+    // Units that can lead an appeal: departments and townships (villages and grids report and
+    // assist, they do not lead), each once.
+    let mut handlers: Vec<_> = cat
+        .org
+        .units()
+        .filter(|u| matches!(u.kind, UnitKind::Department | UnitKind::Township))
+        .collect();
+    handlers.sort_by_key(|u| (u.kind != UnitKind::Department, u.id.0));
+    handlers.dedup_by_key(|u| u.id);
     let mut next_q = serde_urlencoded_pairs(&q);
     // The export takes the list's own filters (the registrant filter is the console's only).
     let export_q = next_q
@@ -90,8 +114,20 @@ pub(super) async fn list_page(
         .map(|(k, v)| format!("{k}={}", urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    if size != 50 {
+        next_q.push(("size".into(), size.to_string()));
+    }
+    let first_link = format!(
+        "/appeals?{}",
+        next_q
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
     let next_link = page_.next_cursor.as_ref().map(|cur| {
         next_q.push(("cursor".into(), cur.clone()));
+        next_q.push(("p".into(), (page_no + 1).to_string()));
         format!(
             "/appeals?{}",
             next_q
@@ -139,6 +175,9 @@ pub(super) async fn list_page(
                 option value="newest" { "最新登记" }
                 option value="due" selected[selected(&q.sort, "due")] { "期限最近" }
             } }
+            label { "每页" select name="size" {
+                @for n in [20u32, 50, 100] { option value=(n) selected[n == size] { (n) " 件" } }
+            } }
             button.primary type="submit" { "查询" }
         }
         @if let Some((matches, capped)) = search {
@@ -147,8 +186,10 @@ pub(super) async fn list_page(
                 @if capped { "，只列出最新的 " (crate::smart::SEARCH_CAP) " 件，请加词或筛选条件缩小范围" }
             }
         }
+        p.total { "共 " strong #list-total { (total) } " 件" @if total > 0 { "，第 " (page_no) " / " (pages) " 页，每页 " (size) " 件" } }
         (appeal_rows(&page_.items, &cat, now))
         div.pager {
+            @if page_no > 1 { a.button href=(first_link) { "首页" } }
             @if let Some(l) = next_link { a.button href=(l) { "下一页" } }
             a.button href=(format!("/api/v1/export/appeals.xlsx?{export_q}")) { "导出 Excel" }
             a.button href=(format!("/api/v1/export/appeals.csv?{export_q}")) { "导出 CSV" }

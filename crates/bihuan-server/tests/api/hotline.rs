@@ -480,3 +480,60 @@ pub async fn comparisons_are_fair_and_the_board_explains_itself(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+/// The list a centre works from: its total equals the count, pages are numbered, the page size
+/// can be chosen, the lead-unit filter offers only units that can lead, and each row counts down
+/// to its deadline in working days (issue 16, item 6 in part).
+pub async fn the_list_has_a_total_pages_and_countdowns(app: TestApp) {
+    let mut numbers = Vec::new();
+    for _ in 0..25 {
+        numbers.push(n(&app.register(&new_appeal()).await));
+    }
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url("/appeals?size=20")).await;
+    assert!(
+        page.contains(r#"共 <strong id="list-total">25</strong> 件，第 1 / 2 页，每页 20 件"#),
+        "{page}"
+    );
+    assert_eq!(page.matches("<tr class=").count(), 20, "twenty rows");
+    let next = page
+        .split("href=\"/appeals?")
+        .find(|s| s.contains("cursor="))
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let second = page_text(&dispatcher, app.url(&format!("/appeals?{next}"))).await;
+    assert!(second.contains("第 2 / 2 页"), "{second}");
+    assert!(second.contains(">首页<"));
+    assert_eq!(second.matches("<tr class=").count(), 5);
+    // A filter narrows the total to exactly what it counts.
+    app.ok(
+        "dispatcher",
+        &numbers[0],
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    let page = page_text(&dispatcher, app.url("/appeals?status=dispatched")).await;
+    assert!(
+        page.contains(r#"<strong id="list-total">1</strong>"#),
+        "{page}"
+    );
+    // The countdown of the next deadline, in working days (signing: one working day).
+    assert!(page.contains("剩 ") && page.contains("个工作日"), "{page}");
+    // The lead-unit filter: departments and townships, not the village.
+    let unit_filter = page
+        .split(r#"name="unit""#)
+        .nth(1)
+        .unwrap()
+        .split("</select>")
+        .next()
+        .unwrap();
+    assert!(unit_filter.contains("县住建局") && unit_filter.contains("城关镇"));
+    assert!(
+        !unit_filter.contains(&format!(r#"value="{VILLAGE}""#)),
+        "{unit_filter}"
+    );
+    // A nonsense page size reads as the default.
+    let page = page_text(&dispatcher, app.url("/appeals?size=abc&p=x")).await;
+    assert!(page.contains("每页 50 件"));
+}

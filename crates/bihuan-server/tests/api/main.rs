@@ -27,7 +27,8 @@ use hardening::{
 use hotline::{
     assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
     comparisons_are_fair_and_the_board_explains_itself,
-    the_console_offers_the_loops_remaining_actions, work_orders_print_one_or_a_filtered_list,
+    the_console_offers_the_loops_remaining_actions, the_list_has_a_total_pages_and_countdowns,
+    work_orders_print_one_or_a_filtered_list,
 };
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
@@ -1845,6 +1846,7 @@ on_both_stores!(
     work_orders_print_one_or_a_filtered_list,
     the_console_offers_the_loops_remaining_actions,
     comparisons_are_fair_and_the_board_explains_itself,
+    the_list_has_a_total_pages_and_countdowns,
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,
