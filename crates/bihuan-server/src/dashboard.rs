@@ -222,12 +222,7 @@ async fn dashboard(
     };
     let body = html! {
         h1 { "领导驾驶舱 · " (from) " 至 " (to) }
-        form.filters method="get" action="/dashboard" {
-            label { "期间" select name="period" {
-                @for (spec, label) in period_choices(now) { option value=(spec) selected[spec == units.spec] { (label) } }
-            } }
-            button.primary type="submit" { "查看" }
-        }
+        (period_form("/dashboard", now, &units.spec, html! {}))
         h2 { "五率" }
         div.cards {
             @for f in five.as_array().into_iter().flatten() {
@@ -344,13 +339,18 @@ fn q_clone(q: &MetricsQuery) -> MetricsQuery {
         min_volume: q.min_volume,
         board: q.board,
         coordination_min_volume: q.coordination_min_volume,
+        from: q.from.clone(),
+        to: q.to.clone(),
     }
 }
 
+/// The periods of 四比 to choose from: the last 24 months, the last 12 assessment months (19th
+/// to 18th), the last 8 quarters, the last 4 half-years and the last 3 years. Any other period,
+/// a custom range included, is given by its spec (`days:2026-11-01:2026-11-15`) or `from`/`to`.
 fn period_choices(now: bihuan_domain::time::Instant) -> Vec<(String, String)> {
     let d = local_date(now);
     let mut v = Vec::new();
-    for back in 0..12 {
+    for back in 0..24 {
         if let Some(m) = d.checked_sub_months(Months::new(back)) {
             v.push((
                 format!("month:{}-{:02}", m.year(), m.month()),
@@ -358,17 +358,69 @@ fn period_choices(now: bihuan_domain::time::Instant) -> Vec<(String, String)> {
             ));
         }
     }
-    let q = (d.month() - 1) / 3 + 1;
-    v.push((
-        format!("quarter:{}-{q}", d.year()),
-        format!("{}年第{q}季度", d.year()),
-    ));
-    v.push((
-        format!("assess:{}-{:02}", d.year(), d.month()),
-        format!("{}年{}月考核期（上月19日至本月18日）", d.year(), d.month()),
-    ));
-    v.push((format!("year:{}", d.year()), format!("{}年全年", d.year())));
+    for back in 0..12 {
+        if let Some(m) = d.checked_sub_months(Months::new(back)) {
+            v.push((
+                format!("assess:{}-{:02}", m.year(), m.month()),
+                format!("{}年{}月考核期（上月19日至本月18日）", m.year(), m.month()),
+            ));
+        }
+    }
+    let (mut y, mut q) = (d.year(), (d.month() - 1) / 3 + 1);
+    for _ in 0..8 {
+        v.push((format!("quarter:{y}-{q}"), format!("{y}年第{q}季度")));
+        if q == 1 {
+            y -= 1;
+            q = 4;
+        } else {
+            q -= 1;
+        }
+    }
+    let (mut y, mut h) = (d.year(), if d.month() <= 6 { 1 } else { 2 });
+    for _ in 0..4 {
+        v.push((
+            format!("half:{y}-{h}"),
+            format!("{y}年{}", if h == 1 { "上半年" } else { "下半年" }),
+        ));
+        if h == 1 {
+            y -= 1;
+            h = 2;
+        } else {
+            h = 1;
+        }
+    }
+    for back in 0..3 {
+        let y = d.year() - back;
+        v.push((format!("year:{y}"), format!("{y}年全年")));
+    }
     v
+}
+
+/// The period selector of the dashboard and the board: the choices above, the period in force if
+/// it is none of them, and a custom range.
+fn period_form(
+    action: &str,
+    now: bihuan_domain::time::Instant,
+    spec: &str,
+    extra: Markup,
+) -> Markup {
+    let choices = period_choices(now);
+    let (from, to) = spec
+        .strip_prefix("days:")
+        .and_then(|r| r.split_once(':'))
+        .unwrap_or(("", ""));
+    html! {
+        form.filters.no-print method="get" action=(action) {
+            label { "期间" select name="period" {
+                @for (value, label) in &choices { option value=(value) selected[value == spec] { (label) } }
+                @if !choices.iter().any(|(v, _)| v == spec) { option value=(spec) selected { (spec) } }
+            } }
+            label { "或自定义起" input type="date" name="from" value=(from); }
+            label { "止" input type="date" name="to" value=(to); }
+            button.primary type="submit" { "查看" }
+            (extra)
+        }
+    }
 }
 
 /// The spec of the last complete month before `now`.
@@ -421,7 +473,7 @@ fn board_table(r: &report::Report) -> Markup {
 /// not ranked; no personal data, no login; prints for posting.
 async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> Response {
     let now = state.clock.now();
-    let spec = q.period.clone().unwrap_or_else(|| last_complete_month(now));
+    let spec = report::spec_of(&q).unwrap_or_else(|| last_complete_month(now));
     let query = |by: &str| MetricsQuery {
         period: Some(spec.clone()),
         by: Some(by.into()),
@@ -467,14 +519,7 @@ async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> 
     };
     let body = html! {
         h1 { "诉求办理红灰榜 · " (from) " 至 " (to) }
-        form.filters.no-print method="get" action="/board" {
-            label { "期间" select name="period" {
-                @for (value, label) in period_choices(now) { option value=(value) selected[value == spec] { (label) } }
-                @if !period_choices(now).iter().any(|(v, _)| *v == spec) { option value=(spec) selected { (spec) } }
-            } }
-            button.primary type="submit" { "查看" }
-            button type="button" data-print="1" { "打印张贴" }
-        }
+        (period_form("/board", now, &spec, html! { button type="button" data-print="1" { "打印张贴" } }))
         @if units.same_span.is_some() { p.small.muted { "本期尚未结束，榜单随回访结果变化；默认显示上一个完整月。" } }
         p.muted {
             "依据回访结果计算：综合得分 = 响应率×" (format!("{:.0}%", w.response * 100.0)) " + 解决率×" (format!("{:.0}%", w.resolution * 100.0)) " + 满意率×" (format!("{:.0}%", w.satisfaction * 100.0))

@@ -290,10 +290,13 @@ pub fn document() -> Value {
     let mut attach = returns(attach, items_of("AttachmentView"));
     attach["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}});
     let metric_params = json!([
-        {"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11（上月19日至本月18日）、days:2026-11-01:2026-11-15;默认本月", "schema": {"type": "string"}},
+        {"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11（上月19日至本月18日）、days:2026-11-01:2026-11-15；默认本月", "schema": {"type": "string"}},
         {"name": "by", "in": "query", "required": false, "description": "unit（默认）、township、category、channel、kind", "schema": {"type": "string"}},
         {"name": "min_volume", "in": "query", "required": false, "description": "参与排名的最少回访量，默认10", "schema": {"type": "integer"}},
-        {"name": "board", "in": "query", "required": false, "description": "红榜、灰榜各列几名，默认3", "schema": {"type": "integer"}}
+        {"name": "board", "in": "query", "required": false, "description": "红榜、灰榜各列几名，默认3", "schema": {"type": "integer"}},
+        {"name": "coordination_min_volume", "in": "query", "required": false, "description": "参与双考核排名的最少已知结果数，默认5", "schema": {"type": "integer"}},
+        {"name": "from", "in": "query", "required": false, "description": "自定义期间的第一天（与 to 同时给出时优先于 period）", "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "required": false, "description": "自定义期间的最后一天", "schema": {"type": "string", "format": "date"}}
     ]);
     let mut metrics = op(
         "期间指标：各项比率、同比环比、分组、排名与红灰榜",

@@ -453,6 +453,22 @@ pub struct MetricsQuery {
     pub board: Option<usize>,
     /// The fewest known 双考核 outcomes for a unit to be ranked on them (default 5).
     pub coordination_min_volume: Option<u64>,
+    /// A custom range, first and last day (`2026-11-01`, `2026-11-15`); both given, they win
+    /// over `period`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The period a query asks for: `from` and `to` as a custom range when both are given, else
+/// `period`; `None` for the default.
+pub fn spec_of(q: &MetricsQuery) -> Option<String> {
+    fn day(s: &Option<String>) -> Option<&str> {
+        s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    match (day(&q.from), day(&q.to)) {
+        (Some(a), Some(b)) => Some(format!("days:{a}:{b}")),
+        _ => q.period.clone().filter(|p| !p.trim().is_empty()),
+    }
 }
 
 /// Everything a dashboard shows for a period.
@@ -475,7 +491,7 @@ pub struct Report {
 
 pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     let now = state.clock.now();
-    let spec = q.period.clone().unwrap_or_else(|| current_month(now));
+    let spec = spec_of(q).unwrap_or_else(|| current_month(now));
     let period = parse_period(&spec)?;
     let by = By::parse(q.by.as_deref())?;
     let min_volume = q.min_volume.unwrap_or(10);

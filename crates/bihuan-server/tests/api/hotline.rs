@@ -537,3 +537,46 @@ pub async fn the_list_has_a_total_pages_and_countdowns(app: TestApp) {
     let page = page_text(&dispatcher, app.url("/appeals?size=abc&p=x")).await;
     assert!(page.contains("每页 50 件"));
 }
+
+/// Any period of 四比 can be chosen, a custom range too, on the dashboard, the board and the API
+/// (issue 16, item 1).
+pub async fn any_period_of_sibi_can_be_chosen(app: TestApp) {
+    let leader = console_session(&app, "leader").await;
+    let dash = page_text(&leader, app.url("/dashboard")).await;
+    for choice in [
+        r#"value="month:2025-01""#,
+        r#"value="assess:2026-01""#,
+        r#"value="quarter:2025-1""#,
+        r#"value="half:2025-1""#,
+        r#"value="year:2024""#,
+    ] {
+        assert!(dash.contains(choice), "{choice} offered");
+    }
+    let dash = page_text(
+        &leader,
+        app.url("/dashboard?period=month:2026-11&from=2026-10-05&to=2026-10-20"),
+    )
+    .await;
+    assert!(
+        dash.contains("领导驾驶舱 · 2026-10-05 至 2026-10-20"),
+        "the custom range wins"
+    );
+    assert!(
+        dash.contains(r#"value="2026-10-05""#),
+        "and is shown in the form"
+    );
+    let (s, m) = app
+        .get("leader", "/api/v1/metrics?from=2026-10-05&to=2026-10-20")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(m["period"]["spec"], "days:2026-10-05:2026-10-20");
+    let (s, e) = app
+        .get("leader", "/api/v1/metrics?from=2026-10-20&to=2026-10-05")
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_period"))
+    );
+    let board = page_text(&app.client, app.url("/board?period=quarter:2026-3")).await;
+    assert!(board.contains("2026-07-01 至 2026-09-30"));
+}

@@ -25,8 +25,8 @@ use hardening::{
     the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
 };
 use hotline::{
-    assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
-    comparisons_are_fair_and_the_board_explains_itself,
+    any_period_of_sibi_can_be_chosen, assisting_units_see_their_work_and_give_opinions,
+    both_sides_of_a_whistle_are_measured, comparisons_are_fair_and_the_board_explains_itself,
     the_console_offers_the_loops_remaining_actions, the_list_has_a_total_pages_and_countdowns,
     work_orders_print_one_or_a_filtered_list,
 };
@@ -1847,6 +1847,7 @@ on_both_stores!(
     the_console_offers_the_loops_remaining_actions,
     comparisons_are_fair_and_the_board_explains_itself,
     the_list_has_a_total_pages_and_countdowns,
+    any_period_of_sibi_can_be_chosen,
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,
