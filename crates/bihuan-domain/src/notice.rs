@@ -106,6 +106,8 @@ pub struct Draft {
     pub text: String,
     /// Unique to what this tells whom: queued once.
     pub key: String,
+    /// When the step it tells of happened.
+    pub event_at: Instant,
 }
 
 /// One notice and its delivery.
@@ -119,6 +121,9 @@ pub struct Notice {
     pub key: String,
     pub status: Delivery,
     pub attempts: u32,
+    /// When the step it tells of happened (the queueing may come later).
+    #[serde(default)]
+    pub event_at: Option<Instant>,
     pub queued_at: Instant,
     pub next_try: Option<Instant>,
     pub sent_at: Option<Instant>,
@@ -147,6 +152,8 @@ pub enum NoticeEvent {
         key: String,
         /// A unit's notice is delivered when queued.
         delivered: bool,
+        #[serde(default)]
+        event_at: Option<Instant>,
     },
     Sent,
     SendFailed {
@@ -183,6 +190,7 @@ impl Aggregate for Notice {
                 text: d.text.clone(),
                 key: d.key.clone(),
                 delivered: matches!(d.to, Recipient::Unit { .. }),
+                event_at: Some(d.event_at),
             }]),
             (Some(n), NoticeCommand::Attempted { ok, error }) => {
                 if n.status != Delivery::Pending {
@@ -222,6 +230,7 @@ impl Aggregate for Notice {
                     text,
                     key,
                     delivered,
+                    event_at,
                 },
             ) => Notice {
                 appeal: *appeal,
@@ -236,6 +245,7 @@ impl Aggregate for Notice {
                     Delivery::Pending
                 },
                 attempts: 0,
+                event_at: *event_at,
                 queued_at: at,
                 next_try: (!delivered).then_some(at),
                 sent_at: delivered.then_some(at),
@@ -299,18 +309,21 @@ pub fn notices_for(
         .take(30)
         .collect();
     let phone = appeal.citizen.phone.clone().filter(Phone::is_valid);
-    let mut push = |to: Recipient, kind: NoticeKind, text: String, version: u64, who: String| {
-        out.push(Draft {
-            appeal: appeal.id,
-            number: n,
-            to,
-            kind,
-            text,
-            key: format!("{}:{version}:{who}", appeal.id.0),
-        });
-    };
+    let mut push =
+        |to: Recipient, kind: NoticeKind, text: String, version: u64, who: String, at: Instant| {
+            out.push(Draft {
+                appeal: appeal.id,
+                number: n,
+                to,
+                kind,
+                text,
+                key: format!("{}:{version}:{who}", appeal.id.0),
+                event_at: at,
+            });
+        };
     for r in records {
         let v = r.version;
+        let at = r.at;
         match &r.event {
             Event::Registered { .. } => {
                 if let Some(p) = &phone {
@@ -320,6 +333,7 @@ pub fn notices_for(
                         format!("【12345】您反映的诉求已受理，编号 {n}，我们将按时限交办并答复。"),
                         v,
                         "citizen".into(),
+                        at,
                     );
                 }
             }
@@ -339,6 +353,7 @@ pub fn notices_for(
                     ),
                     v,
                     format!("u{}", lead.0),
+                    at,
                 );
                 for u in assisting {
                     push(
@@ -353,6 +368,7 @@ pub fn notices_for(
                         },
                         v,
                         format!("u{}", u.0),
+                        at,
                     );
                 }
             }
@@ -370,6 +386,7 @@ pub fn notices_for(
                         ),
                         v,
                         format!("u{}", u.0),
+                        at,
                     );
                 }
             }
@@ -407,6 +424,7 @@ pub fn notices_for(
                         ),
                         v,
                         format!("u{}", u.0),
+                        at,
                     );
                 }
             }
@@ -422,6 +440,7 @@ pub fn notices_for(
                         format!("【12345】您的诉求 {n} 已由{by}答复，近期将回访听取您的意见。"),
                         v,
                         "citizen".into(),
+                        at,
                     );
                 }
             }
@@ -433,6 +452,7 @@ pub fn notices_for(
                         format!("【12345】感谢您对诉求 {n} 办理情况的评价，如仍有问题请再次来电。"),
                         v,
                         "citizen".into(),
+                        at,
                     );
                 }
             }
@@ -472,6 +492,7 @@ pub fn due_soon_notice(appeal: &Appeal, now: Instant) -> Option<Draft> {
             format_local(due)
         ),
         key: format!("{}:due:{}", appeal.id.0, due.timestamp()),
+        event_at: now,
     })
 }
 
@@ -501,6 +522,7 @@ mod tests {
             kind: NoticeKind::Registered,
             text: "已受理".into(),
             key: "1:1:citizen".into(),
+            event_at: at,
         };
         let ev = Notice::decide(None, &NoticeCommand::Queue(draft), &actor(), at, ctx()).unwrap();
         let mut n = Notice::apply(None, &ev[0], at);

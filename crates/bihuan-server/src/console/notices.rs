@@ -32,7 +32,7 @@ pub(super) fn notice_rows(
             tbody {
                 @for n in items {
                     tr {
-                        td.small data-label="时间" { (format_local(n.state.queued_at)) }
+                        td.small data-label="时间" { (format_local(n.state.event_at.unwrap_or(n.state.queued_at))) }
                         td data-label="类别" { (n.state.kind.label()) }
                         td.num data-label="工单" { a href=(format!("/appeals/{}", n.state.number)) { (n.state.number) } }
                         td data-label="内容" { (bihuan_domain::appeal::mask_free_text(&n.state.text)) }
