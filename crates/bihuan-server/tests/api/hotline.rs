@@ -580,3 +580,56 @@ pub async fn any_period_of_sibi_can_be_chosen(app: TestApp) {
     let board = page_text(&app.client, app.url("/board?period=quarter:2026-3")).await;
     assert!(board.contains("2026-07-01 至 2026-09-30"));
 }
+
+/// The dashboard's volume and overdue figures open the appeals they count: the list's total
+/// equals the figure (issue 16, item 4, for these two).
+pub async fn the_volume_and_overdue_figures_open_their_appeals(app: TestApp) {
+    let mut numbers = Vec::new();
+    for _ in 0..7 {
+        numbers.push(n(&app.register(&new_appeal()).await));
+    }
+    for num in &numbers[..4] {
+        app.ok(
+            "dispatcher",
+            num,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+    }
+    app.ok("housing", &numbers[0], json!({"action": "sign"}))
+        .await;
+    // Three days on: the unsigned dispatches and the undispatched appeals are overdue.
+    app.clock.advance(chrono::Duration::days(3));
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-11")
+        .await;
+    let volume = m["headline"]["volume"].as_u64().unwrap();
+    let overdue = m["headline"]["overdue"].as_u64().unwrap();
+    assert_eq!(volume, 7);
+    assert!(overdue >= 6, "{overdue}");
+    let leader = console_session(&app, "leader").await;
+    let dash = page_text(&leader, app.url("/dashboard?period=month:2026-11")).await;
+    let total = |page: &str| -> u64 {
+        page.split(r#"<strong id="list-total">"#)
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no total in {page}"))
+    };
+    // Follow the dashboard's own links.
+    let link_of = |label: &str| -> String {
+        let at = dash
+            .find(&format!(r#"<div class="l">{label}</div>"#))
+            .unwrap();
+        let start = dash[..at].rfind("href=\"").unwrap() + 6;
+        dash[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&")
+    };
+    let page = page_text(&leader, app.url(&link_of("受理量"))).await;
+    assert_eq!(total(&page), volume, "受理量 opens exactly its appeals");
+    let page = page_text(&leader, app.url(&link_of("当前超期"))).await;
+    assert_eq!(total(&page), overdue, "当前超期 opens exactly its appeals");
+}

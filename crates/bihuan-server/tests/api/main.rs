@@ -28,7 +28,7 @@ use hotline::{
     any_period_of_sibi_can_be_chosen, assisting_units_see_their_work_and_give_opinions,
     both_sides_of_a_whistle_are_measured, comparisons_are_fair_and_the_board_explains_itself,
     the_console_offers_the_loops_remaining_actions, the_list_has_a_total_pages_and_countdowns,
-    work_orders_print_one_or_a_filtered_list,
+    the_volume_and_overdue_figures_open_their_appeals, work_orders_print_one_or_a_filtered_list,
 };
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
@@ -1848,6 +1848,7 @@ on_both_stores!(
     comparisons_are_fair_and_the_board_explains_itself,
     the_list_has_a_total_pages_and_countdowns,
     any_period_of_sibi_can_be_chosen,
+    the_volume_and_overdue_figures_open_their_appeals,
     the_console_offers_exactly_what_the_domain_accepts,
     the_openapi_schemas_describe_the_answers,
     an_owner_must_be_an_active_account,
