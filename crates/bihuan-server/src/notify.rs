@@ -97,13 +97,21 @@ pub struct Notifier {
     /// Event ids already handled near the feed position (ids a concurrent writer made visible
     /// late are picked up by a look back).
     seen: tokio::sync::Mutex<BTreeSet<u64>>,
+    /// Keys this server has queued or found queued, so that a due-soon reminder looked at on
+    /// every pass costs an index read once, not every five seconds (bounded: cleared past
+    /// [`KNOWN_KEYS`]).
+    known: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// Most keys [`Notifier::known`] remembers before it starts afresh.
+const KNOWN_KEYS: usize = 200_000;
 
 impl Notifier {
     pub fn new(sender: Arc<dyn Sender>) -> Notifier {
         Notifier {
             sender,
             seen: Default::default(),
+            known: Default::default(),
         }
     }
 
@@ -210,10 +218,28 @@ pub async fn start_near_the_end(
 
 /// Queues a notice unless one with its key is queued already; whether it was new.
 async fn queue(state: &AppState, d: notice::Draft, now: Instant) -> Result<bool, StoreError> {
-    let found = aggregates::find::<Notice>(state.store.as_ref(), "key", &d.key, 0, 1).await?;
-    if !found.is_empty() {
+    let remember = |key: &str| {
+        let mut known = state.notify.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= KNOWN_KEYS {
+            known.clear();
+        }
+        known.insert(key.to_string());
+    };
+    if state
+        .notify
+        .known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&d.key)
+    {
         return Ok(false);
     }
+    let found = aggregates::find::<Notice>(state.store.as_ref(), "key", &d.key, 0, 1).await?;
+    if !found.is_empty() {
+        remember(&d.key);
+        return Ok(false);
+    }
+    let key = d.key.clone();
     aggregates::execute::<Notice>(
         state.store.as_ref(),
         None,
@@ -223,6 +249,7 @@ async fn queue(state: &AppState, d: notice::Draft, now: Instant) -> Result<bool,
         Some(0),
     )
     .await?;
+    remember(&key);
     Ok(true)
 }
 
