@@ -47,6 +47,22 @@ async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusC
 
 pub async fn a_citizen_submits_tracks_and_rates_on_the_portal(app: TestApp) {
     let before = app.state.store.count(Default::default()).await.unwrap();
+    // Sent the moment the form was served (the server's clock has not moved): too fast.
+    let (fast, right) = portal_form(&app).await;
+    let (s, page) = post_form(
+        &app,
+        "/portal/submit",
+        &[
+            ("token", &fast),
+            ("answer", &right),
+            ("kind", "help"),
+            ("title", "路灯"),
+            ("content", "路灯不亮。"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("提交太快了"), "{page}");
     let (token, answer) = portal_form(&app).await;
     let mut form = vec![
         ("token", token.as_str()),
@@ -59,7 +75,7 @@ pub async fn a_citizen_submits_tracks_and_rates_on_the_portal(app: TestApp) {
         ("phone", "13912345678"),
         ("answer", "99"),
     ];
-    // Too fast, wrong answer, a robot's hidden field: refused, what was typed kept.
+    // A wrong answer, a robot's hidden field, a bad phone: refused, what was typed kept.
     app.clock.advance(chrono::Duration::seconds(10));
     let (s, page) = post_form(&app, "/portal/submit", &form).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
