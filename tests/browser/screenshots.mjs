@@ -23,6 +23,9 @@ try {
     ["admin", "admin", "/admin"],
     ["dashboard", "leader1", "/dashboard"],
     ["board", null, "/board"],
+    ["portal", null, "/portal"],
+    ["notices-department", "dept01", "/notices"],
+    ["notices-admin", "admin", "/notices"],
   ];
   for (const [name, login, path] of shots) {
     let page;
@@ -39,6 +42,16 @@ try {
       await page.locator("td.num a").first().click();
       await page.waitForLoadState("load");
       await page.screenshot({ path: join(out, "detail.png"), fullPage: true });
+      // Its printable work order.
+      await page.goto(page.url().split("?")[0] + "/print");
+      await page.screenshot({ path: join(out, "work-order.png"), fullPage: true });
+    }
+    if (name === "portal") {
+      // The portal as a citizen sees it on a phone.
+      const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, locale: "zh-CN" })).newPage();
+      await phone.goto(server.base + "/portal");
+      await phone.screenshot({ path: join(out, "portal-phone.png"), fullPage: true });
+      await phone.context().close();
     }
     if (name === "dispatch-queue") {
       // An appeal awaiting dispatch, as the dispatcher sees it: the smart dispatch panel.
@@ -50,7 +63,7 @@ try {
       // Suggestions and possible duplicates appear while the operator types.
       await page.fill("#title", "路灯不亮");
       await page.fill("#address", "桃源镇东门村人民路12号");
-      await page.fill("#content", "来电人反映桃源镇东门村人民路附近路灯问题,已持续一段时间,影响周边群众正常生活。");
+      await page.fill("#content", "来电人反映桃源镇东门村人民路附近路灯问题，已持续一段时间，影响周边群众正常生活。");
       await page.locator("#suggestions .hint").waitFor({ timeout: 5000 });
       await page.screenshot({ path: join(out, "intake-suggestions.png"), fullPage: true });
     }

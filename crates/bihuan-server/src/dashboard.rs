@@ -532,6 +532,7 @@ async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> 
             div.card { div.n { (rate(units.headline.on_time_completion)) } div.l { "按期办结率" } }
         }
         (boards(&units, "部门和乡镇"))
+        p.small.muted { "部门和乡镇榜按主办单位统计各单位办理的诉求；乡镇（街道）榜按诉求发生地统计该乡镇（街道）内的全部诉求，不论由谁主办。" }
         (boards(&towns, "乡镇（街道）"))
         h2 { "全部单位" }
         (board_table(&units))
