@@ -50,6 +50,22 @@ pub trait Aggregate: Clone + Serialize + DeserializeOwned + Send + Sync + 'stati
     }
 }
 
+/// Refuses `action` unless `actor` has one of `roles` (for `decide`).
+pub fn require_role(
+    actor: &Actor,
+    roles: &[crate::lifecycle::Role],
+    action: &'static str,
+) -> Result<(), DomainError> {
+    if roles.contains(&actor.role) {
+        Ok(())
+    } else {
+        Err(DomainError::RoleForbidden {
+            role: actor.role,
+            action,
+        })
+    }
+}
+
 /// A state with its identity and version (the number of events applied).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Versioned<A> {

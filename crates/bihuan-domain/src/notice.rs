@@ -175,12 +175,7 @@ impl Aggregate for Notice {
         at: Instant,
         _ctx: Context<'_>,
     ) -> Result<Vec<NoticeEvent>, DomainError> {
-        if actor.role != Role::System {
-            return Err(DomainError::RoleForbidden {
-                role: actor.role,
-                action: "notify",
-            });
-        }
+        crate::aggregate::require_role(actor, &[Role::System], "notify")?;
         match (state, command) {
             (None, NoticeCommand::Queue(d)) => Ok(vec![NoticeEvent::Queued {
                 appeal: d.appeal,
@@ -588,12 +583,7 @@ impl Aggregate for FeedCursor {
         _at: Instant,
         _ctx: Context<'_>,
     ) -> Result<Vec<FeedCursorEvent>, DomainError> {
-        if actor.role != Role::System {
-            return Err(DomainError::RoleForbidden {
-                role: actor.role,
-                action: "advance_feed",
-            });
-        }
+        crate::aggregate::require_role(actor, &[Role::System], "advance_feed")?;
         let FeedCursorCommand::Advance(high) = command;
         if state.is_some_and(|s| *high < s.high) {
             return Err(DomainError::invalid("high", "读取位置不能后退"));

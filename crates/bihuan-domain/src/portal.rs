@@ -27,15 +27,19 @@ pub fn code_digest(number: AppealNumber, code: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether two secrets' digests are equal, compared in constant time (no early exit that a
+/// timing could reveal).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// Whether `code` is the code of `ticket` (compared in constant time).
 pub fn code_matches(ticket: &PortalTicket, code: &str) -> bool {
-    let want = code_digest(ticket.number, code);
-    want.len() == ticket.code_digest.len()
-        && want
-            .bytes()
-            .zip(ticket.code_digest.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    same_secret(&code_digest(ticket.number, code), &ticket.code_digest)
 }
 
 /// Whether a typed code has the form of one (so a mistyped one gets a clear message).
@@ -84,12 +88,7 @@ impl Aggregate for PortalTicket {
         _at: Instant,
         _ctx: Context<'_>,
     ) -> Result<Vec<PortalEvent>, DomainError> {
-        if actor.role != Role::System {
-            return Err(DomainError::RoleForbidden {
-                role: actor.role,
-                action: "issue_query_code",
-            });
-        }
+        crate::aggregate::require_role(actor, &[Role::System], "issue_query_code")?;
         match (state, command) {
             (
                 None,

@@ -94,10 +94,6 @@ fn hmac(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
         .into()
 }
 
-fn hex(b: &[u8]) -> String {
-    hex::encode(b)
-}
-
 /// A question for the form and the token that lets the server check the answer later.
 struct Challenge {
     question: String,
@@ -110,11 +106,11 @@ fn new_challenge(g: &PortalGuard, now_secs: i64) -> Challenge {
     let mut rng = rand::thread_rng();
     let (a, b): (u32, u32) = (rng.gen_range(1..10), rng.gen_range(1..10));
     let nonce: [u8; 12] = rng.gen();
-    let nonce = hex(&nonce);
+    let nonce = hex::encode(nonce);
     let mac = hmac(&g.key, format!("{now_secs}.{nonce}.{}", a + b).as_bytes());
     Challenge {
         question: format!("{}加{}等于几？", NUMERALS[a as usize], NUMERALS[b as usize]),
-        token: format!("{now_secs}.{nonce}.{}", hex(&mac)),
+        token: format!("{now_secs}.{nonce}.{}", hex::encode(mac)),
     }
 }
 
@@ -147,17 +143,11 @@ fn check_challenge(
     let Ok(answer) = digits(answer).parse::<u32>() else {
         return Err("请回答验证问题（填写数字）。");
     };
-    let want = hex(&hmac(
+    let want = hex::encode(hmac(
         &g.key,
         format!("{issued}.{nonce}.{answer}").as_bytes(),
     ));
-    let same = want.len() == mac.len()
-        && want
-            .bytes()
-            .zip(mac.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !portal::same_secret(&want, mac) {
         return Err("验证问题回答不对，请重新计算后填写。");
     }
     let age = now_secs - issued_secs;
@@ -746,7 +736,7 @@ mod tests {
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
         assert_eq!(
-            hex(&hmac(&key, b"what do ya want for nothing?")),
+            hex::encode(hmac(&key, b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

@@ -431,33 +431,10 @@ pub(super) async fn render_detail(
     error: Option<(String, String)>,
     typed: Option<&Fields>,
 ) -> Response {
-    let r = match parse_ref(key) {
-        Ok(r) => r,
-        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(c)),
-    };
-    let a = match state.store.appeal(r).await {
+    let a = match visible_appeal(state, c, key, "查看").await {
         Ok(a) => a,
-        Err(StoreError::NotFound { .. }) => {
-            return error_page(
-                StatusCode::NOT_FOUND,
-                "未找到工单",
-                "没有这个工单，请检查编号",
-                Some(c),
-            )
-        }
-        Err(e) => {
-            let e = ApiError::from(e);
-            return error_page(e.status, "读取失败", &e.message, Some(c));
-        }
+        Err(page) => return page,
     };
-    if !can_see(c, &a) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权查看",
-            "该工单不属于本单位，无权查看",
-            Some(c),
-        );
-    }
     let history = state.store.history(a.id).await.unwrap_or_default();
     let notices = crate::notify::of_appeal(state, a.id).await;
     let files = state.store.attachments(a.id).await.unwrap_or_default();
@@ -770,24 +747,10 @@ pub(super) async fn upload_submit(
     Path(key): Path<String>,
     mp: axum::extract::Multipart,
 ) -> Response {
-    let a = match parse_ref(&key) {
-        Ok(r) => match state.store.appeal(r).await {
-            Ok(a) => a,
-            Err(e) => {
-                let e = ApiError::from(e);
-                return error_page(e.status, "读取失败", &e.message, Some(&c));
-            }
-        },
-        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
+    let a = match visible_appeal(&state, &c, &key, "操作").await {
+        Ok(a) => a,
+        Err(page) => return page,
     };
-    if !can_see(&c, &a) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权操作",
-            "该工单不属于本单位，无权操作",
-            Some(&c),
-        );
-    }
     let result = match crate::attachments::read_files(mp).await {
         Ok(files) => crate::attachments::store_files(&state, &c, &a, files).await,
         Err(e) => Err(e),

@@ -277,6 +277,42 @@ pub(super) fn appeal_rows_for(
     }
 }
 
+/// The appeal `key` names if the caller may see it, or the page that says why not (a bad
+/// number, no such appeal, another unit's appeal). `what` names the refused act (查看, 打印, 操作).
+pub(super) async fn visible_appeal(
+    state: &AppState,
+    c: &Caller,
+    key: &str,
+    what: &str,
+) -> Result<Appeal, Response> {
+    let r =
+        parse_ref(key).map_err(|e| error_page(e.status, "工单编号有误", &e.message, Some(c)))?;
+    let a = match state.store.appeal(r).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound { .. }) => {
+            return Err(error_page(
+                StatusCode::NOT_FOUND,
+                "未找到工单",
+                "没有这个工单，请检查编号",
+                Some(c),
+            ))
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            return Err(error_page(e.status, "读取失败", &e.message, Some(c)));
+        }
+    };
+    if !can_see(c, &a) {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            &format!("无权{what}"),
+            &format!("该工单不属于本单位，无权{what}"),
+            Some(c),
+        ));
+    }
+    Ok(a)
+}
+
 pub(super) async fn count(state: &AppState, f: AppealFilter) -> u64 {
     state.store.count(f).await.unwrap_or(0)
 }

@@ -109,24 +109,10 @@ pub(super) async fn print_one(
     PageUser(c): PageUser,
     Path(key): Path<String>,
 ) -> Response {
-    let a = match parse_ref(&key) {
-        Ok(r) => match state.store.appeal(r).await {
-            Ok(a) => a,
-            Err(e) => {
-                let e = ApiError::from(e);
-                return error_page(e.status, "未找到工单", &e.message, Some(&c));
-            }
-        },
-        Err(e) => return error_page(e.status, "工单编号有误", &e.message, Some(&c)),
+    let a = match visible_appeal(&state, &c, &key, "打印").await {
+        Ok(a) => a,
+        Err(page) => return page,
     };
-    if !can_see(&c, &a) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "无权查看",
-            "该工单不属于本单位，无权打印",
-            Some(&c),
-        );
-    }
     let history = state.store.history(a.id).await.unwrap_or_default();
     let disclosure = crate::views::Disclosure::for_caller(&c, &a, false);
     let full = disclosure.is_full();
