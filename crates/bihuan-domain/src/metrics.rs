@@ -722,6 +722,35 @@ pub fn overdue_count<'a>(
         .count() as u64
 }
 
+/// When a reply round stopped running: its reply, else the appeal's close (`None`: still
+/// running).
+pub fn round_end(a: &Appeal, r: &crate::lifecycle::ReplyRound) -> Option<Instant> {
+    match (r.replied_at, a.closed_at) {
+        (Some(t), Some(c)) => Some(t.min(c)),
+        (t, c) => t.or(c),
+    }
+}
+
+/// 期末超期 — the overdue count as it stood at `at` (a past period's end): appeals with a reply
+/// deadline before `at` and no reply (nor close) before `at`. Reply deadlines only: they are
+/// the ones whose history the appeal keeps (a round taken back when a return was accepted is
+/// not counted); the count for now, [`overdue_count`], looks at every running deadline.
+pub fn overdue_at<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    at: Instant,
+) -> u64 {
+    appeals
+        .into_iter()
+        .filter(|a| live(a))
+        .filter(|a| {
+            a.reply_rounds.iter().any(|r| {
+                scope.unit(Some(r.unit)) && r.due < at && round_end(a, r).is_none_or(|e| e >= at)
+            })
+        })
+        .count() as u64
+}
+
 /// Volume: appeals registered in the period (merged duplicates included: each was a call).
 pub fn volume<'a>(appeals: impl IntoIterator<Item = &'a Appeal>, period: &Period) -> u64 {
     appeals

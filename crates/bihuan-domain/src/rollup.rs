@@ -69,14 +69,20 @@ pub enum Metric {
     /// 吹哨解决率: an appeal a unit whistled on, by its latest reply after that unit's first
     /// whistle (unit = the whistling unit); num = resolved.
     Whistle,
+    /// A reply deadline that ran out before the reply: the day it ran out (unit = the round's
+    /// unit). With [`Metric::OverdueUntil`] it gives the overdue count at the end of any past
+    /// day: the intervals begun before it less those ended before it.
+    OverdueFrom,
+    /// The day an overdue reply deadline ended — the late reply or the close.
+    OverdueUntil,
 }
 
 /// The version of [`facts`]: a store whose rollups were built by another version rebuilds them
 /// when opened. Raise it whenever `facts` counts something new or differently.
-pub const FACTS_VERSION: &str = "2";
+pub const FACTS_VERSION: &str = "3";
 
 impl Metric {
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 19] = [
         Metric::Ta,
         Metric::Otc,
         Metric::RetAll,
@@ -94,6 +100,8 @@ impl Metric {
         Metric::ReportIn,
         Metric::Assist,
         Metric::Whistle,
+        Metric::OverdueFrom,
+        Metric::OverdueUntil,
     ];
 
     pub fn code(self) -> &'static str {
@@ -115,6 +123,8 @@ impl Metric {
             Metric::ReportIn => "report_in",
             Metric::Assist => "assist",
             Metric::Whistle => "whistle",
+            Metric::OverdueFrom => "overdue_from",
+            Metric::OverdueUntil => "overdue_until",
         }
     }
 
@@ -232,6 +242,14 @@ pub fn facts(a: &Appeal, repeated: bool, cal: &Calendar) -> Vec<Fact> {
             Some(t) => out.push(fact(Metric::Otc, r.due, Some(r.unit), t <= r.due)),
             None => out.push(pending(Metric::Otc, r.due, Some(r.unit), r.due)),
         }
+        // Counted whether or not its deadline has come: a day before it never asks.
+        let end = crate::metrics::round_end(a, r);
+        if end.is_none_or(|e| e > r.due) {
+            out.push(fact(Metric::OverdueFrom, r.due, Some(r.unit), true));
+            if let Some(e) = end {
+                out.push(fact(Metric::OverdueUntil, e, Some(r.unit), true));
+            }
+        }
     }
     let lead = a.lead;
     if let Some(replied) = a.first_replied_at {
@@ -329,7 +347,9 @@ pub fn raised_again(a: &Appeal, later: impl IntoIterator<Item = Instant>) -> boo
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sums {
     pub rows: std::collections::BTreeMap<Metric, (i64, i64, i64)>,
-    /// Open appeals of the group with a running deadline past due (counted from current state).
+    /// For a period still running: open appeals of the group with a running deadline past due
+    /// now (counted from the current state). For a period that is over: appeals whose reply
+    /// deadline had run out without a reply at the period's end ([`add_overdue_at`]).
     pub overdue: u64,
 }
 
@@ -399,4 +419,27 @@ pub fn add_facts<'a>(
             None => s.add(f.metric, f.num, f.den, f.sum),
         }
     }
+}
+
+/// Sets `s.overdue` to the overdue count at the start of `day` (the end of the day before)
+/// from the facts that `keep` accepts: the reply deadlines that ran out before it less those
+/// that ended before it (see [`crate::metrics::overdue_at`]).
+pub fn add_overdue_at<'a>(
+    s: &mut Sums,
+    facts: impl IntoIterator<Item = &'a Fact>,
+    day: NaiveDate,
+    keep: impl Fn(&Fact) -> bool,
+) {
+    let mut n = s.overdue as i64;
+    for f in facts {
+        if f.day >= day || !keep(f) {
+            continue;
+        }
+        match f.metric {
+            Metric::OverdueFrom => n += f.den,
+            Metric::OverdueUntil => n -= f.den,
+            _ => {}
+        }
+    }
+    s.overdue = n.max(0) as u64;
 }

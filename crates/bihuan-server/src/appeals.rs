@@ -184,6 +184,13 @@ pub struct ListQuery {
     pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+    /// A drill-down: only the appeals behind one figure (`closed_loop`, `overdue` … see
+    /// `report::DRILLS`) of `period`, its `part` (`den`, `num`, `missed`), counted for
+    /// `counted_unit` when given.
+    pub metric: Option<String>,
+    pub part: Option<String>,
+    pub period: Option<String>,
+    pub counted_unit: Option<u32>,
 }
 
 /// Narrows a filter to the matches of the query's full-text search, if it has one. Returns the
@@ -268,6 +275,22 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
         let day = parse_date("to", d)?;
         f.to = day.succ_opt().map(start_of_day);
     }
+    if let Some(d) = crate::report::parse_drill(
+        q.metric.as_deref(),
+        q.part.as_deref(),
+        q.period.as_deref(),
+        q.counted_unit,
+        now,
+    )? {
+        if d.overdue_now {
+            // A running period's overdue count is about now, by the current lead.
+            f.overdue = Some(true);
+            if d.unit.is_some() {
+                f.lead = d.unit;
+            }
+        }
+        f.fact = d.filter;
+    }
     f.owner = q.owner.map(UserId);
     if let Some(p) = &q.phone {
         caller.require(&[Role::Operator, Role::Dispatcher, Role::ReturnVisitor])?;
@@ -303,6 +326,15 @@ async fn list(
             "limit 须在1到500之间",
         ));
     }
+    let filter_has_drill = q.metric.as_deref().is_some_and(|m| !m.trim().is_empty());
+    let (drill_total, drill_facts) = if filter_has_drill {
+        (
+            state.store.count(filter.clone()).await?,
+            state.store.count_facts(filter.clone()).await?,
+        )
+    } else {
+        (0, None)
+    };
     let page = state.store.list(filter, q.cursor.clone(), limit).await?;
     let unmasked = page
         .items
@@ -319,6 +351,11 @@ async fn list(
         .map(|a| AppealSummary::new(a, Disclosure::for_caller(&caller, a, true), now))
         .collect();
     let mut out = json!({"items": items, "next_cursor": page.next_cursor});
+    if filter_has_drill {
+        // The figure's own count beside the number of appeals (they differ when one appeal
+        // counts twice: two dispatches, two reply rounds).
+        out["drill"] = json!({"appeals": drill_total, "facts": drill_facts});
+    }
     if let Some((matches, capped)) = search {
         // Matches of the words alone within the caller's scope, before the other filters.
         out["search"] =

@@ -68,6 +68,33 @@ fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
     html! { a.card href=(href) { div.n { (value) } div.l { (label) } div { (extra) } } }
 }
 
+/// A rate's card: the rate opens the appeals of its denominator, and the two counts under it
+/// open the numerator's and the denominator's appeals.
+fn rate_card(label: &str, r: Rate, code: &str, spec: &str, extra: Markup) -> Markup {
+    let den = report::drill_href(code, "den", spec, None, "");
+    let num = report::drill_href(code, "num", spec, None, "");
+    html! {
+        div.card data-metric=(code) {
+            a.n href=(den) { (rate(r)) }
+            div.l { (label) }
+            div.small { a.num href=(num) { (r.num) } " / " a.den href=(den) { (r.den) } }
+            div { (extra) }
+        }
+    }
+}
+
+/// A rate in a table cell, opening the appeals of a unit's denominator; the counts open its
+/// numerator and denominator.
+fn rate_cell(r: Rate, code: &str, spec: &str, unit: &str) -> Markup {
+    let den = report::drill_href(code, "den", spec, Some(unit), "");
+    let num = report::drill_href(code, "num", spec, Some(unit), "");
+    html! {
+        @if r.den == 0 { "—" } @else {
+            a href=(den) { (rate(r)) } " " span.small.muted { a href=(num) { (r.num) } "/" a href=(den) { (r.den) } }
+        }
+    }
+}
+
 /// Monthly series for the last twelve months up to the period's month, from the rollups.
 async fn trend(
     state: &AppState,
@@ -176,7 +203,8 @@ async fn dashboard(
     let h = &units.headline;
     let from = local_date(units.period.start);
     let to = local_date(units.period.end - chrono::Duration::seconds(1));
-    let range = format!("from={from}&to={to}");
+    let spec = units.spec.as_str();
+    let running = units.period.end > now;
     let town_scores: Vec<_> = {
         let mut v: Vec<_> = towns
             .iter()
@@ -222,6 +250,7 @@ async fn dashboard(
     };
     let body = html! {
         h1 { "领导驾驶舱 · " (from) " 至 " (to) }
+        p.small.muted.no-print { "点击任一数字可查看它计入的诉求：比率看分母，其下的两个数分别是分子和分母。" }
         (period_form("/dashboard", now, &units.spec, html! {}))
         h2 { "五率" }
         div.cards {
@@ -236,14 +265,27 @@ async fn dashboard(
         h2 { "诉求办理" }
         (basis_note(&units))
         div.cards {
-            (kpi("受理量", h.volume.to_string(), &format!("/appeals?{range}"), html! { (change(metrics::change(h.volume as f64, units.year_earlier.volume as f64), "同比")) br; (change(metrics::change(h.volume as f64, units.previous.volume as f64), "环比")) }))
-            (kpi("及时受理率", rate(h.timely_acceptance), &format!("/appeals?{range}"), html! {}))
-            (kpi("按期办结率", rate(h.on_time_completion), &format!("/appeals?{range}"), html! {}))
-            (kpi("闭环率", rate(h.closed_loop), &format!("/appeals?{range}&status=closed"), html! { (change(h.closed_loop.value().zip(units.previous.closed_loop.value()).and_then(|(a, b)| metrics::change(a, b)), "环比")) }))
-            (kpi("一次性化解率", rate(h.one_shot), &format!("/appeals?{range}&status=closed"), html! {}))
-            (kpi("满意率", pct(h.satisfaction), &format!("/appeals?{range}&status=closed"), html! { (change(h.satisfaction.zip(units.previous.satisfaction).and_then(|(a, b)| metrics::change(a, b)), "环比")) }))
-            (kpi("综合得分", h.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into()), &format!("/appeals?{range}"), html! { span.small.muted { "响应10%+解决50%+满意40%" } }))
-            a.card.bad href="/appeals?overdue=true&sort=due" { div.n { (h.overdue) } div.l { "当前超期" } }
+            (kpi("受理量", h.volume.to_string(), &report::drill_href("volume", "den", spec, None, ""), html! { (change(metrics::change(h.volume as f64, units.year_earlier.volume as f64), "同比")) br; (change(metrics::change(h.volume as f64, units.previous.volume as f64), "环比")) }))
+            (rate_card("及时受理率", h.timely_acceptance, "timely_acceptance", spec, html! {}))
+            (rate_card("按期办结率", h.on_time_completion, "on_time_completion", spec, html! {}))
+            (rate_card("闭环率", h.closed_loop, "closed_loop", spec, html! { (change(h.closed_loop.value().zip(units.previous.closed_loop.value()).and_then(|(a, b)| metrics::change(a, b)), "环比")) }))
+            (rate_card("一次性化解率", h.one_shot, "one_shot", spec, html! {}))
+            div.card data-metric="satisfied" {
+                a.n href=(report::drill_href("response", "den", spec, None, "")) { (pct(h.satisfaction)) }
+                div.l { "满意率" }
+                div.small {
+                    "满意 " a.num href=(report::drill_href("satisfied", "num", spec, None, "")) { (h.visits.satisfied) }
+                    " 基本满意 " a href=(report::drill_href("basic", "num", spec, None, "")) { (h.visits.basic) }
+                    " / 回访 " a.den href=(report::drill_href("response", "den", spec, None, "")) { (h.visits.visited) }
+                }
+                div { (change(h.satisfaction.zip(units.previous.satisfaction).and_then(|(a, b)| metrics::change(a, b)), "环比")) }
+            }
+            (kpi("综合得分", h.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into()), &report::drill_href("response", "den", spec, None, ""), html! { span.small.muted { "响应10%+解决50%+满意40%" } }))
+            a.card.bad #overdue-card href=(report::drill_href("overdue", "den", spec, None, "sort=due")) {
+                div.n { (h.overdue) }
+                div.l { @if running { "当前超期" } @else { "期末超期" } }
+                div.small.muted { @if running { "现在仍在超期的诉求" } @else { "期末时办理期限已过仍未答复" } }
+            }
         }
         div.panel { h2 { "近12个月受理量（按渠道）与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {
@@ -253,9 +295,9 @@ async fn dashboard(
         div.row {
             div.panel {
                 h2 { "红榜（部门与乡镇，综合得分最高）" }
-                ol { @for k in &units.ranking.red { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                ol { @for k in &units.ranking.red { li { a href=(report::drill_href("volume", "den", spec, Some(k), "")) { (name_of(k)) } } } }
                 h2 { "灰榜（综合得分最低）" }
-                ol { @for k in &units.ranking.grey { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                ol { @for k in &units.ranking.grey { li { a href=(report::drill_href("volume", "den", spec, Some(k), "")) { (name_of(k)) } } } }
                 p.small.muted { "回访量少于 " (units.ranking.min_volume) " 件的单位只列示、不排名。" }
             }
             div.panel { h2 { "受理量（按一级分类）" } div #cats.chart-360 {} }
@@ -264,9 +306,9 @@ async fn dashboard(
         div.row {
             div.panel {
                 h2 { "协同红榜" }
-                ol { @for k in &units.coordination_ranking.red { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                ol { @for k in &units.coordination_ranking.red { li { a href=(report::drill_href("volume", "den", spec, Some(k), "")) { (name_of(k)) } } } }
                 h2 { "协同灰榜" }
-                ol { @for k in &units.coordination_ranking.grey { li { a href=(format!("/appeals?unit={k}&{range}")) { (name_of(k)) } } } }
+                ol { @for k in &units.coordination_ranking.grey { li { a href=(report::drill_href("volume", "den", spec, Some(k), "")) { (name_of(k)) } } } }
                 p.small.muted {
                     "双考核得分 = 报到及时率×" (format!("{:.0}%", w.coordination.report_in * 100.0))
                     " + 协办意见及时率×" (format!("{:.0}%", w.coordination.assist * 100.0))
@@ -277,9 +319,9 @@ async fn dashboard(
             }
             div.panel {
                 div.cards {
-                    (kpi("报到及时率", rate(h.report_in), "/appeals?status=in_progress", html! { span.small.muted { "被吹哨单位 " (h.report_in.num) "/" (h.report_in.den) } }))
-                    (kpi("协办意见及时率", rate(h.assist), "/appeals?status=in_progress", html! { span.small.muted { "协办单位 " (h.assist.num) "/" (h.assist.den) } }))
-                    (kpi("吹哨解决率", rate(h.whistle), "/appeals?status=closed", html! { span.small.muted { "吹哨乡镇 " (h.whistle.num) "/" (h.whistle.den) } }))
+                    (rate_card("报到及时率", h.report_in, "report_in", spec, html! { span.small.muted { "被吹哨单位按时报到 / 应报到" } }))
+                    (rate_card("协办意见及时率", h.assist, "assist", spec, html! { span.small.muted { "协办单位按时提交 / 应提交" } }))
+                    (rate_card("吹哨解决率", h.whistle, "whistle", spec, html! { span.small.muted { "吹哨后解决 / 吹哨后答复" } }))
                 }
             }
         }
@@ -291,11 +333,11 @@ async fn dashboard(
                         @if g.rates.coordination_volume() > 0 {
                             tr {
                                 td { (e.rank.map(|r| r.to_string()).unwrap_or_else(|| "不排名".into())) }
-                                td { a href=(format!("/appeals?unit={}&{range}", g.key)) { (g.name) } }
+                                td { a href=(report::drill_href("volume", "den", spec, Some(&g.key), "")) { (g.name) } }
                                 td { (g.rates.coordination.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())) }
-                                td { (rate(g.rates.report_in)) " " span.small.muted { (g.rates.report_in.num) "/" (g.rates.report_in.den) } }
-                                td { (rate(g.rates.assist)) " " span.small.muted { (g.rates.assist.num) "/" (g.rates.assist.den) } }
-                                td { (rate(g.rates.whistle)) " " span.small.muted { (g.rates.whistle.num) "/" (g.rates.whistle.den) } }
+                                td { (rate_cell(g.rates.report_in, "report_in", spec, &g.key)) }
+                                td { (rate_cell(g.rates.assist, "assist", spec, &g.key)) }
+                                td { (rate_cell(g.rates.whistle, "whistle", spec, &g.key)) }
                             }
                         }
                     }
@@ -311,13 +353,15 @@ async fn dashboard(
                         @if g.rates.visits.visited > 0 || g.rates.overdue > 0 {
                             tr {
                                 td { (e.rank.map(|r| r.to_string()).unwrap_or_else(|| "不排名".into())) }
-                                td { a href=(format!("/appeals?unit={}&{range}", g.key)) { (g.name) } }
-                                td { (g.rates.visits.visited) }
+                                td { a href=(report::drill_href("volume", "den", spec, Some(&g.key), "")) { (g.name) } }
+                                td { a href=(report::drill_href("response", "den", spec, Some(&g.key), "")) { (g.rates.visits.visited) } }
                                 td { (g.rates.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())) }
-                                td { (pct(g.rates.satisfaction)) } td { (pct(g.rates.resolution)) }
-                                td { (rate(g.rates.on_time_completion)) } td { (rate(g.rates.timely_acceptance)) }
-                                td { (rate(g.rates.return_rate)) }
-                                td { @if g.rates.overdue > 0 { a href=(format!("/appeals?unit={}&overdue=true", g.key)) { span.badge.overdue { (g.rates.overdue) } } } @else { "0" } }
+                                td { a href=(report::drill_href("satisfied", "num", spec, Some(&g.key), "")) { (pct(g.rates.satisfaction)) } }
+                                td { (rate_cell(Rate::new(g.rates.visits.resolved, g.rates.visits.visited), "resolution", spec, &g.key)) }
+                                td { (rate_cell(g.rates.on_time_completion, "on_time_completion", spec, &g.key)) }
+                                td { (rate_cell(g.rates.timely_acceptance, "timely_acceptance", spec, &g.key)) }
+                                td { (rate_cell(g.rates.return_rate, "return_rate", spec, &g.key)) }
+                                td { @if g.rates.overdue > 0 { a href=(report::drill_href("overdue", "den", spec, Some(&g.key), "")) { span.badge.overdue { (g.rates.overdue) } } } @else { "0" } }
                             }
                         }
                     }
@@ -445,7 +489,19 @@ fn unranked_reason(volume: u64, score: Option<f64>, min_volume: u64) -> String {
     }
 }
 
-fn board_table(r: &report::Report) -> Markup {
+/// The link of a board row's figure: a unit's own work, or everything in a township.
+fn row_href(code: &str, part: &str, spec: &str, key: &str, by_unit: bool) -> Option<String> {
+    // The group of appeals with no unit or no township has no list of its own.
+    key.parse::<u32>().ok()?;
+    Some(if by_unit {
+        report::drill_href(code, part, spec, Some(key), "")
+    } else {
+        report::drill_href(code, part, spec, None, &format!("township={key}"))
+    })
+}
+
+fn board_table(r: &report::Report, by_unit: bool) -> Markup {
+    let spec = r.spec.as_str();
     html! {
         div.table-wrap { table {
             thead { tr { th { "名次" } th { "名称" } th { "回访量" } th { "综合得分" } th { "满意率" } th { "解决率" } th { "按期办结率" } } }
@@ -455,11 +511,11 @@ fn board_table(r: &report::Report) -> Markup {
                         tr {
                             td { @match e.rank { Some(n) => { (n) }, None => { span.muted.small { (unranked_reason(e.volume, e.score, r.ranking.min_volume)) } } } }
                             td { (g.name) }
-                            td { (e.volume) }
+                            td { a href=[row_href("response", "den", spec, &g.key, by_unit)] { (e.volume) } }
                             td { (g.rates.composite.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())) }
-                            td { (pct(g.rates.satisfaction)) }
-                            td { (pct(g.rates.resolution)) }
-                            td { (rate(g.rates.on_time_completion)) }
+                            td { a href=[row_href("satisfied", "num", spec, &g.key, by_unit)] { (pct(g.rates.satisfaction)) } }
+                            td { a href=[row_href("resolution", "num", spec, &g.key, by_unit)] { (pct(g.rates.resolution)) } }
+                            td { a href=[row_href("on_time_completion", "den", spec, &g.key, by_unit)] { (rate(g.rates.on_time_completion)) } }
                         }
                     }
                 }
@@ -526,16 +582,19 @@ async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> 
             "（基本满意按 " (format!("{:.0}%", w.basic_weight * 100.0)) " 计）。回访量少于 " (units.ranking.min_volume) " 件的单位只列示、不排名，以免一两件诉求决定名次。"
         }
         div.cards {
-            div.card { div.n { (units.headline.volume) } div.l { "受理量" } }
-            div.card { div.n { (rate(units.headline.closed_loop)) } div.l { "闭环率" } }
-            div.card { div.n { (pct(units.headline.satisfaction)) } div.l { "满意率" } }
-            div.card { div.n { (rate(units.headline.on_time_completion)) } div.l { "按期办结率" } }
+            a.card href=(report::drill_href("volume", "den", &spec, None, "")) { div.n { (units.headline.volume) } div.l { "受理量" } }
+            a.card href=(report::drill_href("closed_loop", "den", &spec, None, "")) { div.n { (rate(units.headline.closed_loop)) } div.l { "闭环率" } }
+            a.card href=(report::drill_href("response", "den", &spec, None, "")) { div.n { (pct(units.headline.satisfaction)) } div.l { "满意率" } }
+            a.card href=(report::drill_href("on_time_completion", "den", &spec, None, "")) { div.n { (rate(units.headline.on_time_completion)) } div.l { "按期办结率" } }
         }
+        p.small.muted.no-print { "工作人员登录后，点击数字可查看其计入的诉求。" }
         (boards(&units, "部门和乡镇"))
         p.small.muted { "部门和乡镇榜按主办单位统计各单位办理的诉求；乡镇（街道）榜按诉求发生地统计该乡镇（街道）内的全部诉求，不论由谁主办。" }
         (boards(&towns, "乡镇（街道）"))
         h2 { "全部单位" }
-        (board_table(&units))
+        (board_table(&units, true))
+        h2 { "全部乡镇（街道）" }
+        (board_table(&towns, false))
         p.small.muted { "数据来自 12345 诉求办理平台，每件诉求办理时同步汇总；不含任何个人信息。" }
     };
     crate::console::page_pub("红灰榜", None, body).into_response()

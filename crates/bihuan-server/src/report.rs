@@ -204,7 +204,7 @@ pub fn rates(
         overdue: if period.end > now {
             metrics::overdue_count(it(), scope, now)
         } else {
-            0
+            metrics::overdue_at(it(), scope, period.end)
         },
         average_handling_days: metrics::average_handling_days(it(), scope, period, &cat.calendar)
             .ok()
@@ -220,13 +220,7 @@ pub fn rates(
 
 /// The rates of one group from its summed rollup facts. `by_unit`: the group is a unit (its
 /// own dispatches, rounds and involvement), not a slice of everything.
-pub fn rates_from_sums(
-    s: &bihuan_domain::rollup::Sums,
-    by_unit: bool,
-    period: &Period,
-    now: Instant,
-    w: &ScoreWeights,
-) -> Rates {
+pub fn rates_from_sums(s: &bihuan_domain::rollup::Sums, by_unit: bool, w: &ScoreWeights) -> Rates {
     use bihuan_domain::rollup::Metric as M;
     let visits = s.visits();
     Rates {
@@ -242,7 +236,8 @@ pub fn rates_from_sums(
         visits,
         return_rate: s.rate(if by_unit { M::RetUnit } else { M::RetAll }),
         redo_rate: s.rate(M::Redo),
-        overdue: if period.end > now { s.overdue } else { 0 },
+        // The store counted it: now for a running period, at the end for one that is over.
+        overdue: s.overdue,
         average_handling_days: s.average_handling_days(),
         report_in: s.rate(M::ReportIn),
         assist: s.rate(M::Assist),
@@ -381,7 +376,7 @@ pub async fn breakdown(
             out.push(Group {
                 key: u.id.0.to_string(),
                 name: u.name.clone(),
-                rates: rates_from_sums(s, true, period, now, w),
+                rates: rates_from_sums(s, true, w),
             });
         }
         return Ok(out);
@@ -431,7 +426,7 @@ pub async fn breakdown(
         out.push(Group {
             key: k,
             name,
-            rates: rates_from_sums(&s, false, period, now, w),
+            rates: rates_from_sums(&s, false, w),
         });
     }
     Ok(out)
@@ -498,7 +493,7 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
     let board = q.board.unwrap_or(3).clamp(1, 20);
     let cat = state.store.catalog();
     let w = cat.weights;
-    let headline = rates_from_sums(&total(state, &period, now).await?, false, &period, now, &w);
+    let headline = rates_from_sums(&total(state, &period, now).await?, false, &w);
     // A period still running is compared with the same days of the one before and of the year
     // before (1st to 3rd with 1st to 3rd), never with whole periods: "−96 %" two days in says
     // nothing.
@@ -510,8 +505,8 @@ pub async fn build(state: &AppState, q: &MetricsQuery) -> ApiResult<Report> {
         ),
         None => (period.previous(), period.year_earlier()),
     };
-    let previous = rates_from_sums(&total(state, &prev_p, now).await?, false, &prev_p, now, &w);
-    let year_earlier = rates_from_sums(&total(state, &year_p, now).await?, false, &year_p, now, &w);
+    let previous = rates_from_sums(&total(state, &prev_p, now).await?, false, &w);
+    let year_earlier = rates_from_sums(&total(state, &year_p, now).await?, false, &w);
     let groups = breakdown(state, by, &period, now, &cat, &w).await?;
     let ranking = metrics::rank(
         groups
@@ -910,4 +905,225 @@ async fn put_weights_api(
         .map_err(|m| ApiError::unprocessable(ErrorCode::InvalidWeights, m))?;
     state.store.put_score_weights(w).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The figures a drill-down can open: `(code, label, numerator's name, by unit, by others)`.
+/// The metric is the fact counted for a unit's row (its own work) or for anything else.
+pub const DRILLS: &[(&str, &str, &str, Metric, Metric)] = &[
+    ("volume", "受理量", "受理", Metric::VolUnit, Metric::Vol),
+    (
+        "timely_acceptance",
+        "及时受理率",
+        "及时签收",
+        Metric::Ta,
+        Metric::Ta,
+    ),
+    (
+        "on_time_completion",
+        "按期办结率",
+        "按期答复",
+        Metric::Otc,
+        Metric::Otc,
+    ),
+    ("closed_loop", "闭环率", "已闭环", Metric::Cl, Metric::Cl),
+    (
+        "one_shot",
+        "一次性化解率",
+        "一次性化解",
+        Metric::Os,
+        Metric::Os,
+    ),
+    (
+        "return_rate",
+        "退单率",
+        "退单",
+        Metric::RetUnit,
+        Metric::RetAll,
+    ),
+    ("redo_rate", "重办率", "重办", Metric::Redo, Metric::Redo),
+    (
+        "response",
+        "响应率（回访）",
+        "联系上",
+        Metric::Visit,
+        Metric::Visit,
+    ),
+    (
+        "resolution",
+        "解决率",
+        "已解决",
+        Metric::VisitResolved,
+        Metric::VisitResolved,
+    ),
+    (
+        "satisfied",
+        "满意",
+        "满意",
+        Metric::VisitSatisfied,
+        Metric::VisitSatisfied,
+    ),
+    (
+        "basic",
+        "基本满意",
+        "基本满意",
+        Metric::VisitBasic,
+        Metric::VisitBasic,
+    ),
+    (
+        "report_in",
+        "报到及时率",
+        "按时报到",
+        Metric::ReportIn,
+        Metric::ReportIn,
+    ),
+    (
+        "assist",
+        "协办意见及时率",
+        "按时提交",
+        Metric::Assist,
+        Metric::Assist,
+    ),
+    (
+        "whistle",
+        "吹哨解决率",
+        "已解决",
+        Metric::Whistle,
+        Metric::Whistle,
+    ),
+];
+
+use bihuan_domain::rollup::Metric;
+
+/// A drill-down asked for by a list's parameters.
+pub struct Drill {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub part: bihuan_store::FactPart,
+    pub period: Period,
+    pub spec: String,
+    pub unit: Option<UnitId>,
+    pub filter: Option<bihuan_store::FactFilter>,
+    /// For the overdue count of a running period: the appeals overdue now.
+    pub overdue_now: bool,
+}
+
+impl Drill {
+    /// What the list shows, in words: `闭环率 · 分子（已闭环）`.
+    pub fn title(&self) -> String {
+        use bihuan_store::FactPart as P;
+        if self.code == "overdue" {
+            return if self.overdue_now {
+                "当前超期".into()
+            } else {
+                "期末超期（办理期限已过、期末仍未答复）".into()
+            };
+        }
+        let num = DRILLS.iter().find(|d| d.0 == self.code).map_or("", |d| d.2);
+        let part = match self.part {
+            P::Den => "分母（全部计入的）".to_string(),
+            P::Num => format!("分子（{num}）"),
+            P::Missed => format!("未达标（分母减分子，未{num}）"),
+        };
+        if self.code == "volume" {
+            return "受理量".into();
+        }
+        format!("{} · {part}", self.label)
+    }
+}
+
+/// Reads `metric`, `part`, `period` and `counted_unit` of a list query: `None` when no metric
+/// is asked for.
+pub fn parse_drill(
+    metric: Option<&str>,
+    part: Option<&str>,
+    period: Option<&str>,
+    unit: Option<u32>,
+    now: Instant,
+) -> ApiResult<Option<Drill>> {
+    use bihuan_store::{FactFilter, FactPart};
+    let Some(code) = metric.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = |m: String| ApiError::bad_request(ErrorCode::BadQuery, m);
+    let spec = period
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| bad("按指标查看工单时须给出期间（period），如 month:2026-11".into()))?;
+    let p = parse_period(&spec)?;
+    let part = match part.map(str::trim).unwrap_or("den") {
+        "" | "den" => FactPart::Den,
+        "num" => FactPart::Num,
+        "missed" => FactPart::Missed,
+        other => {
+            return Err(bad(format!(
+                "未知的口径「{other}」，可用 den（分母）、num（分子）、missed（未达标）"
+            )))
+        }
+    };
+    let unit = unit.map(UnitId);
+    let first = local_date(p.start);
+    let last = local_date(p.end).pred_opt().unwrap_or(first);
+    if code == "overdue" {
+        let now_running = p.end > now;
+        return Ok(Some(Drill {
+            code: "overdue",
+            label: "超期",
+            part: FactPart::Den,
+            filter: (!now_running).then(|| FactFilter::OverdueAt {
+                day: local_date(p.end),
+                unit,
+            }),
+            period: p,
+            spec,
+            unit,
+            overdue_now: now_running,
+        }));
+    }
+    let Some(&(code, label, _, by_unit, by_other)) = DRILLS.iter().find(|d| d.0 == code) else {
+        let known: Vec<&str> = DRILLS.iter().map(|d| d.0).chain(["overdue"]).collect();
+        return Err(bad(format!(
+            "未知的指标「{code}」，可用 {}",
+            known.join("、")
+        )));
+    };
+    Ok(Some(Drill {
+        code,
+        label,
+        part,
+        filter: Some(FactFilter::Counted {
+            metric: if unit.is_some() { by_unit } else { by_other },
+            first,
+            last,
+            unit,
+            part,
+        }),
+        period: p,
+        spec,
+        unit,
+        overdue_now: false,
+    }))
+}
+
+/// The list of the appeals behind a figure: `/appeals?metric=…&part=…&period=…[&counted_unit=…]`.
+/// `unit` is the unit a row counts for; `extra` narrows by another dimension (`township=7`).
+pub fn drill_href(code: &str, part: &str, spec: &str, unit: Option<&str>, extra: &str) -> String {
+    let mut s = format!("/appeals?metric={code}&period={spec}");
+    if part != "den" {
+        s.push_str(&format!("&part={part}"));
+    }
+    if let Some(u) = unit {
+        s.push_str(&format!("&counted_unit={u}"));
+    }
+    if !extra.is_empty() {
+        s.push('&');
+        s.push_str(extra);
+    }
+    s
+}
+
+/// A period's dates in words: `2026-11-01 至 2026-11-30`.
+pub fn period_label(p: &Period) -> String {
+    let last = local_date(p.end).pred_opt().unwrap_or(local_date(p.start));
+    format!("{} 至 {}", local_date(p.start), last)
 }

@@ -196,7 +196,41 @@ pub struct AppealFilter {
     pub active_since: Option<Instant>,
     /// Only these appeals (the matches of a full-text search). `Some(vec![])` matches nothing.
     pub ids: Option<Vec<AppealId>>,
+    /// Only the appeals behind one figure (a drill-down from the dashboard or a board).
+    pub fact: Option<FactFilter>,
     pub sort: Sort,
+}
+
+/// The appeals one figure counts, read from their facts (see `rollups`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactFilter {
+    /// Appeals with a fact of `metric` on a day in `first..=last` (for `unit`, counted for that
+    /// unit) in the part of the rate asked for. Pending facts count as missed once the filter's
+    /// `now` has passed their deadline, as the rates count them.
+    Counted {
+        metric: bihuan_domain::rollup::Metric,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+        unit: Option<UnitId>,
+        part: FactPart,
+    },
+    /// Appeals overdue at the start of `day` (the end of a past period): a reply deadline run
+    /// out before it and no reply or close before it.
+    OverdueAt {
+        day: chrono::NaiveDate,
+        unit: Option<UnitId>,
+    },
+}
+
+/// Which appeals of a rate a drill-down lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactPart {
+    /// The denominator: every outcome known (or missed).
+    Den,
+    /// The numerator: the hits.
+    Num,
+    /// The denominator less the numerator: the misses.
+    Missed,
 }
 
 /// One page of a list.
@@ -295,6 +329,11 @@ pub trait AppealStore: Send + Sync {
 
     /// How many appeals match a filter (sort and cursor ignored).
     async fn count(&self, filter: AppealFilter) -> Result<u64>;
+
+    /// For a filter with a [`FactFilter::Counted`]: how many facts its appeals contribute —
+    /// the figure itself, which exceeds the number of appeals when one appeal counts twice (two
+    /// dispatches, two reply rounds). `None` for other filters.
+    async fn count_facts(&self, filter: AppealFilter) -> Result<Option<u64>>;
 
     /// Counts of appeals by status, for operations metrics.
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>>;
@@ -477,6 +516,8 @@ pub type RollupRow = (String, i64, i64, String, String, i64, i64, i64);
 pub struct RollupDump {
     pub rows: Vec<RollupRow>,
     pub pending: Vec<rollups::PendingRow>,
+    /// `appeal_facts`: (metric, day, unit, appeal, num, den, pending, due), sorted.
+    pub facts: Vec<(String, i64, i64, i64, i64, i64, i64, Option<i64>)>,
 }
 
 /// How many characters of a token's hash name it in lists and revocations (the hash of a random

@@ -131,6 +131,19 @@ pub(crate) fn filter_clauses(
         clauses.push("citizen_key = ?".into());
         args.push(V::Text(crate::citizen_key(identity)));
     }
+    if let Some(ff) = &f.fact {
+        let (cond, fact_args) = fact_condition(ff, now);
+        match ff {
+            crate::FactFilter::Counted { .. } => clauses.push(format!(
+                "id IN (SELECT appeal_id FROM appeal_facts WHERE {cond})"
+            )),
+            crate::FactFilter::OverdueAt { .. } => clauses.push(format!(
+                "id IN (SELECT appeal_id FROM appeal_facts WHERE {cond} GROUP BY appeal_id
+                 HAVING SUM(CASE WHEN metric = 'overdue_from' THEN den ELSE -den END) > 0)"
+            )),
+        }
+        args.extend(fact_args);
+    }
     if let Some(units) = &f.involving {
         if units.is_empty() {
             clauses.push("1 = 0".into());
@@ -143,6 +156,93 @@ pub(crate) fn filter_clauses(
         }
     }
     (clauses, args)
+}
+
+/// The condition on `appeal_facts` rows of a fact filter, and its arguments.
+fn fact_condition(ff: &crate::FactFilter, now: i64) -> (String, Vec<Arg>) {
+    use crate::rollups::day_bucket;
+    use crate::{FactFilter, FactPart};
+    let unit_arg = |u: &Option<bihuan_domain::org::UnitId>| u.map(|u| Arg::Int(u.0 as i64));
+    match ff {
+        FactFilter::Counted {
+            metric,
+            first,
+            last,
+            unit,
+            part,
+        } => {
+            let mut cond = "metric = ? AND day BETWEEN ? AND ?".to_string();
+            let mut args = vec![
+                Arg::Text(metric.code().into()),
+                Arg::Int(day_bucket(*first)),
+                Arg::Int(day_bucket(*last)),
+            ];
+            if let Some(a) = unit_arg(unit) {
+                cond.push_str(" AND unit = ?");
+                args.push(a);
+            }
+            match part {
+                FactPart::Den => cond.push_str(" AND (den > 0 OR (pending > 0 AND due < ?))"),
+                FactPart::Num => cond.push_str(" AND num > 0"),
+                FactPart::Missed => cond.push_str(" AND (den > num OR (pending > 0 AND due < ?))"),
+            }
+            if *part != FactPart::Num {
+                args.push(Arg::Int(now));
+            }
+            (cond, args)
+        }
+        FactFilter::OverdueAt { day, unit } => {
+            let mut cond = "metric IN ('overdue_from', 'overdue_until') AND day < ?".to_string();
+            let mut args = vec![Arg::Int(day_bucket(*day))];
+            if let Some(a) = unit_arg(unit) {
+                cond.push_str(" AND unit = ?");
+                args.push(a);
+            }
+            (cond, args)
+        }
+    }
+}
+
+/// The facts a filter's appeals contribute (see `AppealStore::count_facts`): the statement
+/// and its arguments, `None` when the filter counts no facts.
+pub(crate) fn fact_count_sql(
+    catalog: &Catalog,
+    f: &AppealFilter,
+    ids_sql: &str,
+) -> Option<(String, Vec<Arg>)> {
+    use crate::{FactFilter, FactPart};
+    let ff @ FactFilter::Counted { part, .. } = f.fact.as_ref()? else {
+        return None;
+    };
+    let now = f.now.map(secs).unwrap_or(0);
+    let (cond, mut args) = fact_condition(ff, now);
+    // The other filters, on the appeals the facts belong to.
+    let rest = AppealFilter {
+        fact: None,
+        ..f.clone()
+    };
+    let (clauses, rest_args) = filter_clauses(catalog, &rest, ids_sql);
+    let missed = "CASE WHEN pending > 0 AND due < ? THEN pending ELSE 0 END";
+    let weight = match part {
+        FactPart::Den => format!("den + {missed}"),
+        FactPart::Num => "num".to_string(),
+        FactPart::Missed => format!("den - num + {missed}"),
+    };
+    let mut all_args = Vec::new();
+    if *part != FactPart::Num {
+        all_args.push(Arg::Int(now));
+    }
+    all_args.append(&mut args);
+    let mut sql =
+        format!("SELECT CAST(COALESCE(SUM({weight}), 0) AS BIGINT) FROM appeal_facts WHERE {cond}");
+    if !clauses.is_empty() {
+        sql.push_str(&format!(
+            " AND appeal_id IN (SELECT id FROM appeals {})",
+            where_sql(&clauses)
+        ));
+        all_args.extend(rest_args);
+    }
+    Some((sql, all_args))
 }
 
 pub(crate) fn where_sql(clauses: &[String]) -> String {

@@ -165,6 +165,70 @@ pub(crate) fn pending_rows(a: &Appeal, facts: &[Fact]) -> Vec<PendingRow> {
         .collect()
 }
 
+/// An appeal's facts of one metric, day (bucket) and unit (0: none): one `appeal_facts` row.
+pub(crate) type FactKey = (Metric, i64, i64);
+
+/// What an `appeal_facts` row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct FactRow {
+    pub num: i64,
+    pub den: i64,
+    /// Facts whose outcome is not known yet: missed once `now` passes `due`.
+    pub pending: i64,
+    pub due: Option<i64>,
+}
+
+/// An appeal's facts as `appeal_facts` rows (handling time is a sum, not a list: left out).
+pub(crate) fn fact_rows(facts: &[Fact]) -> std::collections::BTreeMap<FactKey, FactRow> {
+    let mut out: std::collections::BTreeMap<FactKey, FactRow> = Default::default();
+    for f in facts.iter().filter(|f| f.metric != Metric::Hand) {
+        let key = (
+            f.metric,
+            day_bucket(f.day),
+            f.unit.map_or(0, |u| u.0 as i64),
+        );
+        let row = out.entry(key).or_default();
+        match f.pending_due {
+            Some(due) => {
+                row.pending += 1;
+                let due = due.timestamp();
+                row.due = Some(row.due.map_or(due, |d| d.min(due)));
+            }
+            None => {
+                row.num += f.num;
+                row.den += f.den;
+            }
+        }
+    }
+    out
+}
+
+/// The writes that turn an appeal's rows for `old` facts into those for `new`: the keys to
+/// delete and the rows to write (unchanged rows are left alone).
+#[derive(Debug, Default)]
+pub(crate) struct FactChanges {
+    pub appeal: u64,
+    pub delete: Vec<FactKey>,
+    pub upsert: Vec<(FactKey, FactRow)>,
+}
+
+pub(crate) fn fact_changes(appeal: u64, old: Option<&[Fact]>, new: &[Fact]) -> FactChanges {
+    let before = old.map(fact_rows).unwrap_or_default();
+    let after = fact_rows(new);
+    FactChanges {
+        appeal,
+        delete: before
+            .keys()
+            .filter(|k| !after.contains_key(k))
+            .copied()
+            .collect(),
+        upsert: after
+            .into_iter()
+            .filter(|(k, v)| before.get(k) != Some(v))
+            .collect(),
+    }
+}
+
 /// The bucket ranges that make up a period: whole months from month rows, the rest from day
 /// rows. `(granularity, first bucket, last bucket)`.
 pub(crate) fn segments(period: &Period) -> Vec<(i64, i64, i64)> {
@@ -203,6 +267,18 @@ pub(crate) fn segments(period: &Period) -> Vec<(i64, i64, i64)> {
             Some(n) => d = n,
             None => break,
         }
+    }
+    out
+}
+
+/// The bucket ranges of everything before a period's end — whole months before its last
+/// month, then that month's days — for the overdue count at the end (a running sum).
+pub(crate) fn before_end(period: &Period) -> Vec<(i64, i64, i64)> {
+    let end = local_date(period.end);
+    let month = end.with_day(1).unwrap_or(end);
+    let mut out = vec![(MONTH, i64::MIN, month_bucket(month) - 1)];
+    if let Some(last) = end.pred_opt().filter(|d| *d >= month) {
+        out.push((DAY, day_bucket(month), day_bucket(last)));
     }
     out
 }
@@ -317,6 +393,7 @@ pub(crate) fn repeat_flags(
 
 /// Moves `other`'s one-shot fact when the write of `after` changed whether it was raised again
 /// (see [`repeat_flags`]): its old facts out, its new ones in.
+/// Returns the changes to `other`'s own fact rows, if its answer changed.
 pub(crate) fn move_one_shot(
     delta: &mut Delta,
     other: &Appeal,
@@ -324,14 +401,17 @@ pub(crate) fn move_one_shot(
     before: Option<&Appeal>,
     after: &Appeal,
     cal: &bihuan_domain::Calendar,
-) {
-    if let Some((was, now)) = repeat_flags(other, rest, before, after) {
-        if was != now {
-            let dims = Dims::of(other);
-            delta.apply(&bihuan_domain::rollup::facts(other, was, cal), &dims, -1);
-            delta.apply(&bihuan_domain::rollup::facts(other, now, cal), &dims, 1);
-        }
+) -> Option<FactChanges> {
+    let (was, now) = repeat_flags(other, rest, before, after)?;
+    if was == now {
+        return None;
     }
+    let dims = Dims::of(other);
+    let old = bihuan_domain::rollup::facts(other, was, cal);
+    let new = bihuan_domain::rollup::facts(other, now, cal);
+    delta.apply(&old, &dims, -1);
+    delta.apply(&new, &dims, 1);
+    Some(fact_changes(other.id.0, Some(&old), &new))
 }
 
 /// Who raised which matter when (exact instants), for a rebuild.

@@ -713,6 +713,115 @@ on_both!(
     rollups_match_a_rebuild
 );
 
+/// Every figure opens exactly its appeals (issue 16, item 4): for each figure a list can be
+/// drilled to, its numerator and denominator, for the county and for each unit, in past periods
+/// and the running one, the facts behind the list equal the figure the rollups give, and the
+/// list holds an appeal exactly when the figure is not zero; the overdue count at a past
+/// period's end is the number of appeals its list holds.
+async fn figures_open_their_appeals(f: Fixture) {
+    use bihuan_domain::metrics::Period;
+    use bihuan_domain::rollup::Sums;
+    use bihuan_domain::time::local_date;
+    use bihuan_server::report::DRILLS;
+    use bihuan_store::rollups::{Dim, RollupQuery};
+    use bihuan_store::{FactFilter, FactPart};
+    let s = &f.store;
+    let now = local(2026, 11, 20, 10, 0, 0).unwrap();
+    demo::generate(s, &demo::county(), 1200, now, 5)
+        .await
+        .unwrap();
+    let cat = s.catalog();
+    let units: Vec<_> = cat
+        .org
+        .units()
+        .filter(|u| u.kind.can_handle())
+        .map(|u| u.id)
+        .collect();
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let periods = [
+        Period::month(2026, 10).unwrap(),
+        Period::quarter(2026, 3).unwrap(),
+        Period::days(day(2026, 9, 5), day(2026, 10, 12)).unwrap(),
+        Period::month(2026, 11).unwrap(),
+    ];
+    let (mut checked, mut nonzero, mut overdue_seen) = (0, 0, 0);
+    for p in &periods {
+        let q = |dim| RollupQuery {
+            period: *p,
+            dim,
+            now,
+        };
+        let mut total = Sums::default();
+        for x in s.rollup(q(Dim::Kind)).await.unwrap().values() {
+            total.merge(x);
+        }
+        let by_unit = s.rollup(q(Dim::Unit)).await.unwrap();
+        let first = local_date(p.start);
+        let last = local_date(p.end).pred_opt().unwrap();
+        let mut scopes: Vec<(Option<bihuan_domain::org::UnitId>, Sums)> = vec![(None, total)];
+        for u in &units {
+            scopes.push((
+                Some(*u),
+                by_unit.get(&u.0.to_string()).cloned().unwrap_or_default(),
+            ));
+        }
+        for (unit, sums) in &scopes {
+            for &(code, _, _, m_unit, m_other) in DRILLS {
+                let metric = if unit.is_some() { m_unit } else { m_other };
+                let (num, den, _) = sums.get(metric);
+                for (part, want) in [
+                    (FactPart::Den, den),
+                    (FactPart::Num, num),
+                    (FactPart::Missed, den - num),
+                ] {
+                    let filter = AppealFilter {
+                        now: Some(now),
+                        fact: Some(FactFilter::Counted {
+                            metric,
+                            first,
+                            last,
+                            unit: *unit,
+                            part,
+                        }),
+                        ..AppealFilter::default()
+                    };
+                    let facts = s.count_facts(filter.clone()).await.unwrap();
+                    let appeals = s.count(filter).await.unwrap();
+                    let label = format!("{code} {part:?} {unit:?} {p:?}");
+                    assert_eq!(facts, Some(want as u64), "{label}");
+                    assert!(appeals <= want as u64, "{label}: {appeals} appeals");
+                    assert_eq!(appeals == 0, want == 0, "{label}: {appeals} appeals");
+                    checked += 1;
+                    if want > 0 {
+                        nonzero += 1;
+                    }
+                }
+            }
+            if p.end <= now {
+                let filter = AppealFilter {
+                    now: Some(now),
+                    fact: Some(FactFilter::OverdueAt {
+                        day: local_date(p.end),
+                        unit: *unit,
+                    }),
+                    ..AppealFilter::default()
+                };
+                let listed = s.count(filter).await.unwrap();
+                assert_eq!(listed, sums.overdue, "期末超期 {unit:?} {p:?}");
+                if listed > 0 {
+                    overdue_seen += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 1000 && nonzero > 300,
+        "{checked} checked, {nonzero} not zero"
+    );
+    assert!(overdue_seen > 3, "{overdue_seen}");
+}
+on_both!(every_figure_opens_its_appeals, figures_open_their_appeals);
+
 /// SQLite: the writer leaves checkpoints to a thread of their own (it checkpoints itself only
 /// past 64 MiB of log), so the database file must grow while the store is open and writing,
 /// long before the log is that big — or the log would only ever be copied on close.

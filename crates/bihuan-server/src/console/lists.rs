@@ -24,6 +24,11 @@ pub(super) struct PageQuery {
     size: Option<String>,
     /// The page number shown (the cursor decides which rows).
     p: Option<String>,
+    /// A drill-down from a figure (see `report::parse_drill`).
+    metric: Option<String>,
+    part: Option<String>,
+    period: Option<String>,
+    counted_unit: Option<String>,
 }
 
 pub(super) fn nonempty(s: &Option<String>) -> Option<String> {
@@ -56,6 +61,10 @@ pub(super) async fn list_page(
         sort: nonempty(&q.sort),
         cursor: None,
         limit: None,
+        metric: nonempty(&q.metric),
+        part: nonempty(&q.part),
+        period: nonempty(&q.period),
+        counted_unit: nonempty(&q.counted_unit).and_then(|s| s.parse().ok()),
     };
     let mut filter = match filter_from_query(&lq, &c, now) {
         Ok(f) => f,
@@ -83,6 +92,19 @@ pub(super) async fn list_page(
             .unwrap_or(1)
             .clamp(1, 1_000_000);
     let total = state.store.count(filter.clone()).await.unwrap_or(0);
+    let drill = crate::report::parse_drill(
+        lq.metric.as_deref(),
+        lq.part.as_deref(),
+        lq.period.as_deref(),
+        lq.counted_unit,
+        now,
+    )
+    .ok()
+    .flatten();
+    let drill_facts = match &drill {
+        Some(_) => state.store.count_facts(filter.clone()).await.ok().flatten(),
+        None => None,
+    };
     let pages = total.div_ceil(u64::from(size)).max(1);
     let page_ = match state.store.list(filter, nonempty(&q.cursor), size).await {
         Ok(p) => p,
@@ -186,6 +208,15 @@ pub(super) async fn list_page(
                 @if capped { "，只列出最新的 " (crate::smart::SEARCH_CAP) " 件，请加词或筛选条件缩小范围" }
             }
         }
+        @if let Some(d) = &drill {
+            div.drill #drill {
+                strong { (d.title()) }
+                " · " (crate::report::period_label(&d.period))
+                @if let Some(u) = d.unit { " · 计入单位：" (cat.org.get(u).map(|x| x.name.as_str()).unwrap_or("未知单位")) }
+                @if let Some(n) = drill_facts { @if n != total { "。本指标计 " strong #drill-facts { (n) } " 件次（一件诉求在期间内两次派单或两轮办理时计两次）" } }
+                "。" a href="/appeals" { "清除指标筛选" }
+            }
+        }
         p.total { "共 " strong #list-total { (total) } " 件" @if total > 0 { "，第 " (page_no) " / " (pages) " 页，每页 " (size) " 件" } }
         (appeal_rows(&page_.items, &cat, now))
         div.pager {
@@ -224,6 +255,10 @@ pub(super) fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
     push("to", &q.to);
     push("q", &q.q);
     push("sort", &q.sort);
+    push("metric", &q.metric);
+    push("part", &q.part);
+    push("period", &q.period);
+    push("counted_unit", &q.counted_unit);
     if let Some(r) = q.registered_by {
         v.push(("registered_by".into(), r.to_string()));
     }

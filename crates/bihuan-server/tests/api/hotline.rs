@@ -632,4 +632,64 @@ pub async fn the_volume_and_overdue_figures_open_their_appeals(app: TestApp) {
     assert_eq!(total(&page), volume, "受理量 opens exactly its appeals");
     let page = page_text(&leader, app.url(&link_of("当前超期"))).await;
     assert_eq!(total(&page), overdue, "当前超期 opens exactly its appeals");
+    // A rate opens its denominator, and the count under it its numerator.
+    let tas = &m["headline"]["timely_acceptance"];
+    assert_eq!(tas["den"].as_u64(), Some(4), "{tas}");
+    let page = page_text(&leader, app.url(&link_of("及时受理率"))).await;
+    assert_eq!(total(&page), 4, "及时受理率 opens its denominator");
+    assert!(
+        page.contains("及时受理率 · 分母"),
+        "the list says what it holds"
+    );
+    let num_link = |code: &str| -> String {
+        let at = dash.find(&format!(r#"data-metric="{code}""#)).unwrap();
+        let start = at + dash[at..].find(r#"class="num" href=""#).unwrap() + 18;
+        dash[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&")
+    };
+    let page = page_text(&leader, app.url(&num_link("timely_acceptance"))).await;
+    assert_eq!(
+        total(&page),
+        tas["num"].as_u64().unwrap(),
+        "及时受理率's numerator"
+    );
+    assert_eq!(total(&page), 1, "one dispatch was signed in time");
+
+    // In December, November is over: its overdue count is the one at its end — the housing
+    // bureau's reply that ran out unanswered — and opens exactly those appeals.
+    app.clock.advance(chrono::Duration::days(40));
+    let (_, m) = app
+        .get("leader", "/api/v1/metrics?period=month:2026-11")
+        .await;
+    let at_end = m["headline"]["overdue"].as_u64().unwrap();
+    let dash = page_text(&leader, app.url("/dashboard?period=month:2026-11")).await;
+    assert!(
+        dash.contains("期末超期"),
+        "a past period shows the count at its end"
+    );
+    let at = dash.find(r#"id="overdue-card""#).unwrap();
+    let start = at + dash[at..].find("href=\"").unwrap() + 6;
+    let link = dash[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let page = page_text(&leader, app.url(&link)).await;
+    assert!(at_end >= 1, "{at_end}");
+    assert_eq!(total(&page), at_end, "期末超期 opens exactly its appeals");
+    let bad = app
+        .get("leader", "/api/v1/appeals?metric=closed_loop")
+        .await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST, "a metric needs a period");
+    assert_eq!(bad.1["code"], "bad_query");
+    let (_, list) = app
+        .get(
+            "leader",
+            "/api/v1/appeals?metric=timely_acceptance&period=month:2026-11",
+        )
+        .await;
+    assert_eq!(list["drill"]["facts"], 4);
 }

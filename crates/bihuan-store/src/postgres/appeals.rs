@@ -250,6 +250,19 @@ impl AppealStore for PgStore {
         Ok(n as u64)
     }
 
+    async fn count_facts(&self, filter: AppealFilter) -> Result<Option<u64>> {
+        let catalog = self.catalog();
+        let Some((sql, args)) = crate::query::fact_count_sql(&catalog, &filter, IDS_SQL) else {
+            return Ok(None);
+        };
+        let client = self.pool.get().await?;
+        let n: i64 = client
+            .query_one(&numbered(&sql), &pg_args(&args))
+            .await?
+            .get(0);
+        Ok(Some(n as u64))
+    }
+
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
         let client = self.pool.get().await?;
         client

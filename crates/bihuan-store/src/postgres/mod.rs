@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/006_partial_unit_indexes.sql"),
     include_str!("../../migrations/postgres/007_aggregates.sql"),
     include_str!("../../migrations/postgres/008_audit.sql"),
+    include_str!("../../migrations/postgres/009_appeal_facts.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
@@ -806,9 +807,12 @@ async fn rollups_after_write_pg(
 ) -> Result<()> {
     use bihuan_domain::rollup::{facts, Dims};
     let x = after.id.0;
+    let mut old_facts = None;
     if let Some(b) = before {
         let rep = raised_again_pg(c, b, [x, x]).await?;
-        delta.apply(&facts(b, rep, cal), &Dims::of(b), -1);
+        let fs = facts(b, rep, cal);
+        delta.apply(&fs, &Dims::of(b), -1);
+        old_facts = Some(fs);
         let st = c
             .prepare_cached("DELETE FROM rollup_pending WHERE appeal_id = $1")
             .await?;
@@ -818,6 +822,15 @@ async fn rollups_after_write_pg(
     let new_facts = facts(after, rep, cal);
     delta.apply(&new_facts, &Dims::of(after), 1);
     insert_pending_pg(c, &crate::rollups::pending_rows(after, &new_facts)).await?;
+    write_fact_rows_pg(
+        c,
+        &[crate::rollups::fact_changes(
+            x,
+            old_facts.as_deref(),
+            &new_facts,
+        )],
+    )
+    .await?;
 
     let keys = crate::rollups::affected_keys(before, after);
     if keys.is_empty() {
@@ -835,8 +848,89 @@ async fn rollups_after_write_pg(
                 continue;
             }
             let rest = raised_again_pg(c, &other, [other.id.0, x]).await?;
-            crate::rollups::move_one_shot(delta, &other, rest, before, after, cal);
+            if let Some(ch) = crate::rollups::move_one_shot(delta, &other, rest, before, after, cal)
+            {
+                write_fact_rows_pg(c, &[ch]).await?;
+            }
         }
+    }
+    Ok(())
+}
+
+/// Brings appeals' `appeal_facts` rows up to date (one statement for the deletes, one for the
+/// writes, whatever their number).
+async fn write_fact_rows_pg(
+    c: &impl GenericClient,
+    changes: &[crate::rollups::FactChanges],
+) -> Result<()> {
+    let (mut dm, mut dd, mut du, mut da) = (vec![], vec![], vec![], vec![]);
+    #[allow(clippy::type_complexity)]
+    let (mut um, mut ud, mut uu, mut ua, mut un, mut ue, mut up, mut uq): (
+        Vec<&str>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<Option<i64>>,
+    ) = Default::default();
+    for ch in changes {
+        let a = ch.appeal as i64;
+        for (m, day, unit) in &ch.delete {
+            dm.push(m.code());
+            dd.push(*day);
+            du.push(*unit);
+            da.push(a);
+        }
+        for ((m, day, unit), r) in &ch.upsert {
+            um.push(m.code());
+            ud.push(*day);
+            uu.push(*unit);
+            ua.push(a);
+            un.push(r.num);
+            ue.push(r.den);
+            up.push(r.pending);
+            uq.push(r.due);
+        }
+    }
+    if !dm.is_empty() {
+        let st = c
+            .prepare_cached(
+                "DELETE FROM appeal_facts f USING UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[],
+                                                         $4::BIGINT[]) AS x(metric, day, unit, appeal_id)
+                 WHERE f.metric = x.metric AND f.day = x.day AND f.unit = x.unit
+                   AND f.appeal_id = x.appeal_id",
+            )
+            .await?;
+        c.execute(&st, &[&dm, &dd, &du, &da]).await?;
+    }
+    for start in (0..um.len()).step_by(5_000) {
+        let end = (start + 5_000).min(um.len());
+        let st = c
+            .prepare_cached(
+                "INSERT INTO appeal_facts (metric, day, unit, appeal_id, num, den, pending, due)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[],
+                                      $5::BIGINT[], $6::BIGINT[], $7::BIGINT[], $8::BIGINT[])
+                 ON CONFLICT (metric, day, unit, appeal_id) DO UPDATE SET
+                   num = excluded.num, den = excluded.den, pending = excluded.pending,
+                   due = excluded.due",
+            )
+            .await?;
+        c.execute(
+            &st,
+            &[
+                &&um[start..end],
+                &&ud[start..end],
+                &&uu[start..end],
+                &&ua[start..end],
+                &&un[start..end],
+                &&ue[start..end],
+                &&up[start..end],
+                &&uq[start..end],
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -925,8 +1019,9 @@ async fn rebuild_rollups_pg(
     use bihuan_domain::rollup::{facts, Dims};
     // One rebuild at a time, and no write in between.
     tx.batch_execute(
-        "LOCK TABLE rollups, rollup_deltas, rollup_pending IN EXCLUSIVE MODE;
-         DELETE FROM rollups; DELETE FROM rollup_deltas; DELETE FROM rollup_pending",
+        "LOCK TABLE rollups, rollup_deltas, rollup_pending, appeal_facts IN EXCLUSIVE MODE;
+         DELETE FROM rollups; DELETE FROM rollup_deltas; DELETE FROM rollup_pending;
+         DELETE FROM appeal_facts",
     )
     .await?;
     let mut times = crate::rollups::RaisedTimes::default();
@@ -951,14 +1046,17 @@ async fn rebuild_rollups_pg(
             break;
         }
         let mut pending = Vec::new();
+        let mut rows_of = Vec::new();
         for r in rows {
             let a = r.get::<_, Json<Appeal>>(0).0;
             let fs = facts(&a, crate::rollups::raised_again_in(&times, &a), cal);
             delta.apply(&fs, &Dims::of(&a), 1);
             pending.extend(crate::rollups::pending_rows(&a, &fs));
+            rows_of.push(crate::rollups::fact_changes(a.id.0, None, &fs));
             n += 1;
         }
         insert_pending_pg(tx, &pending).await?;
+        write_fact_rows_pg(tx, &rows_of).await?;
     }
     flush_rollups_pg(tx, delta).await?;
     compact_rollups_pg(tx).await?;
@@ -1014,7 +1112,36 @@ async fn rollup_query_pg(
         out.entry(r.get(0)).or_default().add(m, 0, r.get(2), 0);
     }
     if q.period.end <= q.now {
-        // The overdue count is about now; a period that is over shows none.
+        // A period that is over: the overdue count at its end, a running sum of the intervals.
+        let st = c
+            .prepare_cached(
+                "SELECT key, metric, SUM(den)::BIGINT FROM (
+                     SELECT key, metric, den FROM rollups
+                     WHERE dim = $1 AND g = $2 AND bucket BETWEEN $3 AND $4
+                       AND metric IN ('overdue_from', 'overdue_until')
+                     UNION ALL
+                     SELECT key, metric, den FROM rollup_deltas
+                     WHERE dim = $1 AND g = $2 AND bucket BETWEEN $3 AND $4
+                       AND metric IN ('overdue_from', 'overdue_until')) x
+                 GROUP BY key, metric",
+            )
+            .await?;
+        let mut net: std::collections::HashMap<String, i64> = Default::default();
+        for (g, lo, hi) in crate::rollups::before_end(&q.period) {
+            for r in c.query(&st, &[&dim.code(), &g, &lo, &hi]).await? {
+                let sign = if r.get::<_, &str>(1) == "overdue_from" {
+                    1
+                } else {
+                    -1
+                };
+                *net.entry(r.get(0)).or_default() += sign * r.get::<_, i64>(2);
+            }
+        }
+        for (key, n) in net {
+            if n > 0 {
+                out.entry(key).or_default().overdue = n as u64;
+            }
+        }
         return Ok(out);
     }
     let col = dim.appeal_column();
@@ -1075,7 +1202,32 @@ async fn rollup_dump_pg(c: &impl GenericClient) -> Result<crate::RollupDump> {
         });
     }
     pending.sort();
-    Ok(crate::RollupDump { rows, pending })
+    let facts = c
+        .query(
+            "SELECT metric, day, unit, appeal_id, num, den, pending, due FROM appeal_facts
+             ORDER BY metric COLLATE \"C\", day, unit, appeal_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+                r.get(7),
+            )
+        })
+        .collect();
+    Ok(crate::RollupDump {
+        rows,
+        pending,
+        facts,
+    })
 }
 
 async fn backup_pg(

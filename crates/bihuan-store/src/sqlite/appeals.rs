@@ -147,6 +147,21 @@ impl AppealStore for SqliteStore {
             .await
     }
 
+    async fn count_facts(&self, filter: AppealFilter) -> Result<Option<u64>> {
+        let catalog = self.catalog();
+        self.read(move |conn| {
+            let Some((sql, args)) = crate::query::fact_count_sql(&catalog, &filter, super::IDS_SQL)
+            else {
+                return Ok(None);
+            };
+            let n: i64 = conn
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(super::sqlite_args(args)), |r| r.get(0))?;
+            Ok(Some(n as u64))
+        })
+        .await
+    }
+
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
         self.read(|conn| {
             let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM appeals GROUP BY status")?;

@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/008_partial_unit_indexes.sql"),
     include_str!("../../migrations/sqlite/009_aggregates.sql"),
     include_str!("../../migrations/sqlite/010_audit.sql"),
+    include_str!("../../migrations/sqlite/011_appeal_facts.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -1002,9 +1003,12 @@ fn rollups_after_write(
 ) -> Result<()> {
     use bihuan_domain::rollup::{facts, Dims};
     let x = after.id.0;
+    let mut old_facts = None;
     if let Some(b) = before {
         let rep = raised_again_sql(conn, b, [x, x])?;
-        delta.apply(&facts(b, rep, cal), &Dims::of(b), -1);
+        let fs = facts(b, rep, cal);
+        delta.apply(&fs, &Dims::of(b), -1);
+        old_facts = Some(fs);
         conn.prepare_cached("DELETE FROM rollup_pending WHERE appeal_id = ?")?
             .execute([x as i64])?;
     }
@@ -1012,6 +1016,10 @@ fn rollups_after_write(
     let new_facts = facts(after, rep, cal);
     delta.apply(&new_facts, &Dims::of(after), 1);
     insert_pending(conn, &crate::rollups::pending_rows(after, &new_facts))?;
+    write_fact_rows(
+        conn,
+        &crate::rollups::fact_changes(x, old_facts.as_deref(), &new_facts),
+    )?;
 
     for key in crate::rollups::affected_keys(before, after) {
         let states: Vec<String> = conn
@@ -1026,7 +1034,45 @@ fn rollups_after_write(
                 continue;
             }
             let rest = raised_again_sql(conn, &other, [other.id.0, x])?;
-            crate::rollups::move_one_shot(delta, &other, rest, before, after, cal);
+            if let Some(ch) = crate::rollups::move_one_shot(delta, &other, rest, before, after, cal)
+            {
+                write_fact_rows(conn, &ch)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Brings an appeal's `appeal_facts` rows up to date.
+fn write_fact_rows(conn: &Connection, ch: &crate::rollups::FactChanges) -> Result<()> {
+    let a = ch.appeal as i64;
+    if !ch.delete.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "DELETE FROM appeal_facts WHERE metric = ? AND day = ? AND unit = ? AND appeal_id = ?",
+        )?;
+        for (m, day, unit) in &ch.delete {
+            stmt.execute(params![m.code(), day, unit, a])?;
+        }
+    }
+    if !ch.upsert.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO appeal_facts (metric, day, unit, appeal_id, num, den, pending, due)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (metric, day, unit, appeal_id) DO UPDATE SET
+               num = excluded.num, den = excluded.den, pending = excluded.pending,
+               due = excluded.due",
+        )?;
+        for ((m, day, unit), r) in &ch.upsert {
+            stmt.execute(params![
+                m.code(),
+                day,
+                unit,
+                a,
+                r.num,
+                r.den,
+                r.pending,
+                r.due
+            ])?;
         }
     }
     Ok(())
@@ -1075,6 +1121,7 @@ fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> 
     batch.rollups = Default::default();
     conn.execute("DELETE FROM rollups", [])?;
     conn.execute("DELETE FROM rollup_pending", [])?;
+    conn.execute("DELETE FROM appeal_facts", [])?;
     let mut times = crate::rollups::RaisedTimes::default();
     {
         // Exact instants (the column holds whole seconds; see `RepeatProbe`).
@@ -1097,6 +1144,7 @@ fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> 
         let fs = facts(&a, crate::rollups::raised_again_in(&times, &a), cal);
         delta.apply(&fs, &Dims::of(&a), 1);
         insert_pending(conn, &crate::rollups::pending_rows(&a, &fs))?;
+        write_fact_rows(conn, &crate::rollups::fact_changes(a.id.0, None, &fs))?;
         n += 1;
     }
     flush_rollups(conn, delta)?;
@@ -1144,7 +1192,29 @@ fn rollup_query_sql(
         out.entry(r.get(0)?).or_default().add(m, 0, r.get(2)?, 0);
     }
     if q.period.end <= q.now {
-        // The overdue count is about now; a period that is over shows none.
+        // A period that is over: the overdue count at its end, a running sum of the intervals.
+        let mut stmt = conn.prepare_cached(
+            "SELECT key, metric, SUM(den) FROM rollups
+             WHERE dim = ? AND g = ? AND bucket BETWEEN ? AND ?
+               AND metric IN ('overdue_from', 'overdue_until') GROUP BY key, metric",
+        )?;
+        let mut net: std::collections::HashMap<String, i64> = Default::default();
+        for (g, lo, hi) in crate::rollups::before_end(&q.period) {
+            let mut rows = stmt.query(params![dim.code(), g, lo, hi])?;
+            while let Some(r) = rows.next()? {
+                let sign = if r.get::<_, String>(1)? == "overdue_from" {
+                    1
+                } else {
+                    -1
+                };
+                *net.entry(r.get(0)?).or_default() += sign * r.get::<_, i64>(2)?;
+            }
+        }
+        for (key, n) in net {
+            if n > 0 {
+                out.entry(key).or_default().overdue = n as u64;
+            }
+        }
         return Ok(out);
     }
     let col = dim.appeal_column();
@@ -1200,7 +1270,29 @@ fn rollup_dump_sql(conn: &Connection) -> Result<crate::RollupDump> {
         });
     }
     pending.sort();
-    Ok(crate::RollupDump { rows, pending })
+    let facts = conn
+        .prepare(
+            "SELECT metric, day, unit, appeal_id, num, den, pending, due FROM appeal_facts
+             ORDER BY metric, day, unit, appeal_id",
+        )?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(crate::RollupDump {
+        rows,
+        pending,
+        facts,
+    })
 }
 
 /// Refuses a restore into a store that already holds a county.
