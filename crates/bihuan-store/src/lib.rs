@@ -517,8 +517,11 @@ pub struct RollupDump {
     pub rows: Vec<RollupRow>,
     pub pending: Vec<rollups::PendingRow>,
     /// `appeal_facts`: (metric, day, unit, appeal, num, den, pending, due), sorted.
-    pub facts: Vec<(String, i64, i64, i64, i64, i64, i64, Option<i64>)>,
+    pub facts: Vec<FactDumpRow>,
 }
+
+/// One `appeal_facts` row: (metric, day, unit, appeal, num, den, pending, due).
+pub type FactDumpRow = (String, i64, i64, i64, i64, i64, i64, Option<i64>);
 
 /// How many characters of a token's hash name it in lists and revocations (the hash of a random
 /// token: knowing the start of it gives nothing away).
