@@ -207,6 +207,10 @@ pub fn document() -> Value {
         ("sort", "newest（默认）或 due（按最近期限）"),
         ("cursor", "上一页返回的 next_cursor"),
         ("limit", "每页条数 1–500，默认50"),
+        ("metric", "按指标查看：只列出某个数字背后的工单，如 closed_loop、on_time_completion、volume、overdue（须同时给出 period）"),
+        ("part", "指标的哪一部分：den（分母，默认）、num（分子）、missed（分母中未计入分子的）"),
+        ("period", "指标的期间：month:2026-11、quarter:2026-4、half:2026-1、year:2026、assess:2026-11、days:2026-11-01:2026-11-15"),
+        ("counted_unit", "指标计入的单位ID（单位排名中的数字）"),
     ]
     .iter()
     .map(|(n, d)| json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}}))
@@ -258,7 +262,9 @@ pub fn document() -> Value {
             "items": {"type": "array", "items": schema_ref("AppealSummary")},
             "next_cursor": {"type": ["string", "null"], "description": "下一页的 cursor;没有下一页时为 null"},
             "search": {"type": "object", "description": "有 q 时：本人可见范围内匹配的件数", "properties": {
-                "matches": {"type": "integer"}, "capped": {"type": "boolean"}, "cap": {"type": "integer"}}}}}),
+                "matches": {"type": "integer"}, "capped": {"type": "boolean"}, "cap": {"type": "integer"}}},
+            "drill": {"type": "object", "description": "有 metric 时：该数字背后的工单数（appeals）与计数件次（facts，一件工单可计入多次，如多轮答复）", "properties": {
+                "appeals": {"type": "integer"}, "facts": {"type": "integer"}}}}}),
     );
     let mut register = op(
         "登记诉求；可带 Idempotency-Key 头防止重复登记",

@@ -283,6 +283,29 @@ pub(crate) fn before_end(period: &Period) -> Vec<(i64, i64, i64)> {
     out
 }
 
+/// The overdue count at a period's end from the summed `overdue_from` / `overdue_until` facts
+/// before it (`(key, metric, sum)` rows from the ranges of [`before_end`]): each key's
+/// started intervals minus its ended ones. Both backends call this; only the SQL differs.
+pub(crate) fn overdue_at_end(
+    out: &mut HashMap<String, bihuan_domain::rollup::Sums>,
+    rows: impl IntoIterator<Item = (String, String, i64)>,
+) {
+    let mut net: HashMap<String, i64> = HashMap::new();
+    for (key, metric, n) in rows {
+        let sign = if metric == Metric::OverdueFrom.code() {
+            1
+        } else {
+            -1
+        };
+        *net.entry(key).or_default() += sign * n;
+    }
+    for (key, n) in net {
+        if n > 0 {
+            out.entry(key).or_default().overdue = n as u64;
+        }
+    }
+}
+
 /// The first and last day buckets of a period (for pending facts).
 pub(crate) fn day_range(period: &Period) -> (i64, i64) {
     let first = local_date(period.start);

@@ -1126,22 +1126,13 @@ async fn rollup_query_pg(
                  GROUP BY key, metric",
             )
             .await?;
-        let mut net: std::collections::HashMap<String, i64> = Default::default();
+        let mut summed = Vec::new();
         for (g, lo, hi) in crate::rollups::before_end(&q.period) {
             for r in c.query(&st, &[&dim.code(), &g, &lo, &hi]).await? {
-                let sign = if r.get::<_, &str>(1) == "overdue_from" {
-                    1
-                } else {
-                    -1
-                };
-                *net.entry(r.get(0)).or_default() += sign * r.get::<_, i64>(2);
+                summed.push((r.get(0), r.get(1), r.get(2)));
             }
         }
-        for (key, n) in net {
-            if n > 0 {
-                out.entry(key).or_default().overdue = n as u64;
-            }
-        }
+        crate::rollups::overdue_at_end(&mut out, summed);
         return Ok(out);
     }
     let col = dim.appeal_column();

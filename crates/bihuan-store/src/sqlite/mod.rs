@@ -1198,23 +1198,14 @@ fn rollup_query_sql(
              WHERE dim = ? AND g = ? AND bucket BETWEEN ? AND ?
                AND metric IN ('overdue_from', 'overdue_until') GROUP BY key, metric",
         )?;
-        let mut net: std::collections::HashMap<String, i64> = Default::default();
+        let mut summed = Vec::new();
         for (g, lo, hi) in crate::rollups::before_end(&q.period) {
             let mut rows = stmt.query(params![dim.code(), g, lo, hi])?;
             while let Some(r) = rows.next()? {
-                let sign = if r.get::<_, String>(1)? == "overdue_from" {
-                    1
-                } else {
-                    -1
-                };
-                *net.entry(r.get(0)?).or_default() += sign * r.get::<_, i64>(2)?;
+                summed.push((r.get(0)?, r.get(1)?, r.get(2)?));
             }
         }
-        for (key, n) in net {
-            if n > 0 {
-                out.entry(key).or_default().overdue = n as u64;
-            }
-        }
+        crate::rollups::overdue_at_end(&mut out, summed);
         return Ok(out);
     }
     let col = dim.appeal_column();
