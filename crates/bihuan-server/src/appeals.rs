@@ -300,12 +300,20 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
     f.sort = match q.sort.as_deref() {
         None | Some("newest") => Sort::Newest,
         Some("due") => Sort::DueFirst,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                ErrorCode::BadQuery,
-                format!("未知的排序「{other}」，可用 newest 或 due"),
-            ))
-        }
+        Some(other) => match other
+            .strip_prefix("due:")
+            .and_then(bihuan_store::Deadline::parse)
+        {
+            Some(d) => Sort::Deadline(d),
+            None => {
+                return Err(ApiError::bad_request(
+                    ErrorCode::BadQuery,
+                    format!(
+                        "未知的排序「{other}」，可用 newest（最新登记）、due（最近期限）或 due:dispatch、due:sign、due:first_contact、due:reply（按某一期限，只列该期限正在计时的工单）"
+                    ),
+                ))
+            }
+        },
     };
     caller.scope(&mut f);
     Ok(f)

@@ -204,7 +204,7 @@ pub fn document() -> Value {
         ("owner", "首席服务官用户ID"),
         ("phone", "来电号码：查该群众的历史诉求（受理、派单、回访人员）"),
         ("q", "全文搜索：内容、答复、备注中的词，空格分隔，须全部出现（最多100字）"),
-        ("sort", "newest（默认）或 due（按最近期限）"),
+        ("sort", "newest（默认，最新登记在前）、due（最近的期限在前）、due:dispatch / due:sign / due:first_contact / due:reply（按交办、签收、首次联系、答复期限，只列该期限正在计时的工单）"),
         ("cursor", "上一页返回的 next_cursor"),
         ("limit", "每页条数 1–500，默认50"),
         ("metric", "按指标查看：只列出某个数字背后的工单，如 closed_loop、on_time_completion、volume、overdue（须同时给出 period）"),

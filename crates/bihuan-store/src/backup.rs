@@ -225,7 +225,8 @@ pub(crate) const TABLES: &[Table] = &[
 
 /// Keys of `meta` that are each database's own bookkeeping, not data: left out of archives, and
 /// set again by the database that restores.
-pub(crate) const BOOKKEEPING: &str = "('catalog_version', 'revocations', 'rollups_built')";
+pub(crate) const BOOKKEEPING: &str =
+    "('catalog_version', 'revocations', 'rollups_built', 'deadline_columns')";
 
 /// The filter a table's rows are read with.
 pub(crate) fn row_filter(t: &Table) -> String {

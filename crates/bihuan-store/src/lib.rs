@@ -163,6 +163,77 @@ pub enum Sort {
     Newest,
     /// The running deadline that runs out first, first; appeals with none last.
     DueFirst,
+    /// Only the appeals whose `Deadline` is running, the one that runs out first first.
+    Deadline(Deadline),
+}
+
+/// A deadline the appeals table keeps in a column of its own while it runs (see
+/// `Appeal::running_deadlines`), for lists sorted by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// The centre's dispatch of a new appeal (交办期限).
+    Dispatch,
+    /// The unit's signing for a dispatched appeal (签收期限).
+    Sign,
+    /// The first contact with the citizen (首次联系期限).
+    FirstContact,
+    /// The reply (答复期限).
+    Reply,
+}
+
+impl Deadline {
+    pub const ALL: [Deadline; 4] = [
+        Deadline::Dispatch,
+        Deadline::Sign,
+        Deadline::FirstContact,
+        Deadline::Reply,
+    ];
+
+    /// The name `Appeal::running_deadlines` gives it, also its code in queries.
+    pub fn code(self) -> &'static str {
+        match self {
+            Deadline::Dispatch => "dispatch",
+            Deadline::Sign => "sign",
+            Deadline::FirstContact => "first_contact",
+            Deadline::Reply => "reply",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Deadline> {
+        Deadline::ALL.into_iter().find(|d| d.code() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Deadline::Dispatch => "交办期限",
+            Deadline::Sign => "签收期限",
+            Deadline::FirstContact => "首次联系期限",
+            Deadline::Reply => "答复期限",
+        }
+    }
+
+    /// Its column in `appeals`.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            Deadline::Dispatch => "dispatch_due",
+            Deadline::Sign => "sign_due",
+            Deadline::FirstContact => "contact_due",
+            Deadline::Reply => "reply_due",
+        }
+    }
+
+    /// The running deadlines' columns of an appeal, in the order of [`Deadline::ALL`] (whole
+    /// seconds; `None` when not running).
+    pub(crate) fn columns_of(a: &Appeal) -> [Option<i64>; 4] {
+        let running = a.running_deadlines();
+        Deadline::ALL.map(|d| {
+            running
+                .iter()
+                .find(|(name, _, _)| *name == d.code())
+                .map(|(_, _, due)| due.timestamp())
+        })
+    }
 }
 
 /// Filters of the appeal list. Empty fields do not filter.

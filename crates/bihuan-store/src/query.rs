@@ -155,7 +155,59 @@ pub(crate) fn filter_clauses(
             args.extend(units.iter().map(|u| V::Int(u.0 as i64)));
         }
     }
+    if let crate::Sort::Deadline(d) = f.sort {
+        // Sorted by one deadline: the appeals whose deadline runs (the count agrees).
+        clauses.push(format!("{} IS NOT NULL", d.column()));
+    }
     (clauses, args)
+}
+
+/// The sort of a list: the key each row is read with (`SELECT id, <key>, state`), the ORDER BY,
+/// and — after a cursor — the condition for the rows after it, pushed onto the filter's.
+pub(crate) fn order_clause(
+    sort: crate::Sort,
+    cursor: Option<&str>,
+    clauses: &mut Vec<String>,
+    args: &mut Vec<Arg>,
+) -> crate::Result<(String, String)> {
+    use crate::Sort;
+    let bad_cursor = || {
+        crate::StoreError::invalid(
+            bihuan_domain::ErrorCode::BadCursor,
+            "分页游标无效，请从第一页重新查询",
+        )
+    };
+    let key = match sort {
+        Sort::Newest => "id".to_string(),
+        Sort::DueFirst => format!("COALESCE(next_due, {})", i64::MAX),
+        Sort::Deadline(d) => d.column().to_string(),
+    };
+    if let Some(c) = cursor {
+        if sort == Sort::Newest {
+            let id: i64 = c.parse().map_err(|_| bad_cursor())?;
+            clauses.push("id < ?".into());
+            args.push(Arg::Int(id));
+        } else {
+            let (k, id) = c.split_once(':').ok_or_else(bad_cursor)?;
+            let k: i64 = k.parse().map_err(|_| bad_cursor())?;
+            let id: i64 = id.parse().map_err(|_| bad_cursor())?;
+            clauses.push(format!("({key} > ? OR ({key} = ? AND id > ?))"));
+            args.extend([Arg::Int(k), Arg::Int(k), Arg::Int(id)]);
+        }
+    }
+    let order = match sort {
+        Sort::Newest => "ORDER BY id DESC".to_string(),
+        _ => format!("ORDER BY {key}, id"),
+    };
+    Ok((key, order))
+}
+
+/// The cursor after the row `(id, key)` of a list in this sort.
+pub(crate) fn cursor_after(sort: crate::Sort, id: i64, key: i64) -> String {
+    match sort {
+        crate::Sort::Newest => id.to_string(),
+        _ => format!("{key}:{id}"),
+    }
 }
 
 /// The condition on `appeal_facts` rows of a fact filter, and its arguments.

@@ -196,6 +196,10 @@ pub(super) async fn list_page(
             label { "排序" select name="sort" {
                 option value="newest" { "最新登记" }
                 option value="due" selected[selected(&q.sort, "due")] { "期限最近" }
+                @for d in bihuan_store::Deadline::ALL {
+                    @let v = format!("due:{}", d.code());
+                    option value=(v) selected[selected(&q.sort, &v)] { "按" (d.label()) "（计时中）" }
+                }
             } }
             label { "每页" select name="size" {
                 @for n in [20u32, 50, 100] { option value=(n) selected[n == size] { (n) " 件" } }
@@ -216,6 +220,9 @@ pub(super) async fn list_page(
                 @if let Some(n) = drill_facts { @if n != total { "。本指标计 " strong #drill-facts { (n) } " 件次（一件诉求在期间内两次派单或两轮办理时计两次）" } }
                 "。" a href="/appeals" { "清除指标筛选" }
             }
+        }
+        @if let Some(d) = q.sort.as_deref().and_then(|s| s.strip_prefix("due:")).and_then(bihuan_store::Deadline::parse) {
+            p.muted { "按" (d.label()) "排序：只列出" (d.label()) "正在计时的工单，最先到期的在前。" }
         }
         p.total { "共 " strong #list-total { (total) } " 件" @if total > 0 { "，第 " (page_no) " / " (pages) " 页，每页 " (size) " 件" } }
         (appeal_rows(&page_.items, &cat, now))

@@ -189,33 +189,10 @@ impl AppealStore for PgStore {
         let catalog = self.catalog();
         let limit = limit.clamp(1, 500);
         let (mut clauses, mut args) = filter_clauses(&catalog, &filter, IDS_SQL);
-        const NO_DUE: i64 = i64::MAX;
-        let bad_cursor =
-            || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效，请从第一页重新查询");
-        let order = match filter.sort {
-            Sort::Newest => {
-                if let Some(c) = &cursor {
-                    let id: i64 = c.parse().map_err(|_| bad_cursor())?;
-                    clauses.push("id < ?".into());
-                    args.push(Arg::Int(id));
-                }
-                "ORDER BY id DESC"
-            }
-            Sort::DueFirst => {
-                if let Some(c) = &cursor {
-                    let (k, id) = c.split_once(':').ok_or_else(bad_cursor)?;
-                    let k: i64 = k.parse().map_err(|_| bad_cursor())?;
-                    let id: i64 = id.parse().map_err(|_| bad_cursor())?;
-                    clauses.push(format!(
-                        "(COALESCE(next_due, {NO_DUE}) > ? OR (COALESCE(next_due, {NO_DUE}) = ? AND id > ?))"
-                    ));
-                    args.extend([Arg::Int(k), Arg::Int(k), Arg::Int(id)]);
-                }
-                "ORDER BY COALESCE(next_due, 9223372036854775807), id"
-            }
-        };
+        let (key, order) =
+            crate::query::order_clause(filter.sort, cursor.as_deref(), &mut clauses, &mut args)?;
         let sql = numbered(&format!(
-            "SELECT id, COALESCE(next_due, {NO_DUE}), state FROM appeals {} {order} LIMIT {}",
+            "SELECT id, {key}, state FROM appeals {} {order} LIMIT {}",
             where_sql(&clauses),
             limit + 1
         ));
@@ -229,10 +206,7 @@ impl AppealStore for PgStore {
             last = Some((r.get::<_, i64>(0), r.get::<_, i64>(1)));
         }
         let next_cursor = match (more, last) {
-            (true, Some((id, due))) => Some(match filter.sort {
-                Sort::Newest => id.to_string(),
-                Sort::DueFirst => format!("{due}:{id}"),
-            }),
+            (true, Some((id, key))) => Some(crate::query::cursor_after(filter.sort, id, key)),
             _ => None,
         };
         Ok(Page { items, next_cursor })

@@ -40,7 +40,7 @@ use crate::{
     AccountStore, AppealStore, AttachmentStore, OpsStore, ReferenceStore, RollupStore, SmartStore,
 };
 use crate::{
-    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
+    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result,
     StoreError, User, UserUpdate,
 };
 
@@ -64,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/007_aggregates.sql"),
     include_str!("../../migrations/postgres/008_audit.sql"),
     include_str!("../../migrations/postgres/009_appeal_facts.sql"),
+    include_str!("../../migrations/postgres/010_deadline_columns.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
@@ -296,23 +297,75 @@ async fn read_appeal(c: &impl GenericClient, r: &AppealRef, lock: bool) -> Resul
     Ok(row.get::<_, Json<Appeal>>(0).0)
 }
 
+/// Fills the deadline columns (migration 010) of the appeals written before them, once (a
+/// second server starting at the same time fills them again, to the same values).
+async fn fill_deadline_columns(client: &mut deadpool_postgres::Object) -> Result<()> {
+    let done = client
+        .query_opt("SELECT value FROM meta WHERE key = 'deadline_columns'", &[])
+        .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let tx = client.transaction().await?;
+    let n = refill_deadline_columns(&tx).await?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('deadline_columns', '1') ON CONFLICT (key) DO NOTHING",
+        &[],
+    )
+    .await?;
+    tx.commit().await?;
+    if n > 0 {
+        tracing::info!(
+            appeals = n,
+            "filled the deadline columns of an older database (once)"
+        );
+    }
+    Ok(())
+}
+
+/// Writes every appeal's deadline columns from its state (derived data, like the rollups: an
+/// archive does not carry them). Only appeals with a running deadline (`next_due`) have any.
+pub(super) async fn refill_deadline_columns(c: &impl GenericClient) -> Result<u64> {
+    let rows = c
+        .query("SELECT state FROM appeals WHERE next_due IS NOT NULL", &[])
+        .await?;
+    let write = c
+        .prepare(
+            "UPDATE appeals SET dispatch_due = $1, sign_due = $2, contact_due = $3, reply_due = $4
+             WHERE id = $5",
+        )
+        .await?;
+    for r in &rows {
+        let a = r.get::<_, Json<Appeal>>(0).0;
+        let d = crate::Deadline::columns_of(&a);
+        c.execute(&write, &[&d[0], &d[1], &d[2], &d[3], &(a.id.0 as i64)])
+            .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
 async fn save_appeal(
     c: &impl GenericClient,
     a: &Appeal,
     idempotency_key: Option<&str>,
 ) -> Result<()> {
     let next = a.next_deadline();
+    let due = crate::Deadline::columns_of(a);
     let st = c
         .prepare_cached(
             "INSERT INTO appeals (id, number, version, status, regime, kind, channel, urgency,
                  category, township, lead, owner, registered_at, registered_by, citizen_key,
-                 next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, ($20::TEXT)::JSONB, $21)
+                 next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due,
+                 dispatch_due, sign_due, contact_due, reply_due)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, ($20::TEXT)::JSONB, $21,
+                 $22, $23, $24, $25)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
                  category = excluded.category, township = excluded.township, lead = excluded.lead,
                  owner = excluded.owner, next_due = excluded.next_due,
                  due_soon_at = excluded.due_soon_at, updated_at = excluded.updated_at,
-                 state = excluded.state, unsupervised_due = excluded.unsupervised_due",
+                 state = excluded.state, unsupervised_due = excluded.unsupervised_due,
+                 dispatch_due = excluded.dispatch_due, sign_due = excluded.sign_due,
+                 contact_due = excluded.contact_due, reply_due = excluded.reply_due",
         )
         .await?;
     c.execute(
@@ -339,6 +392,10 @@ async fn save_appeal(
             &secs(a.last_at),
             &a.to_stored_json()?,
             &a.next_unsupervised_deadline().map(secs),
+            &due[0],
+            &due[1],
+            &due[2],
+            &due[3],
         ],
     )
     .await?;
@@ -462,6 +519,7 @@ impl PgStore {
             .await
             .map_err(|e| internal(format!("cannot connect to {target}: {e}")))?;
         migrate(&mut client).await?;
+        fill_deadline_columns(&mut client).await?;
         let version = meta_counter(&client, CATALOG_VERSION).await?;
         let catalog = load_catalog(&client).await?;
         let built = client

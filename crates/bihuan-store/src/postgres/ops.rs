@@ -61,6 +61,7 @@ impl OpsStore for PgStore {
         let catalog = load_catalog(&tx).await?;
         // Rollups are derived data: not in the archive, built again here.
         rebuild_rollups_pg(&tx, &catalog.calendar).await?;
+        super::refill_deadline_columns(&tx).await?;
         bump_meta_counter(&tx, CATALOG_VERSION).await?;
         let version = meta_counter(&tx, CATALOG_VERSION).await?;
         tx.commit().await?;

@@ -34,7 +34,7 @@ use crate::{
     AccountStore, AppealStore, AttachmentStore, OpsStore, ReferenceStore, RollupStore, SmartStore,
 };
 use crate::{
-    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result, Sort,
+    AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result,
     StoreError, User, UserUpdate,
 };
 
@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/009_aggregates.sql"),
     include_str!("../../migrations/sqlite/010_audit.sql"),
     include_str!("../../migrations/sqlite/011_appeal_facts.sql"),
+    include_str!("../../migrations/sqlite/012_deadline_columns.sql"),
 ];
 
 /// Largest number of jobs committed together.
@@ -180,6 +181,53 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Fills the deadline columns (migration 012) of the appeals written before them, once.
+fn fill_deadline_columns(conn: &mut Connection) -> Result<()> {
+    let done: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'deadline_columns'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let n = refill_deadline_columns(&tx)?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('deadline_columns', '1')",
+        [],
+    )?;
+    tx.commit()?;
+    if n > 0 {
+        tracing::info!(
+            appeals = n,
+            "filled the deadline columns of an older database (once)"
+        );
+    }
+    Ok(())
+}
+
+/// Writes every appeal's deadline columns from its state (derived data, like the rollups: an
+/// archive does not carry them). Only appeals with a running deadline (`next_due`) have any.
+pub(super) fn refill_deadline_columns(conn: &Connection) -> Result<u64> {
+    let mut n = 0u64;
+    let mut read = conn.prepare("SELECT state FROM appeals WHERE next_due IS NOT NULL")?;
+    let mut write = conn.prepare(
+        "UPDATE appeals SET dispatch_due = ?, sign_due = ?, contact_due = ?, reply_due = ?
+         WHERE id = ?",
+    )?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let a: Appeal = serde_json::from_str(&r.get::<_, String>(0)?)?;
+        let d = crate::Deadline::columns_of(&a);
+        write.execute(params![d[0], d[1], d[2], d[3], a.id.0 as i64])?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 fn load_catalog(conn: &Connection) -> Result<Catalog> {
     let mut stmt = conn.prepare("SELECT id, name, kind, parent, aliases FROM units ORDER BY id")?;
     let units = stmt
@@ -294,16 +342,21 @@ fn read_appeal(conn: &Connection, r: &AppealRef) -> Result<Appeal> {
 /// Writes the current state row and the involvement index.
 fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> Result<()> {
     let next = a.next_deadline();
+    let due = crate::Deadline::columns_of(a);
     conn.prepare_cached(
         "INSERT INTO appeals (id, number, version, status, regime, kind, channel, urgency,
              category, township, lead, owner, registered_at, registered_by, citizen_key,
-             next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             next_due, due_soon_at, idempotency_key, updated_at, state, unsupervised_due,
+             dispatch_due, sign_due, contact_due, reply_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+             ?22, ?23, ?24, ?25)
          ON CONFLICT(id) DO UPDATE SET version = excluded.version, status = excluded.status,
              category = excluded.category, township = excluded.township, lead = excluded.lead,
              owner = excluded.owner, next_due = excluded.next_due,
              due_soon_at = excluded.due_soon_at, updated_at = excluded.updated_at,
-             state = excluded.state, unsupervised_due = excluded.unsupervised_due",
+             state = excluded.state, unsupervised_due = excluded.unsupervised_due,
+             dispatch_due = excluded.dispatch_due, sign_due = excluded.sign_due,
+             contact_due = excluded.contact_due, reply_due = excluded.reply_due",
     )?
     .execute(params![
             a.id.0 as i64,
@@ -328,6 +381,10 @@ fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> 
             // Empty fields left out: more rows to a page (see `Appeal::to_stored_json`).
             a.to_stored_json()?,
             a.next_unsupervised_deadline().map(secs),
+            due[0],
+            due[1],
+            due[2],
+            due[3],
     ])?;
     let mut units: Vec<UnitId> = a
         .lead
@@ -500,6 +557,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
         conn.pragma_update(None, "journal_size_limit", WAL_BACKSTOP_PAGES * 4096)?;
         migrate(&mut conn)?;
+        fill_deadline_columns(&mut conn)?;
         let loaded = load_catalog(&conn)?;
         let built: Option<String> = conn
             .query_row(
@@ -877,37 +935,12 @@ fn list_query(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<Page> {
-    use rusqlite::types::Value as V;
-    let (mut clauses, args) = filter_clauses(catalog, f, IDS_SQL);
-    let mut args = sqlite_args(args);
-    const NO_DUE: i64 = i64::MAX;
-    let bad_cursor =
-        || StoreError::invalid(ErrorCode::BadCursor, "分页游标无效，请从第一页重新查询");
-    let order = match f.sort {
-        Sort::Newest => {
-            if let Some(c) = cursor {
-                let id: i64 = c.parse().map_err(|_| bad_cursor())?;
-                clauses.push("id < ?".into());
-                args.push(V::Integer(id));
-            }
-            "ORDER BY id DESC"
-        }
-        Sort::DueFirst => {
-            if let Some(c) = cursor {
-                let (k, id) = c.split_once(':').ok_or_else(bad_cursor)?;
-                let k: i64 = k.parse().map_err(|_| bad_cursor())?;
-                let id: i64 = id.parse().map_err(|_| bad_cursor())?;
-                clauses.push(format!(
-                    "(COALESCE(next_due, {NO_DUE}) > ? OR (COALESCE(next_due, {NO_DUE}) = ? AND id > ?))"
-                ));
-                args.extend([V::Integer(k), V::Integer(k), V::Integer(id)]);
-            }
-            "ORDER BY COALESCE(next_due, 9223372036854775807), id"
-        }
-    };
+    let (mut clauses, mut args) = filter_clauses(catalog, f, IDS_SQL);
+    let (key, order) = crate::query::order_clause(f.sort, cursor, &mut clauses, &mut args)?;
+    let args = sqlite_args(args);
     let where_ = where_sql(&clauses);
     let sql = format!(
-        "SELECT id, COALESCE(next_due, {NO_DUE}), state FROM appeals {where_} {order} LIMIT {}",
+        "SELECT id, {key}, state FROM appeals {where_} {order} LIMIT {}",
         limit + 1
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -923,15 +956,12 @@ fn list_query(
     let more = rows.len() > limit as usize;
     let mut items = Vec::with_capacity(rows.len().min(limit as usize));
     let mut last = None;
-    for (id, due, json) in rows.into_iter().take(limit as usize) {
+    for (id, key, json) in rows.into_iter().take(limit as usize) {
         items.push(serde_json::from_str::<Appeal>(&json)?);
-        last = Some((id, due));
+        last = Some((id, key));
     }
     let next_cursor = match (more, last) {
-        (true, Some((id, due))) => Some(match f.sort {
-            Sort::Newest => id.to_string(),
-            Sort::DueFirst => format!("{due}:{id}"),
-        }),
+        (true, Some((id, key))) => Some(crate::query::cursor_after(f.sort, id, key)),
         _ => None,
     };
     Ok(Page { items, next_cursor })

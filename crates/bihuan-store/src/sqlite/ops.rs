@@ -63,6 +63,7 @@ impl OpsStore for SqliteStore {
                         let catalog = load_catalog(conn)?;
                         // Rollups are derived data: not in the archive, built again here.
                         rebuild_rollups_sql(conn, &mut Batch::default(), &catalog.calendar)?;
+                        super::refill_deadline_columns(conn)?;
                         Ok((s, catalog))
                     });
                     match restored {
