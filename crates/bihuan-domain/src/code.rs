@@ -49,6 +49,8 @@ codes! {
     BadPhone => "bad_phone", "电话号码格式不对";
     BadQuery => "bad_query", "查询参数无效";
     BodyTooLarge => "body_too_large", "请求内容过大";
+    BulkActionNotAllowed => "bulk_action_not_allowed", "该操作不能批量执行（可批量交办、批量督办）";
+    BulkTooMany => "bulk_too_many", "一次批量操作的工单过多";
     Busy => "busy", "服务器正忙，请稍后重试";
     CalendarBadFile => "calendar_bad_file", "节假日文件无效";
     CalendarYearNotLoaded => "calendar_year_not_loaded", "该年的节假日安排尚未导入";

@@ -36,6 +36,7 @@ pub mod policy;
 pub mod portal;
 pub mod redact;
 pub mod rollup;
+pub mod saved_filter;
 pub mod time;
 
 pub use appeal::{

@@ -113,6 +113,71 @@ async fn run(
     Ok(next)
 }
 
+/// The actions that may run on several appeals at once: the same command to each (dispatch
+/// them to one unit, supervise them). Each appeal is still decided on its own.
+pub const BULK_ACTIONS: [Action; 2] = [Action::Dispatch, Action::Supervise];
+
+/// The most appeals one bulk action takes (a page of the list holds at most 100).
+pub const BULK_MAX: usize = 200;
+
+/// One appeal of a bulk action: its key and the version the caller saw.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem {
+    /// 工单编号 (2026-11-000123) 或数字ID
+    pub key: String,
+    /// 列表中看到的版本号：工单此后有变动的，这一件不执行（version_conflict）
+    pub version: u64,
+}
+
+/// Runs the same action (`body` without a version: `{"action": "dispatch", "lead": 12, …}`)
+/// on each appeal, in order, each in its own transaction, as [`act_on_body`] does for one: one
+/// refused appeal (another unit's, already dispatched, changed since it was listed) does not
+/// stop the others, and each outcome is returned.
+pub async fn act_in_bulk(
+    state: &AppState,
+    caller: &Caller,
+    items: &[BulkItem],
+    body: Value,
+) -> ApiResult<Vec<(String, ApiResult<Appeal>)>> {
+    let action = body.get("action").and_then(Value::as_str).unwrap_or("");
+    if !BULK_ACTIONS.iter().any(|a| a.name() == action) {
+        return Err(ApiError::unprocessable(
+            ErrorCode::BulkActionNotAllowed,
+            format!("「{action}」不能批量执行：可批量执行的只有交办（dispatch）和督办（supervise），其他操作请逐件办理"),
+        ));
+    }
+    if items.is_empty() {
+        return Err(ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            "请至少选择一件工单",
+        ));
+    }
+    if items.len() > BULK_MAX {
+        return Err(ApiError::unprocessable(
+            ErrorCode::BulkTooMany,
+            format!(
+                "一次最多批量处理 {BULK_MAX} 件，本次选了 {} 件，请分批处理",
+                items.len()
+            ),
+        ));
+    }
+    if body.get("version").is_some() {
+        return Err(ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            "批量操作的版本号写在每件工单上（appeals[].version），不写在操作里",
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut one = body.clone();
+        one["version"] = Value::from(item.version);
+        let result = act_on_body(state, caller, &item.key, one).await;
+        out.push((item.key.clone(), result));
+    }
+    Ok(out)
+}
+
 /// The actions the caller may take on an appeal now: the domain's own guard, so the console
 /// offers exactly what the domain accepts.
 pub fn available_actions(state: &AppState, caller: &Caller, a: &Appeal) -> Vec<Action> {

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/appeals", post(register).get(list))
         .route("/api/v1/appeals/{key}", get(show))
         .route("/api/v1/appeals/{key}/actions", post(act))
+        .route("/api/v1/appeals/bulk-actions", post(act_in_bulk))
 }
 
 /// `2026-11-000123` or a numeric id.
@@ -472,6 +473,48 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
         }
     })?;
     Ok((command, version))
+}
+
+/// `POST /api/v1/appeals/bulk-actions`: `{"appeals": [{"key", "version"}…], "action": …,
+/// <the action's fields>}` — one action on several appeals, each decided on its own; the answer
+/// says what became of each.
+async fn act_in_bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(mut body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let obj = body
+        .as_object_mut()
+        .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidBody, "请求内容须为 JSON 对象"))?;
+    let items = obj.remove("appeals").ok_or_else(|| {
+        ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            "须提供 appeals：要处理的工单列表，每件写明 key（编号）和 version（列表中的版本号）",
+        )
+    })?;
+    let items: Vec<crate::app::BulkItem> = serde_json::from_value(items).map_err(|e| {
+        ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            format!("appeals 须为 [{{\"key\": \"2026-11-000123\", \"version\": 3}}, …]：{e}"),
+        )
+    })?;
+    let outcomes = crate::app::act_in_bulk(&state, &caller, &items, body).await?;
+    let done = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+    let results: Vec<Value> = outcomes
+        .into_iter()
+        .map(|(key, r)| match r {
+            Ok(a) => json!({"key": key, "ok": true, "number": a.number.to_string(),
+                "version": a.version, "status": a.status}),
+            Err(e) => {
+                json!({"key": key, "ok": false, "code": e.code.as_str(), "message": e.message})
+            }
+        })
+        .collect();
+    Ok(Json(json!({
+        "done": done,
+        "refused": results.len() - done,
+        "results": results,
+    })))
 }
 
 async fn act(

@@ -47,6 +47,7 @@ pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod export;
+pub mod filters;
 pub mod notify;
 pub mod openapi;
 pub mod ops;
@@ -180,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .merge(export::router())
         .merge(smart::router())
         .merge(audit::router())
+        .merge(filters::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

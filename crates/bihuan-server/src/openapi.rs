@@ -52,7 +52,10 @@ use crate::views::{
     Trained,
     MetricsView,
     FiveRatesView,
-    EnteredRateView
+    EnteredRateView,
+    crate::app::BulkItem,
+    crate::filters::SavedFilterView,
+    crate::filters::SaveFilter
 )))]
 struct Derived;
 
@@ -266,6 +269,28 @@ pub fn document() -> Value {
             "drill": {"type": "object", "description": "有 metric 时：该数字背后的工单数（appeals）与计数件次（facts，一件工单可计入多次，如多轮答复）", "properties": {
                 "appeals": {"type": "integer"}, "facts": {"type": "integer"}}}}}),
     );
+    let bulk = json!({
+        "summary": "批量操作：同一操作用于多件工单（只有交办 dispatch 和督办 supervise;每件单独判定、单独记录）",
+        "tags": ["appeals"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["appeals", "action"],
+            "description": "操作的其他字段与单件操作相同（交办：lead、assisting、note;督办：reason、note），但不含 version",
+            "properties": {
+                "appeals": {"type": "array", "maxItems": crate::app::BULK_MAX, "items": schema_ref("BulkItem")},
+                "action": {"type": "string", "enum": ["dispatch", "supervise"]}
+            }}}}},
+        "responses": {
+            "200": {"description": "每件工单的结果", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["done", "refused", "results"], "properties": {
+                    "done": {"type": "integer", "description": "已执行的件数"},
+                    "refused": {"type": "integer", "description": "未执行的件数（见 results 中的 code、message）"},
+                    "results": {"type": "array", "items": {"type": "object", "required": ["key", "ok"], "properties": {
+                        "key": {"type": "string"}, "ok": {"type": "boolean"},
+                        "number": {"type": "string"}, "version": {"type": "integer"}, "status": {"type": "string"},
+                        "code": {"type": "string"}, "message": {"type": "string"}}}}}}}}},
+            "422": {"description": "请求不合要求（bulk_action_not_allowed、bulk_too_many、invalid_body），未执行任何一件"}
+        }
+    });
     let mut register = op(
         "登记诉求；可带 Idempotency-Key 头防止重复登记",
         "appeals",
@@ -357,6 +382,12 @@ pub fn document() -> Value {
             "/api/v1/appeals": {"post": register, "get": list},
             "/api/v1/appeals/{key}": {"get": appeal_get},
             "/api/v1/appeals/{key}/actions": {"post": appeal_act},
+            "/api/v1/appeals/bulk-actions": {"post": bulk},
+            "/api/v1/me/filters": {
+                "get": returns(op("本人保存的工单筛选（我的筛选）", "appeals", None, "200"), items_of("SavedFilterView")),
+                "post": returns(op("保存筛选（给出 id 时修改本人已保存的；每人最多30个）", "appeals", Some("SaveFilter"), "201"), schema_ref("SavedFilterView"))
+            },
+            "/api/v1/me/filters/{id}": {"delete": with_id(op("删除本人保存的筛选（历史保留）", "appeals", None, "204"), "筛选ID")},
             "/api/v1/units": {"get": returns(op("单位列表", "reference", None, "200"), items_of("UnitView")), "post": op("新增或修改单位（管理员；一个或一组）", "reference", Some("Unit"), "204")},
             "/api/v1/users": {"get": returns(op("用户列表（单位负责人只见本单位）", "reference", None, "200"), items_of("UserView")), "post": returns(op("新增用户（管理员）", "reference", Some("NewUser"), "201"), schema_ref("UserView"))},
             "/api/v1/users/{id}": {"patch": returns(with_id(op("修改用户（管理员；本人可改密码）", "reference", Some("UserUpdate"), "200"), "用户ID"), schema_ref("UserView"))},

@@ -132,16 +132,8 @@ pub(crate) fn filter_clauses(
         args.push(V::Text(crate::citizen_key(identity)));
     }
     if let Some(ff) = &f.fact {
-        let (cond, fact_args) = fact_condition(ff, now);
-        match ff {
-            crate::FactFilter::Counted { .. } => clauses.push(format!(
-                "id IN (SELECT appeal_id FROM appeal_facts WHERE {cond})"
-            )),
-            crate::FactFilter::OverdueAt { .. } => clauses.push(format!(
-                "id IN (SELECT appeal_id FROM appeal_facts WHERE {cond} GROUP BY appeal_id
-                 HAVING SUM(CASE WHEN metric = 'overdue_from' THEN den ELSE -den END) > 0)"
-            )),
-        }
+        let (sub, fact_args) = fact_ids_sql(ff, now);
+        clauses.push(format!("id IN ({sub})"));
         args.extend(fact_args);
     }
     if let Some(units) = &f.involving {
@@ -253,6 +245,42 @@ fn fact_condition(ff: &crate::FactFilter, now: i64) -> (String, Vec<Arg>) {
             (cond, args)
         }
     }
+}
+
+/// The ids of the appeals a fact filter selects, each once: a subquery over `appeal_facts`.
+fn fact_ids_sql(ff: &crate::FactFilter, now: i64) -> (String, Vec<Arg>) {
+    let (cond, args) = fact_condition(ff, now);
+    let sql = match ff {
+        crate::FactFilter::Counted { .. } => {
+            format!("SELECT DISTINCT appeal_id FROM appeal_facts WHERE {cond}")
+        }
+        crate::FactFilter::OverdueAt { .. } => format!(
+            "SELECT appeal_id FROM appeal_facts WHERE {cond} GROUP BY appeal_id
+             HAVING SUM(CASE WHEN metric = 'overdue_from' THEN den ELSE -den END) > 0"
+        ),
+    };
+    (sql, args)
+}
+
+/// The count of a filter's appeals. A drill-down with no other filter (the figure's own list)
+/// is counted in `appeal_facts` alone: at a million appeals, counting a quarter's 250,000 ids
+/// through the appeals table read each wide row (about 600 ms on SQLite; 200 ms this way).
+pub(crate) fn count_sql(catalog: &Catalog, f: &AppealFilter, ids_sql: &str) -> (String, Vec<Arg>) {
+    if let Some(ff) = &f.fact {
+        let rest = AppealFilter {
+            fact: None,
+            ..f.clone()
+        };
+        if filter_clauses(catalog, &rest, ids_sql).0.is_empty() {
+            let (sub, args) = fact_ids_sql(ff, f.now.map(secs).unwrap_or(0));
+            return (format!("SELECT COUNT(*) FROM ({sub}) ids"), args);
+        }
+    }
+    let (clauses, args) = filter_clauses(catalog, f, ids_sql);
+    (
+        format!("SELECT COUNT(*) FROM appeals {}", where_sql(&clauses)),
+        args,
+    )
 }
 
 /// The facts a filter's appeals contribute (see `AppealStore::count_facts`): the statement

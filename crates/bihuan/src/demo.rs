@@ -1217,3 +1217,55 @@ pub fn now() -> Instant {
         .single()
         .unwrap_or(n)
 }
+
+/// The dispatch centre's and a leader's saved list filters (我的筛选), so the demo's list shows
+/// them: saved through the same aggregate as the console's form.
+pub async fn save_filters(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<()> {
+    use bihuan_domain::saved_filter::{SavedFilter, SavedFilterCommand};
+    let users = store.users().await?;
+    let catalog = store.catalog();
+    let township = catalog
+        .org
+        .units()
+        .find(|u| u.kind == bihuan_domain::org::UnitKind::Township)
+        .map(|u| (u.id.0, u.name.clone()));
+    let mut wanted: Vec<(&str, String, String)> = vec![
+        (
+            "dispatch1",
+            "待交办".into(),
+            "status=pending_dispatch&sort=due:dispatch".into(),
+        ),
+        (
+            "dispatch1",
+            "超期未办结".into(),
+            "overdue=true&sort=due".into(),
+        ),
+        (
+            "leader1",
+            "本月投诉".into(),
+            "kind=complaint&sort=newest".into(),
+        ),
+    ];
+    if let Some((id, name)) = township {
+        wanted.push((
+            "dispatch1",
+            format!("{name}临期"),
+            format!("township={id}&due_soon=true&sort=due"),
+        ));
+    }
+    for (login, name, query) in wanted {
+        let Some(actor) = actor_of(&users, &catalog, login) else {
+            continue;
+        };
+        bihuan_store::aggregates::execute::<SavedFilter>(
+            store.as_ref(),
+            None,
+            SavedFilterCommand::Save { name, query },
+            actor,
+            now,
+            Some(0),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -497,6 +497,7 @@ async fn run(cmd: Top) -> Result<String> {
                     None => demo::now(),
                 };
                 let n = demo::generate(&store, &county, appeals, now, 2026).await?;
+                demo::save_filters(&store, now).await?;
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

@@ -242,15 +242,34 @@ pub(super) fn appeal_rows_for(
     now: Instant,
     unit: Option<UnitId>,
 ) -> Markup {
+    appeal_rows_picking(items, cat, now, unit, None)
+}
+
+/// [`appeal_rows_for`] with a first column of checkboxes (`pick` = `number:version`) for the
+/// appeals in `pickable` (a bulk action's form around the table sends them).
+pub(super) fn appeal_rows_picking(
+    items: &[Appeal],
+    cat: &Catalog,
+    now: Instant,
+    unit: Option<UnitId>,
+    pickable: Option<&std::collections::HashSet<bihuan_domain::AppealId>>,
+) -> Markup {
     html! {
         div.table-wrap.cards-on-phone {
             table {
-                thead { tr { th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { (if unit.is_some() { "本单位期限" } else { "最近期限" }) } } }
+                thead { tr { @if pickable.is_some() { th { "选择" } } th { "编号" } th { "登记时间" } th { "类型" } th { "标题" } th { "乡镇" } th { "主办单位" } th { "状态" } th { (if unit.is_some() { "本单位期限" } else { "最近期限" }) } } }
                 tbody {
                     @for a in items {
                         @let mine = match unit { Some(u) => a.deadline_for(u), None => a.running_deadlines().into_iter().next() };
                         @let st = mine.map(|(_, start, due)| DeadlineState::at(start, due, None, now, a.policy.due_soon_percent));
                         tr class=(state_code(st)) {
+                            @if let Some(p) = pickable {
+                                td data-label="选择" {
+                                    @if p.contains(&a.id) {
+                                        input type="checkbox" name="pick" value=(format!("{}:{}", a.number, a.version)) aria-label=(format!("选择 {}", a.number));
+                                    }
+                                }
+                            }
                             td.num data-label="编号" { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
                             td.num.small data-label="登记" { (format_local(a.registered_at)) }
                             td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
@@ -270,7 +289,7 @@ pub(super) fn appeal_rows_for(
                             }
                         }
                     }
-                    @if items.is_empty() { tr { td colspan="8" .muted { "没有工单" } } }
+                    @if items.is_empty() { tr { td colspan=(if pickable.is_some() { "9" } else { "8" }) .muted { "没有工单" } } }
                 }
             }
         }

@@ -693,3 +693,290 @@ pub async fn the_volume_and_overdue_figures_open_their_appeals(app: TestApp) {
         .await;
     assert_eq!(list["drill"]["facts"], 4);
 }
+
+/// Several appeals dispatched to one unit, then supervised, in one request each; every appeal
+/// is still decided on its own (a stale version or another role's act is refused for that one
+/// only), and the console's list does the same through the same use case (issue 16, item 6).
+pub async fn several_appeals_are_dispatched_and_supervised_at_once(app: TestApp) {
+    let mut numbers = Vec::new();
+    for _ in 0..5 {
+        numbers.push(n(&app.register(&new_appeal()).await));
+    }
+    let version = |v: &Value| v["version"].as_u64().unwrap();
+    let mut items = Vec::new();
+    for num in &numbers[..4] {
+        let v = version(&app.get("admin", &format!("/api/v1/appeals/{num}")).await.1);
+        items.push(json!({"key": num, "version": v}));
+    }
+    // The fourth was changed after it was listed: its version no longer holds.
+    app.ok(
+        "operator",
+        &numbers[3],
+        json!({"action": "comment", "text": "来电补充：夜间更严重"}),
+    )
+    .await;
+    let (s, r) = app
+        .post(
+            "dispatcher",
+            "/api/v1/appeals/bulk-actions",
+            &json!({"action": "dispatch", "lead": HOUSING, "note": "集中交办", "appeals": items}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["done"].as_u64(), r["refused"].as_u64()),
+        (Some(3), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["results"][3]["code"], "version_conflict", "{r}");
+    for (i, num) in numbers[..3].iter().enumerate() {
+        assert_eq!(r["results"][i]["status"], "dispatched");
+        assert_eq!(app.status_of(num).await, "dispatched");
+    }
+    assert_eq!(app.status_of(&numbers[3]).await, "pending_dispatch");
+
+    // A role that may not dispatch is refused appeal by appeal; nothing changes.
+    let v4 = version(
+        &app.get("admin", &format!("/api/v1/appeals/{}", numbers[4]))
+            .await
+            .1,
+    );
+    let (s, r) = app
+        .post(
+            "supervisor",
+            "/api/v1/appeals/bulk-actions",
+            &json!({"action": "dispatch", "lead": HOUSING, "appeals": [{"key": numbers[4], "version": v4}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["done"], 0, "{r}");
+    assert_eq!(r["results"][0]["code"], "role_forbidden", "{r}");
+    assert_eq!(app.status_of(&numbers[4]).await, "pending_dispatch");
+
+    // Supervise the three dispatched ones at once.
+    let mut items = Vec::new();
+    for num in &numbers[..3] {
+        let v = version(&app.get("admin", &format!("/api/v1/appeals/{num}")).await.1);
+        items.push(json!({"key": num, "version": v}));
+    }
+    let (s, r) = app
+        .post(
+            "supervisor",
+            "/api/v1/appeals/bulk-actions",
+            &json!({"action": "supervise", "reason": "leader_order", "note": "县领导批示：本周内答复", "appeals": items}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["done"], 3, "{r}");
+    for num in &numbers[..3] {
+        let (_, a) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+        assert_eq!(a["supervision_count"], 1, "{a}");
+    }
+
+    // Requests that cannot be a bulk action are refused whole, with a code that says why.
+    let one = json!([{"key": numbers[4], "version": v4}]);
+    let cases = [
+        (
+            json!({"action": "close", "appeals": one}),
+            "bulk_action_not_allowed",
+        ),
+        (
+            json!({"action": "dispatch", "lead": HOUSING, "appeals": []}),
+            "invalid_body",
+        ),
+        (
+            json!({"action": "dispatch", "lead": HOUSING}),
+            "invalid_body",
+        ),
+        (
+            json!({"action": "dispatch", "lead": HOUSING, "version": 1, "appeals": one}),
+            "invalid_body",
+        ),
+        (
+            json!({"action": "dispatch", "lead": HOUSING, "appeals": [{"key": numbers[4]}]}),
+            "invalid_body",
+        ),
+        (
+            json!({"action": "dispatch", "lead": HOUSING,
+                "appeals": (0..201).map(|_| json!({"key": numbers[4], "version": v4})).collect::<Vec<_>>()}),
+            "bulk_too_many",
+        ),
+    ];
+    for (body, code) in cases {
+        let (s, r) = app
+            .post("dispatcher", "/api/v1/appeals/bulk-actions", &body)
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {r}");
+        assert_eq!(r["code"], code, "{body}: {r}");
+    }
+    assert_eq!(app.status_of(&numbers[4]).await, "pending_dispatch");
+
+    // The console: the list offers a checkbox for each appeal the dispatcher may dispatch now
+    // (the two still waiting), and the form dispatches through the same use case.
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url("/appeals?status=pending_dispatch")).await;
+    assert_eq!(page.matches(r#"name="pick""#).count(), 2, "{page}");
+    assert!(
+        page.contains("批量交办") && !page.contains("批量督办"),
+        "{page}"
+    );
+    let pick = format!("{}:{v4}", numbers[4]);
+    let r = dispatcher
+        .post(app.url("/appeals/bulk"))
+        .header("origin", app.base.clone())
+        .form(&[
+            ("back", "/appeals?status=pending_dispatch"),
+            ("pick", pick.as_str()),
+            ("lead", &HOUSING.to_string()),
+            ("note", ""),
+            ("action", "dispatch"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("已交办 <strong>1</strong> 件"), "{text}");
+    assert_eq!(app.status_of(&numbers[4]).await, "dispatched");
+    // No unit chosen: nothing runs, and the page says what to do.
+    let r = dispatcher
+        .post(app.url("/appeals/bulk"))
+        .header("origin", app.base.clone())
+        .form(&[
+            ("pick", pick.as_str()),
+            ("lead", ""),
+            ("action", "dispatch"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("请选择交办给哪个主办单位"), "{text}");
+}
+
+/// Each user's saved filters: saved from the list, opened as links, kept apart from other users',
+/// removed with their history kept; clear refusals for bad names and keys (issue 16, item 6).
+pub async fn saved_filters_are_each_users_own(app: TestApp) {
+    let (s, v) = app
+        .post(
+            "dispatcher",
+            "/api/v1/me/filters",
+            &json!({"name": "城关镇超期", "query": "?overdue=true&township=3&cursor=abc&p=2"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["query"], "overdue=true&township=3",
+        "paging is not kept: {v}"
+    );
+    assert_eq!(v["href"], "/appeals?overdue=true&township=3");
+    let id = v["id"].as_u64().unwrap();
+    let (_, mine) = app.get("dispatcher", "/api/v1/me/filters").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    // Another user sees none of them and cannot remove or change them.
+    let (_, theirs) = app.get("operator", "/api/v1/me/filters").await;
+    assert_eq!(theirs["items"], json!([]), "{theirs}");
+    let (s, _) = app
+        .post(
+            "operator",
+            "/api/v1/me/filters",
+            &json!({"id": id, "name": "改名", "query": ""}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/me/filters/{id}")))
+        .bearer_auth(app.token("operator"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Refusals that say what to do.
+    for (body, code) in [
+        (
+            json!({"name": "  ", "query": "status=closed"}),
+            "invalid_input",
+        ),
+        (json!({"name": "x", "query": "colour=red"}), "invalid_body"),
+        (
+            json!({"name": "长".repeat(31), "query": ""}),
+            "invalid_input",
+        ),
+        (json!({"query": "status=closed"}), "invalid_body"),
+    ] {
+        let (s, e) = app.post("dispatcher", "/api/v1/me/filters", &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+        assert_eq!(e["code"], code, "{body}: {e}");
+    }
+
+    // The console lists it as a link, saves the page's own filter, keeps a refused name typed.
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url("/appeals?status=dispatched")).await;
+    assert!(
+        page.contains(r#"href="/appeals?overdue=true&amp;township=3""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="query" value="status=dispatched""#),
+        "{page}"
+    );
+    let r = dispatcher
+        .post(app.url("/appeals/filters"))
+        .header("origin", app.base.clone())
+        .form(&[("query", "status=dispatched"), ("name", "已交办")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("/appeals?status=dispatched&filter_done="),
+        "{to}"
+    );
+    let page = page_text(&dispatcher, app.url(&to)).await;
+    assert!(
+        page.contains("已保存筛选「已交办」") && page.contains(">已交办</a>"),
+        "{page}"
+    );
+    let r = dispatcher
+        .post(app.url("/appeals/filters"))
+        .header("origin", app.base.clone())
+        .form(&[
+            ("query", "status=closed"),
+            ("name", &"很长的名字".repeat(7)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let page = page_text(&dispatcher, app.url(&to)).await;
+    assert!(page.contains("名称最多 30 个字"), "{page}");
+    assert!(
+        page.contains(&"很长的名字".repeat(7)),
+        "the typed name is kept: {page}"
+    );
+
+    // Removed: gone from the list, its history kept.
+    let r = dispatcher
+        .post(app.url(&format!("/appeals/filters/{id}/remove")))
+        .header("origin", app.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, mine) = app.get("dispatcher", "/api/v1/me/filters").await;
+    let names: Vec<_> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("已交办")], "{mine}");
+    let history = bihuan_store::aggregates::history::<bihuan_domain::saved_filter::SavedFilter>(
+        app.state.store.as_ref(),
+        id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(history.len(), 2);
+}

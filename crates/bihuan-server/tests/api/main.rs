@@ -27,6 +27,7 @@ use hardening::{
 use hotline::{
     any_period_of_sibi_can_be_chosen, assisting_units_see_their_work_and_give_opinions,
     both_sides_of_a_whistle_are_measured, comparisons_are_fair_and_the_board_explains_itself,
+    saved_filters_are_each_users_own, several_appeals_are_dispatched_and_supervised_at_once,
     the_console_offers_the_loops_remaining_actions, the_list_has_a_total_pages_and_countdowns,
     the_volume_and_overdue_figures_open_their_appeals, work_orders_print_one_or_a_filtered_list,
 };
@@ -1847,6 +1848,8 @@ on_both_stores!(
     the_console_offers_the_loops_remaining_actions,
     comparisons_are_fair_and_the_board_explains_itself,
     the_list_has_a_total_pages_and_countdowns,
+    several_appeals_are_dispatched_and_supervised_at_once,
+    saved_filters_are_each_users_own,
     any_period_of_sibi_can_be_chosen,
     the_volume_and_overdue_figures_open_their_appeals,
     the_console_offers_exactly_what_the_domain_accepts,

@@ -214,11 +214,8 @@ impl AppealStore for PgStore {
 
     async fn count(&self, filter: AppealFilter) -> Result<u64> {
         let catalog = self.catalog();
-        let (clauses, args) = filter_clauses(&catalog, &filter, IDS_SQL);
-        let sql = numbered(&format!(
-            "SELECT COUNT(*) FROM appeals {}",
-            where_sql(&clauses)
-        ));
+        let (sql, args) = crate::query::count_sql(&catalog, &filter, IDS_SQL);
+        let sql = numbered(&sql);
         let client = self.pool.get().await?;
         let n: i64 = client.query_one(&sql, &pg_args(&args)).await?.get(0);
         Ok(n as u64)

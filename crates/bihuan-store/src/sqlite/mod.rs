@@ -919,9 +919,8 @@ fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
 }
 
 fn count_query(conn: &Connection, catalog: &Catalog, f: &AppealFilter) -> Result<u64> {
-    let (clauses, args) = filter_clauses(catalog, f, IDS_SQL);
+    let (sql, args) = crate::query::count_sql(catalog, f, IDS_SQL);
     let args = sqlite_args(args);
-    let sql = format!("SELECT COUNT(*) FROM appeals {}", where_sql(&clauses));
     let n: i64 = conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(args), |r| r.get(0))?;
