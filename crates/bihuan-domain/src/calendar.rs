@@ -4,7 +4,13 @@
 //! Council notice says otherwise: a public holiday makes a weekday a rest day, and a make-up
 //! working day (调休) makes a weekend day a working day. The notices for 2007–2026 ship with the
 //! crate (`data/holidays/`, from the NateScarlet/holiday-cn project, MIT licence; see
-//! `data/holidays/ATTRIBUTION.md`). A year whose notice is not loaded is an error, never a guess.
+//! `data/holidays/ATTRIBUTION.md`).
+//!
+//! Deadlines never wait for a notice: the [`PROVISIONAL_YEARS`] years after the newest loaded
+//! notice are *provisional* — weekends and the statutory holidays on their predicted dates
+//! ([`crate::holidays`]), no make-up days — and every answer that touches them can be told apart
+//! with [`Calendar::is_provisional`] (shown as 预计). A year before the first loaded one, or a gap
+//! between loaded years, is still an error: there the notice exists and must be loaded.
 //!
 //! Each file is keyed by the year of its notice, and a notice may list days of the year before
 //! (for example the 2007 notice moves 2006-12-30 and 2006-12-31). Days are applied from whatever
@@ -135,6 +141,10 @@ impl YearNotice {
     }
 }
 
+/// How many years after the newest loaded notice the calendar answers provisionally (enough for
+/// the longest accepted limit, about a year, started late in the year after).
+pub const PROVISIONAL_YEARS: i32 = 2;
+
 /// The working-day calendar: loaded notices and the day flags derived from them.
 #[derive(Debug, Clone)]
 pub struct Calendar {
@@ -218,7 +228,7 @@ impl Calendar {
             return;
         };
         let base = NaiveDate::from_ymd_opt(first, 1, 1).expect("valid year");
-        let end = NaiveDate::from_ymd_opt(last, 12, 31).expect("valid year");
+        let end = NaiveDate::from_ymd_opt(last + PROVISIONAL_YEARS, 12, 31).expect("valid year");
         let len = (end - base).num_days() as usize + 1;
         let mut workday: Vec<bool> = (0..len)
             .map(|i| {
@@ -226,6 +236,13 @@ impl Calendar {
                 !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
             })
             .collect();
+        // The provisional years: their statutory holidays on the predicted dates. Applied before
+        // the notices, so that a loaded notice listing a day of the next year still wins.
+        for year in last + 1..=last + PROVISIONAL_YEARS {
+            for (day, _) in crate::holidays::predicted(year) {
+                workday[(day - base).num_days() as usize] = false;
+            }
+        }
         // Apply notices in year order so that a later notice wins over an earlier one that
         // happens to list the same turn-of-year day.
         for notice in self.notices.values() {
@@ -247,11 +264,25 @@ impl Calendar {
     }
 
     fn ensure_year(&self, year: i32) -> Result<(), CalendarError> {
-        if self.notices.contains_key(&year) {
+        let newest = self.notices.keys().last().copied();
+        let provisional =
+            newest.is_some_and(|last| year > last && year <= last + PROVISIONAL_YEARS);
+        if self.notices.contains_key(&year) || provisional {
             Ok(())
         } else {
             Err(CalendarError::YearNotLoaded(year))
         }
+    }
+
+    /// Whether answers about `d` are provisional: its year's notice is not loaded, so its rest
+    /// days are weekends and the predicted statutory holidays (预计). Re-check after loading.
+    pub fn is_provisional(&self, d: NaiveDate) -> bool {
+        !self.notices.contains_key(&d.year())
+    }
+
+    /// Whether an instant falls on a provisional day (see [`Calendar::is_provisional`]).
+    pub fn is_provisional_at(&self, t: Instant) -> bool {
+        self.is_provisional(local_date(t))
     }
 
     /// Every year from `a`'s to `b`'s must be loaded.
@@ -297,7 +328,7 @@ impl Calendar {
         let j = self.cum.partition_point(|&c| c < target);
         if j >= self.cum.len() {
             let last = self.notices.keys().last().copied().unwrap_or(d.year());
-            return Err(CalendarError::YearNotLoaded(last + 1));
+            return Err(CalendarError::YearNotLoaded(last + PROVISIONAL_YEARS + 1));
         }
         let result = self.base + Duration::days(j as i64);
         self.ensure_span(d, result)?;
@@ -402,18 +433,48 @@ mod tests {
     }
 
     #[test]
-    fn unloaded_years_are_errors() {
+    fn the_years_after_the_newest_notice_are_provisional() {
         let cal = Calendar::official();
-        let e = cal.is_workday(d("2027-01-04")).unwrap_err();
-        assert_eq!(e.to_string(), "calendar year 2027 is not loaded");
+        // 2027 and 2028 answer, provisionally: weekends and the predicted statutory holidays.
+        assert!(cal.is_provisional(d("2027-01-04")) && !cal.is_provisional(d("2026-12-31")));
+        assert!(cal.is_workday(d("2027-01-04")).unwrap());
+        assert!(!cal.is_workday(d("2027-01-01")).unwrap(), "元旦");
+        // 春节 2027: 除夕 02-05 to 初三 02-08, all rest days; 02-09 (a Tuesday) works.
+        for day in [
+            "2027-02-05",
+            "2027-02-08",
+            "2027-10-01",
+            "2027-10-03",
+            "2028-01-26",
+        ] {
+            assert!(!cal.is_workday(d(day)).unwrap(), "{day}");
+        }
+        assert!(cal.is_workday(d("2027-02-09")).unwrap());
+        assert_eq!(
+            cal.add_working_days(d("2026-12-30"), 5).unwrap(),
+            d("2027-01-07")
+        );
+        // Beyond the provisional years, and before the first notice, still an error.
+        let e = cal.is_workday(d("2029-01-04")).unwrap_err();
+        assert_eq!(e.to_string(), "calendar year 2029 is not loaded");
         assert_eq!(e.code(), "calendar_year_not_loaded");
         assert!(cal.is_workday(d("2006-12-31")).is_err());
-        // Running off the end of the loaded span names the missing year.
         assert_eq!(
-            cal.add_working_days(d("2026-12-30"), 5).unwrap_err(),
-            CalendarError::YearNotLoaded(2027)
+            cal.add_working_days(d("2028-12-20"), 30).unwrap_err(),
+            CalendarError::YearNotLoaded(2029)
         );
         assert!(Calendar::empty().is_workday(d("2026-01-05")).is_err());
+        // Loading 2027's notice makes 2027 known and 2029 provisional.
+        let mut cal = cal;
+        cal.load_json(
+            r#"{"year": 2027, "papers": ["test"], "days": [
+            {"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}"#,
+        )
+        .unwrap();
+        assert!(!cal.is_provisional(d("2027-02-09")) && cal.is_provisional(d("2029-01-04")));
+        // The test notice has no 春节 days: the notice, not the prediction, decides 2027 now.
+        assert!(cal.is_workday(d("2027-02-08")).unwrap());
+        assert!(cal.is_workday(d("2029-01-04")).unwrap());
     }
 
     #[test]
@@ -467,7 +528,7 @@ mod tests {
             assert_eq!(e.code(), "calendar_bad_file", "{bad}");
         }
         assert!(
-            cal.is_workday(d("2027-01-04")).is_err(),
+            cal.is_provisional(d("2027-01-04")) && cal.loaded_years().last() == Some(2026),
             "nothing was loaded"
         );
     }

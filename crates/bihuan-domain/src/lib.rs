@@ -28,6 +28,7 @@ pub mod catalogue;
 pub mod category;
 pub mod code;
 pub mod error;
+pub mod holidays;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notice;

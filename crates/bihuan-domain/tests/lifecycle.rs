@@ -520,14 +520,23 @@ fn petitions_run_on_the_petition_regulation() {
         format_local(a.deadlines.return_by.unwrap()),
         "2026-11-09 23:59:59"
     );
-    // 60 days from 11-03 run into 2027, whose notice is not loaded: signing is refused rather
-    // than given a guessed deadline.
+    // 60 days from 11-03 run into 2027, whose notice is not loaded: signing is not refused;
+    // the deadline is provisional (weekends and predicted holidays), the same date here.
+    let provisional = w.step(&a, sign(), &housing(), nov(3, 9));
     assert_eq!(
-        w.refuse(&a, sign(), &housing(), nov(3, 9)),
-        "calendar_year_not_loaded"
+        format_local(provisional.deadlines.reply.unwrap()),
+        "2027-01-04 23:59:59"
     );
+    assert!(w
+        .ctx()
+        .calendar
+        .is_provisional_at(provisional.deadlines.reply.unwrap()));
     w.load_test_2027();
     let a = w.step(&a, sign(), &housing(), nov(3, 9));
+    assert!(!w
+        .ctx()
+        .calendar
+        .is_provisional_at(a.deadlines.reply.unwrap()));
     // 60 days from 11-03 end on Saturday 2027-01-02, so on Monday 01-04 (民法典 Art 203).
     assert_eq!(
         format_local(a.deadlines.reply.unwrap()),
@@ -1075,13 +1084,27 @@ fn intake_is_validated() {
     let mut ok = new_appeal(Kind::Help);
     ok.content = "第一行\n第二行\t附注".into();
     assert_eq!(reg(ok, &operator()), Ok(()));
-    // A registration in a year with no calendar fails with the calendar's code.
+    // A registration in the year after the newest notice gets provisional deadlines; one
+    // beyond the provisional years fails with the calendar's code.
     let r = Appeal::register(
         AppealId(100),
         AppealNumber::new(2027, 1, 1).unwrap(),
         new_appeal(Kind::Help),
         &operator(),
         bihuan_domain::time::local(2027, 1, 4, 9, 0, 0).unwrap(),
+        w.ctx(),
+    );
+    let (a, _) = r.unwrap();
+    assert!(w
+        .ctx()
+        .calendar
+        .is_provisional_at(a.deadlines.dispatch.unwrap()));
+    let r = Appeal::register(
+        AppealId(101),
+        AppealNumber::new(2029, 1, 1).unwrap(),
+        new_appeal(Kind::Help),
+        &operator(),
+        bihuan_domain::time::local(2029, 1, 4, 9, 0, 0).unwrap(),
         w.ctx(),
     );
     assert_eq!(r.unwrap_err().code(), "calendar_year_not_loaded");

@@ -707,5 +707,6 @@ async fn calendar_add(
         date,
         days: q.days,
         result,
+        provisional: state.store.catalog().calendar.is_provisional(result),
     }))
 }

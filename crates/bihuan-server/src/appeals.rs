@@ -161,7 +161,13 @@ async fn show(
         .map(|a| a.name())
         .collect();
     Ok(Json(AppealView::detail(
-        &a, disclosure, now, history, files, actions,
+        &a,
+        disclosure,
+        now,
+        &state.store.catalog().calendar,
+        history,
+        files,
+        actions,
     )))
 }
 
@@ -357,7 +363,14 @@ async fn list(
     let items: Vec<AppealSummary> = page
         .items
         .iter()
-        .map(|a| AppealSummary::new(a, Disclosure::for_caller(&caller, a, true), now))
+        .map(|a| {
+            AppealSummary::new(
+                a,
+                Disclosure::for_caller(&caller, a, true),
+                now,
+                &state.store.catalog().calendar,
+            )
+        })
         .collect();
     let mut out = json!({"items": items, "next_cursor": page.next_cursor});
     if filter_has_drill {
@@ -526,5 +539,10 @@ async fn act(
     let next = crate::app::act_on_body(&state, &caller, &key, body).await?;
     let now = state.clock.now();
     let disclosure = Disclosure::for_caller(&caller, &next, false);
-    Ok(Json(AppealView::new(&next, disclosure, now)))
+    Ok(Json(AppealView::new(
+        &next,
+        disclosure,
+        now,
+        &state.store.catalog().calendar,
+    )))
 }

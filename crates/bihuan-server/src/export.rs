@@ -78,7 +78,7 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-pub const APPEAL_HEADERS: [&str; 27] = [
+pub const APPEAL_HEADERS: [&str; 28] = [
     "工单编号",
     "登记时间",
     "渠道",
@@ -106,6 +106,7 @@ pub const APPEAL_HEADERS: [&str; 27] = [
     "回访时间",
     "满意度",
     "办结时间",
+    "预计期限",
 ];
 
 /// One appeal as a row of [`APPEAL_HEADERS`]; `now` decides 当前是否超期.
@@ -180,6 +181,15 @@ pub fn appeal_row(a: &Appeal, cat: &Catalog, now: bihuan_domain::time::Instant) 
                 .unwrap_or_default(),
         ),
         time(a.closed_at),
+        // Running deadlines in a year whose holiday notice is not loaded (predicted).
+        Cell::Text(
+            a.running_deadlines()
+                .into_iter()
+                .filter(|(_, _, due)| cat.calendar.is_provisional_at(*due))
+                .filter_map(|(name, _, _)| bihuan_store::Deadline::parse(name).map(|d| d.label()))
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
     ]
 }
 

@@ -79,14 +79,23 @@ pub struct Standing {
     pub deadline_state: Option<DeadlineState>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_due: Option<Instant>,
+    /// 预计：正在计时的期限中，落在尚未导入国务院放假通知的年份、按周末和法定节假日预计的
+    /// （dispatch、sign、first_contact、reply）；导入该年通知后重新计算
+    pub provisional: Vec<&'static str>,
 }
 
 impl Standing {
-    fn of(a: &Appeal, now: Instant) -> Standing {
+    fn of(a: &Appeal, now: Instant, cal: &bihuan_domain::Calendar) -> Standing {
         Standing {
             status_label: a.status.label(),
             deadline_state: a.deadline_state(now),
             next_due: a.next_deadline().map(|(_, due)| due),
+            provisional: a
+                .running_deadlines()
+                .into_iter()
+                .filter(|(_, _, due)| cal.is_provisional_at(*due))
+                .map(|(name, _, _)| name)
+                .collect(),
         }
     }
 }
@@ -152,8 +161,13 @@ pub struct AppealSummary {
 }
 
 impl AppealSummary {
-    pub fn new(a: &Appeal, disclosure: Disclosure, now: Instant) -> AppealSummary {
-        let standing = Standing::of(a, now);
+    pub fn new(
+        a: &Appeal,
+        disclosure: Disclosure,
+        now: Instant,
+        cal: &bihuan_domain::Calendar,
+    ) -> AppealSummary {
+        let standing = Standing::of(a, now, cal);
         let Appeal {
             id,
             number,
@@ -270,9 +284,14 @@ pub struct AppealView {
 }
 
 impl AppealView {
-    pub fn new(a: &Appeal, disclosure: Disclosure, now: Instant) -> AppealView {
+    pub fn new(
+        a: &Appeal,
+        disclosure: Disclosure,
+        now: Instant,
+        cal: &bihuan_domain::Calendar,
+    ) -> AppealView {
         AppealView {
-            standing: Standing::of(a, now),
+            standing: Standing::of(a, now, cal),
             appeal: disclosure.appeal(a),
             timeline: None,
             attachments: None,
@@ -285,11 +304,12 @@ impl AppealView {
         a: &Appeal,
         disclosure: Disclosure,
         now: Instant,
+        cal: &bihuan_domain::Calendar,
         history: Vec<EventRecord>,
         files: Vec<bihuan_store::Attachment>,
         actions: Vec<&'static str>,
     ) -> AppealView {
-        let mut v = AppealView::new(a, disclosure, now);
+        let mut v = AppealView::new(a, disclosure, now, cal);
         v.timeline = Some(
             disclosure
                 .records(history)
@@ -541,4 +561,6 @@ pub struct WorkingDaysAdded {
     pub date: chrono::NaiveDate,
     pub days: u32,
     pub result: chrono::NaiveDate,
+    /// 预计：结果所在年份的放假通知尚未导入，按周末和法定节假日推算
+    pub provisional: bool,
 }

@@ -302,6 +302,17 @@ fn parse_date(s: &str) -> Result<NaiveDate> {
     bihuan_domain::time::parse_date(s).map_err(|e| anyhow::anyhow!("{s:?}: {e}"))
 }
 
+/// Says on standard error when an answer rests on a provisional year (its notice not loaded):
+/// the answer itself stays one plain value for scripts.
+fn provisional_note(cal: &Calendar, dates: &[NaiveDate]) {
+    if let Some(d) = dates.iter().find(|d| cal.is_provisional(**d)) {
+        eprintln!(
+            "预计： {} 年的国务院放假通知尚未导入，按周末和法定节假日推算（无调休）；导入后请以通知为准。",
+            d.year()
+        );
+    }
+}
+
 fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
     let mut cal = Calendar::official();
     for path in holidays {
@@ -311,21 +322,28 @@ fn calendar(holidays: &[PathBuf], cmd: CalendarCmd) -> Result<String> {
             .with_context(|| format!("cannot load holiday file {}", path.display()))?;
     }
     Ok(match cmd {
-        CalendarCmd::Check { date } => if cal.is_workday(parse_date(&date)?)? {
-            "workday"
-        } else {
-            "rest"
+        CalendarCmd::Check { date } => {
+            let d = parse_date(&date)?;
+            let workday = cal.is_workday(d)?;
+            provisional_note(&cal, &[d]);
+            if workday { "workday" } else { "rest" }.into()
         }
-        .into(),
         CalendarCmd::Add { date, days } => {
-            cal.add_working_days(parse_date(&date)?, days)?.to_string()
+            let d = cal.add_working_days(parse_date(&date)?, days)?;
+            provisional_note(&cal, &[d]);
+            d.to_string()
         }
-        CalendarCmd::Count { from, to } => cal
-            .working_days_after(parse_date(&from)?, parse_date(&to)?)?
-            .to_string(),
-        CalendarCmd::Period { date, days } => cal
-            .calendar_days_period(parse_date(&date)?, days)?
-            .to_string(),
+        CalendarCmd::Count { from, to } => {
+            let (a, b) = (parse_date(&from)?, parse_date(&to)?);
+            let n = cal.working_days_after(a, b)?;
+            provisional_note(&cal, &[a, b]);
+            n.to_string()
+        }
+        CalendarCmd::Period { date, days } => {
+            let d = cal.calendar_days_period(parse_date(&date)?, days)?;
+            provisional_note(&cal, &[d]);
+            d.to_string()
+        }
         CalendarCmd::Years => {
             let out: Vec<String> = cal
                 .loaded_years()
@@ -420,15 +438,15 @@ async fn serve(
 }
 
 /// The demo's clock. Normally the real time; but when the calendar cannot carry an ordinary
-/// deadline from today (the next year's notice is not loaded yet — late December), a clock that
+/// deadline from today (past even the provisional years after the newest notice), a clock that
 /// starts on the last day that can, so the demo keeps working. A real deployment never does
-/// this: there an administrator loads the new year.
+/// this: there an administrator loads the new years.
 fn demo_clock(cal: &Calendar, real: bihuan_domain::time::Instant) -> Option<OffsetClock> {
     let today = bihuan_domain::time::local_date(real);
     if cal.add_working_days(today, 15).is_ok() {
         return None;
     }
-    let last = cal.loaded_years().last()?;
+    let last = cal.loaded_years().last()? + bihuan_domain::calendar::PROVISIONAL_YEARS;
     let mut day = NaiveDate::from_ymd_opt(last, 12, 31)?;
     while cal.add_working_days(day, 15).is_err() {
         day = day.pred_opt()?;
@@ -899,19 +917,20 @@ mod tests {
     use bihuan_domain::time::{local, local_date};
 
     #[test]
-    fn the_demo_clock_stays_inside_the_loaded_calendar() {
+    fn the_demo_clock_stays_inside_the_calendar() {
         let cal = Calendar::official();
-        // Late November 2026: fifteen working days still fit in 2026.
-        assert!(demo_clock(&cal, local(2026, 11, 27, 10, 0, 0).unwrap()).is_none());
-        // 28 December 2026: they would run into 2027, which is not loaded.
-        let clock = demo_clock(&cal, local(2026, 12, 28, 10, 0, 0).unwrap()).unwrap();
+        // December 2026: deadlines run into 2027, which the calendar answers provisionally.
+        assert!(demo_clock(&cal, local(2026, 12, 28, 10, 0, 0).unwrap()).is_none());
+        // Late December 2028, past the provisional years too: the clock stops where fifteen
+        // working days still fit.
+        let clock = demo_clock(&cal, local(2028, 12, 28, 10, 0, 0).unwrap()).unwrap();
         let day = local_date(clock.now());
         assert!(cal.add_working_days(day, 15).is_ok());
         assert!(
             cal.add_working_days(day.succ_opt().unwrap(), 15).is_err()
                 || !cal.is_workday(day.succ_opt().unwrap()).unwrap()
         );
-        assert_eq!(day.year(), 2026);
+        assert_eq!(day.year(), 2028);
         assert!(day.month() == 12 && day.day() < 28, "{day}");
     }
 }

@@ -42,13 +42,20 @@ fn add_counts_working_days_after_the_start() {
 
 #[test]
 fn dates_outside_the_loaded_years_fail_clearly() {
+    // The year after the newest notice answers provisionally, and says so on standard error.
     let (code, out, err) = run(&["calendar", "check", "2027-01-04"]);
+    assert_eq!((code, out.as_str()), (0, "workday\n"), "{err}");
+    assert!(err.contains("预计") && err.contains("2027"), "{err}");
+    let (code, out, err) = run(&["calendar", "add", "2026-12-28", "10"]);
+    assert_eq!((code, out.as_str()), (0, "2027-01-12\n"), "{err}");
+    assert!(err.contains("预计"), "{err}");
+    let (_, _, err) = run(&["calendar", "add", "2026-09-28", "15"]);
+    assert!(!err.contains("预计"), "{err}");
+    // Beyond the provisional years: an error that names the year.
+    let (code, out, err) = run(&["calendar", "check", "2029-01-04"]);
     assert_ne!(code, 0);
     assert!(out.is_empty());
-    assert!(err.contains("calendar year 2027 is not loaded"), "{err}");
-    let (code, _, err) = run(&["calendar", "add", "2026-12-28", "10"]);
-    assert_ne!(code, 0);
-    assert!(err.contains("calendar year 2027 is not loaded"), "{err}");
+    assert!(err.contains("calendar year 2029 is not loaded"), "{err}");
     let (code, _, err) = run(&["calendar", "check", "2026-02-30"]);
     assert_ne!(code, 0);
     assert!(err.contains("YYYY-MM-DD"), "{err}");

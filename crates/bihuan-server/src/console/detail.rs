@@ -186,7 +186,7 @@ pub(super) fn action_form(
                         label { "群众配合事项（可选）" } input type="text" name="citizen_part" value=(v("citizen_part"));
                     }
                     Action::RequestExtension => {
-                        @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限：" (format_local(d)) } }
+                        @if let Some(d) = a.deadlines.reply { p.small.muted { "当前答复期限：" (format_local(d)) (provisional_mark(&cat.calendar, d)) } }
                         div.row {
                             div { label { "延期时长" } input type="number" name="amount" min="1" max="60" required value=(v("amount")); }
                             div { label { "单位" } select name="unit" { (opt(p, "unit", "working_days", "工作日", true)) (opt(p, "unit", "calendar_days", "日", false)) (opt(p, "unit", "hours", "小时", false)) } }
@@ -558,7 +558,7 @@ pub(super) async fn render_detail(
                     @for (label, start, due, done) in &deadline_rows {
                         @if let Some(due) = due {
                             @let st = if running.iter().any(|r| r.2 == *due) || done.is_some() { Some(DeadlineState::at(start.unwrap_or(a.registered_at), *due, *done, now, a.policy.due_soon_percent)) } else { None };
-                            tr { td { (label) } td { (format_local(*due)) } td { (done.map(format_local).unwrap_or_else(|| "—".into())) } td { (deadline_badge(st)) } }
+                            tr { td { (label) } td { (format_local(*due)) (provisional_mark(&cat.calendar, *due)) } td { (done.map(format_local).unwrap_or_else(|| "—".into())) } td { (deadline_badge(st)) } }
                         }
                     }
                 }

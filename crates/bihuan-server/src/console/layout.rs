@@ -217,6 +217,16 @@ pub(super) fn deadline_label(what: &str) -> &'static str {
     }
 }
 
+/// 预计 beside a deadline that falls in a year whose holiday notice is not loaded yet (see
+/// `Calendar::is_provisional`); nothing otherwise.
+pub(super) fn provisional_mark(cal: &bihuan_domain::Calendar, due: Instant) -> Markup {
+    html! {
+        @if cal.is_provisional_at(due) {
+            " " span.badge.provisional title="该年国务院放假通知尚未导入：按周末和法定节假日预计，导入通知后重新计算" { "预计" }
+        }
+    }
+}
+
 /// The time left to a deadline in working days (剩 2.5 个工作日), or how long it has been past
 /// (已超 1.2 个工作日); the colour comes from the deadline's state.
 pub(super) fn countdown(cal: &bihuan_domain::Calendar, now: Instant, due: Instant) -> String {
@@ -283,7 +293,7 @@ pub(super) fn appeal_rows_picking(
                             td data-label="状态" { span.badge { (a.status.label()) } }
                             td.small data-label="期限" {
                                 @if let Some((what, _, due)) = mine {
-                                    (deadline_label(what)) " " (format_local(due)) " " (deadline_badge(st))
+                                    (deadline_label(what)) " " (format_local(due)) (provisional_mark(&cat.calendar, due)) " " (deadline_badge(st))
                                     " " span.countdown { (countdown(&cat.calendar, now, due)) }
                                 } @else { span.muted { "—" } }
                             }

@@ -51,6 +51,17 @@ pub(super) fn work_order(
             .join("、")
     };
     let t = |x: Option<Instant>| x.map(format_local).unwrap_or_else(|| "—".into());
+    // A deadline, with 预计 when its year's notice is not loaded.
+    let due = |x: Option<Instant>| {
+        x.map(|due| {
+            if cat.calendar.is_provisional_at(due) {
+                format!("{}（预计）", format_local(due))
+            } else {
+                format_local(due)
+            }
+        })
+        .unwrap_or_else(|| "—".into())
+    };
     // The steps, one line each; the long texts are in their own rows above.
     let steps: Vec<(String, &str, String)> = history
         .iter()
@@ -79,7 +90,7 @@ pub(super) fn work_order(
                 tr.tall { th { "诉求内容" } td colspan="3" .content { (a.content) } }
                 tr { th { "主办单位" } td { (unit_name(cat, a.lead)) } th { "协办单位" } td { @if a.assisting.is_empty() { "—" } @else { (units(&a.assisting)) } } }
                 tr { th { "首席服务官" } td { (a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "—".into())) } th { "交办时间" } td { (t(a.dispatched_at)) } }
-                tr { th { "签收期限" } td { (t(d.sign)) } th { "答复期限" } td { (t(d.reply)) @if a.extensions_granted > 0 { "（已延期）" } } }
+                tr { th { "签收期限" } td { (due(d.sign)) } th { "答复期限" } td { (due(d.reply)) @if a.extensions_granted > 0 { "（已延期）" } } }
                 @if let Some(c) = &a.commitment { (row("双向承诺", html! { (c.what) "（" (c.by) " 前）" })) }
                 @for w in &a.whistles {
                     (row(&format!("吹哨（第{}次）", w.no), html! { (w.matter) "；报到单位：" (units(&w.targets.iter().map(|x| x.unit).collect::<Vec<_>>())) }))

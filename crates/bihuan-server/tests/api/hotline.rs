@@ -980,3 +980,49 @@ pub async fn saved_filters_are_each_users_own(app: TestApp) {
     .unwrap();
     assert_eq!(history.len(), 2);
 }
+
+/// On 2 December a petition's 60-day limit runs into 2027, whose holiday notice is not loaded:
+/// the unit still signs it, the deadline is provisional and every view says 预计 (issue 17,
+/// item 1).
+pub async fn a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year(app: TestApp) {
+    app.clock
+        .set(bihuan_domain::time::local(2026, 12, 2, 9, 0, 0).unwrap());
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    let num = n(&app.register(&petition).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    let a = app.ok("housing", &num, json!({"action": "sign"})).await;
+    assert_eq!(a["status"], "in_progress", "{a}");
+    // 60 days from 12-02 end on Sunday 2027-01-31, so on Monday 02-01 (民法典 Art 203).
+    assert!(
+        a["deadlines"]["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("2027-02-01"),
+        "{a}"
+    );
+    assert_eq!(a["provisional"], json!(["reply"]), "{a}");
+    let (_, list) = app
+        .get("dispatcher", "/api/v1/appeals?status=in_progress")
+        .await;
+    let row = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["number"] == num.as_str())
+        .unwrap();
+    assert_eq!(row["provisional"], json!(["reply"]));
+    let housing = console_session(&app, "housing").await;
+    let page = page_text(&housing, app.url(&format!("/appeals/{num}"))).await;
+    assert!(
+        page.contains(r#"class="badge provisional""#) && page.contains("预计"),
+        "{page}"
+    );
+    let print = page_text(&housing, app.url(&format!("/appeals/{num}/print"))).await;
+    assert!(print.contains("（预计）"), "{print}");
+}

@@ -25,6 +25,7 @@ use hardening::{
     the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
 };
 use hotline::{
+    a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     any_period_of_sibi_can_be_chosen, assisting_units_see_their_work_and_give_opinions,
     both_sides_of_a_whistle_are_measured, comparisons_are_fair_and_the_board_explains_itself,
     saved_filters_are_each_users_own, several_appeals_are_dispatched_and_supervised_at_once,
@@ -1059,9 +1060,17 @@ async fn admins_manage_users_units_policies_and_calendar_years(app: TestApp) {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let a = app.register(&new_appeal()).await;
     assert_eq!(a["policy"]["dispatch"], json!({"hours": 4}));
-    // Calendar years: 2027 is not loaded until an administrator loads it.
-    let (s, e) = app
+    // Calendar years: until an administrator loads 2027's notice, 2027 is answered
+    // provisionally (weekends and predicted holidays) and says so; 2029 is past even that.
+    let (s, v) = app
         .get("operator", "/api/v1/calendar/add?date=2027-01-04&days=1")
+        .await;
+    assert_eq!(
+        (s, v["result"].as_str(), v["provisional"].as_bool()),
+        (StatusCode::OK, Some("2027-01-05"), Some(true))
+    );
+    let (s, e) = app
+        .get("operator", "/api/v1/calendar/add?date=2029-01-04&days=1")
         .await;
     assert_eq!(
         (s, e["code"].as_str()),
@@ -1850,6 +1859,7 @@ on_both_stores!(
     the_list_has_a_total_pages_and_countdowns,
     several_appeals_are_dispatched_and_supervised_at_once,
     saved_filters_are_each_users_own,
+    a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     any_period_of_sibi_can_be_chosen,
     the_volume_and_overdue_figures_open_their_appeals,
     the_console_offers_exactly_what_the_domain_accepts,
