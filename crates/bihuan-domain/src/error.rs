@@ -90,6 +90,7 @@ pub fn field_label(field: &str) -> &str {
         "commitment.citizen_part" => "群众配合事项",
         "commitment.what" => "承诺事项",
         "content" => "诉求内容",
+        "deadlines" => "期限",
         "filter" => "筛选",
         "filter.name" => "筛选名称",
         "filter.query" => "筛选条件",

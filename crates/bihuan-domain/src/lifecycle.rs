@@ -191,6 +191,9 @@ simple_enum! {
         LinkDuplicate => "关联重复件",
         Supervise => "督办",
         Comment => "备注",
+        /// Recorded by the system when a holiday notice is loaded: the provisional deadlines
+        /// recomputed on the notice. Never issued by a person.
+        RecomputeDeadlines => "期限重算",
     }
 }
 
@@ -219,6 +222,7 @@ impl Action {
             Action::LinkDuplicate => "link_duplicate",
             Action::Supervise => "supervise",
             Action::Comment => "comment",
+            Action::RecomputeDeadlines => "recompute_deadlines",
         }
     }
 
@@ -228,7 +232,7 @@ impl Action {
 
     /// Whether a person may issue it (a duplicate link is only written by a merge).
     pub fn is_internal(self) -> bool {
-        self == Action::LinkDuplicate
+        matches!(self, Action::LinkDuplicate | Action::RecomputeDeadlines)
     }
 
     /// The roles that may issue this action (unit and state checks come on top).
@@ -256,6 +260,7 @@ impl Action {
             Action::Redo => &[Dispatcher, ReturnVisitor, Supervisor],
             Action::Supervise => &[Supervisor, Leader, Admin, System],
             Action::Comment => Role::ALL,
+            Action::RecomputeDeadlines => &[System],
         }
     }
 }
@@ -508,6 +513,23 @@ pub enum Command {
     Comment {
         text: String,
     },
+    /// The provisional deadlines computed again on the year's notice, now loaded (see
+    /// [`Appeal::recomputed_deadlines`]).
+    RecomputeDeadlines {
+        year: i32,
+        changes: Vec<DeadlineChange>,
+    },
+}
+
+/// One running deadline moved by a loaded holiday notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeadlineChange {
+    /// `dispatch`, `sign`, `first_contact` or `reply` (as [`Appeal::running_deadlines`]).
+    pub deadline: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub before: Instant,
+    #[schema(value_type = String, format = DateTime)]
+    pub after: Instant,
 }
 
 impl Command {
@@ -535,6 +557,7 @@ impl Command {
             Command::LinkDuplicate { .. } => Action::LinkDuplicate,
             Command::Supervise { .. } => Action::Supervise,
             Command::Comment { .. } => Action::Comment,
+            Command::RecomputeDeadlines { .. } => Action::RecomputeDeadlines,
         }
     }
 
@@ -678,6 +701,11 @@ pub enum Event {
     Commented {
         text: String,
     },
+    /// Provisional deadlines computed again when `year`'s holiday notice was loaded.
+    DeadlinesRecomputed {
+        year: i32,
+        changes: Vec<DeadlineChange>,
+    },
 }
 
 impl Event {
@@ -708,6 +736,10 @@ impl Event {
             | Event::DuplicateLinked {
                 duplicate: _,
                 number: _,
+            }
+            | Event::DeadlinesRecomputed {
+                year: _,
+                changes: _,
             } => vec![],
             Event::AnsweredAtIntake { answer } => vec![answer],
             Event::Dispatched {
@@ -827,6 +859,7 @@ impl Event {
             Event::DuplicateLinked { .. } => "duplicate_linked",
             Event::Supervised { .. } => "supervised",
             Event::Commented { .. } => "commented",
+            Event::DeadlinesRecomputed { .. } => "deadlines_recomputed",
         }
     }
 
@@ -857,6 +890,7 @@ impl Event {
             Event::DuplicateLinked { .. } => "关联重复工单",
             Event::Supervised { .. } => "督办",
             Event::Commented { .. } => "备注",
+            Event::DeadlinesRecomputed { .. } => "放假通知导入，期限重算",
         }
     }
 }
@@ -1498,6 +1532,68 @@ impl Appeal {
         out
     }
 
+    /// The running deadlines that `old` computed provisionally (their day was in a year whose
+    /// notice was not loaded) and that come out differently on `new`, which has the notice:
+    ///
+    /// - a working-day deadline keeps its number of working days from its clock start (so an
+    ///   extension granted in working days keeps its length too);
+    /// - a calendar-day deadline keeps its last day, moved to the next working day if the notice
+    ///   made it a rest day (its start, when rolled past a rest day, is not kept; never earlier);
+    /// - an hour deadline does not depend on the calendar.
+    ///
+    /// A deadline that comes out earlier never moves to before the end of the day the notice is
+    /// loaded (`at`): time that passed before the notice was published is not charged to the
+    /// unit. (One already past on the provisional calendar stays where it was.)
+    pub fn recomputed_deadlines(
+        &self,
+        old: &Calendar,
+        new: &Calendar,
+        at: Instant,
+    ) -> Vec<DeadlineChange> {
+        use crate::time::{end_of_day, local_date};
+        let p = &self.policy;
+        let floor = end_of_day(local_date(at));
+        let mut out = Vec::new();
+        for (name, start, due) in self.running_deadlines() {
+            if !old.is_provisional_at(due) {
+                continue;
+            }
+            let limit = match name {
+                "dispatch" => p.dispatch,
+                "sign" => p.sign,
+                "first_contact" => p.first_contact,
+                _ => p.reply,
+            };
+            let (s, d) = (local_date(start), local_date(due));
+            let moved = match limit {
+                Limit::WorkingDays(_) => old
+                    .working_days_after(s, d)
+                    .ok()
+                    .and_then(|k| new.add_working_days(s, u32::try_from(k).ok()?).ok()),
+                Limit::CalendarDays(_) => new.workday_on_or_after(d).ok(),
+                Limit::Hours(_) => None,
+            };
+            let Some(day) = moved else {
+                continue;
+            };
+            // Earlier, but never into the time before the notice was loaded.
+            let computed = end_of_day(day);
+            let after = if computed >= due {
+                computed
+            } else {
+                computed.max(due.min(floor))
+            };
+            if after != due {
+                out.push(DeadlineChange {
+                    deadline: name.to_string(),
+                    before: due,
+                    after,
+                });
+            }
+        }
+        out
+    }
+
     /// The running deadline that runs out first: `(start, due)`. Lists sort and colour by it.
     pub fn next_deadline(&self) -> Option<(Instant, Instant)> {
         self.running_deadlines()
@@ -1830,6 +1926,11 @@ impl Appeal {
                 }
             }
             Action::Merge | Action::LinkDuplicate | Action::Supervise | Action::Comment => {}
+            Action::RecomputeDeadlines => {
+                if self.running_deadlines().is_empty() {
+                    return Err(self.illegal(name));
+                }
+            }
         }
         Ok(())
     }
@@ -2150,6 +2251,27 @@ impl Appeal {
                 text("text", t, true, MAX_SHORT)?;
                 vec![Event::Commented { text: t.clone() }]
             }
+            Command::RecomputeDeadlines { year, changes } => {
+                if changes.is_empty() {
+                    return Err(DomainError::invalid("deadlines", "没有需要重算的期限"));
+                }
+                let running = self.running_deadlines();
+                for c in changes {
+                    if !running
+                        .iter()
+                        .any(|(name, _, due)| *name == c.deadline && *due == c.before)
+                    {
+                        return Err(DomainError::invalid(
+                            "deadlines",
+                            format!("期限「{}」不在计时或已变动，请重新计算", c.deadline),
+                        ));
+                    }
+                }
+                vec![Event::DeadlinesRecomputed {
+                    year: *year,
+                    changes: changes.clone(),
+                }]
+            }
         };
         Ok(ev)
     }
@@ -2415,6 +2537,39 @@ impl Appeal {
                 }
             }
             Event::Commented { .. } => {}
+            Event::DeadlinesRecomputed { changes, .. } => {
+                for c in changes {
+                    let d = &mut self.deadlines;
+                    match c.deadline.as_str() {
+                        "dispatch" => d.dispatch = Some(c.after),
+                        "first_contact" => d.first_contact = Some(c.after),
+                        "sign" => {
+                            d.sign = Some(c.after);
+                            if let Some(r) = self
+                                .dispatch_rounds
+                                .last_mut()
+                                .filter(|r| r.sign_due == c.before)
+                            {
+                                r.sign_due = c.after;
+                            }
+                        }
+                        "reply" => {
+                            d.reply = Some(c.after);
+                            if d.reply_original == Some(c.before) {
+                                d.reply_original = Some(c.after);
+                            }
+                            if let Some(r) = self
+                                .reply_rounds
+                                .last_mut()
+                                .filter(|r| r.due == c.before && r.replied_at.is_none())
+                            {
+                                r.due = c.after;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
         }
     }
 }

@@ -484,6 +484,11 @@ impl Redact for Event {
                 duplicate: *duplicate,
                 number: *number,
             },
+            // Dates only: nothing personal.
+            Event::DeadlinesRecomputed { year, changes } => Event::DeadlinesRecomputed {
+                year: *year,
+                changes: changes.clone(),
+            },
             Event::Supervised {
                 reason,
                 note,

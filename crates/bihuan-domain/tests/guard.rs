@@ -163,6 +163,20 @@ fn candidates(action: Action, a: &Appeal, actor: &Actor, at: Instant) -> Vec<Com
         Action::Comment => vec![Command::Comment {
             text: "群众来电催办".into(),
         }],
+        // A notice moving the running deadline that runs out first by a day.
+        Action::RecomputeDeadlines => a
+            .running_deadlines()
+            .first()
+            .map(|(name, _, due)| Command::RecomputeDeadlines {
+                year: 2027,
+                changes: vec![bihuan_domain::lifecycle::DeadlineChange {
+                    deadline: name.to_string(),
+                    before: *due,
+                    after: *due + chrono::Duration::days(1),
+                }],
+            })
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -1555,3 +1555,115 @@ fn assisting_units_give_opinions_by_their_own_deadline() {
         "illegal_transition"
     );
 }
+
+/// When a year's notice is loaded, the provisional deadlines in it are computed again: working
+/// days keep their count, calendar days their last day (moved off a new rest day), and nothing
+/// moves into the time before the notice was loaded (issue 17, item 1).
+#[test]
+fn provisional_deadlines_are_recomputed_when_the_notice_is_loaded() {
+    use bihuan_domain::time::local;
+    let mut w = World::new();
+    let at = |m, d, h| local(2026, m, d, h, 0, 0).unwrap();
+    // A hotline appeal dispatched on the last working day of 2026: 5 working days to reply,
+    // provisionally 01-04 … 01-08 (01-01 元旦 predicted), so due 2027-01-08.
+    let hotline = w.register(Kind::Help, at(12, 30, 9));
+    let hotline = w.step(&hotline, dispatch(HOUSING), &dispatcher(), at(12, 31, 9));
+    assert_eq!(
+        format_local(hotline.deadlines.reply.unwrap()),
+        "2027-01-08 23:59:59"
+    );
+    // A petition signed on 2 December: 60 calendar days end on Sunday 2027-01-31, so 02-01.
+    let petition = w.register(Kind::PetitionClaim, at(12, 1, 9));
+    let petition = w.step(&petition, dispatch(HOUSING), &dispatcher(), at(12, 1, 10));
+    let petition = w.step(&petition, sign(), &housing(), at(12, 2, 9));
+    assert_eq!(
+        format_local(petition.deadlines.reply.unwrap()),
+        "2027-02-01 23:59:59"
+    );
+    // A test notice (not the official one): 01-04 a bridging rest day, Saturday 01-09 a make-up
+    // working day, 02-01 a rest day.
+    let old = w.cal.clone();
+    w.cal
+        .load_json(
+            r#"{"year": 2027, "days": [
+                {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+                {"name": "元旦", "date": "2027-01-04", "isOffDay": true},
+                {"name": "元旦", "date": "2027-01-09", "isOffDay": false},
+                {"name": "春节", "date": "2027-02-01", "isOffDay": true}]}"#,
+        )
+        .unwrap();
+    let loaded = at(12, 31, 15);
+    let changes = hotline.recomputed_deadlines(&old, &w.cal, loaded);
+    let reply: Vec<_> = changes.iter().filter(|c| c.deadline == "reply").collect();
+    // Five working days from 12-31: 01-05, 06, 07, 08, (09 made a working day) → 01-09.
+    assert_eq!(reply.len(), 1, "{changes:?}");
+    assert_eq!(format_local(reply[0].after), "2027-01-09 23:59:59");
+    let hotline = w.step(
+        &hotline,
+        Command::RecomputeDeadlines {
+            year: 2027,
+            changes: changes.clone(),
+        },
+        &system(),
+        loaded,
+    );
+    assert_eq!(
+        format_local(hotline.deadlines.reply.unwrap()),
+        "2027-01-09 23:59:59"
+    );
+    assert_eq!(
+        hotline.reply_rounds.last().unwrap().due,
+        hotline.deadlines.reply.unwrap()
+    );
+    // Nothing more to move on the same calendar; a person cannot issue the command.
+    assert!(hotline
+        .recomputed_deadlines(&old, &w.cal, loaded)
+        .iter()
+        .all(|c| c.deadline != "reply"));
+    let again = Command::RecomputeDeadlines {
+        year: 2027,
+        changes,
+    };
+    assert_eq!(
+        w.refuse(&hotline, again.clone(), &dispatcher(), loaded),
+        "role_forbidden"
+    );
+    assert_eq!(
+        w.refuse(&hotline, again, &system(), loaded),
+        "invalid_input"
+    );
+
+    // The petition's last day 02-01 became a rest day: 02-02.
+    let changes = petition.recomputed_deadlines(&old, &w.cal, loaded);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(format_local(changes[0].after), "2027-02-02 23:59:59");
+
+    // Earlier, but not into the past: a notice that makes Saturday 01-02 a working day moves
+    // the hotline reply to 01-07 — loaded on 01-07 it is due that evening; loaded on 01-08, it
+    // stays on 01-08.
+    let mut w2 = World::new();
+    let a = w2.register(Kind::Help, at(12, 30, 9));
+    let a = w2.step(&a, dispatch(HOUSING), &dispatcher(), at(12, 31, 9));
+    let old = w2.cal.clone();
+    w2.cal
+        .load_json(
+            r#"{"year": 2027, "days": [
+                {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+                {"name": "元旦", "date": "2027-01-02", "isOffDay": false}]}"#,
+        )
+        .unwrap();
+    let on = |d| local(2027, 1, d, 15, 0, 0).unwrap();
+    let reply_after = |t| {
+        a.recomputed_deadlines(&old, &w2.cal, t)
+            .into_iter()
+            .find(|c| c.deadline == "reply")
+            .map(|c| format_local(c.after))
+    };
+    assert_eq!(reply_after(on(5)).as_deref(), Some("2027-01-07 23:59:59"));
+    assert_eq!(reply_after(on(7)).as_deref(), Some("2027-01-07 23:59:59"));
+    assert_eq!(
+        reply_after(on(8)),
+        None,
+        "already past on the provisional calendar: kept"
+    );
+}

@@ -658,14 +658,14 @@ async fn load_calendar_year(
     caller: Caller,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&[Role::Admin])?;
-    let notice = state.store.put_calendar_year(body.to_string()).await?;
-    tracing::info!(year = notice.year, "calendar year loaded");
+    let (notice, moved) = crate::app::load_calendar_year(&state, &caller, body.to_string()).await?;
     Ok((
         StatusCode::CREATED,
         Json(CalendarLoaded {
             year: notice.year,
             days: notice.days.len(),
+            recomputed_appeals: moved.appeals,
+            recomputed_deadlines: moved.deadlines,
         }),
     ))
 }

@@ -113,6 +113,105 @@ async fn run(
     Ok(next)
 }
 
+/// What loading a year's holiday notice changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recomputed {
+    /// Open appeals whose provisional deadlines moved.
+    pub appeals: u64,
+    /// Deadlines moved.
+    pub deadlines: u64,
+    /// Appeals that could not be updated (logged; a later load of the same notice retries).
+    pub failed: u64,
+}
+
+/// Loads (or replaces) a year's holiday notice, then computes again every open appeal's
+/// deadlines that the calendar had predicted (`Appeal::recomputed_deadlines`), one
+/// `recompute_deadlines` step on each appeal's timeline, in the rollups like any step.
+pub async fn load_calendar_year(
+    state: &AppState,
+    caller: &Caller,
+    notice_json: String,
+) -> ApiResult<(bihuan_domain::calendar::YearNotice, Recomputed)> {
+    use bihuan_domain::lifecycle::Status;
+    caller.require(&[bihuan_domain::lifecycle::Role::Admin])?;
+    let old = state.store.catalog().calendar.clone();
+    let notice = state.store.put_calendar_year(notice_json).await?;
+    let new = state.store.catalog().calendar.clone();
+    let system = crate::scanner::system_actor(state);
+    let mut done = Recomputed::default();
+    let filter = bihuan_store::AppealFilter {
+        status: vec![
+            Status::PendingDispatch,
+            Status::Dispatched,
+            Status::InProgress,
+        ],
+        ..Default::default()
+    };
+    let mut cursor = None;
+    loop {
+        let page = state.store.list(filter.clone(), cursor, 500).await?;
+        for a in &page.items {
+            let mut current = a.clone();
+            // One retry: a person may act on the appeal between the read and the write.
+            for attempt in 0..2 {
+                let now = state.clock.now();
+                let changes = current.recomputed_deadlines(&old, &new, now);
+                if changes.is_empty() {
+                    break;
+                }
+                let n = changes.len() as u64;
+                let cmd = Command::RecomputeDeadlines {
+                    year: notice.year,
+                    changes,
+                };
+                match state
+                    .store
+                    .act(
+                        AppealRef::Id(current.id),
+                        cmd,
+                        system.clone(),
+                        now,
+                        Some(current.version),
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        done.appeals += 1;
+                        done.deadlines += n;
+                        break;
+                    }
+                    Err(e) if attempt == 0 => {
+                        tracing::debug!(appeal = %current.number, error = %e, "recompute: read again");
+                        match state.store.appeal(AppealRef::Id(current.id)).await {
+                            Ok(fresh) => current = fresh,
+                            Err(_) => {
+                                done.failed += 1;
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(appeal = %current.number, error = %e, "deadlines not recomputed");
+                        done.failed += 1;
+                    }
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    tracing::info!(
+        year = notice.year,
+        appeals = done.appeals,
+        deadlines = done.deadlines,
+        failed = done.failed,
+        "calendar year loaded; provisional deadlines recomputed"
+    );
+    Ok((notice, done))
+}
+
 /// The actions that may run on several appeals at once: the same command to each (dispatch
 /// them to one unit, supervise them). Each appeal is still decided on its own.
 pub const BULK_ACTIONS: [Action; 2] = [Action::Dispatch, Action::Supervise];

@@ -416,6 +416,12 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
                 "link_duplicate 由合并操作自动记录，不能直接调用",
             ))
         }
+        "recompute_deadlines" => {
+            return Err(ApiError::unprocessable(
+                ErrorCode::UnknownAction,
+                "recompute_deadlines 由导入放假通知时系统自动记录，不能直接调用",
+            ))
+        }
         "sign" | "set_owner" => {
             // The owner is named by user id and read from the accounts: a person object sent
             // by a client (any id, any name) is not taken.

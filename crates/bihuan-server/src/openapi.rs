@@ -82,7 +82,8 @@ fn items_of(name: &str) -> Value {
 /// The body of `POST /api/v1/appeals/{key}/actions`, derived from the domain's `Command` with
 /// the API's differences (see `appeals::command_from_body`): every action carries `version`; an
 /// owner is named by user id; a merge names its master by number or id (`master`, not the
-/// domain's `into`); `link_duplicate` is recorded by a merge and cannot be sent.
+/// domain's `into`); `link_duplicate` is recorded by a merge and `recompute_deadlines` by a
+/// loaded holiday notice, and neither can be sent.
 fn action_schema(command: &Value) -> Value {
     let version = json!({"type": "integer", "minimum": 0, "description": "工单当前版本号（防止覆盖他人的更新）"});
     let variants: Vec<Value> = command["oneOf"]
@@ -101,7 +102,7 @@ fn action_schema(command: &Value) -> Value {
                     .find(|p| p["properties"]["action"].is_object())?
             };
             let action = part["properties"]["action"]["enum"][0].as_str()?.to_string();
-            if action == "link_duplicate" {
+            if action == "link_duplicate" || action == "recompute_deadlines" {
                 return None;
             }
             part["properties"]["version"] = version.clone();

@@ -553,6 +553,10 @@ pub struct SpecialDayView {
 pub struct CalendarLoaded {
     pub year: i32,
     pub days: usize,
+    /// 导入后按通知重算了预计期限的在办工单数
+    pub recomputed_appeals: u64,
+    /// 重算后变动的期限个数
+    pub recomputed_deadlines: u64,
 }
 
 /// `date` plus `days` working days (the start day not counted).

@@ -71,7 +71,7 @@ enum Top {
         no_serve: bool,
     },
     /// Generates N demo appeals quickly into a database (installing the demo county first if
-    /// the database is empty), for measurements at scale.
+    /// the database is empty), for measurements at scale. `BIHUAN_NOW` sets the day it stands at.
     Generate {
         #[arg(long)]
         db: String,
@@ -767,9 +767,14 @@ async fn run(cmd: Top) -> Result<String> {
                 demo::install(&store, &county, &h).await?;
             }
             let started = std::time::Instant::now();
-            let now = demo_clock(&store.catalog().calendar, demo::now())
+            // `BIHUAN_NOW` sets the day the county stands at (as for `serve` and `demo`).
+            let real = match OffsetClock::from_env()? {
+                Some(c) => c.now(),
+                None => demo::now(),
+            };
+            let now = demo_clock(&store.catalog().calendar, real)
                 .map(|c| c.now())
-                .unwrap_or_else(demo::now);
+                .unwrap_or(real);
             let n = demo::generate(&store, &county, appeals, now, seed).await?;
             let secs = started.elapsed().as_secs_f64();
             Ok(format!(

@@ -500,24 +500,22 @@ pub(super) async fn admin_load_calendar(
     if let Some(refused) = admin_only(&c) {
         return refused;
     }
-    match state
-        .store
-        .put_calendar_year(field(&f, "json").to_string())
-        .await
-    {
-        Ok(n) => {
+    match crate::app::load_calendar_year(&state, &c, field(&f, "json").to_string()).await {
+        Ok((n, moved)) => {
             admin_render(
                 &state,
                 &c,
                 Some(&format!(
-                    "已导入 {} 年（共 {} 个调整日）",
+                    "已导入 {} 年（共 {} 个调整日）；按通知重算了 {} 件在办工单的 {} 个预计期限",
                     n.year,
-                    n.days.len()
+                    n.days.len(),
+                    moved.appeals,
+                    moved.deadlines
                 )),
                 None,
             )
             .await
         }
-        Err(e) => admin_render(&state, &c, None, Some(&ApiError::from(e).message)).await,
+        Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
     }
 }

@@ -129,6 +129,7 @@ pub(super) fn action_form(
         Action::LinkDuplicate => "关联重复件",
         Action::Supervise => "督办",
         Action::Comment => "备注",
+        Action::RecomputeDeadlines => "期限重算",
     };
     let confirm = match action {
         Action::Close => Some("确认办结？办结后不能再办理。"),
@@ -256,6 +257,8 @@ pub(super) fn action_form(
                         }
                     }
                     Action::Comment | Action::LinkDuplicate => { label { "备注" } textarea name="text" required { (v("text")) } }
+                    // Never offered (internal): the system records it when a notice is loaded.
+                    Action::RecomputeDeadlines => {}
                 }
                 p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
             }
@@ -407,6 +410,19 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             }
         )),
         E::Commented { text } => Some(text.clone()),
+        E::DeadlinesRecomputed { year, changes } => Some(format!(
+            "{year} 年放假通知导入后，预计期限按通知重算：{}",
+            changes
+                .iter()
+                .map(|c| format!(
+                    "{}期限 {} → {}",
+                    deadline_label(&c.deadline),
+                    format_local(c.before),
+                    format_local(c.after)
+                ))
+                .collect::<Vec<_>>()
+                .join("；")
+        )),
         E::MergedInto { number, .. } => Some(format!("主工单 {number}")),
         E::DuplicateLinked { number, .. } => Some(format!("重复工单 {number}")),
         E::Signed { owner, .. } | E::OwnerChanged { owner } => {

@@ -1026,3 +1026,96 @@ pub async fn a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year(a
     let print = page_text(&housing, app.url(&format!("/appeals/{num}/print"))).await;
     assert!(print.contains("（预计）"), "{print}");
 }
+
+/// Loading 2027's notice computes the open appeals' provisional deadlines again: each moved
+/// appeal gets a timeline step, the API says how many moved, nothing is 预计 any more, and the
+/// rollups kept in the writes equal a rebuild (issue 17, item 1).
+pub async fn loading_a_notice_recomputes_the_provisional_deadlines(app: TestApp) {
+    app.clock
+        .set(bihuan_domain::time::local(2026, 12, 30, 9, 0, 0).unwrap());
+    let mut numbers = Vec::new();
+    for _ in 0..3 {
+        let num = n(&app.register(&new_appeal()).await);
+        app.ok(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+        numbers.push(num);
+    }
+    let before = app
+        .get("admin", &format!("/api/v1/appeals/{}", numbers[0]))
+        .await
+        .1;
+    assert!(
+        before["provisional"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reply")),
+        "{before}"
+    );
+    // 5 working days from 12-30 (01-01 元旦 predicted): 12-31, 01-04, 05, 06, 07.
+    assert_eq!(
+        before["deadlines"]["reply"].as_str().unwrap()[..10],
+        *"2027-01-07"
+    );
+    app.clock.advance(chrono::Duration::hours(6));
+    // A test notice (not the official one): 01-04 a bridging rest day.
+    let (s, v) = app
+        .post(
+            "admin",
+            "/api/v1/calendar/years",
+            &json!({"year": 2027, "papers": ["test"], "days": [
+                {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+                {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The reply deadlines only: signing and first contact are due on 12-31, a known day.
+    assert_eq!(v["recomputed_appeals"], 3, "{v}");
+    assert_eq!(v["recomputed_deadlines"], 3, "{v}");
+    let after = app
+        .get("admin", &format!("/api/v1/appeals/{}", numbers[0]))
+        .await
+        .1;
+    // With 01-04 a rest day: 12-31, 01-05, 06, 07, 08.
+    assert_eq!(
+        after["deadlines"]["reply"].as_str().unwrap()[..10],
+        *"2027-01-08"
+    );
+    assert_eq!(after["provisional"], json!([]), "{after}");
+    let step = after["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["type"] == "deadlines_recomputed")
+        .unwrap_or_else(|| panic!("no recompute step: {after}"));
+    assert_eq!(step["event"]["year"], 2027);
+    // Loading the same notice again moves nothing.
+    let (_, v) = app
+        .post(
+            "admin",
+            "/api/v1/calendar/years",
+            &json!({"year": 2027, "papers": ["test"], "days": [
+                {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+                {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}),
+        )
+        .await;
+    assert_eq!(v["recomputed_appeals"], 0, "{v}");
+    // The console's timeline says what moved.
+    let admin = console_session(&app, "dispatcher").await;
+    let page = page_text(&admin, app.url(&format!("/appeals/{}", numbers[0]))).await;
+    assert!(
+        page.contains("2027 年放假通知导入后，预计期限按通知重算"),
+        "{page}"
+    );
+    // The rollups kept in the writes are what a rebuild makes.
+    let kept = app.state.store.rollup_dump().await.unwrap();
+    app.state.store.rebuild_rollups().await.unwrap();
+    let rebuilt = app.state.store.rollup_dump().await.unwrap();
+    assert!(
+        kept == rebuilt,
+        "rollups kept in the writes differ from a rebuild"
+    );
+}

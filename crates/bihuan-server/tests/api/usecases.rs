@@ -582,7 +582,11 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(variants.len(), 20, "every command but link_duplicate");
+    assert_eq!(
+        variants.len(),
+        20,
+        "every command but link_duplicate and recompute_deadlines"
+    );
     let variant_of = |action: &str| {
         variants
             .iter()
