@@ -27,6 +27,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod category;
 pub mod code;
+pub mod documents;
 pub mod error;
 pub mod holidays;
 pub mod lifecycle;

@@ -158,6 +158,18 @@ simple_enum! {
 }
 
 simple_enum! {
+    /// A written notice a petitioner receives (信访工作条例 Arts 23, 32, 34).
+    DocumentKind {
+        /// Art 23: the matter is accepted.
+        Acceptance => "受理告知书",
+        /// Art 34: the handling time is extended, with the reason.
+        Extension => "延期告知书",
+        /// Art 32: the decision on the matter (支持 / 解释说明 / 不予支持).
+        Opinion => "信访处理意见书",
+    }
+}
+
+simple_enum! {
     SuperviseReason {
         Overdue => "超期督办",
         LeaderOrder => "领导交办",
@@ -194,6 +206,8 @@ simple_enum! {
         /// Recorded by the system when a holiday notice is loaded: the provisional deadlines
         /// recomputed on the notice. Never issued by a person.
         RecomputeDeadlines => "期限重算",
+        /// The date the petitioner received a written notice (the review windows count from it).
+        RecordReceipt => "登记送达",
     }
 }
 
@@ -223,6 +237,7 @@ impl Action {
             Action::Supervise => "supervise",
             Action::Comment => "comment",
             Action::RecomputeDeadlines => "recompute_deadlines",
+            Action::RecordReceipt => "record_receipt",
         }
     }
 
@@ -261,6 +276,7 @@ impl Action {
             Action::Supervise => &[Supervisor, Leader, Admin, System],
             Action::Comment => Role::ALL,
             Action::RecomputeDeadlines => &[System],
+            Action::RecordReceipt => &[Handler, UnitLeader, Dispatcher, Operator],
         }
     }
 }
@@ -519,6 +535,26 @@ pub enum Command {
         year: i32,
         changes: Vec<DeadlineChange>,
     },
+    /// The petitioner received the notice the event of appeal version `document` issued, on
+    /// `received_on` (a correction of a notice is a new notice, received on its own date).
+    RecordReceipt {
+        document: u64,
+        received_on: chrono::NaiveDate,
+    },
+}
+
+/// A written notice issued with a step of a petition: which step (the appeal version after it)
+/// and when the petitioner received it. Its text is built from that step's event
+/// (`crate::documents`), so an issued notice never changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IssuedDocument {
+    pub kind: DocumentKind,
+    /// The appeal version of the event that issued it.
+    pub version: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub issued_at: Instant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_on: Option<chrono::NaiveDate>,
 }
 
 /// One running deadline moved by a loaded holiday notice.
@@ -558,6 +594,7 @@ impl Command {
             Command::Supervise { .. } => Action::Supervise,
             Command::Comment { .. } => Action::Comment,
             Command::RecomputeDeadlines { .. } => Action::RecomputeDeadlines,
+            Command::RecordReceipt { .. } => Action::RecordReceipt,
         }
     }
 
@@ -706,6 +743,12 @@ pub enum Event {
         year: i32,
         changes: Vec<DeadlineChange>,
     },
+    /// The petitioner received the notice of appeal version `document` on `received_on`.
+    DocumentReceived {
+        document: u64,
+        #[schema(value_type = String, format = Date)]
+        received_on: chrono::NaiveDate,
+    },
 }
 
 impl Event {
@@ -740,6 +783,10 @@ impl Event {
             | Event::DeadlinesRecomputed {
                 year: _,
                 changes: _,
+            }
+            | Event::DocumentReceived {
+                document: _,
+                received_on: _,
             } => vec![],
             Event::AnsweredAtIntake { answer } => vec![answer],
             Event::Dispatched {
@@ -860,6 +907,7 @@ impl Event {
             Event::Supervised { .. } => "supervised",
             Event::Commented { .. } => "commented",
             Event::DeadlinesRecomputed { .. } => "deadlines_recomputed",
+            Event::DocumentReceived { .. } => "document_received",
         }
     }
 
@@ -891,6 +939,7 @@ impl Event {
             Event::Supervised { .. } => "督办",
             Event::Commented { .. } => "备注",
             Event::DeadlinesRecomputed { .. } => "放假通知导入，期限重算",
+            Event::DocumentReceived { .. } => "文书送达",
         }
     }
 }
@@ -1032,6 +1081,7 @@ impl Serialize for Stored<&Appeal> {
             duplicates,
             dispatch_rounds,
             reply_rounds,
+            documents,
         } = self.0;
         let mut st = s.serialize_struct("Appeal", 47)?;
         st.serialize_field("id", id)?;
@@ -1081,6 +1131,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "duplicates", duplicates)?;
         sparse(&mut st, "dispatch_rounds", dispatch_rounds)?;
         sparse(&mut st, "reply_rounds", reply_rounds)?;
+        sparse(&mut st, "documents", documents)?;
         st.end()
     }
 }
@@ -1184,6 +1235,9 @@ pub struct Appeal {
     pub dispatch_rounds: Vec<DispatchRound>,
     #[serde(default)]
     pub reply_rounds: Vec<ReplyRound>,
+    /// A petition's written notices, in the order issued (信访工作条例 Arts 23, 32, 34).
+    #[serde(default)]
+    pub documents: Vec<IssuedDocument>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -1378,6 +1432,7 @@ impl Appeal {
             duplicates: vec![],
             dispatch_rounds: vec![],
             reply_rounds: vec![],
+            documents: vec![],
         })
     }
 
@@ -1754,7 +1809,9 @@ impl Appeal {
             });
         }
         // Only comments reach a closed or merged appeal.
-        if self.status.is_terminal() && action != Action::Comment {
+        // Only comments (and the receipt of a notice already issued) reach a closed or merged
+        // appeal.
+        if self.status.is_terminal() && !matches!(action, Action::Comment | Action::RecordReceipt) {
             return Err(self.illegal(name));
         }
         // Signed-for work: only while in progress, and "sign first" while waiting to be signed.
@@ -1929,6 +1986,11 @@ impl Appeal {
             Action::RecomputeDeadlines => {
                 if self.running_deadlines().is_empty() {
                     return Err(self.illegal(name));
+                }
+            }
+            Action::RecordReceipt => {
+                if !self.documents.iter().any(|d| d.received_on.is_none()) {
+                    return Err(DomainError::invalid("document", "没有待登记送达的文书"));
                 }
             }
         }
@@ -2251,6 +2313,34 @@ impl Appeal {
                 text("text", t, true, MAX_SHORT)?;
                 vec![Event::Commented { text: t.clone() }]
             }
+            Command::RecordReceipt {
+                document,
+                received_on,
+            } => {
+                let Some(doc) = self.documents.iter().find(|d| d.version == *document) else {
+                    return Err(DomainError::invalid("document", "这件信访事项没有这份文书"));
+                };
+                if doc.received_on.is_some() {
+                    return Err(DomainError::invalid(
+                        "document",
+                        format!(
+                            "{}已登记送达，不能改动；如有更正，请重新出具文书",
+                            doc.kind.label()
+                        ),
+                    ));
+                }
+                let issued = crate::time::local_date(doc.issued_at);
+                if *received_on < issued || *received_on > crate::time::local_date(at) {
+                    return Err(DomainError::invalid(
+                        "received_on",
+                        format!("送达日期须在出具之日（{issued}）与今天之间"),
+                    ));
+                }
+                vec![Event::DocumentReceived {
+                    document: *document,
+                    received_on: *received_on,
+                }]
+            }
             Command::RecomputeDeadlines { year, changes } => {
                 if changes.is_empty() {
                     return Err(DomainError::invalid("deadlines", "没有需要重算的期限"));
@@ -2281,6 +2371,25 @@ impl Appeal {
         self.version = r.version;
         self.last_at = self.last_at.max(r.at);
         let at = r.at;
+        // A petition's steps that the regulation answers in writing issue a notice.
+        if self.regime == Regime::Petition {
+            let kind = match &r.event {
+                Event::Signed { .. } => Some(DocumentKind::Acceptance),
+                Event::ExtensionApproved { .. } => Some(DocumentKind::Extension),
+                Event::Replied { reply, .. } if reply.petition_outcome.is_some() => {
+                    Some(DocumentKind::Opinion)
+                }
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                self.documents.push(IssuedDocument {
+                    kind,
+                    version: r.version,
+                    issued_at: at,
+                    received_on: None,
+                });
+            }
+        }
         match &r.event {
             Event::Registered { .. } => {}
             Event::AnsweredAtIntake { answer } => {
@@ -2537,6 +2646,14 @@ impl Appeal {
                 }
             }
             Event::Commented { .. } => {}
+            Event::DocumentReceived {
+                document,
+                received_on,
+            } => {
+                if let Some(d) = self.documents.iter_mut().find(|d| d.version == *document) {
+                    d.received_on = Some(*received_on);
+                }
+            }
             Event::DeadlinesRecomputed { changes, .. } => {
                 for c in changes {
                     let d = &mut self.deadlines;

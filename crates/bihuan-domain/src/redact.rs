@@ -293,6 +293,7 @@ impl Redact for Appeal {
             duplicates,
             dispatch_rounds,
             reply_rounds,
+            documents,
         } = self;
         Appeal {
             id: *id,
@@ -344,6 +345,7 @@ impl Redact for Appeal {
             duplicates: duplicates.clone(),
             dispatch_rounds: dispatch_rounds.clone(),
             reply_rounds: reply_rounds.clone(),
+            documents: documents.clone(),
         }
     }
 }
@@ -488,6 +490,13 @@ impl Redact for Event {
             Event::DeadlinesRecomputed { year, changes } => Event::DeadlinesRecomputed {
                 year: *year,
                 changes: changes.clone(),
+            },
+            Event::DocumentReceived {
+                document,
+                received_on,
+            } => Event::DocumentReceived {
+                document: *document,
+                received_on: *received_on,
             },
             Event::Supervised {
                 reason,

@@ -163,6 +163,16 @@ fn candidates(action: Action, a: &Appeal, actor: &Actor, at: Instant) -> Vec<Com
         Action::Comment => vec![Command::Comment {
             text: "群众来电催办".into(),
         }],
+        // The receipt, today, of each notice not yet received.
+        Action::RecordReceipt => a
+            .documents
+            .iter()
+            .filter(|d| d.received_on.is_none())
+            .map(|d| Command::RecordReceipt {
+                document: d.version,
+                received_on: bihuan_domain::time::local_date(at),
+            })
+            .collect(),
         // A notice moving the running deadline that runs out first by a day.
         Action::RecomputeDeadlines => a
             .running_deadlines()

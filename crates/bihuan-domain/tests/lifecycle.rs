@@ -1667,3 +1667,130 @@ fn provisional_deadlines_are_recomputed_when_the_notice_is_loaded() {
         "already past on the provisional calendar: kept"
     );
 }
+
+/// A petition's notices (信访工作条例 Arts 23, 32, 34, 35): issued with the acceptance, the
+/// extension and the reply; each carries the regulation's fields; the receipt date is recorded
+/// once, not before the notice nor in the future; the 复查 window counts 30 days from it.
+#[test]
+fn a_petition_issues_its_notices_and_records_their_receipt() {
+    use bihuan_domain::documents;
+    let mut w = World::new();
+    let (a, _) = w.register_with(new_appeal(Kind::PetitionClaim), nov(2, 9));
+    let a = w.step(&a, dispatch(HOUSING), &dispatcher(), nov(2, 10));
+    assert!(a.documents.is_empty());
+    let (a, signed) = w.step_rec(&a, sign(), &housing(), nov(3, 9));
+    assert_eq!(a.documents.len(), 1);
+    let acceptance = a.documents[0].clone();
+    assert_eq!(
+        acceptance.kind,
+        bihuan_domain::lifecycle::DocumentKind::Acceptance
+    );
+    let t = documents::text(
+        &a,
+        &acceptance,
+        &signed[0].event,
+        "李某",
+        "县住房和城乡建设局",
+        &w.cal,
+    );
+    assert_eq!(t.title, "受理告知书");
+    let field = |t: &documents::DocumentText, name: &str| {
+        t.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no field {name}: {t:?}"))
+    };
+    assert!(field(&t, "依据").contains("第二十三条"));
+    assert!(field(&t, "办理期限").contains("2027-01-04"), "{t:?}");
+    assert!(field(&t, "信访请求").contains("路灯"));
+    // Receipt: not before issue, not in the future, once.
+    let receipt = |d: u32| Command::RecordReceipt {
+        document: acceptance.version,
+        received_on: NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+    };
+    assert_eq!(
+        w.refuse(&a, receipt(2), &housing(), nov(4, 9)),
+        "invalid_input"
+    );
+    assert_eq!(
+        w.refuse(&a, receipt(5), &housing(), nov(4, 9)),
+        "invalid_input"
+    );
+    let a = w.step(&a, receipt(4), &housing(), nov(4, 9));
+    assert_eq!(
+        a.documents[0].received_on,
+        NaiveDate::from_ymd_opt(2026, 11, 4)
+    );
+    assert_eq!(
+        w.refuse(&a, receipt(4), &housing(), nov(4, 10)),
+        "invalid_input"
+    );
+    // The reply issues the 意见书; its 复查 window counts from the recorded receipt.
+    let reply = Command::Reply(Reply {
+        result: ReplyResult::PartlyResolved,
+        reason: Some("涉及规划调整，需分步实施".into()),
+        text: "经现场核查，东门路路灯线路老化，已更换主线，支线纳入明年改造计划。".into(),
+        petition_outcome: Some(PetitionOutcome::Explain),
+        attachments: vec![],
+    });
+    let (a, replied) = w.step_rec(&a, reply, &housing(), nov(10, 9));
+    let opinion = a.documents.last().unwrap().clone();
+    assert_eq!(
+        opinion.kind,
+        bihuan_domain::lifecycle::DocumentKind::Opinion
+    );
+    let t = documents::text(
+        &a,
+        &opinion,
+        &replied[0].event,
+        "李某",
+        "县住房和城乡建设局",
+        &w.cal,
+    );
+    assert_eq!(t.title, "信访处理意见书");
+    assert!(field(&t, "处理意见").starts_with("解释说明"));
+    assert!(field(&t, "事实和理由").contains("涉及规划调整"));
+    assert!(field(&t, "复查途径和期限").contains("第三十五条"));
+    assert!(field(&t, "复查途径和期限").contains("送达日期登记后"));
+    let got = NaiveDate::from_ymd_opt(2026, 11, 12).unwrap();
+    let a = w.step(
+        &a,
+        Command::RecordReceipt {
+            document: opinion.version,
+            received_on: got,
+        },
+        &housing(),
+        nov(13, 9),
+    );
+    let t = documents::text(
+        &a,
+        a.documents.last().unwrap(),
+        &replied[0].event,
+        "李某",
+        "县住房和城乡建设局",
+        &w.cal,
+    );
+    // 30 days from 11-12 (the day itself not counted) end on 12-12, a Saturday: so 12-14.
+    assert!(
+        field(&t, "复查途径和期限").contains("2026-12-14 前"),
+        "{t:?}"
+    );
+    // A hotline appeal issues no notices.
+    let h = w.register(Kind::Help, nov(2, 9));
+    let h = w.step(&h, dispatch(HOUSING), &dispatcher(), nov(2, 10));
+    let h = w.step(&h, sign(), &housing(), nov(2, 11));
+    assert!(h.documents.is_empty());
+    assert_eq!(
+        w.refuse(
+            &h,
+            Command::RecordReceipt {
+                document: 3,
+                received_on: got
+            },
+            &housing(),
+            nov(13, 9)
+        ),
+        "invalid_input"
+    );
+}

@@ -216,6 +216,7 @@ impl AppealSummary {
             duplicates,
             dispatch_rounds: _,
             reply_rounds: _,
+            documents: _,
         } = disclosure.appeal(a);
         AppealSummary {
             id,

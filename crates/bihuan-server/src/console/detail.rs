@@ -30,6 +30,7 @@ pub(super) fn ok_message(code: &str) -> &'static str {
         "redo" => "已退回重办",
         "merge" => "已合并",
         "supervise" => "已督办",
+        "record_receipt" => "已登记文书送达",
         "comment" => "已添加备注",
         "contact" => "已记录联系",
         "commit" => "已记录承诺",
@@ -106,6 +107,7 @@ pub(super) fn action_form(
     files: &[bihuan_store::Attachment],
     owners: &[bihuan_store::User],
     p: Prefill<'_>,
+    today: chrono::NaiveDate,
 ) -> Markup {
     let title = match action {
         Action::AnswerAtIntake => "当场答复",
@@ -130,6 +132,7 @@ pub(super) fn action_form(
         Action::Supervise => "督办",
         Action::Comment => "备注",
         Action::RecomputeDeadlines => "期限重算",
+        Action::RecordReceipt => "登记文书送达",
     };
     let confirm = match action {
         Action::Close => Some("确认办结？办结后不能再办理。"),
@@ -259,6 +262,16 @@ pub(super) fn action_form(
                     Action::Comment | Action::LinkDuplicate => { label { "备注" } textarea name="text" required { (v("text")) } }
                     // Never offered (internal): the system records it when a notice is loaded.
                     Action::RecomputeDeadlines => {}
+                    Action::RecordReceipt => {
+                        label { "文书" }
+                        select name="document" required {
+                            @for d in a.documents.iter().filter(|d| d.received_on.is_none()) {
+                                (opt(p, "document", &d.version.to_string(), &format!("{}（{} 出具）", d.kind.label(), bihuan_domain::time::local_date(d.issued_at)), false))
+                            }
+                        }
+                        label { "信访人收到的日期（复查、复核期限由此起算）" }
+                        input type="date" name="received_on" required value=(if p.val("received_on").is_empty() { today.to_string() } else { p.val("received_on").to_string() }) max=(today.to_string());
+                    }
                 }
                 p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
             }
@@ -410,6 +423,13 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             }
         )),
         E::Commented { text } => Some(text.clone()),
+        E::DocumentReceived {
+            document,
+            received_on,
+        } => Some(format!(
+            "文书 {}-{document} 于 {received_on} 送达信访人",
+            r.appeal.0
+        )),
         E::DeadlinesRecomputed { year, changes } => Some(format!(
             "{year} 年放假通知导入后，预计期限按通知重算：{}",
             changes
@@ -579,6 +599,20 @@ pub(super) async fn render_detail(
                     }
                 }
             } }
+            @if !a.documents.is_empty() {
+                h2 #documents { "信访文书" }
+                div.table-wrap { table {
+                    thead { tr { th { "文书" } th { "出具时间" } th { "送达日期" } th { "" } } }
+                    tbody { @for d in &a.documents {
+                        tr {
+                            td { (d.kind.label()) }
+                            td { (format_local(d.issued_at)) }
+                            td { (d.received_on.map(|x| x.to_string()).unwrap_or_else(|| "尚未登记".into())) }
+                            td { a href=(format!("/appeals/{}/documents/{}", a.number, d.version)) target="_blank" { "打印" } }
+                        }
+                    } }
+                } }
+            }
             @if !a.assists.is_empty() {
                 h2 { "协办意见" }
                 div.table-wrap { table {
@@ -615,7 +649,7 @@ pub(super) async fn render_detail(
         }
         @if !offered.is_empty() {
             h2 { "办理" }
-            div.actions { @for act in &offered { (action_form(*act, &a, &cat, c, error_action == Some(act.name()) || offered.len() <= 2, &files, &owners, if error_action == Some(act.name()) { Prefill(typed) } else { Prefill(None) })) } }
+            div.actions { @for act in &offered { (action_form(*act, &a, &cat, c, error_action == Some(act.name()) || offered.len() <= 2, &files, &owners, if error_action == Some(act.name()) { Prefill(typed) } else { Prefill(None) }, bihuan_domain::time::local_date(now))) } }
         }
         div.panel {
             h2 { "全程留痕" }
@@ -722,6 +756,9 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
         "redo" => json!({"cause": text("cause"), "reason": text("reason")}),
         "merge" => json!({"master": text("master")}),
         "supervise" => json!({"reason": text("reason"), "note": text("note")}),
+        "record_receipt" => {
+            json!({"document": num("document", "文书")?, "received_on": text("received_on")})
+        }
         "comment" => json!({"text": text("text")}),
         _ => return Err("未知的操作".into()),
     };

@@ -82,6 +82,10 @@ pub fn router() -> Router<AppState> {
         .route("/appeals/filters/{id}/remove", post(lists::filter_remove))
         .route("/appeals/{key}", get(detail_page))
         .route("/appeals/{key}/print", get(print_one))
+        .route(
+            "/appeals/{key}/documents/{version}",
+            get(print::print_document),
+        )
         .route("/appeals/{key}/act", post(act_submit))
         .route("/appeals/{key}/preview", get(dispatch_preview))
         .route(

@@ -182,3 +182,71 @@ pub(super) async fn print_many(
         },
     )
 }
+
+/// `/appeals/{key}/documents/{version}`: one of a petition's notices (受理告知书, 延期告知书,
+/// 信访处理意见书), built from the step that issued it.
+pub(super) async fn print_document(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path((key, version)): Path<(String, String)>,
+) -> Response {
+    let a = match visible_appeal(&state, &c, &key, "打印").await {
+        Ok(a) => a,
+        Err(page) => return page,
+    };
+    let Some(doc) = version
+        .parse::<u64>()
+        .ok()
+        .and_then(|v| a.documents.iter().find(|d| d.version == v).cloned())
+    else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "没有这份文书",
+            "这件信访事项没有这份文书；请从工单详情的「信访文书」中打开。",
+            Some(&c),
+        );
+    };
+    let history = state.store.history(a.id).await.unwrap_or_default();
+    let Some(record) = history.iter().find(|r| r.version == doc.version) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "没有这份文书",
+            "出具这份文书的办理步骤未找到。",
+            Some(&c),
+        );
+    };
+    let disclosure = crate::views::Disclosure::for_caller(&c, &a, false);
+    if disclosure.is_full() {
+        crate::audit::viewed_personal(&state, &c, &a.number.to_string(), "console document").await;
+    }
+    let shown = disclosure.appeal(&a);
+    let petitioner = shown
+        .citizen
+        .name
+        .clone()
+        .or_else(|| shown.citizen.organisation.clone())
+        .unwrap_or_else(|| "（未留姓名）".into());
+    let cat = state.store.catalog();
+    let unit = unit_name(&cat, record.actor.unit.into());
+    let t = bihuan_domain::documents::text(
+        &shown,
+        &doc,
+        &record.event,
+        &petitioner,
+        &unit,
+        &cat.calendar,
+    );
+    print_frame(
+        &format!("{} {}", t.title, t.number),
+        html! {
+            article.document {
+                h1 { (t.title) }
+                p.meta { "文书编号 " strong #doc-number { (t.number) } }
+                table.fields { tbody {
+                    @for (k, v) in &t.fields { tr { th { (k) } td { (v) } } }
+                } }
+                p.seal { (unit) "（盖章）" }
+            }
+        },
+    )
+}

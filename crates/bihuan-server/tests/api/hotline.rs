@@ -1119,3 +1119,93 @@ pub async fn loading_a_notice_recomputes_the_provisional_deadlines(app: TestApp)
         "rollups kept in the writes differ from a rebuild"
     );
 }
+
+/// A petition's notices over the API and the console: the acceptance notice is issued at
+/// signing, its receipt is recorded, the 意见书 comes with the reply and its 复查 deadline counts
+/// from the receipt; another unit cannot open them (issue 17, item 3).
+pub async fn a_petition_issues_printable_notices_with_their_receipt(app: TestApp) {
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    let num = n(&app.register(&petition).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    let a = app.ok("housing", &num, json!({"action": "sign"})).await;
+    let docs = a["documents"].as_array().unwrap().clone();
+    assert_eq!(docs.len(), 1, "{a}");
+    assert_eq!(docs[0]["kind"], "acceptance");
+    let v = docs[0]["version"].as_u64().unwrap();
+    // The receipt: not in the future; then once.
+    let (s, e) = app
+        .act(
+            "housing",
+            &num,
+            json!({"action": "record_receipt", "document": v, "received_on": "2026-11-09"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let a = app
+        .ok(
+            "housing",
+            &num,
+            json!({"action": "record_receipt", "document": v, "received_on": "2026-11-02"}),
+        )
+        .await;
+    assert_eq!(a["documents"][0]["received_on"], "2026-11-02");
+    let a = app
+        .ok("housing", &num, json!({"action": "reply", "result": "resolved", "text": "经核查，路灯线路已更换，恢复照明。", "petition_outcome": "support"}))
+        .await;
+    let opinion = a["documents"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(opinion["kind"], "opinion", "{a}");
+    let ov = opinion["version"].as_u64().unwrap();
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "record_receipt", "document": ov, "received_on": "2026-11-02"}),
+    )
+    .await;
+    let housing = console_session(&app, "housing").await;
+    let detail = page_text(&housing, app.url(&format!("/appeals/{num}"))).await;
+    assert!(
+        detail.contains("信访文书") && detail.contains("信访处理意见书"),
+        "{detail}"
+    );
+    let page = page_text(&housing, app.url(&format!("/appeals/{num}/documents/{ov}"))).await;
+    assert!(page.contains("<h1>信访处理意见书</h1>"), "{page}");
+    for field in [
+        "信访请求",
+        "事实和理由",
+        "处理意见",
+        "依据",
+        "复查途径和期限",
+        "第三十五条",
+    ] {
+        assert!(page.contains(field), "{field}: {page}");
+    }
+    // 30 days from 11-02 end on Wednesday 12-02.
+    assert!(page.contains("复查请求须于 2026-12-02 前"), "{page}");
+    let acceptance = page_text(&housing, app.url(&format!("/appeals/{num}/documents/{v}"))).await;
+    assert!(
+        acceptance.contains("<h1>受理告知书</h1>") && acceptance.contains("第二十三条"),
+        "{acceptance}"
+    );
+    // No such notice; another unit's appeal.
+    let r = housing
+        .get(app.url(&format!("/appeals/{num}/documents/999")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let transport = console_session(&app, "transport").await;
+    let r = transport
+        .get(app.url(&format!("/appeals/{num}/documents/{ov}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("事实和理由"), "{text}");
+}

@@ -26,8 +26,9 @@ use hardening::{
 };
 use hotline::{
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
-    any_period_of_sibi_can_be_chosen, assisting_units_see_their_work_and_give_opinions,
-    both_sides_of_a_whistle_are_measured, comparisons_are_fair_and_the_board_explains_itself,
+    a_petition_issues_printable_notices_with_their_receipt, any_period_of_sibi_can_be_chosen,
+    assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
+    comparisons_are_fair_and_the_board_explains_itself,
     loading_a_notice_recomputes_the_provisional_deadlines, saved_filters_are_each_users_own,
     several_appeals_are_dispatched_and_supervised_at_once,
     the_console_offers_the_loops_remaining_actions, the_list_has_a_total_pages_and_countdowns,
@@ -1862,6 +1863,7 @@ on_both_stores!(
     saved_filters_are_each_users_own,
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     loading_a_notice_recomputes_the_provisional_deadlines,
+    a_petition_issues_printable_notices_with_their_receipt,
     any_period_of_sibi_can_be_chosen,
     the_volume_and_overdue_figures_open_their_appeals,
     the_console_offers_exactly_what_the_domain_accepts,

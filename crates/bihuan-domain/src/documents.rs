@@ -1,0 +1,125 @@
+//! The text of a petition's written notices (信访工作条例 Arts 23, 32, 34, 35): built from the
+//! step that issued the notice and the appeal, so a notice issued once always reads the same;
+//! a correction is a later step with a notice of its own.
+//!
+//! Each notice carries what the regulation asks of it: the request, the facts and reasons, the
+//! decision and its legal basis, and the route of review with its deadline — counted from the
+//! day the petitioner received it, once that day is recorded.
+
+use crate::calendar::Calendar;
+use crate::lifecycle::{Appeal, DocumentKind, Event, IssuedDocument};
+use crate::time::{format_local, local_date};
+
+/// A notice ready to print: its title, number and labelled fields, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentText {
+    pub title: &'static str,
+    /// 文书编号: the appeal number, the kind and the issuing step (unique per appeal).
+    pub number: String,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+fn code(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::Acceptance => "受",
+        DocumentKind::Extension => "延",
+        DocumentKind::Opinion => "意",
+    }
+}
+
+/// The text of `doc`, issued by `event` (the step of appeal version `doc.version`).
+/// `petitioner` is the name as this reader may see it; `unit` the issuing unit's name.
+pub fn text(
+    a: &Appeal,
+    doc: &IssuedDocument,
+    event: &Event,
+    petitioner: &str,
+    unit: &str,
+    cal: &Calendar,
+) -> DocumentText {
+    let issued = local_date(doc.issued_at);
+    let mut fields: Vec<(&'static str, String)> = vec![
+        ("信访人", petitioner.to_string()),
+        ("信访事项编号", a.number.to_string()),
+        ("登记日期", local_date(a.registered_at).to_string()),
+        (
+            "信访请求",
+            format!("{}。{}", a.title.trim_end_matches('。'), a.content),
+        ),
+    ];
+    match (doc.kind, event) {
+        (DocumentKind::Acceptance, Event::Signed { reply_due, .. }) => {
+            fields.push((
+                "受理决定",
+                "经审查，你反映的信访事项属于本机关法定职权范围，符合受理条件，决定予以受理。"
+                    .into(),
+            ));
+            fields.push(("依据", "《信访工作条例》第二十二条、第二十三条。".into()));
+            fields.push((
+                "办理期限",
+                match reply_due {
+                    Some(due) => format!(
+                        "本机关将自受理之日起60日内、即 {} 前办结（第三十四条），并出具信访处理意见书。",
+                        format_local(*due)
+                    ),
+                    None => "本机关将自受理之日起60日内办结（第三十四条），并出具信访处理意见书。".into(),
+                },
+            ));
+        }
+        (DocumentKind::Extension, Event::ExtensionApproved { note, new_due }) => {
+            fields.push(("延期理由", note.clone()));
+            fields.push(("延长后的办结期限", format_local(*new_due)));
+            fields.push((
+                "依据",
+                "《信访工作条例》第三十四条：情况复杂的，经本机关负责人批准，可以适当延长办理期限，但延长期限不得超过30日，并告知信访人延期理由。"
+                    .into(),
+            ));
+        }
+        (DocumentKind::Opinion, Event::Replied { reply, .. }) => {
+            let mut facts = reply.text.clone();
+            if let Some(r) = &reply.reason {
+                facts.push_str(&format!("（{r}）"));
+            }
+            fields.push(("事实和理由", facts));
+            fields.push((
+                "处理意见",
+                format!(
+                    "{}（{}）",
+                    reply.petition_outcome.map(|o| o.label()).unwrap_or("—"),
+                    reply.result.label()
+                ),
+            ));
+            fields.push(("依据", "《信访工作条例》第三十二条、第三十四条。".into()));
+            let window = match doc.received_on {
+                Some(got) => match cal.calendar_days_period(got, 30) {
+                    Ok(end) => {
+                        format!("本意见书于 {got} 送达，复查请求须于 {end} 前（含当日）提出。")
+                    }
+                    Err(_) => format!("本意见书于 {got} 送达。"),
+                },
+                None => "送达日期登记后，此处写明复查请求的截止日期。".into(),
+            };
+            fields.push((
+                "复查途径和期限",
+                format!(
+                    "信访人对本处理意见不服的，可以自收到本意见书之日起30日内请求原办理机关的上一级机关复查（《信访工作条例》第三十五条）。{window}"
+                ),
+            ));
+        }
+        // A kind and a step that do not belong together: the fields above only.
+        _ => {}
+    }
+    fields.push(("出具单位", unit.to_string()));
+    fields.push(("出具日期", issued.to_string()));
+    fields.push((
+        "送达日期",
+        doc.received_on
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "尚未登记".into()),
+    ));
+    DocumentText {
+        title: doc.kind.label(),
+        number: format!("{}-{}-{}", a.number, code(doc.kind), doc.version),
+        fields,
+    }
+}
