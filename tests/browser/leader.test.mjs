@@ -35,8 +35,16 @@ test("a period is chosen and each headline figure opens the appeals it counts", 
   assert.match(await leader.locator("main").textContent(), /2026-07-01 至 2026-09-30/);
 
   const checked = [];
-  for (const metric of ["timely_acceptance", "on_time_completion", "closed_loop", "one_shot"]) {
-    const card = leader.locator(`div.card[data-metric=${metric}]`);
+  // The hotline's headline cards, and the petitions' own (信访, opened with regime=petition).
+  for (const metric of [
+    "timely_acceptance",
+    "on_time_completion",
+    "closed_loop",
+    "one_shot",
+    "timely_acceptance:regime=petition",
+    "on_time_completion:regime=petition",
+  ]) {
+    const card = leader.locator(`div.card[data-metric="${metric}"]`);
     for (const part of ["den", "num"]) {
       const figure = Number(await card.locator(`a.${part}`).textContent());
       const href = await card.locator(`a.${part}`).getAttribute("href");

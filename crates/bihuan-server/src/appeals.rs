@@ -180,6 +180,8 @@ pub struct ListQuery {
     pub category: Option<u32>,
     pub channel: Option<String>,
     pub kind: Option<String>,
+    /// `hotline` or `petition` (信访).
+    pub regime: Option<String>,
     pub overdue: Option<bool>,
     pub due_soon: Option<bool>,
     pub from: Option<String>,
@@ -272,6 +274,18 @@ pub fn filter_from_query(q: &ListQuery, caller: &Caller, now: Instant) -> ApiRes
         f.kind = Some(Kind::parse(k).ok_or_else(|| {
             ApiError::bad_request(ErrorCode::BadQuery, format!("未知的诉求类型「{k}」"))
         })?);
+    }
+    if let Some(r) = &q.regime {
+        f.regime = Some(match r.as_str() {
+            "hotline" => bihuan_domain::Regime::Hotline,
+            "petition" => bihuan_domain::Regime::Petition,
+            other => {
+                return Err(ApiError::bad_request(
+                    ErrorCode::BadQuery,
+                    format!("未知的办理类别「{other}」，可用 hotline（热线）或 petition（信访）"),
+                ))
+            }
+        });
     }
     f.overdue = q.overdue;
     f.due_soon = q.due_soon;

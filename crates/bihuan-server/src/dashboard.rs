@@ -71,10 +71,28 @@ fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
 /// A rate's card: the rate opens the appeals of its denominator, and the two counts under it
 /// open the numerator's and the denominator's appeals.
 fn rate_card(label: &str, r: Rate, code: &str, spec: &str, extra: Markup) -> Markup {
-    let den = report::drill_href(code, "den", spec, None, "");
-    let num = report::drill_href(code, "num", spec, None, "");
+    rate_card_of(label, r, code, spec, "", extra)
+}
+
+/// [`rate_card`] for a part of the appeals (`filter`, e.g. `regime=petition`), whose links
+/// carry the same filter.
+fn rate_card_of(
+    label: &str,
+    r: Rate,
+    code: &str,
+    spec: &str,
+    filter: &str,
+    extra: Markup,
+) -> Markup {
+    let den = report::drill_href(code, "den", spec, None, filter);
+    let num = report::drill_href(code, "num", spec, None, filter);
+    let id = if filter.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code}:{filter}")
+    };
     html! {
-        div.card data-metric=(code) {
+        div.card data-metric=(id) {
             a.n href=(den) { (rate(r)) }
             div.l { (label) }
             div.small { a.num href=(num) { (r.num) } " / " a.den href=(den) { (r.den) } }
@@ -192,9 +210,12 @@ async fn dashboard(
         let towns = report::breakdown(&state, By::Township, &units.period, now, &cat, &w).await?;
         let cats = report::breakdown(&state, By::Category, &units.period, now, &cat, &w).await?;
         let trend = trend(&state, &units.period, now, &w).await?;
-        Ok::<_, crate::error::ApiError>((towns, cats, trend))
+        // 信访: the petition kinds' own rates, and the volume a year earlier (same span).
+        let pet = report::petition_total(&state, &units.period, now).await?;
+        let pet_before = report::petition_total(&state, &units.year_earlier_period, now).await?;
+        Ok::<_, crate::error::ApiError>((towns, cats, trend, (pet, pet_before)))
     };
-    let (towns, cats, trend) = match parts.await {
+    let (towns, cats, trend, (pet, pet_before)) = match parts.await {
         Ok(p) => p,
         Err(e) => {
             return crate::console::error_page_pub(e.status, "统计暂不可用", &e.message, Some(&c))
@@ -286,6 +307,15 @@ async fn dashboard(
                 div.l { @if running { "当前超期" } @else { "期末超期" } }
                 div.small.muted { @if running { "现在仍在超期的诉求" } @else { "期末时办理期限已过仍未答复" } }
             }
+        }
+        h2 { "信访事项" }
+        @let p = report::rates_from_sums(&pet, false, &w);
+        @let p_before = report::rates_from_sums(&pet_before, false, &w);
+        div.cards #petition-cards {
+            (kpi("信访量（件次）", p.volume.to_string(), &report::drill_href("volume", "den", spec, None, "regime=petition"), html! { (change(metrics::change(p.volume as f64, p_before.volume as f64), "同比")) }))
+            (rate_card_of("信访事项及时受理率", p.timely_acceptance, "timely_acceptance", spec, "regime=petition", html! {}))
+            (rate_card_of("信访按期办结率", p.on_time_completion, "on_time_completion", spec, "regime=petition", html! {}))
+            (rate_card_of("初次信访一次性化解率", p.one_shot, "one_shot", spec, "regime=petition", html! { span.small.muted { "办结后未重办、未重复信访" } }))
         }
         div.panel { h2 { "近12个月受理量（按渠道）与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {

@@ -24,6 +24,7 @@ pub const KEYS: &[&str] = &[
     "township",
     "category",
     "kind",
+    "regime",
     "channel",
     "overdue",
     "due_soon",

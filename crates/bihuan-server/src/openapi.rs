@@ -201,6 +201,7 @@ pub fn document() -> Value {
         ("category", "分类ID（含下级分类）"),
         ("channel", "渠道：hotline,web,app,household_visit,letter,in_person,grid_report,enterprise_service,other"),
         ("kind", "类型：consultation,help,complaint,report,suggestion,praise,petition_opinion,petition_accusation,petition_claim"),
+        ("regime", "hotline（热线诉求）或 petition（信访，按诉求类型）"),
         ("overdue", "true/false:是否超期"),
         ("due_soon", "true/false:是否临期"),
         ("from", "登记日期起 YYYY-MM-DD"),

@@ -347,6 +347,20 @@ pub async fn total(state: &AppState, period: &Period, now: Instant) -> ApiResult
     Ok(t)
 }
 
+/// The petitions' sums (信访: the kinds of the petition regime), from the kind rollups, so
+/// that they open with `regime=petition` to exactly the appeals they count.
+pub async fn petition_total(state: &AppState, period: &Period, now: Instant) -> ApiResult<Sums> {
+    let mut t = Sums::default();
+    for (k, s) in sums(state, period, Dim::Kind, now).await? {
+        if bihuan_domain::Kind::parse(&k)
+            .is_some_and(|k| k.regime() == bihuan_domain::Regime::Petition)
+        {
+            t.merge(&s);
+        }
+    }
+    Ok(t)
+}
+
 /// The groups of a breakdown with their rates.
 pub async fn breakdown(
     state: &AppState,

@@ -247,6 +247,8 @@ pub struct AppealFilter {
     pub category: Option<CategoryId>,
     pub channel: Option<Channel>,
     pub kind: Option<Kind>,
+    /// Hotline appeals or petitions (信访), by their kind.
+    pub regime: Option<bihuan_domain::Regime>,
     /// Overdue at `now`: a running deadline has passed.
     pub overdue: Option<bool>,
     /// Due soon at `now`: past the due-soon share but not yet overdue.

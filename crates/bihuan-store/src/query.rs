@@ -80,6 +80,10 @@ pub(crate) fn filter_clauses(
         clauses.push("kind = ?".into());
         args.push(V::Text(code(&k)));
     }
+    if let Some(r) = f.regime {
+        clauses.push("regime = ?".into());
+        args.push(V::Text(code(&r)));
+    }
     let now = f.now.map(secs).unwrap_or(0);
     match f.overdue {
         Some(true) => {

@@ -745,6 +745,7 @@ async fn figures_open_their_appeals(f: Fixture) {
         Period::month(2026, 11).unwrap(),
     ];
     let (mut checked, mut nonzero, mut overdue_seen) = (0, 0, 0);
+    let mut petitions_seen = 0;
     for p in &periods {
         let q = |dim| RollupQuery {
             period: *p,
@@ -752,20 +753,37 @@ async fn figures_open_their_appeals(f: Fixture) {
             now,
         };
         let mut total = Sums::default();
-        for x in s.rollup(q(Dim::Kind)).await.unwrap().values() {
-            total.merge(x);
+        // 信访: the petition kinds' own figures, opened with the regime filter.
+        let mut petitions = Sums::default();
+        for (k, x) in s.rollup(q(Dim::Kind)).await.unwrap() {
+            total.merge(&x);
+            if bihuan_domain::Kind::parse(&k)
+                .is_some_and(|k| k.regime() == bihuan_domain::Regime::Petition)
+            {
+                petitions.merge(&x);
+            }
         }
         let by_unit = s.rollup(q(Dim::Unit)).await.unwrap();
         let first = local_date(p.start);
         let last = local_date(p.end).pred_opt().unwrap();
-        let mut scopes: Vec<(Option<bihuan_domain::org::UnitId>, Sums)> = vec![(None, total)];
+        petitions_seen += petitions.get(bihuan_domain::rollup::Metric::Vol).1;
+        type Scope = (
+            Option<bihuan_domain::org::UnitId>,
+            Sums,
+            Option<bihuan_domain::Regime>,
+        );
+        let mut scopes: Vec<Scope> = vec![
+            (None, total, None),
+            (None, petitions, Some(bihuan_domain::Regime::Petition)),
+        ];
         for u in &units {
             scopes.push((
                 Some(*u),
                 by_unit.get(&u.0.to_string()).cloned().unwrap_or_default(),
+                None,
             ));
         }
-        for (unit, sums) in &scopes {
+        for (unit, sums, regime) in &scopes {
             for &(code, _, _, m_unit, m_other) in DRILLS {
                 let metric = if unit.is_some() { m_unit } else { m_other };
                 let (num, den, _) = sums.get(metric);
@@ -783,11 +801,12 @@ async fn figures_open_their_appeals(f: Fixture) {
                             unit: *unit,
                             part,
                         }),
+                        regime: *regime,
                         ..AppealFilter::default()
                     };
                     let facts = s.count_facts(filter.clone()).await.unwrap();
                     let appeals = s.count(filter).await.unwrap();
-                    let label = format!("{code} {part:?} {unit:?} {p:?}");
+                    let label = format!("{code} {part:?} {unit:?} {regime:?} {p:?}");
                     assert_eq!(facts, Some(want as u64), "{label}");
                     assert!(appeals <= want as u64, "{label}: {appeals} appeals");
                     assert_eq!(appeals == 0, want == 0, "{label}: {appeals} appeals");
@@ -797,7 +816,7 @@ async fn figures_open_their_appeals(f: Fixture) {
                     }
                 }
             }
-            if p.end <= now {
+            if p.end <= now && regime.is_none() {
                 let filter = AppealFilter {
                     now: Some(now),
                     fact: Some(FactFilter::OverdueAt {
@@ -819,6 +838,10 @@ async fn figures_open_their_appeals(f: Fixture) {
         "{checked} checked, {nonzero} not zero"
     );
     assert!(overdue_seen > 3, "{overdue_seen}");
+    assert!(
+        petitions_seen > 20,
+        "only {petitions_seen} petitions in the periods"
+    );
 }
 on_both!(every_figure_opens_its_appeals, figures_open_their_appeals);
 

@@ -11,6 +11,7 @@ pub(super) struct PageQuery {
     unit: Option<String>,
     township: Option<String>,
     kind: Option<String>,
+    regime: Option<String>,
     channel: Option<String>,
     overdue: Option<String>,
     due_soon: Option<String>,
@@ -56,6 +57,7 @@ pub(super) async fn list_page(
         category: None,
         channel: nonempty(&q.channel),
         kind: nonempty(&q.kind),
+        regime: nonempty(&q.regime),
         overdue: nonempty(&q.overdue).map(|s| s == "true"),
         due_soon: nonempty(&q.due_soon).map(|s| s == "true"),
         from: nonempty(&q.from),
@@ -218,6 +220,11 @@ pub(super) async fn list_page(
                 option value="" { "全部" }
                 @for k in Kind::ALL { option value=(k.code()) selected[selected(&q.kind, k.code())] { (k.label()) } }
             } }
+            label { "类别" select name="regime" {
+                option value="" { "全部" }
+                option value="hotline" selected[selected(&q.regime, "hotline")] { "热线诉求" }
+                option value="petition" selected[selected(&q.regime, "petition")] { "信访" }
+            } }
             label { "渠道" select name="channel" {
                 option value="" { "全部" }
                 @for ch in Channel::ALL { option value=(ch.code()) selected[selected(&q.channel, ch.code())] { (ch.label()) } }
@@ -333,6 +340,7 @@ pub(super) fn serde_urlencoded_pairs(q: &PageQuery) -> Vec<(String, String)> {
     push("unit", &q.unit);
     push("township", &q.township);
     push("kind", &q.kind);
+    push("regime", &q.regime);
     push("channel", &q.channel);
     push("overdue", &q.overdue);
     push("due_soon", &q.due_soon);
