@@ -580,6 +580,35 @@ impl Story<'_> {
         }
     }
 
+    /// A petition's newest notice reaches the petitioner some days later (by post or in
+    /// person); the unit records the date. Nothing for a hotline appeal.
+    /// Recorded at `at` (the story's next step, so no later step moves), dated a few days
+    /// after `issued` but never after `at`.
+    fn receipt(&mut self, actor: &Actor, issued: Instant, at: Instant) {
+        let Some(doc) = self
+            .appeal
+            .documents
+            .iter()
+            .rev()
+            .find(|d| d.received_on.is_none())
+            .map(|d| d.version)
+        else {
+            return;
+        };
+        // One to four days by post, varied by appeal (no draw from the story's random stream,
+        // so the rest of the demo stays as it was).
+        let hours = 24.0 + (self.appeal.id.0 % 72) as f64;
+        let got = later(issued, hours).min(at);
+        self.step(
+            Command::RecordReceipt {
+                document: doc,
+                received_on: bihuan_domain::time::local_date(got),
+            },
+            actor,
+            at,
+        );
+    }
+
     /// Runs a step at `at` unless the story has reached the present; a refused step ends it.
     fn step(&mut self, cmd: Command, actor: &Actor, at: Instant) -> bool {
         if self.stopped {
@@ -963,10 +992,13 @@ fn one_appeal(
             rng.gen_range(0.1..6.0)
         },
     );
-    if s.appeal.status == bihuan_domain::Status::Dispatched {
-        s.step(Command::Sign { owner: None }, &handler, t);
-    }
+    let signed = s.appeal.status == bihuan_domain::Status::Dispatched
+        && s.step(Command::Sign { owner: None }, &handler, t);
+    let signed_at = t;
     t = later(t, rng.gen_range(0.2..8.0));
+    if signed {
+        s.receipt(&handler, signed_at, t);
+    }
     s.step(
         Command::Contact {
             note: "已电话联系群众，了解详细情况".into(),
@@ -1125,8 +1157,10 @@ fn one_appeal(
         if !s.step(Command::Reply(reply), &handler, t) {
             return Some(s.records);
         }
+        let replied_at = t;
         // Return visit and rating.
         t = later(t, rng.gen_range(2.0..30.0));
+        s.receipt(&handler, replied_at, t);
         let contacted = rng.gen_bool(0.92);
         let rating = if !contacted {
             None
