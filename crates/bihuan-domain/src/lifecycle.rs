@@ -317,6 +317,11 @@ pub struct NewAppeal {
     pub place: Place,
     #[serde(default)]
     pub citizen: Citizen,
+    /// 检举控告 only: the units accused (or the units of the persons accused). The matter and the
+    /// accuser's identity never reach them: the appeal cannot be dispatched, assigned, redirected
+    /// or whistled to them (信访工作条例 Art 30; `Appeal::refuse_accused`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accused_units: Vec<UnitId>,
 }
 
 fn normal() -> Urgency {
@@ -1082,6 +1087,7 @@ impl Serialize for Stored<&Appeal> {
             dispatch_rounds,
             reply_rounds,
             documents,
+            accused_units,
         } = self.0;
         let mut st = s.serialize_struct("Appeal", 47)?;
         st.serialize_field("id", id)?;
@@ -1132,6 +1138,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "dispatch_rounds", dispatch_rounds)?;
         sparse(&mut st, "reply_rounds", reply_rounds)?;
         sparse(&mut st, "documents", documents)?;
+        sparse(&mut st, "accused_units", accused_units)?;
         st.end()
     }
 }
@@ -1238,6 +1245,10 @@ pub struct Appeal {
     /// A petition's written notices, in the order issued (信访工作条例 Arts 23, 32, 34).
     #[serde(default)]
     pub documents: Vec<IssuedDocument>,
+    /// 检举控告: the accused units, which never receive the matter (see
+    /// [`NewAppeal::accused_units`]).
+    #[serde(default)]
+    pub accused_units: Vec<UnitId>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -1357,6 +1368,18 @@ impl Appeal {
                 "电话号码应为5至20位数字（可带 +、空格或短横线）",
             ));
         }
+        if !new.accused_units.is_empty() && new.kind != Kind::PetitionAccusation {
+            return Err(DomainError::invalid(
+                "accused_units",
+                "只有检举控告类信访事项可以填写被检举控告的单位",
+            ));
+        }
+        if new.accused_units.len() > 10 {
+            return Err(DomainError::invalid(
+                "accused_units",
+                "被检举控告的单位不能超过10个",
+            ));
+        }
         let regime = new.kind.regime();
         let policy = ctx.policies.lookup(regime, new.kind, new.urgency).clone();
         let dispatch_due = policy.dispatch.due_from(ctx.calendar, at)?;
@@ -1433,6 +1456,7 @@ impl Appeal {
             dispatch_rounds: vec![],
             reply_rounds: vec![],
             documents: vec![],
+            accused_units: appeal.accused_units.clone(),
         })
     }
 
@@ -1526,6 +1550,17 @@ impl Appeal {
         }
     }
 
+    /// 检举控告 (信访工作条例 Art 30): the matter never goes to a unit it accuses.
+    fn refuse_accused(&self, field: &'static str, units: &[UnitId]) -> Result<(), DomainError> {
+        if units.iter().any(|u| self.accused_units.contains(u)) {
+            return Err(DomainError::invalid(
+                field,
+                "检举控告不得交由被检举控告的单位办理或知悉（信访工作条例第三十条），请选择其他单位",
+            ));
+        }
+        Ok(())
+    }
+
     fn dispatch_events(
         &self,
         lead: UnitId,
@@ -1535,6 +1570,8 @@ impl Appeal {
         ctx: Context<'_>,
     ) -> Result<Event, DomainError> {
         check_units("assisting", lead, assisting)?;
+        self.refuse_accused("lead", &[lead])?;
+        self.refuse_accused("assisting", assisting)?;
         text("note", note, false, MAX_SHORT)?;
         let p = &self.policy;
         let cal = ctx.calendar;
@@ -2133,6 +2170,7 @@ impl Appeal {
                 }
             }
             Command::Whistle { units, matter } => {
+                self.refuse_accused("units", units)?;
                 if units.is_empty() {
                     return Err(DomainError::invalid("units", "至少选择一个报到单位"));
                 }

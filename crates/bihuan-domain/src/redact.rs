@@ -90,6 +90,7 @@ impl Redact for NewAppeal {
             content,
             place,
             citizen,
+            accused_units,
         } = self;
         NewAppeal {
             channel: *channel,
@@ -100,6 +101,7 @@ impl Redact for NewAppeal {
             content: text(content),
             place: place.redacted(),
             citizen: citizen.redacted(),
+            accused_units: accused_units.clone(),
         }
     }
 }
@@ -294,6 +296,7 @@ impl Redact for Appeal {
             dispatch_rounds,
             reply_rounds,
             documents,
+            accused_units,
         } = self;
         Appeal {
             id: *id,
@@ -346,6 +349,7 @@ impl Redact for Appeal {
             dispatch_rounds: dispatch_rounds.clone(),
             reply_rounds: reply_rounds.clone(),
             documents: documents.clone(),
+            accused_units: accused_units.clone(),
         }
     }
 }

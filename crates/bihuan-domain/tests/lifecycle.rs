@@ -1794,3 +1794,69 @@ fn a_petition_issues_its_notices_and_records_their_receipt() {
         "invalid_input"
     );
 }
+
+/// 检举控告 (信访工作条例 Art 30): the accused unit never receives the matter — not as lead, not
+/// as assisting unit, not by a redirect, not by a whistle; and only an accusation names one.
+#[test]
+fn an_accusation_never_goes_to_the_accused_unit() {
+    let mut w = World::new();
+    let mut new = new_appeal(Kind::PetitionAccusation);
+    new.accused_units = vec![HOUSING];
+    let (a, _) = w.register_with(new, nov(2, 9));
+    assert_eq!(a.accused_units, vec![HOUSING]);
+    assert_eq!(
+        w.refuse(&a, dispatch(HOUSING), &dispatcher(), nov(2, 10)),
+        "invalid_input"
+    );
+    let with_assist = Command::Dispatch {
+        lead: TOWN,
+        assisting: vec![HOUSING],
+        note: String::new(),
+    };
+    assert_eq!(
+        w.refuse(&a, with_assist, &dispatcher(), nov(2, 10)),
+        "invalid_input"
+    );
+    let a = w.step(&a, dispatch(TOWN), &dispatcher(), nov(2, 10));
+    let a = w.step(&a, sign(), &town(), nov(2, 11));
+    let whistle = |units| Command::Whistle {
+        units,
+        matter: "需相关部门到场核实".into(),
+    };
+    assert_eq!(
+        w.refuse(&a, whistle(vec![HOUSING]), &town(), nov(2, 12)),
+        "invalid_input"
+    );
+    let a = w.step(&a, whistle(vec![WATER]), &town(), nov(2, 12));
+    assert!(a.whistles[0].targets.iter().all(|t| t.unit != HOUSING));
+    // A return accepted and redirected to the accused unit is refused too.
+    let a = w.step(
+        &a,
+        Command::Return {
+            reason: "不属本镇职责".into(),
+        },
+        &town(),
+        nov(2, 13),
+    );
+    let redirect = Command::DecideReturn {
+        accept: true,
+        note: "改派".into(),
+        redispatch: Some((HOUSING, vec![])),
+    };
+    assert_eq!(
+        w.refuse(&a, redirect, &dispatcher(), nov(2, 14)),
+        "invalid_input"
+    );
+    // Only an accusation names accused units.
+    let mut wrong = new_appeal(Kind::Complaint);
+    wrong.accused_units = vec![HOUSING];
+    let r = Appeal::register(
+        AppealId(90),
+        AppealNumber::new(2026, 11, 90).unwrap(),
+        wrong,
+        &operator(),
+        nov(2, 9),
+        w.ctx(),
+    );
+    assert_eq!(r.unwrap_err().code(), "invalid_input");
+}

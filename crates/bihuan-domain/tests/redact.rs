@@ -25,6 +25,7 @@ fn every_event() -> Vec<Event> {
         unit: UnitId(3),
     };
     let new = NewAppeal {
+        accused_units: vec![],
         channel: Channel::Hotline,
         kind: Kind::Complaint,
         urgency: Urgency::Normal,

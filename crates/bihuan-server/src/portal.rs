@@ -331,6 +331,7 @@ fn new_appeal(state: &AppState, f: &Fields) -> Result<NewAppeal, String> {
     };
     let opt = |n: &str| Some(field(f, n).to_string()).filter(|s| !s.is_empty());
     Ok(NewAppeal {
+        accused_units: vec![],
         channel: if opt("organisation").is_some() {
             Channel::EnterpriseService
         } else {

@@ -217,6 +217,7 @@ impl AppealSummary {
             dispatch_rounds: _,
             reply_rounds: _,
             documents: _,
+            accused_units: _,
         } = disclosure.appeal(a);
         AppealSummary {
             id,

@@ -829,6 +829,7 @@ fn one_appeal(
         GIVEN[rng.gen_range(0..GIVEN.len())]
     );
     let new = NewAppeal {
+        accused_units: vec![],
         channel,
         kind,
         urgency,

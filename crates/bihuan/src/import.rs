@@ -292,6 +292,7 @@ pub async fn import(
             };
             Ok((
                 NewAppeal {
+                    accused_units: vec![],
                     channel,
                     kind,
                     urgency: Urgency::Normal,

@@ -114,6 +114,7 @@ pub fn nov(day: u32, hour: u32) -> Instant {
 
 pub fn new_appeal(kind: Kind) -> NewAppeal {
     NewAppeal {
+        accused_units: vec![],
         channel: Channel::Hotline,
         kind,
         urgency: Urgency::Normal,

@@ -93,6 +93,16 @@ pub(super) fn new_form(
                     div { label for="address" { "详细地址" } input #address type="text" name="address" value=(v("address")) class=(inv("place.address")); }
                 }
                 @if let Some(e) = err("place.township").or(err("place.address")) { span.field-error { (e) } }
+                details.accused open[fields_all(values, "accused_units").next().is_some() || errors.contains_key("accused_units")] {
+                    summary { "检举控告：被检举控告的单位（选填）" }
+                    p.small.muted { "所选单位不会收到这件信访事项，也看不到检举人的姓名、电话和材料（信访工作条例第三十条）。只用于检举控告类。" }
+                    select #accused_units name="accused_units" multiple size="6" class=(inv("accused_units")) {
+                        @for u in cat.org.units().filter(|u| u.kind.can_handle()) {
+                            option value=(u.id.0) selected[fields_all(values, "accused_units").any(|x| x == u.id.0.to_string())] { (u.name) }
+                        }
+                    }
+                    @if let Some(e) = err("accused_units") { span.field-error { (e) } }
+                }
                 div.row {
                     div { label for="citizen_name" { "诉求人" } input #citizen_name type="text" name="citizen_name" value=(v("citizen_name")) class=(inv("citizen.name")); }
                     div {
@@ -186,6 +196,7 @@ pub(super) async fn new_submit(
         "content": field(&f, "content"),
         "place": {"address": field(&f, "address"), "township": township},
         "citizen": {"name": Some(field(&f, "citizen_name")).filter(|s| !s.is_empty()), "phone": phone},
+        "accused_units": fields_all(&f, "accused_units").filter_map(|s| s.parse::<u32>().ok()).collect::<Vec<_>>(),
     });
     let new = match serde_json::from_value(body) {
         Ok(n) => n,

@@ -1209,3 +1209,91 @@ pub async fn a_petition_issues_printable_notices_with_their_receipt(app: TestApp
     let text = r.text().await.unwrap();
     assert!(!text.contains("事实和理由"), "{text}");
 }
+
+/// 检举控告 (信访工作条例 Art 30): the accused unit is refused as the handler, and nothing of the
+/// matter reaches it — not its list, inbox, detail, work order, notices, export or the API — while
+/// the unit that handles it sees it (issue 17, item 5).
+pub async fn an_accusation_never_reaches_the_accused_unit(app: TestApp) {
+    let mut accusation = new_appeal();
+    accusation["kind"] = json!("petition_accusation");
+    accusation["title"] = json!("举报某局工作人员违规收费");
+    accusation["content"] = json!("县住建局某科室工作人员办理业务时违规收取费用，有收据为证。");
+    accusation["accused_units"] = json!([HOUSING]);
+    let a = app.register(&accusation).await;
+    let num = n(&a);
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": HOUSING}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("第三十条"), "{e}");
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": TRANSPORT, "assisting": [HOUSING]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TRANSPORT}),
+    )
+    .await;
+    // The handling unit sees it; the accused unit sees nothing of it anywhere.
+    let (s, _) = app
+        .get("transport", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.get("housing", &format!("/api/v1/appeals/{num}")).await;
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+        "{s}"
+    );
+    let (_, list) = app.get("housing", "/api/v1/appeals?limit=500").await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["number"] != num.as_str()),
+        "{list}"
+    );
+    let csv = app
+        .client
+        .get(app.url("/api/v1/export/appeals.csv"))
+        .bearer_auth(app.token("housing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !csv.contains(&num) && !csv.contains("违规收取费用"),
+        "{csv}"
+    );
+    let housing = console_session(&app, "housing").await;
+    for path in [
+        "/queue/inbox".to_string(),
+        "/appeals".to_string(),
+        "/notices".to_string(),
+        format!("/appeals/{num}"),
+        format!("/appeals/{num}/print"),
+    ] {
+        let page = page_text(&housing, app.url(&path)).await;
+        assert!(
+            !page.contains("违规收取费用")
+                && !page.contains("13912345678")
+                && !page.contains("139****5678"),
+            "{path}: {page}"
+        );
+    }
+    let transport = console_session(&app, "transport").await;
+    let page = page_text(&transport, app.url(&format!("/appeals/{num}"))).await;
+    assert!(page.contains("违规收取费用"), "{page}");
+}

@@ -26,7 +26,8 @@ use hardening::{
 };
 use hotline::{
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
-    a_petition_issues_printable_notices_with_their_receipt, any_period_of_sibi_can_be_chosen,
+    a_petition_issues_printable_notices_with_their_receipt,
+    an_accusation_never_reaches_the_accused_unit, any_period_of_sibi_can_be_chosen,
     assisting_units_see_their_work_and_give_opinions, both_sides_of_a_whistle_are_measured,
     comparisons_are_fair_and_the_board_explains_itself,
     loading_a_notice_recomputes_the_provisional_deadlines, saved_filters_are_each_users_own,
@@ -1864,6 +1865,7 @@ on_both_stores!(
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     loading_a_notice_recomputes_the_provisional_deadlines,
     a_petition_issues_printable_notices_with_their_receipt,
+    an_accusation_never_reaches_the_accused_unit,
     any_period_of_sibi_can_be_chosen,
     the_volume_and_overdue_figures_open_their_appeals,
     the_console_offers_exactly_what_the_domain_accepts,
