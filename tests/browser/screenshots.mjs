@@ -26,6 +26,7 @@ try {
     ["portal", null, "/portal"],
     ["notices-department", "dept01", "/notices"],
     ["notices-admin", "admin", "/notices"],
+    ["petitions", "leader1", "/appeals?regime=petition&status=closed"],
   ];
   for (const [name, login, path] of shots) {
     let page;
@@ -45,6 +46,17 @@ try {
       // Its printable work order.
       await page.goto(page.url().split("?")[0] + "/print");
       await page.screenshot({ path: join(out, "work-order.png"), fullPage: true });
+    }
+    if (name === "petitions") {
+      // A closed petition: its notices (信访文书), and the printed 信访处理意见书.
+      await page.locator("td.num a").first().click();
+      await page.waitForLoadState("load");
+      await page.screenshot({ path: join(out, "detail-petition.png"), fullPage: true });
+      const notice = page.locator("#documents ~ div a[href*='/documents/']").last();
+      if ((await notice.count()) > 0) {
+        await page.goto(server.base + (await notice.getAttribute("href")));
+        await page.screenshot({ path: join(out, "petition-notice.png"), fullPage: true });
+      }
     }
     if (name === "portal") {
       // The portal as a citizen sees it on a phone.

@@ -427,8 +427,7 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             document,
             received_on,
         } => Some(format!(
-            "文书 {}-{document} 于 {received_on} 送达信访人",
-            r.appeal.0
+            "第 {document} 步出具的文书于 {received_on} 送达信访人（复查、复核期限由此起算）"
         )),
         E::DeadlinesRecomputed { year, changes } => Some(format!(
             "{year} 年放假通知导入后，预计期限按通知重算：{}",
@@ -594,7 +593,7 @@ pub(super) async fn render_detail(
                     @for (label, start, due, done) in &deadline_rows {
                         @if let Some(due) = due {
                             @let st = if running.iter().any(|r| r.2 == *due) || done.is_some() { Some(DeadlineState::at(start.unwrap_or(a.registered_at), *due, *done, now, a.policy.due_soon_percent)) } else { None };
-                            tr { td { (label) } td { (format_local(*due)) (provisional_mark(&cat.calendar, *due)) } td { (done.map(format_local).unwrap_or_else(|| "—".into())) } td { (deadline_badge(st)) } }
+                            tr { td { (label) } td { (format_local(*due)) @if done.is_none() { (provisional_mark(&cat.calendar, *due)) } } td { (done.map(format_local).unwrap_or_else(|| "—".into())) } td { (deadline_badge(st)) } }
                         }
                     }
                 }
