@@ -42,12 +42,12 @@ pub(super) fn ok_message(code: &str) -> &'static str {
 /// The handling units grouped by kind, those in `selected` preselected.
 pub(super) fn unit_options_selected(
     cat: &Catalog,
-    exclude: Option<UnitId>,
+    exclude: &[UnitId],
     selected: &[UnitId],
 ) -> Markup {
     html! {
-        optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && Some(u.id) != exclude) { option value=(u.id.0) selected[selected.contains(&u.id)] { (u.name) } } }
-        optgroup label="乡镇（街道）" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Township && Some(u.id) != exclude) { option value=(u.id.0) selected[selected.contains(&u.id)] { (u.name) } } }
+        optgroup label="部门" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Department && !exclude.contains(&u.id)) { option value=(u.id.0) selected[selected.contains(&u.id)] { (u.name) } } }
+        optgroup label="乡镇（街道）" { @for u in cat.org.units().filter(|u| u.kind == UnitKind::Township && !exclude.contains(&u.id)) { option value=(u.id.0) selected[selected.contains(&u.id)] { (u.name) } } }
     }
 }
 
@@ -109,6 +109,11 @@ pub(super) fn action_form(
     p: Prefill<'_>,
     today: chrono::NaiveDate,
 ) -> Markup {
+    // The units a form never offers: the accused of an accusation (信访工作条例 Art 30), and one
+    // more (the current lead, the caller's own unit).
+    let not_to = |one: Option<UnitId>| -> Vec<UnitId> {
+        a.accused_units.iter().copied().chain(one).collect()
+    };
     let title = match action {
         Action::AnswerAtIntake => "当场答复",
         Action::Dispatch => "交办",
@@ -163,11 +168,11 @@ pub(super) fn action_form(
                     Action::Dispatch => {
                         label { "主办单位" }
                         select name="lead" required hx-get=(format!("/appeals/{}/preview", a.number)) hx-trigger="change" hx-target="next .preview" {
-                            option value="" { "请选择" } (unit_options_selected(cat, None, &p.units("lead", &[])))
+                            option value="" { "请选择" } (unit_options_selected(cat, &a.accused_units, &p.units("lead", &[])))
                         }
                         div.preview.small.muted { "选择主办单位后显示将产生的办理期限" }
                         label { "协办单位（可多选，须在 " (a.policy.assist) " 内提交协办意见）" }
-                        select name="assisting" multiple { (unit_options_selected(cat, None, &p.units("assisting", &[]))) }
+                        select name="assisting" multiple { (unit_options_selected(cat, &a.accused_units, &p.units("assisting", &[]))) }
                         label { "交办意见" } input type="text" name="note" value=(v("note"));
                     }
                     Action::Sign => { p.small.muted { "签收后由您担任首席服务官，并开始计算办理期限。" } }
@@ -178,9 +183,9 @@ pub(super) fn action_form(
                     Action::DecideReturn => {
                         @if let Some(r) = &a.pending_return { p { "退单单位：" (unit_name(cat, Some(r.unit))) " · 理由：" (r.reason) } }
                         label { "处理" } select name="decision" { (opt(p, "decision", "accept", "同意退单", true)) (opt(p, "decision", "refuse", "驳回（由原单位继续办理）", false)) }
-                        label { "同意时改派给（可不选，回到待交办）" } select name="redispatch" { option value="" { "暂不改派" } (unit_options_selected(cat, a.lead, &p.units("redispatch", &[]))) }
+                        label { "同意时改派给（可不选，回到待交办）" } select name="redispatch" { option value="" { "暂不改派" } (unit_options_selected(cat, &not_to(a.lead), &p.units("redispatch", &[]))) }
                         label { "改派时的协办单位（可多选，默认沿用原协办单位）" }
-                        select name="redispatch_assisting" multiple { (unit_options_selected(cat, None, &p.units("redispatch_assisting", &a.assisting))) }
+                        select name="redispatch_assisting" multiple { (unit_options_selected(cat, &a.accused_units, &p.units("redispatch_assisting", &a.assisting))) }
                         label { "意见（驳回时必填）" } input type="text" name="note" value=(v("note"));
                     }
                     Action::Contact => { label { "联系情况" } textarea name="note" required { (v("note")) } }
@@ -203,7 +208,7 @@ pub(super) fn action_form(
                         label { "意见（驳回时必填）" } input type="text" name="note" value=(v("note"));
                     }
                     Action::Whistle => {
-                        label { "需要报到的部门（可多选，须在 " (a.policy.report_in) " 内报到）" } select name="units" multiple required { (unit_options_selected(cat, Some(c.user.unit), &p.units("units", &[]))) }
+                        label { "需要报到的部门（可多选，须在 " (a.policy.report_in) " 内报到）" } select name="units" multiple required { (unit_options_selected(cat, &not_to(Some(c.user.unit)), &p.units("units", &[]))) }
                         label { "事项" } textarea name="matter" required { (v("matter")) }
                     }
                     Action::ReportIn => {

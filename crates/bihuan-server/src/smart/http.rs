@@ -305,11 +305,13 @@ pub async fn for_text(state: &AppState, caller: &Caller, t: &NewText) -> Suggest
 /// Suggestions for a registered appeal; recorded when the appeal awaits dispatch.
 pub async fn suggestions_for(state: &AppState, caller: &Caller, a: &Appeal) -> SuggestionsView {
     let router = state.smart.router();
-    let s = router.suggest(
+    let mut s = router.suggest(
         &format!("{}\n{}", a.title, a.content),
         &a.place.address,
         a.category,
     );
+    // 检举控告: never suggest the accused units (the domain refuses them anyway).
+    s.units.retain(|u| !a.accused_units.contains(&u.unit));
     let now = state.clock.now();
     let identity = a.citizen.identity_key();
     let dups = state

@@ -1296,4 +1296,15 @@ pub async fn an_accusation_never_reaches_the_accused_unit(app: TestApp) {
     let transport = console_session(&app, "transport").await;
     let page = page_text(&transport, app.url(&format!("/appeals/{num}"))).await;
     assert!(page.contains("违规收取费用"), "{page}");
+    // The dispatcher's form for a new accusation does not offer the accused unit at all.
+    let second = n(&app.register(&accusation).await);
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url(&format!("/appeals/{second}"))).await;
+    let lead = page
+        .split(r#"name="lead""#)
+        .nth(1)
+        .and_then(|s| s.split("</select>").next())
+        .unwrap_or_else(|| panic!("no dispatch form: {page}"));
+    assert!(lead.contains(&format!(r#"value="{TRANSPORT}""#)), "{lead}");
+    assert!(!lead.contains(&format!(r#"value="{HOUSING}""#)), "{lead}");
 }
