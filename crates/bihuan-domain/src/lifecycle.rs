@@ -2029,6 +2029,10 @@ impl Appeal {
                 if !self.documents.iter().any(|d| d.received_on.is_none()) {
                     return Err(DomainError::invalid("document", "没有待登记送达的文书"));
                 }
+                // A unit records the receipt of its own notices only; the centre any.
+                if matches!(actor.role, Role::Handler | Role::UnitLeader) {
+                    self.require_lead(actor, name)?;
+                }
             }
         }
         Ok(())

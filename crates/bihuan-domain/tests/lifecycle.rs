@@ -1717,6 +1717,11 @@ fn a_petition_issues_its_notices_and_records_their_receipt() {
         w.refuse(&a, receipt(5), &housing(), nov(4, 9)),
         "invalid_input"
     );
+    // Another unit's handler cannot record it; the lead unit (and the centre) can.
+    assert_eq!(
+        w.refuse(&a, receipt(4), &transport(), nov(4, 9)),
+        "not_lead_unit"
+    );
     let a = w.step(&a, receipt(4), &housing(), nov(4, 9));
     assert_eq!(
         a.documents[0].received_on,
