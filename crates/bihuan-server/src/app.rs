@@ -202,6 +202,19 @@ pub async fn load_calendar_year(
             None => break,
         }
     }
+    // A notice published after its year began: steps already taken in that year were counted
+    // on the provisional calendar (the handling time in working days), so the rollups are built
+    // again on the notice. Rare (notices come out in the autumn before), and done once.
+    let today = bihuan_domain::time::local_date(state.clock.now());
+    if chrono::Datelike::year(&today) >= notice.year {
+        let started = std::time::Instant::now();
+        let n = state.store.rebuild_rollups().await?;
+        tracing::info!(
+            appeals = n,
+            seconds = started.elapsed().as_secs_f64(),
+            "rollups rebuilt on the notice of a year already begun"
+        );
+    }
     tracing::info!(
         year = notice.year,
         appeals = done.appeals,

@@ -1308,3 +1308,45 @@ pub async fn an_accusation_never_reaches_the_accused_unit(app: TestApp) {
     assert!(lead.contains(&format!(r#"value="{TRANSPORT}""#)), "{lead}");
     assert!(!lead.contains(&format!(r#"value="{HOUSING}""#)), "{lead}");
 }
+
+/// A notice loaded after its year began: the handling times already counted on the provisional
+/// calendar are counted again on the notice, so the kept rollups equal a rebuild.
+pub async fn a_notice_loaded_after_its_year_began_recounts_the_rollups(app: TestApp) {
+    let at = |d, h| bihuan_domain::time::local(2027, 1, d, h, 0, 0).unwrap();
+    app.clock.set(at(4, 9));
+    let num = n(&app.register(&new_appeal()).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    app.clock.set(at(4, 10));
+    app.ok("housing", &num, json!({"action": "sign"})).await;
+    app.clock.set(at(6, 15));
+    app.ok(
+        "housing",
+        &num,
+        json!({"action": "reply", "result": "resolved", "text": "已修复路灯。"}),
+    )
+    .await;
+    app.clock.set(at(7, 9));
+    // A test notice (not the official one): 01-05 a rest day, so the handling time changes.
+    let (s, v) = app
+        .post(
+            "admin",
+            "/api/v1/calendar/years",
+            &json!({"year": 2027, "papers": ["test"], "days": [
+                {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+                {"name": "元旦", "date": "2027-01-05", "isOffDay": true}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let kept = app.state.store.rollup_dump().await.unwrap();
+    app.state.store.rebuild_rollups().await.unwrap();
+    let rebuilt = app.state.store.rollup_dump().await.unwrap();
+    assert!(
+        kept == rebuilt,
+        "the rollups kept differ from a rebuild on the notice"
+    );
+}

@@ -25,6 +25,7 @@ use hardening::{
     the_dispatch_preview_is_for_dispatchers_only, wrong_passwords_are_throttled,
 };
 use hotline::{
+    a_notice_loaded_after_its_year_began_recounts_the_rollups,
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     a_petition_issues_printable_notices_with_their_receipt,
     an_accusation_never_reaches_the_accused_unit, any_period_of_sibi_can_be_chosen,
@@ -1864,6 +1865,7 @@ on_both_stores!(
     saved_filters_are_each_users_own,
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     loading_a_notice_recomputes_the_provisional_deadlines,
+    a_notice_loaded_after_its_year_began_recounts_the_rollups,
     a_petition_issues_printable_notices_with_their_receipt,
     an_accusation_never_reaches_the_accused_unit,
     any_period_of_sibi_can_be_chosen,
