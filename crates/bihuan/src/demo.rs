@@ -829,7 +829,13 @@ fn one_appeal(
         GIVEN[rng.gen_range(0..GIVEN.len())]
     );
     let new = NewAppeal {
-        accused_units: vec![],
+        // Accusations in the demo are against village (community) cadres: the village never
+        // receives them (villages do not handle appeals, and the domain would refuse it anyway).
+        accused_units: if kind == Kind::PetitionAccusation {
+            vec![village]
+        } else {
+            vec![]
+        },
         channel,
         kind,
         urgency,
