@@ -1105,6 +1105,24 @@ on_both!(
     repeat_in_the_closing_second
 );
 
+/// Every appeal of `filter`, following the cursor `limit` at a time.
+async fn every_page(
+    s: &Arc<dyn Store>,
+    filter: &AppealFilter,
+    limit: u32,
+) -> Vec<bihuan_domain::lifecycle::Appeal> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s.list(filter.clone(), cursor, limit).await.unwrap();
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
 /// Every appeal whose `d` is running, in the store's order for `Sort::Deadline(d)`, page by page,
 /// and the store's count for the same filter.
 async fn by_deadline(
@@ -1115,17 +1133,10 @@ async fn by_deadline(
         sort: bihuan_store::Sort::Deadline(d),
         ..Default::default()
     };
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = s.list(filter.clone(), cursor, 7).await.unwrap();
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    (out, s.count(filter).await.unwrap())
+    (
+        every_page(s, &filter, 7).await,
+        s.count(filter).await.unwrap(),
+    )
 }
 
 /// A list sorted by one deadline holds exactly the appeals whose deadline runs, soonest first,
@@ -1171,16 +1182,7 @@ async fn lists_sort_by_each_deadline(f: Fixture) {
             .unwrap();
         }
     }
-    let mut everything = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = s.list(AppealFilter::default(), cursor, 500).await.unwrap();
-        everything.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let everything = every_page(s, &AppealFilter::default(), 500).await;
     assert_eq!(everything.len(), 725);
     let due_of = |a: &bihuan_domain::lifecycle::Appeal, d: Deadline| {
         a.running_deadlines()

@@ -761,7 +761,9 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
         "merge" => json!({"master": text("master")}),
         "supervise" => json!({"reason": text("reason"), "note": text("note")}),
         "record_receipt" => {
-            json!({"document": num("document", "文书")?, "received_on": text("received_on")})
+            let day = bihuan_domain::time::parse_date(field(f, "received_on"))
+                .map_err(|_| "请填写信访人收到文书的日期（年-月-日）".to_string())?;
+            json!({"document": num("document", "文书")?, "received_on": day})
         }
         "comment" => json!({"text": text("text")}),
         _ => return Err("未知的操作".into()),

@@ -212,6 +212,19 @@ impl TestApp {
         .await
     }
 
+    /// The body of a GET as text (an export, a page), with `login`'s token.
+    pub async fn text(&self, login: &str, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.token(login))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, login: &str, path: &str, b: &Value) -> (StatusCode, Value) {
         body(
             self.client
@@ -278,6 +291,22 @@ pub async fn console_session(app: &TestApp, login: &str) -> reqwest::Client {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {login}");
     client
+}
+
+/// A console form posted by a (browser-like) client, with the console's own origin.
+pub async fn console_post(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(path))
+        .header("origin", app.base.clone())
+        .form(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The text of a page fetched by a (browser-like) client.

@@ -821,34 +821,34 @@ pub async fn several_appeals_are_dispatched_and_supervised_at_once(app: TestApp)
         "{page}"
     );
     let pick = format!("{}:{v4}", numbers[4]);
-    let r = dispatcher
-        .post(app.url("/appeals/bulk"))
-        .header("origin", app.base.clone())
-        .form(&[
+    let r = console_post(
+        &dispatcher,
+        &app,
+        "/appeals/bulk",
+        &[
             ("back", "/appeals?status=pending_dispatch"),
             ("pick", pick.as_str()),
             ("lead", &HOUSING.to_string()),
             ("note", ""),
             ("action", "dispatch"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let text = r.text().await.unwrap();
     assert!(text.contains("已交办 <strong>1</strong> 件"), "{text}");
     assert_eq!(app.status_of(&numbers[4]).await, "dispatched");
     // No unit chosen: nothing runs, and the page says what to do.
-    let r = dispatcher
-        .post(app.url("/appeals/bulk"))
-        .header("origin", app.base.clone())
-        .form(&[
+    let r = console_post(
+        &dispatcher,
+        &app,
+        "/appeals/bulk",
+        &[
             ("pick", pick.as_str()),
             ("lead", ""),
             ("action", "dispatch"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let text = r.text().await.unwrap();
     assert!(text.contains("请选择交办给哪个主办单位"), "{text}");
 }
@@ -920,13 +920,13 @@ pub async fn saved_filters_are_each_users_own(app: TestApp) {
         page.contains(r#"name="query" value="status=dispatched""#),
         "{page}"
     );
-    let r = dispatcher
-        .post(app.url("/appeals/filters"))
-        .header("origin", app.base.clone())
-        .form(&[("query", "status=dispatched"), ("name", "已交办")])
-        .send()
-        .await
-        .unwrap();
+    let r = console_post(
+        &dispatcher,
+        &app,
+        "/appeals/filters",
+        &[("query", "status=dispatched"), ("name", "已交办")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert!(
@@ -938,16 +938,16 @@ pub async fn saved_filters_are_each_users_own(app: TestApp) {
         page.contains("已保存筛选「已交办」") && page.contains(">已交办</a>"),
         "{page}"
     );
-    let r = dispatcher
-        .post(app.url("/appeals/filters"))
-        .header("origin", app.base.clone())
-        .form(&[
+    let r = console_post(
+        &dispatcher,
+        &app,
+        "/appeals/filters",
+        &[
             ("query", "status=closed"),
             ("name", &"很长的名字".repeat(7)),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let page = page_text(&dispatcher, app.url(&to)).await;
     assert!(page.contains("名称最多 30 个字"), "{page}");
@@ -957,12 +957,13 @@ pub async fn saved_filters_are_each_users_own(app: TestApp) {
     );
 
     // Removed: gone from the list, its history kept.
-    let r = dispatcher
-        .post(app.url(&format!("/appeals/filters/{id}/remove")))
-        .header("origin", app.base.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = console_post(
+        &dispatcher,
+        &app,
+        &format!("/appeals/filters/{id}/remove"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, mine) = app.get("dispatcher", "/api/v1/me/filters").await;
     let names: Vec<_> = mine["items"]
@@ -1173,6 +1174,30 @@ pub async fn a_petition_issues_printable_notices_with_their_receipt(app: TestApp
         detail.contains("信访文书") && detail.contains("信访处理意见书"),
         "{detail}"
     );
+    // A date the form cannot read is refused with what to type, not a parser's message.
+    let version = app
+        .get("housing", &format!("/api/v1/appeals/{num}"))
+        .await
+        .1["version"]
+        .to_string();
+    let r = console_post(
+        &housing,
+        &app,
+        &format!("/appeals/{num}/act"),
+        &[
+            ("action", "record_receipt"),
+            ("version", &version),
+            ("document", &ov.to_string()),
+            ("received_on", "昨天"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("请填写信访人收到文书的日期（年-月-日）"));
     let page = page_text(&housing, app.url(&format!("/appeals/{num}/documents/{ov}"))).await;
     assert!(page.contains("<h1>信访处理意见书</h1>"), "{page}");
     for field in [
@@ -1263,16 +1288,7 @@ pub async fn an_accusation_never_reaches_the_accused_unit(app: TestApp) {
             .all(|x| x["number"] != num.as_str()),
         "{list}"
     );
-    let csv = app
-        .client
-        .get(app.url("/api/v1/export/appeals.csv"))
-        .bearer_auth(app.token("housing"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.text("housing", "/api/v1/export/appeals.csv").await;
     assert!(
         !csv.contains(&num) && !csv.contains("违规收取费用"),
         "{csv}"
