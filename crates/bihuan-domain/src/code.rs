@@ -117,6 +117,8 @@ codes! {
     RequestTimeout => "request_timeout", "请求超时（内容发送过慢或处理过久）";
     Retry => "retry", "写入冲突，请重试";
     ReturnWindowPassed => "return_window_passed", "退单时限已过";
+    ReviewFinal => "review_final", "复核意见为终结意见，不再受理";
+    ReviewWindowClosed => "review_window_closed", "复查（复核）请求期限已过";
     RoleForbidden => "role_forbidden", "当前角色无权执行此操作";
     SearchUnavailable => "search_unavailable", "全文搜索暂不可用";
     StoreUnavailable => "store_unavailable", "数据库不可写（健康检查）";

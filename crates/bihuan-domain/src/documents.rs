@@ -7,7 +7,7 @@
 //! day the petitioner received it, once that day is recorded.
 
 use crate::calendar::Calendar;
-use crate::lifecycle::{Appeal, DocumentKind, Event, IssuedDocument};
+use crate::lifecycle::{Appeal, DeclineGround, DocumentKind, Event, IssuedDocument};
 use crate::time::{format_local, local_date};
 
 /// A notice ready to print: its title, number and labelled fields, in order.
@@ -24,6 +24,9 @@ fn code(kind: DocumentKind) -> &'static str {
         DocumentKind::Acceptance => "受",
         DocumentKind::Extension => "延",
         DocumentKind::Opinion => "意",
+        DocumentKind::NonAcceptance => "不",
+        DocumentKind::RecheckOpinion => "查",
+        DocumentKind::RereviewOpinion => "核",
     }
 }
 
@@ -75,7 +78,38 @@ pub fn text(
                     .into(),
             ));
         }
-        (DocumentKind::Opinion, Event::Replied { reply, .. }) => {
+        (DocumentKind::NonAcceptance, Event::Declined { declined }) => {
+            fields.push((
+                "不予受理决定",
+                format!(
+                    "经审查，你反映的信访事项{}，决定不予受理。",
+                    declined.ground.label()
+                ),
+            ));
+            let mut reason = declined.reason.clone();
+            if let Some(n) = declined.prior {
+                reason.push_str(&format!("（已复核终结的信访事项：{n}）"));
+            }
+            fields.push(("理由", reason));
+            fields.push(("告知途径", declined.route.clone()));
+            fields.push((
+                "依据",
+                match declined.ground {
+                    DeclineGround::NotOurRemit | DeclineGround::AlreadyHandled => {
+                        "《信访工作条例》第二十三条。"
+                    }
+                    DeclineGround::StatutoryRoute => "《信访工作条例》第二十三条、第三十一条。",
+                    DeclineGround::FinalAfterReview => {
+                        "《信访工作条例》第三十六条：信访人对复核意见不服，仍以同一事实和理由提出信访请求的，不再受理。"
+                    }
+                }
+                .into(),
+            ));
+        }
+        (
+            DocumentKind::Opinion | DocumentKind::RecheckOpinion | DocumentKind::RereviewOpinion,
+            Event::Replied { reply, .. },
+        ) => {
             let mut facts = reply.text.clone();
             if let Some(r) = &reply.reason {
                 facts.push_str(&format!("（{r}）"));
@@ -89,22 +123,63 @@ pub fn text(
                     reply.result.label()
                 ),
             ));
-            fields.push(("依据", "《信访工作条例》第三十二条、第三十四条。".into()));
-            let window = match doc.received_on {
-                Some(got) => match cal.calendar_days_period(got, 30) {
-                    Ok(end) => {
-                        format!("本意见书于 {got} 送达，复查请求须于 {end} 前（含当日）提出。")
-                    }
-                    Err(_) => format!("本意见书于 {got} 送达。"),
-                },
-                None => "送达日期登记后，此处写明复查请求的截止日期。".into(),
+            if let Some(r) = &a.review {
+                fields.push((
+                    "原信访事项",
+                    format!(
+                        "{}（{}请求于 {} 收到）",
+                        r.of_number,
+                        r.stage.label(),
+                        r.requested_on
+                    ),
+                ));
+            }
+            for h in a.hearings.iter().filter(|h| h.started_at < doc.issued_at) {
+                if let Some(end) = h.ended_at {
+                    fields.push((
+                        "听证",
+                        format!(
+                            "{} 至 {} 举行听证（{}），共{}日，不计入办理期限（第三十六条）。",
+                            local_date(h.started_at),
+                            local_date(end),
+                            h.reason,
+                            h.days
+                        ),
+                    ));
+                }
+            }
+            let (basis, next) = match doc.kind {
+                DocumentKind::Opinion => ("《信访工作条例》第三十二条、第三十四条。", Some("复查")),
+                DocumentKind::RecheckOpinion => ("《信访工作条例》第三十五条。", Some("复核")),
+                _ => ("《信访工作条例》第三十六条。", None),
             };
-            fields.push((
-                "复查途径和期限",
-                format!(
-                    "信访人对本处理意见不服的，可以自收到本意见书之日起30日内请求原办理机关的上一级机关复查（《信访工作条例》第三十五条）。{window}"
-                ),
-            ));
+            fields.push(("依据", basis.into()));
+            match next {
+                Some(stage) => {
+                    let window = match doc.received_on {
+                        Some(got) => match cal.calendar_days_period(got, 30) {
+                            Ok(end) => format!(
+                                "本意见书于 {got} 送达，{stage}请求须于 {end} 前（含当日）提出。"
+                            ),
+                            Err(_) => format!("本意见书于 {got} 送达。"),
+                        },
+                        None => format!("送达日期登记后，此处写明{stage}请求的截止日期。"),
+                    };
+                    let article = if stage == "复查" { "第三十五条" } else { "第三十六条" };
+                    fields.push((
+                        if stage == "复查" { "复查途径和期限" } else { "复核途径和期限" },
+                        format!(
+                            "信访人对本意见不服的，可以自收到本意见书之日起30日内请求{}的上一级机关{stage}（《信访工作条例》{article}）。{window}",
+                            if stage == "复查" { "原办理机关" } else { "复查机关" }
+                        ),
+                    ));
+                }
+                None => fields.push((
+                    "终结说明",
+                    "本复核意见为终结意见。信访人对复核意见不服，仍以同一事实和理由提出信访请求的，不再受理（《信访工作条例》第三十六条）。"
+                        .into(),
+                )),
+            }
         }
         // A kind and a step that do not belong together: the fields above only.
         _ => {}

@@ -69,6 +69,13 @@ pub enum DomainError {
     NotUnsatisfied,
     #[error("the action's time is before the appeal's last recorded step")]
     TimeBeforeLastStep,
+    #[error("the {stage} window closed on {closes}")]
+    ReviewWindowClosed {
+        stage: &'static str,
+        closes: chrono::NaiveDate,
+    },
+    #[error("the 复核 opinion is final; no further review")]
+    ReviewFinal,
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error(transparent)]
@@ -114,6 +121,14 @@ pub fn field_label(field: &str) -> &str {
         "place.township" => "乡镇（街道）",
         "reason" => "原因",
         "received_on" => "送达日期",
+        "request" => "复查（复核）请求",
+        "requested_on" => "收到请求日期",
+        "reviewer" => "复查（复核）机关",
+        "route" => "告知途径",
+        "prior" => "原复核事项编号",
+        "review" => "复查复核",
+        "regime" => "事项类别",
+        "hearing" => "听证",
         "redispatch" => "改派单位",
         "status" => "状态",
         "text" => "内容",
@@ -161,6 +176,8 @@ impl DomainError {
             DomainError::AlreadySupervised => ErrorCode::AlreadySupervised,
             DomainError::NotUnsatisfied => ErrorCode::NotUnsatisfied,
             DomainError::TimeBeforeLastStep => ErrorCode::TimeBeforeLastStep,
+            DomainError::ReviewWindowClosed { .. } => ErrorCode::ReviewWindowClosed,
+            DomainError::ReviewFinal => ErrorCode::ReviewFinal,
             DomainError::Invalid { .. } => ErrorCode::InvalidInput,
             DomainError::Calendar(e) => e.error_code(),
         }
@@ -213,6 +230,10 @@ impl DomainError {
             DomainError::AlreadySupervised => "该超期时限已督办过".into(),
             DomainError::NotUnsatisfied => "只有回访评价为不满意的工单才能因不满意重办".into(),
             DomainError::TimeBeforeLastStep => "操作时间早于工单最后一步的时间".into(),
+            DomainError::ReviewWindowClosed { stage, closes } => format!(
+                "{stage}请求须自收到意见书之日起30日内提出，期限已于 {closes} 届满（信访工作条例第三十五条、第三十六条）；逾期提出的，不予受理"
+            ),
+            DomainError::ReviewFinal => "复核意见为终结意见；信访人仍以同一事实和理由提出信访请求的，不再受理（信访工作条例第三十六条）".into(),
             DomainError::Invalid { field, reason } => format!("{}：{reason}", field_label(field)),
             DomainError::Calendar(e) => match e {
                 CalendarError::YearNotLoaded(y) => {

@@ -166,7 +166,106 @@ simple_enum! {
         Extension => "延期告知书",
         /// Art 32: the decision on the matter (支持 / 解释说明 / 不予支持).
         Opinion => "信访处理意见书",
+        /// Art 23: the matter is not accepted, with the reason and where to go instead.
+        NonAcceptance => "不予受理告知书",
+        /// Art 35: the decision of the 复查.
+        RecheckOpinion => "复查意见书",
+        /// Art 36: the decision of the 复核, which is final.
+        RereviewOpinion => "复核意见书",
     }
+}
+
+simple_enum! {
+    /// The two reviews of a petition's decision (信访工作条例 Arts 35–36).
+    ReviewStage {
+        /// 复查: by the body one level above the one that decided, asked for within 30 days of
+        /// receiving the 信访处理意见书, answered within 30 days.
+        Recheck => "复查",
+        /// 复核: one level above the 复查 body, asked for within 30 days of receiving the
+        /// 复查意见书, answered within 30 days (hearing time not counted); its opinion is final.
+        Rereview => "复核",
+    }
+}
+
+simple_enum! {
+    /// Why a petition is not accepted (信访工作条例 Arts 23, 31, 36).
+    DeclineGround {
+        /// Art 23: not within this body's remit; the notice names the body that has it.
+        NotOurRemit => "不属于本机关法定职权范围",
+        /// Art 31: a claim the law sends to litigation, arbitration, administrative review or
+        /// another statutory route.
+        StatutoryRoute => "应当通过法定途径解决",
+        /// Art 23: already handled, or being handled, by a competent body.
+        AlreadyHandled => "已经或者正在依法处理",
+        /// Art 36: the same facts and reasons again after the 复核 opinion (不再受理).
+        FinalAfterReview => "复核终结后以同一事实和理由再次提出",
+    }
+}
+
+/// On a review case: what it reviews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReviewOf {
+    pub stage: ReviewStage,
+    /// The case whose opinion is reviewed (the petition for a 复查, the 复查 case for a 复核).
+    pub of: AppealId,
+    pub of_number: AppealNumber,
+    /// The unit whose opinion is reviewed.
+    pub decided_by: UnitId,
+    /// The step (appeal version) that issued the reviewed opinion.
+    pub opinion_version: u64,
+    /// The day the review request was received; the 30 days to answer count from it.
+    #[schema(value_type = String, format = Date)]
+    pub requested_on: chrono::NaiveDate,
+}
+
+/// On a reviewed case: a review asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReviewLink {
+    pub stage: ReviewStage,
+    pub review: AppealId,
+    pub number: AppealNumber,
+    pub reviewer: UnitId,
+    #[schema(value_type = String, format = Date)]
+    pub requested_on: chrono::NaiveDate,
+}
+
+/// A hearing held in a 复核 (Art 36): its days are not counted in the 30-day limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Hearing {
+    pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Instant,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ended_at: Option<Instant>,
+    pub note: Option<String>,
+    /// Calendar days the deadline moved when the hearing ended (start and end day included).
+    #[serde(default)]
+    pub days: u32,
+}
+
+/// A petition not accepted: why, and where the petitioner should go instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Declined {
+    pub ground: DeclineGround,
+    pub reason: String,
+    /// 告知信访人向何机关、通过何种途径提出.
+    pub route: String,
+    /// The case whose 复核 was final, when the ground is [`DeclineGround::FinalAfterReview`].
+    pub prior: Option<AppealNumber>,
+}
+
+/// A petitioner's request for 复查 or 复核, as the centre records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// What the petitioner asks and why the opinion is wrong.
+    pub request: String,
+    /// The day the request was received (by post: the day it arrived).
+    #[schema(value_type = String, format = Date)]
+    pub requested_on: chrono::NaiveDate,
+    /// The reviewing unit; without it, the unit one level up (or the configured review unit).
+    #[serde(default)]
+    pub reviewer: Option<UnitId>,
 }
 
 simple_enum! {
@@ -208,6 +307,15 @@ simple_enum! {
         RecomputeDeadlines => "期限重算",
         /// The date the petitioner received a written notice (the review windows count from it).
         RecordReceipt => "登记送达",
+        /// The lead unit does not accept a petition (不予受理告知书, Art 23).
+        Decline => "不予受理",
+        /// The petitioner asks for 复查 or 复核 (Arts 35–36): opens a linked case with its own
+        /// clock (`POST /api/v1/appeals/{key}/reviews`, not an action body).
+        RequestReview => "请求复查复核",
+        /// A 复核 hearing starts: the clock stops (Art 36).
+        StartHearing => "举行听证",
+        /// The hearing ends: the deadline moves by the hearing's days.
+        EndHearing => "结束听证",
     }
 }
 
@@ -238,6 +346,10 @@ impl Action {
             Action::Comment => "comment",
             Action::RecomputeDeadlines => "recompute_deadlines",
             Action::RecordReceipt => "record_receipt",
+            Action::Decline => "decline",
+            Action::RequestReview => "request_review",
+            Action::StartHearing => "start_hearing",
+            Action::EndHearing => "end_hearing",
         }
     }
 
@@ -266,7 +378,10 @@ impl Action {
             | Action::Whistle
             | Action::ReportIn
             | Action::AssistOpinion
-            | Action::Reply => &[Handler, UnitLeader],
+            | Action::Reply
+            | Action::Decline
+            | Action::StartHearing
+            | Action::EndHearing => &[Handler, UnitLeader],
             Action::SetOwner => &[UnitLeader, Dispatcher],
             Action::DecideExtension => &[Dispatcher, Admin, UnitLeader],
             // The system records a citizen's own rating from the portal.
@@ -277,6 +392,7 @@ impl Action {
             Action::Comment => Role::ALL,
             Action::RecomputeDeadlines => &[System],
             Action::RecordReceipt => &[Handler, UnitLeader, Dispatcher, Operator],
+            Action::RequestReview => &[Dispatcher, Operator, Admin],
         }
     }
 }
@@ -546,6 +662,25 @@ pub enum Command {
         document: u64,
         received_on: chrono::NaiveDate,
     },
+    /// The lead unit does not accept the petition: the 不予受理告知书 gives the ground, the
+    /// reason and where to go instead (Art 23); the case ends.
+    Decline {
+        ground: DeclineGround,
+        reason: String,
+        route: String,
+        /// With [`DeclineGround::FinalAfterReview`]: the number of the case whose 复核 was final.
+        #[serde(default)]
+        prior: Option<AppealNumber>,
+    },
+    /// A 复核 hearing starts (Art 36).
+    StartHearing {
+        reason: String,
+    },
+    /// The hearing ends; the reply deadline moves by its days.
+    EndHearing {
+        #[serde(default)]
+        note: String,
+    },
 }
 
 /// A written notice issued with a step of a petition: which step (the appeal version after it)
@@ -600,6 +735,9 @@ impl Command {
             Command::Comment { .. } => Action::Comment,
             Command::RecomputeDeadlines { .. } => Action::RecomputeDeadlines,
             Command::RecordReceipt { .. } => Action::RecordReceipt,
+            Command::Decline { .. } => Action::Decline,
+            Command::StartHearing { .. } => Action::StartHearing,
+            Command::EndHearing { .. } => Action::EndHearing,
         }
     }
 
@@ -626,6 +764,9 @@ pub enum Event {
         policy: Box<DeadlinePolicy>,
         #[schema(value_type = String, format = DateTime)]
         dispatch_due: Instant,
+        /// A review case (复查 / 复核): what it reviews.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        review: Option<ReviewOf>,
     },
     AnsweredAtIntake {
         answer: String,
@@ -754,6 +895,24 @@ pub enum Event {
         #[schema(value_type = String, format = Date)]
         received_on: chrono::NaiveDate,
     },
+    /// Not accepted (Art 23): the case ends with a 不予受理告知书.
+    Declined {
+        declined: Declined,
+    },
+    /// The petitioner asked for a review of this case's opinion; the review is case `review`.
+    ReviewRequested {
+        link: ReviewLink,
+        request: String,
+    },
+    HearingStarted {
+        reason: String,
+    },
+    HearingEnded {
+        note: String,
+        days: u32,
+        #[schema(value_type = Option<String>, format = DateTime)]
+        reply_due: Option<Instant>,
+    },
 }
 
 impl Event {
@@ -771,6 +930,7 @@ impl Event {
                 regime: _,
                 policy: _,
                 dispatch_due: _,
+                review: _,
             }
             | Event::Signed {
                 owner: _,
@@ -881,6 +1041,22 @@ impl Event {
                 opinion,
                 late: _,
             } => vec![opinion],
+            Event::Declined {
+                declined:
+                    Declined {
+                        ground: _,
+                        reason,
+                        route,
+                        prior: _,
+                    },
+            } => vec![reason, route],
+            Event::ReviewRequested { link: _, request } => vec![request],
+            Event::HearingStarted { reason } => vec![reason],
+            Event::HearingEnded {
+                note,
+                days: _,
+                reply_due: _,
+            } => vec![note],
         }
     }
 
@@ -913,6 +1089,10 @@ impl Event {
             Event::Commented { .. } => "commented",
             Event::DeadlinesRecomputed { .. } => "deadlines_recomputed",
             Event::DocumentReceived { .. } => "document_received",
+            Event::Declined { .. } => "declined",
+            Event::ReviewRequested { .. } => "review_requested",
+            Event::HearingStarted { .. } => "hearing_started",
+            Event::HearingEnded { .. } => "hearing_ended",
         }
     }
 
@@ -945,6 +1125,10 @@ impl Event {
             Event::Commented { .. } => "备注",
             Event::DeadlinesRecomputed { .. } => "放假通知导入，期限重算",
             Event::DocumentReceived { .. } => "文书送达",
+            Event::Declined { .. } => "不予受理",
+            Event::ReviewRequested { .. } => "请求复查复核",
+            Event::HearingStarted { .. } => "举行听证",
+            Event::HearingEnded { .. } => "听证结束",
         }
     }
 }
@@ -1088,8 +1272,12 @@ impl Serialize for Stored<&Appeal> {
             reply_rounds,
             documents,
             accused_units,
+            review,
+            reviews,
+            hearings,
+            declined,
         } = self.0;
-        let mut st = s.serialize_struct("Appeal", 47)?;
+        let mut st = s.serialize_struct("Appeal", 51)?;
         st.serialize_field("id", id)?;
         st.serialize_field("number", number)?;
         st.serialize_field("version", version)?;
@@ -1139,6 +1327,10 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "reply_rounds", reply_rounds)?;
         sparse(&mut st, "documents", documents)?;
         sparse(&mut st, "accused_units", accused_units)?;
+        sparse(&mut st, "review", review)?;
+        sparse(&mut st, "reviews", reviews)?;
+        sparse(&mut st, "hearings", hearings)?;
+        sparse(&mut st, "declined", declined)?;
         st.end()
     }
 }
@@ -1249,6 +1441,18 @@ pub struct Appeal {
     /// [`NewAppeal::accused_units`]).
     #[serde(default)]
     pub accused_units: Vec<UnitId>,
+    /// A review case (复查 / 复核): what it reviews (信访工作条例 Arts 35–36).
+    #[serde(default)]
+    pub review: Option<ReviewOf>,
+    /// The reviews asked for of this case's opinion.
+    #[serde(default)]
+    pub reviews: Vec<ReviewLink>,
+    /// 复核 hearings, in order; the last may still be open.
+    #[serde(default)]
+    pub hearings: Vec<Hearing>,
+    /// Not accepted (Art 23).
+    #[serde(default)]
+    pub declined: Option<Declined>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -1295,6 +1499,83 @@ pub struct PreparedRegistration {
     dispatch_due: Instant,
 }
 
+/// A review request the domain has accepted ([`Appeal::prepare_review`]), waiting for the review
+/// case's id and number.
+#[derive(Debug, Clone)]
+pub struct PreparedReview {
+    original: Appeal,
+    request: String,
+    reviewer: UnitId,
+    link: ReviewOf,
+    new: NewAppeal,
+    policy: DeadlinePolicy,
+    dispatched: Event,
+    actor: Actor,
+    at: Instant,
+}
+
+/// What a review request writes: the reviewed case with its `review_requested` step, and the
+/// new review case (registered and dispatched).
+#[derive(Debug, Clone)]
+pub struct ReviewWrite {
+    pub original: (Appeal, Vec<EventRecord>),
+    pub review: (Appeal, Vec<EventRecord>),
+}
+
+impl PreparedReview {
+    pub fn complete(self, id: AppealId, number: AppealNumber) -> ReviewWrite {
+        let (at, actor) = (self.at, self.actor);
+        let record = |appeal: AppealId, version: u64, event: Event| EventRecord {
+            appeal,
+            version,
+            at,
+            actor: actor.clone(),
+            event,
+        };
+        let registered = record(
+            id,
+            1,
+            Event::Registered {
+                number,
+                appeal: Box::new(self.new),
+                regime: Regime::Petition,
+                policy: Box::new(self.policy),
+                dispatch_due: at,
+                review: Some(self.link.clone()),
+            },
+        );
+        let mut review = Appeal::from_registration(&registered).expect("a registration event");
+        let dispatched = record(id, 2, self.dispatched);
+        review.apply(&dispatched);
+        let mut original = self.original;
+        let requested = record(
+            original.id,
+            original.version + 1,
+            Event::ReviewRequested {
+                link: ReviewLink {
+                    stage: self.link.stage,
+                    review: id,
+                    number,
+                    reviewer: self.reviewer,
+                    requested_on: self.link.requested_on,
+                },
+                request: self.request,
+            },
+        );
+        original.apply(&requested);
+        ReviewWrite {
+            original: (original, vec![requested]),
+            review: (review, vec![registered, dispatched]),
+        }
+    }
+}
+
+/// A review's answer deadline: the policy's review days from the day the request was received.
+fn review_due(p: &DeadlinePolicy, r: &ReviewOf, cal: &Calendar) -> Result<Instant, DomainError> {
+    Ok(p.redo_reply
+        .due_from(cal, crate::time::end_of_day(r.requested_on))?)
+}
+
 impl PreparedRegistration {
     /// The appeal and its registration record, under the id and number the store allocated.
     pub fn complete(self, id: AppealId, number: AppealNumber) -> (Appeal, EventRecord) {
@@ -1309,6 +1590,7 @@ impl PreparedRegistration {
                 regime: self.regime,
                 policy: Box::new(self.policy),
                 dispatch_due: self.dispatch_due,
+                review: None,
             },
         };
         let appeal = Appeal::from_registration(&record).expect("a registration event");
@@ -1400,6 +1682,7 @@ impl Appeal {
             regime,
             policy,
             dispatch_due,
+            review,
         } = &r.event
         else {
             return None;
@@ -1457,6 +1740,10 @@ impl Appeal {
             reply_rounds: vec![],
             documents: vec![],
             accused_units: appeal.accused_units.clone(),
+            review: review.clone(),
+            reviews: vec![],
+            hearings: vec![],
+            declined: None,
         })
     }
 
@@ -1561,6 +1848,176 @@ impl Appeal {
         Ok(())
     }
 
+    /// Whether a 复核 hearing is under way (the reply clock stands still).
+    pub fn hearing_open(&self) -> bool {
+        self.hearings.last().is_some_and(|h| h.ended_at.is_none())
+    }
+
+    /// The review this case's opinion is open to now: the stage, the opinion it would review
+    /// (the latest, a correction included) and the last day the request may be received —
+    /// 30 days from the day the petitioner received the opinion, counted as the Civil Code
+    /// counts (信访工作条例 Art 35 for 复查, Art 36 for 复核). After a 复核 there is none.
+    pub fn review_window(
+        &self,
+        cal: &Calendar,
+    ) -> Result<(ReviewStage, &IssuedDocument, chrono::NaiveDate), DomainError> {
+        if self.regime != Regime::Petition {
+            return Err(DomainError::invalid(
+                "regime",
+                "只有信访事项可以请求复查、复核",
+            ));
+        }
+        let (stage, kind) = match self.review.as_ref().map(|r| r.stage) {
+            None => (ReviewStage::Recheck, DocumentKind::Opinion),
+            Some(ReviewStage::Recheck) => (ReviewStage::Rereview, DocumentKind::RecheckOpinion),
+            Some(ReviewStage::Rereview) => return Err(DomainError::ReviewFinal),
+        };
+        if let Some(l) = self.reviews.iter().find(|l| l.stage == stage) {
+            return Err(DomainError::invalid(
+                "review",
+                format!("已请求{}（{}），不能重复请求", stage.label(), l.number),
+            ));
+        }
+        let Some(doc) = self.documents.iter().rev().find(|d| d.kind == kind) else {
+            return Err(DomainError::invalid(
+                "document",
+                format!("尚未出具{}，不能请求{}", kind.label(), stage.label()),
+            ));
+        };
+        let Some(got) = doc.received_on else {
+            return Err(DomainError::invalid(
+                "document",
+                format!(
+                    "请先登记{}的送达日期：请求{}的30日自送达之日起算",
+                    kind.label(),
+                    stage.label()
+                ),
+            ));
+        };
+        Ok((stage, doc, cal.calendar_days_period(got, 30)?))
+    }
+
+    /// Decides a request for 复查 or 复核 of this case: the window (Arts 35–36), the reviewing
+    /// unit (never the unit whose opinion is reviewed, nor an accused unit), and the review
+    /// case — registered, dispatched to `reviewer` at once, answered within the policy's
+    /// review days (`redo_reply`, 30 days by default) of the day the request was received.
+    /// The store gives the review case its id and number ([`PreparedReview::complete`]).
+    pub fn prepare_review(
+        &self,
+        req: &ReviewRequest,
+        reviewer: UnitId,
+        actor: &Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+        ctx: Context<'_>,
+    ) -> Result<PreparedReview, DomainError> {
+        if let Some(v) = expected_version {
+            if v != self.version {
+                return Err(DomainError::VersionConflict {
+                    expected: v,
+                    current: self.version,
+                });
+            }
+        }
+        self.guard(Action::RequestReview, actor, at, ctx)?;
+        let (stage, doc, closes) = self.review_window(ctx.calendar)?;
+        text("request", &req.request, true, MAX_TEXT)?;
+        let got = doc.received_on.unwrap_or(closes);
+        if req.requested_on > crate::time::local_date(at) {
+            return Err(DomainError::invalid(
+                "requested_on",
+                "收到请求的日期不能晚于今天",
+            ));
+        }
+        if req.requested_on < got {
+            return Err(DomainError::invalid(
+                "requested_on",
+                format!("收到请求的日期不能早于意见书送达之日（{got}）"),
+            ));
+        }
+        if req.requested_on > closes {
+            return Err(DomainError::ReviewWindowClosed {
+                stage: stage.label(),
+                closes,
+            });
+        }
+        let Some(decided_by) = self.lead else {
+            return Err(DomainError::invalid("lead", "这件信访事项没有办理单位"));
+        };
+        let earlier = self.review.as_ref().map(|r| r.decided_by);
+        if reviewer == decided_by || Some(reviewer) == earlier {
+            return Err(DomainError::invalid(
+                "reviewer",
+                format!(
+                    "{}须由原办理机关的上一级机关办理，不能交由作出原意见的单位",
+                    stage.label()
+                ),
+            ));
+        }
+        self.refuse_accused("reviewer", &[reviewer])?;
+        let link = ReviewOf {
+            stage,
+            of: self.id,
+            of_number: self.number,
+            decided_by,
+            opinion_version: doc.version,
+            requested_on: req.requested_on,
+        };
+        let mut policy = self.policy.clone();
+        policy.reply = policy.redo_reply;
+        policy.reply_from = ReplyClock::Dispatch;
+        let title: String = format!("{}：{}", stage.label(), self.title)
+            .chars()
+            .take(200)
+            .collect();
+        let new = NewAppeal {
+            channel: self.channel,
+            kind: self.kind,
+            urgency: self.urgency,
+            category: self.category,
+            title,
+            content: format!(
+                "{}请求：{}\n\n（原{}：{}；原意见书 {}-{}）",
+                stage.label(),
+                req.request.trim(),
+                if self.review.is_some() {
+                    "复查事项"
+                } else {
+                    "信访事项"
+                },
+                self.number,
+                self.number,
+                doc.version
+            ),
+            place: self.place.clone(),
+            citizen: self.citizen.clone(),
+            accused_units: self.accused_units.clone(),
+        };
+        text("content", &new.content, true, MAX_TEXT + 200)?;
+        let cal = ctx.calendar;
+        let dispatched = Event::Dispatched {
+            lead: reviewer,
+            assisting: vec![],
+            note: format!("{}请求，交由上一级机关办理", stage.label()),
+            sign_due: policy.sign.due_from(cal, at)?,
+            first_contact_due: policy.first_contact.due_from(cal, at)?,
+            return_by: policy.return_window.due_from(cal, at)?,
+            reply_due: Some(review_due(&policy, &link, cal)?),
+            assist_due: None,
+        };
+        Ok(PreparedReview {
+            original: self.clone(),
+            request: req.request.trim().to_string(),
+            reviewer,
+            link,
+            new,
+            policy,
+            dispatched,
+            actor: actor.clone(),
+            at,
+        })
+    }
+
     fn dispatch_events(
         &self,
         lead: UnitId,
@@ -1582,9 +2039,11 @@ impl Appeal {
             sign_due: p.sign.due_from(cal, at)?,
             first_contact_due: p.first_contact.due_from(cal, at)?,
             return_by: p.return_window.due_from(cal, at)?,
-            reply_due: match p.reply_from {
-                ReplyClock::Dispatch => Some(p.reply.due_from(cal, at)?),
-                ReplyClock::Sign => None,
+            reply_due: match (&self.review, p.reply_from) {
+                // A review is answered within its days of the request's receipt (Arts 35–36).
+                (Some(r), _) => Some(review_due(p, r, cal)?),
+                (None, ReplyClock::Dispatch) => Some(p.reply.due_from(cal, at)?),
+                (None, ReplyClock::Sign) => None,
             },
             assist_due: if assisting.is_empty() {
                 None
@@ -1614,7 +2073,8 @@ impl Appeal {
                 if let (None, Some(due)) = (self.first_contact_at, d.first_contact) {
                     out.push(("first_contact", dispatched, due));
                 }
-                if let Some(due) = d.reply {
+                // A hearing stops the reply clock (Art 36).
+                if let (Some(due), false) = (d.reply, self.hearing_open()) {
                     out.push(("reply", d.reply_started.unwrap_or(dispatched), due));
                 }
             }
@@ -1809,7 +2269,7 @@ impl Appeal {
         );
         check(
             d.reply,
-            matches!(self.status, Status::Dispatched | Status::InProgress),
+            matches!(self.status, Status::Dispatched | Status::InProgress) && !self.hearing_open(),
         );
         out
     }
@@ -1848,7 +2308,13 @@ impl Appeal {
         // Only comments reach a closed or merged appeal.
         // Only comments (and the receipt of a notice already issued) reach a closed or merged
         // appeal.
-        if self.status.is_terminal() && !matches!(action, Action::Comment | Action::RecordReceipt) {
+        if self.status.is_terminal()
+            && !matches!(
+                (action, self.status),
+                (Action::Comment | Action::RecordReceipt, _)
+                    | (Action::RequestReview, Status::Closed)
+            )
+        {
             return Err(self.illegal(name));
         }
         // Signed-for work: only while in progress, and "sign first" while waiting to be signed.
@@ -1922,6 +2388,15 @@ impl Appeal {
             Action::RequestExtension => {
                 in_progress()?;
                 self.require_lead(actor, name)?;
+                if let Some(r) = &self.review {
+                    return Err(DomainError::invalid(
+                        "limit",
+                        format!(
+                            "{}须自收到请求之日起30日内办结，不适用延期（信访工作条例第三十五条、第三十六条）",
+                            r.stage.label()
+                        ),
+                    ));
+                }
                 if self.extension.is_some() {
                     return Err(DomainError::ExtensionPending);
                 }
@@ -1996,6 +2471,54 @@ impl Appeal {
                 }
                 in_progress()?;
                 self.require_lead(actor, name)?;
+                if self.hearing_open() {
+                    return Err(DomainError::invalid(
+                        "hearing",
+                        "听证尚未结束，请先结束听证再出具复核意见",
+                    ));
+                }
+            }
+            Action::Decline => {
+                if self.regime != Regime::Petition {
+                    return Err(DomainError::invalid(
+                        "regime",
+                        "只有信访事项出具不予受理告知书；12345诉求请退单或答复",
+                    ));
+                }
+                match self.status {
+                    Status::Dispatched => {}
+                    Status::InProgress => return Err(DomainError::AlreadySigned),
+                    _ => return Err(self.illegal(name)),
+                }
+                self.require_lead(actor, name)?;
+                if self.review.is_some() {
+                    return Err(DomainError::invalid(
+                        "review",
+                        "复查、复核请求在期限内提出的，须作出复查（复核）意见；逾期的请求在登记时即被拒绝",
+                    ));
+                }
+            }
+            Action::RequestReview => {
+                self.review_window(ctx.calendar)?;
+            }
+            Action::StartHearing | Action::EndHearing => {
+                if self.review.as_ref().map(|r| r.stage) != Some(ReviewStage::Rereview) {
+                    return Err(DomainError::invalid(
+                        "hearing",
+                        "只有复核可以举行听证并中止计时（信访工作条例第三十六条）",
+                    ));
+                }
+                in_progress()?;
+                self.require_lead(actor, name)?;
+                match (action, self.hearing_open()) {
+                    (Action::StartHearing, true) => {
+                        return Err(DomainError::invalid("hearing", "听证正在进行，请先结束"))
+                    }
+                    (Action::EndHearing, false) => {
+                        return Err(DomainError::invalid("hearing", "没有正在进行的听证"))
+                    }
+                    _ => {}
+                }
             }
             Action::ReturnVisit => {
                 if self.status != Status::Replied {
@@ -2383,6 +2906,69 @@ impl Appeal {
                     received_on: *received_on,
                 }]
             }
+            Command::Decline {
+                ground,
+                reason,
+                route,
+                prior,
+            } => {
+                text("reason", reason, true, MAX_SHORT)?;
+                text("route", route, true, MAX_SHORT)?;
+                match (ground, prior) {
+                    (DeclineGround::FinalAfterReview, None) => {
+                        return Err(DomainError::invalid(
+                            "prior",
+                            "以复核终结为由不予受理的，须填写已复核终结的信访事项编号",
+                        ))
+                    }
+                    (DeclineGround::FinalAfterReview, Some(_)) => {}
+                    (_, Some(_)) => {
+                        return Err(DomainError::invalid(
+                            "prior",
+                            "只有以复核终结为由不予受理时才填写原复核事项编号",
+                        ))
+                    }
+                    (_, None) => {}
+                }
+                vec![Event::Declined {
+                    declined: Declined {
+                        ground: *ground,
+                        reason: reason.clone(),
+                        route: route.clone(),
+                        prior: *prior,
+                    },
+                }]
+            }
+            Command::StartHearing { reason } => {
+                text("reason", reason, true, MAX_SHORT)?;
+                vec![Event::HearingStarted {
+                    reason: reason.clone(),
+                }]
+            }
+            Command::EndHearing { note } => {
+                text("note", note, false, MAX_SHORT)?;
+                let Some(h) = self.hearings.last().filter(|h| h.ended_at.is_none()) else {
+                    return Err(DomainError::invalid("hearing", "没有正在进行的听证"));
+                };
+                let (from, to) = (
+                    crate::time::local_date(h.started_at),
+                    crate::time::local_date(at),
+                );
+                // Both the first and the last day of the hearing are hearing days.
+                let days = u32::try_from((to - from).num_days() + 1).unwrap_or(1);
+                let reply_due = match self.deadlines.reply {
+                    Some(due) => Some(
+                        due.checked_add_signed(chrono::Duration::days(i64::from(days)))
+                            .ok_or(crate::calendar::CalendarError::OutOfRange)?,
+                    ),
+                    None => None,
+                };
+                vec![Event::HearingEnded {
+                    note: note.clone(),
+                    days,
+                    reply_due,
+                }]
+            }
             Command::RecomputeDeadlines { year, changes } => {
                 if changes.is_empty() {
                     return Err(DomainError::invalid("deadlines", "没有需要重算的期限"));
@@ -2416,11 +3002,17 @@ impl Appeal {
         // A petition's steps that the regulation answers in writing issue a notice.
         if self.regime == Regime::Petition {
             let kind = match &r.event {
-                Event::Signed { .. } => Some(DocumentKind::Acceptance),
+                // A review case answers with its opinion only.
+                Event::Signed { .. } if self.review.is_none() => Some(DocumentKind::Acceptance),
                 Event::ExtensionApproved { .. } => Some(DocumentKind::Extension),
                 Event::Replied { reply, .. } if reply.petition_outcome.is_some() => {
-                    Some(DocumentKind::Opinion)
+                    Some(match self.review.as_ref().map(|r| r.stage) {
+                        None => DocumentKind::Opinion,
+                        Some(ReviewStage::Recheck) => DocumentKind::RecheckOpinion,
+                        Some(ReviewStage::Rereview) => DocumentKind::RereviewOpinion,
+                    })
                 }
+                Event::Declined { .. } => Some(DocumentKind::NonAcceptance),
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -2499,6 +3091,10 @@ impl Appeal {
             Event::Signed { owner, reply_due } => {
                 self.status = Status::InProgress;
                 self.signed_at = Some(at);
+                // A review case tells the petitioner it is taken up when it is signed for.
+                if self.review.is_some() {
+                    self.first_contact_at.get_or_insert(at);
+                }
                 self.owner = Some(owner.clone());
                 if let Some(round) = self.dispatch_rounds.last_mut() {
                     round.signed_at.get_or_insert(at);
@@ -2694,6 +3290,45 @@ impl Appeal {
             } => {
                 if let Some(d) = self.documents.iter_mut().find(|d| d.version == *document) {
                     d.received_on = Some(*received_on);
+                }
+            }
+            Event::Declined { declined } => {
+                self.status = Status::Closed;
+                self.closed_at = Some(at);
+                self.declined = Some(declined.clone());
+                // The decision on acceptance was taken: it counts for timely acceptance.
+                if let Some(round) = self.dispatch_rounds.last_mut() {
+                    round.signed_at.get_or_insert(at);
+                }
+            }
+            Event::ReviewRequested { link, .. } => self.reviews.push(link.clone()),
+            Event::HearingStarted { reason } => self.hearings.push(Hearing {
+                reason: reason.clone(),
+                started_at: at,
+                ended_at: None,
+                note: None,
+                days: 0,
+            }),
+            Event::HearingEnded {
+                note,
+                days,
+                reply_due,
+            } => {
+                if let Some(h) = self.hearings.last_mut() {
+                    h.ended_at = Some(at);
+                    h.note = Some(note.clone());
+                    h.days = *days;
+                }
+                if let Some(due) = reply_due {
+                    let before = self.deadlines.reply;
+                    self.deadlines.reply = Some(*due);
+                    if let Some(r) = self
+                        .reply_rounds
+                        .last_mut()
+                        .filter(|r| Some(r.due) == before && r.replied_at.is_none())
+                    {
+                        r.due = *due;
+                    }
                 }
             }
             Event::DeadlinesRecomputed { changes, .. } => {

@@ -356,13 +356,29 @@ pub fn one_shot_resolution_among<'a>(
 ) -> Rate {
     let window = chrono::Duration::days(i64::from(window_days));
     let mut r = Rate::default();
-    for a in group.into_iter().filter(|a| live(a) && scope.unit(a.lead)) {
+    for a in group
+        .into_iter()
+        .filter(|a| live(a) && scope.unit(a.lead) && counts_for_one_shot(a))
+    {
         let Some(closed) = a.closed_at.filter(|t| period.contains(*t)) else {
             continue;
         };
-        r.count(a.redo_count == 0 && !index.repeated(a, closed, window));
+        r.count(resolved_once(a, index.repeated(a, closed, window)));
     }
     r
+}
+
+/// Whether a closed appeal is counted for one-shot resolution at all: a review case (复查 /
+/// 复核) is not a first petition, and a petition not accepted (不予受理) was not resolved.
+pub fn counts_for_one_shot(a: &Appeal) -> bool {
+    a.review.is_none() && a.declined.is_none()
+}
+
+/// Whether a closed appeal was resolved in one go: never redone, no review asked for
+/// (信访: 初次信访一次性化解 means no 复查 or 复核), and not raised again by the same person
+/// within the window (`repeated`).
+pub fn resolved_once(a: &Appeal, repeated: bool) -> bool {
+    a.redo_count == 0 && a.reviews.is_empty() && !repeated
 }
 
 /// The counts behind Beijing's three rates (北京市接诉即办工作条例 Art 32), over appeals whose

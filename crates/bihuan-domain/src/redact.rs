@@ -9,8 +9,8 @@
 
 use crate::appeal::{mask_free_text, mask_name, Citizen, Commitment, Phone, Place};
 use crate::lifecycle::{
-    Appeal, AssistTask, Event, EventRecord, ExtensionRequest, NewAppeal, PendingReturn, Reply,
-    ReturnVisit, Whistle, WhistleTarget,
+    Appeal, AssistTask, Declined, Event, EventRecord, ExtensionRequest, Hearing, NewAppeal,
+    PendingReturn, Reply, ReturnVisit, Whistle, WhistleTarget,
 };
 
 /// A copy with the citizen's personal data masked.
@@ -245,6 +245,42 @@ impl Redact for ExtensionRequest {
     }
 }
 
+impl Redact for Hearing {
+    fn redacted(&self) -> Hearing {
+        let Hearing {
+            reason,
+            started_at,
+            ended_at,
+            note,
+            days,
+        } = self;
+        Hearing {
+            reason: text(reason),
+            started_at: *started_at,
+            ended_at: *ended_at,
+            note: note.as_deref().map(text),
+            days: *days,
+        }
+    }
+}
+
+impl Redact for Declined {
+    fn redacted(&self) -> Declined {
+        let Declined {
+            ground,
+            reason,
+            route,
+            prior,
+        } = self;
+        Declined {
+            ground: *ground,
+            reason: text(reason),
+            route: text(route),
+            prior: *prior,
+        }
+    }
+}
+
 impl Redact for Appeal {
     fn redacted(&self) -> Appeal {
         let Appeal {
@@ -297,6 +333,10 @@ impl Redact for Appeal {
             reply_rounds,
             documents,
             accused_units,
+            review,
+            reviews,
+            hearings,
+            declined,
         } = self;
         Appeal {
             id: *id,
@@ -350,6 +390,11 @@ impl Redact for Appeal {
             reply_rounds: reply_rounds.clone(),
             documents: documents.clone(),
             accused_units: accused_units.clone(),
+            // Links, dates and units only.
+            review: review.clone(),
+            reviews: reviews.clone(),
+            hearings: hearings.iter().map(Redact::redacted).collect(),
+            declined: declined.as_ref().map(Redact::redacted),
         }
     }
 }
@@ -363,12 +408,14 @@ impl Redact for Event {
                 regime,
                 policy,
                 dispatch_due,
+                review,
             } => Event::Registered {
                 number: *number,
                 appeal: Box::new(appeal.redacted()),
                 regime: *regime,
                 policy: policy.clone(),
                 dispatch_due: *dispatch_due,
+                review: review.clone(),
             },
             Event::AnsweredAtIntake { answer } => Event::AnsweredAtIntake {
                 answer: text(answer),
@@ -512,6 +559,25 @@ impl Redact for Event {
                 deadline: *deadline,
             },
             Event::Commented { text: body } => Event::Commented { text: text(body) },
+            Event::Declined { declined } => Event::Declined {
+                declined: declined.redacted(),
+            },
+            Event::ReviewRequested { link, request } => Event::ReviewRequested {
+                link: link.clone(),
+                request: text(request),
+            },
+            Event::HearingStarted { reason } => Event::HearingStarted {
+                reason: text(reason),
+            },
+            Event::HearingEnded {
+                note,
+                days,
+                reply_due,
+            } => Event::HearingEnded {
+                note: text(note),
+                days: *days,
+                reply_due: *reply_due,
+            },
         }
     }
 }

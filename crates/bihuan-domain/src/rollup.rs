@@ -79,7 +79,7 @@ pub enum Metric {
 
 /// The version of [`facts`]: a store whose rollups were built by another version rebuilds them
 /// when opened. Raise it whenever `facts` counts something new or differently.
-pub const FACTS_VERSION: &str = "3";
+pub const FACTS_VERSION: &str = "4";
 
 impl Metric {
     pub const ALL: [Metric; 19] = [
@@ -267,12 +267,12 @@ pub fn facts(a: &Appeal, repeated: bool, cal: &Calendar) -> Vec<Fact> {
             }
         }
     }
-    if let Some(closed) = a.closed_at {
+    if let (Some(closed), true) = (a.closed_at, crate::metrics::counts_for_one_shot(a)) {
         out.push(fact(
             Metric::Os,
             closed,
             lead,
-            a.redo_count == 0 && !repeated,
+            crate::metrics::resolved_once(a, repeated),
         ));
     }
     for w in &a.whistles {

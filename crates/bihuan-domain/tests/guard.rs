@@ -10,8 +10,8 @@ mod common;
 
 use bihuan_domain::appeal::{Commitment, Person};
 use bihuan_domain::lifecycle::{
-    Action, Actor, Appeal, Command, EventRecord, MasterRef, PetitionOutcome, Rating, RedoCause,
-    Reply, ReplyResult, ReturnVisit, Role, Status, SuperviseReason,
+    Action, Actor, Appeal, Command, DeclineGround, EventRecord, MasterRef, PetitionOutcome, Rating,
+    RedoCause, Reply, ReplyResult, ReturnVisit, ReviewRequest, Role, Status, SuperviseReason,
 };
 use bihuan_domain::org::UnitKind;
 use bihuan_domain::policy::Limit;
@@ -173,6 +173,28 @@ fn candidates(action: Action, a: &Appeal, actor: &Actor, at: Instant) -> Vec<Com
                 received_on: bihuan_domain::time::local_date(at),
             })
             .collect(),
+        Action::Decline => vec![
+            Command::Decline {
+                ground: DeclineGround::NotOurRemit,
+                reason: "该事项属于司法机关职权范围".into(),
+                route: "请向县人民法院提出".into(),
+                prior: None,
+            },
+            Command::Decline {
+                ground: DeclineGround::FinalAfterReview,
+                reason: "同一事实和理由已经复核终结".into(),
+                route: "不再受理".into(),
+                prior: Some(AppealNumber::new(2026, 10, 1).unwrap()),
+            },
+        ],
+        Action::StartHearing => vec![Command::StartHearing {
+            reason: "事实争议较大".into(),
+        }],
+        Action::EndHearing => vec![Command::EndHearing {
+            note: String::new(),
+        }],
+        // Not a command: checked through `prepare_review` in the walk.
+        Action::RequestReview => vec![],
         // A notice moving the running deadline that runs out first by a day.
         Action::RecomputeDeadlines => a
             .running_deadlines()
@@ -209,10 +231,20 @@ fn walk(kind: Kind, choices: &[u32]) {
                     .into_iter()
                     .filter(|cmd| a.handle(cmd, actor, at, Some(a.version), w.ctx()).is_ok())
                     .collect();
+                let review_ok = action == Action::RequestReview
+                    && [HOUSING, TOWN].into_iter().any(|reviewer| {
+                        let req = ReviewRequest {
+                            request: "对处理意见不服，请求复查".into(),
+                            requested_on: local_date(at),
+                            reviewer: Some(reviewer),
+                        };
+                        a.prepare_review(&req, reviewer, actor, at, Some(a.version), w.ctx())
+                            .is_ok()
+                    });
                 let guard = a.guard(action, actor, at, w.ctx());
                 assert_eq!(
                     offered.contains(&action),
-                    !ok.is_empty(),
+                    !ok.is_empty() || review_ok,
                     "{:?} by {:?} of unit {:?} on a {:?} appeal in {:?} (v{}): offered {:?}, \
                      guard {:?}, accepted payloads {}",
                     action,

@@ -5,7 +5,8 @@ use bihuan_domain::appeal::{
     AppealId, AppealNumber, Citizen, Commitment, Person, Phone, Place, UserId,
 };
 use bihuan_domain::lifecycle::{
-    Event, NewAppeal, RedoCause, Reply, ReplyResult, ReturnVisit, SuperviseReason,
+    DeclineGround, Declined, Event, NewAppeal, RedoCause, Reply, ReplyResult, ReturnVisit,
+    ReviewLink, ReviewStage, SuperviseReason,
 };
 use bihuan_domain::org::UnitId;
 use bihuan_domain::policy::{Limit, PolicyTable};
@@ -51,6 +52,7 @@ fn every_event() -> Vec<Event> {
             regime: Regime::Hotline,
             policy: Box::new(policy),
             dispatch_due: at,
+            review: None,
         },
         Event::AnsweredAtIntake {
             answer: SAID.into(),
@@ -153,6 +155,32 @@ fn every_event() -> Vec<Event> {
             deadline: None,
         },
         Event::Commented { text: SAID.into() },
+        Event::Declined {
+            declined: Declined {
+                ground: DeclineGround::StatutoryRoute,
+                reason: SAID.into(),
+                route: SAID.into(),
+                prior: None,
+            },
+        },
+        Event::ReviewRequested {
+            link: ReviewLink {
+                stage: ReviewStage::Recheck,
+                review: AppealId(5),
+                number,
+                reviewer: UnitId(4),
+                requested_on: at.date_naive(),
+            },
+            request: SAID.into(),
+        },
+        Event::HearingStarted {
+            reason: SAID.into(),
+        },
+        Event::HearingEnded {
+            note: SAID.into(),
+            days: 2,
+            reply_due: Some(at),
+        },
     ]
 }
 
@@ -161,7 +189,7 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
     let events = every_event();
     let mut names: Vec<&str> = events.iter().map(Event::name).collect();
     names.dedup();
-    assert_eq!(names.len(), 24, "one of each kind of event");
+    assert_eq!(names.len(), 28, "one of each kind of event");
     let mut with_text = 0;
     for e in &events {
         let before = serde_json::to_string(e).unwrap();
@@ -197,7 +225,7 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
             );
         }
     }
-    assert_eq!(with_text, 20);
+    assert_eq!(with_text, 24);
 }
 
 #[test]

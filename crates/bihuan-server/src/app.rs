@@ -96,6 +96,7 @@ async fn run(
     command: Command,
     version: u64,
 ) -> ApiResult<Appeal> {
+    check_decline_prior(state, current, &command).await?;
     let name = command.name();
     let now = state.clock.now();
     let next = state
@@ -111,6 +112,157 @@ async fn run(
     state.ops.count_action(name);
     tracing::info!(appeal = %next.number, action = name, user = caller.user.id.0, version = next.version, "action");
     Ok(next)
+}
+
+/// The unit that reviews `a`'s opinion when the request names none: the unit one level above
+/// the one that decided, when it can handle work, else the configured `review_unit` — never a
+/// unit that has already given an opinion on the matter (信访工作条例 Arts 35–36).
+pub fn default_reviewer(state: &AppState, a: &Appeal) -> ApiResult<bihuan_domain::org::UnitId> {
+    use bihuan_domain::org::UnitId;
+    let cat = state.store.catalog();
+    let org = &cat.org;
+    let decided: Vec<UnitId> = a
+        .lead
+        .into_iter()
+        .chain(a.review.as_ref().map(|r| r.decided_by))
+        .collect();
+    let configured = {
+        let name = state.config.review_unit.trim();
+        name.parse::<u32>()
+            .ok()
+            .and_then(|id| org.get(UnitId(id)))
+            .or_else(|| org.find_by_name(name).next())
+            .filter(|_| !name.is_empty())
+            .map(|u| u.id)
+    };
+    let parent = a
+        .lead
+        .and_then(|l| org.get(l))
+        .and_then(|u| u.parent)
+        .and_then(|p| org.get(p))
+        .filter(|p| p.kind.can_handle())
+        .map(|p| p.id);
+    parent
+        .into_iter()
+        .chain(configured)
+        .find(|u| !decided.contains(u))
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                ErrorCode::InvalidInput,
+                "无法确定上一级机关：请在请求中指定复查（复核）机关（reviewer），或由管理员设置复查复核机关（配置项 review_unit）；本县已作出复查意见的，复核请求应向上一级人民政府信访工作机构提出",
+            )
+        })
+}
+
+/// A petitioner's request for 复查 or 复核 of the appeal `key` names: the window is checked by
+/// the domain, the reviewing unit defaults to [`default_reviewer`], and the review case is
+/// registered and dispatched in the same transaction as the reviewed case's step.
+pub async fn request_review(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    request: bihuan_domain::lifecycle::ReviewRequest,
+    version: u64,
+) -> ApiResult<bihuan_store::ReviewOpened> {
+    let current = load_for_action(state, caller, key).await?;
+    // The guard first: a request that could not be made anyway is told why, not where to send.
+    let cat = state.store.catalog();
+    current
+        .guard(
+            Action::RequestReview,
+            &caller.actor,
+            state.clock.now(),
+            cat.ctx(),
+        )
+        .map_err(ApiError::from)?;
+    let reviewer = match request.reviewer {
+        Some(u) => u,
+        None => default_reviewer(state, &current)?,
+    };
+    let opened = state
+        .store
+        .request_review(
+            current.id,
+            request,
+            reviewer,
+            caller.actor.clone(),
+            state.clock.now(),
+            Some(version),
+        )
+        .await?;
+    state.ops.count_action("request_review");
+    state.smart.note_registered(&opened.review);
+    tracing::info!(appeal = %opened.reviewed.number, review = %opened.review.number, user = caller.user.id.0, "review requested");
+    Ok(opened)
+}
+
+/// Whether `f` is a 复核 case that has issued its (final) opinion.
+fn is_final_review(f: &Appeal) -> bool {
+    use bihuan_domain::lifecycle::{DocumentKind, ReviewStage};
+    f.review.as_ref().map(|r| r.stage) == Some(ReviewStage::Rereview)
+        && f.documents
+            .iter()
+            .any(|d| d.kind == DocumentKind::RereviewOpinion)
+}
+
+/// The same petitioner's 复核 cases that ended with a final opinion, the same category first
+/// (信访工作条例 Art 36: the same facts and reasons are not accepted again).
+pub async fn final_reviews(state: &AppState, a: &Appeal) -> Vec<Appeal> {
+    let Some(identity) = a.citizen.identity_key() else {
+        return vec![];
+    };
+    if a.regime != bihuan_domain::Regime::Petition || a.review.is_some() {
+        return vec![];
+    }
+    let filter = bihuan_store::AppealFilter {
+        citizen: Some(identity),
+        regime: Some(bihuan_domain::Regime::Petition),
+        ..Default::default()
+    };
+    let Ok(page) = state.store.list(filter, None, 200).await else {
+        return vec![];
+    };
+    let mut out: Vec<Appeal> = page
+        .items
+        .into_iter()
+        .filter(|f| f.id != a.id && is_final_review(f))
+        .collect();
+    out.sort_by_key(|f| (f.category != a.category, std::cmp::Reverse(f.registered_at)));
+    out.truncate(5);
+    out
+}
+
+/// A decline for a final 复核 must name a 复核 of the same petitioner that ended with its
+/// opinion.
+async fn check_decline_prior(
+    state: &AppState,
+    current: &Appeal,
+    command: &Command,
+) -> ApiResult<()> {
+    let Command::Decline {
+        prior: Some(number),
+        ..
+    } = command
+    else {
+        return Ok(());
+    };
+    let refused = || {
+        ApiError::unprocessable(
+            ErrorCode::InvalidInput,
+            format!("原复核事项编号：{number} 不是该信访人已复核终结的信访事项，请核对编号"),
+        )
+    };
+    let prior = match state.store.appeal(AppealRef::Number(*number)).await {
+        Ok(p) => p,
+        Err(bihuan_store::StoreError::NotFound { .. }) => return Err(refused()),
+        Err(e) => return Err(e.into()),
+    };
+    let same = prior.citizen.identity_key().is_some()
+        && prior.citizen.identity_key() == current.citizen.identity_key();
+    if !same || !is_final_review(&prior) {
+        return Err(refused());
+    }
+    Ok(())
 }
 
 /// What loading a year's holiday notice changed.

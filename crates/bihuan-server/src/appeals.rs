@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/appeals", post(register).get(list))
         .route("/api/v1/appeals/{key}", get(show))
         .route("/api/v1/appeals/{key}/actions", post(act))
+        .route("/api/v1/appeals/{key}/reviews", post(request_review))
         .route("/api/v1/appeals/bulk-actions", post(act_in_bulk))
 }
 
@@ -430,6 +431,12 @@ pub async fn command_from_body(state: &AppState, mut body: Value) -> ApiResult<(
                 "link_duplicate 由合并操作自动记录，不能直接调用",
             ))
         }
+        "request_review" => {
+            return Err(ApiError::unprocessable(
+                ErrorCode::UnknownAction,
+                "复查、复核请求另开案件，请调用 POST /api/v1/appeals/{key}/reviews",
+            ))
+        }
         "recompute_deadlines" => {
             return Err(ApiError::unprocessable(
                 ErrorCode::UnknownAction,
@@ -548,6 +555,48 @@ async fn act_in_bulk(
         "refused": results.len() - done,
         "results": results,
     })))
+}
+
+/// The body of `POST /api/v1/appeals/{key}/reviews`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// What the petitioner asks and why the opinion is wrong.
+    pub request: String,
+    /// The day the request was received.
+    #[schema(value_type = String, format = Date)]
+    pub requested_on: NaiveDate,
+    /// The reviewing unit; without it the unit one level up, or the configured review unit.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>)]
+    pub reviewer: Option<UnitId>,
+    /// The reviewed case's current version.
+    pub version: u64,
+}
+
+/// 复查 / 复核: opens the review case (201) and answers with both cases.
+async fn request_review(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(key): PathParams<String>,
+    JsonBody(body): JsonBody<ReviewBody>,
+) -> ApiResult<impl IntoResponse> {
+    let req = bihuan_domain::lifecycle::ReviewRequest {
+        request: body.request,
+        requested_on: body.requested_on,
+        reviewer: body.reviewer,
+    };
+    let opened = crate::app::request_review(&state, &caller, &key, req, body.version).await?;
+    let now = state.clock.now();
+    let cal = &state.store.catalog().calendar;
+    let view = |a: &Appeal| AppealView::new(a, Disclosure::for_caller(&caller, a, false), now, cal);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "reviewed": view(&opened.reviewed),
+            "review": view(&opened.review),
+        })),
+    ))
 }
 
 async fn act(

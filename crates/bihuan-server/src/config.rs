@@ -28,6 +28,10 @@ pub struct Config {
     pub index_interval_secs: u64,
     /// Retrain the routing models this often (hours); 0 never (use `bihuan train`).
     pub retrain_hours: u64,
+    /// The unit that reviews (复查 / 复核) on the county's behalf when the unit one level above
+    /// the deciding unit is the county itself (信访工作条例 Arts 35–36), by name or id, e.g.
+    /// `县信访局`. Empty: such a request must name its reviewing unit.
+    pub review_unit: String,
     /// A suggested lead unit at or above this confidence may be dispatched in one click (直派).
     pub direct_dispatch_confidence: f32,
     /// Duplicates are looked for among open appeals registered within this many days.
@@ -99,6 +103,7 @@ impl Default for Config {
             search_dir: String::new(),
             index_interval_secs: 1,
             retrain_hours: 24,
+            review_unit: String::new(),
             direct_dispatch_confidence: 0.9,
             duplicate_days: 30,
             duplicate_threshold: 0.5,

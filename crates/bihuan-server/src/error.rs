@@ -94,6 +94,7 @@ impl From<DomainError> for ApiError {
             | DomainError::Calendar(_)
             | DomainError::VisitIncomplete
             | DomainError::ExtensionTooLong(_)
+            | DomainError::ReviewWindowClosed { .. }
             | DomainError::MergeIntoSelf
             | DomainError::TimeBeforeLastStep => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::CONFLICT,
@@ -103,6 +104,9 @@ impl From<DomainError> for ApiError {
                 Some(json!({"current_version": current}))
             }
             DomainError::Invalid { field, .. } => Some(json!({"field": field})),
+            DomainError::ReviewWindowClosed { closes, .. } => {
+                Some(json!({"field": "requested_on", "window_closed_on": closes}))
+            }
             _ => None,
         };
         ApiError {

@@ -55,7 +55,8 @@ use crate::views::{
     EnteredRateView,
     crate::app::BulkItem,
     crate::filters::SavedFilterView,
-    crate::filters::SaveFilter
+    crate::filters::SaveFilter,
+    crate::appeals::ReviewBody
 )))]
 struct Derived;
 
@@ -240,6 +241,18 @@ pub fn document() -> Value {
     let mut appeal_act = op("对工单执行操作（交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……）", "appeals", Some("Action"), "200");
     appeal_act["parameters"] = key_param();
     let appeal_act = returns(appeal_act, schema_ref("AppealView"));
+    let mut review = op(
+        "信访人请求复查（对信访处理意见书）或复核（对复查意见书）：须在收到意见书之日起30日内提出（信访工作条例第三十五条、第三十六条），逾期以 review_window_closed 拒绝并给出届满日期；复核意见为终结意见（review_final）。另开案件并立即交上一级机关办理，自收到请求之日起30日内办结",
+        "appeals",
+        Some("ReviewBody"),
+        "201",
+    );
+    review["parameters"] = key_param();
+    let review = returns(
+        review,
+        json!({"type": "object", "required": ["reviewed", "review"], "properties": {
+            "reviewed": schema_ref("AppealView"), "review": schema_ref("AppealView")}}),
+    );
     let mut suggest_existing = op(
         "已登记工单的派单建议与可能重复的工单；待交办时派单员查看会被记录，用于统计建议准确率",
         "smart",
@@ -384,6 +397,7 @@ pub fn document() -> Value {
             "/api/v1/appeals": {"post": register, "get": list},
             "/api/v1/appeals/{key}": {"get": appeal_get},
             "/api/v1/appeals/{key}/actions": {"post": appeal_act},
+            "/api/v1/appeals/{key}/reviews": {"post": review},
             "/api/v1/appeals/bulk-actions": {"post": bulk},
             "/api/v1/me/filters": {
                 "get": returns(op("本人保存的工单筛选（我的筛选）", "appeals", None, "200"), items_of("SavedFilterView")),

@@ -156,6 +156,8 @@ pub struct AppealSummary {
     pub supervision_count: u32,
     pub merged_into: Option<(AppealId, AppealNumber)>,
     pub duplicates: Vec<(AppealId, AppealNumber)>,
+    /// A review case (复查 / 复核): what it reviews.
+    pub review: Option<bihuan_domain::lifecycle::ReviewOf>,
     #[serde(flatten)]
     pub standing: Standing,
 }
@@ -218,6 +220,10 @@ impl AppealSummary {
             reply_rounds: _,
             documents: _,
             accused_units: _,
+            review,
+            reviews: _,
+            hearings: _,
+            declined: _,
         } = disclosure.appeal(a);
         AppealSummary {
             id,
@@ -263,6 +269,7 @@ impl AppealSummary {
             supervision_count,
             merged_into,
             duplicates,
+            review,
             standing,
         }
     }

@@ -39,6 +39,11 @@ pub(crate) fn check_new_appeal(cat: &Catalog, new: &NewAppeal) -> Result<()> {
     Ok(())
 }
 
+/// A reviewing unit must exist and be able to handle work.
+pub(crate) fn check_reviewer(cat: &Catalog, reviewer: UnitId) -> Result<()> {
+    check_handling_units(cat, vec![reviewer])
+}
+
 /// Units named in a command must exist and be able to handle work.
 pub(crate) fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> {
     let named: Vec<UnitId> = match command {
@@ -56,6 +61,10 @@ pub(crate) fn check_named_units(cat: &Catalog, command: &Command) -> Result<()> 
         Command::Whistle { units, .. } => units.clone(),
         _ => vec![],
     };
+    check_handling_units(cat, named)
+}
+
+fn check_handling_units(cat: &Catalog, named: Vec<UnitId>) -> Result<()> {
     for u in named {
         match cat.org.get(u) {
             Some(unit) if unit.kind.can_handle() => {}

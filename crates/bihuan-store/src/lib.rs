@@ -314,6 +314,14 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// What a review request (复查 / 复核) wrote: the reviewed case with its new step, and the review
+/// case, registered and dispatched.
+#[derive(Debug, Clone)]
+pub struct ReviewOpened {
+    pub reviewed: Appeal,
+    pub review: Appeal,
+}
+
 /// The result of a registration.
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -393,6 +401,19 @@ pub trait AppealStore: Send + Sync {
         at: Instant,
         expected_version: Option<u64>,
     ) -> Result<Appeal>;
+
+    /// A petitioner's request for 复查 or 复核 of `appeal`'s opinion
+    /// ([`Appeal::prepare_review`]): the reviewed case records it and the review case is
+    /// registered, numbered and dispatched to `reviewer`, all in one transaction.
+    async fn request_review(
+        &self,
+        appeal: AppealId,
+        request: bihuan_domain::lifecycle::ReviewRequest,
+        reviewer: UnitId,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<ReviewOpened>;
 
     async fn appeal(&self, appeal: AppealRef) -> Result<Appeal>;
 

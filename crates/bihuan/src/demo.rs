@@ -19,7 +19,7 @@ use bihuan_domain::org::{Unit, UnitId, UnitKind};
 use bihuan_domain::policy::Limit;
 use bihuan_domain::time::{cst, local_date, Instant};
 use bihuan_domain::{AppealId, AppealNumber, Channel, Kind, Urgency};
-use bihuan_store::{NewUser, Store};
+use bihuan_store::{AppealRef, NewUser, Store};
 use chrono::{Datelike, Duration, TimeZone, Timelike};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -1309,4 +1309,419 @@ pub async fn save_filters(store: &Arc<dyn Store>, now: Instant) -> anyhow::Resul
         .await?;
     }
     Ok(())
+}
+
+/// The regulation's later steps on some of the demo's petitions, written through the store as
+/// the console writes them: 复查 of opinions the petitioners did not accept (by 县信访局 for the
+/// county government, or by the competent county department for a township's opinion), 复核 of
+/// some 复查 by 县信访局 with one hearing, a later petition on the same matter after a final
+/// 复核 (offered 不再受理), and petitions not accepted (不予受理告知书). Returns how many
+/// review cases it opened and how many petitions it declined.
+pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(usize, usize)> {
+    use bihuan_domain::lifecycle::{DeclineGround, DocumentKind, ReviewRequest, Status};
+    use bihuan_store::AppealFilter;
+    let users = store.users().await?;
+    let catalog = store.catalog();
+    let org = &catalog.org;
+    let Some(office) = org.units().find(|u| u.name == "县信访局").map(|u| u.id) else {
+        return Ok((0, 0));
+    };
+    let handler = |unit: UnitId| {
+        users
+            .iter()
+            .find(|u| u.unit == unit && matches!(u.role, Role::Handler | Role::UnitLeader))
+            .map(|u| catalog.actor(u))
+    };
+    let Some(centre) = actor_of(&users, &catalog, "dispatch1") else {
+        return Ok((0, 0));
+    };
+    let departments: Vec<UnitId> = org
+        .units()
+        .filter(|u| u.kind == bihuan_domain::org::UnitKind::Department && u.id != office)
+        .map(|u| u.id)
+        .collect();
+    let mut closed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let filter = AppealFilter {
+            regime: Some(bihuan_domain::Regime::Petition),
+            status: vec![Status::Closed],
+            ..Default::default()
+        };
+        let page = store.list(filter, cursor, 500).await?;
+        closed.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    // Opinions received and not supported (or only explained), oldest first: the petitioners
+    // who would ask for a review.
+    closed.retain(|a| {
+        a.declined.is_none()
+            && a.review.is_none()
+            && a.reply.as_ref().and_then(|r| r.petition_outcome) != Some(PetitionOutcome::Support)
+            && a.documents
+                .iter()
+                .any(|d| d.kind == DocumentKind::Opinion && d.received_on.is_some())
+    });
+    closed.sort_by_key(|a| a.registered_at);
+    let step = closed.len().max(1) / 18;
+    let chosen: Vec<Appeal> = closed.into_iter().step_by(step.max(1)).take(18).collect();
+    let reply = |outcome| {
+        Command::Reply(Reply {
+            result: ReplyResult::PartlyResolved,
+            reason: Some("原处理意见认定事实清楚、适用政策正确".into()),
+            text: "经复查（复核），原处理意见认定事实清楚，适用政策正确，处理适当；对信访人提出的新情况已责成原办理单位一并答复。".into(),
+            petition_outcome: Some(outcome),
+            attachments: vec![],
+        })
+    };
+    let day = |t: Instant, days: i64| t + Duration::days(days);
+    let mut opened = 0;
+    let mut finals = Vec::new();
+    // Runs one stage: the request, signing, the opinion and its receipt, then closing. Returns
+    // the review case as it stands at `now`.
+    #[allow(clippy::too_many_arguments)]
+    async fn stage(
+        store: &Arc<dyn Store>,
+        reviewed: &Appeal,
+        reviewer: UnitId,
+        request: &str,
+        at: Instant,
+        now: Instant,
+        actors: (&Actor, &Actor),
+        reply: Command,
+        hearing: bool,
+    ) -> anyhow::Result<Option<Appeal>> {
+        let (centre, handler) = actors;
+        let day = |t: Instant, days: i64| t + Duration::days(days);
+        if at > now {
+            return Ok(None);
+        }
+        let req = ReviewRequest {
+            request: request.into(),
+            requested_on: local_date(at),
+            reviewer: Some(reviewer),
+        };
+        let Ok(opened) = store
+            .request_review(reviewed.id, req, reviewer, centre.clone(), at, None)
+            .await
+        else {
+            return Ok(None);
+        };
+        let mut a = opened.review;
+        let id = a.id;
+        let mut t = day(at, 1);
+        let go = |cmd: Command, who: &Actor, when: Instant| {
+            let store = store.clone();
+            let who = who.clone();
+            async move {
+                if when > now {
+                    return None;
+                }
+                store
+                    .act(AppealRef::Id(id), cmd, who, when, None)
+                    .await
+                    .ok()
+            }
+        };
+        if let Some(n) = go(Command::Sign { owner: None }, handler, t).await {
+            a = n;
+        } else {
+            return Ok(Some(a));
+        }
+        if hearing {
+            t = day(t, 6);
+            match go(
+                Command::StartHearing {
+                    reason: "信访人对事实认定有异议，邀请人大代表、律师和群众代表参加公开听证"
+                        .into(),
+                },
+                handler,
+                t,
+            )
+            .await
+            {
+                Some(n) => a = n,
+                None => return Ok(Some(a)),
+            }
+            t = day(t, 2);
+            match go(
+                Command::EndHearing {
+                    note: "听证会认为原复查意见事实清楚，形成听证报告".into(),
+                },
+                handler,
+                t + Duration::hours(6),
+            )
+            .await
+            {
+                Some(n) => a = n,
+                None => return Ok(Some(a)),
+            }
+        }
+        t = day(t, 10);
+        match go(reply, handler, t).await {
+            Some(n) => a = n,
+            None => return Ok(Some(a)),
+        }
+        let doc = a.documents.last().map(|d| d.version);
+        t = day(t, 3);
+        if let Some(doc) = doc {
+            if let Some(n) = go(
+                Command::RecordReceipt {
+                    document: doc,
+                    received_on: local_date(t),
+                },
+                handler,
+                t,
+            )
+            .await
+            {
+                a = n;
+            }
+        }
+        if let Some(n) = go(
+            Command::Close {
+                note: "意见书已送达信访人".into(),
+            },
+            centre,
+            day(t, 1),
+        )
+        .await
+        {
+            a = n;
+        }
+        Ok(Some(a))
+    }
+    for (i, a) in chosen.iter().enumerate() {
+        let Some(lead) = a.lead else { continue };
+        let Some(got) = a
+            .documents
+            .iter()
+            .rev()
+            .find(|d| d.kind == DocumentKind::Opinion)
+            .and_then(|d| d.received_on)
+        else {
+            continue;
+        };
+        let township = org
+            .get(lead)
+            .is_some_and(|u| u.kind == bihuan_domain::org::UnitKind::Township);
+        // A township's opinion is rechecked by a county department, a department's by 县信访局.
+        let reviewer = if township {
+            departments[i % departments.len().max(1)]
+        } else {
+            office
+        };
+        let (Some(rh), Some(oh)) = (handler(reviewer), handler(office)) else {
+            continue;
+        };
+        let at = bihuan_domain::time::start_of_day(got) + Duration::days(5) + Duration::hours(10);
+        let at = at.max(a.last_at + Duration::hours(2));
+        let Some(recheck) = stage(
+            store,
+            a,
+            reviewer,
+            "对处理意见不服：认为原办理单位未核实其提供的新材料，请求复查。",
+            at,
+            now,
+            (&centre, &rh),
+            reply(PetitionOutcome::NotSupported),
+            false,
+        )
+        .await?
+        else {
+            continue;
+        };
+        opened += 1;
+        // Half of a township's 复查 go on to 复核 at 县信访局, one with a hearing.
+        if township && i % 2 == 0 {
+            let Some(got) = recheck
+                .documents
+                .iter()
+                .find(|d| d.kind == DocumentKind::RecheckOpinion)
+                .and_then(|d| d.received_on)
+            else {
+                continue;
+            };
+            let at =
+                bihuan_domain::time::start_of_day(got) + Duration::days(6) + Duration::hours(9);
+            let at = at.max(recheck.last_at + Duration::hours(2));
+            if let Some(rr) = stage(
+                store,
+                &recheck,
+                office,
+                "对复查意见仍不服，请求复核。",
+                at,
+                now,
+                (&centre, &oh),
+                reply(PetitionOutcome::NotSupported),
+                finals.is_empty(),
+            )
+            .await?
+            {
+                opened += 1;
+                if rr
+                    .documents
+                    .iter()
+                    .any(|d| d.kind == DocumentKind::RereviewOpinion)
+                {
+                    finals.push((a.clone(), rr));
+                }
+            }
+        }
+    }
+    // After a final 复核: the petitioner writes again on the same matter; one is declined as
+    // 不再受理, the other waits at the township with the offer on its page.
+    let mut declined = 0;
+    for (k, (original, rr)) in finals.iter().take(2).enumerate() {
+        let at = later(day(now, -2 + k as i64), 0.5).min(now);
+        if at <= rr.last_at {
+            continue;
+        }
+        let new = NewAppeal {
+            channel: Channel::Letter,
+            kind: original.kind,
+            urgency: original.urgency,
+            category: original.category,
+            title: original.title.clone(),
+            content: format!(
+                "{}（信访人再次来信，事实和理由与前次相同）",
+                original.content
+            ),
+            place: original.place.clone(),
+            citizen: original.citizen.clone(),
+            accused_units: original.accused_units.clone(),
+        };
+        let Ok(r) = store.register(new, centre.clone(), at, None).await else {
+            continue;
+        };
+        let Some(lead) = original.lead else { continue };
+        let Ok(d) = store
+            .act(
+                AppealRef::Id(r.appeal.id),
+                Command::Dispatch {
+                    lead,
+                    assisting: vec![],
+                    note: "前次同一事项已复核终结，请审查是否受理".into(),
+                },
+                centre.clone(),
+                at + Duration::hours(1),
+                None,
+            )
+            .await
+        else {
+            continue;
+        };
+        if k == 0 {
+            if let Some(h) = handler(lead) {
+                let ok = store
+                    .act(
+                        AppealRef::Id(d.id),
+                        Command::Decline {
+                            ground: DeclineGround::FinalAfterReview,
+                            reason: "信访人以同一事实和理由再次提出信访请求，该事项已经复核终结".into(),
+                            route: "该事项已复核终结，本机关不再受理；信访人可依法通过其他法定途径主张权利".into(),
+                            prior: Some(rr.number),
+                        },
+                        h,
+                        (at + Duration::hours(3)).min(now),
+                        None,
+                    )
+                    .await
+                    .is_ok();
+                declined += usize::from(ok);
+            }
+        }
+    }
+    // Petitions outside the remit, declined with where to go (Arts 23, 31): letters of the
+    // last fortnight, each decided on by the unit it was sent to the next working day.
+    let outside: [(&str, &str, DeclineGround, &str, &str); 4] = [
+        (
+            "拖欠工资请求责令支付",
+            "信访人反映在某建筑工地务工，包工头拖欠工资三个月共计两万余元，请求政府责令支付。",
+            DeclineGround::StatutoryRoute,
+            "该请求系劳动报酬争议，依法应当通过劳动争议仲裁解决",
+            "请持劳动合同、考勤记录等材料向县劳动人事争议仲裁委员会申请仲裁；对仲裁裁决不服的，可以向人民法院提起诉讼。",
+        ),
+        (
+            "对民事判决不服请求改判",
+            "信访人对县人民法院关于相邻通行纠纷的民事判决不服，请求政府出面改判。",
+            DeclineGround::StatutoryRoute,
+            "该请求系对人民法院生效裁判不服，属于诉讼途径解决的事项",
+            "请依照《中华人民共和国民事诉讼法》向作出判决的人民法院或其上一级人民法院申请再审。",
+        ),
+        (
+            "邻县企业排污请求查处",
+            "信访人反映邻县某化工企业向界河排污，请求本县查处。",
+            DeclineGround::NotOurRemit,
+            "被反映企业位于邻县，其环境监管不属于本机关法定职权范围",
+            "请向该企业所在地县级人民政府或其生态环境主管部门提出。",
+        ),
+        (
+            "交通事故赔偿请求政府垫付",
+            "信访人反映交通事故对方拒不赔偿，请求政府先行垫付医疗费。",
+            DeclineGround::AlreadyHandled,
+            "该事故已由公安交通管理部门作出责任认定，赔偿争议正由人民法院审理",
+            "请通过正在进行的诉讼程序主张赔偿；符合条件的，可向县法律援助中心申请法律援助。",
+        ),
+    ];
+    let leads: Vec<UnitId> = departments.iter().copied().take(4).collect();
+    for (k, (title, content, ground, reason, route)) in outside.iter().enumerate() {
+        let Some(lead) = leads.get(k % leads.len().max(1)).copied() else {
+            break;
+        };
+        let Some(h) = handler(lead) else { continue };
+        let at = later(day(now, -14 + 3 * k as i64), 1.0).min(now);
+        let new = NewAppeal {
+            channel: Channel::Letter,
+            kind: Kind::PetitionClaim,
+            urgency: Urgency::Normal,
+            category: None,
+            title: (*title).into(),
+            content: (*content).into(),
+            place: Place::default(),
+            citizen: Citizen {
+                name: Some(["王建国", "刘桂英", "陈志强", "赵秀兰"][k].into()),
+                phone: Phone::parse(&format!("1390735{:04}", 2_100 + k)).ok(),
+                organisation: None,
+            },
+            accused_units: vec![],
+        };
+        let Ok(r) = store.register(new, centre.clone(), at, None).await else {
+            continue;
+        };
+        let dispatched = store
+            .act(
+                AppealRef::Id(r.appeal.id),
+                Command::Dispatch {
+                    lead,
+                    assisting: vec![],
+                    note: "请审查是否属于受理范围".into(),
+                },
+                centre.clone(),
+                later(at, 2.0).min(now),
+                None,
+            )
+            .await;
+        let Ok(d) = dispatched else { continue };
+        let ok = store
+            .act(
+                AppealRef::Id(d.id),
+                Command::Decline {
+                    ground: *ground,
+                    reason: (*reason).into(),
+                    route: (*route).into(),
+                    prior: None,
+                },
+                h,
+                later(d.last_at, 20.0).min(now),
+                None,
+            )
+            .await
+            .is_ok();
+        declined += usize::from(ok);
+    }
+    Ok((opened, declined))
 }

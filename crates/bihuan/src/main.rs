@@ -516,6 +516,8 @@ async fn run(cmd: Top) -> Result<String> {
                 };
                 let n = demo::generate(&store, &county, appeals, now, 2026).await?;
                 demo::save_filters(&store, now).await?;
+                let (reviews, declined) = demo::petitions(&store, now).await?;
+                eprintln!("信访事项：复查、复核案件 {reviews} 件，不予受理 {declined} 件");
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(
@@ -552,6 +554,8 @@ async fn run(cmd: Top) -> Result<String> {
                 db: db.clone(),
                 listen,
                 demo_logins: logins,
+                // The demo county's 县信访局 organises 复查 and 复核 for the county government.
+                review_unit: "县信访局".into(),
                 ..Config::default()
             };
             serve(config, store, clock).await?;

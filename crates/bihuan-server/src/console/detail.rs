@@ -31,6 +31,10 @@ pub(super) fn ok_message(code: &str) -> &'static str {
         "merge" => "已合并",
         "supervise" => "已督办",
         "record_receipt" => "已登记文书送达",
+        "decline" => "已出具不予受理告知书",
+        "request_review" => "已登记复查（复核）请求，另开案件交上一级机关办理",
+        "start_hearing" => "听证已开始，复核期限暂停计算",
+        "end_hearing" => "听证已结束，复核期限已顺延",
         "comment" => "已添加备注",
         "contact" => "已记录联系",
         "commit" => "已记录承诺",
@@ -138,8 +142,17 @@ pub(super) fn action_form(
         Action::Comment => "备注",
         Action::RecomputeDeadlines => "期限重算",
         Action::RecordReceipt => "登记文书送达",
+        Action::Decline => "不予受理",
+        Action::RequestReview => match a.review.as_ref().map(|r| r.stage) {
+            None => "登记复查请求",
+            Some(_) => "登记复核请求",
+        },
+        Action::StartHearing => "举行听证",
+        Action::EndHearing => "结束听证",
     };
     let confirm = match action {
+        Action::Decline => Some("确认不予受理？将出具不予受理告知书，本事项随即办结。"),
+        Action::RequestReview => Some("确认登记？将另开复查（复核）案件，交上一级机关办理。"),
         Action::Close => Some("确认办结？办结后不能再办理。"),
         Action::Merge => Some("确认合并？合并后本工单不再单独办理。"),
         Action::Return => Some("确认退单？"),
@@ -276,6 +289,37 @@ pub(super) fn action_form(
                         }
                         label { "信访人收到的日期（复查、复核期限由此起算）" }
                         input type="date" name="received_on" required value=(if p.val("received_on").is_empty() { today.to_string() } else { p.val("received_on").to_string() }) max=(today.to_string());
+                    }
+                    Action::Decline => {
+                        p.small.muted { "不属于受理范围的，出具不予受理告知书，写明理由和应当向哪个机关、通过什么途径提出（信访工作条例第二十三条）。" }
+                        label { "不予受理的情形" }
+                        select name="ground" {
+                            @for g in bihuan_domain::lifecycle::DeclineGround::ALL {
+                                @let code = serde_json::to_value(g).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                                (opt(p, "ground", &code, g.label(), *g == bihuan_domain::lifecycle::DeclineGround::NotOurRemit))
+                            }
+                        }
+                        label { "理由" } textarea name="reason" required { (v("reason")) }
+                        label { "告知信访人向何机关、通过何种途径提出" } textarea name="route" required placeholder="如：请向县人民法院提起诉讼" { (v("route")) }
+                        label { "已复核终结的信访事项编号（以复核终结为由时填写）" } input type="text" name="prior" placeholder="2026-05-000123" value=(v("prior"));
+                    }
+                    Action::RequestReview => {
+                        @if let Ok((stage, doc, closes)) = a.review_window(&cat.calendar) {
+                            p.small.muted { (doc.kind.label()) "于 " (doc.received_on.map(|d| d.to_string()).unwrap_or_default()) " 送达；" (stage.label()) "请求须于 " strong { (closes) } " 前（含当日）提出。" }
+                        }
+                        label { "请求事项和理由" } textarea name="request" required { (v("request")) }
+                        label { "收到请求的日期" }
+                        input type="date" name="requested_on" required value=(if p.val("requested_on").is_empty() { today.to_string() } else { p.val("requested_on").to_string() }) max=(today.to_string());
+                        label { "复查（复核）机关（不选则为上一级机关或本县复查复核机关）" }
+                        select name="reviewer" { option value="" { "按规定确定" } (unit_options_selected(cat, &not_to(a.lead), &p.units("reviewer", &[]))) }
+                    }
+                    Action::StartHearing => {
+                        p.small.muted { "听证所需时间不计入复核期限（信访工作条例第三十六条）：听证期间停止计时，结束后期限按听证天数顺延。" }
+                        label { "听证事由" } textarea name="reason" required { (v("reason")) }
+                    }
+                    Action::EndHearing => {
+                        @if let Some(h) = a.hearings.last() { p.small.muted { "听证自 " (format_local(h.started_at)) " 开始：" (h.reason) } }
+                        label { "听证结果" } textarea name="note" { (v("note")) }
                     }
                 }
                 p { button type="submit" class=(if confirm.is_some() { "danger" } else { "primary" }) { (title) } }
@@ -453,6 +497,39 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             Some(format!("首席服务官：{}", owner.name))
         }
         E::Registered { .. } => None,
+        E::Declined { declined } => Some(format!(
+            "{}：{}；告知途径：{}{}",
+            declined.ground.label(),
+            declined.reason,
+            declined.route,
+            declined
+                .prior
+                .map(|n| format!("（已复核终结：{n}）"))
+                .unwrap_or_default()
+        )),
+        E::ReviewRequested { link, request } => Some(format!(
+            "{}请求（{} 收到），交{}办理，案件 {}：{request}",
+            link.stage.label(),
+            link.requested_on,
+            unit_name(cat, Some(link.reviewer)),
+            link.number
+        )),
+        E::HearingStarted { reason } => Some(format!("{reason}（听证期间复核期限暂停）")),
+        E::HearingEnded {
+            note,
+            days,
+            reply_due,
+        } => Some(format!(
+            "听证{days}日不计入期限{}{}",
+            reply_due
+                .map(|d| format!("，复核期限顺延至 {}", format_local(d)))
+                .unwrap_or_default(),
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!("；{note}")
+            }
+        )),
     };
     html! {
         li {
@@ -481,6 +558,13 @@ pub(super) async fn render_detail(
     let cat = state.store.catalog();
     let now = state.clock.now();
     let disclosure = crate::views::Disclosure::for_caller(c, &a, false);
+    // Art 36: a petition from the same petitioner after a final 复核, offered to the unit that
+    // decides on acceptance.
+    let finals = if a.status == Status::Dispatched && a.lead == Some(c.user.unit) {
+        crate::app::final_reviews(state, &a).await
+    } else {
+        vec![]
+    };
     let full = disclosure.is_full();
     if full {
         crate::audit::viewed_personal(state, c, &a.number.to_string(), "console detail").await;
@@ -603,6 +687,29 @@ pub(super) async fn render_detail(
                     }
                 }
             } }
+            @if a.review.is_some() || !a.reviews.is_empty() || !a.hearings.is_empty() || a.declined.is_some() || !finals.is_empty() {
+                h2 #reviews { "受理与复查复核" }
+                @if let Some(d) = &a.declined {
+                    p { span.badge.overdue { "不予受理" } " " (d.ground.label()) "：" (d.reason) "；告知途径：" (d.route) @if let Some(n) = d.prior { "（已复核终结：" a href=(format!("/appeals/{n}")) { (n) } "）" } }
+                }
+                @if let Some(r) = &a.review {
+                    p { "本案为" strong { (r.stage.label()) } "案件：原" (if r.stage == bihuan_domain::lifecycle::ReviewStage::Recheck { "信访事项" } else { "复查事项" }) " " a href=(format!("/appeals/{}", r.of_number)) { (r.of_number) } "（" (unit_name(&cat, Some(r.decided_by))) "作出意见），请求于 " (r.requested_on) " 收到，须自收到之日起30日内作出" (r.stage.label()) "意见。" }
+                }
+                @for l in &a.reviews {
+                    p { "已请求" (l.stage.label()) "：" a href=(format!("/appeals/{}", l.number)) { (l.number) } "，" (l.requested_on) " 收到，交" (unit_name(&cat, Some(l.reviewer))) "办理。" }
+                }
+                @if !a.hearings.is_empty() {
+                    div.table-wrap { table {
+                        thead { tr { th { "听证事由" } th { "开始" } th { "结束" } th { "不计入期限" } } }
+                        tbody { @for h in &a.hearings {
+                            tr { td { (h.reason) } td { (format_local(h.started_at)) } td { (h.ended_at.map(format_local).unwrap_or_else(|| "进行中（期限暂停）".into())) } td { @if h.ended_at.is_some() { (h.days) "日" } @else { "—" } } }
+                        } }
+                    } }
+                }
+                @for f in &finals {
+                    p.notice { "该信访人的同类事项 " a href=(format!("/appeals/{}", f.number)) { (f.number) } "「" (f.title) "」已复核终结。以同一事实和理由再次提出的，可选择「不予受理」并以「复核终结后以同一事实和理由再次提出」为由，填写该编号（信访工作条例第三十六条）。" }
+                }
+            }
             @if !a.documents.is_empty() {
                 h2 #documents { "信访文书" }
                 div.table-wrap { table {
@@ -765,6 +872,19 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
                 .map_err(|_| "请填写信访人收到文书的日期（年-月-日）".to_string())?;
             json!({"document": num("document", "文书")?, "received_on": day})
         }
+        "decline" => json!({
+            "ground": text("ground"),
+            "reason": text("reason"),
+            "route": text("route"),
+            "prior": match field(f, "prior").trim() {
+                "" => None,
+                s => Some(s.parse::<bihuan_domain::AppealNumber>().map_err(|_| {
+                    format!("原复核事项编号「{s}」格式不对，应如 2026-05-000123")
+                })?),
+            },
+        }),
+        "start_hearing" => json!({"reason": text("reason")}),
+        "end_hearing" => json!({"note": text("note")}),
         "comment" => json!({"text": text("text")}),
         _ => return Err("未知的操作".into()),
     };
@@ -781,6 +901,9 @@ pub(super) async fn act_submit(
 ) -> Response {
     let action = field(&f, "action").to_string();
     let fail = |msg: String| (action.clone(), msg);
+    if action == "request_review" {
+        return review_submit(&state, &c, &key, &f).await;
+    }
     let body = match form_to_body(&f) {
         Ok(b) => b,
         Err(m) => return render_detail(&state, &c, &key, None, Some(fail(m)), Some(&f)).await,
@@ -797,6 +920,48 @@ pub(super) async fn act_submit(
             error_page(e.status, "无法操作", &e.message, Some(&c))
         }
         Err(e) => render_detail(&state, &c, &key, None, Some(fail(e.message)), Some(&f)).await,
+    }
+}
+
+/// The review request form: opens the review case and goes to it.
+async fn review_submit(state: &AppState, c: &Caller, key: &str, f: &Fields) -> Response {
+    let fail = |m: String| ("request_review".to_string(), m);
+    let parsed = (|| -> Result<(bihuan_domain::lifecycle::ReviewRequest, u64), String> {
+        let version = field(f, "version")
+            .parse()
+            .map_err(|_| "缺少版本号，请刷新页面后重试".to_string())?;
+        let requested_on = bihuan_domain::time::parse_date(field(f, "requested_on"))
+            .map_err(|_| "请填写收到请求的日期（年-月-日）".to_string())?;
+        let reviewer = match field(f, "reviewer") {
+            "" => None,
+            s => Some(UnitId(
+                s.parse()
+                    .map_err(|_| "请选择复查（复核）机关".to_string())?,
+            )),
+        };
+        Ok((
+            bihuan_domain::lifecycle::ReviewRequest {
+                request: field(f, "request").to_string(),
+                requested_on,
+                reviewer,
+            },
+            version,
+        ))
+    })();
+    let (req, version) = match parsed {
+        Ok(x) => x,
+        Err(m) => return render_detail(state, c, key, None, Some(fail(m)), Some(f)).await,
+    };
+    match crate::app::request_review(state, c, key, req, version).await {
+        Ok(opened) => Redirect::to(&format!(
+            "/appeals/{}?ok=request_review",
+            opened.review.number
+        ))
+        .into_response(),
+        Err(e) if matches!(e.code, ErrorCode::NotYourUnit | ErrorCode::BadAppealKey) => {
+            error_page(e.status, "无法操作", &e.message, Some(c))
+        }
+        Err(e) => render_detail(state, c, key, None, Some(fail(e.message)), Some(f)).await,
     }
 }
 

@@ -1366,3 +1366,228 @@ pub async fn a_notice_loaded_after_its_year_began_recounts_the_rollups(app: Test
         "the rollups kept differ from a rebuild on the notice"
     );
 }
+
+/// 复查 and 复核 as linked cases over the API and the console (信访工作条例 Arts 35–36): a
+/// request outside its window is refused with the date it closed; the review is answered by the
+/// unit one level up within 30 days of the request; a 复核 hearing stops its clock; after the
+/// 复核 a new petition on the same matter is offered 不再受理 and declined with its notice; the
+/// rollups kept in the writes equal a rebuild (issue 17, items 2 and 4).
+pub async fn reviews_run_as_linked_cases_with_their_own_clocks(app: TestApp) {
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    petition["category"] = json!(3);
+    let num = n(&app.register(&petition).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    app.ok("town", &num, json!({"action": "sign"})).await;
+    let a = app
+        .ok("town", &num, json!({"action": "reply", "result": "unresolvable", "reason": "缺乏政策依据", "text": "经调查，所提补偿请求缺乏政策依据。", "petition_outcome": "not_supported"}))
+        .await;
+    let ov = a["documents"].as_array().unwrap().last().unwrap()["version"]
+        .as_u64()
+        .unwrap();
+    let post_review = |body: Value| {
+        let app = &app;
+        let num = num.clone();
+        async move {
+            let (_, cur) = app.get("admin", &format!("/api/v1/appeals/{num}")).await;
+            let mut body = body;
+            body["version"] = cur["version"].clone();
+            app.post(
+                "dispatcher",
+                &format!("/api/v1/appeals/{num}/reviews"),
+                &body,
+            )
+            .await
+        }
+    };
+    // Before the receipt there is no window.
+    let (s, e) = post_review(
+        json!({"request": "请求复查", "requested_on": "2026-11-02", "reviewer": WATER}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("送达日期"), "{e}");
+    app.ok(
+        "town",
+        &num,
+        json!({"action": "record_receipt", "document": ov, "received_on": "2026-11-02"}),
+    )
+    .await;
+    // 30 days from 11-02 end on 12-02: a request received on 12-03 is refused with that date.
+    app.clock.advance(chrono::Duration::days(31));
+    let (s, e) = post_review(
+        json!({"request": "请求复查", "requested_on": "2026-12-03", "reviewer": WATER}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["code"], "review_window_closed", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("2026-12-02"), "{e}");
+    // Received on 12-02, the last day: accepted. Without a reviewer and with no review unit
+    // configured the township's superior is the county itself: the request must name one.
+    let (s, e) = post_review(json!({"request": "请求复查", "requested_on": "2026-12-02"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("review_unit"),
+        "{e}"
+    );
+    let (s, v) = post_review(json!({"request": "对不予支持的意见不服，请求复查。", "requested_on": "2026-12-02", "reviewer": WATER})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let recheck = v["review"]["number"].as_str().unwrap().to_string();
+    assert_eq!(v["review"]["review"]["stage"], "recheck");
+    assert_eq!(v["review"]["lead"], WATER);
+    assert_eq!(v["review"]["status"], "dispatched");
+    // 12-02 + 30 days = 2027-01-01 (New Year's Day, predicted): the next working day.
+    assert_eq!(
+        v["review"]["deadlines"]["reply"].as_str().unwrap()[..10],
+        *"2027-01-04",
+        "{v}"
+    );
+    assert_eq!(v["reviewed"]["reviews"][0]["number"], recheck.as_str());
+    // A second request for the same opinion is refused.
+    let (s, _) = post_review(
+        json!({"request": "再次请求复查", "requested_on": "2026-12-03", "reviewer": HOUSING}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // The review through the loop: signed, answered, received.
+    app.ok("water", &recheck, json!({"action": "sign"})).await;
+    let r = app
+        .ok("water", &recheck, json!({"action": "reply", "result": "unresolvable", "reason": "原意见正确", "text": "经复查，维持原处理意见。", "petition_outcome": "not_supported"}))
+        .await;
+    let doc = r["documents"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(doc["kind"], "recheck_opinion", "{r}");
+    let rv = doc["version"].as_u64().unwrap();
+    app.ok(
+        "water",
+        &recheck,
+        json!({"action": "record_receipt", "document": rv, "received_on": "2026-12-03"}),
+    )
+    .await;
+    // 复核 by TRANSPORT, through the console's form.
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let version = app
+        .get("admin", &format!("/api/v1/appeals/{recheck}"))
+        .await
+        .1["version"]
+        .to_string();
+    let r = console_post(
+        &dispatcher,
+        &app,
+        &format!("/appeals/{recheck}/act"),
+        &[
+            ("action", "request_review"),
+            ("version", &version),
+            ("request", "对复查意见不服，请求复核。"),
+            ("requested_on", "2026-12-03"),
+            ("reviewer", &TRANSPORT.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // To the new review case, which says what it reviews.
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?ok=request_review"), "{to}");
+    let page = page_text(&dispatcher, app.url(&to)).await;
+    assert!(
+        page.contains("本案为") && page.contains("复核") && page.contains(&recheck),
+        "{page}"
+    );
+    let listed = app
+        .get("admin", &format!("/api/v1/appeals/{recheck}"))
+        .await
+        .1;
+    let rereview = listed["reviews"][0]["number"].as_str().unwrap().to_string();
+    assert_eq!(listed["reviews"][0]["stage"], "rereview");
+    app.ok("transport", &rereview, json!({"action": "sign"}))
+        .await;
+    let before = app
+        .get("admin", &format!("/api/v1/appeals/{rereview}"))
+        .await
+        .1["deadlines"]["reply"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.ok(
+        "transport",
+        &rereview,
+        json!({"action": "start_hearing", "reason": "事实认定有争议，公开听证"}),
+    )
+    .await;
+    let (s, e) = app
+        .act("transport", &rereview, json!({"action": "reply", "result": "resolved", "text": "维持", "petition_outcome": "not_supported"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    app.clock.advance(chrono::Duration::days(2));
+    let h = app
+        .ok(
+            "transport",
+            &rereview,
+            json!({"action": "end_hearing", "note": "形成听证报告"}),
+        )
+        .await;
+    // 12-03 to 12-05: three hearing days, not counted.
+    assert_eq!(h["hearings"][0]["days"], 3, "{h}");
+    let after = h["deadlines"]["reply"].as_str().unwrap();
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    assert_eq!(parse(after) - parse(&before), chrono::Duration::days(3));
+    let f = app
+        .ok("transport", &rereview, json!({"action": "reply", "result": "unresolvable", "reason": "原意见正确", "text": "经复核，维持复查意见。", "petition_outcome": "not_supported"}))
+        .await;
+    let fdoc = f["documents"].as_array().unwrap().last().unwrap()["version"]
+        .as_u64()
+        .unwrap();
+    let transport = console_session(&app, "transport").await;
+    let print = page_text(
+        &transport,
+        app.url(&format!("/appeals/{rereview}/documents/{fdoc}")),
+    )
+    .await;
+    assert!(
+        print.contains("<h1>复核意见书</h1>")
+            && print.contains("不再受理")
+            && print.contains("共3日"),
+        "{print}"
+    );
+    // The same petitioner writes again on the same matter: the township is offered 不再受理.
+    let again = n(&app.register(&petition).await);
+    app.ok(
+        "dispatcher",
+        &again,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    let town = console_session(&app, "town").await;
+    let page = page_text(&town, app.url(&format!("/appeals/{again}"))).await;
+    assert!(
+        page.contains("已复核终结") && page.contains(&rereview),
+        "{page}"
+    );
+    // A prior that is not a final 复核 of this petitioner is refused; the right one is taken.
+    let (s, e) = app
+        .act("town", &again, json!({"action": "decline", "ground": "final_after_review", "reason": "同一事实和理由", "route": "不再受理", "prior": num}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let d = app
+        .ok("town", &again, json!({"action": "decline", "ground": "final_after_review", "reason": "同一事实和理由，已复核终结", "route": "不再受理；可通过其他法定途径主张权利", "prior": rereview}))
+        .await;
+    assert_eq!(d["status"], "closed");
+    assert_eq!(d["documents"][0]["kind"], "non_acceptance", "{d}");
+    let dv = d["documents"][0]["version"].as_u64().unwrap();
+    let notice = page_text(&town, app.url(&format!("/appeals/{again}/documents/{dv}"))).await;
+    assert!(
+        notice.contains("<h1>不予受理告知书</h1>") && notice.contains("第三十六条"),
+        "{notice}"
+    );
+    // Rollups kept in the writes are what a rebuild makes.
+    let kept = app.state.store.rollup_dump().await.unwrap();
+    app.state.store.rebuild_rollups().await.unwrap();
+    assert!(
+        kept == app.state.store.rollup_dump().await.unwrap(),
+        "rollups differ from a rebuild"
+    );
+}

@@ -165,6 +165,71 @@ impl AppealStore for PgStore {
         .await
     }
 
+    async fn request_review(
+        &self,
+        appeal: AppealId,
+        request: ReviewRequest,
+        reviewer: UnitId,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<ReviewOpened> {
+        let cat = self.catalog();
+        crate::decide::check_reviewer(&cat, reviewer)?;
+        let d = local_date(at);
+        let seq = self.ensure_month(d.year(), d.month()).await?;
+        self.in_tx(move |tx| {
+            boxed(async move {
+                let current = read_appeal(tx, &AppealRef::Id(appeal), true).await?;
+                // Decided before a number is taken, as a registration is.
+                let prepared = current.prepare_review(
+                    &request,
+                    reviewer,
+                    &actor,
+                    at,
+                    expected_version,
+                    cat.ctx(),
+                )?;
+                let row = tx
+                    .query_one(
+                        "SELECT nextval('appeal_ids'), nextval(($1::TEXT)::REGCLASS)",
+                        &[&seq],
+                    )
+                    .await?;
+                let id: i64 = row.get(0);
+                let number = AppealNumber::new(
+                    d.year() as u16,
+                    d.month() as u8,
+                    row.get::<_, i64>(1) as u32,
+                )
+                .ok_or_else(|| {
+                    StoreError::invalid(ErrorCode::NumberExhausted, "本月工单编号已用尽")
+                })?;
+                let w = prepared.complete(AppealId(id as u64), number);
+                let mut delta = crate::rollups::Delta::default();
+                save_appeal(tx, &w.original.0, None).await?;
+                insert_events(tx, &w.original.1).await?;
+                rollups_after_write_pg(
+                    tx,
+                    &cat.calendar,
+                    Some(&current),
+                    &w.original.0,
+                    &mut delta,
+                )
+                .await?;
+                save_appeal(tx, &w.review.0, None).await?;
+                insert_events(tx, &w.review.1).await?;
+                rollups_after_write_pg(tx, &cat.calendar, None, &w.review.0, &mut delta).await?;
+                flush_rollups_pg(tx, delta).await?;
+                Ok(ReviewOpened {
+                    reviewed: w.original.0,
+                    review: w.review.0,
+                })
+            })
+        })
+        .await
+    }
+
     async fn appeal(&self, appeal: AppealRef) -> Result<Appeal> {
         let client = self.pool.get().await?;
         read_appeal(&client, &appeal, false).await

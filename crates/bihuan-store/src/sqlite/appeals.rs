@@ -113,6 +113,58 @@ impl AppealStore for SqliteStore {
         .await
     }
 
+    async fn request_review(
+        &self,
+        appeal: AppealId,
+        request: ReviewRequest,
+        reviewer: UnitId,
+        actor: Actor,
+        at: Instant,
+        expected_version: Option<u64>,
+    ) -> Result<ReviewOpened> {
+        let catalog = self.catalog.clone();
+        self.write_in_batch(
+            move |conn, batch| {
+                let cat = catalog.read().map_err(internal)?.clone();
+                crate::decide::check_reviewer(&cat, reviewer)?;
+                let current = read_appeal(conn, &AppealRef::Id(appeal))?;
+                let prepared = current.prepare_review(
+                    &request,
+                    reviewer,
+                    &actor,
+                    at,
+                    expected_version,
+                    cat.ctx(),
+                )?;
+                let id: i64 = conn
+                    .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM appeals")?
+                    .query_row([], |r| r.get(0))?;
+                let number = next_number(conn, batch, at)?;
+                let w = prepared.complete(AppealId(id as u64), number);
+                let mut delta = crate::rollups::Delta::default();
+                save_appeal(conn, &w.original.0, None)?;
+                insert_events(conn, &w.original.1)?;
+                rollups_after_write(
+                    conn,
+                    &cat.calendar,
+                    Some(&current),
+                    &w.original.0,
+                    &mut delta,
+                )?;
+                save_appeal(conn, &w.review.0, None)?;
+                insert_events(conn, &w.review.1)?;
+                rollups_after_write(conn, &cat.calendar, None, &w.review.0, &mut delta)?;
+                batch.defer_rollups(delta);
+                Ok(ReviewOpened {
+                    reviewed: w.original.0,
+                    review: w.review.0,
+                })
+            },
+            |_| {},
+        )
+        .await
+    }
+
     async fn appeal(&self, appeal: AppealRef) -> Result<Appeal> {
         self.read(move |conn| read_appeal(conn, &appeal)).await
     }

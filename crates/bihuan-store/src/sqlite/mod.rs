@@ -22,7 +22,9 @@ use async_trait::async_trait;
 use bihuan_domain::appeal::{AppealId, AppealNumber, UserId};
 use bihuan_domain::calendar::YearNotice;
 use bihuan_domain::category::{Category, CategoryId, CategoryTree};
-use bihuan_domain::lifecycle::{Actor, Appeal, Command, EventRecord, MasterRef, NewAppeal, Status};
+use bihuan_domain::lifecycle::{
+    Actor, Appeal, Command, EventRecord, MasterRef, NewAppeal, ReviewRequest, Status,
+};
 use bihuan_domain::org::{Org, Unit, UnitId};
 use bihuan_domain::time::{local_date, Instant};
 use bihuan_domain::{Calendar, PolicyTable};
@@ -35,7 +37,7 @@ use crate::{
 };
 use crate::{
     AppealFilter, AppealRef, Catalog, CredentialKind, NewUser, Page, Registered, Result,
-    StoreError, User, UserUpdate,
+    ReviewOpened, StoreError, User, UserUpdate,
 };
 
 mod accounts;
