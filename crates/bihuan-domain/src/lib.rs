@@ -18,6 +18,7 @@
 //! | [`portal`] | the citizen portal's query codes (kept as digests) |
 //! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
+//! | [`petition_report`] | the annual report on petition work (信访工作条例 Art 41) |
 //! | [`error`] | every refusal, each with a stable code |
 //! | [`code`] | the one list of error codes the API gives |
 
@@ -34,6 +35,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod notice;
 pub mod org;
+pub mod petition_report;
 pub mod policy;
 pub mod portal;
 pub mod redact;

@@ -1848,6 +1848,28 @@ impl Appeal {
         Ok(())
     }
 
+    /// Every unit that has a part in this appeal, sorted: the lead, the assisting units, the
+    /// units called by a whistle, every unit it was dispatched to, and the units reviewing its
+    /// opinion (复查 / 复核), who must read the file. A unit sees exactly these appeals (lists
+    /// and detail alike).
+    pub fn involved_units(&self) -> Vec<UnitId> {
+        let mut units: Vec<UnitId> = self
+            .lead
+            .into_iter()
+            .chain(self.assisting.iter().copied())
+            .chain(
+                self.whistles
+                    .iter()
+                    .flat_map(|w| w.targets.iter().map(|t| t.unit)),
+            )
+            .chain(self.dispatch_rounds.iter().map(|d| d.unit))
+            .chain(self.reviews.iter().map(|l| l.reviewer))
+            .collect();
+        units.sort_unstable();
+        units.dedup();
+        units
+    }
+
     /// Whether a 复核 hearing is under way (the reply clock stands still).
     pub fn hearing_open(&self) -> bool {
         self.hearings.last().is_some_and(|h| h.ended_at.is_none())

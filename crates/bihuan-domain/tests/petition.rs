@@ -540,3 +540,103 @@ fn a_first_petition_with_a_review_is_not_resolved_at_once_and_reviews_are_not_fi
     );
     assert!(!counts_for_one_shot(&p));
 }
+
+#[test]
+fn art_41_the_annual_report_counts_from_the_petitions() {
+    use bihuan_domain::petition_report::annual;
+    let mut w = World::new();
+    w.load_test_2027();
+    // One decided and rechecked (upheld) petition; the same person on the same matter again
+    // (a repeat), declined; a hotline appeal that is no petition at all.
+    let a = decided(&mut w);
+    // Closed without a visit; a review may still be asked for a closed case.
+    let a = w.step(
+        &a,
+        Command::Close {
+            note: "意见书已送达".into(),
+        },
+        &dispatcher(),
+        at(11, 13, 9),
+    );
+    let (orig, rev) = review(&w, &a, day(11, 20), TOWN, at(11, 20, 9));
+    let rev = w.step(&rev, Command::Sign { owner: None }, &town(), at(11, 23, 9));
+    let rev = w.step(
+        &rev,
+        reply(PetitionOutcome::NotSupported),
+        &town(),
+        at(12, 1, 9),
+    );
+    let again = w.register(Kind::PetitionClaim, at(12, 2, 9));
+    let again = w.step(&again, dispatch(HOUSING), &dispatcher(), at(12, 2, 10));
+    let again = w.step(
+        &again,
+        Command::Decline {
+            ground: DeclineGround::AlreadyHandled,
+            reason: "同一事项已经处理".into(),
+            route: "可请求复查".into(),
+            prior: None,
+        },
+        &housing(),
+        at(12, 3, 9),
+    );
+    let hotline = w.register(Kind::Complaint, at(11, 5, 9));
+    let now = at(12, 10, 9);
+    let r = annual(2026, &[orig, rev, again, hotline], now).unwrap();
+    // Two first petitions and one review request.
+    assert_eq!(r.volume, 3);
+    assert_eq!(r.previous_volume, 0);
+    assert_eq!(r.change, None);
+    assert_eq!(r.by_kind[0].key, "petition_claim");
+    assert_eq!(r.by_kind[0].count, 2);
+    assert_eq!(r.by_month[10], 2, "November: the petition and its 复查");
+    assert_eq!(r.by_month[11], 1);
+    assert_eq!(r.accepted, 1);
+    assert_eq!(r.declined.len(), 1);
+    assert_eq!(r.declined[0].label, "已经或者正在依法处理");
+    assert_eq!(r.repeat_petitions, 1);
+    assert_eq!(r.recheck.requested, 1);
+    assert_eq!(r.recheck.decided, 1);
+    assert_eq!(r.recheck.upheld, 1);
+    assert_eq!(r.recheck.on_time, 1);
+    assert_eq!(r.rereview.requested, 0);
+    // The first petition asked for a 复查: not settled at once; the decline is not counted.
+    assert_eq!(r.first_one_shot.den, 1);
+    assert_eq!(r.first_one_shot.num, 0);
+    // Acceptance decisions: the first petition signed in time, the decline in time.
+    assert_eq!(r.timely_acceptance.den, 3, "{:?}", r.timely_acceptance);
+    assert_eq!(r.open_at_end, 0);
+}
+
+#[test]
+fn art_41_the_change_compares_the_same_span_and_not_a_partial_year() {
+    use bihuan_domain::petition_report::annual;
+    let mut w = World::new();
+    let on = |y, m, d| local(y, m, d, 10, 0, 0).unwrap();
+    // 2025: two in January, one in March, one in September; 2026: one in March, by 30 June.
+    let all: Vec<Appeal> = [
+        on(2025, 1, 6),
+        on(2025, 1, 8),
+        on(2025, 3, 3),
+        on(2025, 9, 1),
+        on(2026, 3, 2),
+    ]
+    .into_iter()
+    .map(|t| w.register(Kind::PetitionOpinion, t))
+    .collect();
+    let r = annual(2026, &all, on(2026, 6, 30)).unwrap();
+    // 1 January to 30 June 2025: three; one this year: −66.7 %.
+    assert_eq!((r.volume, r.previous_volume), (1, 3));
+    assert!(
+        (r.change.unwrap() + 2.0 / 3.0).abs() < 1e-9,
+        "{:?}",
+        r.change
+    );
+    assert_eq!(r.previous_from, None);
+    // Records of 2025 that begin in March: no change is given, and the report says why.
+    let r = annual(2026, &all[2..], on(2026, 6, 30)).unwrap();
+    assert_eq!(r.change, None);
+    assert_eq!(
+        r.previous_from,
+        Some(NaiveDate::from_ymd_opt(2025, 3, 3).unwrap())
+    );
+}

@@ -63,14 +63,8 @@ pub fn can_see(c: &Caller, a: &Appeal) -> bool {
         Visibility::County => true,
         // The same rule as the list's filter (`registered_by`): what list and detail show agree.
         Visibility::OwnRegistrations => a.registered_by == c.user.id,
-        Visibility::Unit => {
-            a.lead == Some(unit)
-                || a.assisting.contains(&unit)
-                || a.whistles
-                    .iter()
-                    .any(|w| w.targets.iter().any(|t| t.unit == unit))
-                || a.dispatch_rounds.iter().any(|d| d.unit == unit)
-        }
+        // The same units the list's filter (`involving`) reads.
+        Visibility::Unit => a.involved_units().contains(&unit),
     }
 }
 

@@ -308,14 +308,14 @@ async fn dashboard(
                 div.small.muted { @if running { "现在仍在超期的诉求" } @else { "期末时办理期限已过仍未答复" } }
             }
         }
-        h2 { "信访事项" }
+        h2 { "信访事项 " a.small href=(format!("/reports/petitions/{}", bihuan_domain::time::local_date(units.period.start).year())) target="_blank" { "信访工作年度报告" } }
         @let p = report::rates_from_sums(&pet, false, &w);
         @let p_before = report::rates_from_sums(&pet_before, false, &w);
         div.cards #petition-cards {
             (kpi("信访量（件次）", p.volume.to_string(), &report::drill_href("volume", "den", spec, None, "regime=petition"), html! { (change(metrics::change(p.volume as f64, p_before.volume as f64), "同比")) }))
             (rate_card_of("信访事项及时受理率", p.timely_acceptance, "timely_acceptance", spec, "regime=petition", html! {}))
             (rate_card_of("信访按期办结率", p.on_time_completion, "on_time_completion", spec, "regime=petition", html! {}))
-            (rate_card_of("初次信访一次性化解率", p.one_shot, "one_shot", spec, "regime=petition", html! { span.small.muted { "办结后未重办、未重复信访" } }))
+            (rate_card_of("初次信访一次性化解率", p.one_shot, "one_shot", spec, "regime=petition", html! { span.small.muted { "办结后未重办、未请求复查复核、未重复信访" } }))
         }
         div.panel { h2 { "近12个月受理量（按渠道）与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {

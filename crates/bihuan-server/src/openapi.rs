@@ -56,7 +56,8 @@ use crate::views::{
     crate::app::BulkItem,
     crate::filters::SavedFilterView,
     crate::filters::SaveFilter,
-    crate::appeals::ReviewBody
+    crate::appeals::ReviewBody,
+    bihuan_domain::petition_report::AnnualReport
 )))]
 struct Derived;
 
@@ -241,6 +242,15 @@ pub fn document() -> Value {
     let mut appeal_act = op("对工单执行操作（交办、签收、退单、延期、吹哨、报到、答复、回访、办结、重办、合并、督办、备注……）", "appeals", Some("Action"), "200");
     appeal_act["parameters"] = key_param();
     let appeal_act = returns(appeal_act, schema_ref("AppealView"));
+    let mut annual = op(
+        "信访工作年度报告（信访工作条例第四十一条）：总量及同比、类别、渠道、月份，受理与不予受理，三项信访率，复查复核，重复信访，主要单位与问题（全县口径，中心与领导可查看）",
+        "metrics",
+        None,
+        "200",
+    );
+    annual["parameters"] = json!([{"name": "year", "in": "path", "required": true,
+        "schema": {"type": "integer"}, "description": "年份，如 2026"}]);
+    let annual = returns(annual, schema_ref("AnnualReport"));
     let mut review = op(
         "信访人请求复查（对信访处理意见书）或复核（对复查意见书）：须在收到意见书之日起30日内提出（信访工作条例第三十五条、第三十六条），逾期以 review_window_closed 拒绝并给出届满日期；复核意见为终结意见（review_final）。另开案件并立即交上一级机关办理，自收到请求之日起30日内办结",
         "appeals",
@@ -414,6 +424,7 @@ pub fn document() -> Value {
             "/api/v1/appeals/{key}/attachments": {"post": attach},
             "/api/v1/attachments/{id}": {"get": returns_file(with_id(op("下载附件（仅能查看该工单者）", "attachments", None, "200"), "附件ID"), &["application/octet-stream"])},
             "/api/v1/metrics": {"get": metrics},
+            "/api/v1/reports/petitions/{year}": {"get": annual},
             "/api/v1/rates": {"get": returns(op("五率：四项按期录入（含来源），诉求办理闭环率由平台计算", "metrics", None, "200"), schema_ref("FiveRatesView")), "post": returns(op("录入一项五率指标（管理员）", "metrics", Some("EnteredRate"), "201"), schema_ref("EnteredRateView"))},
             "/api/v1/score-weights": {"get": returns(op("综合得分权重", "metrics", None, "200"), schema_ref("ScoreWeights")), "put": op("修改综合得分权重（管理员；三项之和须为1）", "metrics", Some("ScoreWeights"), "204")},
             "/api/v1/export/appeals.{format}": {"get": export_list},

@@ -719,6 +719,10 @@ pub fn router() -> axum::Router<AppState> {
             axum::routing::get(rates_api).post(enter_rate_api),
         )
         .route(
+            "/api/v1/reports/petitions/{year}",
+            axum::routing::get(petition_report_api),
+        )
+        .route(
             "/api/v1/score-weights",
             axum::routing::get(weights_api).put(put_weights_api),
         )
@@ -898,6 +902,58 @@ async fn metrics_api(
     caller.require(READERS)?;
     let r = build(&state, &q).await?;
     Ok(axum::Json(report_view(&r)))
+}
+
+/// The petitions registered in `year` and the year before, and the annual report built from
+/// them (信访工作条例 Art 41). The whole county's, for those who see every appeal.
+pub async fn petition_year(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    year: i32,
+) -> ApiResult<bihuan_domain::petition_report::AnnualReport> {
+    use bihuan_domain::metrics::Period;
+    if !caller.sees_all() {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "信访工作年度报告汇总全县数据，仅信访工作机构、督办和领导可以查看",
+        ));
+    }
+    let (Some(this), Some(before)) = (Period::year(year), Period::year(year - 1)) else {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("年份「{year}」超出可统计的范围"),
+        ));
+    };
+    let mut petitions = Vec::new();
+    let mut cursor = None;
+    loop {
+        let filter = bihuan_store::AppealFilter {
+            regime: Some(bihuan_domain::Regime::Petition),
+            from: Some(before.start),
+            to: Some(this.end),
+            ..Default::default()
+        };
+        let page = state.store.list(filter, cursor, 500).await?;
+        petitions.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    bihuan_domain::petition_report::annual(year, &petitions, state.clock.now()).ok_or_else(|| {
+        ApiError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("年份「{year}」超出可统计的范围"),
+        )
+    })
+}
+
+async fn petition_report_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: crate::auth::Caller,
+    crate::error::PathParams(year): crate::error::PathParams<i32>,
+) -> ApiResult<axum::Json<bihuan_domain::petition_report::AnnualReport>> {
+    Ok(axum::Json(petition_year(&state, &caller, year).await?))
 }
 
 async fn weights_api(

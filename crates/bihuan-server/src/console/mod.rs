@@ -87,6 +87,10 @@ pub fn router() -> Router<AppState> {
             get(print::print_document),
         )
         .route("/appeals/{key}/act", post(act_submit))
+        .route(
+            "/reports/petitions/{year}",
+            get(print::print_petition_report),
+        )
         .route("/appeals/{key}/preview", get(dispatch_preview))
         .route(
             "/appeals/{key}/attachments",

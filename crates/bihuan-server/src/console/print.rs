@@ -250,3 +250,91 @@ pub(super) async fn print_document(
         },
     )
 }
+
+fn rate_cell(r: bihuan_domain::metrics::Rate) -> Markup {
+    html! {
+        @match r.value() {
+            Some(v) => { strong { (format!("{:.1}%", v * 100.0)) } " （" (r.num) "/" (r.den) "）" }
+            None => { "—（无可计件数）" }
+        }
+    }
+}
+
+/// 信访工作年度报告 (信访工作条例 Art 41), printable: `/reports/petitions/{year}`.
+pub(super) async fn print_petition_report(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(year): Path<String>,
+) -> Response {
+    let Ok(year) = year.parse::<i32>() else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "没有这一年的报告",
+            "年份应为四位数字，如 /reports/petitions/2026。",
+            Some(&c),
+        );
+    };
+    let r = match crate::report::petition_year(&state, &c, year).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e.status, "无法生成报告", &e.message, Some(&c)),
+    };
+    let cat = state.store.catalog();
+    let now = state.clock.now();
+    let county = cat.org.root().name.clone();
+    let change = match (r.change, r.previous_from) {
+        (Some(x), _) => format!(
+            "同比{}{:.1}%",
+            if x >= 0.0 { "增长" } else { "下降" },
+            x.abs() * 100.0
+        ),
+        (None, Some(d)) => format!("上年记录自 {d} 起，不完整，不作同比"),
+        (None, None) => "上年同期无数据，不作同比".into(),
+    };
+    let reviews = |label: &str, v: &bihuan_domain::petition_report::ReviewCounts| {
+        html! {
+            tr { th { (label) } td { (v.requested) } td { (v.decided) } td { (v.upheld) } td { (v.changed) } td { (v.on_time) } td { (v.hearings) } }
+        }
+    };
+    print_frame(
+        &format!("{county}{year}年信访工作年度报告"),
+        html! {
+            article.document.report {
+                h1 { (county) (year) "年信访工作年度报告" }
+                p.meta { "依据《信访工作条例》第四十一条，由系统根据信访事项的办理记录生成，截至 " (format_local(now)) "。" }
+                h2 { "一、信访总量" }
+                p { "全年登记信访事项 " strong #volume { (r.volume) } " 件次（含复查、复核请求 " (r.recheck.requested + r.rereview.requested) " 件），上年同期 " (r.previous_volume) " 件次，" (change) "。其中重复信访 " (r.repeat_petitions) " 件（同一信访人就已受理的同一事项再次信访）；年末尚在办理 " (r.open_at_end) " 件。" }
+                table.fields { tbody {
+                    tr { th { "按类别" } td { @for l in &r.by_kind { (l.label) " " (l.count) " 件　" } } }
+                    tr { th { "按渠道" } td { @for l in &r.by_channel { (l.label) " " (l.count) " 件　" } } }
+                    tr { th { "按月份" } td { @for (i, n) in r.by_month.iter().enumerate() { (i + 1) "月 " (n) "　" } } }
+                } }
+                h2 { "二、受理和办理" }
+                table.fields { tbody {
+                    tr { th { "受理" } td { (r.accepted) " 件" } }
+                    tr { th { "不予受理" } td { @if r.declined.is_empty() { "无" } @for l in &r.declined { (l.label) " " (l.count) " 件　" } } }
+                    tr { th { "信访事项及时受理率" } td { (rate_cell(r.timely_acceptance)) } }
+                    tr { th { "按期办结率" } td { (rate_cell(r.on_time_completion)) } }
+                    tr { th { "初次信访一次性化解率" } td { (rate_cell(r.first_one_shot)) " 办结后未重办、未请求复查复核、90日内未重复信访" } }
+                } }
+                h2 { "三、复查和复核" }
+                table.fields {
+                    thead { tr { th {} th { "收到请求" } th { "作出意见" } th { "维持原意见" } th { "改变原意见" } th { "按期" } th { "听证" } } }
+                    tbody { (reviews("复查", &r.recheck)) (reviews("复核", &r.rereview)) }
+                }
+                h2 { "四、信访事项较多的单位和问题" }
+                table.fields {
+                    thead { tr { th { "承办单位" } th { "件数" } th { "按期办结率" } } }
+                    tbody { @for u in &r.units { tr { td { (unit_name(&cat, Some(u.unit))) } td { (u.volume) } td { (rate_cell(u.on_time)) } } } }
+                }
+                table.fields {
+                    thead { tr { th { "问题分类" } th { "件数" } } }
+                    tbody { @for l in &r.categories {
+                        tr { td { (l.key.parse::<u32>().ok().and_then(|id| cat.categories.path_name(bihuan_domain::category::CategoryId(id))).unwrap_or_else(|| "未分类".into())) } td { (l.count) } }
+                    } }
+                }
+                p.small { "口径：件次按登记时间计；受理、办结按期按各期限所在期间计；越级信访须在登记时注明来源，本报告尚不统计。" }
+                p.seal { (county) "信访工作联席会议办公室" }
+            }
+        },
+    )
+}

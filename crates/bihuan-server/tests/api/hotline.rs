@@ -1448,6 +1448,28 @@ pub async fn reviews_run_as_linked_cases_with_their_own_clocks(app: TestApp) {
         "{v}"
     );
     assert_eq!(v["reviewed"]["reviews"][0]["number"], recheck.as_str());
+    // The reviewing unit reads the reviewed file (and finds it in its lists); others do not.
+    assert_eq!(
+        app.get("water", &format!("/api/v1/appeals/{num}")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("housing", &format!("/api/v1/appeals/{num}"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let listed = app.get("water", "/api/v1/appeals?regime=petition").await.1;
+    let numbers: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    assert!(
+        numbers.contains(&num.as_str()) && numbers.contains(&recheck.as_str()),
+        "{numbers:?}"
+    );
     // A second request for the same opinion is refused.
     let (s, _) = post_review(
         json!({"request": "再次请求复查", "requested_on": "2026-12-03", "reviewer": HOUSING}),
@@ -1582,6 +1604,26 @@ pub async fn reviews_run_as_linked_cases_with_their_own_clocks(app: TestApp) {
     assert!(
         notice.contains("<h1>不予受理告知书</h1>") && notice.contains("第三十六条"),
         "{notice}"
+    );
+    // The annual report (Art 41) counts them: two first petitions, a 复查 and a 复核 request,
+    // one repeat declined; the township may not read the county's report.
+    let (s, r) = app.get("leader", "/api/v1/reports/petitions/2026").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["volume"], 4, "{r}");
+    assert_eq!(r["recheck"]["requested"], 1);
+    assert_eq!(r["rereview"]["requested"], 1);
+    assert_eq!(r["rereview"]["hearings"], 1);
+    assert_eq!(r["repeat_petitions"], 1);
+    assert_eq!(r["declined"][0]["key"], "final_after_review");
+    assert_eq!(
+        app.get("town", "/api/v1/reports/petitions/2026").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let leader = console_session(&app, "leader").await;
+    let page = page_text(&leader, app.url("/reports/petitions/2026")).await;
+    assert!(
+        page.contains("2026年信访工作年度报告") && page.contains("第四十一条"),
+        "{page}"
     );
     // Rollups kept in the writes are what a rebuild makes.
     let kept = app.state.store.rollup_dump().await.unwrap();

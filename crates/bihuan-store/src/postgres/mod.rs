@@ -401,20 +401,11 @@ async fn save_appeal(
         ],
     )
     .await?;
-    let mut units: Vec<i64> = a
-        .lead
+    let units: Vec<i64> = a
+        .involved_units()
         .into_iter()
-        .chain(a.assisting.iter().copied())
-        .chain(
-            a.whistles
-                .iter()
-                .flat_map(|w| w.targets.iter().map(|t| t.unit)),
-        )
-        .chain(a.dispatch_rounds.iter().map(|d| d.unit))
-        .map(|u| u.0 as i64)
+        .map(|u| i64::from(u.0))
         .collect();
-    units.sort_unstable();
-    units.dedup();
     if !units.is_empty() {
         let st = c
             .prepare_cached(

@@ -388,17 +388,7 @@ fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> 
             due[2],
             due[3],
     ])?;
-    let mut units: Vec<UnitId> = a
-        .lead
-        .into_iter()
-        .chain(a.assisting.iter().copied())
-        .collect();
-    units.extend(
-        a.whistles
-            .iter()
-            .flat_map(|w| w.targets.iter().map(|t| t.unit)),
-    );
-    units.extend(a.dispatch_rounds.iter().map(|d| d.unit));
+    let units = a.involved_units();
     let mut stmt = conn
         .prepare_cached("INSERT OR IGNORE INTO appeal_units (unit_id, appeal_id) VALUES (?, ?)")?;
     for u in units {
