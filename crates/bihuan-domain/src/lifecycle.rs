@@ -438,7 +438,25 @@ pub struct NewAppeal {
     /// or whistled to them (信访工作条例 Art 30; `Appeal::refuse_accused`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accused_units: Vec<UnitId>,
+    /// 集体访: a petition many people brought in person, with the representatives they chose
+    /// (信访工作条例 Art 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupVisit>,
 }
+
+/// 集体访 (信访工作条例 Art 20): people who raise one matter together in person choose
+/// representatives, at most five.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupVisit {
+    /// How many came (two or more).
+    pub people: u32,
+    /// The representatives they chose (one to five).
+    pub representatives: Vec<String>,
+}
+
+/// The most representatives a group visit may send (信访工作条例 Art 20).
+pub const MAX_REPRESENTATIVES: usize = 5;
 
 fn normal() -> Urgency {
     Urgency::Normal
@@ -1276,8 +1294,9 @@ impl Serialize for Stored<&Appeal> {
             reviews,
             hearings,
             declined,
+            group,
         } = self.0;
-        let mut st = s.serialize_struct("Appeal", 51)?;
+        let mut st = s.serialize_struct("Appeal", 52)?;
         st.serialize_field("id", id)?;
         st.serialize_field("number", number)?;
         st.serialize_field("version", version)?;
@@ -1331,6 +1350,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "reviews", reviews)?;
         sparse(&mut st, "hearings", hearings)?;
         sparse(&mut st, "declined", declined)?;
+        sparse(&mut st, "group", group)?;
         st.end()
     }
 }
@@ -1453,6 +1473,9 @@ pub struct Appeal {
     /// Not accepted (Art 23).
     #[serde(default)]
     pub declined: Option<Declined>,
+    /// 集体访 (Art 20).
+    #[serde(default)]
+    pub group: Option<GroupVisit>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -1656,6 +1679,35 @@ impl Appeal {
                 "只有检举控告类信访事项可以填写被检举控告的单位",
             ));
         }
+        if let Some(g) = &new.group {
+            if new.kind.regime() != Regime::Petition {
+                return Err(DomainError::invalid(
+                    "group",
+                    "集体访只用于信访事项，请选择信访类别",
+                ));
+            }
+            if !(2..=100_000).contains(&g.people) {
+                return Err(DomainError::invalid(
+                    "group.people",
+                    "集体访的人数应为2人以上",
+                ));
+            }
+            if g.representatives.is_empty() || g.representatives.len() > MAX_REPRESENTATIVES {
+                return Err(DomainError::invalid(
+                    "group.representatives",
+                    "多人采用走访形式提出共同的信访事项的，应当推选代表，代表人数不超过5人（信访工作条例第二十条）",
+                ));
+            }
+            if g.representatives.len() as u64 > u64::from(g.people) {
+                return Err(DomainError::invalid(
+                    "group.representatives",
+                    "代表人数不能多于来访人数",
+                ));
+            }
+            for r in &g.representatives {
+                text("group.representatives", r, true, 100)?;
+            }
+        }
         if new.accused_units.len() > 10 {
             return Err(DomainError::invalid(
                 "accused_units",
@@ -1744,6 +1796,7 @@ impl Appeal {
             reviews: vec![],
             hearings: vec![],
             declined: None,
+            group: appeal.group.clone(),
         })
     }
 
@@ -2014,6 +2067,7 @@ impl Appeal {
             place: self.place.clone(),
             citizen: self.citizen.clone(),
             accused_units: self.accused_units.clone(),
+            group: self.group.clone(),
         };
         text("content", &new.content, true, MAX_TEXT + 200)?;
         let cal = ctx.calendar;

@@ -110,6 +110,9 @@ pub struct AnnualReport {
     /// 重复信访: first petitions of the year by a petitioner who had already had a petition on
     /// the same matter (category) accepted in the 365 days before.
     pub repeat_petitions: u64,
+    /// 集体访 (Art 20) among the first petitions of the year, and the people who came.
+    pub group_visits: u64,
+    pub group_people: u64,
     /// First petitions of the year still open at `now`.
     pub open_at_end: u64,
     /// The lead units with the most petitions of the year, most first (at most ten).
@@ -280,6 +283,12 @@ pub fn annual(year: i32, petitions: &[Appeal], now: Instant) -> Option<AnnualRep
         recheck: reviews(&all, ReviewStage::Recheck, &period),
         rereview: reviews(&all, ReviewStage::Rereview, &period),
         repeat_petitions,
+        group_visits: first.iter().filter(|a| a.group.is_some()).count() as u64,
+        group_people: first
+            .iter()
+            .filter_map(|a| a.group.as_ref())
+            .map(|g| u64::from(g.people))
+            .sum(),
         open_at_end: first.iter().filter(|a| !a.status.is_terminal()).count() as u64,
         units,
         categories: lines(first.iter().filter_map(|a| a.category), |_| String::new())

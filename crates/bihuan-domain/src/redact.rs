@@ -9,8 +9,8 @@
 
 use crate::appeal::{mask_free_text, mask_name, Citizen, Commitment, Phone, Place};
 use crate::lifecycle::{
-    Appeal, AssistTask, Declined, Event, EventRecord, ExtensionRequest, Hearing, NewAppeal,
-    PendingReturn, Reply, ReturnVisit, Whistle, WhistleTarget,
+    Appeal, AssistTask, Declined, Event, EventRecord, ExtensionRequest, GroupVisit, Hearing,
+    NewAppeal, PendingReturn, Reply, ReturnVisit, Whistle, WhistleTarget,
 };
 
 /// A copy with the citizen's personal data masked.
@@ -91,6 +91,7 @@ impl Redact for NewAppeal {
             place,
             citizen,
             accused_units,
+            group,
         } = self;
         NewAppeal {
             channel: *channel,
@@ -102,6 +103,21 @@ impl Redact for NewAppeal {
             place: place.redacted(),
             citizen: citizen.redacted(),
             accused_units: accused_units.clone(),
+            group: group.as_ref().map(Redact::redacted),
+        }
+    }
+}
+
+/// The representatives are persons: their names masked like the petitioner's.
+impl Redact for GroupVisit {
+    fn redacted(&self) -> GroupVisit {
+        let GroupVisit {
+            people,
+            representatives,
+        } = self;
+        GroupVisit {
+            people: *people,
+            representatives: representatives.iter().map(|n| mask_name(n)).collect(),
         }
     }
 }
@@ -337,6 +353,7 @@ impl Redact for Appeal {
             reviews,
             hearings,
             declined,
+            group,
         } = self;
         Appeal {
             id: *id,
@@ -395,6 +412,7 @@ impl Redact for Appeal {
             reviews: reviews.clone(),
             hearings: hearings.iter().map(Redact::redacted).collect(),
             declined: declined.as_ref().map(Redact::redacted),
+            group: group.as_ref().map(Redact::redacted),
         }
     }
 }

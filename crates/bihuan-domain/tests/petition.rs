@@ -640,3 +640,42 @@ fn art_41_the_change_compares_the_same_span_and_not_a_partial_year() {
         Some(NaiveDate::from_ymd_opt(2025, 3, 3).unwrap())
     );
 }
+
+#[test]
+fn art_20_a_group_visit_sends_at_most_five_representatives() {
+    use bihuan_domain::lifecycle::GroupVisit;
+    let mut w = World::new();
+    let group = |people, reps: usize| {
+        let mut n = new_appeal(Kind::PetitionClaim);
+        n.channel = bihuan_domain::Channel::InPerson;
+        n.group = Some(GroupVisit {
+            people,
+            representatives: (0..reps).map(|i| format!("代表{i}")).collect(),
+        });
+        n
+    };
+    let refused = |w: &World, n| {
+        Appeal::prepare_registration(n, &operator(), at(11, 2, 9), w.ctx())
+            .err()
+            .map(|e| e.message_zh())
+            .unwrap_or_default()
+    };
+    assert!(refused(&w, group(30, 6)).contains("第二十条"));
+    assert!(refused(&w, group(30, 0)).contains("第二十条"));
+    assert!(refused(&w, group(1, 1)).contains("2人以上"));
+    assert!(refused(&w, group(3, 4)).contains("不能多于"));
+    let mut hotline = group(30, 2);
+    hotline.kind = Kind::Complaint;
+    assert!(refused(&w, hotline).contains("信访"));
+    let (a, _) = w.register_with(group(30, 5), at(11, 2, 9));
+    assert_eq!(a.group.as_ref().unwrap().representatives.len(), 5);
+    // A reader without the right to personal data sees the representatives masked.
+    use bihuan_domain::redact::Redact;
+    let masked = a.redacted();
+    assert!(masked
+        .group
+        .unwrap()
+        .representatives
+        .iter()
+        .all(|n| n.contains('*')));
+}

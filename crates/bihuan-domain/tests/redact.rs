@@ -27,6 +27,7 @@ fn every_event() -> Vec<Event> {
     };
     let new = NewAppeal {
         accused_units: vec![],
+        group: None,
         channel: Channel::Hotline,
         kind: Kind::Complaint,
         urgency: Urgency::Normal,

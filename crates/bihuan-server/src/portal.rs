@@ -332,6 +332,7 @@ fn new_appeal(state: &AppState, f: &Fields) -> Result<NewAppeal, String> {
     let opt = |n: &str| Some(field(f, n).to_string()).filter(|s| !s.is_empty());
     Ok(NewAppeal {
         accused_units: vec![],
+        group: None,
         channel: if opt("organisation").is_some() {
             Channel::EnterpriseService
         } else {

@@ -158,6 +158,8 @@ pub struct AppealSummary {
     pub duplicates: Vec<(AppealId, AppealNumber)>,
     /// A review case (复查 / 复核): what it reviews.
     pub review: Option<bihuan_domain::lifecycle::ReviewOf>,
+    /// 集体访: how many came, and their representatives (信访工作条例 Art 20).
+    pub group: Option<bihuan_domain::lifecycle::GroupVisit>,
     #[serde(flatten)]
     pub standing: Standing,
 }
@@ -224,6 +226,7 @@ impl AppealSummary {
             reviews: _,
             hearings: _,
             declined: _,
+            group,
         } = disclosure.appeal(a);
         AppealSummary {
             id,
@@ -270,6 +273,7 @@ impl AppealSummary {
             merged_into,
             duplicates,
             review,
+            group,
             standing,
         }
     }

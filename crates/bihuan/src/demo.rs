@@ -828,6 +828,28 @@ fn one_appeal(
         SURNAMES[rng.gen_range(0..SURNAMES.len())],
         GIVEN[rng.gen_range(0..GIVEN.len())]
     );
+    // One in eight petitions brought in person about a matter of many households is a group
+    // visit (集体访) with its representatives (Art 20), chosen from the appeal's id (no draw
+    // from the random stream, so the rest of the demo stays as it was).
+    let group = (kind.regime() == bihuan_domain::Regime::Petition
+        && channel == Channel::InPerson
+        && id.0.is_multiple_of(8))
+        .then(|| {
+            let n = 2 + (id.0 % 4) as usize;
+            bihuan_domain::lifecycle::GroupVisit {
+                people: 6 + (id.0 % 37) as u32,
+                representatives: (0..n)
+                    .map(|k| {
+                        let x = id.0 as usize / 8 + k * 7;
+                        format!(
+                            "{}{}",
+                            SURNAMES[x % SURNAMES.len()],
+                            GIVEN[(x / 3) % GIVEN.len()]
+                        )
+                    })
+                    .collect(),
+            }
+        });
     let new = NewAppeal {
         // Accusations in the demo are against village (community) cadres: the village never
         // receives them (villages do not handle appeals, and the domain would refuse it anyway).
@@ -836,6 +858,7 @@ fn one_appeal(
         } else {
             vec![]
         },
+        group,
         channel,
         kind,
         urgency,
@@ -1593,6 +1616,7 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             place: original.place.clone(),
             citizen: original.citizen.clone(),
             accused_units: original.accused_units.clone(),
+            group: None,
         };
         let Ok(r) = store.register(new, centre.clone(), at, None).await else {
             continue;
@@ -1688,6 +1712,7 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
                 organisation: None,
             },
             accused_units: vec![],
+            group: None,
         };
         let Ok(r) = store.register(new, centre.clone(), at, None).await else {
             continue;

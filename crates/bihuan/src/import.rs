@@ -293,6 +293,7 @@ pub async fn import(
             Ok((
                 NewAppeal {
                     accused_units: vec![],
+                    group: None,
                     channel,
                     kind,
                     urgency: Urgency::Normal,

@@ -115,6 +115,7 @@ pub fn nov(day: u32, hour: u32) -> Instant {
 pub fn new_appeal(kind: Kind) -> NewAppeal {
     NewAppeal {
         accused_units: vec![],
+        group: None,
         channel: Channel::Hotline,
         kind,
         urgency: Urgency::Normal,

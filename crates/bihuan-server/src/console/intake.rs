@@ -103,6 +103,15 @@ pub(super) fn new_form(
                     }
                     @if let Some(e) = err("accused_units") { span.field-error { (e) } }
                 }
+                details.group open[!v("group_people").is_empty() || errors.keys().any(|k| k.starts_with("group"))] {
+                    summary { "集体访：多人走访提出共同的信访事项（选填）" }
+                    p.small.muted { "多人走访的，应当推选代表，代表人数不超过5人（信访工作条例第二十条）。只用于信访事项。" }
+                    div.row {
+                        div { label for="group_people" { "来访人数" } input #group_people type="number" min="2" name="group_people" value=(v("group_people")) class=(inv("group.people")); }
+                        div { label for="group_representatives" { "代表姓名（用顿号或逗号分隔，至多5人）" } input #group_representatives type="text" name="group_representatives" value=(v("group_representatives")) class=(inv("group.representatives")); }
+                    }
+                    @if let Some(e) = err("group").or(err("group.people")).or(err("group.representatives")) { span.field-error { (e) } }
+                }
                 div.row {
                     div { label for="citizen_name" { "诉求人" } input #citizen_name type="text" name="citizen_name" value=(v("citizen_name")) class=(inv("citizen.name")); }
                     div {
@@ -175,6 +184,27 @@ pub(super) async fn new_submit(
     if field(&f, "content").is_empty() {
         errors.insert("content".into(), "请填写诉求内容".into());
     }
+    let group = match field(&f, "group_people").trim() {
+        "" if field(&f, "group_representatives").trim().is_empty() => None,
+        "" => {
+            errors.insert("group.people".into(), "请填写来访人数".into());
+            None
+        }
+        n => match n.parse::<u32>() {
+            Ok(people) => Some(json!({
+                "people": people,
+                "representatives": field(&f, "group_representatives")
+                    .split(['、', ',', '，', ';', '；', ' ', '　'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>(),
+            })),
+            Err(_) => {
+                errors.insert("group.people".into(), "来访人数须为整数，如 12".into());
+                None
+            }
+        },
+    };
     let answer = field(&f, "answer").to_string();
     if !answer.is_empty() && kind != Some(Kind::Consultation) {
         errors.insert("answer".into(), "只有咨询类诉求可以当场答复".into());
@@ -197,6 +227,7 @@ pub(super) async fn new_submit(
         "place": {"address": field(&f, "address"), "township": township},
         "citizen": {"name": Some(field(&f, "citizen_name")).filter(|s| !s.is_empty()), "phone": phone},
         "accused_units": fields_all(&f, "accused_units").filter_map(|s| s.parse::<u32>().ok()).collect::<Vec<_>>(),
+        "group": group,
     });
     let new = match serde_json::from_value(body) {
         Ok(n) => n,

@@ -302,7 +302,7 @@ pub(super) async fn print_petition_report(
                 h1 { (county) (year) "年信访工作年度报告" }
                 p.meta { "依据《信访工作条例》第四十一条，由系统根据信访事项的办理记录生成，截至 " (format_local(now)) "。" }
                 h2 { "一、信访总量" }
-                p { "全年登记信访事项 " strong #volume { (r.volume) } " 件次（含复查、复核请求 " (r.recheck.requested + r.rereview.requested) " 件），上年同期 " (r.previous_volume) " 件次，" (change) "。其中重复信访 " (r.repeat_petitions) " 件（同一信访人就已受理的同一事项再次信访）；年末尚在办理 " (r.open_at_end) " 件。" }
+                p { "全年登记信访事项 " strong #volume { (r.volume) } " 件次（含复查、复核请求 " (r.recheck.requested + r.rereview.requested) " 件），上年同期 " (r.previous_volume) " 件次，" (change) "。其中集体访 " (r.group_visits) " 批 " (r.group_people) " 人次，重复信访 " (r.repeat_petitions) " 件（同一信访人就已受理的同一事项再次信访）；年末尚在办理 " (r.open_at_end) " 件。" }
                 table.fields { tbody {
                     tr { th { "按类别" } td { @for l in &r.by_kind { (l.label) " " (l.count) " 件　" } } }
                     tr { th { "按渠道" } td { @for l in &r.by_channel { (l.label) " " (l.count) " 件　" } } }

@@ -1633,3 +1633,60 @@ pub async fn reviews_run_as_linked_cases_with_their_own_clocks(app: TestApp) {
         "rollups differ from a rebuild"
     );
 }
+
+/// 集体访 (信访工作条例 Art 20) through the API and the intake form: more than five
+/// representatives is refused with the article and the form keeps what was typed; the
+/// representatives are personal data, masked for readers without the right.
+pub async fn a_group_visit_is_registered_with_at_most_five_representatives(app: TestApp) {
+    let mut p = new_appeal();
+    p["kind"] = json!("petition_claim");
+    p["channel"] = json!("in_person");
+    p["group"] = json!({"people": 40, "representatives": ["张建国", "李秀英", "王志强", "刘桂兰", "陈国栋", "赵丽华"]});
+    let (s, e) = app.post("operator", "/api/v1/appeals", &p).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["field"], "group.representatives", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("第二十条"), "{e}");
+    p["group"]["representatives"] = json!(["张建国", "李秀英", "王志强"]);
+    let num = n(&app.register(&p).await);
+    let (_, a) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{num}"))
+        .await;
+    assert_eq!(a["group"]["people"], 40, "{a}");
+    assert_eq!(a["group"]["representatives"][0], "张建国");
+    // The list shows them masked (lists mask personal data for all but return-visit staff).
+    let (_, list) = app.get("leader", "/api/v1/appeals?regime=petition").await;
+    let item = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["number"] == num.as_str())
+        .unwrap()
+        .clone();
+    assert!(!item.to_string().contains("张建国"), "{item}");
+    // The intake form: six names refused, the form filled in again with them.
+    let operator = console_session(&app, "operator").await;
+    let r = console_post(
+        &operator,
+        &app,
+        "/appeals/new",
+        &[
+            ("channel", "in_person"),
+            ("kind", "petition_claim"),
+            ("urgency", "normal"),
+            ("title", "征地补偿款发放"),
+            ("content", "村民集体反映征地补偿款迟迟未发放到位。"),
+            ("group_people", "25"),
+            (
+                "group_representatives",
+                "张一、李二、王三、刘四、陈五、赵六",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("代表人数不超过5人") && page.contains("张一、李二、王三、刘四、陈五、赵六"),
+        "{page}"
+    );
+}
