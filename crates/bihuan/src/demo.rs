@@ -834,22 +834,22 @@ fn one_appeal(
     let group = (kind.regime() == bihuan_domain::Regime::Petition
         && channel == Channel::InPerson
         && id.0.is_multiple_of(8))
-        .then(|| {
-            let n = 2 + (id.0 % 4) as usize;
-            bihuan_domain::lifecycle::GroupVisit {
-                people: 6 + (id.0 % 37) as u32,
-                representatives: (0..n)
-                    .map(|k| {
-                        let x = id.0 as usize / 8 + k * 7;
-                        format!(
-                            "{}{}",
-                            SURNAMES[x % SURNAMES.len()],
-                            GIVEN[(x / 3) % GIVEN.len()]
-                        )
-                    })
-                    .collect(),
-            }
-        });
+    .then(|| {
+        let n = 2 + (id.0 % 4) as usize;
+        bihuan_domain::lifecycle::GroupVisit {
+            people: 6 + (id.0 % 37) as u32,
+            representatives: (0..n)
+                .map(|k| {
+                    let x = id.0 as usize / 8 + k * 7;
+                    format!(
+                        "{}{}",
+                        SURNAMES[x % SURNAMES.len()],
+                        GIVEN[(x / 3) % GIVEN.len()]
+                    )
+                })
+                .collect(),
+        }
+    });
     let new = NewAppeal {
         // Accusations in the demo are against village (community) cadres: the village never
         // receives them (villages do not handle appeals, and the domain would refuse it anyway).
