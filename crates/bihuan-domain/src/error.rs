@@ -130,6 +130,7 @@ pub fn field_label(field: &str) -> &str {
         "regime" => "事项类别",
         "hearing" => "听证",
         "group" => "集体访",
+        "forwarded_from" => "来源",
         "group.people" => "来访人数",
         "group.representatives" => "代表",
         "redispatch" => "改派单位",

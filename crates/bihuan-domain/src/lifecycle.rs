@@ -442,6 +442,30 @@ pub struct NewAppeal {
     /// (信访工作条例 Art 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupVisit>,
+    /// A petition forwarded to the county by a higher level's 信访 office (转送), and which.
+    /// Lodged with the province or the State Bureau about a county matter, it is 越级信访
+    /// (信访工作条例 Art 19: to the body with the power to handle it, or the one above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<ForwardedFrom>,
+}
+
+simple_enum! {
+    /// The higher level a petition was lodged with before it was forwarded to the county.
+    ForwardedFrom {
+        /// 市级: the level directly above, where Art 19 allows a petition to be lodged.
+        City => "市级转送",
+        /// 省级: over the level above.
+        Province => "省级转送",
+        /// 国家信访局.
+        National => "国家信访局转送",
+    }
+}
+
+impl ForwardedFrom {
+    /// Lodged above the level directly over the county (越级, Art 19).
+    pub fn is_over_level(self) -> bool {
+        matches!(self, ForwardedFrom::Province | ForwardedFrom::National)
+    }
 }
 
 /// 集体访 (信访工作条例 Art 20): people who raise one matter together in person choose
@@ -1295,8 +1319,9 @@ impl Serialize for Stored<&Appeal> {
             hearings,
             declined,
             group,
+            forwarded_from,
         } = self.0;
-        let mut st = s.serialize_struct("Appeal", 52)?;
+        let mut st = s.serialize_struct("Appeal", 53)?;
         st.serialize_field("id", id)?;
         st.serialize_field("number", number)?;
         st.serialize_field("version", version)?;
@@ -1351,6 +1376,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "hearings", hearings)?;
         sparse(&mut st, "declined", declined)?;
         sparse(&mut st, "group", group)?;
+        sparse(&mut st, "forwarded_from", forwarded_from)?;
         st.end()
     }
 }
@@ -1476,6 +1502,9 @@ pub struct Appeal {
     /// 集体访 (Art 20).
     #[serde(default)]
     pub group: Option<GroupVisit>,
+    /// 上级转送; 越级 when from above the level over the county (Art 19).
+    #[serde(default)]
+    pub forwarded_from: Option<ForwardedFrom>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -1679,6 +1708,12 @@ impl Appeal {
                 "只有检举控告类信访事项可以填写被检举控告的单位",
             ));
         }
+        if new.forwarded_from.is_some() && new.kind.regime() != Regime::Petition {
+            return Err(DomainError::invalid(
+                "forwarded_from",
+                "上级转送只用于信访事项，请选择信访类别",
+            ));
+        }
         if let Some(g) = &new.group {
             if new.kind.regime() != Regime::Petition {
                 return Err(DomainError::invalid(
@@ -1797,6 +1832,7 @@ impl Appeal {
             hearings: vec![],
             declined: None,
             group: appeal.group.clone(),
+            forwarded_from: appeal.forwarded_from,
         })
     }
 
@@ -2068,6 +2104,7 @@ impl Appeal {
             citizen: self.citizen.clone(),
             accused_units: self.accused_units.clone(),
             group: self.group.clone(),
+            forwarded_from: None,
         };
         text("content", &new.content, true, MAX_TEXT + 200)?;
         let cal = ctx.calendar;

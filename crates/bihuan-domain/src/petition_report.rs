@@ -110,6 +110,12 @@ pub struct AnnualReport {
     /// 重复信访: first petitions of the year by a petitioner who had already had a petition on
     /// the same matter (category) accepted in the 365 days before.
     pub repeat_petitions: u64,
+    /// First petitions of the year forwarded from a higher level (上级转送), and of those the
+    /// 越级信访: lodged with the province or the State Bureau (Art 19).
+    pub forwarded: u64,
+    pub over_level: u64,
+    /// 越级信访 by the unit that handled them, most first.
+    pub over_level_units: Vec<CountLine>,
     /// 集体访 (Art 20) among the first petitions of the year, and the people who came.
     pub group_visits: u64,
     pub group_people: u64,
@@ -283,6 +289,18 @@ pub fn annual(year: i32, petitions: &[Appeal], now: Instant) -> Option<AnnualRep
         recheck: reviews(&all, ReviewStage::Recheck, &period),
         rereview: reviews(&all, ReviewStage::Rereview, &period),
         repeat_petitions,
+        forwarded: first.iter().filter(|a| a.forwarded_from.is_some()).count() as u64,
+        over_level: first
+            .iter()
+            .filter(|a| a.forwarded_from.is_some_and(|f| f.is_over_level()))
+            .count() as u64,
+        over_level_units: lines(
+            first
+                .iter()
+                .filter(|a| a.forwarded_from.is_some_and(|f| f.is_over_level()))
+                .filter_map(|a| a.lead),
+            |_| String::new(),
+        ),
         group_visits: first.iter().filter(|a| a.group.is_some()).count() as u64,
         group_people: first
             .iter()

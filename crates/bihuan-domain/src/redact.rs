@@ -92,6 +92,7 @@ impl Redact for NewAppeal {
             citizen,
             accused_units,
             group,
+            forwarded_from,
         } = self;
         NewAppeal {
             channel: *channel,
@@ -104,6 +105,7 @@ impl Redact for NewAppeal {
             citizen: citizen.redacted(),
             accused_units: accused_units.clone(),
             group: group.as_ref().map(Redact::redacted),
+            forwarded_from: *forwarded_from,
         }
     }
 }
@@ -354,6 +356,7 @@ impl Redact for Appeal {
             hearings,
             declined,
             group,
+            forwarded_from,
         } = self;
         Appeal {
             id: *id,
@@ -413,6 +416,7 @@ impl Redact for Appeal {
             hearings: hearings.iter().map(Redact::redacted).collect(),
             declined: declined.as_ref().map(Redact::redacted),
             group: group.as_ref().map(Redact::redacted),
+            forwarded_from: *forwarded_from,
         }
     }
 }

@@ -28,6 +28,7 @@ fn every_event() -> Vec<Event> {
     let new = NewAppeal {
         accused_units: vec![],
         group: None,
+        forwarded_from: None,
         channel: Channel::Hotline,
         kind: Kind::Complaint,
         urgency: Urgency::Normal,

@@ -333,6 +333,7 @@ fn new_appeal(state: &AppState, f: &Fields) -> Result<NewAppeal, String> {
     Ok(NewAppeal {
         accused_units: vec![],
         group: None,
+        forwarded_from: None,
         channel: if opt("organisation").is_some() {
             Channel::EnterpriseService
         } else {

@@ -160,6 +160,8 @@ pub struct AppealSummary {
     pub review: Option<bihuan_domain::lifecycle::ReviewOf>,
     /// 集体访: how many came, and their representatives (信访工作条例 Art 20).
     pub group: Option<bihuan_domain::lifecycle::GroupVisit>,
+    /// 上级转送 (越级 when from the province or the State Bureau, Art 19).
+    pub forwarded_from: Option<bihuan_domain::lifecycle::ForwardedFrom>,
     #[serde(flatten)]
     pub standing: Standing,
 }
@@ -227,6 +229,7 @@ impl AppealSummary {
             hearings: _,
             declined: _,
             group,
+            forwarded_from,
         } = disclosure.appeal(a);
         AppealSummary {
             id,
@@ -274,6 +277,7 @@ impl AppealSummary {
             duplicates,
             review,
             group,
+            forwarded_from,
             standing,
         }
     }

@@ -859,6 +859,16 @@ fn one_appeal(
             vec![]
         },
         group,
+        // Some letters reach the county forwarded from above (上级转送): most from the city, a
+        // few from the province or the State Bureau (越级), chosen from the id as above.
+        forwarded_from: (kind.regime() == bihuan_domain::Regime::Petition
+            && channel == Channel::Letter
+            && id.0 % 5 == 1)
+            .then_some(match id.0 % 7 {
+                0 | 1 => bihuan_domain::lifecycle::ForwardedFrom::Province,
+                2 => bihuan_domain::lifecycle::ForwardedFrom::National,
+                _ => bihuan_domain::lifecycle::ForwardedFrom::City,
+            }),
         channel,
         kind,
         urgency,
@@ -1617,6 +1627,7 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             citizen: original.citizen.clone(),
             accused_units: original.accused_units.clone(),
             group: None,
+            forwarded_from: None,
         };
         let Ok(r) = store.register(new, centre.clone(), at, None).await else {
             continue;
@@ -1713,6 +1724,7 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             },
             accused_units: vec![],
             group: None,
+            forwarded_from: None,
         };
         let Ok(r) = store.register(new, centre.clone(), at, None).await else {
             continue;

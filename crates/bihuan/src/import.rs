@@ -294,6 +294,7 @@ pub async fn import(
                 NewAppeal {
                     accused_units: vec![],
                     group: None,
+                    forwarded_from: None,
                     channel,
                     kind,
                     urgency: Urgency::Normal,

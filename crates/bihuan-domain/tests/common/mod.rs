@@ -116,6 +116,7 @@ pub fn new_appeal(kind: Kind) -> NewAppeal {
     NewAppeal {
         accused_units: vec![],
         group: None,
+        forwarded_from: None,
         channel: Channel::Hotline,
         kind,
         urgency: Urgency::Normal,

@@ -662,6 +662,7 @@ pub(super) async fn render_detail(
                 dt { "分类" } dd { (a.category.and_then(|x| cat.categories.path_name(x)).unwrap_or_else(|| "—".into())) }
                 dt { "地点" } dd { (unit_name(&cat, a.place.township)) " " (a.place.address) }
                 dt { "诉求人" } dd { (name) " " (phone) @if let Some(o) = &a.citizen.organisation { " · " (o) } }
+                @if let Some(f) = a.forwarded_from { dt { "来源" } dd { (f.label()) @if f.is_over_level() { " " span.badge.overdue { "越级信访" } } } }
                 @if let Some(g) = disclosure.appeal(&a).group { dt { "集体访" } dd { (g.people) " 人来访，推选代表 " (g.representatives.len()) " 人：" (g.representatives.join("、")) } }
                 dt { "登记" } dd { (format_local(a.registered_at)) }
                 dt { "主办单位" } dd { (unit_name(&cat, a.lead)) }

@@ -103,6 +103,17 @@ pub(super) fn new_form(
                     }
                     @if let Some(e) = err("accused_units") { span.field-error { (e) } }
                 }
+                div {
+                    label for="forwarded_from" { "来源（信访事项）" }
+                    select #forwarded_from name="forwarded_from" class=(inv("forwarded_from")) {
+                        option value="" { "本级受理" }
+                        @for f in bihuan_domain::lifecycle::ForwardedFrom::ALL {
+                            @let code = serde_json::to_value(f).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default();
+                            option value=(code) selected[v("forwarded_from") == code] { (f.label()) @if f.is_over_level() { "（越级）" } }
+                        }
+                    }
+                    @if let Some(e) = err("forwarded_from") { span.field-error { (e) } }
+                }
                 details.group open[!v("group_people").is_empty() || errors.keys().any(|k| k.starts_with("group"))] {
                     summary { "集体访：多人走访提出共同的信访事项（选填）" }
                     p.small.muted { "多人走访的，应当推选代表，代表人数不超过5人（信访工作条例第二十条）。只用于信访事项。" }
@@ -228,6 +239,7 @@ pub(super) async fn new_submit(
         "citizen": {"name": Some(field(&f, "citizen_name")).filter(|s| !s.is_empty()), "phone": phone},
         "accused_units": fields_all(&f, "accused_units").filter_map(|s| s.parse::<u32>().ok()).collect::<Vec<_>>(),
         "group": group,
+        "forwarded_from": Some(field(&f, "forwarded_from")).filter(|s| !s.is_empty()),
     });
     let new = match serde_json::from_value(body) {
         Ok(n) => n,

@@ -302,12 +302,15 @@ pub(super) async fn print_petition_report(
                 h1 { (county) (year) "年信访工作年度报告" }
                 p.meta { "依据《信访工作条例》第四十一条，由系统根据信访事项的办理记录生成，截至 " (format_local(now)) "。" }
                 h2 { "一、信访总量" }
-                p { "全年登记信访事项 " strong #volume { (r.volume) } " 件次（含复查、复核请求 " (r.recheck.requested + r.rereview.requested) " 件），上年同期 " (r.previous_volume) " 件次，" (change) "。其中集体访 " (r.group_visits) " 批 " (r.group_people) " 人次，重复信访 " (r.repeat_petitions) " 件（同一信访人就已受理的同一事项再次信访）；年末尚在办理 " (r.open_at_end) " 件。" }
+                p { "全年登记信访事项 " strong #volume { (r.volume) } " 件次（含复查、复核请求 " (r.recheck.requested + r.rereview.requested) " 件），上年同期 " (r.previous_volume) " 件次，" (change) "。其中上级转送 " (r.forwarded) " 件（越级信访 " (r.over_level) " 件，即向省级或国家信访局提出的本县事项），集体访 " (r.group_visits) " 批 " (r.group_people) " 人次，重复信访 " (r.repeat_petitions) " 件（同一信访人就已受理的同一事项再次信访）；年末尚在办理 " (r.open_at_end) " 件。" }
                 table.fields { tbody {
                     tr { th { "按类别" } td { @for l in &r.by_kind { (l.label) " " (l.count) " 件　" } } }
                     tr { th { "按渠道" } td { @for l in &r.by_channel { (l.label) " " (l.count) " 件　" } } }
                     tr { th { "按月份" } td { @for (i, n) in r.by_month.iter().enumerate() { (i + 1) "月 " (n) "　" } } }
                 } }
+                @if !r.over_level_units.is_empty() {
+                    p { "越级信访较多的单位：" @for l in r.over_level_units.iter().take(5) { (l.key.parse::<u32>().ok().map(|u| unit_name(&cat, Some(bihuan_domain::org::UnitId(u)))).unwrap_or_default()) " " (l.count) " 件　" } }
+                }
                 h2 { "二、受理和办理" }
                 table.fields { tbody {
                     tr { th { "受理" } td { (r.accepted) " 件" } }
@@ -332,7 +335,7 @@ pub(super) async fn print_petition_report(
                         tr { td { (l.key.parse::<u32>().ok().and_then(|id| cat.categories.path_name(bihuan_domain::category::CategoryId(id))).unwrap_or_else(|| "未分类".into())) } td { (l.count) } }
                     } }
                 }
-                p.small { "口径：件次按登记时间计；受理、办结按期按各期限所在期间计；越级信访须在登记时注明来源，本报告尚不统计。" }
+                p.small { "口径：件次按登记时间计；受理、办结按期按各期限所在期间计；上级转送的来源在登记时注明；越级信访按向省级或国家信访局提出计（信访工作条例第十九条）。" }
                 p.seal { (county) "信访工作联席会议办公室" }
             }
         },

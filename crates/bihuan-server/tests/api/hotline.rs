@@ -1647,7 +1647,28 @@ pub async fn a_group_visit_is_registered_with_at_most_five_representatives(app: 
     assert_eq!(e["field"], "group.representatives", "{e}");
     assert!(e["message"].as_str().unwrap().contains("第二十条"), "{e}");
     p["group"]["representatives"] = json!(["张建国", "李秀英", "王志强"]);
+    // Lodged with the province first (越级, Art 19) and forwarded down.
+    p["forwarded_from"] = json!("province");
     let num = n(&app.register(&p).await);
+    let (_, r) = app.get("leader", "/api/v1/reports/petitions/2026").await;
+    assert_eq!(
+        (r["forwarded"].as_u64(), r["over_level"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(
+        (r["group_visits"].as_u64(), r["group_people"].as_u64()),
+        (Some(1), Some(40)),
+        "{r}"
+    );
+    let mut hotline = new_appeal();
+    hotline["forwarded_from"] = json!("city");
+    let (s, e) = app.post("operator", "/api/v1/appeals", &hotline).await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("forwarded_from")),
+        "{e}"
+    );
     let (_, a) = app
         .get("dispatcher", &format!("/api/v1/appeals/{num}"))
         .await;
