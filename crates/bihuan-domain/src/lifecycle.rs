@@ -1881,14 +1881,7 @@ impl Appeal {
         expected_version: Option<u64>,
         ctx: Context<'_>,
     ) -> Result<(Appeal, Vec<EventRecord>), DomainError> {
-        if let Some(v) = expected_version {
-            if v != self.version {
-                return Err(DomainError::VersionConflict {
-                    expected: v,
-                    current: self.version,
-                });
-            }
-        }
+        self.check_version(expected_version)?;
         let events = self.decide(command, actor, at, ctx)?;
         let mut next = self.clone();
         let mut records = Vec::with_capacity(events.len());
@@ -1904,6 +1897,18 @@ impl Appeal {
             records.push(record);
         }
         Ok((next, records))
+    }
+
+    /// The version the client saw must be the current one (`None`: an internal caller that
+    /// holds the current state).
+    fn check_version(&self, expected: Option<u64>) -> Result<(), DomainError> {
+        match expected {
+            Some(v) if v != self.version => Err(DomainError::VersionConflict {
+                expected: v,
+                current: self.version,
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn is_lead(&self, actor: &Actor) -> bool {
@@ -2022,14 +2027,7 @@ impl Appeal {
         expected_version: Option<u64>,
         ctx: Context<'_>,
     ) -> Result<PreparedReview, DomainError> {
-        if let Some(v) = expected_version {
-            if v != self.version {
-                return Err(DomainError::VersionConflict {
-                    expected: v,
-                    current: self.version,
-                });
-            }
-        }
+        self.check_version(expected_version)?;
         self.guard(Action::RequestReview, actor, at, ctx)?;
         let (stage, doc, closes) = self.review_window(ctx.calendar)?;
         text("request", &req.request, true, MAX_TEXT)?;

@@ -237,7 +237,6 @@ pub fn annual(year: i32, petitions: &[Appeal], now: Instant) -> Option<AnnualRep
         })
         .count() as u64;
     let index = metrics::RepeatIndex::new(&all);
-    let first_owned: Vec<Appeal> = all.iter().filter(|a| a.review.is_none()).cloned().collect();
     let mut units: Vec<UnitLine> = counted(first.iter().filter_map(|a| a.lead))
         .into_iter()
         .take(10)
@@ -279,8 +278,9 @@ pub fn annual(year: i32, petitions: &[Appeal], now: Instant) -> Option<AnnualRep
         ),
         timely_acceptance: metrics::timely_acceptance(all.iter(), Scope::All, &period, now),
         on_time_completion: metrics::on_time_completion(all.iter(), Scope::All, &period, now),
+        // Review cases are left out by the formula itself (`counts_for_one_shot`).
         first_one_shot: metrics::one_shot_resolution_among(
-            first_owned.iter(),
+            all.iter(),
             &index,
             Scope::All,
             &period,
