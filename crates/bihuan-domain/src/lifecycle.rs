@@ -2610,6 +2610,14 @@ impl Appeal {
                 }
             }
             Action::RequestReview => {
+                // Only an opinion that stands is reviewed: not while the case is being redone
+                // or is back with the centre.
+                if !matches!(
+                    self.status,
+                    Status::Replied | Status::Visited | Status::Closed
+                ) {
+                    return Err(self.illegal(name));
+                }
                 self.review_window(ctx.calendar)?;
             }
             Action::StartHearing | Action::EndHearing => {

@@ -304,6 +304,27 @@ proptest! {
     }
 }
 
+/// CI found this walk: an opinion received, the case redone and sent back to the centre, and a
+/// review offered of an opinion that no longer stood.
+#[test]
+fn no_review_is_offered_while_the_opinion_is_being_redone() {
+    walk(
+        Kind::PetitionOpinion,
+        &[
+            2_834_969_242,
+            813_607_341,
+            140_826_911,
+            1_784_749_071,
+            1_273_434_929,
+            2_664_104_752,
+            2_394_684_966,
+            2_068_118_722,
+            4_252_262_434,
+            760_549_107,
+        ],
+    );
+}
+
 #[test]
 fn every_status_is_reached_by_some_walk() {
     // The walks above must not stop at registration: a fixed set of seeds reaches every status.
