@@ -447,6 +447,61 @@ pub struct NewAppeal {
     /// (信访工作条例 Art 19: to the body with the power to handle it, or the one above).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarded_from: Option<ForwardedFrom>,
+    /// 重复信访: a petition about a matter already accepted, here or at another level
+    /// (信访工作条例 Art 19). The registration use case links the same petitioner's earlier
+    /// accepted petition on the same matter when it finds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<RepeatOf>,
+}
+
+/// What a repeat petition repeats: an earlier petition on record here, or one accepted
+/// elsewhere (another level or body), as the registrar was told — or both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatOf {
+    /// The earlier accepted petition here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub earlier: Option<AppealNumber>,
+    /// Where else it was accepted, e.g. 市信访局（2026年5月）.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<String>,
+}
+
+/// How long after an accepted petition the same petitioner's petition on the same matter is
+/// still its repeat (our rule; the regulation names no span).
+pub const REPEAT_SPAN_DAYS: i64 = 365;
+
+/// The earlier petition a new petition repeats (重复信访, Art 19), among `earlier`: the same
+/// petitioner ([`Citizen::identity_key`]) on the same matter (category), accepted (signed for,
+/// not declined; review cases are not first petitions), registered in the
+/// [`REPEAT_SPAN_DAYS`] before `at` — the latest such. `None` for a hotline appeal, or without
+/// a petitioner's identity or a category.
+pub fn repeated_petition<'a>(
+    new: &NewAppeal,
+    at: Instant,
+    earlier: impl IntoIterator<Item = &'a Appeal>,
+) -> Option<&'a Appeal> {
+    if new.kind.regime() != Regime::Petition {
+        return None;
+    }
+    let who = new.citizen.identity_key()?;
+    let matter = new.category?;
+    let from = at - chrono::Duration::days(REPEAT_SPAN_DAYS);
+    earlier
+        .into_iter()
+        .filter(|a| {
+            a.regime == Regime::Petition
+                && a.status != Status::Merged
+                && a.review.is_none()
+                && a.declined.is_none()
+                && a.signed_at.is_some()
+                && a.category == Some(matter)
+                && a.registered_at < at
+                && a.registered_at >= from
+                && a.citizen.identity_key().as_deref() == Some(who.as_str())
+        })
+        .max_by_key(|a| (a.registered_at, a.id))
 }
 
 simple_enum! {
@@ -1320,8 +1375,9 @@ impl Serialize for Stored<&Appeal> {
             declined,
             group,
             forwarded_from,
+            repeat_of,
         } = self.0;
-        let mut st = s.serialize_struct("Appeal", 53)?;
+        let mut st = s.serialize_struct("Appeal", 54)?;
         st.serialize_field("id", id)?;
         st.serialize_field("number", number)?;
         st.serialize_field("version", version)?;
@@ -1377,6 +1433,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "declined", declined)?;
         sparse(&mut st, "group", group)?;
         sparse(&mut st, "forwarded_from", forwarded_from)?;
+        sparse(&mut st, "repeat_of", repeat_of)?;
         st.end()
     }
 }
@@ -1505,6 +1562,9 @@ pub struct Appeal {
     /// 上级转送; 越级 when from above the level over the county (Art 19).
     #[serde(default)]
     pub forwarded_from: Option<ForwardedFrom>,
+    /// 重复信访 (Art 19): the earlier accepted petition, here or elsewhere.
+    #[serde(default)]
+    pub repeat_of: Option<RepeatOf>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -1714,6 +1774,23 @@ impl Appeal {
                 "上级转送只用于信访事项，请选择信访类别",
             ));
         }
+        if let Some(r) = &new.repeat_of {
+            if new.kind.regime() != Regime::Petition {
+                return Err(DomainError::invalid(
+                    "repeat_of",
+                    "重复信访只用于信访事项，请选择信访类别",
+                ));
+            }
+            if let Some(e) = &r.elsewhere {
+                text("repeat_of.elsewhere", e, true, 100)?;
+            }
+            if r.earlier.is_none() && r.elsewhere.is_none() {
+                return Err(DomainError::invalid(
+                    "repeat_of",
+                    "重复信访须写明此前受理的信访事项编号或受理机关",
+                ));
+            }
+        }
         if let Some(g) = &new.group {
             if new.kind.regime() != Regime::Petition {
                 return Err(DomainError::invalid(
@@ -1833,6 +1910,7 @@ impl Appeal {
             declined: None,
             group: appeal.group.clone(),
             forwarded_from: appeal.forwarded_from,
+            repeat_of: appeal.repeat_of.clone(),
         })
     }
 
@@ -1962,6 +2040,16 @@ impl Appeal {
         units.sort_unstable();
         units.dedup();
         units
+    }
+
+    /// 越级信访 (Art 19): lodged with the province or the State Bureau about a county matter.
+    pub fn is_over_level(&self) -> bool {
+        self.forwarded_from.is_some_and(|f| f.is_over_level())
+    }
+
+    /// 重复信访 (Art 19): a petition about a matter already accepted, here or elsewhere.
+    pub fn is_repeat(&self) -> bool {
+        self.repeat_of.is_some()
     }
 
     /// Whether a 复核 hearing is under way (the reply clock stands still).
@@ -2103,6 +2191,7 @@ impl Appeal {
             accused_units: self.accused_units.clone(),
             group: self.group.clone(),
             forwarded_from: None,
+            repeat_of: None,
         };
         text("content", &new.content, true, MAX_TEXT + 200)?;
         let cal = ctx.calendar;

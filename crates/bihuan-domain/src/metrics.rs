@@ -775,6 +775,46 @@ pub fn volume<'a>(appeals: impl IntoIterator<Item = &'a Appeal>, period: &Period
         .count() as u64
 }
 
+/// 重复信访 (信访工作条例 Art 19): first petitions registered in the period that repeat a
+/// matter already accepted, here or elsewhere ([`Appeal::is_repeat`]); counted for the lead
+/// unit. Merged duplicates and review cases are not new petitions and are left out.
+pub fn repeat_petitions<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    period: &Period,
+) -> u64 {
+    petitions_where(appeals, scope, period, Appeal::is_repeat)
+}
+
+/// 越级信访 (Art 19): first petitions registered in the period that were lodged with the
+/// province or the State Bureau ([`Appeal::is_over_level`]); counted as
+/// [`repeat_petitions`] is.
+pub fn over_level_petitions<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    period: &Period,
+) -> u64 {
+    petitions_where(appeals, scope, period, Appeal::is_over_level)
+}
+
+fn petitions_where<'a>(
+    appeals: impl IntoIterator<Item = &'a Appeal>,
+    scope: Scope,
+    period: &Period,
+    which: fn(&Appeal) -> bool,
+) -> u64 {
+    appeals
+        .into_iter()
+        .filter(|a| {
+            live(a)
+                && a.review.is_none()
+                && scope.unit(a.lead)
+                && period.contains(a.registered_at)
+                && which(a)
+        })
+        .count() as u64
+}
+
 /// Average handling time in working days: for appeals that first reached a reply in the period
 /// after being dispatched, the working time (fractional working days, see
 /// [`Calendar::working_time_between`]) from the first dispatch to the first reply, averaged.

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::category::CategoryId;
 use crate::lifecycle::{Appeal, DeclineGround, ReviewStage, Status};
 use crate::metrics::{self, Period, Rate, Scope};
 use crate::org::UnitId;
@@ -214,28 +213,8 @@ pub fn annual(year: i32, petitions: &[Appeal], now: Instant) -> Option<AnnualRep
     for a in &in_year {
         by_month[local_date(a.registered_at).month0() as usize] += 1;
     }
-    // 重复信访: an earlier accepted petition of the same person on the same matter.
-    let mut accepted_at: BTreeMap<(String, CategoryId), Vec<Instant>> = BTreeMap::new();
-    for a in all
-        .iter()
-        .filter(|a| a.review.is_none() && a.declined.is_none())
-    {
-        if let (Some(k), Some(c), Some(_)) = (a.citizen.identity_key(), a.category, a.signed_at) {
-            accepted_at.entry((k, c)).or_default().push(a.registered_at);
-        }
-    }
-    let year_span = chrono::Duration::days(365);
-    let repeat_petitions = first
-        .iter()
-        .filter(|a| match (a.citizen.identity_key(), a.category) {
-            (Some(k), Some(c)) => accepted_at.get(&(k, c)).is_some_and(|times| {
-                times
-                    .iter()
-                    .any(|t| *t < a.registered_at && *t >= a.registered_at - year_span)
-            }),
-            _ => false,
-        })
-        .count() as u64;
+    // 重复信访: linked at registration to the matter accepted before (Art 19).
+    let repeat_petitions = first.iter().filter(|a| a.is_repeat()).count() as u64;
     let index = metrics::RepeatIndex::new(&all);
     let mut units: Vec<UnitLine> = counted(first.iter().filter_map(|a| a.lead))
         .into_iter()
@@ -290,14 +269,11 @@ pub fn annual(year: i32, petitions: &[Appeal], now: Instant) -> Option<AnnualRep
         rereview: reviews(&all, ReviewStage::Rereview, &period),
         repeat_petitions,
         forwarded: first.iter().filter(|a| a.forwarded_from.is_some()).count() as u64,
-        over_level: first
-            .iter()
-            .filter(|a| a.forwarded_from.is_some_and(|f| f.is_over_level()))
-            .count() as u64,
+        over_level: first.iter().filter(|a| a.is_over_level()).count() as u64,
         over_level_units: lines(
             first
                 .iter()
-                .filter(|a| a.forwarded_from.is_some_and(|f| f.is_over_level()))
+                .filter(|a| a.is_over_level())
                 .filter_map(|a| a.lead),
             |_| String::new(),
         ),

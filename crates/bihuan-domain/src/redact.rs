@@ -93,6 +93,7 @@ impl Redact for NewAppeal {
             accused_units,
             group,
             forwarded_from,
+            repeat_of,
         } = self;
         NewAppeal {
             channel: *channel,
@@ -106,6 +107,8 @@ impl Redact for NewAppeal {
             accused_units: accused_units.clone(),
             group: group.as_ref().map(Redact::redacted),
             forwarded_from: *forwarded_from,
+            // A case number and the name of an office.
+            repeat_of: repeat_of.clone(),
         }
     }
 }
@@ -357,6 +360,7 @@ impl Redact for Appeal {
             declined,
             group,
             forwarded_from,
+            repeat_of,
         } = self;
         Appeal {
             id: *id,
@@ -417,6 +421,7 @@ impl Redact for Appeal {
             declined: declined.as_ref().map(Redact::redacted),
             group: group.as_ref().map(Redact::redacted),
             forwarded_from: *forwarded_from,
+            repeat_of: repeat_of.clone(),
         }
     }
 }

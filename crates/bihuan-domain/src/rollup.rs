@@ -75,14 +75,18 @@ pub enum Metric {
     OverdueFrom,
     /// The day an overdue reply deadline ended — the late reply or the close.
     OverdueUntil,
+    /// 重复信访: a repeat petition by its registration (unit = lead); num = den = 1.
+    Repeat,
+    /// 越级信访: an over-level petition by its registration (unit = lead); num = den = 1.
+    OverLevel,
 }
 
 /// The version of [`facts`]: a store whose rollups were built by another version rebuilds them
 /// when opened. Raise it whenever `facts` counts something new or differently.
-pub const FACTS_VERSION: &str = "4";
+pub const FACTS_VERSION: &str = "5";
 
 impl Metric {
-    pub const ALL: [Metric; 19] = [
+    pub const ALL: [Metric; 21] = [
         Metric::Ta,
         Metric::Otc,
         Metric::RetAll,
@@ -102,6 +106,8 @@ impl Metric {
         Metric::Whistle,
         Metric::OverdueFrom,
         Metric::OverdueUntil,
+        Metric::Repeat,
+        Metric::OverLevel,
     ];
 
     pub fn code(self) -> &'static str {
@@ -125,6 +131,8 @@ impl Metric {
             Metric::Whistle => "whistle",
             Metric::OverdueFrom => "overdue_from",
             Metric::OverdueUntil => "overdue_until",
+            Metric::Repeat => "repeat",
+            Metric::OverLevel => "over_level",
         }
     }
 
@@ -223,6 +231,15 @@ pub fn facts(a: &Appeal, repeated: bool, cal: &Calendar) -> Vec<Fact> {
     }
     if a.status == Status::Merged {
         return out;
+    }
+    // First petitions only: a review case is not a new petition.
+    if a.review.is_none() {
+        if a.is_repeat() {
+            out.push(fact(Metric::Repeat, a.registered_at, a.lead, true));
+        }
+        if a.is_over_level() {
+            out.push(fact(Metric::OverLevel, a.registered_at, a.lead, true));
+        }
     }
     for d in &a.dispatch_rounds {
         if !d.returned {

@@ -679,3 +679,112 @@ fn art_20_a_group_visit_sends_at_most_five_representatives() {
         .iter()
         .all(|n| n.contains('*')));
 }
+
+#[test]
+fn art_19_a_repeat_petition_is_recognised_linked_and_counted() {
+    use bihuan_domain::lifecycle::{repeated_petition, ForwardedFrom, RepeatOf};
+    use bihuan_domain::metrics::{self, Period, Scope};
+    use bihuan_domain::rollup::{self, Metric};
+    let mut w = World::new();
+    // Accepted on 11-03 (signed for) by HOUSING.
+    let accepted = decided(&mut w);
+    // Registered but never signed for: not accepted, so not what a later petition repeats.
+    let unsigned = w.register(Kind::PetitionClaim, at(11, 4, 9));
+    let mut declined = w.register(Kind::PetitionClaim, at(11, 4, 10));
+    declined = w.step(&declined, dispatch(HOUSING), &dispatcher(), at(11, 4, 11));
+    declined = w.step(
+        &declined,
+        Command::Decline {
+            ground: DeclineGround::NotOurRemit,
+            reason: "属于诉讼渠道".into(),
+            route: "请向人民法院起诉".into(),
+            prior: None,
+        },
+        &housing(),
+        at(11, 4, 15),
+    );
+    let pool = [accepted.clone(), unsigned.clone(), declined.clone()];
+    let again = new_appeal(Kind::PetitionClaim);
+    let found = repeated_petition(&again, at(11, 20, 9), &pool).map(|a| a.id);
+    assert_eq!(
+        found,
+        Some(accepted.id),
+        "the accepted petition, not the others"
+    );
+    // Another person, another matter, a hotline call, or a year and a day later: no repeat.
+    let mut other = again.clone();
+    other.citizen.phone = Some(bihuan_domain::Phone::parse("13900000000").unwrap());
+    assert!(repeated_petition(&other, at(11, 20, 9), &pool).is_none());
+    let mut matter = again.clone();
+    matter.category = Some(bihuan_domain::category::CategoryId(999));
+    assert!(repeated_petition(&matter, at(11, 20, 9), &pool).is_none());
+    let mut call = again.clone();
+    call.kind = Kind::Complaint;
+    assert!(repeated_petition(&call, at(11, 20, 9), &pool).is_none());
+    let late = accepted.registered_at + chrono::Duration::days(366);
+    assert!(repeated_petition(&again, late, &pool).is_none());
+    // Before the earlier one was registered it repeats nothing.
+    assert!(repeated_petition(&again, at(11, 1, 9), &pool).is_none());
+
+    // Linked, it is counted once in its registration period for its lead unit, and so is an
+    // over-level one; the facts agree with the formula.
+    let mut linked = again.clone();
+    linked.repeat_of = Some(RepeatOf {
+        earlier: Some(accepted.number),
+        elsewhere: None,
+    });
+    linked.forwarded_from = Some(ForwardedFrom::Province);
+    let (r, _) = w.register_with(linked, at(11, 20, 9));
+    let r = w.step(&r, dispatch(HOUSING), &dispatcher(), at(11, 20, 10));
+    assert!(r.is_repeat() && r.is_over_level());
+    let nov = Period::month(2026, 11).unwrap();
+    let all = [accepted.clone(), unsigned, declined, r.clone()];
+    assert_eq!(metrics::repeat_petitions(&all, Scope::All, &nov), 1);
+    assert_eq!(
+        metrics::repeat_petitions(&all, Scope::Lead(HOUSING), &nov),
+        1
+    );
+    assert_eq!(
+        metrics::repeat_petitions(&all, Scope::Lead(TRANSPORT), &nov),
+        0
+    );
+    assert_eq!(metrics::over_level_petitions(&all, Scope::All, &nov), 1);
+    let dec = Period::month(2026, 12).unwrap();
+    assert_eq!(metrics::repeat_petitions(&all, Scope::All, &dec), 0);
+    let facts: Vec<_> = all
+        .iter()
+        .flat_map(|a| rollup::facts(a, false, &w.cal))
+        .filter(|f| matches!(f.metric, Metric::Repeat | Metric::OverLevel))
+        .collect();
+    assert_eq!(facts.len(), 2, "{facts:?}");
+    assert!(facts
+        .iter()
+        .all(|f| f.unit == Some(HOUSING) && f.day == day(11, 20)));
+
+    // Neither half of the link may be blank, nor may a hotline appeal carry one.
+    let refused = |n: bihuan_domain::lifecycle::NewAppeal| {
+        Appeal::prepare_registration(n, &operator(), at(11, 20, 9), w.ctx())
+            .err()
+            .map(|e| e.message_zh())
+            .unwrap_or_default()
+    };
+    let mut empty = again.clone();
+    empty.repeat_of = Some(RepeatOf {
+        earlier: None,
+        elsewhere: None,
+    });
+    assert!(refused(empty).contains("编号或受理机关"));
+    let mut blank = again.clone();
+    blank.repeat_of = Some(RepeatOf {
+        earlier: None,
+        elsewhere: Some("  ".into()),
+    });
+    assert!(refused(blank).contains("不能为空"));
+    let mut hotline = again;
+    hotline.kind = Kind::Complaint;
+    hotline.repeat_of = Some(RepeatOf {
+        earlier: None,
+        elsewhere: Some("市信访局".into()),
+    });
+    assert!(refused(hotline).contains("信访"));
+}

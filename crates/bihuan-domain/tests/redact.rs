@@ -29,6 +29,7 @@ fn every_event() -> Vec<Event> {
         accused_units: vec![],
         group: None,
         forwarded_from: None,
+        repeat_of: None,
         channel: Channel::Hotline,
         kind: Kind::Complaint,
         urgency: Urgency::Normal,

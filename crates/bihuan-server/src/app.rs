@@ -4,6 +4,7 @@
 //! access log line) lives here, so the two front ends cannot drift apart.
 
 use bihuan_domain::lifecycle::{Action, Appeal, Command, NewAppeal};
+use bihuan_domain::time::Instant;
 use bihuan_domain::ErrorCode;
 use bihuan_store::{AppealRef, Registered};
 use serde_json::Value;
@@ -40,6 +41,7 @@ pub async fn register(
     key: Option<String>,
 ) -> ApiResult<Registered> {
     let now = state.clock.now();
+    let new = link_repeat(state.store.as_ref(), new, now).await?;
     let r = state
         .store
         .register(new, caller.actor.clone(), now, key)
@@ -50,6 +52,62 @@ pub async fn register(
         tracing::info!(appeal = %r.appeal.number, user = caller.user.id.0, "registered");
     }
     Ok(r)
+}
+
+/// 重复信访 (信访工作条例 Art 19): links a new petition to the same petitioner's earlier
+/// accepted petition on the same matter ([`bihuan_domain::lifecycle::repeated_petition`]), or
+/// checks the one the registrar named.
+pub async fn link_repeat(
+    store: &dyn bihuan_store::Store,
+    mut new: NewAppeal,
+    now: Instant,
+) -> ApiResult<NewAppeal> {
+    use bihuan_domain::lifecycle::{repeated_petition, RepeatOf};
+    use bihuan_domain::Regime;
+    if new.kind.regime() != Regime::Petition {
+        return Ok(new);
+    }
+    let named = new.repeat_of.as_ref().and_then(|r| r.earlier);
+    if let Some(number) = named {
+        let refused = || {
+            ApiError::from(bihuan_domain::DomainError::invalid(
+                "repeat_of.earlier",
+                format!("{number} 不是该信访人的信访事项，请核对编号，或改填此前受理机关"),
+            ))
+        };
+        let earlier = match store.appeal(AppealRef::Number(number)).await {
+            Ok(e) => e,
+            Err(bihuan_store::StoreError::NotFound { .. }) => return Err(refused()),
+            Err(e) => return Err(e.into()),
+        };
+        let same = earlier.regime == Regime::Petition
+            && earlier.citizen.identity_key().is_some()
+            && earlier.citizen.identity_key() == new.citizen.identity_key();
+        if !same {
+            return Err(refused());
+        }
+        return Ok(new);
+    }
+    let Some(identity) = new.citizen.identity_key() else {
+        return Ok(new);
+    };
+    if new.category.is_none() {
+        return Ok(new);
+    }
+    let filter = bihuan_store::AppealFilter {
+        citizen: Some(identity),
+        regime: Some(Regime::Petition),
+        ..Default::default()
+    };
+    let page = store.list(filter, None, 200).await?;
+    if let Some(e) = repeated_petition(&new, now, &page.items) {
+        let elsewhere = new.repeat_of.take().and_then(|r| r.elsewhere);
+        new.repeat_of = Some(RepeatOf {
+            earlier: Some(e.number),
+            elsewhere,
+        });
+    }
+    Ok(new)
 }
 
 /// The appeal `key` names, if the caller may act on it.

@@ -64,6 +64,21 @@ fn basis_note(r: &report::Report) -> Markup {
     }
 }
 
+/// The units with repeat or over-level petitions in the period, most first.
+fn petition_units(groups: &[report::Group]) -> Vec<&report::Group> {
+    let mut v: Vec<&report::Group> = groups
+        .iter()
+        .filter(|g| g.rates.repeat_petitions + g.rates.over_level_petitions > 0)
+        .collect();
+    v.sort_by_key(|g| {
+        std::cmp::Reverse((
+            g.rates.repeat_petitions + g.rates.over_level_petitions,
+            g.rates.repeat_petitions,
+        ))
+    });
+    v
+}
+
 fn kpi(label: &str, value: String, href: &str, extra: Markup) -> Markup {
     html! { a.card href=(href) { div.n { (value) } div.l { (label) } div { (extra) } } }
 }
@@ -316,6 +331,26 @@ async fn dashboard(
             (rate_card_of("信访事项及时受理率", p.timely_acceptance, "timely_acceptance", spec, "regime=petition", html! {}))
             (rate_card_of("信访按期办结率", p.on_time_completion, "on_time_completion", spec, "regime=petition", html! {}))
             (rate_card_of("初次信访一次性化解率", p.one_shot, "one_shot", spec, "regime=petition", html! { span.small.muted { "办结后未重办、未请求复查复核、未重复信访" } }))
+            (kpi("重复信访（件）", p.repeat_petitions.to_string(), &report::drill_href("repeat", "den", spec, None, ""), html! { (change(metrics::change(p.repeat_petitions as f64, p_before.repeat_petitions as f64), "同比")) " " span.small.muted { "就已受理的同一事项再次信访" } }))
+            (kpi("越级信访（件）", p.over_level_petitions.to_string(), &report::drill_href("over_level", "den", spec, None, ""), html! { (change(metrics::change(p.over_level_petitions as f64, p_before.over_level_petitions as f64), "同比")) " " span.small.muted { "向省级或国家信访局提出" } }))
+        }
+        @let pet_units = petition_units(&units.groups);
+        @if !pet_units.is_empty() {
+            details.panel #petition-units {
+                summary { "重复信访、越级信访较多的单位（按主办单位，" (pet_units.len()) " 个）" }
+                div.table-wrap { table {
+                    thead { tr { th { "单位" } th { "重复信访" } th { "越级信访" } } }
+                    tbody {
+                        @for g in pet_units.iter().take(10) {
+                            tr {
+                                td { (g.name) }
+                                td { a href=(report::drill_href("repeat", "den", spec, Some(&g.key), "")) { (g.rates.repeat_petitions) } }
+                                td { a href=(report::drill_href("over_level", "den", spec, Some(&g.key), "")) { (g.rates.over_level_petitions) } }
+                            }
+                        }
+                    }
+                } }
+            }
         }
         div.panel { h2 { "近12个月受理量（按渠道）与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {

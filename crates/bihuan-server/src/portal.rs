@@ -334,6 +334,7 @@ fn new_appeal(state: &AppState, f: &Fields) -> Result<NewAppeal, String> {
         accused_units: vec![],
         group: None,
         forwarded_from: None,
+        repeat_of: None,
         channel: if opt("organisation").is_some() {
             Channel::EnterpriseService
         } else {

@@ -133,6 +133,10 @@ pub struct RatesView {
     pub coordination: Option<f64>,
     /// What units are ranked by: the composite score, with the 双考核 score's share.
     pub ranking_score: Option<f64>,
+    /// 重复信访: first petitions registered in the period that repeat an accepted matter.
+    pub repeat_petitions: u64,
+    /// 越级信访: first petitions registered in the period lodged over the level above.
+    pub over_level_petitions: u64,
 }
 
 /// Every rate of one group of appeals.
@@ -157,6 +161,8 @@ pub struct Rates {
     pub whistle: Rate,
     pub coordination: Option<f64>,
     pub ranking_score: Option<f64>,
+    pub repeat_petitions: u64,
+    pub over_level_petitions: u64,
 }
 
 impl Rates {
@@ -214,6 +220,8 @@ pub fn rates(
         whistle: metrics::whistle_resolution(it(), scope, period),
         coordination: None,
         ranking_score: None,
+        repeat_petitions: metrics::repeat_petitions(it(), scope, period),
+        over_level_petitions: metrics::over_level_petitions(it(), scope, period),
     }
     .scored(w)
 }
@@ -244,6 +252,8 @@ pub fn rates_from_sums(s: &bihuan_domain::rollup::Sums, by_unit: bool, w: &Score
         whistle: s.rate(M::Whistle),
         coordination: None,
         ranking_score: None,
+        repeat_petitions: s.count(M::Repeat),
+        over_level_petitions: s.count(M::OverLevel),
     }
     .scored(w)
 }
@@ -282,6 +292,8 @@ pub fn rates_view(r: &Rates) -> RatesView {
         whistle: r.whistle.into(),
         coordination: r.coordination,
         ranking_score: r.ranking_score,
+        repeat_petitions: r.repeat_petitions,
+        over_level_petitions: r.over_level_petitions,
     }
 }
 
@@ -1059,6 +1071,20 @@ pub const DRILLS: &[(&str, &str, &str, Metric, Metric)] = &[
         "已解决",
         Metric::Whistle,
         Metric::Whistle,
+    ),
+    (
+        "repeat",
+        "重复信访",
+        "重复信访",
+        Metric::Repeat,
+        Metric::Repeat,
+    ),
+    (
+        "over_level",
+        "越级信访",
+        "越级信访",
+        Metric::OverLevel,
+        Metric::OverLevel,
     ),
 ];
 

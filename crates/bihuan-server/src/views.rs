@@ -162,6 +162,8 @@ pub struct AppealSummary {
     pub group: Option<bihuan_domain::lifecycle::GroupVisit>,
     /// 上级转送 (越级 when from the province or the State Bureau, Art 19).
     pub forwarded_from: Option<bihuan_domain::lifecycle::ForwardedFrom>,
+    /// 重复信访: the matter accepted before, here or elsewhere (Art 19).
+    pub repeat_of: Option<bihuan_domain::lifecycle::RepeatOf>,
     #[serde(flatten)]
     pub standing: Standing,
 }
@@ -230,6 +232,7 @@ impl AppealSummary {
             declined: _,
             group,
             forwarded_from,
+            repeat_of,
         } = disclosure.appeal(a);
         AppealSummary {
             id,
@@ -278,6 +281,7 @@ impl AppealSummary {
             review,
             group,
             forwarded_from,
+            repeat_of,
             standing,
         }
     }

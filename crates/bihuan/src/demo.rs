@@ -869,6 +869,18 @@ fn one_appeal(
                 2 => bihuan_domain::lifecycle::ForwardedFrom::National,
                 _ => bihuan_domain::lifecycle::ForwardedFrom::City,
             }),
+        // One petition in twelve was accepted before by a higher level or another body
+        // (重复信访, Art 19); the demo's own repeats linked to a case here come later
+        // ([`petitions`]).
+        repeat_of: (kind.regime() == bihuan_domain::Regime::Petition && id.0 % 12 == 7).then(
+            || bihuan_domain::lifecycle::RepeatOf {
+                earlier: None,
+                elsewhere: Some(
+                    ["市信访局", "市人民政府信访接待中心", "省信访局"][(id.0 / 12 % 3) as usize]
+                        .into(),
+                ),
+            },
+        ),
         channel,
         kind,
         urgency,
@@ -1348,16 +1360,20 @@ pub async fn save_filters(store: &Arc<dyn Store>, now: Instant) -> anyhow::Resul
 /// the console writes them: 复查 of opinions the petitioners did not accept (by 县信访局 for the
 /// county government, or by the competent county department for a township's opinion), 复核 of
 /// some 复查 by 县信访局 with one hearing, a later petition on the same matter after a final
-/// 复核 (offered 不再受理), and petitions not accepted (不予受理告知书). Returns how many
-/// review cases it opened and how many petitions it declined.
-pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(usize, usize)> {
+/// 复核 (offered 不再受理), repeat petitions linked to the case accepted before (重复信访), and
+/// petitions not accepted (不予受理告知书). Returns how many review cases it opened, how many
+/// petitions it declined and how many repeats it linked.
+pub async fn petitions(
+    store: &Arc<dyn Store>,
+    now: Instant,
+) -> anyhow::Result<(usize, usize, usize)> {
     use bihuan_domain::lifecycle::{DeclineGround, DocumentKind, ReviewRequest, Status};
     use bihuan_store::AppealFilter;
     let users = store.users().await?;
     let catalog = store.catalog();
     let org = &catalog.org;
     let Some(office) = org.units().find(|u| u.name == "县信访局").map(|u| u.id) else {
-        return Ok((0, 0));
+        return Ok((0, 0, 0));
     };
     let handler = |unit: UnitId| {
         users
@@ -1366,7 +1382,7 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             .map(|u| catalog.actor(u))
     };
     let Some(centre) = actor_of(&users, &catalog, "dispatch1") else {
-        return Ok((0, 0));
+        return Ok((0, 0, 0));
     };
     let departments: Vec<UnitId> = org
         .units()
@@ -1400,6 +1416,15 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
     });
     closed.sort_by_key(|a| a.registered_at);
     let step = closed.len().max(1) / 18;
+    // The petitioners who write again on the same matter (重复信访): others than those asking
+    // for a review, taken between them.
+    let again: Vec<Appeal> = closed
+        .iter()
+        .skip(step.max(2) / 2)
+        .step_by(step.max(1))
+        .take(14)
+        .cloned()
+        .collect();
     let chosen: Vec<Appeal> = closed.into_iter().step_by(step.max(1)).take(18).collect();
     let reply = |outcome| {
         Command::Reply(Reply {
@@ -1628,6 +1653,11 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             accused_units: original.accused_units.clone(),
             group: None,
             forwarded_from: None,
+            repeat_of: None,
+        };
+        // Linked to the matter accepted before, as the registration use case links it.
+        let Ok(new) = bihuan_server::app::link_repeat(store.as_ref(), new, at).await else {
+            continue;
         };
         let Ok(r) = store.register(new, centre.clone(), at, None).await else {
             continue;
@@ -1668,6 +1698,82 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
                     .is_ok();
                 declined += usize::from(ok);
             }
+        }
+    }
+    // 重复信访 (Art 19): petitioners not satisfied with an opinion write or come again on the
+    // same matter two to six weeks after the close; each is linked to the case accepted before
+    // (the registration use case's rule) and goes to the same unit, which signs for it.
+    let mut repeats = 0;
+    for (k, original) in again.iter().enumerate() {
+        let (Some(closed), Some(lead)) = (original.closed_at, original.lead) else {
+            continue;
+        };
+        let at = later(day(closed, 14 + 3 * k as i64), 0.4);
+        if at >= now {
+            continue;
+        }
+        let new = NewAppeal {
+            channel: if k % 3 == 0 {
+                Channel::InPerson
+            } else {
+                Channel::Letter
+            },
+            kind: original.kind,
+            urgency: original.urgency,
+            category: original.category,
+            title: format!("再次反映：{}", original.title)
+                .chars()
+                .take(200)
+                .collect(),
+            content: format!(
+                "信访人称前次答复后问题仍未解决，再次反映：{}",
+                original.content
+            ),
+            place: original.place.clone(),
+            citizen: original.citizen.clone(),
+            accused_units: original.accused_units.clone(),
+            group: None,
+            forwarded_from: None,
+            repeat_of: None,
+        };
+        let Ok(new) = bihuan_server::app::link_repeat(store.as_ref(), new, at).await else {
+            continue;
+        };
+        let Ok(r) = store.register(new, centre.clone(), at, None).await else {
+            continue;
+        };
+        repeats += usize::from(r.appeal.is_repeat());
+        let t = at + Duration::hours(2);
+        if t >= now {
+            continue;
+        }
+        let Ok(d) = store
+            .act(
+                AppealRef::Id(r.appeal.id),
+                Command::Dispatch {
+                    lead,
+                    assisting: vec![],
+                    note: "同一信访人就同一事项再次信访，请结合前次办理情况处理".into(),
+                },
+                centre.clone(),
+                t,
+                None,
+            )
+            .await
+        else {
+            continue;
+        };
+        let t = later(day(t, 1), 0.3);
+        if let (Some(h), true) = (handler(lead), t < now) {
+            let _ = store
+                .act(
+                    AppealRef::Id(d.id),
+                    Command::Sign { owner: None },
+                    h,
+                    t,
+                    None,
+                )
+                .await;
         }
     }
     // Petitions outside the remit, declined with where to go (Arts 23, 31): letters of the
@@ -1725,6 +1831,7 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             accused_units: vec![],
             group: None,
             forwarded_from: None,
+            repeat_of: None,
         };
         let Ok(r) = store.register(new, centre.clone(), at, None).await else {
             continue;
@@ -1760,5 +1867,5 @@ pub async fn petitions(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(
             .is_ok();
         declined += usize::from(ok);
     }
-    Ok((opened, declined))
+    Ok((opened, declined, repeats))
 }

@@ -295,6 +295,7 @@ pub async fn import(
                     accused_units: vec![],
                     group: None,
                     forwarded_from: None,
+                    repeat_of: None,
                     channel,
                     kind,
                     urgency: Urgency::Normal,

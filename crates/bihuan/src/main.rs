@@ -516,8 +516,10 @@ async fn run(cmd: Top) -> Result<String> {
                 };
                 let n = demo::generate(&store, &county, appeals, now, 2026).await?;
                 demo::save_filters(&store, now).await?;
-                let (reviews, declined) = demo::petitions(&store, now).await?;
-                eprintln!("信访事项：复查、复核案件 {reviews} 件，不予受理 {declined} 件");
+                let (reviews, declined, repeats) = demo::petitions(&store, now).await?;
+                eprintln!(
+                    "信访事项：复查、复核案件 {reviews} 件，不予受理 {declined} 件，重复信访（关联前次）{repeats} 件"
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

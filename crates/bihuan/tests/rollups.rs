@@ -59,6 +59,11 @@ fn same(label: &str, a: &Rates, b: &Rates) {
     assert_eq!(a.assist, b.assist, "{label}: 协办意见及时");
     assert_eq!(a.whistle, b.whistle, "{label}: 吹哨解决");
     assert_eq!(a.overdue, b.overdue, "{label}: 期末超期");
+    assert_eq!(a.repeat_petitions, b.repeat_petitions, "{label}: 重复信访");
+    assert_eq!(
+        a.over_level_petitions, b.over_level_petitions,
+        "{label}: 越级信访"
+    );
     match (a.average_handling_days, b.average_handling_days) {
         (Some(x), Some(y)) => assert!((x - y).abs() < 1e-5, "{label}: 办理时长 {x} vs {y}"),
         (x, y) => assert_eq!(x, y, "{label}: 办理时长"),

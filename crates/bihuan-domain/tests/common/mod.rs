@@ -117,6 +117,7 @@ pub fn new_appeal(kind: Kind) -> NewAppeal {
         accused_units: vec![],
         group: None,
         forwarded_from: None,
+        repeat_of: None,
         channel: Channel::Hotline,
         kind,
         urgency: Urgency::Normal,

@@ -663,6 +663,15 @@ pub(super) async fn render_detail(
                 dt { "地点" } dd { (unit_name(&cat, a.place.township)) " " (a.place.address) }
                 dt { "诉求人" } dd { (name) " " (phone) @if let Some(o) = &a.citizen.organisation { " · " (o) } }
                 @if let Some(f) = a.forwarded_from { dt { "来源" } dd { (f.label()) @if f.is_over_level() { " " span.badge.overdue { "越级信访" } } } }
+                @if let Some(r) = &a.repeat_of {
+                    dt { "重复信访" }
+                    dd {
+                        span.badge.overdue { "重复信访" } " "
+                        @if let Some(n) = r.earlier { "此前受理：" a href={"/appeals/" (n)} { (n) } }
+                        @if r.earlier.is_some() && r.elsewhere.is_some() { "；" }
+                        @if let Some(e) = &r.elsewhere { "此前受理机关：" (e) }
+                    }
+                }
                 @if let Some(g) = disclosure.appeal(&a).group { dt { "集体访" } dd { (g.people) " 人来访，推选代表 " (g.representatives.len()) " 人：" (g.representatives.join("、")) } }
                 dt { "登记" } dd { (format_local(a.registered_at)) }
                 dt { "主办单位" } dd { (unit_name(&cat, a.lead)) }

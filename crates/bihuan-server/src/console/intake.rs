@@ -114,6 +114,15 @@ pub(super) fn new_form(
                     }
                     @if let Some(e) = err("forwarded_from") { span.field-error { (e) } }
                 }
+                details.repeat open[!v("repeat_earlier").is_empty() || !v("repeat_elsewhere").is_empty() || errors.keys().any(|k| k.starts_with("repeat_of"))] {
+                    summary { "重复信访：此前已受理过同一事项（选填）" }
+                    p.small.muted { "同一信访人此前在本县已受理的同一事项，登记时自动关联；在其他机关或上级已受理的，请写明受理机关（信访工作条例第十九条）。" }
+                    div.row {
+                        div { label for="repeat_earlier" { "此前信访事项编号" } input #repeat_earlier type="text" name="repeat_earlier" placeholder="如 2026-11-000123" value=(v("repeat_earlier")) class=(inv("repeat_of.earlier")); }
+                        div { label for="repeat_elsewhere" { "此前受理机关" } input #repeat_elsewhere type="text" name="repeat_elsewhere" maxlength="100" placeholder="如 市信访局（2026年5月）" value=(v("repeat_elsewhere")) class=(inv("repeat_of.elsewhere")); }
+                    }
+                    @if let Some(e) = err("repeat_of").or(err("repeat_of.earlier")).or(err("repeat_of.elsewhere")) { span.field-error { (e) } }
+                }
                 details.group open[!v("group_people").is_empty() || errors.keys().any(|k| k.starts_with("group"))] {
                     summary { "集体访：多人走访提出共同的信访事项（选填）" }
                     p.small.muted { "多人走访的，应当推选代表，代表人数不超过5人（信访工作条例第二十条）。只用于信访事项。" }
@@ -216,6 +225,27 @@ pub(super) async fn new_submit(
             }
         },
     };
+    let repeat_earlier = field(&f, "repeat_earlier").trim();
+    let repeat_elsewhere = field(&f, "repeat_elsewhere").trim();
+    let earlier = match repeat_earlier {
+        "" => None,
+        n => match n.parse::<bihuan_domain::AppealNumber>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.insert(
+                    "repeat_of.earlier".into(),
+                    "编号应形如 2026-11-000123，请核对".into(),
+                );
+                None
+            }
+        },
+    };
+    let repeat_of = (earlier.is_some() || !repeat_elsewhere.is_empty()).then(|| {
+        json!({
+            "earlier": earlier,
+            "elsewhere": Some(repeat_elsewhere).filter(|s| !s.is_empty()),
+        })
+    });
     let answer = field(&f, "answer").to_string();
     if !answer.is_empty() && kind != Some(Kind::Consultation) {
         errors.insert("answer".into(), "只有咨询类诉求可以当场答复".into());
@@ -240,6 +270,7 @@ pub(super) async fn new_submit(
         "accused_units": fields_all(&f, "accused_units").filter_map(|s| s.parse::<u32>().ok()).collect::<Vec<_>>(),
         "group": group,
         "forwarded_from": Some(field(&f, "forwarded_from")).filter(|s| !s.is_empty()),
+        "repeat_of": repeat_of,
     });
     let new = match serde_json::from_value(body) {
         Ok(n) => n,

@@ -1711,3 +1711,122 @@ pub async fn a_group_visit_is_registered_with_at_most_five_representatives(app: 
         "{page}"
     );
 }
+
+/// 重复信访 (信访工作条例 Art 19): a petition by the same petitioner on a matter accepted before
+/// is linked to it at registration; one named by number is checked; one accepted elsewhere is
+/// recorded; each is counted for the period and its unit, and the count opens its appeals.
+pub async fn a_repeat_petition_is_linked_and_counted(app: TestApp) {
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    petition["channel"] = json!("letter");
+    let repeat_of = |num: String| {
+        let app = &app;
+        async move {
+            let (_, a) = app
+                .get("dispatcher", &format!("/api/v1/appeals/{num}"))
+                .await;
+            a["repeat_of"].clone()
+        }
+    };
+    let first = n(&app.register(&petition).await);
+    // Not accepted yet: a second letter is not a repeat of it.
+    let early = n(&app.register(&petition).await);
+    assert!(repeat_of(early).await.is_null());
+    app.ok(
+        "dispatcher",
+        &first,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    app.ok("town", &first, json!({"action": "sign"})).await;
+    app.clock.advance(chrono::Duration::days(3));
+    let again = n(&app.register(&petition).await);
+    assert_eq!(repeat_of(again.clone()).await["earlier"], first.as_str());
+    // A hotline call by the same person is never a repeat petition.
+    let call = app.register(&new_appeal()).await;
+    assert!(repeat_of(n(&call)).await.is_null());
+    // A number that is not this petitioner's petition is refused on its field.
+    let mut named = petition.clone();
+    named["citizen"]["phone"] = json!("13700001111");
+    named["repeat_of"] = json!({"earlier": n(&call)});
+    let (s, e) = app.post("operator", "/api/v1/appeals", &named).await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("repeat_of.earlier")),
+        "{e}"
+    );
+    // Accepted by the city before: recorded as told, nothing here to link.
+    named["repeat_of"] = json!({"elsewhere": "市信访局（2026年5月）"});
+    let elsewhere = n(&app.register(&named).await);
+    assert_eq!(
+        repeat_of(elsewhere.clone()).await,
+        json!({"elsewhere": "市信访局（2026年5月）"})
+    );
+    app.ok(
+        "dispatcher",
+        &elsewhere,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    // Counted in the month for the county and for the township that has it.
+    let (_, list) = app
+        .get(
+            "leader",
+            "/api/v1/appeals?metric=repeat&part=den&period=month:2026-11",
+        )
+        .await;
+    let mut got: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    got.sort_unstable();
+    let mut want = vec![again.as_str(), elsewhere.as_str()];
+    want.sort_unstable();
+    assert_eq!(got, want, "{list}");
+    assert_eq!(list["drill"]["facts"], 2, "{list}");
+    let (_, town) = app
+        .get(
+            "leader",
+            &format!(
+                "/api/v1/appeals?metric=repeat&part=den&period=month:2026-11&counted_unit={TOWN}"
+            ),
+        )
+        .await;
+    assert_eq!(town["drill"]["facts"], 1, "only the dispatched one: {town}");
+    // The dashboard shows the count beside the petition rates and the detail links back.
+    let leader = console_session(&app, "leader").await;
+    let dash = page_text(&leader, app.url("/dashboard?period=month:2026-11")).await;
+    assert!(dash.contains("重复信访（件）"), "{dash}");
+    assert!(dash.contains("metric=repeat"), "{dash}");
+    let dispatcher = console_session(&app, "dispatcher").await;
+    let page = page_text(&dispatcher, app.url(&format!("/appeals/{again}"))).await;
+    assert!(
+        page.contains("重复信访") && page.contains(&format!("/appeals/{first}")),
+        "{page}"
+    );
+    // The intake form keeps what was typed when the number is malformed.
+    let operator = console_session(&app, "operator").await;
+    let r = console_post(
+        &operator,
+        &app,
+        "/appeals/new",
+        &[
+            ("channel", "letter"),
+            ("kind", "petition_claim"),
+            ("urgency", "normal"),
+            ("title", "征地补偿款发放"),
+            ("content", "再次反映征地补偿款未发放。"),
+            ("repeat_earlier", "2026-11-12"),
+            ("repeat_elsewhere", "县人民政府"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("编号应形如") && page.contains("2026-11-12") && page.contains("县人民政府"),
+        "{page}"
+    );
+}
