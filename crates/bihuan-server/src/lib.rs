@@ -48,6 +48,7 @@ pub mod dashboard;
 pub mod error;
 pub mod export;
 pub mod filters;
+pub mod leaders;
 pub mod notify;
 pub mod openapi;
 pub mod ops;
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .merge(smart::router())
         .merge(audit::router())
         .merge(filters::router())
+        .merge(leaders::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

@@ -57,7 +57,13 @@ use crate::views::{
     crate::filters::SavedFilterView,
     crate::filters::SaveFilter,
     crate::appeals::ReviewBody,
-    bihuan_domain::petition_report::AnnualReport
+    bihuan_domain::petition_report::AnnualReport,
+    crate::leaders::ReceptionView,
+    crate::leaders::ScheduleReception,
+    crate::leaders::ReceiveBody,
+    crate::leaders::TextBody,
+    crate::leaders::LeaderCaseView,
+    crate::leaders::TakeCase
 )))]
 struct Derived;
 
@@ -251,6 +257,23 @@ pub fn document() -> Value {
     annual["parameters"] = json!([{"name": "year", "in": "path", "required": true,
         "schema": {"type": "integer"}, "description": "年份，如 2026"}]);
     let annual = returns(annual, schema_ref("AnnualReport"));
+    let mut leader_case = op(
+        "领导包案（信访工作条例第十八条）：当前领导本人接下这件在办的信访事项，列入其包案台账直至办结；已有领导包案的拒绝",
+        "leaders",
+        Some("TakeCase"),
+        "201",
+    );
+    leader_case["parameters"] = key_param();
+    let leader_case = returns(leader_case, schema_ref("LeaderCaseView"));
+    let mut ledger = op(
+        "包案台账：在办的领导包案及其信访事项的状态、答复期限和是否超期（超期的在前）",
+        "leaders",
+        None,
+        "200",
+    );
+    ledger["parameters"] = json!([{"name": "leader", "in": "query", "required": false,
+        "description": "只看这位领导的包案（用户ID）", "schema": {"type": "integer"}}]);
+    let ledger = returns(ledger, items_of("LeaderCaseView"));
     let mut review = op(
         "信访人请求复查（对信访处理意见书）或复核（对复查意见书）：须在收到意见书之日起30日内提出（信访工作条例第三十五条、第三十六条），逾期以 review_window_closed 拒绝并给出届满日期；复核意见为终结意见（review_final）。另开案件并立即交上一级机关办理，自收到请求之日起30日内办结",
         "appeals",
@@ -467,6 +490,15 @@ pub fn document() -> Value {
             }
         }
     });
+    // 领导接访与包案 (Art 18), beside the literal (which is at serde_json's recursion limit).
+    doc["paths"]["/api/v1/receptions"] = json!({ "get": returns(op("领导接访日（信访工作条例第十八条）：日期、领导、地点、接访事项和接访登记的信访事项，日期最近的在前", "leaders", None, "200"), items_of("ReceptionView")), "post": returns(op("安排领导接访日（管理员、派单员；领导只能安排本人的）", "leaders", Some("ScheduleReception"), "201"), schema_ref("ReceptionView")) });
+    doc["paths"]["/api/v1/receptions/{id}/petitions"] = json!({"post": returns(with_id(op("登记在接访日接待的信访事项（当天起；接访结束后只有管理员可补记）", "leaders", Some("ReceiveBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});
+    doc["paths"]["/api/v1/receptions/{id}/close"] = json!({"post": returns(with_id(op("结束接访并记录接访情况", "leaders", Some("TextBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});
+    doc["paths"]["/api/v1/receptions/{id}/cancel"] = json!({"post": returns(with_id(op("取消接访日（未登记信访事项时）", "leaders", Some("TextBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});
+    doc["paths"]["/api/v1/appeals/{key}/leader-case"] = json!({"post": leader_case});
+    doc["paths"]["/api/v1/leader-cases"] = json!({"get": ledger});
+    doc["paths"]["/api/v1/leader-cases/{id}/notes"] = json!({"post": returns(with_id(op("包案领导记录批示、约访、现场办公等", "leaders", Some("TextBody"), "200"), "包案ID"), schema_ref("LeaderCaseView"))});
+    doc["paths"]["/api/v1/leader-cases/{id}/release"] = json!({"post": returns(with_id(op("交回包案（包案领导本人或管理员；记录保留）", "leaders", Some("TextBody"), "200"), "包案ID"), schema_ref("LeaderCaseView"))});
     doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
     // The schemas derived from the types replace any written here under the same name.
     let derived = derived_schemas();

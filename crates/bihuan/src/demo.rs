@@ -1869,3 +1869,178 @@ pub async fn petitions(
     }
     Ok((opened, declined, repeats))
 }
+
+/// 领导接访 and 包案 (信访工作条例 Art 18) in the demo county: the county leader's reception
+/// days on the days some in-person petitions came (each received there and the day closed
+/// with its summary), one day announced for next week, and three open petitions the leader
+/// took personally with what was done on them. Written through the aggregate store as the
+/// console writes them. Returns (reception days, cases).
+pub async fn leaders(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(usize, usize)> {
+    use bihuan_domain::leaders::{LeaderCase, LeaderCaseCommand, Reception, ReceptionCommand};
+    use bihuan_domain::lifecycle::Status;
+    use bihuan_store::{aggregates, AppealFilter};
+    let users = store.users().await?;
+    let catalog = store.catalog();
+    let (Some(leader), Some(centre)) = (
+        actor_of(&users, &catalog, "leader1"),
+        actor_of(&users, &catalog, "dispatch1"),
+    ) else {
+        return Ok((0, 0));
+    };
+    let petitions = store
+        .list(
+            AppealFilter {
+                regime: Some(bihuan_domain::Regime::Petition),
+                ..Default::default()
+            },
+            None,
+            500,
+        )
+        .await?
+        .items;
+    let in_person: Vec<&Appeal> = petitions
+        .iter()
+        .filter(|a| a.channel == Channel::InPerson && a.review.is_none())
+        .filter(|a| a.registered_at < now - Duration::days(7))
+        .collect();
+    let mut days = 0;
+    let places = ["县信访局接待大厅", "城关镇综治中心", "县人民来访接待中心"];
+    let topics = [
+        "征地拆迁、农村土地承包",
+        "农民工工资、劳动保障",
+        "住房保障、物业管理",
+    ];
+    let mut received: Vec<(u64, Appeal)> = Vec::new();
+    for (k, a) in in_person.iter().step_by(9).take(3).enumerate() {
+        let on = local_date(a.registered_at);
+        let scheduled = aggregates::execute::<Reception>(
+            store.as_ref(),
+            None,
+            ReceptionCommand::Schedule {
+                leader: leader.user,
+                leader_name: "罗志远".into(),
+                post: "县委副书记".into(),
+                on,
+                place: places[k % 3].into(),
+                topics: topics[k % 3].into(),
+            },
+            centre.clone(),
+            a.registered_at - Duration::days(5),
+            Some(0),
+        )
+        .await?;
+        let id = scheduled.id;
+        let mut version = scheduled.version;
+        let mut count = 0;
+        let mut last = a.registered_at;
+        for b in in_person
+            .iter()
+            .filter(|b| local_date(b.registered_at) == on)
+            .take(4)
+        {
+            let v = aggregates::execute::<Reception>(
+                store.as_ref(),
+                Some(id),
+                ReceptionCommand::Receive {
+                    appeal: b.id,
+                    number: b.number,
+                },
+                centre.clone(),
+                last.max(b.registered_at) + Duration::minutes(30),
+                Some(version),
+            )
+            .await?;
+            version = v.version;
+            count += 1;
+            last = last.max(b.registered_at) + Duration::minutes(30);
+            received.push((id, (*b).clone()));
+        }
+        aggregates::execute::<Reception>(
+            store.as_ref(),
+            Some(id),
+            ReceptionCommand::Close {
+                summary: format!("接待来访群众{count}批，当场交办{count}件，对重点事项包案化解"),
+            },
+            leader.clone(),
+            (bihuan_domain::time::end_of_day(on) - Duration::hours(6))
+                .max(last + Duration::hours(1)),
+            Some(version),
+        )
+        .await?;
+        days += 1;
+    }
+    let next = local_date(now) + Duration::days(7);
+    aggregates::execute::<Reception>(
+        store.as_ref(),
+        None,
+        ReceptionCommand::Schedule {
+            leader: leader.user,
+            leader_name: "罗志远".into(),
+            post: "县委副书记".into(),
+            on: next,
+            place: "县信访局接待大厅".into(),
+            topics: "年底农民工工资支付、冬季供暖".into(),
+        },
+        centre.clone(),
+        now - Duration::hours(2),
+        Some(0),
+    )
+    .await?;
+    days += 1;
+    // 包案: open petitions, those received at a reception day first.
+    let open = |a: &Appeal| {
+        !a.status.is_terminal() && a.status != Status::PendingDispatch && a.review.is_none()
+    };
+    let mut chosen: Vec<(Option<u64>, Appeal)> = received
+        .into_iter()
+        .filter(|(_, a)| open(a))
+        .map(|(r, a)| (Some(r), a))
+        .take(2)
+        .collect();
+    for a in petitions.iter().filter(|a| open(a)) {
+        if chosen.len() >= 3 {
+            break;
+        }
+        if !chosen.iter().any(|(_, c)| c.id == a.id) {
+            chosen.push((None, a.clone()));
+        }
+    }
+    let mut cases = 0;
+    for (k, (reception, a)) in chosen.iter().enumerate() {
+        let at = (a.last_at + Duration::hours(3)).min(now);
+        let taken = aggregates::execute::<LeaderCase>(
+            store.as_ref(),
+            None,
+            LeaderCaseCommand::Take {
+                appeal: a.id,
+                number: a.number,
+                plan: [
+                    "约见信访人当面听取诉求，协调承办单位十个工作日内拿出解决方案",
+                    "召集相关部门现场办公，明确责任分工和化解时限",
+                    "每周听取一次办理进展，办结后回访信访人",
+                ][k % 3]
+                    .into(),
+                reception: *reception,
+            },
+            leader.clone(),
+            at,
+            Some(0),
+        )
+        .await?;
+        if at + Duration::hours(20) < now {
+            aggregates::execute::<LeaderCase>(
+                store.as_ref(),
+                Some(taken.id),
+                LeaderCaseCommand::Note {
+                    text: "批示：请承办单位加快核实，三日内报送办理进展".into(),
+                },
+                leader.clone(),
+                at + Duration::hours(20),
+                Some(taken.version),
+            )
+            .await?;
+        }
+        cases += 1;
+    }
+    Ok((days, cases))
+}

@@ -520,6 +520,8 @@ async fn run(cmd: Top) -> Result<String> {
                 eprintln!(
                     "信访事项：复查、复核案件 {reviews} 件，不予受理 {declined} 件，重复信访（关联前次）{repeats} 件"
                 );
+                let (days, cases) = demo::leaders(&store, now).await?;
+                eprintln!("领导接访日 {days} 个，领导包案 {cases} 件");
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

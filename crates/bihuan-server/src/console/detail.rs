@@ -10,11 +10,15 @@ use super::*;
 pub(super) struct DetailQuery {
     ok: Option<String>,
     error: Option<String>,
+    /// The 包案 form refused (`/appeals/{key}/leader-case`), and the plan typed.
+    leader_case_error: Option<String>,
+    plan: Option<String>,
 }
 
 pub(super) fn ok_message(code: &str) -> &'static str {
     match code {
         "registered" => "已登记",
+        "leader_case" => "已包案，列入您的包案台账",
         "dispatch" => "已交办",
         "sign" => "已签收",
         "reply" => "已答复",
@@ -565,6 +569,12 @@ pub(super) async fn render_detail(
     } else {
         vec![]
     };
+    // 包案 (Art 18): the leader who has this petition, if any.
+    let leader_case = if a.regime == bihuan_domain::Regime::Petition {
+        crate::leaders::case_of(state, &a).await.ok().flatten()
+    } else {
+        None
+    };
     let full = disclosure.is_full();
     if full {
         crate::audit::viewed_personal(state, c, &a.number.to_string(), "console detail").await;
@@ -757,6 +767,13 @@ pub(super) async fn render_detail(
                 }
             }
         }
+        (super::leaders::case_section(
+            &a,
+            leader_case.as_ref(),
+            c,
+            error.as_ref().filter(|e| e.0 == "leader_case").map(|e| e.1.as_str()),
+            typed.map(|t| field(t, "plan")).unwrap_or(""),
+        ))
         div.panel {
             h2 { "附件 (" (files.len()) ")" }
             @if files.is_empty() { p.muted.small { "暂无附件" } }
@@ -795,6 +812,11 @@ pub(super) async fn detail_page(
         Some(n) => format!("已上传 {} 个附件", n.parse::<u32>().unwrap_or(0)),
         None => ok_message(s).to_string(),
     });
+    if let Some(m) = q.leader_case_error {
+        let typed: Fields = vec![("plan".into(), q.plan.unwrap_or_default())];
+        let error = Some(("leader_case".to_string(), m));
+        return render_detail(&state, &c, &key, flash, error, Some(&typed)).await;
+    }
     let error = q.error.map(|m| (String::new(), m));
     render_detail(&state, &c, &key, flash, error, None).await
 }

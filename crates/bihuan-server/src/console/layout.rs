@@ -97,12 +97,14 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/queue/dispatch", "分流交办"));
             v.push(("/dashboard", "驾驶舱"));
             v.push(("/appeals/new", "登记诉求"));
+            v.push(("/leaders", "接访包案"));
         }
         Role::Handler | Role::UnitLeader => v.push(("/queue/inbox", "承办")),
         Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
         Role::Supervisor | Role::Leader => {
             v.push(("/dashboard", "驾驶舱"));
             v.push(("/queue/supervision", "督办"));
+            v.push(("/leaders", "接访包案"));
         }
         Role::Admin => v.push(("/admin", "系统管理")),
         Role::System => {}

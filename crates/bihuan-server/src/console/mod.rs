@@ -15,6 +15,7 @@
 //! | `/appeals/{key}` and its `/act`, `/attachments`, `/preview` | `detail.rs` |
 //! | `/queue/*` | `queues.rs` |
 //! | `/admin`, `/admin/*` | `admin.rs` |
+//! | `/leaders`, `/leaders/*`, `/appeals/{key}/leader-case` | `leaders.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -49,6 +50,7 @@ mod detail;
 mod home;
 mod intake;
 mod layout;
+mod leaders;
 mod lists;
 mod login;
 mod notices;
@@ -60,6 +62,7 @@ use detail::*;
 use home::*;
 use intake::*;
 use layout::*;
+use leaders::*;
 use lists::*;
 use login::*;
 use notices::*;
@@ -105,6 +108,14 @@ pub fn router() -> Router<AppState> {
         .route("/notices", get(notices_page))
         .route("/queue/visits", get(visits_queue))
         .route("/queue/supervision", get(supervision))
+        .route("/leaders", get(leaders_page))
+        .route("/leaders/receptions", post(schedule_submit))
+        .route("/leaders/receptions/{id}/petitions", post(receive_submit))
+        .route("/leaders/receptions/{id}/close", post(close_submit))
+        .route("/leaders/receptions/{id}/cancel", post(cancel_submit))
+        .route("/leaders/cases/{id}/notes", post(note_submit))
+        .route("/leaders/cases/{id}/release", post(release_submit))
+        .route("/appeals/{key}/leader-case", post(take_submit))
         .route("/admin", get(admin_page))
         .route("/admin/users", post(admin_create_user))
         .route("/admin/calendar", post(admin_load_calendar))

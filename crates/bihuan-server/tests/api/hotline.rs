@@ -1830,3 +1830,176 @@ pub async fn a_repeat_petition_is_linked_and_counted(app: TestApp) {
         "{page}"
     );
 }
+
+/// 领导接访 and 包案 (信访工作条例 Art 18): a reception day is scheduled, a petition received
+/// at it, a leader takes it personally, records what was done, and the ledger shows it with its
+/// state; refusals keep their codes and the console's forms keep what was typed.
+pub async fn a_leader_receives_petitions_and_takes_a_case(app: TestApp) {
+    let (_, users) = app.get("admin", "/api/v1/users").await;
+    let leader_id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "leader")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let schedule = json!({"leader": leader_id, "post": "县委副书记", "on": "2026-11-02",
+        "place": "县信访局接待大厅", "topics": "征地拆迁"});
+    // A handler may not schedule; a day in the past is refused on its field.
+    let (s, _) = app.post("town", "/api/v1/receptions", &schedule).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let mut past = schedule.clone();
+    past["on"] = json!("2026-10-30");
+    let (s, e) = app.post("dispatcher", "/api/v1/receptions", &past).await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("on")),
+        "{e}"
+    );
+    let mut not_leader = schedule.clone();
+    not_leader["leader"] = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "dispatcher")
+        .unwrap()["id"]
+        .clone();
+    let (s, e) = app
+        .post("dispatcher", "/api/v1/receptions", &not_leader)
+        .await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("leader")),
+        "{e}"
+    );
+    let (s, r) = app
+        .post("dispatcher", "/api/v1/receptions", &schedule)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_u64().unwrap();
+    assert_eq!(r["status"], "scheduled");
+    // A petition registered at the reception; a hotline call is not one.
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    petition["channel"] = json!("in_person");
+    let num = n(&app.register(&petition).await);
+    let call = n(&app.register(&new_appeal()).await);
+    let path = format!("/api/v1/receptions/{rid}/petitions");
+    let (s, e) = app
+        .post("dispatcher", &path, &json!({"appeal": call}))
+        .await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("appeal")),
+        "{e}"
+    );
+    let (s, r) = app.post("dispatcher", &path, &json!({"appeal": num})).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["received"][0]["number"], num.as_str());
+    let (s, _) = app.post("dispatcher", &path, &json!({"appeal": num})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "twice");
+    // The leader takes it; a second leader's take or a dispatcher's is refused.
+    let take = format!("/api/v1/appeals/{num}/leader-case");
+    let (s, _) = app
+        .post("dispatcher", &take, &json!({"plan": "协调解决"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = app.post("leader", &take, &json!({"plan": "  "})).await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("plan")),
+        "{e}"
+    );
+    let (s, k) = app
+        .post(
+            "leader",
+            &take,
+            &json!({"plan": "约见信访人，协调城关镇一周内拿出方案", "reception": rid}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{k}");
+    let kid = k["id"].as_u64().unwrap();
+    let (s, e) = app
+        .post("leader", &take, &json!({"plan": "再包一次"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("已由"), "{e}");
+    let (s, k) = app
+        .post(
+            "leader",
+            &format!("/api/v1/leader-cases/{kid}/notes"),
+            &json!({"text": "现场办公，明确补偿标准"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{k}");
+    // The ledger follows the petition's own state.
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+    let (_, l) = app.get("supervisor", "/api/v1/leader-cases").await;
+    let item = &l["items"][0];
+    assert_eq!(item["number"], num.as_str(), "{l}");
+    assert_eq!(item["status"], "dispatched", "{l}");
+    assert_eq!(item["entries"][0]["text"], "现场办公，明确补偿标准");
+    let (s, _) = app.get("town", "/api/v1/leader-cases").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a unit does not read the county's ledger"
+    );
+    // Closed with its summary; then only an administrator adds a petition it missed.
+    let (s, r) = app
+        .post(
+            "leader",
+            &format!("/api/v1/receptions/{rid}/close"),
+            &json!({"text": "接待群众2批5人次，当场包案1件"}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("held")),
+        "{r}"
+    );
+    // The console: the ledger and the day, the case on the petition's page, and a refused
+    // note that keeps what was typed.
+    let leader = console_session(&app, "leader").await;
+    let page = page_text(&leader, app.url("/leaders")).await;
+    assert!(
+        page.contains("包案台账") && page.contains(&num) && page.contains("已接访"),
+        "{page}"
+    );
+    let detail = page_text(&leader, app.url(&format!("/appeals/{num}"))).await;
+    assert!(
+        detail.contains("包案领导") && detail.contains("约见信访人"),
+        "{detail}"
+    );
+    let long = "很".repeat(2001);
+    let r = console_post(
+        &leader,
+        &app,
+        &format!("/leaders/cases/{kid}/notes"),
+        &[("text", long.as_str())],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("最多 2000 个字") && page.contains(&long),
+        "the note stays typed"
+    );
+    // Handed back: off the ledger, history kept.
+    let (s, _) = app
+        .post(
+            "leader",
+            &format!("/api/v1/leader-cases/{kid}/release"),
+            &json!({"text": "工作调整"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, l) = app.get("leader", "/api/v1/leader-cases").await;
+    assert_eq!(l["items"].as_array().unwrap().len(), 0, "{l}");
+}

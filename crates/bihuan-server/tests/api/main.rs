@@ -26,6 +26,7 @@ use hardening::{
 };
 use hotline::{
     a_group_visit_is_registered_with_at_most_five_representatives,
+    a_leader_receives_petitions_and_takes_a_case,
     a_notice_loaded_after_its_year_began_recounts_the_rollups,
     a_petition_is_signed_when_its_deadline_runs_into_an_unloaded_year,
     a_petition_issues_printable_notices_with_their_receipt,
@@ -1872,6 +1873,7 @@ on_both_stores!(
     reviews_run_as_linked_cases_with_their_own_clocks,
     a_group_visit_is_registered_with_at_most_five_representatives,
     a_repeat_petition_is_linked_and_counted,
+    a_leader_receives_petitions_and_takes_a_case,
     an_accusation_never_reaches_the_accused_unit,
     any_period_of_sibi_can_be_chosen,
     the_volume_and_overdue_figures_open_their_appeals,
