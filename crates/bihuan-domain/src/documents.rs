@@ -27,6 +27,7 @@ fn code(kind: DocumentKind) -> &'static str {
         DocumentKind::NonAcceptance => "不",
         DocumentKind::RecheckOpinion => "查",
         DocumentKind::RereviewOpinion => "核",
+        DocumentKind::MisroutingObjection => "异",
     }
 }
 
@@ -104,6 +105,20 @@ pub fn text(
                     }
                 }
                 .into(),
+            ));
+        }
+        (DocumentKind::MisroutingObjection, Event::ReturnRequested { reason, .. }) => {
+            fields.push(("收文机关", "交办的信访工作机构".into()));
+            fields.push((
+                "异议",
+                "经审查，交办本机关的上述信访事项不属于本机关职权范围，特此书面告知并说明理由，请重新交办。"
+                    .into(),
+            ));
+            fields.push(("理由", reason.clone()));
+            fields.push((
+                "依据",
+                "《信访工作条例》第二十三条：对不属于本机关、单位或者本系统职权范围的信访事项，应当自收到之日起5个工作日内书面告知信访部门，说明理由。"
+                    .into(),
             ));
         }
         (

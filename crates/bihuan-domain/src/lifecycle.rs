@@ -158,7 +158,8 @@ simple_enum! {
 }
 
 simple_enum! {
-    /// A written notice a petitioner receives (信访工作条例 Arts 23, 32, 34).
+    /// A written notice of a petition (信访工作条例 Arts 23, 32, 34–36): the petitioner's, and
+    /// the unit's objection to the centre.
     DocumentKind {
         /// Art 23: the matter is accepted.
         Acceptance => "受理告知书",
@@ -172,6 +173,10 @@ simple_enum! {
         RecheckOpinion => "复查意见书",
         /// Art 36: the decision of the 复核, which is final.
         RereviewOpinion => "复核意见书",
+        /// Art 23: the unit's written objection to the 信访部门 that the matter assigned to it
+        /// is not within its remit, with the reasons, within 5 working days of receiving it (a
+        /// return request on a petition). Addressed to the centre, not the petitioner.
+        MisroutingObjection => "交办异议书",
     }
 }
 
@@ -3221,6 +3226,7 @@ impl Appeal {
                     })
                 }
                 Event::Declined { .. } => Some(DocumentKind::NonAcceptance),
+                Event::ReturnRequested { .. } => Some(DocumentKind::MisroutingObjection),
                 _ => None,
             };
             if let Some(kind) = kind {

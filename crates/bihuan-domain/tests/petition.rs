@@ -566,7 +566,20 @@ fn art_41_the_annual_report_counts_from_the_petitions() {
         &town(),
         at(12, 1, 9),
     );
-    let again = w.register(Kind::PetitionClaim, at(12, 2, 9));
+    // Linked at registration to the accepted petition, as the registration use case links it.
+    let mut new = new_appeal(Kind::PetitionClaim);
+    new.repeat_of =
+        bihuan_domain::lifecycle::repeated_petition(&new, at(12, 2, 9), [&orig]).map(|e| {
+            bihuan_domain::lifecycle::RepeatOf {
+                earlier: Some(e.number),
+                elsewhere: None,
+            }
+        });
+    assert!(
+        new.repeat_of.is_some(),
+        "the same person, the same matter, accepted"
+    );
+    let (again, _) = w.register_with(new, at(12, 2, 9));
     let again = w.step(&again, dispatch(HOUSING), &dispatcher(), at(12, 2, 10));
     let again = w.step(
         &again,
@@ -787,4 +800,56 @@ fn art_19_a_repeat_petition_is_recognised_linked_and_counted() {
         elsewhere: Some("市信访局".into()),
     });
     assert!(refused(hotline).contains("信访"));
+}
+
+#[test]
+fn art_23_a_misrouting_objection_is_written_within_5_working_days() {
+    let mut w = World::new();
+    // Dispatched on Monday 11-02: five working days run to Monday 11-09.
+    let a = w.register(Kind::PetitionClaim, at(11, 2, 9));
+    let a = w.step(&a, dispatch(HOUSING), &dispatcher(), at(11, 2, 10));
+    let objection = Command::Return {
+        reason: "该事项属于县人力资源和社会保障局职权范围".into(),
+    };
+    // Day 6 (Tuesday 11-10): the window has closed.
+    let late = w.refuse(&a, objection.clone(), &housing(), at(11, 10, 9));
+    assert_eq!(late, "return_window_passed");
+    // Within it: the return is the written objection, a document of the case.
+    let (r, records) = w.step_rec(&a, objection, &housing(), at(11, 9, 15));
+    let doc = r
+        .documents
+        .iter()
+        .find(|d| d.kind == DocumentKind::MisroutingObjection)
+        .expect("the return issued the 交办异议书");
+    let text = documents::text(
+        &r,
+        doc,
+        &records[0].event,
+        "张三",
+        "县住房和城乡建设局",
+        &w.cal,
+    );
+    let field = |name: &str| {
+        text.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(text.title, "交办异议书");
+    assert!(field("理由").contains("人力资源和社会保障局"));
+    assert!(field("依据").contains("第二十三条") && field("依据").contains("5个工作日"));
+    assert!(field("异议").contains("不属于本机关职权范围"));
+    // A hotline return issues no petition document.
+    let h = w.register(Kind::Complaint, at(11, 2, 9));
+    let h = w.step(&h, dispatch(HOUSING), &dispatcher(), at(11, 2, 10));
+    let h = w.step(
+        &h,
+        Command::Return {
+            reason: "不属于本单位".into(),
+        },
+        &housing(),
+        at(11, 2, 15),
+    );
+    assert!(h.documents.is_empty());
 }

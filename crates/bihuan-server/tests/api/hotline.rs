@@ -2003,3 +2003,46 @@ pub async fn a_leader_receives_petitions_and_takes_a_case(app: TestApp) {
     let (_, l) = app.get("leader", "/api/v1/leader-cases").await;
     assert_eq!(l["items"].as_array().unwrap().len(), 0, "{l}");
 }
+
+/// The seed's own figure (今年上半年，全县信访总量210件次，同比下降49.5%): with 416 petitions
+/// registered in the first half of 2025 and 210 in the first half of 2026, the dashboard's
+/// petition section for half:2026-1 shows 210 件次 and 同比 ↓49.5%, and the volume opens the
+/// 210 petitions.
+pub async fn the_seeds_half_year_petition_figure_is_reproduced(app: TestApp) {
+    use bihuan_domain::lifecycle::NewAppeal;
+    let store = app.state.store.clone();
+    let users = store.users().await.unwrap();
+    let operator = users.iter().find(|u| u.login == "operator").unwrap();
+    let actor = store.catalog().actor(operator);
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    petition["channel"] = json!("letter");
+    let new: NewAppeal = serde_json::from_value(petition).unwrap();
+    // Spread over each half-year's 181 days, from 09:00 China time.
+    for (year, count) in [(2025, 416u32), (2026, 210)] {
+        let start = bihuan_domain::time::local(year, 1, 1, 9, 0, 0).unwrap();
+        for i in 0..count {
+            let at =
+                start + chrono::Duration::minutes(i64::from(i) * 181 * 24 * 60 / i64::from(count));
+            store
+                .register(new.clone(), actor.clone(), at, None)
+                .await
+                .unwrap();
+        }
+    }
+    let leader = console_session(&app, "leader").await;
+    let dash = page_text(&leader, app.url("/dashboard?period=half:2026-1")).await;
+    let at = dash
+        .find(r#"id="petition-cards""#)
+        .expect("the petition section");
+    let section = &dash[at..at + dash[at..].find("</div></a>").unwrap_or(600).max(600)];
+    assert!(section.contains(">210<"), "{section}");
+    assert!(section.contains("同比 ↓49.5%"), "{section}");
+    let (_, list) = app
+        .get(
+            "leader",
+            "/api/v1/appeals?metric=volume&part=den&period=half:2026-1&regime=petition",
+        )
+        .await;
+    assert_eq!(list["drill"]["facts"], 210, "{}", list["drill"]);
+}

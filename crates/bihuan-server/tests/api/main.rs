@@ -37,6 +37,7 @@ use hotline::{
     reviews_run_as_linked_cases_with_their_own_clocks, saved_filters_are_each_users_own,
     several_appeals_are_dispatched_and_supervised_at_once,
     the_console_offers_the_loops_remaining_actions, the_list_has_a_total_pages_and_countdowns,
+    the_seeds_half_year_petition_figure_is_reproduced,
     the_volume_and_overdue_figures_open_their_appeals, work_orders_print_one_or_a_filtered_list,
 };
 use notices::{
@@ -1874,6 +1875,7 @@ on_both_stores!(
     a_group_visit_is_registered_with_at_most_five_representatives,
     a_repeat_petition_is_linked_and_counted,
     a_leader_receives_petitions_and_takes_a_case,
+    the_seeds_half_year_petition_figure_is_reproduced,
     an_accusation_never_reaches_the_accused_unit,
     any_period_of_sibi_can_be_chosen,
     the_volume_and_overdue_figures_open_their_appeals,
