@@ -28,6 +28,8 @@ fn code(kind: DocumentKind) -> &'static str {
         DocumentKind::RecheckOpinion => "查",
         DocumentKind::RereviewOpinion => "核",
         DocumentKind::MisroutingObjection => "异",
+        DocumentKind::MediationAgreement => "调",
+        DocumentKind::SettlementAgreement => "和",
     }
 }
 
@@ -105,6 +107,38 @@ pub fn text(
                     }
                 }
                 .into(),
+            ));
+        }
+        (
+            DocumentKind::MediationAgreement | DocumentKind::SettlementAgreement,
+            Event::AgreementRecorded {
+                agreement,
+                parties,
+                terms,
+            },
+        ) => {
+            fields.push(("当事人", parties.clone()));
+            fields.push(("协议内容", terms.clone()));
+            fields.push((
+                "协议方式",
+                match agreement {
+                    crate::lifecycle::AgreementKind::Mediation => {
+                        "经本机关在裁量权范围内、经争议双方当事人同意进行调解，双方自愿达成一致意见。"
+                    }
+                    crate::lifecycle::AgreementKind::Settlement => {
+                        "经本机关引导，争议双方当事人自愿和解，达成一致意见。"
+                    }
+                }
+                .into(),
+            ));
+            fields.push((
+                "依据",
+                "《信访工作条例》第三十三条：在处理申诉求决类事项过程中，可以在不违反政策法规强制性规定的情况下，在裁量权范围内，经争议双方当事人同意进行调解；可以引导争议双方当事人自愿和解。经调解、和解达成一致意见的，应当制作调解协议书或者和解协议书。"
+                    .into(),
+            ));
+            fields.push((
+                "效力",
+                "本协议书经双方当事人签字（盖章）后生效，双方应当按约履行。".into(),
             ));
         }
         (DocumentKind::MisroutingObjection, Event::ReturnRequested { reason, .. }) => {

@@ -150,6 +150,9 @@ pub fn field_label(field: &str) -> &str {
         "reception" => "接访日",
         "case" => "包案",
         "plan" => "包案措施",
+        "agreement" => "协议",
+        "parties" => "当事人",
+        "terms" => "协议内容",
         "units" => "报到单位",
         other => other,
     }

@@ -177,6 +177,10 @@ simple_enum! {
         /// is not within its remit, with the reasons, within 5 working days of receiving it (a
         /// return request on a petition). Addressed to the centre, not the petitioner.
         MisroutingObjection => "交办异议书",
+        /// Art 33: the parties of a 申诉求决 petition agreed through the body's mediation.
+        MediationAgreement => "调解协议书",
+        /// Art 33: the parties settled between themselves.
+        SettlementAgreement => "和解协议书",
     }
 }
 
@@ -321,6 +325,18 @@ simple_enum! {
         StartHearing => "举行听证",
         /// The hearing ends: the deadline moves by the hearing's days.
         EndHearing => "结束听证",
+        /// A 申诉求决 petition settled by agreement: a 调解协议书 or 和解协议书 (Art 33).
+        RecordAgreement => "调解和解协议",
+    }
+}
+
+simple_enum! {
+    /// How the parties of a 申诉求决 petition came to agree (信访工作条例 Art 33).
+    AgreementKind {
+        /// 调解: the handling body mediates, within its discretion and with both parties' consent.
+        Mediation => "调解",
+        /// 和解: the parties settle between themselves, guided by the handling body.
+        Settlement => "和解",
     }
 }
 
@@ -354,6 +370,7 @@ impl Action {
             Action::Decline => "decline",
             Action::RequestReview => "request_review",
             Action::StartHearing => "start_hearing",
+            Action::RecordAgreement => "record_agreement",
             Action::EndHearing => "end_hearing",
         }
     }
@@ -386,7 +403,8 @@ impl Action {
             | Action::Reply
             | Action::Decline
             | Action::StartHearing
-            | Action::EndHearing => &[Handler, UnitLeader],
+            | Action::EndHearing
+            | Action::RecordAgreement => &[Handler, UnitLeader],
             Action::SetOwner => &[UnitLeader, Dispatcher],
             Action::DecideExtension => &[Dispatcher, Admin, UnitLeader],
             // The system records a citizen's own rating from the portal.
@@ -783,6 +801,15 @@ pub enum Command {
         #[serde(default)]
         note: String,
     },
+    /// The parties of a 申诉求决 petition agreed (Art 33): the agreement is issued as a
+    /// 调解协议书 or 和解协议书.
+    RecordAgreement {
+        agreement: AgreementKind,
+        /// The parties, e.g. 信访人张三；被申请人某建筑公司.
+        parties: String,
+        /// What they agreed.
+        terms: String,
+    },
 }
 
 /// A written notice issued with a step of a petition: which step (the appeal version after it)
@@ -839,6 +866,7 @@ impl Command {
             Command::RecordReceipt { .. } => Action::RecordReceipt,
             Command::Decline { .. } => Action::Decline,
             Command::StartHearing { .. } => Action::StartHearing,
+            Command::RecordAgreement { .. } => Action::RecordAgreement,
             Command::EndHearing { .. } => Action::EndHearing,
         }
     }
@@ -1015,6 +1043,12 @@ pub enum Event {
         #[schema(value_type = Option<String>, format = DateTime)]
         reply_due: Option<Instant>,
     },
+    /// A 调解协议书 or 和解协议书 (Art 33).
+    AgreementRecorded {
+        agreement: AgreementKind,
+        parties: String,
+        terms: String,
+    },
 }
 
 impl Event {
@@ -1154,6 +1188,11 @@ impl Event {
             } => vec![reason, route],
             Event::ReviewRequested { link: _, request } => vec![request],
             Event::HearingStarted { reason } => vec![reason],
+            Event::AgreementRecorded {
+                agreement: _,
+                parties,
+                terms,
+            } => vec![parties, terms],
             Event::HearingEnded {
                 note,
                 days: _,
@@ -1194,6 +1233,7 @@ impl Event {
             Event::Declined { .. } => "declined",
             Event::ReviewRequested { .. } => "review_requested",
             Event::HearingStarted { .. } => "hearing_started",
+            Event::AgreementRecorded { .. } => "agreement_recorded",
             Event::HearingEnded { .. } => "hearing_ended",
         }
     }
@@ -1230,6 +1270,10 @@ impl Event {
             Event::Declined { .. } => "不予受理",
             Event::ReviewRequested { .. } => "请求复查复核",
             Event::HearingStarted { .. } => "举行听证",
+            Event::AgreementRecorded { agreement, .. } => match agreement {
+                AgreementKind::Mediation => "调解协议",
+                AgreementKind::Settlement => "和解协议",
+            },
             Event::HearingEnded { .. } => "听证结束",
         }
     }
@@ -2714,6 +2758,16 @@ impl Appeal {
                 }
                 self.review_window(ctx.calendar)?;
             }
+            Action::RecordAgreement => {
+                if self.kind != Kind::PetitionClaim {
+                    return Err(DomainError::invalid(
+                        "agreement",
+                        "调解、和解协议只用于申诉求决类信访事项（信访工作条例第三十三条）",
+                    ));
+                }
+                in_progress()?;
+                self.require_lead(actor, name)?;
+            }
             Action::StartHearing | Action::EndHearing => {
                 if self.review.as_ref().map(|r| r.stage) != Some(ReviewStage::Rereview) {
                     return Err(DomainError::invalid(
@@ -3152,6 +3206,19 @@ impl Appeal {
                     },
                 }]
             }
+            Command::RecordAgreement {
+                agreement,
+                parties,
+                terms,
+            } => {
+                text("parties", parties, true, 500)?;
+                text("terms", terms, true, MAX_TEXT)?;
+                vec![Event::AgreementRecorded {
+                    agreement: *agreement,
+                    parties: parties.trim().to_string(),
+                    terms: terms.trim().to_string(),
+                }]
+            }
             Command::StartHearing { reason } => {
                 text("reason", reason, true, MAX_SHORT)?;
                 vec![Event::HearingStarted {
@@ -3227,6 +3294,10 @@ impl Appeal {
                 }
                 Event::Declined { .. } => Some(DocumentKind::NonAcceptance),
                 Event::ReturnRequested { .. } => Some(DocumentKind::MisroutingObjection),
+                Event::AgreementRecorded { agreement, .. } => Some(match agreement {
+                    AgreementKind::Mediation => DocumentKind::MediationAgreement,
+                    AgreementKind::Settlement => DocumentKind::SettlementAgreement,
+                }),
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -3516,6 +3587,8 @@ impl Appeal {
                 }
             }
             Event::ReviewRequested { link, .. } => self.reviews.push(link.clone()),
+            // The agreement is the document issued above; the case goes on to its reply.
+            Event::AgreementRecorded { .. } => {}
             Event::HearingStarted { reason } => self.hearings.push(Hearing {
                 reason: reason.clone(),
                 started_at: at,

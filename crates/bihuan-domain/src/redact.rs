@@ -596,6 +596,15 @@ impl Redact for Event {
             Event::HearingStarted { reason } => Event::HearingStarted {
                 reason: text(reason),
             },
+            Event::AgreementRecorded {
+                agreement,
+                parties,
+                terms,
+            } => Event::AgreementRecorded {
+                agreement: *agreement,
+                parties: text(parties),
+                terms: text(terms),
+            },
             Event::HearingEnded {
                 note,
                 days,

@@ -187,6 +187,11 @@ fn candidates(action: Action, a: &Appeal, actor: &Actor, at: Instant) -> Vec<Com
                 prior: Some(AppealNumber::new(2026, 10, 1).unwrap()),
             },
         ],
+        Action::RecordAgreement => vec![Command::RecordAgreement {
+            agreement: bihuan_domain::lifecycle::AgreementKind::Mediation,
+            parties: "信访人李四；被申请人某物业公司".into(),
+            terms: "物业公司于30日内退还多收的物业费".into(),
+        }],
         Action::StartHearing => vec![Command::StartHearing {
             reason: "事实争议较大".into(),
         }],

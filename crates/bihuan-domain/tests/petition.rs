@@ -853,3 +853,77 @@ fn art_23_a_misrouting_objection_is_written_within_5_working_days() {
     );
     assert!(h.documents.is_empty());
 }
+
+#[test]
+fn art_33_a_claim_settled_by_agreement_has_its_agreement_document() {
+    use bihuan_domain::lifecycle::AgreementKind;
+    let mut w = World::new();
+    let a = w.register(Kind::PetitionClaim, at(11, 2, 9));
+    let a = w.step(&a, dispatch(HOUSING), &dispatcher(), at(11, 2, 10));
+    let agree = |agreement, parties: &str, terms: &str| Command::RecordAgreement {
+        agreement,
+        parties: parties.into(),
+        terms: terms.into(),
+    };
+    let mediation = agree(
+        AgreementKind::Mediation,
+        "信访人张三；被申请人县某建筑公司",
+        "建筑公司于2026年12月31日前一次性支付拖欠工资人民币两万元。",
+    );
+    // Signed for first; only the lead unit; not with blank parties.
+    assert_eq!(
+        w.refuse(&a, mediation.clone(), &housing(), at(11, 2, 11)),
+        "not_signed"
+    );
+    let a = w.step(&a, Command::Sign { owner: None }, &housing(), at(11, 3, 9));
+    assert_eq!(
+        w.refuse(&a, mediation.clone(), &transport(), at(11, 3, 10)),
+        "not_lead_unit"
+    );
+    assert_eq!(
+        w.refuse(
+            &a,
+            agree(AgreementKind::Mediation, " ", "支付"),
+            &housing(),
+            at(11, 3, 10)
+        ),
+        "invalid_input"
+    );
+    let (a, records) = w.step_rec(&a, mediation, &housing(), at(11, 5, 15));
+    let doc = a.documents.last().unwrap();
+    assert_eq!(doc.kind, DocumentKind::MediationAgreement);
+    let t = documents::text(
+        &a,
+        doc,
+        &records[0].event,
+        "张三",
+        "县住房和城乡建设局",
+        &w.cal,
+    );
+    let field = |name: &str| {
+        t.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(t.title, "调解协议书");
+    assert!(field("当事人").contains("建筑公司"));
+    assert!(field("协议内容").contains("两万元"));
+    assert!(field("依据").contains("第三十三条"));
+    // Still in progress: the opinion follows the agreement.
+    assert_eq!(a.status, Status::InProgress);
+    // Only 申诉求决: a suggestion petition has no parties to agree.
+    let s = w.register(Kind::PetitionOpinion, at(11, 2, 9));
+    let s = w.step(&s, dispatch(HOUSING), &dispatcher(), at(11, 2, 10));
+    let s = w.step(&s, Command::Sign { owner: None }, &housing(), at(11, 3, 9));
+    assert_eq!(
+        w.refuse(
+            &s,
+            agree(AgreementKind::Settlement, "甲；乙", "和解"),
+            &housing(),
+            at(11, 3, 10)
+        ),
+        "invalid_input"
+    );
+}

@@ -184,6 +184,11 @@ fn every_event() -> Vec<Event> {
             days: 2,
             reply_due: Some(at),
         },
+        Event::AgreementRecorded {
+            agreement: bihuan_domain::lifecycle::AgreementKind::Settlement,
+            parties: SAID.into(),
+            terms: SAID.into(),
+        },
     ]
 }
 
@@ -192,7 +197,7 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
     let events = every_event();
     let mut names: Vec<&str> = events.iter().map(Event::name).collect();
     names.dedup();
-    assert_eq!(names.len(), 28, "one of each kind of event");
+    assert_eq!(names.len(), 29, "one of each kind of event");
     let mut with_text = 0;
     for e in &events {
         let before = serde_json::to_string(e).unwrap();
@@ -228,7 +233,7 @@ fn every_text_of_every_event_is_masked_and_nothing_else_changes() {
             );
         }
     }
-    assert_eq!(with_text, 24);
+    assert_eq!(with_text, 25);
 }
 
 #[test]

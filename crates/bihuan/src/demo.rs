@@ -1764,17 +1764,116 @@ pub async fn petitions(
             continue;
         };
         let t = later(day(t, 1), 0.3);
-        if let (Some(h), true) = (handler(lead), t < now) {
-            let _ = store
-                .act(
-                    AppealRef::Id(d.id),
-                    Command::Sign { owner: None },
-                    h,
-                    t,
-                    None,
-                )
-                .await;
+        let Some(h) = handler(lead) else { continue };
+        // Signed the next working day; the older ones answered (解释说明: the earlier
+        // decision stands, with what was checked again), received and closed.
+        let id = d.id;
+        let step = |cmd: Command, who: Actor, when: Instant| {
+            let store = store.clone();
+            async move {
+                if when >= now {
+                    return None;
+                }
+                store
+                    .act(AppealRef::Id(id), cmd, who, when, None)
+                    .await
+                    .ok()
+            }
+        };
+        if step(Command::Sign { owner: None }, h.clone(), t)
+            .await
+            .is_none()
+        {
+            continue;
         }
+        let t = later(day(t, 1), 2.0);
+        if step(
+            Command::Contact {
+                note: "电话联系信访人，听取再次反映的情况".into(),
+            },
+            h.clone(),
+            t,
+        )
+        .await
+        .is_none()
+        {
+            continue;
+        }
+        // 调解贯穿信访全过程 (the seed): half the repeated claims end in an agreement (Art 33),
+        // then an opinion that supports it; the others are explained again.
+        let mediated = original.kind == Kind::PetitionClaim && k % 2 == 0;
+        let mut t = later(day(t, 9 + (k % 4) as i64), 1.0);
+        if mediated {
+            let who = original
+                .citizen
+                .name
+                .clone()
+                .unwrap_or_else(|| "信访人".into());
+            let agreement = if k % 4 == 0 {
+                bihuan_domain::lifecycle::AgreementKind::Mediation
+            } else {
+                bihuan_domain::lifecycle::AgreementKind::Settlement
+            };
+            if step(
+                Command::RecordAgreement {
+                    agreement,
+                    parties: format!("信访人{who}；被反映单位（相关企业）"),
+                    terms: [
+                        "被反映单位于本月底前一次性支付所欠款项，信访人不再就此事项提出其他请求。",
+                        "双方同意按原约定标准结算，差额分两期支付，第一期于十日内支付，村（社区）监督履行。",
+                    ][k / 2 % 2]
+                        .into(),
+                },
+                h.clone(),
+                t,
+            )
+            .await
+            .is_none()
+            {
+                continue;
+            }
+            t = later(day(t, 3), 1.0);
+        }
+        let reply = if mediated {
+            Reply {
+                result: ReplyResult::Resolved,
+                reason: None,
+                text: "经调解，双方达成协议并已签署协议书，信访人的合理诉求已按协议解决。".into(),
+                petition_outcome: Some(PetitionOutcome::Support),
+                attachments: vec![],
+            }
+        } else {
+            Reply {
+                result: ReplyResult::Unresolvable,
+                reason: Some("前次处理意见认定事实清楚、适用政策正确".into()),
+                text: "经再次核实，前次答复所依据的事实和政策未发生变化，已向信访人当面解释说明，并告知复查途径。".into(),
+                petition_outcome: Some(PetitionOutcome::Explain),
+                attachments: vec![],
+            }
+        };
+        let Some(replied) = step(Command::Reply(reply), h.clone(), t).await else {
+            continue;
+        };
+        let t = day(t, 3);
+        if let Some(doc) = replied.documents.last().map(|x| x.version) {
+            let _ = step(
+                Command::RecordReceipt {
+                    document: doc,
+                    received_on: local_date(t),
+                },
+                h.clone(),
+                t,
+            )
+            .await;
+        }
+        let _ = step(
+            Command::Close {
+                note: "意见书已送达信访人".into(),
+            },
+            centre.clone(),
+            day(t, 1),
+        )
+        .await;
     }
     // Petitions outside the remit, declined with where to go (Arts 23, 31): letters of the
     // last fortnight, each decided on by the unit it was sent to the next working day.

@@ -38,6 +38,7 @@ pub(super) fn ok_message(code: &str) -> &'static str {
         "decline" => "已出具不予受理告知书",
         "request_review" => "已登记复查（复核）请求，另开案件交上一级机关办理",
         "start_hearing" => "听证已开始，复核期限暂停计算",
+        "record_agreement" => "已制作协议书，可在「信访文书」中打印",
         "end_hearing" => "听证已结束，复核期限已顺延",
         "comment" => "已添加备注",
         "contact" => "已记录联系",
@@ -153,6 +154,7 @@ pub(super) fn action_form(
         },
         Action::StartHearing => "举行听证",
         Action::EndHearing => "结束听证",
+        Action::RecordAgreement => "调解、和解协议",
     };
     let confirm = match action {
         Action::Decline => Some("确认不予受理？将出具不予受理告知书，本事项随即办结。"),
@@ -316,6 +318,16 @@ pub(super) fn action_form(
                         input type="date" name="requested_on" required value=(if p.val("requested_on").is_empty() { today.to_string() } else { p.val("requested_on").to_string() }) max=(today.to_string());
                         label { "复查（复核）机关（不选则为上一级机关或本县复查复核机关）" }
                         select name="reviewer" { option value="" { "按规定确定" } (unit_options_selected(cat, &not_to(a.lead), &p.units("reviewer", &[]))) }
+                    }
+                    Action::RecordAgreement => {
+                        p.small.muted { "申诉求决类事项，经争议双方同意调解，或双方自愿和解，达成一致意见的，制作调解协议书或和解协议书（信访工作条例第三十三条）。协议达成后仍须出具信访处理意见书。" }
+                        label { "协议方式" }
+                        select name="agreement" {
+                            option value="mediation" selected[v("agreement") != "settlement"] { "调解（本机关主持）" }
+                            option value="settlement" selected[v("agreement") == "settlement"] { "和解（双方自行达成）" }
+                        }
+                        label { "当事人" } input type="text" name="parties" maxlength="500" required placeholder="如 信访人张三；被申请人某建筑公司" value=(v("parties"));
+                        label { "协议内容" } textarea name="terms" required placeholder="双方约定的事项、金额、期限和履行方式" { (v("terms")) }
                     }
                     Action::StartHearing => {
                         p.small.muted { "听证所需时间不计入复核期限（信访工作条例第三十六条）：听证期间停止计时，结束后期限按听证天数顺延。" }
@@ -519,6 +531,14 @@ pub(super) fn timeline_item(r: &bihuan_domain::EventRecord, cat: &Catalog) -> Ma
             link.number
         )),
         E::HearingStarted { reason } => Some(format!("{reason}（听证期间复核期限暂停）")),
+        E::AgreementRecorded {
+            agreement,
+            parties,
+            terms,
+        } => Some(format!(
+            "{}协议 · 当事人：{parties} · {terms}",
+            agreement.label()
+        )),
         E::HearingEnded {
             note,
             days,
@@ -917,6 +937,9 @@ pub(super) fn form_to_body(f: &Fields) -> Result<Value, String> {
             },
         }),
         "start_hearing" => json!({"reason": text("reason")}),
+        "record_agreement" => {
+            json!({"agreement": field(f, "agreement"), "parties": text("parties"), "terms": text("terms")})
+        }
         "end_hearing" => json!({"note": text("note")}),
         "comment" => json!({"text": text("text")}),
         _ => return Err("未知的操作".into()),

@@ -584,7 +584,7 @@ pub async fn the_openapi_schemas_describe_the_answers(app: TestApp) {
         .clone();
     assert_eq!(
         variants.len(),
-        24,
+        25,
         "every command but link_duplicate and recompute_deadlines"
     );
     let variant_of = |action: &str| {
