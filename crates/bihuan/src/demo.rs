@@ -2143,3 +2143,194 @@ pub async fn leaders(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(us
     }
     Ok((days, cases))
 }
+
+/// The seed's half-year change (今年上半年全县信访总量同比下降49.5%) in the demo county: the
+/// petitions of the year before the generated one (1 January to the day the generated year
+/// begins), as the 信访 archive the county brought with it — as many in the first half as
+/// make this year's first half 49.5 % lower, and the rest of that year at the same daily rate.
+/// Each is registered, assigned, accepted, answered with its 意见书 and closed, so last year's
+/// rates and the annual report have real cases. Only petitions: the hotline's history starts
+/// with the generated year. Returns (petitions, of which in the first half).
+pub async fn last_years_petitions(
+    store: &Arc<dyn Store>,
+    c: &County,
+    now: Instant,
+) -> anyhow::Result<(usize, usize)> {
+    use bihuan_domain::metrics::Period;
+    use bihuan_domain::time::start_of_day;
+    let this = local_date(now).year();
+    let (Some(h1), Some(h1_before)) = (Period::half(this, 1), Period::half(this - 1, 1)) else {
+        return Ok((0, 0));
+    };
+    let generated_from = now - Duration::days(365);
+    if now < h1.end || generated_from > h1.start {
+        // This year's first half is not over, or the generated year does not cover it.
+        return Ok((0, 0));
+    }
+    // This year's first petitions in the first half, as the dashboard counts them (件次,
+    // review cases included).
+    let mut this_h1 = 0usize;
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list(
+                bihuan_store::AppealFilter {
+                    regime: Some(bihuan_domain::Regime::Petition),
+                    ..Default::default()
+                },
+                cursor,
+                500,
+            )
+            .await?;
+        this_h1 += page
+            .items
+            .iter()
+            .filter(|a| h1.contains(a.registered_at))
+            .count();
+        match page.next_cursor {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    if this_h1 == 0 {
+        return Ok((0, 0));
+    }
+    // −49.5 %: this year's is 50.5 % of last year's.
+    let first_half = (this_h1 as f64 / 0.505).round() as usize;
+    let span_h1 = (h1_before.end - h1_before.start).num_seconds();
+    let rest_end = generated_from.min(h1.start);
+    let span_rest = (rest_end - h1_before.end).num_seconds().max(0);
+    let rest = (first_half as f64 * span_rest as f64 / span_h1 as f64).round() as usize;
+    let users = store.users().await?;
+    let catalog = store.catalog();
+    let (Some(centre), Some(operator)) = (
+        actor_of(&users, &catalog, "dispatch1"),
+        actor_of(&users, &catalog, "operator1"),
+    ) else {
+        return Ok((0, 0));
+    };
+    let handler = |unit: UnitId| {
+        users
+            .iter()
+            .find(|u| u.unit == unit && u.role == Role::Handler)
+            .map(|u| catalog.actor(u))
+    };
+    let kinds = [
+        Kind::PetitionClaim,
+        Kind::PetitionOpinion,
+        Kind::PetitionClaim,
+        Kind::PetitionAccusation,
+    ];
+    let outcomes = [
+        PetitionOutcome::Support,
+        PetitionOutcome::Explain,
+        PetitionOutcome::Support,
+        PetitionOutcome::NotSupported,
+    ];
+    let mut made = 0;
+    let total = first_half + rest;
+    for i in 0..total {
+        // Spread evenly over each span, on working hours.
+        let (from, span, j, n) = if i < first_half {
+            (h1_before.start, span_h1, i, first_half)
+        } else {
+            (h1_before.end, span_rest, i - first_half, rest)
+        };
+        let t = from + Duration::seconds(span * j as i64 / n.max(1) as i64);
+        let at = start_of_day(local_date(t)) + Duration::hours(9 + (i % 8) as i64);
+        let (cat, phrase, depts) = &c.leaves[(i * 7) % c.leaves.len()];
+        let township = c.townships[i % c.townships.len()];
+        let lead = if i % 3 == 0 {
+            depts.first().copied().unwrap_or(township)
+        } else {
+            township
+        };
+        let tname = c
+            .units
+            .iter()
+            .find(|u| u.id == township)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        let kind = kinds[i % kinds.len()];
+        let new = NewAppeal {
+            channel: if i % 2 == 0 {
+                Channel::Letter
+            } else {
+                Channel::InPerson
+            },
+            kind,
+            urgency: Urgency::Normal,
+            category: Some(*cat),
+            title: format!("反映{phrase}问题"),
+            content: format!("信访人反映{tname}{phrase}问题，请求有关部门依法处理。"),
+            place: Place {
+                address: tname.clone(),
+                township: Some(township),
+                ..Place::default()
+            },
+            citizen: Citizen {
+                name: Some(format!(
+                    "{}{}",
+                    SURNAMES[(i / 3) % SURNAMES.len()],
+                    GIVEN[(i / 7) % GIVEN.len()]
+                )),
+                phone: Phone::parse(&format!("139{:08}", 10_000_000 + i)).ok(),
+                ..Citizen::default()
+            },
+            accused_units: vec![],
+            group: None,
+            forwarded_from: None,
+            repeat_of: None,
+        };
+        let Ok(r) = store.register(new, operator.clone(), at, None).await else {
+            continue;
+        };
+        made += 1;
+        let Some(h) = handler(lead) else { continue };
+        let id = r.appeal.id;
+        let steps = [
+            (
+                Command::Dispatch {
+                    lead,
+                    assisting: vec![],
+                    note: String::new(),
+                },
+                centre.clone(),
+                at + Duration::hours(3),
+            ),
+            (Command::Sign { owner: None }, h.clone(), at + Duration::days(1)),
+            (
+                Command::Reply(Reply {
+                    result: if outcomes[i % outcomes.len()] == PetitionOutcome::Support {
+                        ReplyResult::Resolved
+                    } else {
+                        ReplyResult::Unresolvable
+                    },
+                    reason: Some("依据相关政策规定".into()),
+                    text: format!("经调查核实，已就信访人反映的{phrase}问题依法作出处理，并向信访人当面说明。"),
+                    petition_outcome: Some(outcomes[i % outcomes.len()]),
+                    attachments: vec![],
+                }),
+                h.clone(),
+                at + Duration::days(14 + (i % 20) as i64),
+            ),
+            (
+                Command::Close {
+                    note: "意见书已送达信访人".into(),
+                },
+                centre.clone(),
+                at + Duration::days(18 + (i % 20) as i64),
+            ),
+        ];
+        for (cmd, who, when) in steps {
+            if store
+                .act(AppealRef::Id(id), cmd, who, when, None)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    }
+    Ok((made, first_half.min(made)))
+}

@@ -520,6 +520,13 @@ async fn run(cmd: Top) -> Result<String> {
                 eprintln!(
                     "信访事项：复查、复核案件 {reviews} 件，不予受理 {declined} 件，重复信访（关联前次）{repeats} 件"
                 );
+                let (archive, first_half) =
+                    demo::last_years_petitions(&store, &county, now).await?;
+                if archive > 0 {
+                    eprintln!(
+                        "上年信访档案 {archive} 件（上半年 {first_half} 件：今年上半年同比下降49.5%，见驾驶舱 half 期间）"
+                    );
+                }
                 let (days, cases) = demo::leaders(&store, now).await?;
                 eprintln!("领导接访日 {days} 个，领导包案 {cases} 件");
                 // The last few hundred steps get their notices, so the demo shows some.
