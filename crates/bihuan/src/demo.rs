@@ -1986,10 +1986,12 @@ pub async fn leaders(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<(us
     ) else {
         return Ok((0, 0));
     };
+    // The generated year's petitions (not last year's archive), the newest first.
     let petitions = store
         .list(
             AppealFilter {
                 regime: Some(bihuan_domain::Regime::Petition),
+                from: Some(now - Duration::days(120)),
                 ..Default::default()
             },
             None,
