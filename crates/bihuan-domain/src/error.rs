@@ -87,6 +87,7 @@ pub fn field_label(field: &str) -> &str {
     match field {
         "answer" => "答复内容",
         "accused_units" => "被检举控告的单位",
+        "accused_persons" => "被检举控告的人员",
         "assisting" => "协办单位",
         "attachments" => "附件",
         "citizen.name" => "诉求人",

@@ -461,6 +461,13 @@ pub struct NewAppeal {
     /// or whistled to them (信访工作条例 Art 30; `Appeal::refuse_accused`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accused_units: Vec<UnitId>,
+    /// 检举控告 only: the accounts of the persons accused. They never see the matter in any
+    /// view, list or export (the stores keep them beside the units involved and every scoped
+    /// query leaves such appeals out), and the registration use case adds their units to
+    /// `accused_units` (Art 30).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<u32>)]
+    pub accused_persons: Vec<UserId>,
     /// 集体访: a petition many people brought in person, with the representatives they chose
     /// (信访工作条例 Art 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1418,6 +1425,7 @@ impl Serialize for Stored<&Appeal> {
             reply_rounds,
             documents,
             accused_units,
+            accused_persons,
             review,
             reviews,
             hearings,
@@ -1426,7 +1434,7 @@ impl Serialize for Stored<&Appeal> {
             forwarded_from,
             repeat_of,
         } = self.0;
-        let mut st = s.serialize_struct("Appeal", 54)?;
+        let mut st = s.serialize_struct("Appeal", 55)?;
         st.serialize_field("id", id)?;
         st.serialize_field("number", number)?;
         st.serialize_field("version", version)?;
@@ -1476,6 +1484,7 @@ impl Serialize for Stored<&Appeal> {
         sparse(&mut st, "reply_rounds", reply_rounds)?;
         sparse(&mut st, "documents", documents)?;
         sparse(&mut st, "accused_units", accused_units)?;
+        sparse(&mut st, "accused_persons", accused_persons)?;
         sparse(&mut st, "review", review)?;
         sparse(&mut st, "reviews", reviews)?;
         sparse(&mut st, "hearings", hearings)?;
@@ -1593,6 +1602,11 @@ pub struct Appeal {
     /// [`NewAppeal::accused_units`]).
     #[serde(default)]
     pub accused_units: Vec<UnitId>,
+    /// 检举控告: the accused persons' accounts, which never see the matter
+    /// ([`NewAppeal::accused_persons`]).
+    #[serde(default)]
+    #[schema(value_type = Vec<u32>)]
+    pub accused_persons: Vec<UserId>,
     /// A review case (复查 / 复核): what it reviews (信访工作条例 Arts 35–36).
     #[serde(default)]
     pub review: Option<ReviewOf>,
@@ -1875,6 +1889,18 @@ impl Appeal {
                 "被检举控告的单位不能超过10个",
             ));
         }
+        if !new.accused_persons.is_empty() && new.kind != Kind::PetitionAccusation {
+            return Err(DomainError::invalid(
+                "accused_persons",
+                "只有检举控告类信访事项可以填写被检举控告的人员",
+            ));
+        }
+        if new.accused_persons.len() > 10 {
+            return Err(DomainError::invalid(
+                "accused_persons",
+                "被检举控告的人员不能超过10人",
+            ));
+        }
         let regime = new.kind.regime();
         let policy = ctx.policies.lookup(regime, new.kind, new.urgency).clone();
         let dispatch_due = policy.dispatch.due_from(ctx.calendar, at)?;
@@ -1953,6 +1979,7 @@ impl Appeal {
             reply_rounds: vec![],
             documents: vec![],
             accused_units: appeal.accused_units.clone(),
+            accused_persons: appeal.accused_persons.clone(),
             review: review.clone(),
             reviews: vec![],
             hearings: vec![],
@@ -2238,6 +2265,7 @@ impl Appeal {
             place: self.place.clone(),
             citizen: self.citizen.clone(),
             accused_units: self.accused_units.clone(),
+            accused_persons: self.accused_persons.clone(),
             group: self.group.clone(),
             forwarded_from: None,
             repeat_of: None,

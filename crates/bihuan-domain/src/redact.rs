@@ -91,6 +91,7 @@ impl Redact for NewAppeal {
             place,
             citizen,
             accused_units,
+            accused_persons,
             group,
             forwarded_from,
             repeat_of,
@@ -105,6 +106,7 @@ impl Redact for NewAppeal {
             place: place.redacted(),
             citizen: citizen.redacted(),
             accused_units: accused_units.clone(),
+            accused_persons: accused_persons.clone(),
             group: group.as_ref().map(Redact::redacted),
             forwarded_from: *forwarded_from,
             // A case number and the name of an office.
@@ -354,6 +356,7 @@ impl Redact for Appeal {
             reply_rounds,
             documents,
             accused_units,
+            accused_persons,
             review,
             reviews,
             hearings,
@@ -414,6 +417,7 @@ impl Redact for Appeal {
             reply_rounds: reply_rounds.clone(),
             documents: documents.clone(),
             accused_units: accused_units.clone(),
+            accused_persons: accused_persons.clone(),
             // Links, dates and units only.
             review: review.clone(),
             reviews: reviews.clone(),

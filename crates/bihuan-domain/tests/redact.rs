@@ -27,6 +27,7 @@ fn every_event() -> Vec<Event> {
     };
     let new = NewAppeal {
         accused_units: vec![],
+        accused_persons: vec![],
         group: None,
         forwarded_from: None,
         repeat_of: None,

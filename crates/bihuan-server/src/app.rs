@@ -41,6 +41,7 @@ pub async fn register(
     key: Option<String>,
 ) -> ApiResult<Registered> {
     let now = state.clock.now();
+    let new = accused_persons_units(state, new).await?;
     let new = link_repeat(state.store.as_ref(), new, now).await?;
     let r = state
         .store
@@ -52,6 +53,31 @@ pub async fn register(
         tracing::info!(appeal = %r.appeal.number, user = caller.user.id.0, "registered");
     }
     Ok(r)
+}
+
+/// 检举控告 (信访工作条例 Art 30): each accused person must be an account of the county, and
+/// the person's unit is accused with them — the matter is never given to it either.
+async fn accused_persons_units(state: &AppState, mut new: NewAppeal) -> ApiResult<NewAppeal> {
+    // Only an accusation names accused persons: the domain refuses the others on the field.
+    if new.accused_persons.is_empty() || new.kind != bihuan_domain::Kind::PetitionAccusation {
+        return Ok(new);
+    }
+    let users = state.store.users().await?;
+    for p in new.accused_persons.clone() {
+        let Some(u) = users.iter().find(|u| u.id == p) else {
+            return Err(ApiError::from(bihuan_domain::DomainError::invalid(
+                "accused_persons",
+                format!("没有编号为 {} 的人员，请从列表中选择被检举控告的人员", p.0),
+            )));
+        };
+        let root = state.store.catalog().org.root().id;
+        if u.unit != root && !new.accused_units.contains(&u.unit) {
+            new.accused_units.push(u.unit);
+        }
+    }
+    new.accused_persons.sort_unstable_by_key(|p| p.0);
+    new.accused_persons.dedup();
+    Ok(new)
 }
 
 /// 重复信访 (信访工作条例 Art 19): links a new petition to the same petitioner's earlier

@@ -59,6 +59,10 @@ pub fn parse_ref(key: &str) -> ApiResult<AppealRef> {
 pub fn can_see(c: &Caller, a: &Appeal) -> bool {
     use bihuan_domain::lifecycle::Visibility;
     let unit = c.user.unit;
+    // 检举控告 (Art 30): an accused person never sees the matter, whatever the role.
+    if a.accused_persons.contains(&c.user.id) {
+        return false;
+    }
     match c.user.role.visibility() {
         Visibility::County => true,
         // The same rule as the list's filter (`registered_by`): what list and detail show agree.

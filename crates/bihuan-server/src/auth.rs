@@ -161,6 +161,8 @@ impl Caller {
     /// Narrows a filter to the appeals this caller may see (the rule of `appeals::can_see`).
     pub fn scope(&self, f: &mut bihuan_store::AppealFilter) {
         use bihuan_domain::lifecycle::Visibility;
+        // 检举控告 (Art 30): never the matters that name this reader as accused.
+        f.hidden_from = Some(self.user.id);
         match self.user.role.visibility() {
             Visibility::County => {}
             Visibility::OwnRegistrations => f.registered_by = Some(self.user.id),

@@ -332,6 +332,7 @@ fn new_appeal(state: &AppState, f: &Fields) -> Result<NewAppeal, String> {
     let opt = |n: &str| Some(field(f, n).to_string()).filter(|s| !s.is_empty());
     Ok(NewAppeal {
         accused_units: vec![],
+        accused_persons: vec![],
         group: None,
         forwarded_from: None,
         repeat_of: None,

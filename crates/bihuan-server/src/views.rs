@@ -226,6 +226,7 @@ impl AppealSummary {
             reply_rounds: _,
             documents: _,
             accused_units: _,
+            accused_persons: _,
             review,
             reviews: _,
             hearings: _,

@@ -264,6 +264,8 @@ pub struct AppealFilter {
     /// Scoping: only appeals these units are involved in (lead, assisting, called by whistle,
     /// or once led). `None`: all appeals.
     pub involving: Option<Vec<UnitId>>,
+    /// Leaves out the appeals that name this user as an accused person (检举控告, Art 30).
+    pub hidden_from: Option<UserId>,
     pub now: Option<Instant>,
     /// Only appeals with a step at or after this instant (for metrics over a period).
     pub active_since: Option<Instant>,
@@ -1068,4 +1070,16 @@ mod sniff_tests {
             "file_damaged"
         );
     }
+}
+
+/// The rows of `appeal_units` an appeal keeps: each unit involved (its id), and each accused
+/// person (检举控告, Art 30) as the negative of the user's id, which no unit id is — so the
+/// units' scoping reads the positive rows and [`AppealFilter::hidden_from`] the negative ones,
+/// in one indexed table both backends already write with the state.
+pub(crate) fn access_rows(a: &bihuan_domain::lifecycle::Appeal) -> Vec<i64> {
+    a.involved_units()
+        .into_iter()
+        .map(|u| i64::from(u.0))
+        .chain(a.accused_persons.iter().map(|p| -i64::from(p.0)))
+        .collect()
 }

@@ -151,6 +151,11 @@ pub(crate) fn filter_clauses(
             args.extend(units.iter().map(|u| V::Int(u.0 as i64)));
         }
     }
+    if let Some(u) = f.hidden_from {
+        // An accused person's row in `appeal_units` ([`crate::access_rows`]).
+        clauses.push("id NOT IN (SELECT appeal_id FROM appeal_units WHERE unit_id = ?)".into());
+        args.push(V::Int(-i64::from(u.0)));
+    }
     if let crate::Sort::Deadline(d) = f.sort {
         // Sorted by one deadline: the appeals whose deadline runs (the count agrees).
         clauses.push(format!("{} IS NOT NULL", d.column()));
@@ -273,11 +278,20 @@ pub(crate) fn count_sql(catalog: &Catalog, f: &AppealFilter, ids_sql: &str) -> (
     if let Some(ff) = &f.fact {
         let rest = AppealFilter {
             fact: None,
+            hidden_from: None,
             ..f.clone()
         };
         if filter_clauses(catalog, &rest, ids_sql).0.is_empty() {
-            let (sub, args) = fact_ids_sql(ff, f.now.map(secs).unwrap_or(0));
-            return (format!("SELECT COUNT(*) FROM ({sub}) ids"), args);
+            let (sub, mut args) = fact_ids_sql(ff, f.now.map(secs).unwrap_or(0));
+            // A reader named as an accused person (every scoped query says who reads).
+            let hidden = match f.hidden_from {
+                Some(u) => {
+                    args.push(Arg::Int(-i64::from(u.0)));
+                    " WHERE appeal_id NOT IN (SELECT appeal_id FROM appeal_units WHERE unit_id = ?)"
+                }
+                None => "",
+            };
+            return (format!("SELECT COUNT(*) FROM ({sub}) ids{hidden}"), args);
         }
     }
     let (clauses, args) = filter_clauses(catalog, f, ids_sql);

@@ -858,6 +858,7 @@ fn one_appeal(
         } else {
             vec![]
         },
+        accused_persons: vec![],
         group,
         // Some letters reach the county forwarded from above (上级转送): most from the city, a
         // few from the province or the State Bureau (越级), chosen from the id as above.
@@ -1651,6 +1652,7 @@ pub async fn petitions(
             place: original.place.clone(),
             citizen: original.citizen.clone(),
             accused_units: original.accused_units.clone(),
+            accused_persons: vec![],
             group: None,
             forwarded_from: None,
             repeat_of: None,
@@ -1732,6 +1734,7 @@ pub async fn petitions(
             place: original.place.clone(),
             citizen: original.citizen.clone(),
             accused_units: original.accused_units.clone(),
+            accused_persons: vec![],
             group: None,
             forwarded_from: None,
             repeat_of: None,
@@ -1928,6 +1931,7 @@ pub async fn petitions(
                 organisation: None,
             },
             accused_units: vec![],
+            accused_persons: vec![],
             group: None,
             forwarded_from: None,
             repeat_of: None,
@@ -2280,6 +2284,7 @@ pub async fn last_years_petitions(
                 ..Citizen::default()
             },
             accused_units: vec![],
+            accused_persons: vec![],
             group: None,
             forwarded_from: None,
             repeat_of: None,

@@ -293,6 +293,7 @@ pub async fn import(
             Ok((
                 NewAppeal {
                     accused_units: vec![],
+                    accused_persons: vec![],
                     group: None,
                     forwarded_from: None,
                     repeat_of: None,

@@ -115,6 +115,7 @@ pub fn nov(day: u32, hour: u32) -> Instant {
 pub fn new_appeal(kind: Kind) -> NewAppeal {
     NewAppeal {
         accused_units: vec![],
+        accused_persons: vec![],
         group: None,
         forwarded_from: None,
         repeat_of: None,

@@ -10,13 +10,22 @@ pub(super) fn new_submission() -> String {
     crate::auth::new_token().0
 }
 
-pub(super) fn new_form(
+pub(super) async fn new_form(
     state: &AppState,
     c: &Caller,
     values: &Fields,
     errors: &BTreeMap<String, String>,
     top: Option<&str>,
 ) -> Html<String> {
+    // Who may be named as an accused person: the county's accounts, by unit.
+    let people: Vec<bihuan_store::User> = state
+        .store
+        .users()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| u.active && u.role != Role::System)
+        .collect();
     let cat = state.store.catalog();
     let v = |k: &str| field(values, k).to_string();
     let err = |k: &str| errors.get(k).cloned();
@@ -93,7 +102,7 @@ pub(super) fn new_form(
                     div { label for="address" { "详细地址" } input #address type="text" name="address" value=(v("address")) class=(inv("place.address")); }
                 }
                 @if let Some(e) = err("place.township").or(err("place.address")) { span.field-error { (e) } }
-                details.accused open[fields_all(values, "accused_units").next().is_some() || errors.contains_key("accused_units")] {
+                details.accused open[fields_all(values, "accused_units").next().is_some() || fields_all(values, "accused_persons").next().is_some() || errors.contains_key("accused_units") || errors.contains_key("accused_persons")] {
                     summary { "检举控告：被检举控告的单位（选填）" }
                     p.small.muted { "所选单位不会收到这件信访事项，也看不到检举人的姓名、电话和材料（信访工作条例第三十条）。只用于检举控告类。" }
                     select #accused_units name="accused_units" multiple size="6" class=(inv("accused_units")) {
@@ -102,6 +111,13 @@ pub(super) fn new_form(
                         }
                     }
                     @if let Some(e) = err("accused_units") { span.field-error { (e) } }
+                    label for="accused_persons" { "被检举控告的人员（选填，其所在单位一并回避）" }
+                    select #accused_persons name="accused_persons" multiple size="6" class=(inv("accused_persons")) {
+                        @for u in &people {
+                            option value=(u.id.0) selected[fields_all(values, "accused_persons").any(|x| x == u.id.0.to_string())] { (u.name) "（" (cat.org.get(u.unit).map(|x| x.name.as_str()).unwrap_or("")) "）" }
+                        }
+                    }
+                    @if let Some(e) = err("accused_persons") { span.field-error { (e) } }
                 }
                 div {
                     label for="forwarded_from" { "来源（信访事项）" }
@@ -165,7 +181,9 @@ pub(super) async fn new_page(State(state): State<AppState>, PageUser(c): PageUse
             Some(&c),
         );
     }
-    new_form(&state, &c, &vec![], &BTreeMap::new(), None).into_response()
+    new_form(&state, &c, &vec![], &BTreeMap::new(), None)
+        .await
+        .into_response()
 }
 
 pub(super) async fn new_submit(
@@ -253,7 +271,7 @@ pub(super) async fn new_submit(
     if !errors.is_empty() {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
-            new_form(&state, &c, &f, &errors, Some("请修改标红的内容后再提交")),
+            new_form(&state, &c, &f, &errors, Some("请修改标红的内容后再提交")).await,
         )
             .into_response();
     }
@@ -268,6 +286,7 @@ pub(super) async fn new_submit(
         "place": {"address": field(&f, "address"), "township": township},
         "citizen": {"name": Some(field(&f, "citizen_name")).filter(|s| !s.is_empty()), "phone": phone},
         "accused_units": fields_all(&f, "accused_units").filter_map(|s| s.parse::<u32>().ok()).collect::<Vec<_>>(),
+        "accused_persons": fields_all(&f, "accused_persons").filter_map(|s| s.parse::<u32>().ok()).collect::<Vec<_>>(),
         "group": group,
         "forwarded_from": Some(field(&f, "forwarded_from")).filter(|s| !s.is_empty()),
         "repeat_of": repeat_of,
@@ -277,7 +296,7 @@ pub(super) async fn new_submit(
         Err(e) => {
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                new_form(&state, &c, &f, &errors, Some(&format!("内容有误：{e}"))),
+                new_form(&state, &c, &f, &errors, Some(&format!("内容有误：{e}"))).await,
             )
                 .into_response()
         }
@@ -289,7 +308,7 @@ pub(super) async fn new_submit(
             Err(e) => {
                 return (
                     e.status,
-                    new_form(&state, &c, &f, &errors, Some("表单已失效，请重新提交")),
+                    new_form(&state, &c, &f, &errors, Some("表单已失效，请重新提交")).await,
                 )
                     .into_response()
             }
@@ -308,7 +327,7 @@ pub(super) async fn new_submit(
             }
             return (
                 e.status,
-                new_form(&state, &c, &f, &errors, Some(&e.message)),
+                new_form(&state, &c, &f, &errors, Some(&e.message)).await,
             )
                 .into_response();
         }
@@ -431,6 +450,7 @@ pub(super) async fn caller_history(
     let f = AppealFilter {
         citizen: Some(phone.identity()),
         now: Some(now),
+        hidden_from: Some(c.user.id),
         ..Default::default()
     };
     let items = state

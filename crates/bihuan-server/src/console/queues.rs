@@ -52,6 +52,8 @@ pub(super) async fn dispatch_queue(
     }
     let now = state.clock.now();
     let base = AppealFilter {
+        // 检举控告 (Art 30): never the matters that name this reader as accused.
+        hidden_from: Some(c.user.id),
         now: Some(now),
         sort: Sort::DueFirst,
         ..Default::default()
@@ -117,6 +119,8 @@ pub(super) async fn inbox(State(state): State<AppState>, PageUser(c): PageUser) 
     let now = state.clock.now();
     let unit = c.user.unit;
     let base = AppealFilter {
+        // 检举控告 (Art 30): never the matters that name this reader as accused.
+        hidden_from: Some(c.user.id),
         now: Some(now),
         sort: Sort::DueFirst,
         involving: Some(vec![unit]),
@@ -205,6 +209,8 @@ pub(super) async fn visits_queue(State(state): State<AppState>, PageUser(c): Pag
     }
     let now = state.clock.now();
     let base = AppealFilter {
+        // 检举控告 (Art 30): never the matters that name this reader as accused.
+        hidden_from: Some(c.user.id),
         now: Some(now),
         ..Default::default()
     };
@@ -249,6 +255,8 @@ pub(super) async fn supervision(State(state): State<AppState>, PageUser(c): Page
     let now = state.clock.now();
     let cat = state.store.catalog();
     let base = AppealFilter {
+        // 检举控告 (Art 30): never the matters that name this reader as accused.
+        hidden_from: Some(c.user.id),
         now: Some(now),
         sort: Sort::DueFirst,
         ..Default::default()

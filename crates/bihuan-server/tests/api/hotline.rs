@@ -2046,3 +2046,122 @@ pub async fn the_seeds_half_year_petition_figure_is_reproduced(app: TestApp) {
         .await;
     assert_eq!(list["drill"]["facts"], 210, "{}", list["drill"]);
 }
+
+/// 检举控告 (信访工作条例 Art 30): an accusation naming a person — here the county's supervisor,
+/// who otherwise sees every appeal, and a handler of 县水利局 — never reaches them in any view,
+/// list, count, search or export; the handler's unit is accused with them; everyone else who
+/// may see it still does.
+pub async fn an_accusation_never_reaches_the_accused_person(app: TestApp) {
+    let (_, users) = app.get("admin", "/api/v1/users").await;
+    let id_of = |login: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut accusation = new_appeal();
+    accusation["kind"] = json!("petition_accusation");
+    accusation["title"] = json!("举报督查人员收受礼品");
+    accusation["content"] = json!("督查人员在检查期间收受被检查单位礼品，另有水利局工作人员陪同。");
+    accusation["accused_persons"] = json!([id_of("supervisor"), id_of("water"), 99_999]);
+    let (s, e) = app.post("operator", "/api/v1/appeals", &accusation).await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("accused_persons")),
+        "an account that does not exist: {e}"
+    );
+    let mut hotline = new_appeal();
+    hotline["accused_persons"] = json!([id_of("water")]);
+    let (s, e) = app.post("operator", "/api/v1/appeals", &hotline).await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("accused_persons")),
+        "{e}"
+    );
+    accusation["accused_persons"] = json!([id_of("supervisor"), id_of("water")]);
+    let num = n(&app.register(&accusation).await);
+    // The handler's unit is accused with the handler.
+    let (s, e) = app
+        .act(
+            "dispatcher",
+            &num,
+            json!({"action": "dispatch", "lead": WATER}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": TRANSPORT}),
+    )
+    .await;
+    // Overdue, so the supervision queue would list it.
+    app.clock.advance(chrono::Duration::days(5));
+    let words = "收受被检查单位礼品";
+    for login in ["supervisor", "water"] {
+        let (s, _) = app.get(login, &format!("/api/v1/appeals/{num}")).await;
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+            "{login}: {s}"
+        );
+        let (_, list) = app.get(login, "/api/v1/appeals?limit=500").await;
+        assert!(!list.to_string().contains(&num), "{login}: {list}");
+        let (_, found) = app
+            .get(login, &format!("/api/v1/appeals?q={}", urlencode_q("礼品")))
+            .await;
+        assert!(!found.to_string().contains(&num), "{login}: {found}");
+        let csv = app.text(login, "/api/v1/export/appeals.csv").await;
+        assert!(
+            !csv.contains(&num) && !csv.contains(words),
+            "{login}: {csv}"
+        );
+        let console = console_session(&app, login).await;
+        for path in [
+            "/".to_string(),
+            "/appeals".to_string(),
+            "/appeals?regime=petition".to_string(),
+            "/queue/supervision".to_string(),
+            "/queue/inbox".to_string(),
+            format!("/appeals/{num}"),
+            format!("/appeals/{num}/print"),
+        ] {
+            let page = page_text(&console, app.url(&path)).await;
+            assert!(
+                !page.contains(words) && !page.contains(&num),
+                "{login} {path}: {page}"
+            );
+        }
+    }
+    // The supervisor's list count leaves it out; the leader's has it.
+    let count = |v: &Value| v["items"].as_array().unwrap().len();
+    let (_, sup) = app
+        .get("supervisor", "/api/v1/appeals?regime=petition&limit=500")
+        .await;
+    let (_, lead) = app
+        .get("leader", "/api/v1/appeals?regime=petition&limit=500")
+        .await;
+    assert_eq!(count(&lead), count(&sup) + 1, "{sup} {lead}");
+    // The figure's own drill-down count (counted in the facts alone) leaves it out too.
+    let drill = "/api/v1/appeals?metric=volume&part=den&period=month:2026-11";
+    let (_, sup) = app.get("supervisor", drill).await;
+    let (_, lead) = app.get("leader", drill).await;
+    assert_eq!(
+        lead["drill"]["appeals"].as_u64().unwrap(),
+        sup["drill"]["appeals"].as_u64().unwrap() + 1,
+        "{sup} {lead}"
+    );
+    let (s, a) = app.get("leader", &format!("/api/v1/appeals/{num}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(a.to_string().contains(words));
+    let transport = console_session(&app, "transport").await;
+    let page = page_text(&transport, app.url(&format!("/appeals/{num}"))).await;
+    assert!(page.contains(words), "the handling unit sees it");
+}
+
+fn urlencode_q(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}

@@ -401,11 +401,7 @@ async fn save_appeal(
         ],
     )
     .await?;
-    let units: Vec<i64> = a
-        .involved_units()
-        .into_iter()
-        .map(|u| i64::from(u.0))
-        .collect();
+    let units: Vec<i64> = crate::access_rows(a);
     if !units.is_empty() {
         let st = c
             .prepare_cached(

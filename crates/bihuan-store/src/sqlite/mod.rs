@@ -388,11 +388,10 @@ fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> 
             due[2],
             due[3],
     ])?;
-    let units = a.involved_units();
     let mut stmt = conn
         .prepare_cached("INSERT OR IGNORE INTO appeal_units (unit_id, appeal_id) VALUES (?, ?)")?;
-    for u in units {
-        stmt.execute(params![u.0 as i64, a.id.0 as i64])?;
+    for u in crate::access_rows(a) {
+        stmt.execute(params![u, a.id.0 as i64])?;
     }
     Ok(())
 }
