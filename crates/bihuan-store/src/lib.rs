@@ -236,6 +236,18 @@ impl Deadline {
     }
 }
 
+/// The rows of `appeal_units` an appeal keeps: each unit involved (its id), and each accused
+/// person (检举控告, Art 30) as the negative of the user's id, which no unit id is — so the
+/// units' scoping reads the positive rows and [`AppealFilter::hidden_from`] the negative ones,
+/// in one indexed table both backends already write with the state.
+pub(crate) fn access_rows(a: &bihuan_domain::lifecycle::Appeal) -> Vec<i64> {
+    a.involved_units()
+        .into_iter()
+        .map(|u| i64::from(u.0))
+        .chain(a.accused_persons.iter().map(|p| -i64::from(p.0)))
+        .collect()
+}
+
 /// Filters of the appeal list. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct AppealFilter {
@@ -1070,16 +1082,4 @@ mod sniff_tests {
             "file_damaged"
         );
     }
-}
-
-/// The rows of `appeal_units` an appeal keeps: each unit involved (its id), and each accused
-/// person (检举控告, Art 30) as the negative of the user's id, which no unit id is — so the
-/// units' scoping reads the positive rows and [`AppealFilter::hidden_from`] the negative ones,
-/// in one indexed table both backends already write with the state.
-pub(crate) fn access_rows(a: &bihuan_domain::lifecycle::Appeal) -> Vec<i64> {
-    a.involved_units()
-        .into_iter()
-        .map(|u| i64::from(u.0))
-        .chain(a.accused_persons.iter().map(|p| -i64::from(p.0)))
-        .collect()
 }
