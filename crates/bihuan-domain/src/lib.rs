@@ -31,6 +31,7 @@ pub mod code;
 pub mod documents;
 pub mod error;
 pub mod holidays;
+pub mod household;
 pub mod leaders;
 pub mod lifecycle;
 pub mod metrics;

@@ -48,6 +48,7 @@ pub mod dashboard;
 pub mod error;
 pub mod export;
 pub mod filters;
+pub mod households;
 pub mod leaders;
 pub mod notify;
 pub mod openapi;
@@ -184,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(filters::router())
         .merge(leaders::router())
+        .merge(households::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

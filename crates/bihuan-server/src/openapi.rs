@@ -63,7 +63,15 @@ use crate::views::{
     crate::leaders::ReceiveBody,
     crate::leaders::TextBody,
     crate::leaders::LeaderCaseView,
-    crate::leaders::TakeCase
+    crate::leaders::TakeCase,
+    crate::households::HouseholdView,
+    crate::households::HouseholdDetail,
+    crate::households::HouseholdPage,
+    crate::households::NewHousehold,
+    crate::households::HouseholdInput,
+    crate::households::MoveBody,
+    crate::households::RemoveBody,
+    crate::households::Imported
 )))]
 struct Derived;
 
@@ -490,6 +498,36 @@ pub fn document() -> Value {
             }
         }
     });
+    // 入户听诉's household registry (issue 18).
+    let mut households_list = returns(
+        op("住户台账：网格员看本网格，村（社区）、乡镇（街道）看本辖区，中心和领导看全县；户主姓名和电话脱敏", "households", None, "200"),
+        schema_ref("HouseholdPage"),
+    );
+    households_list["parameters"] = json!([
+        {"name": "grid", "in": "query", "required": false, "description": "网格ID", "schema": {"type": "integer"}},
+        {"name": "village", "in": "query", "required": false, "description": "村（社区）ID", "schema": {"type": "integer"}},
+        {"name": "township", "in": "query", "required": false, "description": "乡镇（街道）ID", "schema": {"type": "integer"}},
+        {"name": "tag", "in": "query", "required": false, "description": "标签，如 独居老人", "schema": {"type": "string"}},
+        {"name": "after", "in": "query", "required": false, "description": "上一页的 next_after", "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "required": false, "description": "每页条数（1–500，默认100）", "schema": {"type": "integer"}}
+    ]);
+    doc["paths"]["/api/v1/households"] = json!({
+        "get": households_list,
+        "post": returns(op("登记住户（同一网格同一住址和户主的已登记则拒绝）", "households", Some("NewHousehold"), "201"), schema_ref("HouseholdView"))
+    });
+    let mut import = returns(
+        op("导入住户（CSV，UTF-8，表头：网格、住址、户主、人口，可选 电话、标签；网格写名称或ID；标签以 、 ， ; 分隔）：好的行登记，坏的行给出行号和原因，重复的跳过", "households", None, "200"),
+        schema_ref("Imported"),
+    );
+    import["requestBody"] =
+        json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}});
+    doc["paths"]["/api/v1/households/import"] = json!({"post": import});
+    doc["paths"]["/api/v1/households/{id}"] = json!({
+        "get": returns(with_id(op("一户的户情和全部历史（本网格、本辖区和中心看到完整电话，并记入审计）", "households", None, "200"), "住户ID"), schema_ref("HouseholdDetail")),
+        "post": returns(with_id(op("修改户情", "households", Some("HouseholdInput"), "200"), "住户ID"), schema_ref("HouseholdView"))
+    });
+    doc["paths"]["/api/v1/households/{id}/move"] = json!({"post": returns(with_id(op("调整网格（网格重划；历史保留）", "households", Some("MoveBody"), "200"), "住户ID"), schema_ref("HouseholdView"))});
+    doc["paths"]["/api/v1/households/{id}/remove"] = json!({"post": returns(with_id(op("移出台账（如全户迁出；历史保留）", "households", Some("RemoveBody"), "200"), "住户ID"), schema_ref("HouseholdView"))});
     // 领导接访与包案 (Art 18), beside the literal (which is at serde_json's recursion limit).
     doc["paths"]["/api/v1/receptions"] = json!({ "get": returns(op("领导接访日（信访工作条例第十八条）：日期、领导、地点、接访事项和接访登记的信访事项，日期最近的在前", "leaders", None, "200"), items_of("ReceptionView")), "post": returns(op("安排领导接访日（管理员、派单员；领导只能安排本人的）", "leaders", Some("ScheduleReception"), "201"), schema_ref("ReceptionView")) });
     doc["paths"]["/api/v1/receptions/{id}/petitions"] = json!({"post": returns(with_id(op("登记在接访日接待的信访事项（当天起；接访结束后只有管理员可补记）", "leaders", Some("ReceiveBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});

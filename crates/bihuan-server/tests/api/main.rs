@@ -10,6 +10,7 @@ use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_es
 mod hardening;
 mod hostile;
 mod hotline;
+mod households;
 mod notices;
 mod portal;
 mod smart;
@@ -41,6 +42,7 @@ use hotline::{
     the_seeds_half_year_petition_figure_is_reproduced,
     the_volume_and_overdue_figures_open_their_appeals, work_orders_print_one_or_a_filtered_list,
 };
+use households::households_are_imported_scoped_masked_and_moved_with_their_history;
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
 };
@@ -1877,6 +1879,7 @@ on_both_stores!(
     a_repeat_petition_is_linked_and_counted,
     a_leader_receives_petitions_and_takes_a_case,
     an_accusation_never_reaches_the_accused_person,
+    households_are_imported_scoped_masked_and_moved_with_their_history,
     the_seeds_half_year_petition_figure_is_reproduced,
     an_accusation_never_reaches_the_accused_unit,
     any_period_of_sibi_can_be_chosen,
