@@ -2341,3 +2341,74 @@ pub async fn last_years_petitions(
     }
     Ok((made, first_half.min(made)))
 }
+
+/// 入户听诉's registry in the demo county: the two demo grid members' grids fully registered
+/// (80 households each), every other grid a sample of six, with tags as a county records them
+/// (独居老人, 低保户, 退役军人, 企业主). Written through the aggregate store as an import
+/// writes them. Returns how many households it registered.
+pub async fn households(store: &Arc<dyn Store>, c: &County, at: Instant) -> anyhow::Result<usize> {
+    use bihuan_domain::household::{Household, HouseholdCommand, HouseholdFacts};
+    use bihuan_store::aggregates;
+    let users = store.users().await?;
+    let catalog = store.catalog();
+    let Some(keeper) = actor_of(&users, &catalog, "dispatch1") else {
+        return Ok(0);
+    };
+    let full: Vec<UnitId> = ["grid1", "grid2"]
+        .iter()
+        .filter_map(|l| users.iter().find(|u| u.login == *l).map(|u| u.unit))
+        .collect();
+    let grids: Vec<UnitId> = c.grids.values().flatten().copied().collect();
+    let mut made = 0;
+    for (gi, grid) in grids.iter().enumerate() {
+        let Ok(loc) = bihuan_server::households::locate(&catalog, grid.0) else {
+            continue;
+        };
+        let place = catalog
+            .org
+            .get(loc.village.unwrap_or(loc.township))
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        let n = if full.contains(grid) { 80 } else { 6 };
+        for i in 0..n {
+            let k = gi * 100 + i;
+            let mut tags = Vec::new();
+            for (every, tag) in [
+                (11, "独居老人"),
+                (17, "低保户"),
+                (23, "退役军人"),
+                (29, "企业主"),
+            ] {
+                if k % every == 3 {
+                    tags.push(tag.to_string());
+                }
+            }
+            let facts = HouseholdFacts {
+                address: format!("{place}{}组{}号", 1 + i / 20, 1 + i % 20),
+                head: format!(
+                    "{}{}",
+                    SURNAMES[(k * 7 + 3) % SURNAMES.len()],
+                    GIVEN[(k * 5 + 1) % GIVEN.len()]
+                ),
+                phone: Phone::parse(&format!("137{:08}", 20_000_000 + k)).ok(),
+                members: if tags.iter().any(|t| t == "独居老人") {
+                    1
+                } else {
+                    2 + (k % 4) as u32
+                },
+                tags,
+            };
+            aggregates::execute::<Household>(
+                store.as_ref(),
+                None,
+                HouseholdCommand::Register { at: loc, facts },
+                keeper.clone(),
+                at,
+                Some(0),
+            )
+            .await?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}

@@ -527,6 +527,8 @@ async fn run(cmd: Top) -> Result<String> {
                         "上年信访档案 {archive} 件（上半年 {first_half} 件：今年上半年同比下降49.5%，见驾驶舱 half 期间）"
                     );
                 }
+                let homes = demo::households(&store, &county, now).await?;
+                eprintln!("住户台账 {homes} 户");
                 let (days, cases) = demo::leaders(&store, now).await?;
                 eprintln!("领导接访日 {days} 个，领导包案 {cases} 件");
                 // The last few hundred steps get their notices, so the demo shows some.

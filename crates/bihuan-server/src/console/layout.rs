@@ -92,14 +92,23 @@ pub fn safe_next(next: Option<&str>) -> String {
 pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![("/", "首页")];
     match c.user.role {
-        Role::Operator | Role::GridMember => v.push(("/appeals/new", "登记诉求")),
+        Role::Operator => v.push(("/appeals/new", "登记诉求")),
+        Role::GridMember => {
+            v.push(("/appeals/new", "登记诉求"));
+            v.push(("/households", "住户台账"));
+        }
         Role::Dispatcher => {
             v.push(("/queue/dispatch", "分流交办"));
             v.push(("/dashboard", "驾驶舱"));
             v.push(("/appeals/new", "登记诉求"));
             v.push(("/leaders", "接访包案"));
         }
-        Role::Handler | Role::UnitLeader => v.push(("/queue/inbox", "承办")),
+        Role::Handler | Role::UnitLeader => {
+            v.push(("/queue/inbox", "承办"));
+            if matches!(c.unit_kind, UnitKind::Township | UnitKind::Village) {
+                v.push(("/households", "住户台账"));
+            }
+        }
         Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
         Role::Supervisor | Role::Leader => {
             v.push(("/dashboard", "驾驶舱"));

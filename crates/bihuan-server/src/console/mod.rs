@@ -15,6 +15,7 @@
 //! | `/appeals/{key}` and its `/act`, `/attachments`, `/preview` | `detail.rs` |
 //! | `/queue/*` | `queues.rs` |
 //! | `/admin`, `/admin/*` | `admin.rs` |
+//! | `/households`, `/households/*` | `households.rs` |
 //! | `/leaders`, `/leaders/*`, `/appeals/{key}/leader-case` | `leaders.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
@@ -48,6 +49,7 @@ use crate::AppState;
 mod admin;
 mod detail;
 mod home;
+mod households;
 mod intake;
 mod layout;
 mod leaders;
@@ -60,6 +62,7 @@ mod queues;
 use admin::*;
 use detail::*;
 use home::*;
+use households::*;
 use intake::*;
 use layout::*;
 use leaders::*;
@@ -108,6 +111,14 @@ pub fn router() -> Router<AppState> {
         .route("/notices", get(notices_page))
         .route("/queue/visits", get(visits_queue))
         .route("/queue/supervision", get(supervision))
+        .route("/households", get(households_page))
+        .route(
+            "/households/import",
+            post(households_import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::households::IMPORT_BODY_LIMIT,
+            )),
+        )
+        .route("/households/{id}", get(household_page))
         .route("/leaders", get(leaders_page))
         .route("/leaders/receptions", post(schedule_submit))
         .route("/leaders/receptions/{id}/petitions", post(receive_submit))
