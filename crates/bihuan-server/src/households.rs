@@ -649,7 +649,13 @@ async fn remove_api(
 async fn import_api(
     State(state): State<AppState>,
     caller: Caller,
-    body: String,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Imported>> {
-    Ok(Json(import(&state, &caller, &body).await?))
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return Err(ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            "导入内容须为 UTF-8 编码的 CSV：请在表格软件中另存为「CSV UTF-8」后再导入",
+        ));
+    };
+    Ok(Json(import(&state, &caller, text).await?))
 }
