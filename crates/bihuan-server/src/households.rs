@@ -417,20 +417,74 @@ pub struct Imported {
 /// The columns an import reads, by their header (in any order; others ignored).
 pub const IMPORT_COLUMNS: [&str; 6] = ["网格", "住址", "户主", "电话", "人口", "标签"];
 
-/// Imports households from CSV (UTF-8, with the header [`IMPORT_COLUMNS`]; the grid by name or
-/// number; tags separated by 、 ， or ;). Good rows are registered, bad ones reported with
-/// their line and reason, duplicates skipped.
-pub async fn import(state: &AppState, c: &Caller, csv_text: &str) -> ApiResult<Imported> {
-    let reach = Reach::of(c)?;
-    let cat = state.store.catalog();
+/// The header and the rows (with their line, the header being line 1) of an import file:
+/// CSV in UTF-8 (a byte-order mark allowed), or an XLSX workbook's first sheet.
+pub fn table(bytes: &[u8]) -> ApiResult<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+    let bad = |m: String| ApiError::unprocessable(ErrorCode::InvalidBody, m);
+    if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::{Data, Reader};
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes))
+            .map_err(|e| bad(format!("无法读取 XLSX 文件：{e}")))?;
+        let Some(sheet) = wb.sheet_names().first().cloned() else {
+            return Err(bad("工作簿中没有工作表".into()));
+        };
+        let range = wb
+            .worksheet_range(&sheet)
+            .map_err(|e| bad(format!("无法读取工作表「{sheet}」：{e}")))?;
+        let cell = |d: &Data| -> String {
+            match d {
+                Data::Empty => String::new(),
+                Data::String(s) => s.trim().to_string(),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                other => other.to_string(),
+            }
+        };
+        let mut rows = range.rows();
+        let Some(head) = rows.next() else {
+            return Err(bad("工作表是空的".into()));
+        };
+        let headers = head.iter().map(cell).collect();
+        let data = rows
+            .enumerate()
+            .map(|(i, r)| (i + 2, r.iter().map(cell).collect()))
+            .filter(|(_, r): &(usize, Vec<String>)| r.iter().any(|c| !c.is_empty()))
+            .collect();
+        return Ok((headers, data));
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Err(bad(
+            "导入内容须为 UTF-8 编码的 CSV 或 XLSX 工作簿：请在表格软件中另存为「CSV UTF-8」或 .xlsx 后再导入".into(),
+        ));
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(csv_text.trim_start_matches('\u{feff}').as_bytes());
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::unprocessable(ErrorCode::InvalidBody, format!("无法读取表头：{e}")))?
-        .clone();
+        .map_err(|e| bad(format!("无法读取表头：{e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut data = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        match rec {
+            Ok(r) => data.push((line, r.iter().map(str::to_string).collect())),
+            Err(e) => return Err(bad(format!("第{line}行无法读取：{e}"))),
+        }
+    }
+    Ok((headers, data))
+}
+
+/// Imports households from a CSV file or an XLSX workbook ([`table`]) with the header
+/// [`IMPORT_COLUMNS`] (in any order; others ignored; the grid by name or number; tags
+/// separated by 、 ， or ;). Good rows are registered, bad ones reported with their line and
+/// reason, duplicates skipped.
+pub async fn import(state: &AppState, c: &Caller, bytes: &[u8]) -> ApiResult<Imported> {
+    let reach = Reach::of(c)?;
+    let cat = state.store.catalog();
+    let (headers, rows) = table(bytes)?;
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(grid_c), Some(addr_c), Some(head_c), Some(members_c)) =
         (col("网格"), col("住址"), col("户主"), col("人口"))
@@ -439,7 +493,7 @@ pub async fn import(state: &AppState, c: &Caller, csv_text: &str) -> ApiResult<I
             ErrorCode::InvalidBody,
             format!(
                 "表头须包含：网格、住址、户主、人口（可选：电话、标签）；读到的是：{}",
-                headers.iter().collect::<Vec<_>>().join("、")
+                headers.join("、")
             ),
         ));
     };
@@ -456,8 +510,7 @@ pub async fn import(state: &AppState, c: &Caller, csv_text: &str) -> ApiResult<I
         bad_rows: vec![],
     };
     let mut seen = std::collections::HashSet::new();
-    for (i, row) in reader.records().enumerate() {
-        let line = i + 2;
+    for (i, (line, row)) in rows.into_iter().enumerate() {
         if i >= IMPORT_MAX_ROWS {
             out.bad_rows.push(BadRow {
                 line,
@@ -465,17 +518,7 @@ pub async fn import(state: &AppState, c: &Caller, csv_text: &str) -> ApiResult<I
             });
             break;
         }
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                out.bad_rows.push(BadRow {
-                    line,
-                    reason: format!("无法读取：{e}"),
-                });
-                continue;
-            }
-        };
-        let cell = |c: usize| row.get(c).unwrap_or("").to_string();
+        let cell = |c: usize| row.get(c).map(|x| x.trim().to_string()).unwrap_or_default();
         let grid_text = cell(grid_c);
         let grid = grid_text
             .parse::<u32>()
@@ -651,11 +694,5 @@ async fn import_api(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Imported>> {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return Err(ApiError::unprocessable(
-            ErrorCode::InvalidBody,
-            "导入内容须为 UTF-8 编码的 CSV：请在表格软件中另存为「CSV UTF-8」后再导入",
-        ));
-    };
-    Ok(Json(import(&state, &caller, text).await?))
+    Ok(Json(import(&state, &caller, &body).await?))
 }

@@ -120,9 +120,9 @@ async fn render(
         @if let Some(n) = next { p { a href=(n) { "下一页" } } }
         h2 { "导入住户" }
         form.stack method="post" action="/households/import" enctype="multipart/form-data" {
-            p.small.muted { "CSV 文件（UTF-8），第一行为表头：网格、住址、户主、人口，可选 电话、标签；网格写名称或编号，多个标签用顿号分隔。同一网格同一住址和户主的住户已登记的自动跳过，有误的行列出行号和原因。" }
+            p.small.muted { "CSV（UTF-8）或 Excel（.xlsx，第一张工作表）文件，第一行为表头：网格、住址、户主、人口，可选 电话、标签；网格写名称或编号，多个标签用顿号分隔。同一网格同一住址和户主的住户已登记的自动跳过，有误的行列出行号和原因。" }
             p.small.muted { "例：" code { (format!("网格,住址,户主,电话,人口,标签 / {},东门社区3栋101,王秀英,139…,1,独居老人、低保户", grids.first().map(|g| g.name.as_str()).unwrap_or("第一网格"))) } }
-            input type="file" name="file" accept=".csv,text/csv" required;
+            input type="file" name="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" required;
             p { button.primary type="submit" { "导入" } }
         }
     };
@@ -141,20 +141,15 @@ pub(super) async fn households_import(
         Err(e) => return render(&state, &c, &q, Some(Err(e.message))).await,
     };
     let Some((_, bytes)) = files.into_iter().next() else {
-        return render(&state, &c, &q, Some(Err("请选择要导入的 CSV 文件".into()))).await;
-    };
-    let Ok(text) = String::from_utf8(bytes) else {
         return render(
             &state,
             &c,
             &q,
-            Some(Err(
-                "文件不是 UTF-8 编码的 CSV：请在表格软件中另存为「CSV UTF-8」后再导入".into(),
-            )),
+            Some(Err("请选择要导入的 CSV 或 XLSX 文件".into())),
         )
         .await;
     };
-    let r = uc::import(&state, &c, &text).await.map_err(|e| e.message);
+    let r = uc::import(&state, &c, &bytes).await.map_err(|e| e.message);
     render(&state, &c, &q, Some(r)).await
 }
 

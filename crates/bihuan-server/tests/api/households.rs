@@ -73,6 +73,50 @@ pub async fn households_are_imported_scoped_masked_and_moved_with_their_history(
         (Some(0), Some(3)),
         "{again}"
     );
+    // An XLSX workbook's first sheet is read the same way.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    let rows = [
+        ["住址", "户主", "人口", "网格"],
+        ["东门社区4栋201", "郑十一", "3", "东门社区第一网格"],
+        ["东门社区4栋202", "冯十二", "很多", "东门社区第一网格"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    let xlsx = wb.save_to_buffer().unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/v1/households/import"))
+        .bearer_auth(app.token("grid"))
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(xlsx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let x: Value = r.json().await.unwrap();
+    assert_eq!(x["imported"], 1, "{x}");
+    assert_eq!(x["bad_rows"][0]["line"], 3, "{x}");
+    let (_, page) = app.get("grid", "/api/v1/households").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    // Neither CSV in UTF-8 nor a workbook: refused with what to do.
+    let r = app
+        .client
+        .post(app.url("/api/v1/households/import"))
+        .bearer_auth(app.token("grid"))
+        .body(vec![0xC8u8, 0xFD, 0x2C, 0xB0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["message"].as_str().unwrap().contains("UTF-8"), "{e}");
     // A header without the needed columns is refused with what was read.
     let (s, e) = import(&app, "grid", "地址,姓名\n东门,王\n").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
@@ -89,7 +133,7 @@ pub async fn households_are_imported_scoped_masked_and_moved_with_their_history(
         let (s, page) = app.get(login, "/api/v1/households").await;
         assert_eq!(s, StatusCode::OK, "{login}");
         let items = page["items"].as_array().unwrap();
-        assert_eq!(items.len(), 2, "{login}: {page}");
+        assert_eq!(items.len(), 3, "{login}: {page}");
         assert!(
             !page.to_string().contains("13912340001"),
             "{login}: lists are masked: {page}"
@@ -165,7 +209,7 @@ pub async fn households_are_imported_scoped_masked_and_moved_with_their_history(
     let (_, grid1) = app
         .get("town", &format!("/api/v1/households?grid={GRID}"))
         .await;
-    assert_eq!(grid1["items"].as_array().unwrap().len(), 1);
+    assert_eq!(grid1["items"].as_array().unwrap().len(), 2);
     // Removed: off the registry, its history kept.
     let (s, _) = app
         .post(
@@ -176,7 +220,7 @@ pub async fn households_are_imported_scoped_masked_and_moved_with_their_history(
         .await;
     assert_eq!(s, StatusCode::OK);
     let (_, all) = app.get("leader", "/api/v1/households").await;
-    assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
     let (_, detail) = app.get("town", &format!("/api/v1/households/{id}")).await;
     assert_eq!(detail["removed"], "全户迁出");
     assert_eq!(detail["history"].as_array().unwrap().len(), 3);
