@@ -417,9 +417,12 @@ pub struct Imported {
 /// The columns an import reads, by their header (in any order; others ignored).
 pub const IMPORT_COLUMNS: [&str; 6] = ["网格", "住址", "户主", "电话", "人口", "标签"];
 
+/// A row of an import file: its line and its cells.
+pub type Row = (usize, Vec<String>);
+
 /// The header and the rows (with their line, the header being line 1) of an import file:
 /// CSV in UTF-8 (a byte-order mark allowed), or an XLSX workbook's first sheet.
-pub fn table(bytes: &[u8]) -> ApiResult<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+pub fn table(bytes: &[u8]) -> ApiResult<(Vec<String>, Vec<Row>)> {
     let bad = |m: String| ApiError::unprocessable(ErrorCode::InvalidBody, m);
     if bytes.starts_with(b"PK\x03\x04") {
         use calamine::{Data, Reader};
@@ -447,7 +450,7 @@ pub fn table(bytes: &[u8]) -> ApiResult<(Vec<String>, Vec<(usize, Vec<String>)>)
         let data = rows
             .enumerate()
             .map(|(i, r)| (i + 2, r.iter().map(cell).collect()))
-            .filter(|(_, r): &(usize, Vec<String>)| r.iter().any(|c| !c.is_empty()))
+            .filter(|(_, r): &Row| r.iter().any(|c| !c.is_empty()))
             .collect();
         return Ok((headers, data));
     }
