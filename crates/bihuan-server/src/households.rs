@@ -513,6 +513,7 @@ pub async fn import(state: &AppState, c: &Caller, bytes: &[u8]) -> ApiResult<Imp
         bad_rows: vec![],
     };
     let mut seen = std::collections::HashSet::new();
+    let mut pending: Vec<HouseholdCommand> = Vec::new();
     for (i, (line, row)) in rows.into_iter().enumerate() {
         if i >= IMPORT_MAX_ROWS {
             out.bad_rows.push(BadRow {
@@ -581,17 +582,12 @@ pub async fn import(state: &AppState, c: &Caller, bytes: &[u8]) -> ApiResult<Imp
             out.duplicates += 1;
             continue;
         }
-        aggregates::execute::<Household>(
-            state.store.as_ref(),
-            None,
-            HouseholdCommand::Register { at, facts },
-            c.actor.clone(),
-            state.clock.now(),
-            Some(0),
-        )
-        .await?;
-        out.imported += 1;
+        pending.push(HouseholdCommand::Register { at, facts });
+        if pending.len() == IMPORT_BATCH {
+            out.imported += create(state, c, std::mem::take(&mut pending)).await?;
+        }
     }
+    out.imported += create(state, c, pending).await?;
     tracing::info!(
         user = c.user.id.0,
         imported = out.imported,
@@ -599,6 +595,24 @@ pub async fn import(state: &AppState, c: &Caller, bytes: &[u8]) -> ApiResult<Imp
         "households imported"
     );
     Ok(out)
+}
+
+/// How many checked rows an import writes in one transaction.
+const IMPORT_BATCH: usize = 500;
+
+/// Registers checked households together (one transaction on SQLite); answers how many.
+async fn create(state: &AppState, c: &Caller, commands: Vec<HouseholdCommand>) -> ApiResult<usize> {
+    if commands.is_empty() {
+        return Ok(0);
+    }
+    let made = aggregates::create_many::<Household>(
+        state.store.as_ref(),
+        commands,
+        c.actor.clone(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(made.len())
 }
 
 // ---------------------------------------------------------------------------------------------

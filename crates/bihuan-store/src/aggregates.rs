@@ -95,6 +95,22 @@ pub trait AggregateStore: Send + Sync {
         decide: Decide,
     ) -> Result<StoredAggregate>;
 
+    /// Creates several aggregates of `kind` at once. The default writes them one by one (so a
+    /// storage failure part-way keeps the earlier ones; [`create_many`] refuses before any
+    /// write if any decision refuses); a backend may write them in one transaction (SQLite
+    /// does: an import's rows, committed together).
+    async fn create_aggregates(
+        &self,
+        kind: &'static str,
+        decides: Vec<Decide>,
+    ) -> Result<Vec<StoredAggregate>> {
+        let mut out = Vec::with_capacity(decides.len());
+        for d in decides {
+            out.push(self.write_aggregate(kind, None, d).await?);
+        }
+        Ok(out)
+    }
+
     /// Aggregates of `kind` with the index entry `key` = `value` (every one of the kind when
     /// `key` is empty), by id, after `after`, at most `limit`.
     async fn find_aggregates(
@@ -161,6 +177,32 @@ fn decide<A: Aggregate>(
             index,
         })
     })
+}
+
+/// Creates an aggregate of `A` for each command, all at once ([`AggregateStore::create_aggregates`]):
+/// the new states in the commands' order, or the first refusal (then none is created).
+pub async fn create_many<A: Aggregate>(
+    store: &dyn crate::Store,
+    commands: Vec<A::Command>,
+    actor: Actor,
+    at: Instant,
+) -> Result<Vec<Versioned<A>>> {
+    // Every decision first, on both backends: a refusal of any creates none. (A creation's
+    // decision rests on the command alone, so the store's own run decides the same.)
+    let catalog = store.catalog();
+    for c in &commands {
+        aggregate::execute::<A>(None, c, &actor, at, Some(0), catalog.ctx())?;
+    }
+    let decides = commands
+        .into_iter()
+        .map(|c| decide::<A>(store.catalog(), c, actor.clone(), at, Some(0)))
+        .collect();
+    store
+        .create_aggregates(A::KIND, decides)
+        .await?
+        .iter()
+        .map(|row| parse(A::KIND, &row.json))
+        .collect()
 }
 
 /// Runs a command on aggregate `id` of `A` (`None`: creates one) and answers the new state.

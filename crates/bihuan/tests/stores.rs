@@ -1231,3 +1231,66 @@ on_both!(
     a_list_sorted_by_any_deadline_holds_its_running_deadlines_in_order,
     lists_sort_by_each_deadline
 );
+
+/// Several aggregates created at once (an import's batch): all of them, with distinct ids and
+/// their history, or — when one is refused — none.
+async fn created_together_or_not_at_all(f: Fixture) {
+    use bihuan_domain::household::{Household, HouseholdCommand, HouseholdFacts};
+    use bihuan_store::aggregates;
+    let s = &f.store;
+    let who = actor(s, Role::Dispatcher).await;
+    let at = local(2026, 12, 3, 9, 0, 0).unwrap();
+    let grid = s
+        .catalog()
+        .org
+        .units()
+        .find(|u| u.kind == bihuan_domain::org::UnitKind::Grid)
+        .map(|u| u.id.0)
+        .unwrap();
+    let loc = bihuan_server::households::locate(&s.catalog(), grid).unwrap();
+    let register = |i: u32, members: u32| HouseholdCommand::Register {
+        at: loc,
+        facts: HouseholdFacts {
+            address: format!("测试路{i}号"),
+            head: format!("户主{i}"),
+            phone: None,
+            members,
+            tags: vec![],
+        },
+    };
+    let refused = aggregates::create_many::<Household>(
+        s.as_ref(),
+        vec![register(1, 2), register(2, 0), register(3, 1)],
+        who.clone(),
+        at,
+    )
+    .await;
+    assert!(refused.is_err(), "the second has no members");
+    assert_eq!(s.count_aggregates("household", "", "").await.unwrap(), 0);
+    let made = aggregates::create_many::<Household>(
+        s.as_ref(),
+        (1..=3).map(|i| register(i, 2)).collect(),
+        who,
+        at,
+    )
+    .await
+    .unwrap();
+    let mut ids: Vec<u64> = made.iter().map(|v| v.id).collect();
+    assert_eq!(made[2].state.facts.head, "户主3", "in the commands' order");
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        s.count_aggregates("household", "grid", &grid.to_string())
+            .await
+            .unwrap(),
+        3
+    );
+    for id in ids {
+        let h = aggregates::history::<Household>(s.as_ref(), id)
+            .await
+            .unwrap();
+        assert_eq!(h.len(), 1);
+    }
+}
+
+on_both!(aggregates_created_together, created_together_or_not_at_all);

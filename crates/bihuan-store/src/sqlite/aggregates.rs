@@ -75,55 +75,27 @@ impl AggregateStore for SqliteStore {
             };
             // Every refusal happens in here, before anything is written (the writer's rule).
             let decided = decide(current.as_ref())?;
-            let id = match id {
-                Some(id) => id,
-                None => conn
-                    .prepare_cached(
-                        "INSERT INTO aggregate_ids (kind, last) VALUES (?, 1)
-                         ON CONFLICT(kind) DO UPDATE SET last = last + 1 RETURNING last",
-                    )?
-                    .query_row([kind], |r| r.get::<_, i64>(0))? as u64,
-            };
-            let (created, updated) = (secs(decided.created_at), secs(decided.updated_at));
-            let (stored, events, index) = decided.with_id(id)?;
-            conn.prepare_cached(
-                "INSERT INTO aggregates (kind, id, version, created_at, updated_at, state)
-                 VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(kind, id) DO UPDATE SET version = excluded.version,
-                     updated_at = excluded.updated_at, state = excluded.state",
-            )?
-            .execute(params![
-                kind,
-                id as i64,
-                stored.version as i64,
-                created,
-                updated,
-                stored.json
-            ])?;
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO aggregate_events (kind, aggregate, version, at, actor_user, type, body)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )?;
-            for e in &events {
-                insert.execute(params![
-                    kind,
-                    id as i64,
-                    e.version as i64,
-                    secs(e.at),
-                    e.actor_user as i64,
-                    e.name,
-                    e.json
-                ])?;
-            }
-            conn.prepare_cached("DELETE FROM aggregate_index WHERE kind = ? AND aggregate = ?")?
-                .execute(params![kind, id as i64])?;
-            let mut add = conn.prepare_cached(
-                "INSERT OR IGNORE INTO aggregate_index (kind, key, value, aggregate) VALUES (?, ?, ?, ?)",
-            )?;
-            for (k, v) in &index {
-                add.execute(params![kind, k, v, id as i64])?;
-            }
-            Ok(stored)
+            write_decided(conn, kind, id, decided)
+        })
+        .await
+    }
+
+    /// One write job for them all: every decision first (a refusal writes nothing), then the
+    /// rows, committed together.
+    async fn create_aggregates(
+        &self,
+        kind: &'static str,
+        decides: Vec<Decide>,
+    ) -> Result<Vec<StoredAggregate>> {
+        self.write(move |conn| {
+            let decided: Vec<crate::aggregates::Decided> = decides
+                .into_iter()
+                .map(|d| d(None))
+                .collect::<Result<_>>()?;
+            decided
+                .into_iter()
+                .map(|d| write_decided(conn, kind, None, d))
+                .collect()
         })
         .await
     }
@@ -184,4 +156,63 @@ impl AggregateStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Writes a decided aggregate: allocates the id of a new one, then its row, its events and its
+/// index entries.
+fn write_decided(
+    conn: &rusqlite::Connection,
+    kind: &'static str,
+    id: Option<u64>,
+    decided: crate::aggregates::Decided,
+) -> Result<StoredAggregate> {
+    let id = match id {
+        Some(id) => id,
+        None => conn
+            .prepare_cached(
+                "INSERT INTO aggregate_ids (kind, last) VALUES (?, 1)
+                     ON CONFLICT(kind) DO UPDATE SET last = last + 1 RETURNING last",
+            )?
+            .query_row([kind], |r| r.get::<_, i64>(0))? as u64,
+    };
+    let (created, updated) = (secs(decided.created_at), secs(decided.updated_at));
+    let (stored, events, index) = decided.with_id(id)?;
+    conn.prepare_cached(
+        "INSERT INTO aggregates (kind, id, version, created_at, updated_at, state)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT(kind, id) DO UPDATE SET version = excluded.version,
+                 updated_at = excluded.updated_at, state = excluded.state",
+    )?
+    .execute(params![
+        kind,
+        id as i64,
+        stored.version as i64,
+        created,
+        updated,
+        stored.json
+    ])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO aggregate_events (kind, aggregate, version, at, actor_user, type, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for e in &events {
+        insert.execute(params![
+            kind,
+            id as i64,
+            e.version as i64,
+            secs(e.at),
+            e.actor_user as i64,
+            e.name,
+            e.json
+        ])?;
+    }
+    conn.prepare_cached("DELETE FROM aggregate_index WHERE kind = ? AND aggregate = ?")?
+        .execute(params![kind, id as i64])?;
+    let mut add = conn.prepare_cached(
+        "INSERT OR IGNORE INTO aggregate_index (kind, key, value, aggregate) VALUES (?, ?, ?, ?)",
+    )?;
+    for (k, v) in &index {
+        add.execute(params![kind, k, v, id as i64])?;
+    }
+    Ok(stored)
 }
