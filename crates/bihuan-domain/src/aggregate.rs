@@ -159,3 +159,38 @@ pub fn replay<A: Aggregate>(
         state: state.expect("not empty"),
     })
 }
+
+/// What the aggregates' unit tests share: the official calendar and default policies, and a
+/// command decided and folded.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Aggregate;
+    use crate::error::DomainError;
+    use crate::lifecycle::{Actor, Context};
+    use crate::time::Instant;
+
+    pub fn ctx() -> Context<'static> {
+        use std::sync::OnceLock;
+        static CAL: OnceLock<crate::Calendar> = OnceLock::new();
+        static POL: OnceLock<crate::PolicyTable> = OnceLock::new();
+        Context {
+            calendar: CAL.get_or_init(crate::Calendar::official),
+            policies: POL.get_or_init(crate::PolicyTable::defaults),
+        }
+    }
+
+    /// The state after `command` on `state`, or the refusal.
+    pub fn run<A: Aggregate>(
+        state: Option<&A>,
+        command: A::Command,
+        who: &Actor,
+        at: Instant,
+    ) -> Result<A, DomainError> {
+        let events = A::decide(state, &command, who, at, ctx())?;
+        let mut next = state.cloned();
+        for e in &events {
+            next = Some(A::apply(next, e, at));
+        }
+        Ok(next.expect("a first event creates the state"))
+    }
+}

@@ -313,28 +313,13 @@ mod tests {
         }
     }
 
-    fn ctx() -> Context<'static> {
-        use std::sync::OnceLock;
-        static CAL: OnceLock<crate::Calendar> = OnceLock::new();
-        static POL: OnceLock<crate::PolicyTable> = OnceLock::new();
-        Context {
-            calendar: CAL.get_or_init(crate::Calendar::official),
-            policies: POL.get_or_init(crate::PolicyTable::defaults),
-        }
-    }
-
     fn run(
         s: Option<&Household>,
         c: HouseholdCommand,
         role: Role,
     ) -> Result<Household, DomainError> {
         let at = crate::time::local(2026, 12, 3, 9, 0, 0).unwrap();
-        let events = Household::decide(s, &c, &actor(role), at, ctx())?;
-        let mut state = s.cloned();
-        for e in &events {
-            state = Some(Household::apply(state, e, at));
-        }
-        Ok(state.unwrap())
+        crate::aggregate::testing::run(s, c, &actor(role), at)
     }
 
     fn here(grid: u32) -> Location {

@@ -591,16 +591,6 @@ mod tests {
         }
     }
 
-    fn ctx() -> Context<'static> {
-        use std::sync::OnceLock;
-        static CAL: OnceLock<crate::Calendar> = OnceLock::new();
-        static POL: OnceLock<crate::PolicyTable> = OnceLock::new();
-        Context {
-            calendar: CAL.get_or_init(crate::Calendar::official),
-            policies: POL.get_or_init(crate::PolicyTable::defaults),
-        }
-    }
-
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
     }
@@ -609,19 +599,7 @@ mod tests {
         crate::time::local(2026, 12, d, 9, 0, 0).unwrap()
     }
 
-    fn run<A: Aggregate>(
-        s: Option<&A>,
-        c: A::Command,
-        who: &Actor,
-        when: Instant,
-    ) -> Result<A, DomainError> {
-        let events = A::decide(s, &c, who, when, ctx())?;
-        let mut state = s.cloned();
-        for e in &events {
-            state = Some(A::apply(state, e, when));
-        }
-        Ok(state.expect("a first event creates the state"))
-    }
+    use crate::aggregate::testing::run;
 
     fn schedule(leader: u32, on: NaiveDate) -> ReceptionCommand {
         ReceptionCommand::Schedule {

@@ -494,6 +494,7 @@ pub fn due_soon_notice(appeal: &Appeal, now: Instant) -> Option<Draft> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::testing::ctx;
 
     fn actor() -> Actor {
         Actor {
@@ -538,16 +539,6 @@ mod tests {
         );
         assert_eq!(n.status, Delivery::Failed);
         assert!(Notice::decide(Some(&n), &fail, &actor(), at, ctx()).is_err());
-    }
-
-    fn ctx() -> Context<'static> {
-        use std::sync::OnceLock;
-        static CAL: OnceLock<crate::Calendar> = OnceLock::new();
-        static POL: OnceLock<crate::PolicyTable> = OnceLock::new();
-        Context {
-            calendar: CAL.get_or_init(crate::Calendar::official),
-            policies: POL.get_or_init(crate::PolicyTable::defaults),
-        }
     }
 }
 

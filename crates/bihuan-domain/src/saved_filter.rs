@@ -162,16 +162,6 @@ mod tests {
         }
     }
 
-    fn ctx() -> Context<'static> {
-        use std::sync::OnceLock;
-        static CAL: OnceLock<crate::Calendar> = OnceLock::new();
-        static POL: OnceLock<crate::PolicyTable> = OnceLock::new();
-        Context {
-            calendar: CAL.get_or_init(crate::Calendar::official),
-            policies: POL.get_or_init(crate::PolicyTable::defaults),
-        }
-    }
-
     /// Decides and folds: the state after `command`, or the refusal.
     fn run(
         s: Option<&SavedFilter>,
@@ -179,12 +169,7 @@ mod tests {
         user: u32,
     ) -> Result<SavedFilter, DomainError> {
         let at = crate::time::local(2026, 12, 2, 9, 0, 0).unwrap();
-        let events = SavedFilter::decide(s, &command, &actor(user), at, ctx())?;
-        let mut state = s.cloned();
-        for e in &events {
-            state = Some(SavedFilter::apply(state, e, at));
-        }
-        Ok(state.unwrap())
+        crate::aggregate::testing::run(s, command, &actor(user), at)
     }
 
     fn save(name: &str, query: &str) -> SavedFilterCommand {

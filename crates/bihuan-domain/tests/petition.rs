@@ -66,6 +66,15 @@ fn decided(w: &mut World) -> Appeal {
     )
 }
 
+/// The value of a notice's field `name` (empty when it has none).
+fn field_of(t: &documents::DocumentText, name: &str) -> String {
+    t.fields
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 fn request(on: NaiveDate) -> ReviewRequest {
     ReviewRequest {
         request: "对处理意见不服，请求复查。".into(),
@@ -829,13 +838,7 @@ fn art_23_a_misrouting_objection_is_written_within_5_working_days() {
         "县住房和城乡建设局",
         &w.cal,
     );
-    let field = |name: &str| {
-        text.fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| field_of(&text, name);
     assert_eq!(text.title, "交办异议书");
     assert!(field("理由").contains("人力资源和社会保障局"));
     assert!(field("依据").contains("第二十三条") && field("依据").contains("5个工作日"));
@@ -900,13 +903,7 @@ fn art_33_a_claim_settled_by_agreement_has_its_agreement_document() {
         "县住房和城乡建设局",
         &w.cal,
     );
-    let field = |name: &str| {
-        t.fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| field_of(&t, name);
     assert_eq!(t.title, "调解协议书");
     assert!(field("当事人").contains("建筑公司"));
     assert!(field("协议内容").contains("两万元"));

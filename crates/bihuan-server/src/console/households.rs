@@ -49,14 +49,7 @@ async fn render(
         .org
         .units()
         .filter(|u| u.kind == UnitKind::Grid)
-        .filter(|u| {
-            uc::locate(&cat, u.id.0).is_ok_and(|at| match reach {
-                uc::Reach::County => true,
-                uc::Reach::Township(t) => at.township == t,
-                uc::Reach::Village(v) => at.village == Some(v),
-                uc::Reach::Grid(g) => at.grid == g,
-            })
-        })
+        .filter(|u| uc::locate(&cat, u.id.0).is_ok_and(|at| reach.covers(&at)))
         .collect();
     let next = page_.next_after.map(|a| {
         let mut s = format!("/households?after={a}");

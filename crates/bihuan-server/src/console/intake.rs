@@ -447,12 +447,12 @@ pub(super) async fn caller_history(
         return Html(String::new());
     }
     let now = state.clock.now();
-    let f = AppealFilter {
+    let mut f = AppealFilter {
         citizen: Some(phone.identity()),
         now: Some(now),
-        hidden_from: Some(c.user.id),
         ..Default::default()
     };
+    c.scope(&mut f);
     let items = state
         .store
         .list(f, None, 10)

@@ -247,6 +247,30 @@ fn id_of(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+/// A reception day's id from the path, or the page that says there is none.
+fn reception_id(s: &str, c: &Caller) -> Result<u64, Box<Response>> {
+    id_of(s).ok_or_else(|| {
+        Box::new(error_page(
+            StatusCode::NOT_FOUND,
+            "没有这个接访日",
+            "请从领导接访页打开",
+            Some(c),
+        ))
+    })
+}
+
+/// A leader case's id from the path, or the page that says there is none.
+fn case_id(s: &str, c: &Caller) -> Result<u64, Box<Response>> {
+    id_of(s).ok_or_else(|| {
+        Box::new(error_page(
+            StatusCode::NOT_FOUND,
+            "没有这个包案",
+            "请从包案台账打开",
+            Some(c),
+        ))
+    })
+}
+
 pub(super) async fn schedule_submit(
     State(state): State<AppState>,
     PageUser(c): PageUser,
@@ -279,13 +303,9 @@ pub(super) async fn receive_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个接访日",
-            "请从领导接访页打开",
-            Some(&c),
-        );
+    let id = match reception_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let r = uc::receive(&state, &c, id, field(&f, "appeal")).await;
     after(&state, &c, format!("receive-{id}"), f, "已登记接访事项", r).await
@@ -297,13 +317,9 @@ pub(super) async fn close_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个接访日",
-            "请从领导接访页打开",
-            Some(&c),
-        );
+    let id = match reception_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let cmd = ReceptionCommand::Close {
         summary: field(&f, "text").into(),
@@ -318,13 +334,9 @@ pub(super) async fn cancel_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个接访日",
-            "请从领导接访页打开",
-            Some(&c),
-        );
+    let id = match reception_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let cmd = ReceptionCommand::Cancel {
         reason: field(&f, "text").into(),
@@ -339,13 +351,9 @@ pub(super) async fn note_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个包案",
-            "请从包案台账打开",
-            Some(&c),
-        );
+    let id = match case_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let cmd = LeaderCaseCommand::Note {
         text: field(&f, "text").into(),
@@ -360,13 +368,9 @@ pub(super) async fn release_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Some(id) = id_of(&id) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个包案",
-            "请从包案台账打开",
-            Some(&c),
-        );
+    let id = match case_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let cmd = LeaderCaseCommand::Release {
         reason: field(&f, "text").into(),

@@ -51,13 +51,14 @@ pub(super) async fn dispatch_queue(
         );
     }
     let now = state.clock.now();
-    let base = AppealFilter {
-        // 检举控告 (Art 30): never the matters that name this reader as accused.
-        hidden_from: Some(c.user.id),
+    let mut base = AppealFilter {
         now: Some(now),
         sort: Sort::DueFirst,
         ..Default::default()
     };
+    // The caller's own scope, so the queue and the list agree (and 检举控告 never reaches
+    // a person it accuses, Art 30).
+    c.scope(&mut base);
     let ext: Vec<Appeal> = state
         .store
         .list(
@@ -118,14 +119,15 @@ pub(super) async fn inbox(State(state): State<AppState>, PageUser(c): PageUser) 
     }
     let now = state.clock.now();
     let unit = c.user.unit;
-    let base = AppealFilter {
-        // 检举控告 (Art 30): never the matters that name this reader as accused.
-        hidden_from: Some(c.user.id),
+    let mut base = AppealFilter {
         now: Some(now),
         sort: Sort::DueFirst,
         involving: Some(vec![unit]),
         ..Default::default()
     };
+    // The caller's own scope, so the queue and the list agree (and 检举控告 never reaches
+    // a person it accuses, Art 30).
+    c.scope(&mut base);
     let list = |f: AppealFilter| {
         let state = state.clone();
         async move {
@@ -208,12 +210,13 @@ pub(super) async fn visits_queue(State(state): State<AppState>, PageUser(c): Pag
         );
     }
     let now = state.clock.now();
-    let base = AppealFilter {
-        // 检举控告 (Art 30): never the matters that name this reader as accused.
-        hidden_from: Some(c.user.id),
+    let mut base = AppealFilter {
         now: Some(now),
         ..Default::default()
     };
+    // The caller's own scope, so the queue and the list agree (and 检举控告 never reaches
+    // a person it accuses, Art 30).
+    c.scope(&mut base);
     queue_page(
         &state,
         &c,
@@ -254,13 +257,14 @@ pub(super) async fn supervision(State(state): State<AppState>, PageUser(c): Page
     }
     let now = state.clock.now();
     let cat = state.store.catalog();
-    let base = AppealFilter {
-        // 检举控告 (Art 30): never the matters that name this reader as accused.
-        hidden_from: Some(c.user.id),
+    let mut base = AppealFilter {
         now: Some(now),
         sort: Sort::DueFirst,
         ..Default::default()
     };
+    // The caller's own scope, so the queue and the list agree (and 检举控告 never reaches
+    // a person it accuses, Art 30).
+    c.scope(&mut base);
     let overdue = state
         .store
         .list(

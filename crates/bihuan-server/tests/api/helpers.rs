@@ -196,6 +196,19 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The id of the account `login` (read through the API, as an administrator).
+    pub async fn user_id(&self, login: &str) -> u64 {
+        let (_, users) = self.get("admin", "/api/v1/users").await;
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .unwrap_or_else(|| panic!("no account {login}"))["id"]
+            .as_u64()
+            .unwrap()
+    }
+
     pub fn token(&self, login: &str) -> &str {
         &self.tokens[login]
     }

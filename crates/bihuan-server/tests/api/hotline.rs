@@ -1835,15 +1835,7 @@ pub async fn a_repeat_petition_is_linked_and_counted(app: TestApp) {
 /// at it, a leader takes it personally, records what was done, and the ledger shows it with its
 /// state; refusals keep their codes and the console's forms keep what was typed.
 pub async fn a_leader_receives_petitions_and_takes_a_case(app: TestApp) {
-    let (_, users) = app.get("admin", "/api/v1/users").await;
-    let leader_id = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["login"] == "leader")
-        .unwrap()["id"]
-        .as_u64()
-        .unwrap();
+    let leader_id = app.user_id("leader").await;
     let schedule = json!({"leader": leader_id, "post": "县委副书记", "on": "2026-11-02",
         "place": "县信访局接待大厅", "topics": "征地拆迁"});
     // A handler may not schedule; a day in the past is refused on its field.
@@ -1858,13 +1850,7 @@ pub async fn a_leader_receives_petitions_and_takes_a_case(app: TestApp) {
         "{e}"
     );
     let mut not_leader = schedule.clone();
-    not_leader["leader"] = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["login"] == "dispatcher")
-        .unwrap()["id"]
-        .clone();
+    not_leader["leader"] = json!(app.user_id("dispatcher").await);
     let (s, e) = app
         .post("dispatcher", "/api/v1/receptions", &not_leader)
         .await;
@@ -2052,22 +2038,12 @@ pub async fn the_seeds_half_year_petition_figure_is_reproduced(app: TestApp) {
 /// list, count, search or export; the handler's unit is accused with them; everyone else who
 /// may see it still does.
 pub async fn an_accusation_never_reaches_the_accused_person(app: TestApp) {
-    let (_, users) = app.get("admin", "/api/v1/users").await;
-    let id_of = |login: &str| {
-        users["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["login"] == login)
-            .unwrap()["id"]
-            .as_u64()
-            .unwrap()
-    };
     let mut accusation = new_appeal();
     accusation["kind"] = json!("petition_accusation");
     accusation["title"] = json!("举报督查人员收受礼品");
     accusation["content"] = json!("督查人员在检查期间收受被检查单位礼品，另有水利局工作人员陪同。");
-    accusation["accused_persons"] = json!([id_of("supervisor"), id_of("water"), 99_999]);
+    let (supervisor, water) = (app.user_id("supervisor").await, app.user_id("water").await);
+    accusation["accused_persons"] = json!([supervisor, water, 99_999]);
     let (s, e) = app.post("operator", "/api/v1/appeals", &accusation).await;
     assert_eq!(
         (s, e["field"].as_str()),
@@ -2075,14 +2051,14 @@ pub async fn an_accusation_never_reaches_the_accused_person(app: TestApp) {
         "an account that does not exist: {e}"
     );
     let mut hotline = new_appeal();
-    hotline["accused_persons"] = json!([id_of("water")]);
+    hotline["accused_persons"] = json!([water]);
     let (s, e) = app.post("operator", "/api/v1/appeals", &hotline).await;
     assert_eq!(
         (s, e["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("accused_persons")),
         "{e}"
     );
-    accusation["accused_persons"] = json!([id_of("supervisor"), id_of("water")]);
+    accusation["accused_persons"] = json!([supervisor, water]);
     let num = n(&app.register(&accusation).await);
     // The handler's unit is accused with the handler.
     let (s, e) = app
