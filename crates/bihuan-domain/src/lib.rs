@@ -19,6 +19,7 @@
 //! | [`aggregate`] | the same shape for every other capability: one trait, one way to run a command |
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
 //! | [`petition_report`] | the annual report on petition work (信访工作条例 Art 41) |
+//! | [`household`], [`visits`] | 入户听诉: the registry, cadres, campaigns, visits and coverage |
 //! | [`error`] | every refusal, each with a stable code |
 //! | [`code`] | the one list of error codes the API gives |
 
@@ -44,6 +45,7 @@ pub mod redact;
 pub mod rollup;
 pub mod saved_filter;
 pub mod time;
+pub mod visits;
 
 pub use appeal::{
     AppealId, AppealNumber, Channel, Citizen, Kind, Phone, Place, Regime, Urgency, UserId,

@@ -225,6 +225,7 @@ pub async fn register(state: &AppState, c: &Caller, req: NewHousehold) -> ApiRes
         Some(0),
     )
     .await?;
+    crate::visits::registered(state, c, std::slice::from_ref(&v)).await?;
     let full = full_for(c, &v.state);
     Ok(view(&cat, v, full))
 }
@@ -240,11 +241,11 @@ async fn same_household(
     Ok(found.first().map(|h| h.id))
 }
 
-/// A household the caller may see, or 404 (one outside the caller's reach is not told apart).
+/// A household the caller may see, or 404 (one outside the caller's reach is not told apart):
+/// within their reach, or carried by them as its cadre (三包).
 async fn visible(state: &AppState, c: &Caller, id: u64) -> ApiResult<Versioned<Household>> {
-    let reach = Reach::of(c)?;
     match aggregates::load::<Household>(state.store.as_ref(), id).await {
-        Ok(v) if reach.covers(&v.state.at) => Ok(v),
+        Ok(v) if crate::visits::may_visit(state, c, &v).await? => Ok(v),
         _ => Err(ApiError::not_found("没有这一户（或不在本单位的台账中）")),
     }
 }
@@ -256,7 +257,9 @@ pub async fn one(
     id: u64,
 ) -> ApiResult<(HouseholdView, Vec<HistoryEntry>)> {
     let v = visible(state, c, id).await?;
-    let full = full_for(c, &v.state);
+    // Its cadre goes to the door: they see the head and phone too.
+    let full = full_for(c, &v.state)
+        || crate::visits::cadre_of(state, id, &v.state.at).await? == Some(c.user.id);
     if full {
         crate::audit::viewed_personal(state, c, &format!("household {id}"), "household").await;
     }
@@ -377,6 +380,13 @@ async fn change(
     cmd: HouseholdCommand,
 ) -> ApiResult<HouseholdView> {
     let current = visible(state, c, id).await?;
+    // A cadre carrying the household sees it; only its grid, village and township keep it.
+    if !Reach::of(c).is_ok_and(|r| r.covers(&current.state.at)) {
+        return Err(ApiError::forbidden(
+            ErrorCode::NotYourUnit,
+            "住户台账由所在网格、村（社区）和乡镇（街道）维护，包户干部只能查看",
+        ));
+    }
     if let HouseholdCommand::Move { to, .. } = &cmd {
         if !Reach::of(c)?.covers(to) {
             return Err(ApiError::forbidden(
@@ -612,6 +622,7 @@ async fn create(state: &AppState, c: &Caller, commands: Vec<HouseholdCommand>) -
         state.clock.now(),
     )
     .await?;
+    crate::visits::registered(state, c, &made).await?;
     Ok(made.len())
 }
 

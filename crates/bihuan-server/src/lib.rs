@@ -61,6 +61,7 @@ pub mod serve;
 pub mod smart;
 pub mod throttle;
 pub mod views;
+pub mod visits;
 
 pub use config::Config;
 use error::ApiError;
@@ -186,6 +187,7 @@ pub fn router(state: AppState) -> Router {
         .merge(filters::router())
         .merge(leaders::router())
         .merge(households::router())
+        .merge(visits::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

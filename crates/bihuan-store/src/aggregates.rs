@@ -125,6 +125,22 @@ pub trait AggregateStore: Send + Sync {
     /// How many aggregates of `kind` have the index entry `key` = `value` (all of the kind when
     /// `key` is empty).
     async fn count_aggregates(&self, kind: &'static str, key: &str, value: &str) -> Result<u64>;
+
+    /// The rows of `kind` with these ids (those that exist), in no particular order.
+    async fn aggregates_by_ids(
+        &self,
+        kind: &'static str,
+        ids: &[u64],
+    ) -> Result<Vec<StoredAggregate>>;
+
+    /// How many aggregates of `kind` have each value of index entry `key` that starts with
+    /// `prefix`, by value (a coverage table's counts in one grouped read).
+    async fn tally_aggregates(
+        &self,
+        kind: &'static str,
+        key: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>>;
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
@@ -255,6 +271,29 @@ pub async fn find<A: Aggregate>(
         .iter()
         .map(|r| parse(A::KIND, &r.json))
         .collect()
+}
+
+/// The aggregates of `A` with these ids, by id (missing ones left out).
+pub async fn load_many<A: Aggregate>(
+    store: &dyn crate::Store,
+    ids: &[u64],
+) -> Result<std::collections::HashMap<u64, Versioned<A>>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        for row in store.aggregates_by_ids(A::KIND, chunk).await? {
+            out.insert(row.id, parse(A::KIND, &row.json)?);
+        }
+    }
+    Ok(out)
+}
+
+/// How many aggregates of `A` have each value of `key` starting with `prefix`.
+pub async fn tally<A: Aggregate>(
+    store: &dyn crate::Store,
+    key: &str,
+    prefix: &str,
+) -> Result<Vec<(String, u64)>> {
+    store.tally_aggregates(A::KIND, key, prefix).await
 }
 
 /// The largest page [`find`] gives.

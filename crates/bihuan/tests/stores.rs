@@ -1291,6 +1291,36 @@ async fn created_together_or_not_at_all(f: Fixture) {
             .unwrap();
         assert_eq!(h.len(), 1);
     }
+    // Tallies by value prefix: the three share the grid; one tag each on two of them, and a
+    // value that only shares the first characters of the prefix is not counted.
+    let mut tagged = register(9, 1);
+    if let HouseholdCommand::Register { facts, .. } = &mut tagged {
+        facts.tags = vec!["独居老人".into()];
+    }
+    let mut other = register(10, 1);
+    if let HouseholdCommand::Register { facts, .. } = &mut other {
+        facts.tags = vec!["独居".into(), "低保户".into()];
+    }
+    let who = actor(s, Role::Dispatcher).await;
+    aggregates::create_many::<Household>(s.as_ref(), vec![tagged, other], who, at)
+        .await
+        .unwrap();
+    let mut t = aggregates::tally::<Household>(s.as_ref(), "tag", "独居")
+        .await
+        .unwrap();
+    t.sort();
+    assert_eq!(
+        t,
+        vec![("独居".to_string(), 1), ("独居老人".to_string(), 1)]
+    );
+    let t = aggregates::tally::<Household>(s.as_ref(), "grid", &grid.to_string())
+        .await
+        .unwrap();
+    assert!(t.contains(&(grid.to_string(), 5)), "{t:?}");
+    assert!(aggregates::tally::<Household>(s.as_ref(), "tag", "退役")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 on_both!(aggregates_created_together, created_together_or_not_at_all);

@@ -15,6 +15,7 @@ mod notices;
 mod portal;
 mod smart;
 mod usecases;
+mod visits;
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
@@ -61,6 +62,10 @@ use usecases::{
     an_owner_must_be_an_active_account, the_api_keeps_phones_in_one_form,
     the_console_offers_exactly_what_the_domain_accepts, the_openapi_schemas_describe_the_answers,
     the_owner_is_changed_from_the_console,
+};
+use visits::{
+    a_campaign_covers_its_frozen_households_and_needs_run_through_the_loop,
+    a_launch_cut_short_resumes_without_a_duplicate_task,
 };
 
 async fn the_whole_loop_over_http(app: TestApp) {
@@ -1880,6 +1885,8 @@ on_both_stores!(
     a_leader_receives_petitions_and_takes_a_case,
     an_accusation_never_reaches_the_accused_person,
     households_are_imported_scoped_masked_and_moved_with_their_history,
+    a_campaign_covers_its_frozen_households_and_needs_run_through_the_loop,
+    a_launch_cut_short_resumes_without_a_duplicate_task,
     the_seeds_half_year_petition_figure_is_reproduced,
     an_accusation_never_reaches_the_accused_unit,
     any_period_of_sibi_can_be_chosen,

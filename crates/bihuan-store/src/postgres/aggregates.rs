@@ -214,4 +214,45 @@ impl AggregateStore for PgStore {
         };
         Ok(n as u64)
     }
+
+    async fn aggregates_by_ids(
+        &self,
+        kind: &'static str,
+        ids: &[u64],
+    ) -> Result<Vec<StoredAggregate>> {
+        let client = self.pool.get().await?;
+        let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+        let rows = client
+            .query(
+                "SELECT id, version, state FROM aggregates WHERE kind = $1 AND id = ANY($2)",
+                &[&kind, &ids],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| stored(r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    async fn tally_aggregates(
+        &self,
+        kind: &'static str,
+        key: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>> {
+        let client = self.pool.get().await?;
+        // `starts_with`, not a range: the column's collation need not sort by code point.
+        let rows = client
+            .query(
+                "SELECT value, COUNT(*) FROM aggregate_index
+                 WHERE kind = $1 AND key = $2 AND starts_with(value, $3)
+                 GROUP BY value",
+                &[&kind, &key, &prefix],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
 }

@@ -156,6 +156,56 @@ impl AggregateStore for SqliteStore {
         })
         .await
     }
+
+    async fn aggregates_by_ids(
+        &self,
+        kind: &'static str,
+        ids: &[u64],
+    ) -> Result<Vec<StoredAggregate>> {
+        let ids = serde_json::to_string(ids).map_err(|e| StoreError::Internal(e.to_string()))?;
+        self.read(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT id, version, state FROM aggregates
+                     WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
+                )?
+                .query_map(params![kind, ids], |r| {
+                    Ok(StoredAggregate {
+                        id: r.get::<_, i64>(0)? as u64,
+                        version: r.get::<_, i64>(1)? as u64,
+                        json: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn tally_aggregates(
+        &self,
+        kind: &'static str,
+        key: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>> {
+        let (key, low) = (key.to_string(), prefix.to_string());
+        // Every value starting with the prefix sorts below the prefix and the last character.
+        let high = format!("{prefix}\u{10FFFF}");
+        self.read(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT value, COUNT(*) FROM aggregate_index
+                     WHERE kind = ? AND key = ? AND value >= ? AND value < ?
+                     GROUP BY value",
+                )?
+                .query_map(params![kind, key, low, high], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
 }
 
 /// Writes a decided aggregate: allocates the id of a new one, then its row, its events and its
