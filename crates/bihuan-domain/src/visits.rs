@@ -178,7 +178,7 @@ impl Cadence {
 
 /// Which households a cadence applies to: those with `tag`, or every household.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Rule {
+pub struct VisitRule {
     #[serde(default)]
     pub tag: Option<String>,
     pub cadence: Cadence,
@@ -203,7 +203,7 @@ pub struct CampaignPlan {
     #[serde(default)]
     #[schema(value_type = Vec<u32>)]
     pub grids: Vec<UnitId>,
-    pub rules: Vec<Rule>,
+    pub rules: Vec<VisitRule>,
     /// 四听: what is asked about at the door (听民声、听民意 …).
     pub topics: Vec<String>,
 }
@@ -1085,12 +1085,12 @@ mod tests {
             townships: vec![UnitId(20)],
             grids: vec![],
             rules: vec![
-                Rule {
+                VisitRule {
                     tag: None,
                     cadence: Cadence::Once,
                     within: 20,
                 },
-                Rule {
+                VisitRule {
                     tag: Some("独居老人".into()),
                     cadence: Cadence::Monthly,
                     within: 0,

@@ -71,7 +71,19 @@ use crate::views::{
     crate::households::HouseholdInput,
     crate::households::MoveBody,
     crate::households::RemoveBody,
-    crate::households::Imported
+    crate::households::Imported,
+    crate::visits::AssignBody,
+    bihuan_domain::visits::Assignment,
+    crate::visits::CadreView,
+    crate::visits::CampaignView,
+    bihuan_domain::visits::CampaignPlan,
+    crate::visits::EndBody,
+    crate::visits::CoverageTable,
+    crate::visits::TaskView,
+    crate::visits::TaskPage,
+    crate::visits::VisitInput,
+    crate::visits::VisitView,
+    crate::visits::VisitPage
 )))]
 struct Derived;
 
@@ -528,6 +540,82 @@ pub fn document() -> Value {
     });
     doc["paths"]["/api/v1/households/{id}/move"] = json!({"post": returns(with_id(op("调整网格（网格重划；历史保留）", "households", Some("MoveBody"), "200"), "住户ID"), schema_ref("HouseholdView"))});
     doc["paths"]["/api/v1/households/{id}/remove"] = json!({"post": returns(with_id(op("移出台账（如全户迁出；历史保留）", "households", Some("RemoveBody"), "200"), "住户ID"), schema_ref("HouseholdView"))});
+    // 入户听诉 at the door (issue 18): cadres, campaigns, tasks, visits, coverage.
+    let q = |name: &str, what: &str, ty: &str| json!({"name": name, "in": "query", "required": false, "description": what, "schema": {"type": ty}});
+    doc["paths"]["/api/v1/cadres"] = json!({
+        "get": returns(op("包户干部（三包）：本辖区干部及其包片网格、包户住户", "visits", None, "200"), json!({"type": "array", "items": schema_ref("CadreView")})),
+        "post": returns(op("安排或调整干部包片（网格）、包户（住户）；空列表即解除（乡镇、中心、管理员）", "visits", Some("AssignBody"), "200"), schema_ref("Assignment"))
+    });
+    doc["paths"]["/api/v1/visit-campaigns"] = json!({
+        "get": returns(op("走访活动，最新的在前", "visits", None, "200"), json!({"type": "array", "items": schema_ref("CampaignView")})),
+        "post": returns(op("筹备走访活动：范围（乡镇、网格）、期间、走访频次规则（全部住户或某标签；一次或每月）、听诉主题", "visits", Some("CampaignPlan"), "201"), schema_ref("CampaignView"))
+    });
+    doc["paths"]["/api/v1/visit-campaigns/{id}"] = json!({"get": returns(with_id(op("一次走访活动", "visits", None, "200"), "活动ID"), schema_ref("CampaignView"))});
+    doc["paths"]["/api/v1/visit-campaigns/{id}/launch"] = json!({"post": returns(with_id(op("启动活动：为范围内每户生成走访任务（按工作日计算完成时限），并冻结应访户数；中断后再次调用从中断处继续", "visits", None, "200"), "活动ID"), schema_ref("CampaignView"))});
+    doc["paths"]["/api/v1/visit-campaigns/{id}/end"] = json!({"post": returns(with_id(op("结束进行中的活动", "visits", Some("EndBody"), "200"), "活动ID"), schema_ref("CampaignView"))});
+    let mut coverage = returns(with_id(op("走访覆盖率 = 已见面走访的应访户 ÷ 启动时冻结的应访户；另列期间新增户、发现诉求、当场解答、转为工单及入户诉求办结率", "visits", None, "200"), "活动ID"), schema_ref("CoverageTable"));
+    coverage["parameters"].as_array_mut().map(|a| a.push(json!({"name": "level", "in": "query", "required": false, "description": "township（默认）、village、grid、cadre", "schema": {"type": "string", "enum": ["township", "village", "grid", "cadre"]}})));
+    doc["paths"]["/api/v1/visit-campaigns/{id}/coverage"] = json!({"get": coverage});
+    let mut drill = returns(
+        with_id(
+            op(
+                "覆盖率背后的住户（默认：未走访），附包户干部；户主姓名和电话脱敏",
+                "visits",
+                None,
+                "200",
+            ),
+            "活动ID",
+        ),
+        schema_ref("TaskPage"),
+    );
+    if let Some(a) = drill["parameters"].as_array_mut() {
+        a.push(q(
+            "unit",
+            "a（全县）或 t乡镇、v村、g网格、c干部加编号，如 g31",
+            "string",
+        ));
+        a.push(json!({"name": "which", "in": "query", "required": false, "description": "not_visited（默认）、visited、added_not_visited、added_visited", "schema": {"type": "string", "enum": ["not_visited", "visited", "added_not_visited", "added_visited"]}}));
+        a.push(q("after", "上一页的 next_after", "integer"));
+        a.push(q("limit", "每页条数（1–500，默认100）", "integer"));
+    }
+    doc["paths"]["/api/v1/visit-campaigns/{id}/households"] = json!({"get": drill});
+    let mut tasks = returns(
+        op(
+            "我的走访任务（进行中的活动），最早到期的在前；包户干部看到户主姓名和电话",
+            "visits",
+            None,
+            "200",
+        ),
+        json!({"type": "array", "items": schema_ref("TaskView")}),
+    );
+    tasks["parameters"] = json!([
+        q(
+            "cadre",
+            "干部用户ID（默认本人；乡镇、中心可查看本辖区干部）",
+            "integer"
+        ),
+        q("campaign", "活动ID", "integer"),
+        q("all", "含已完成的任务", "boolean")
+    ]);
+    doc["paths"]["/api/v1/visits/tasks"] = json!({"get": tasks});
+    let mut visits = returns(
+        op(
+            "一户的走访记录（包户干部、本网格、本辖区和中心），或本人的走访记录",
+            "visits",
+            None,
+            "200",
+        ),
+        schema_ref("VisitPage"),
+    );
+    visits["parameters"] = json!([
+        q("household", "住户ID", "integer"),
+        q("after", "上一页的 next_after", "integer"),
+        q("limit", "每页条数（1–500，默认100）", "integer")
+    ]);
+    let mut record = returns(op("记录一次走访（见面、不在家、拒访；听诉主题；诉求当场解答或转为入户走访工单，按五办类别的时限办理）。同一草稿编号再次提交返回原记录（200，duplicate 为 true），不会重复", "visits", Some("VisitInput"), "201"), schema_ref("VisitView"));
+    record["responses"]["200"] = json!({"description": "这份草稿已提交过", "content": {"application/json": {"schema": schema_ref("VisitView")}}});
+    doc["paths"]["/api/v1/visits"] = json!({"get": visits, "post": record});
+    doc["paths"]["/api/v1/visits/{id}"] = json!({"get": returns(with_id(op("一次走访记录", "visits", None, "200"), "走访ID"), schema_ref("VisitView"))});
     // 领导接访与包案 (Art 18), beside the literal (which is at serde_json's recursion limit).
     doc["paths"]["/api/v1/receptions"] = json!({ "get": returns(op("领导接访日（信访工作条例第十八条）：日期、领导、地点、接访事项和接访登记的信访事项，日期最近的在前", "leaders", None, "200"), items_of("ReceptionView")), "post": returns(op("安排领导接访日（管理员、派单员；领导只能安排本人的）", "leaders", Some("ScheduleReception"), "201"), schema_ref("ReceptionView")) });
     doc["paths"]["/api/v1/receptions/{id}/petitions"] = json!({"post": returns(with_id(op("登记在接访日接待的信访事项（当天起；接访结束后只有管理员可补记）", "leaders", Some("ReceiveBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});
