@@ -2412,3 +2412,387 @@ pub async fn households(store: &Arc<dyn Store>, c: &County, at: Instant) -> anyh
     }
     Ok(made)
 }
+
+/// What [`visits`] made: the campaign's frozen households, the visits, the appeals raised and
+/// how many of those closed.
+pub struct VisitsMade {
+    pub frozen: u64,
+    pub visits: usize,
+    pub appeals: usize,
+    pub closed: usize,
+}
+
+/// 入户听诉 at the door in the demo county, through the same use cases as the console: cadres
+/// assigned (the grid members their grids, a housing-bureau cadre a dozen households by name,
+/// each township's staff the rest of its grids, the last township's grids left unassigned), a
+/// campaign launched a month ago with a task per household, a few households registered since
+/// (counted apart), visits over the weeks since with the needs found — answered on the spot or
+/// raised as 入户走访 appeals, most of which have since closed the loop.
+pub async fn visits(
+    store: &Arc<dyn Store>,
+    c: &County,
+    now: Instant,
+) -> anyhow::Result<VisitsMade> {
+    use bihuan_domain::household::Household;
+    use bihuan_domain::visits::{Cadence, CampaignPlan, VisitRule, VisitTask};
+    use bihuan_server::visits as uc;
+    let catalog = store.catalog();
+    let cal = &catalog.calendar;
+    let users = store.users().await?;
+    let caller = |login: &str| -> Option<bihuan_server::auth::Caller> {
+        let u = users.iter().find(|u| u.login == login)?.clone();
+        let unit_kind = catalog.org.get(u.unit)?.kind;
+        Some(bihuan_server::auth::Caller {
+            actor: catalog.actor(&u),
+            user: u,
+            unit_kind,
+        })
+    };
+    let (Some(centre), Some(grid1)) = (caller("dispatch1"), caller("grid1")) else {
+        return Ok(VisitsMade {
+            frozen: 0,
+            visits: 0,
+            appeals: 0,
+            closed: 0,
+        });
+    };
+    let start_day = cal.workday_on_or_after(local_date(now) - Duration::days(30))?;
+    let start = cst()
+        .from_local_datetime(&start_day.and_hms_opt(9, 0, 0).expect("9:00"))
+        .single()
+        .expect("CST has no gaps")
+        .with_timezone(&chrono::Utc);
+    let clock = Arc::new(bihuan_server::ManualClock::new(start));
+    let config = bihuan_server::config::Config {
+        listen: "127.0.0.1:0".into(),
+        scan_interval_secs: 0,
+        notify_interval_secs: 0,
+        ..Default::default()
+    };
+    let app =
+        bihuan_server::Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    let state = app.state();
+    let s = store.as_ref();
+    let fail = |e: bihuan_server::error::ApiError| anyhow::anyhow!("{}", e.message);
+
+    // 三包.
+    let mut carried = std::collections::HashSet::new();
+    for login in ["grid1", "grid2"] {
+        let Some(u) = users.iter().find(|u| u.login == login) else {
+            continue;
+        };
+        carried.insert(u.unit);
+        let b = uc::AssignBody {
+            cadre: u.id.0,
+            party_member: true,
+            grids: vec![u.unit.0],
+            households: vec![],
+        };
+        uc::assign(&state, &centre, b).await.map_err(fail)?;
+    }
+    let g1 = grid1.user.unit;
+    let in_g1 =
+        bihuan_store::aggregates::find::<Household>(s, "grid", &g1.0.to_string(), 0, 12).await?;
+    if let Some(u) = users.iter().find(|u| u.login == "dept01") {
+        let b = uc::AssignBody {
+            cadre: u.id.0,
+            party_member: true,
+            grids: vec![],
+            households: in_g1.iter().map(|h| h.id).collect(),
+        };
+        uc::assign(&state, &centre, b).await.map_err(fail)?;
+    }
+    let last = c.townships.len().saturating_sub(1);
+    for (i, t) in c.townships.iter().enumerate().take(last) {
+        let Some(u) = users
+            .iter()
+            .find(|u| u.login == format!("town{:02}", i + 1))
+        else {
+            continue;
+        };
+        let grids: Vec<u32> = c
+            .villages
+            .get(t)
+            .into_iter()
+            .flatten()
+            .flat_map(|v| c.grids.get(v).into_iter().flatten())
+            .filter(|g| !carried.contains(*g))
+            .map(|g| g.0)
+            .take(bihuan_domain::visits::ASSIGN_GRIDS_MAX)
+            .collect();
+        let b = uc::AssignBody {
+            cadre: u.id.0,
+            party_member: i % 2 == 0,
+            grids,
+            households: vec![],
+        };
+        uc::assign(&state, &centre, b).await.map_err(fail)?;
+    }
+
+    // The campaign, launched at its start.
+    let plan = CampaignPlan {
+        name: format!("{}年冬季入户听诉", start_day.year()),
+        starts: start_day,
+        ends: start_day + Duration::days(75),
+        townships: vec![],
+        grids: vec![],
+        rules: vec![
+            VisitRule {
+                tag: None,
+                cadence: Cadence::Once,
+                within: 30,
+            },
+            VisitRule {
+                tag: Some("独居老人".into()),
+                cadence: Cadence::Monthly,
+                within: 0,
+            },
+        ],
+        topics: uc::DEFAULT_TOPICS.iter().map(|t| t.to_string()).collect(),
+    };
+    let camp = uc::plan(&state, &centre, plan).await.map_err(fail)?;
+    let camp = uc::launch(&state, &centre, camp.id).await.map_err(fail)?;
+
+    // A few households registered ten days in (new builds): visited too, counted apart.
+    clock.set(start + Duration::days(10));
+    for i in 0..6 {
+        let req: bihuan_server::households::NewHousehold = serde_json::from_value(
+            serde_json::json!({
+                "grid": g1.0,
+                "address": format!("新建安置小区{}栋{}号", 1 + i / 3, 101 + i % 3),
+                "head": format!("{}{}", SURNAMES[(i * 5 + 2) % SURNAMES.len()], GIVEN[(i * 3 + 4) % GIVEN.len()]),
+                "phone": format!("137{:08}", 30_000_000 + i),
+                "members": 3,
+                "tags": []
+            }),
+        )?;
+        bihuan_server::households::register(&state, &grid1, req)
+            .await
+            .map_err(fail)?;
+    }
+
+    // The visits: each carried household met on a day of the month so far (most of them; a
+    // township further out fewer), some first found not at home, a few declining.
+    const NEEDS: [(&str, &str, &str); 10] = [
+        ("村口路灯不亮，晚上出行不便", "appeal", "timed"),
+        (
+            "想了解城乡居民医保怎么续缴",
+            "on_spot",
+            "已告知可在手机上或到村便民服务点续缴",
+        ),
+        ("房屋漏雨，希望申请危房改造", "appeal", "coordinated"),
+        ("家门口排水沟堵塞，下雨就积水", "appeal", "immediate"),
+        ("老人行动不便，希望帮助办理高龄补贴", "appeal", "tracked"),
+        (
+            "询问孩子入学需要准备哪些材料",
+            "on_spot",
+            "已告知需户口簿、居住证明等材料及报名时间",
+        ),
+        ("与邻居因宅基地界址有矛盾", "appeal", "coordinated"),
+        ("自来水水压低，用水高峰时常停水", "appeal", "timed"),
+        (
+            "咨询城乡居民养老保险缴费档次",
+            "on_spot",
+            "已讲解各缴费档次及政府补贴标准",
+        ),
+        ("希望在组里增设垃圾收集点", "appeal", "revisit"),
+    ];
+    let elapsed = cal
+        .working_days_after(start_day, local_date(now) - Duration::days(1))?
+        .max(1) as u64;
+    let mut tasks = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = bihuan_store::aggregates::find::<VisitTask>(
+            s,
+            "campaign",
+            &camp.id.to_string(),
+            after,
+            500,
+        )
+        .await?;
+        let done = batch.len() < 500;
+        after = batch.last().map_or(after, |t| t.id);
+        tasks.extend(batch);
+        if done {
+            break;
+        }
+    }
+    let town_index = |t: UnitId| c.townships.iter().position(|x| *x == t).unwrap_or(0) as u64;
+    // (when, household, cadre, outcome, need)
+    let mut plan: Vec<(Instant, u64, u32, &str, Option<usize>)> = Vec::new();
+    for t in &tasks {
+        let Some(cadre) = t.state.cadre else { continue };
+        let k = t.state.household;
+        let h = k.wrapping_mul(2_654_435_761) % 100;
+        if h >= 92 - 6 * town_index(t.state.at.township).min(6) {
+            continue; // not yet visited
+        }
+        let day = cal.add_working_days(start_day, 1 + (k * 13 % elapsed) as u32)?;
+        let at = cst()
+            .from_local_datetime(
+                &day.and_hms_opt(9 + (k % 8) as u32, (k * 7 % 60) as u32, 0)
+                    .expect("time"),
+            )
+            .single()
+            .expect("CST")
+            .with_timezone(&chrono::Utc);
+        if at >= now || at <= t.created_at + Duration::days(2) {
+            continue;
+        }
+        if k % 7 == 0 {
+            plan.push((at - Duration::days(2), k, cadre.0, "not_home", None));
+        }
+        let outcome = if k % 53 == 0 { "refused" } else { "met" };
+        let need = (outcome == "met" && k % 6 == 1).then_some((k / 6) as usize % NEEDS.len());
+        plan.push((at, k, cadre.0, outcome, need));
+    }
+    plan.sort_by_key(|p| (p.0, p.1));
+    let mut made = VisitsMade {
+        frozen: camp.campaign.frozen,
+        visits: 0,
+        appeals: 0,
+        closed: 0,
+    };
+    let mut raised = Vec::new();
+    for (i, (at, household, cadre, outcome, need)) in plan.into_iter().enumerate() {
+        if at < start {
+            continue;
+        }
+        let Some(u) = users.iter().find(|u| u.id.0 == cadre) else {
+            continue;
+        };
+        let Some(who) = caller(&u.login) else {
+            continue;
+        };
+        clock.set(at);
+        let needs: Vec<uc::NeedInput> = need
+            .map(|n| {
+                let (text, handling, x) = NEEDS[n];
+                let (answer, class) = if handling == "on_spot" {
+                    (x, "")
+                } else {
+                    ("", x)
+                };
+                uc::NeedInput {
+                    text: text.into(),
+                    handling: handling.into(),
+                    answer: answer.into(),
+                    class: class.into(),
+                }
+            })
+            .into_iter()
+            .collect();
+        let input: uc::VisitInput = uc::VisitInput {
+            household,
+            campaign: Some(camp.id),
+            visited_at: None,
+            outcome: serde_json::from_value(serde_json::Value::String(outcome.into()))?,
+            heard: uc::DEFAULT_TOPICS
+                .iter()
+                .take(1 + i % 4)
+                .map(|t| t.to_string())
+                .collect(),
+            note: match outcome {
+                "not_home" => "家中无人，已留联系卡".into(),
+                "refused" => "住户表示近期无诉求，不愿多谈".into(),
+                _ => String::new(),
+            },
+            needs,
+            draft: format!("demo-{household}-{i}"),
+        };
+        let v = uc::record(&state, &who, input).await.map_err(fail)?;
+        made.visits += 1;
+        for n in &v.visit.needs {
+            if let Some(a) = &n.appeal {
+                raised.push((a.id, at, v.visit.at.township));
+            }
+        }
+    }
+    made.appeals = raised.len();
+
+    // Most raised appeals have run the loop since: the township handles them (属地).
+    let centre_actor = centre.actor.clone();
+    let visitor = users
+        .iter()
+        .find(|u| u.role == Role::ReturnVisitor)
+        .map(|u| catalog.actor(u));
+    for (n, (id, at, township)) in raised.into_iter().enumerate() {
+        if n % 5 == 4 {
+            continue; // still being handled
+        }
+        let i = c.townships.iter().position(|t| *t == township).unwrap_or(0);
+        let (Some(handler), Some(visitor)) =
+            (caller(&format!("town{:02}", i + 1)), visitor.clone())
+        else {
+            continue;
+        };
+        let h = handler.actor.clone();
+        let steps = [
+            (
+                Command::Dispatch {
+                    lead: township,
+                    assisting: vec![],
+                    note: "入户走访收集，请属地办理".into(),
+                },
+                centre_actor.clone(),
+                at + Duration::minutes(30),
+            ),
+            (
+                Command::Sign { owner: None },
+                h.clone(),
+                at + Duration::minutes(50),
+            ),
+            (
+                Command::Contact {
+                    note: "已与住户当面沟通".into(),
+                },
+                h.clone(),
+                at + Duration::hours(2),
+            ),
+            (
+                Command::Reply(Reply {
+                    result: ReplyResult::Resolved,
+                    reason: None,
+                    text: "已现场处理完毕，住户认可。".into(),
+                    petition_outcome: None,
+                    attachments: vec![],
+                }),
+                h.clone(),
+                at + Duration::hours(9),
+            ),
+            (
+                Command::ReturnVisit(ReturnVisit {
+                    contacted: true,
+                    resolved: Some(true),
+                    rating: Some(Rating::Satisfied),
+                    comment: String::new(),
+                }),
+                visitor,
+                at + Duration::hours(20),
+            ),
+            (
+                Command::Close {
+                    note: String::new(),
+                },
+                centre_actor.clone(),
+                at + Duration::hours(21),
+            ),
+        ];
+        let mut closed = true;
+        for (cmd, who, when) in steps {
+            if when >= now
+                || store
+                    .act(AppealRef::Id(AppealId(id)), cmd, who, when, None)
+                    .await
+                    .is_err()
+            {
+                closed = false;
+                break;
+            }
+        }
+        made.closed += usize::from(closed);
+    }
+    drop(app);
+    Ok(made)
+}

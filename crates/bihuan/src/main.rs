@@ -527,8 +527,15 @@ async fn run(cmd: Top) -> Result<String> {
                         "上年信访档案 {archive} 件（上半年 {first_half} 件：今年上半年同比下降49.5%，见驾驶舱 half 期间）"
                     );
                 }
-                let homes = demo::households(&store, &county, now).await?;
+                // Registered before the campaign below launched.
+                let homes =
+                    demo::households(&store, &county, now - chrono::Duration::days(45)).await?;
                 eprintln!("住户台账 {homes} 户");
+                let v = demo::visits(&store, &county, now).await?;
+                eprintln!(
+                    "入户听诉：应访 {} 户，走访记录 {} 次，转为工单 {} 件（已办结 {} 件）",
+                    v.frozen, v.visits, v.appeals, v.closed
+                );
                 let (days, cases) = demo::leaders(&store, now).await?;
                 eprintln!("领导接访日 {days} 个，领导包案 {cases} 件");
                 // The last few hundred steps get their notices, so the demo shows some.

@@ -177,6 +177,7 @@ pub(super) async fn household_page(
                 @if let Some(r) = &h.household.removed { dt { "移出原因" } dd { (r) } }
             }
         }
+        (super::visits::household_section(&state, &c, id).await)
         div.panel {
             h2 { "全程留痕" }
             ol.timeline { @for e in &history { li { strong { (e.what) } " " span.muted.small { (format_local(e.at)) " · " (e.by) } } } }

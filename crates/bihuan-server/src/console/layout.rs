@@ -20,6 +20,7 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "print.css" => (PRINT_CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         "dashboard.js" => (DASHBOARD_JS, "text/javascript; charset=utf-8"),
+        "visits.js" => (super::visits::VISITS_JS, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (
@@ -94,6 +95,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
     match c.user.role {
         Role::Operator => v.push(("/appeals/new", "登记诉求")),
         Role::GridMember => {
+            v.push(("/visits", "入户走访"));
             v.push(("/appeals/new", "登记诉求"));
             v.push(("/households", "住户台账"));
         }
@@ -102,18 +104,23 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/dashboard", "驾驶舱"));
             v.push(("/appeals/new", "登记诉求"));
             v.push(("/leaders", "接访包案"));
+            v.push(("/visit-campaigns", "入户听诉"));
         }
         Role::Handler | Role::UnitLeader => {
             v.push(("/queue/inbox", "承办"));
             if matches!(c.unit_kind, UnitKind::Township | UnitKind::Village) {
                 v.push(("/households", "住户台账"));
+                v.push(("/visit-campaigns", "入户听诉"));
             }
+            // Any unit's cadre may carry households (三包).
+            v.push(("/visits", "入户走访"));
         }
         Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
         Role::Supervisor | Role::Leader => {
             v.push(("/dashboard", "驾驶舱"));
             v.push(("/queue/supervision", "督办"));
             v.push(("/leaders", "接访包案"));
+            v.push(("/visit-campaigns", "入户听诉"));
         }
         Role::Admin => v.push(("/admin", "系统管理")),
         Role::System => {}

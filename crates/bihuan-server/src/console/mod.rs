@@ -17,6 +17,7 @@
 //! | `/admin`, `/admin/*` | `admin.rs` |
 //! | `/households`, `/households/*` | `households.rs` |
 //! | `/leaders`, `/leaders/*`, `/appeals/{key}/leader-case` | `leaders.rs` |
+//! | `/visits`, `/visits/*`, `/visit-campaigns`, `/visit-campaigns/*`, `/cadres` | `visits.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -58,6 +59,7 @@ mod login;
 mod notices;
 mod print;
 mod queues;
+mod visits;
 
 use admin::*;
 use detail::*;
@@ -71,6 +73,7 @@ use login::*;
 use notices::*;
 use print::*;
 use queues::*;
+use visits::*;
 
 pub(crate) use layout::{error_page_pub, page_pub};
 pub use layout::{safe_next, PageUser};
@@ -119,6 +122,16 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/households/{id}", get(household_page))
+        .route("/visits", get(tasks_page))
+        .route("/visits/mine", get(mine_page))
+        .route("/visits/record", get(record_page).post(record_submit))
+        .route("/visits/{id}", get(visit_page))
+        .route("/visit-campaigns", get(campaigns_page).post(plan_submit))
+        .route("/visit-campaigns/{id}", get(campaign_page))
+        .route("/visit-campaigns/{id}/launch", post(launch_submit))
+        .route("/visit-campaigns/{id}/end", post(end_submit))
+        .route("/visit-campaigns/{id}/households", get(drill_page))
+        .route("/cadres", get(cadres_page).post(assign_submit))
         .route("/leaders", get(leaders_page))
         .route("/leaders/receptions", post(schedule_submit))
         .route("/leaders/receptions/{id}/petitions", post(receive_submit))
