@@ -975,7 +975,7 @@ impl Aggregate for VisitRecord {
     }
 
     /// Found by household, cadre, campaign, the phone's draft (`{cadre}|{draft}`) and each
-    /// appeal raised; needs are counted by `need` = `{campaign}|{level}|{s or a}|{n}` (answered
+    /// appeal raised (`appeal`, and `raised` = `{campaign}|{appeal}` for a campaign's count); needs are counted by `need` = `{campaign}|{level}|{s or a}|{n}` (answered
     /// on the spot or raised, the need's position making each need its own entry).
     fn index(&self) -> Vec<(&'static str, String)> {
         let mut v = vec![
@@ -997,12 +997,12 @@ impl Aggregate for VisitRecord {
                 }
             }
         }
-        v.extend(
-            self.needs
-                .iter()
-                .filter_map(|n| n.appeal.as_ref())
-                .map(|a| ("appeal", a.id.to_string())),
-        );
+        for a in self.needs.iter().filter_map(|n| n.appeal.as_ref()) {
+            v.push(("appeal", a.id.to_string()));
+            if let Some(c) = self.campaign {
+                v.push(("raised", format!("{c}|{}", a.id)));
+            }
+        }
         v
     }
 }

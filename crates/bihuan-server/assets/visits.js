@@ -67,9 +67,12 @@
       restore(form, d.fields);
       say("draft-status", "已恢复本机保存的草稿（" + d.saved + "）。");
     }
+    // The server's clock as the page was served, against the phone's: a phone set to the
+    // wrong time still dates the visit right.
+    var skew = (Date.parse(form.getAttribute("data-server-now")) || Date.now()) - Date.now();
     var stamp = function () {
       // The visit's own time: when it was first typed, not when it reaches the server.
-      if (!form.elements.visited_at.value) form.elements.visited_at.value = new Date().toISOString();
+      if (!form.elements.visited_at.value) form.elements.visited_at.value = new Date(Date.now() + skew).toISOString();
     };
     form.addEventListener("input", function () {
       stamp();
@@ -103,6 +106,7 @@
   var node = document.getElementById("coverage-chart");
   if (data && node && window.echarts) {
     var c = JSON.parse(data.textContent);
+    node.style.height = (60 + 26 * Math.min(c.names.length, 40)) + "px";
     var chart = echarts.init(node);
     chart.setOption({
       tooltip: { formatter: "{b}：{c}%" },

@@ -352,6 +352,7 @@ async fn dashboard(
                 } }
             }
         }
+        (door_to_door(&state, &c).await)
         div.panel { h2 { "近12个月受理量（按渠道）与闭环率、满意率、按期办结率" } div #trend.chart-360 {} }
         div.row {
             div.panel { h2 { "乡镇综合得分" } div #towns.chart-420 {} }
@@ -439,6 +440,52 @@ async fn dashboard(
         script src="/assets/dashboard.js" {}
     };
     crate::console::page_pub("领导驾驶舱", Some(&c), body).into_response()
+}
+
+/// 入户听诉 on the dashboard: each running campaign's coverage and needs, and its townships
+/// with the lowest coverage, each opening the campaign's own page.
+async fn door_to_door(state: &AppState, c: &crate::auth::Caller) -> maud::Markup {
+    let running = crate::visits::running(state).await.unwrap_or_default();
+    let mut tables = Vec::new();
+    for camp in running.iter().take(3) {
+        if let Ok(t) =
+            crate::visits::coverage(state, c, camp.id, crate::visits::Level::Township).await
+        {
+            tables.push(t);
+        }
+    }
+    let pct = |r: Option<f64>| r.map_or_else(|| "—".to_string(), |x| format!("{x:.1}%"));
+    html! {
+        @for t in &tables {
+            @let id = t.campaign.id;
+            h2 { "入户听诉 " a.small href=(format!("/visit-campaigns/{id}")) { (t.campaign.campaign.plan.name) } }
+            div.cards #visit-cards {
+                a.card href=(format!("/visit-campaigns/{id}")) { div.small.muted { "走访覆盖率" } strong { (pct(t.total.rate)) } div.small { (t.total.coverage.visited) " / " (t.total.coverage.households) " 户（启动时在册）" } }
+                a.card href=(format!("/visit-campaigns/{id}/households?unit=a&which=not_visited")) { div.small.muted { "未走访" } strong { (t.total.coverage.households - t.total.coverage.visited) } div.small { "户，可查看名单和包户干部" } }
+                a.card href=(format!("/visit-campaigns/{id}")) { div.small.muted { "发现诉求" } strong { (t.total.coverage.needs) } div.small { "当场解答 " (t.total.coverage.answered) "，转为工单 " (t.total.coverage.raised) } }
+                a.card href=(format!("/visit-campaigns/{id}")) { div.small.muted { "入户诉求办结率" } strong { (pct(t.appeals_closed_rate)) } div.small { (t.appeals_closed) " / " (t.appeals) " 件" } }
+            }
+            @if !t.rows.is_empty() {
+                details.panel {
+                    summary { "覆盖率最低的乡镇（街道）" }
+                    div.table-wrap { table {
+                        thead { tr { th { "乡镇（街道）" } th { "应访户数" } th { "已走访" } th { "覆盖率" } th { "未走访" } } }
+                        tbody {
+                            @for r in t.rows.iter().take(5) {
+                                tr {
+                                    td { (r.name) }
+                                    td { (r.coverage.households) }
+                                    td { (r.coverage.visited) }
+                                    td { (pct(r.rate)) }
+                                    td { a href=(format!("/visit-campaigns/{id}/households?unit=t{}&which=not_visited", r.id)) { (r.coverage.households - r.coverage.visited) } }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+    }
 }
 
 fn q_clone(q: &MetricsQuery) -> MetricsQuery {

@@ -554,7 +554,9 @@ pub fn document() -> Value {
     doc["paths"]["/api/v1/visit-campaigns/{id}/launch"] = json!({"post": returns(with_id(op("启动活动：为范围内每户生成走访任务（按工作日计算完成时限），并冻结应访户数；中断后再次调用从中断处继续", "visits", None, "200"), "活动ID"), schema_ref("CampaignView"))});
     doc["paths"]["/api/v1/visit-campaigns/{id}/end"] = json!({"post": returns(with_id(op("结束进行中的活动", "visits", Some("EndBody"), "200"), "活动ID"), schema_ref("CampaignView"))});
     let mut coverage = returns(with_id(op("走访覆盖率 = 已见面走访的应访户 ÷ 启动时冻结的应访户；另列期间新增户、发现诉求、当场解答、转为工单及入户诉求办结率", "visits", None, "200"), "活动ID"), schema_ref("CoverageTable"));
-    coverage["parameters"].as_array_mut().map(|a| a.push(json!({"name": "level", "in": "query", "required": false, "description": "township（默认）、village、grid、cadre", "schema": {"type": "string", "enum": ["township", "village", "grid", "cadre"]}})));
+    if let Some(a) = coverage["parameters"].as_array_mut() {
+        a.push(json!({"name": "level", "in": "query", "required": false, "description": "township（默认）、village、grid、cadre", "schema": {"type": "string", "enum": ["township", "village", "grid", "cadre"]}}));
+    }
     doc["paths"]["/api/v1/visit-campaigns/{id}/coverage"] = json!({"get": coverage});
     let mut drill = returns(
         with_id(

@@ -654,7 +654,7 @@ pub struct CoverageTable {
     pub campaign: CampaignView,
     pub total: CoverageRow,
     pub rows: Vec<CoverageRow>,
-    /// 入户诉求办结率: door-to-door appeals registered since the launch, closed, and the share.
+    /// 入户诉求办结率: the appeals this campaign's visits raised, those closed, and the share.
     pub appeals: u64,
     pub appeals_closed: u64,
     pub appeals_closed_rate: Option<f64>,
@@ -728,12 +728,18 @@ pub async fn coverage(
             coverage,
         })
         .collect();
-    rows.sort_by(|a, b| {
-        a.rate
-            .partial_cmp(&b.rate)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.id.cmp(&b.id))
-    });
+    if level == Level::Cadre {
+        // Cadres are listed, not ranked: by name (no points rankings of staff).
+        rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    } else {
+        // Units from the lowest coverage up: where to push first.
+        rows.sort_by(|a, b| {
+            a.rate
+                .partial_cmp(&b.rate)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.id.cmp(&b.id))
+        });
+    }
     // The total: the county's, or the sum of the caller's rows.
     let mut total = Coverage::default();
     if reach == Reach::County {
@@ -759,20 +765,23 @@ pub async fn coverage(
             total.raised += x.raised;
         }
     }
+    // The appeals this campaign's visits raised, within the caller's reach, and those closed.
+    let raised: Vec<bihuan_domain::AppealId> =
+        aggregates::tally::<Visit>(s, "raised", &format!("{id}|"))
+            .await?
+            .into_iter()
+            .filter_map(|(v, _)| v.rsplit('|').next()?.parse().ok())
+            .map(bihuan_domain::AppealId)
+            .collect();
     let mut filter = bihuan_store::AppealFilter {
-        channel: Some(Channel::HouseholdVisit),
-        from: camp.state.launched_at,
+        ids: Some(raised),
         ..Default::default()
     };
     if let Reach::Township(t) = reach {
         filter.township = Some(t);
     }
     c.scope(&mut filter);
-    let appeals = if camp.state.launched_at.is_some() {
-        state.store.count(filter.clone()).await?
-    } else {
-        0
-    };
+    let appeals = state.store.count(filter.clone()).await?;
     filter.status = vec![bihuan_domain::Status::Closed];
     let appeals_closed = if appeals > 0 {
         state.store.count(filter).await?
@@ -874,12 +883,12 @@ async fn task_views(
     let today = bihuan_domain::time::local_date(state.clock.now());
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
-        if !camps.contains_key(&t.state.campaign) {
+        if let std::collections::hash_map::Entry::Vacant(e) = camps.entry(t.state.campaign) {
             let name = campaign(state, t.state.campaign)
                 .await
                 .map(|c| c.state.plan.name)
                 .unwrap_or_default();
-            camps.insert(t.state.campaign, name);
+            e.insert(name);
         }
         let (address, head, phone) = match homes.get(&t.state.household) {
             Some(h) if full(&t.state) => (
@@ -1216,7 +1225,7 @@ pub async fn record(state: &AppState, c: &Caller, input: VisitInput) -> ApiResul
         .await?;
     }
     let v = raise_needs(state, c, v).await?;
-    tracing::info!(
+    tracing::debug!(
         visit = v.id,
         household = home.id,
         user = c.user.id.0,

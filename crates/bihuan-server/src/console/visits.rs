@@ -105,7 +105,7 @@ fn visit_table(items: &[uc::VisitView]) -> Markup {
         @if items.is_empty() { p.muted { "暂无走访记录。" } }
         @else {
             div.table-wrap { table.visits {
-                thead { tr { th { "时间" } th { "走访人" } th { "情况" } th { "听诉" } th { "诉求" } } }
+                thead { tr { th { "时间" } th { "走访人" } th { "情况" } th { "听诉" } th { "记录" } th { "诉求" } } }
                 tbody {
                     @for v in items {
                         tr {
@@ -113,6 +113,7 @@ fn visit_table(items: &[uc::VisitView]) -> Markup {
                             td { (v.visit.cadre_name) }
                             td { (v.outcome_label) }
                             td { (v.visit.heard.join("、")) }
+                            td { (v.visit.note) }
                             td {
                                 @for n in &v.visit.needs {
                                     div.small {
@@ -208,7 +209,7 @@ async fn record_form(
         }
         @if let Some((m, _)) = &refused { p.field-error role="alert" { (m) } }
         p #draft-status.small.muted role="status" {}
-        form.stack #visit-form method="post" action="/visits/record" data-household=(id) data-refused[refused.is_some()] {
+        form.stack #visit-form method="post" action="/visits/record" data-household=(id) data-server-now=(state.clock.now().to_rfc3339()) data-refused[refused.is_some()] {
             input type="hidden" name="household" value=(id);
             input type="hidden" name="draft" value=(draft);
             input type="hidden" name="visited_at" value=(val("visited_at"));
@@ -235,9 +236,11 @@ async fn record_form(
                     label.choice { input type="radio" name=(format!("need_handling_{i}")) value="on_spot" checked[h == "on_spot" || h.is_empty()]; " 当场解答" }
                     label.choice { input type="radio" name=(format!("need_handling_{i}")) value="appeal" checked[h == "appeal"]; " 转为诉求工单" }
                     input type="text" name=(format!("need_answer_{i}")) maxlength="500" placeholder="当场解答的内容" value=(val(&format!("need_answer_{i}")));
+                    span.small.muted { "转为工单时的办理类别（五办）" }
                     select name=(format!("need_class_{i}")) aria-label="办理类别（五办）" {
                         @for k in &classes {
-                            option value=(k.code) selected[val(&format!("need_class_{i}")) == k.code] { (k.name) "：" (k.note) }
+                            @let chosen = val(&format!("need_class_{i}"));
+                            option value=(k.code) selected[chosen == k.code || (chosen.is_empty() && k.code == "timed")] { (k.name) "：" (k.note) }
                         }
                     }
                 }
@@ -412,6 +415,7 @@ async fn campaigns_render(
     };
     let body = html! {
         h1 { "入户走访活动" }
+        @if organiser { p { a href="/cadres" { "包户干部（三包）" } " · " a href="/visits" { "我的走访任务" } } }
         p.muted { "「入户听诉、诉到速办」：按网格入户走访，听民声、听民意、听民需、听民盼，群众诉求当场解答或转为工单限时办理。覆盖率的分母为活动启动时登记在册的住户，此后新增的住户照常走访、另行统计。" }
         (flash(ok))
         div.table-wrap { table #campaigns {
@@ -585,7 +589,7 @@ async fn campaign_render(
     let drill = |unit: &str, which: &str| {
         format!("/visit-campaigns/{id}/households?unit={unit}&which={which}")
     };
-    let chart = table.as_ref().map(|t| {
+    let chart = table.as_ref().filter(|_| level != Level::Cadre).map(|t| {
         json!({
             "names": t.rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
             "rates": t.rows.iter().map(|r| r.rate.map(|x| (x * 10.0).round() / 10.0)).collect::<Vec<_>>(),
@@ -637,7 +641,7 @@ async fn campaign_render(
                     div.card { div.small.muted { "未走访" } strong { a href=(drill("a", "not_visited")) { (t.total.coverage.households - t.total.coverage.visited) } } div.small { "户（应访）" } }
                     div.card { div.small.muted { "期间新增住户" } strong { (t.total.coverage.added) } div.small { "已走访 " (t.total.coverage.added_visited) " 户，不计入分母" } }
                     div.card { div.small.muted { "发现诉求" } strong { (t.total.coverage.needs) } div.small { "当场解答 " (t.total.coverage.answered) "，转为工单 " (t.total.coverage.raised) } }
-                    div.card { div.small.muted { "入户诉求办结率" } strong { (pct(t.appeals_closed_rate)) } div.small { a href="/appeals?channel=household_visit" { (t.appeals_closed) " / " (t.appeals) " 件" } } }
+                    div.card { div.small.muted { "入户诉求办结率" } strong { (pct(t.appeals_closed_rate)) } div.small { (t.appeals_closed) " / " (t.appeals) " 件（本次活动转办的工单）" } }
                 }
                 nav.tabs {
                     @for (code, label) in [("township", "按乡镇"), ("village", "按村（社区）"), ("grid", "按网格"), ("cadre", "按干部")] {
@@ -645,7 +649,7 @@ async fn campaign_render(
                         " "
                     }
                 }
-                div #coverage-chart style=(format!("height:{}px", 60 + 26 * t.rows.len().min(40))) {}
+                @if level != Level::Cadre { div #coverage-chart.chart-360 {} }
                 div.table-wrap { table #coverage {
                     thead { tr { th { "单位" } th { "应访户数" } th { "已走访" } th { "覆盖率" } th { "未走访" } th { "新增户（已访）" } th { "发现诉求" } th { "当场解答" } th { "转为工单" } } }
                     tbody {
@@ -665,8 +669,9 @@ async fn campaign_render(
                         }
                     }
                 } }
-                p.small.muted { "覆盖率 = 已见面走访的应访户 ÷ 启动时在册的应访户；不在家、拒访不计为已走访。按覆盖率由低到高排列。" }
-                script type="application/json" #coverage-data { (maud::PreEscaped(chart.unwrap_or_default().to_string().replace("</", "<\\/"))) }
+                p.small.muted { "覆盖率 = 已见面走访的应访户 ÷ 启动时在册的应访户；不在家、拒访不计为已走访。"
+                    @if level == Level::Cadre { "干部按姓名排列，不作排名（国务院办公厅关于政务应用程序不搞积分排名的要求）。" } @else { "按覆盖率由低到高排列，便于督促。" } }
+                @if let Some(chart) = &chart { script type="application/json" #coverage-data { (maud::PreEscaped(chart.to_string().replace("</", "<\\/"))) } }
                 script src="/assets/echarts.min.js" {}
                 script src="/assets/visits.js" {}
             }
@@ -801,12 +806,42 @@ pub(super) async fn drill_page(
 // ---------------------------------------------------------------------------------------------
 // Cadres (三包)
 
+#[derive(Deserialize, Default)]
+pub(super) struct CadresQuery {
+    ok: Option<String>,
+    edit: Option<u32>,
+}
+
 pub(super) async fn cadres_page(
     State(state): State<AppState>,
     PageUser(c): PageUser,
-    Query(q): Query<OkQuery>,
+    Query(q): Query<CadresQuery>,
 ) -> Response {
-    cadres_render(&state, &c, q.ok.as_deref(), None).await
+    // 调整: the form filled with the cadre's current assignment.
+    let editing = match q.edit {
+        Some(id) => uc::cadres(&state, &c)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .find(|a| a.assignment.cadre.0 == id)
+            .map(|a| {
+                let mut f: Fields = vec![("cadre".into(), id.to_string())];
+                if a.assignment.party_member {
+                    f.push(("party_member".into(), "1".into()));
+                }
+                f.extend(
+                    a.assignment
+                        .grids
+                        .iter()
+                        .map(|g| ("grids".into(), g.0.to_string())),
+                );
+                let hs: Vec<String> = a.assignment.households.iter().map(u64::to_string).collect();
+                f.push(("households".into(), hs.join(", ")));
+                f
+            }),
+        None => None,
+    };
+    cadres_render(&state, &c, q.ok.as_deref(), None, editing).await
 }
 
 async fn cadres_render(
@@ -814,6 +849,7 @@ async fn cadres_render(
     c: &Caller,
     ok: Option<&str>,
     refused: Option<(String, Fields)>,
+    editing: Option<Fields>,
 ) -> Response {
     let list = match uc::cadres(state, c).await {
         Ok(l) => l,
@@ -838,7 +874,7 @@ async fn cadres_render(
         .into_iter()
         .filter(|u| u.active && !matches!(u.role, Role::System))
         .collect();
-    let empty = Fields::new();
+    let empty = editing.unwrap_or_default();
     let values = refused.as_ref().map_or(&empty, |r| &r.1);
     let chosen: Vec<&str> = values
         .iter()
@@ -855,7 +891,7 @@ async fn cadres_render(
         p.muted { "党员干部包片（整个网格）或包户（指定住户）。一户由包户的干部走访；没有包户的，由包片的干部走访。" }
         (flash(ok))
         div.table-wrap { table #cadres {
-            thead { tr { th { "干部" } th { "单位" } th { "党员" } th { "包片网格" } th { "包户" } } }
+            thead { tr { th { "干部" } th { "单位" } th { "党员" } th { "包片网格" } th { "包户" } th {} } }
             tbody {
                 @for a in &list {
                     tr {
@@ -864,6 +900,7 @@ async fn cadres_render(
                         td { @if a.assignment.party_member { "是" } @else { "—" } }
                         td { (a.grid_names.join("、")) }
                         td { (a.assignment.households.len()) " 户" }
+                        td { a href=(format!("/cadres?edit={}#assign", a.assignment.cadre.0)) { "调整" } }
                     }
                 }
             }
@@ -874,6 +911,7 @@ async fn cadres_render(
             @if let Some((m, _)) = &refused { p.field-error role="alert" { (m) } }
             div { label for="cadre" { "干部" }
                 select #cadre name="cadre" required {
+                    option value="" { "请选择干部" }
                     @for u in &users {
                         option value=(u.id.0) selected[field(values, "cadre") == u.id.0.to_string()] { (u.name) "（" (unit_name(&cat, Some(u.unit))) "）" }
                     }
@@ -906,7 +944,7 @@ pub(super) async fn assign_submit(
             Ok(h) => households.push(h),
             Err(_) => {
                 let m = format!("住户编号「{part}」不是数字");
-                return cadres_render(&state, &c, None, Some((m, f.clone()))).await;
+                return cadres_render(&state, &c, None, Some((m, f.clone())), None).await;
             }
         }
     }
@@ -926,7 +964,7 @@ pub(super) async fn assign_submit(
             urlencode(&format!("已为{}安排包户", a.state.name))
         ))
         .into_response(),
-        Err(e) => cadres_render(&state, &c, None, Some((e.message, f))).await,
+        Err(e) => cadres_render(&state, &c, None, Some((e.message, f)), None).await,
     }
 }
 

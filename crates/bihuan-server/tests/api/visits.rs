@@ -45,7 +45,7 @@ fn cov(row: &Value) -> (u64, u64, u64, u64) {
     )
 }
 
-fn row<'a>(t: &'a Value, id: u64) -> &'a Value {
+fn row(t: &Value, id: u64) -> &Value {
     t["rows"]
         .as_array()
         .unwrap()
