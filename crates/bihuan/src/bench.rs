@@ -951,3 +951,347 @@ async fn start_server(
     tokio::spawn(app.run_until_stopped());
     Ok((base, token))
 }
+
+/// 入户听诉 at county scale, in a temporary SQLite database (`bihuan bench-visits`):
+/// `households` households in the demo county's grids, cadres carrying about 250 each, a
+/// campaign launched over all of them (tasks written by the use case, timed), `visits` visits
+/// (written in bulk as the aggregate store writes them, with the tasks of the households met
+/// updated through their own command), then the p50/p95 of a cadre's task list and of the
+/// coverage tables beside an anchor (one household read) in the same run.
+pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow::Result<String> {
+    use bihuan_domain::household::{Household, HouseholdCommand, HouseholdFacts};
+    use bihuan_domain::visits::{
+        Cadence, CampaignPlan, Outcome, VisitCommand, VisitRecord, VisitRule, VisitTask,
+        VisitTaskCommand,
+    };
+    use bihuan_server::visits as uc;
+    use bihuan_store::aggregates;
+    let dir = std::env::temp_dir().join(format!("bihuan-bench-visits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.join("visits.db"))?);
+    let county = crate::demo::county();
+    crate::demo::install(&store, &county, "bench-no-login").await?;
+    let catalog = store.catalog();
+    let now = bihuan_domain::time::local(2026, 12, 1, 9, 0, 0).expect("a time");
+    let clock = Arc::new(bihuan_server::ManualClock::new(now));
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        scan_interval_secs: 0,
+        notify_interval_secs: 0,
+        ..Config::default()
+    };
+    let app = Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    let state = app.state();
+    let users = store.users().await?;
+    let caller_of = |u: &bihuan_store::User| -> anyhow::Result<auth::Caller> {
+        let kind = catalog.org.get(u.unit).context("unit")?.kind;
+        Ok(auth::Caller {
+            actor: catalog.actor(u),
+            user: u.clone(),
+            unit_kind: kind,
+        })
+    };
+    let centre = caller_of(
+        users
+            .iter()
+            .find(|u| u.login == "dispatch1")
+            .context("dispatch1")?,
+    )?;
+    let grids: Vec<UnitId> = county.grids.values().flatten().copied().collect();
+    let mut out = String::new();
+
+    // The registry.
+    let started = Clock::now();
+    let mut batch = Vec::new();
+    for i in 0..households {
+        let g = grids[i % grids.len()];
+        let at = bihuan_server::households::locate(&catalog, g.0)?;
+        let tags = if i % 11 == 3 {
+            vec!["独居老人".to_string()]
+        } else {
+            vec![]
+        };
+        batch.push(HouseholdCommand::Register {
+            at,
+            facts: HouseholdFacts {
+                address: format!("测试路{}号{}室", i / 100, i % 100),
+                head: format!("户主{i}"),
+                phone: bihuan_domain::Phone::parse(&format!("137{:08}", i)).ok(),
+                members: 1 + (i % 5) as u32,
+                tags,
+            },
+        });
+        if batch.len() == 500 || i + 1 == households {
+            aggregates::create_many::<Household>(
+                store.as_ref(),
+                std::mem::take(&mut batch),
+                centre.actor.clone(),
+                now,
+            )
+            .await?;
+        }
+    }
+    out.push_str(&format!(
+        "households: {households} in {:.1} s ({:.0}/s)\n",
+        started.elapsed().as_secs_f64(),
+        households as f64 / started.elapsed().as_secs_f64()
+    ));
+
+    // Cadres: one per ~250 households of a grid, carrying them by name.
+    let mut by_grid: std::collections::BTreeMap<UnitId, Vec<u64>> = Default::default();
+    let mut after = 0;
+    loop {
+        let page = aggregates::find::<Household>(store.as_ref(), "", "", after, 500).await?;
+        let last = page.len() < 500;
+        for h in &page {
+            after = h.id;
+            by_grid.entry(h.state.at.grid).or_default().push(h.id);
+        }
+        if last {
+            break;
+        }
+    }
+    let mut cadres = Vec::new();
+    for (g, hs) in &by_grid {
+        for (k, chunk) in hs.chunks(250).enumerate() {
+            let u = store
+                .create_user(NewUser {
+                    login: format!("cadre-{}-{k}", g.0),
+                    name: format!("干部{}-{k}", g.0),
+                    role: Role::GridMember,
+                    unit: *g,
+                    password_hash: "bench-no-login".into(),
+                })
+                .await?;
+            let b = uc::AssignBody {
+                cadre: u.id.0,
+                party_member: true,
+                grids: vec![],
+                households: chunk.to_vec(),
+            };
+            uc::assign(&state, &centre, b)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            cadres.push(u);
+        }
+    }
+    out.push_str(&format!(
+        "cadres: {} (about 250 households each)\n",
+        cadres.len()
+    ));
+
+    // The campaign, launched by the use case.
+    let plan = CampaignPlan {
+        name: "基准测试入户听诉".into(),
+        starts: bihuan_domain::time::local_date(now),
+        ends: bihuan_domain::time::local_date(now) + chrono::Duration::days(60),
+        townships: vec![],
+        grids: vec![],
+        rules: vec![
+            VisitRule {
+                tag: None,
+                cadence: Cadence::Once,
+                within: 30,
+            },
+            VisitRule {
+                tag: Some("独居老人".into()),
+                cadence: Cadence::Monthly,
+                within: 0,
+            },
+        ],
+        topics: uc::DEFAULT_TOPICS.iter().map(|t| t.to_string()).collect(),
+    };
+    let camp = uc::plan(&state, &centre, plan)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let started = Clock::now();
+    let camp = uc::launch(&state, &centre, camp.id)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let secs = started.elapsed().as_secs_f64();
+    out.push_str(&format!(
+        "launch: {} tasks in {secs:.1} s ({:.0} tasks/s)\n",
+        camp.campaign.frozen,
+        camp.campaign.frozen as f64 / secs
+    ));
+
+    // The visits: written in bulk; 60% of the households met, their tasks updated.
+    let mut tasks = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = aggregates::find::<VisitTask>(
+            store.as_ref(),
+            "campaign",
+            &camp.id.to_string(),
+            after,
+            500,
+        )
+        .await?;
+        let last = page.len() < 500;
+        after = page.last().map_or(after, |t| t.id);
+        tasks.extend(page.into_iter().map(|t| (t.id, t.state)));
+        if last {
+            break;
+        }
+    }
+    let started = Clock::now();
+    let names: std::collections::HashMap<u32, String> = users
+        .iter()
+        .chain(&cadres)
+        .map(|u| (u.id.0, u.name.clone()))
+        .collect();
+    let mut batch = Vec::new();
+    let mut met = Vec::new();
+    for v in 0..visits {
+        let (task_id, t) = &tasks[(v * 7919) % tasks.len()];
+        let outcome = if v % 5 < 3 {
+            Outcome::Met
+        } else {
+            Outcome::NotHome
+        };
+        let cadre = t.cadre.unwrap_or(centre.user.id);
+        if outcome == Outcome::Met && !t.met {
+            met.push((*task_id, v));
+        }
+        batch.push(VisitCommand::Record {
+            record: Box::new(VisitRecord {
+                household: t.household,
+                at: t.at,
+                campaign: Some(camp.id),
+                task: Some(*task_id),
+                cadre,
+                cadre_name: names.get(&cadre.0).cloned().unwrap_or_default(),
+                visited_at: now - chrono::Duration::minutes((v % 20_000) as i64),
+                outcome,
+                heard: vec!["听民声".into()],
+                note: String::new(),
+                needs: vec![],
+                draft: format!("bench-{v}"),
+            }),
+            topics: uc::DEFAULT_TOPICS.iter().map(|t| t.to_string()).collect(),
+            classes: uc::classes().into_iter().map(|c| c.code).collect(),
+        });
+        if batch.len() == 500 || v + 1 == visits {
+            aggregates::create_many::<bihuan_domain::visits::Visit>(
+                store.as_ref(),
+                std::mem::take(&mut batch),
+                centre.actor.clone(),
+                now,
+            )
+            .await?;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    out.push_str(&format!(
+        "visits: {visits} in {secs:.1} s ({:.0}/s)\n",
+        visits as f64 / secs
+    ));
+    met.sort();
+    met.dedup_by_key(|m| m.0);
+    let started = Clock::now();
+    for (task, v) in &met {
+        aggregates::execute::<VisitTask>(
+            store.as_ref(),
+            Some(*task),
+            VisitTaskCommand::Record {
+                visit: *v as u64 + 1,
+                outcome: Outcome::Met,
+            },
+            centre.actor.clone(),
+            now,
+            None,
+        )
+        .await?;
+    }
+    out.push_str(&format!(
+        "tasks met: {} updated in {:.1} s\n",
+        met.len(),
+        started.elapsed().as_secs_f64()
+    ));
+
+    // The reads, beside an anchor in the same run.
+    let time = |xs: &mut Vec<Duration>| {
+        xs.sort();
+        (percentile(xs, 0.5), percentile(xs, 0.95))
+    };
+    let mut anchor = Vec::new();
+    for i in 0..samples {
+        let id = 1 + (i * 7919 % households) as u64;
+        let s = Clock::now();
+        aggregates::load::<Household>(store.as_ref(), id).await?;
+        anchor.push(s.elapsed());
+    }
+    let mut list = Vec::new();
+    let mut sizes = Vec::new();
+    for i in 0..samples {
+        let u = &cadres[i * 31 % cadres.len()];
+        let who = caller_of(u)?;
+        let s = Clock::now();
+        let t = uc::tasks(
+            &state,
+            &who,
+            &uc::TaskQuery {
+                all: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+        list.push(s.elapsed());
+        sizes.push(t.len());
+    }
+    let leader = caller_of(
+        users
+            .iter()
+            .find(|u| u.login == "leader1")
+            .context("leader1")?,
+    )?;
+    let mut tables = Vec::new();
+    for (name, level) in [
+        ("township", uc::Level::Township),
+        ("grid", uc::Level::Grid),
+        ("cadre", uc::Level::Cadre),
+    ] {
+        let mut xs = Vec::new();
+        let mut rows = 0;
+        let mut total = None;
+        for _ in 0..samples {
+            let s = Clock::now();
+            let t = uc::coverage(&state, &leader, camp.id, level)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            xs.push(s.elapsed());
+            rows = t.rows.len();
+            total = Some(t.total);
+        }
+        tables.push((name, time(&mut xs), rows, total));
+    }
+    let (a50, a95) = time(&mut anchor);
+    let (l50, l95) = time(&mut list);
+    sizes.sort();
+    out.push_str(&format!(
+        "anchor (one household read): p50 {a50:.2} ms, p95 {a95:.2} ms ({samples} samples)\n\
+         a cadre's task list ({}–{} tasks, all rounds): p50 {l50:.1} ms, p95 {l95:.1} ms (p95 {:.0}× the anchor's)\n",
+        sizes.first().unwrap_or(&0),
+        sizes.last().unwrap_or(&0),
+        l95 / a95.max(1e-6)
+    ));
+    for (name, (p50, p95), rows, total) in tables {
+        out.push_str(&format!(
+            "coverage by {name} ({rows} rows): p50 {p50:.1} ms, p95 {p95:.1} ms{}\n",
+            total
+                .map(|t| format!(
+                    " — county: {} of {} met, rate {:.1}%",
+                    t.coverage.visited,
+                    t.coverage.households,
+                    t.rate.unwrap_or(0.0)
+                ))
+                .unwrap_or_default()
+        ));
+    }
+    drop(app);
+    drop(state);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(out)
+}

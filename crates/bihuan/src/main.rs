@@ -100,6 +100,18 @@ enum Top {
         #[arg(long)]
         rebuild: bool,
     },
+    /// 入户听诉 at county scale in a temporary SQLite database: imports the households, assigns
+    /// cadres, launches a campaign, writes the visits, and prints a cadre's task list and the
+    /// coverage tables' p50/p95 beside an anchor measured in the same run.
+    BenchVisits {
+        #[arg(long, default_value_t = 200_000)]
+        households: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        visits: usize,
+        /// Reads timed per figure.
+        #[arg(long, default_value_t = 50)]
+        samples: usize,
+    },
     /// Trains the routing models (lead unit and category) on the newest closed appeals and
     /// stores them with the data as a new version; running servers pick them up within seconds.
     Train {
@@ -829,6 +841,11 @@ async fn run(cmd: Top) -> Result<String> {
             let store = open(&db).await?;
             bench::metrics(store, requests, &python, rebuild).await
         }
+        Top::BenchVisits {
+            households,
+            visits,
+            samples,
+        } => bench::visits(households, visits, samples).await,
         Top::Train { db } => {
             let store = open(&db).await?;
             let r = bihuan_server::smart::train(&store, chrono::Utc::now()).await?;
