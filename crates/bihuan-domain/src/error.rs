@@ -178,6 +178,7 @@ pub fn field_label(field: &str) -> &str {
         "needs" => "诉求",
         "handling" => "办理方式",
         "class" => "办理类别",
+        "return_visits" => "入户回访",
         other => other,
     }
 }

@@ -779,6 +779,18 @@ pub struct Need {
     pub appeal: Option<RaisedAppeal>,
 }
 
+/// A return visit (回访) of an appeal this household raised, done at the door: the appeal's
+/// own return-visit step, recorded by the use case with the visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DoorReturnVisit {
+    pub appeal: RaisedAppeal,
+    /// 问题是否解决
+    pub resolved: bool,
+    pub rating: crate::lifecycle::Rating,
+    #[serde(default)]
+    pub comment: String,
+}
+
 /// What a cadre records of one visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VisitRecord {
@@ -801,6 +813,9 @@ pub struct VisitRecord {
     pub note: String,
     #[serde(default)]
     pub needs: Vec<Need>,
+    /// Return visits of the household's earlier appeals, done at this visit (回访办).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub return_visits: Vec<DoorReturnVisit>,
     /// The phone's draft id: the same draft sent twice is one visit.
     pub draft: String,
 }
@@ -874,6 +889,24 @@ impl VisitRecord {
                 "needs",
                 "未见面的走访不能登记诉求，请在见面后记录",
             ));
+        }
+        if self.outcome != Outcome::Met && !self.return_visits.is_empty() {
+            return Err(DomainError::invalid(
+                "return_visits",
+                "未见面的走访不能做回访，请在见面后记录",
+            ));
+        }
+        if self.return_visits.len() > NEEDS_MAX {
+            return Err(DomainError::invalid(
+                "return_visits",
+                format!("一次走访最多回访{NEEDS_MAX}件工单"),
+            ));
+        }
+        for r in &mut self.return_visits {
+            r.comment = r.comment.trim().to_string();
+            if r.comment.chars().count() > 500 {
+                return Err(DomainError::invalid("return_visits", "回访意见最多500字"));
+            }
         }
         if self.needs.len() > NEEDS_MAX {
             return Err(DomainError::invalid(
@@ -1246,6 +1279,7 @@ mod tests {
                 heard: vec!["听民声".into()],
                 note: String::new(),
                 needs,
+                return_visits: vec![],
                 draft: "d-1".into(),
             }),
             topics: plan().topics,

@@ -1056,8 +1056,56 @@ pub struct VisitInput {
     pub note: String,
     #[serde(default)]
     pub needs: Vec<NeedInput>,
+    /// Return visits (回访) of the household's appeals raised at earlier visits and now
+    /// replied, done at the door.
+    #[serde(default)]
+    pub return_visits: Vec<ReturnVisitInput>,
     /// The phone's draft id (letters, digits, `-`): the same draft sent twice is one visit.
     pub draft: String,
+}
+
+/// A return visit done at the door.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnVisitInput {
+    /// 工单编号（或数字ID）
+    pub appeal: String,
+    /// 问题是否解决
+    pub resolved: bool,
+    pub rating: bihuan_domain::lifecycle::Rating,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// The household's appeals raised at its visits that now await their return visit (for the
+/// visit form: 回访办 at the next visit).
+pub async fn awaiting_return_visit(
+    state: &AppState,
+    household: u64,
+) -> ApiResult<Vec<bihuan_domain::Appeal>> {
+    let visits = aggregates::find::<Visit>(
+        state.store.as_ref(),
+        "household",
+        &household.to_string(),
+        0,
+        500,
+    )
+    .await?;
+    let mut out = Vec::new();
+    for v in visits {
+        for a in v.state.needs.iter().filter_map(|n| n.appeal.as_ref()) {
+            if let Ok(appeal) = state
+                .store
+                .appeal(bihuan_store::AppealRef::Id(bihuan_domain::AppealId(a.id)))
+                .await
+            {
+                if appeal.status == bihuan_domain::Status::Replied {
+                    out.push(appeal);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A need found at the door.
@@ -1183,6 +1231,39 @@ pub async fn record(state: &AppState, c: &Caller, input: VisitInput) -> ApiResul
             appeal: None,
         });
     }
+    // 回访 at the door: only appeals this household raised at a visit, awaiting their return
+    // visit, checked before anything is recorded.
+    let mut return_visits = Vec::with_capacity(input.return_visits.len());
+    let mut to_visit = Vec::new();
+    for r in &input.return_visits {
+        let not_here = || {
+            ApiError::from(DomainError::invalid(
+                "return_visits",
+                format!("工单「{}」不是本户入户走访时反映、待回访的诉求", r.appeal),
+            ))
+        };
+        let appeal = match crate::appeals::parse_ref(r.appeal.trim()) {
+            Ok(key) => state.store.appeal(key).await.map_err(|_| not_here())?,
+            Err(_) => return Err(not_here()),
+        };
+        let raised_here = raised_by(state, appeal.id.0)
+            .await?
+            .iter()
+            .any(|v| v.state.household == home.id);
+        if !raised_here || appeal.status != bihuan_domain::Status::Replied {
+            return Err(not_here());
+        }
+        return_visits.push(bihuan_domain::visits::DoorReturnVisit {
+            appeal: RaisedAppeal {
+                id: appeal.id.0,
+                number: appeal.number.to_string(),
+            },
+            resolved: r.resolved,
+            rating: r.rating,
+            comment: r.comment.clone(),
+        });
+        to_visit.push(appeal);
+    }
     let rec = VisitRecord {
         household: home.id,
         at: home.state.at,
@@ -1195,6 +1276,7 @@ pub async fn record(state: &AppState, c: &Caller, input: VisitInput) -> ApiResul
         heard: input.heard,
         note: input.note,
         needs,
+        return_visits,
         draft: input.draft,
     };
     let v = aggregates::execute::<Visit>(
@@ -1223,6 +1305,24 @@ pub async fn record(state: &AppState, c: &Caller, input: VisitInput) -> ApiResul
             None,
         )
         .await?;
+    }
+    // Each return visit is the appeal's own step, by the server on the cadre's behalf.
+    for (appeal, r) in to_visit.iter().zip(&v.state.return_visits) {
+        let mut sys = c.clone();
+        sys.actor.role = Role::System;
+        sys.actor.name = format!("入户回访（{}）", c.user.name);
+        let comment = if r.comment.is_empty() {
+            format!("{} 入户走访时当面回访", c.user.name)
+        } else {
+            format!("入户当面回访：{}", r.comment)
+        };
+        let cmd = bihuan_domain::Command::ReturnVisit(bihuan_domain::lifecycle::ReturnVisit {
+            contacted: true,
+            resolved: Some(r.resolved),
+            rating: Some(r.rating),
+            comment,
+        });
+        crate::app::act(state, &sys, &appeal.number.to_string(), cmd, appeal.version).await?;
     }
     let v = raise_needs(state, c, v).await?;
     tracing::debug!(

@@ -1166,6 +1166,7 @@ pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow:
                 heard: vec!["听民声".into()],
                 note: String::new(),
                 needs: vec![],
+                return_visits: vec![],
                 draft: format!("bench-{v}"),
             }),
             topics: uc::DEFAULT_TOPICS.iter().map(|t| t.to_string()).collect(),

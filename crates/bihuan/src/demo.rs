@@ -2699,6 +2699,7 @@ pub async fn visits(
                 _ => String::new(),
             },
             needs,
+            return_visits: vec![],
             draft: format!("demo-{household}-{i}"),
         };
         let v = uc::record(&state, &who, input).await.map_err(fail)?;

@@ -178,6 +178,9 @@ async fn record_form(
         || uc::DEFAULT_TOPICS.iter().map(|t| t.to_string()).collect(),
         |x| x.state.plan.topics.clone(),
     );
+    let awaiting = uc::awaiting_return_visit(state, id)
+        .await
+        .unwrap_or_default();
     let empty = Fields::new();
     let values = refused.as_ref().map_or(&empty, |r| &r.1);
     let val = |name: &str| field(values, name).to_string();
@@ -245,6 +248,27 @@ async fn record_form(
                     }
                 }
             }
+            @if !awaiting.is_empty() {
+                fieldset #return-visits {
+                    legend { "回访（本户此前反映、已办理的诉求）" }
+                    p.small.muted { "当面听取住户对办理结果的评价；不回访的可不选。" }
+                    @for a in &awaiting {
+                        @let n = a.number.to_string();
+                        div.panel {
+                            strong { a href=(format!("/appeals/{n}")) { (n) } " " (a.title) }
+                            div.small.muted { "办理结果：" (a.reply.as_ref().map(|r| r.text.clone()).unwrap_or_default()) }
+                            @let chosen = val(&format!("rv_rating_{n}"));
+                            @for (code, label) in [("satisfied", "满意"), ("basic", "基本满意"), ("unsatisfied", "不满意")] {
+                                label.choice { input type="radio" name=(format!("rv_rating_{n}")) value=(code) checked[chosen == code]; " " (label) }
+                            }
+                            @let res = val(&format!("rv_resolved_{n}"));
+                            label.choice { input type="radio" name=(format!("rv_resolved_{n}")) value="yes" checked[res != "no"]; " 已解决" }
+                            label.choice { input type="radio" name=(format!("rv_resolved_{n}")) value="no" checked[res == "no"]; " 未解决" }
+                            input type="text" name=(format!("rv_comment_{n}")) maxlength="500" placeholder="住户意见（可不填）" value=(val(&format!("rv_comment_{n}")));
+                        }
+                    }
+                }
+            }
             p.small.muted { "照片、定位均不要求。网络不好时可照常提交：记录先保存在本机，联网后自动发送，不会重复。" }
             p { button.primary type="submit" { "提交走访记录" } " " a href="/visits" { "返回" } }
         }
@@ -306,6 +330,23 @@ pub(super) async fn record_submit(
             class: field(&f, &format!("need_class_{i}")).into(),
         });
     }
+    // 回访: each appeal shown on the form with its rating chosen.
+    let mut return_visits = Vec::new();
+    for (k, number) in f.iter().filter(|(k, _)| k.starts_with("rv_rating_")) {
+        let appeal = &k["rv_rating_".len()..];
+        let rating = match number.as_str() {
+            "satisfied" => bihuan_domain::lifecycle::Rating::Satisfied,
+            "basic" => bihuan_domain::lifecycle::Rating::Basic,
+            "unsatisfied" => bihuan_domain::lifecycle::Rating::Unsatisfied,
+            _ => continue,
+        };
+        return_visits.push(crate::visits::ReturnVisitInput {
+            appeal: appeal.to_string(),
+            resolved: field(&f, &format!("rv_resolved_{appeal}")) != "no",
+            rating,
+            comment: field(&f, &format!("rv_comment_{appeal}")).into(),
+        });
+    }
     let input = VisitInput {
         household,
         campaign: None,
@@ -318,6 +359,7 @@ pub(super) async fn record_submit(
             .collect(),
         note: field(&f, "note").into(),
         needs,
+        return_visits,
         draft: field(&f, "draft").into(),
     };
     match uc::record(&state, &c, input).await {

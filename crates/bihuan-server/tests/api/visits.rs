@@ -389,6 +389,60 @@ pub async fn a_campaign_covers_its_frozen_households_and_needs_run_through_the_l
         "{t}"
     );
     assert_eq!(t["appeals_closed_rate"], 50.0);
+
+    // 回访办: h1's appeal, once replied, is return-visited at the next visit to h1.
+    let second = v1["needs"][0]["appeal"]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.ok(
+        "dispatcher",
+        &second,
+        json!({"action": "dispatch", "lead": HOUSING, "note": "请办理"}),
+    )
+    .await;
+    app.ok("housing", &second, json!({"action": "sign"})).await;
+    app.ok(
+        "housing",
+        &second,
+        json!({"action": "contact", "note": "已联系"}),
+    )
+    .await;
+    app.ok(
+        "housing",
+        &second,
+        json!({"action": "reply", "result": "resolved", "text": "已修缮屋顶"}),
+    )
+    .await;
+    let again = |draft: &str, outcome: &str, appeal: &str| {
+        json!({"household": h1, "outcome": outcome, "draft": draft,
+               "return_visits": [{"appeal": appeal, "resolved": true, "rating": "satisfied", "comment": "屋顶不漏了"}]})
+    };
+    // Not another household's appeal, and not without meeting the household.
+    let (s, e) = app
+        .post("housing", "/api/v1/visits", &again("h-2", "met", &number))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, _) = app
+        .post(
+            "housing",
+            "/api/v1/visits",
+            &again("h-3", "not_home", &second),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, rv) = app
+        .post("housing", "/api/v1/visits", &again("h-4", "met", &second))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{rv}");
+    assert_eq!(rv["return_visits"][0]["appeal"]["number"], second.as_str());
+    let (_, a) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{second}"))
+        .await;
+    assert_eq!(a["status"], "visited", "the appeal's own return visit: {a}");
+    assert_eq!(a["visit"]["rating"], "satisfied", "{a}");
+    app.ok("dispatcher", &second, json!({"action": "close"}))
+        .await;
 }
 
 pub async fn a_launch_cut_short_resumes_without_a_duplicate_task(app: TestApp) {
