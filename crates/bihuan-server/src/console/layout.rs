@@ -300,7 +300,7 @@ pub(super) fn appeal_rows_picking(
                             }
                             td.num data-label="编号" { a href=(format!("/appeals/{}", a.number)) { (a.number) } }
                             td.num.small data-label="登记" { (format_local(a.registered_at)) }
-                            td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.overdue { (a.urgency.label()) } } }
+                            td data-label="类型" { (a.kind.label()) @if a.urgency != Urgency::Normal { " " span.badge.urgent { (a.urgency.label()) } } }
                             // Lists mask personal data for everyone, numbers typed into a title too.
                             td data-label="标题" {
                                 (bihuan_domain::appeal::mask_free_text(&a.title))
