@@ -81,12 +81,18 @@ fn reach_has_unit(cat: &bihuan_store::Catalog, reach: Reach, unit: UnitId) -> bo
     }
 }
 
-/// Only the organisers: the township's staff and leaders, the centre and administrators.
-fn organiser(c: &Caller) -> ApiResult<Reach> {
-    if !matches!(
+/// Whether the caller's role organises 入户走访 (the township's staff and leaders, the centre,
+/// administrators); where they may is [`organiser`]'s reach.
+pub fn organises(c: &Caller) -> bool {
+    matches!(
         c.user.role,
         Role::Handler | Role::UnitLeader | Role::Dispatcher | Role::Admin
-    ) {
+    )
+}
+
+/// Only the organisers, within a township or the county.
+pub fn organiser(c: &Caller) -> ApiResult<Reach> {
+    if !organises(c) {
         return Err(ApiError::forbidden(
             ErrorCode::RoleForbidden,
             "只有乡镇（街道）工作人员、中心和管理员可以安排入户走访",
@@ -107,18 +113,7 @@ fn organiser(c: &Caller) -> ApiResult<Reach> {
 
 /// Every assignment, by cadre (a county has at most some thousands).
 async fn assignments(state: &AppState) -> ApiResult<Vec<Versioned<Assignment>>> {
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let batch =
-            aggregates::find::<Assignment>(state.store.as_ref(), "", "", after, 500).await?;
-        let last = batch.len() < 500;
-        after = batch.last().map_or(after, |v| v.id);
-        out.extend(batch);
-        if last {
-            return Ok(out);
-        }
-    }
+    Ok(aggregates::find_all::<Assignment>(state.store.as_ref(), "", "", 0).await?)
 }
 
 /// Who carries what: households by name first, then grids.
@@ -365,19 +360,8 @@ pub async fn campaign(state: &AppState, id: u64) -> ApiResult<Versioned<Campaign
 
 /// Every campaign, newest first.
 pub async fn campaigns(state: &AppState) -> ApiResult<Vec<CampaignView>> {
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let batch = aggregates::find::<Campaign>(state.store.as_ref(), "", "", after, 500).await?;
-        let last = batch.len() < 500;
-        after = batch.last().map_or(after, |v| v.id);
-        out.extend(batch.into_iter().map(campaign_view));
-        if last {
-            break;
-        }
-    }
-    out.reverse();
-    Ok(out)
+    let all = aggregates::find_all::<Campaign>(state.store.as_ref(), "", "", 0).await?;
+    Ok(all.into_iter().rev().map(campaign_view).collect())
 }
 
 /// The campaigns running now (at most a few).
@@ -458,20 +442,17 @@ pub async fn launch(state: &AppState, c: &Caller, id: u64) -> ApiResult<Campaign
     let cat = state.store.catalog();
     let carriers = Carriers::load(state).await?;
     // Tasks a cut-short launch wrote after its last recorded batch: their households are done.
-    let mut done: HashSet<u64> = HashSet::new();
-    let mut after_task = camp.state.progress.last_task;
-    loop {
-        let batch =
-            aggregates::find::<VisitTask>(s, "campaign", &id.to_string(), after_task, 500).await?;
-        let last = batch.len() < 500;
-        for t in batch {
-            after_task = t.id;
-            done.insert(t.state.household);
-        }
-        if last {
-            break;
-        }
-    }
+    let orphans = aggregates::find_all::<VisitTask>(
+        s,
+        "campaign",
+        &id.to_string(),
+        camp.state.progress.last_task,
+    )
+    .await?;
+    let after_task = orphans
+        .last()
+        .map_or(camp.state.progress.last_task, |t| t.id);
+    let done: HashSet<u64> = orphans.iter().map(|t| t.state.household).collect();
     let mut progress = Progress {
         made: camp.state.progress.made + done.len() as u64,
         last_task: after_task,
@@ -602,10 +583,7 @@ pub async fn registered(
 /// server on their behalf.
 fn system(c: &Caller) -> bihuan_domain::Actor {
     let mut a = c.actor.clone();
-    if !matches!(
-        a.role,
-        Role::Handler | Role::UnitLeader | Role::Dispatcher | Role::Admin
-    ) {
+    if !organises(c) {
         a.role = Role::Dispatcher;
         a.name = format!("{}（入户听诉）", a.name);
     }
@@ -948,9 +926,10 @@ pub async fn drill(state: &AppState, c: &Caller, id: u64, q: &DrillQuery) -> Api
     campaign(state, id).await?;
     let unit = q.unit.as_deref().unwrap_or("a").trim();
     let ok = unit == "a"
-        || (unit.len() > 1
-            && matches!(&unit[..1], "t" | "v" | "g" | "c")
-            && unit[1..].parse::<u32>().is_ok());
+        || ["t", "v", "g", "c"].iter().any(|p| {
+            unit.strip_prefix(p)
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        });
     if !ok {
         return Err(ApiError::bad_request(
             ErrorCode::BadQuery,
@@ -1010,29 +989,17 @@ pub async fn tasks(state: &AppState, c: &Caller, q: &TaskQuery) -> ApiResult<Vec
         None
     };
     let running: HashSet<u64> = running(state).await?.iter().map(|c| c.id).collect();
-    let mut mine = Vec::new();
-    let mut after = 0;
-    loop {
-        let batch = aggregates::find::<VisitTask>(
-            state.store.as_ref(),
-            "cadre",
-            &cadre.to_string(),
-            after,
-            500,
-        )
-        .await?;
-        let last = batch.len() < 500;
-        after = batch.last().map_or(after, |t| t.id);
-        mine.extend(batch.into_iter().filter(|t| {
-            running.contains(&t.state.campaign)
-                && q.campaign.is_none_or(|x| x == t.state.campaign)
-                && (q.all || t.state.next_due().is_some())
-                && reach.is_none_or(|r| r.covers(&t.state.at))
-        }));
-        if last {
-            break;
-        }
-    }
+    let mut mine: Vec<Versioned<VisitTask>> =
+        aggregates::find_all::<VisitTask>(state.store.as_ref(), "cadre", &cadre.to_string(), 0)
+            .await?
+            .into_iter()
+            .filter(|t| {
+                running.contains(&t.state.campaign)
+                    && q.campaign.is_none_or(|x| x == t.state.campaign)
+                    && (q.all || t.state.next_due().is_some())
+                    && reach.is_none_or(|r| r.covers(&t.state.at))
+            })
+            .collect();
     mine.sort_by_key(|t| (t.state.next_due().is_none(), t.state.next_due(), t.id));
     task_views(state, mine, |t| t.cadre == Some(c.user.id)).await
 }
@@ -1342,6 +1309,7 @@ async fn raise_needs(
     mut v: Versioned<Visit>,
 ) -> ApiResult<Versioned<Visit>> {
     let classes = classes();
+    let mut home: Option<Versioned<Household>> = None;
     for i in 0..v.state.needs.len() {
         let n = &v.state.needs[i];
         let bihuan_domain::visits::Handling::Appeal { class } = &n.handling else {
@@ -1350,7 +1318,14 @@ async fn raise_needs(
         if n.appeal.is_some() {
             continue;
         }
-        let home = aggregates::load::<Household>(state.store.as_ref(), v.state.household).await?;
+        let home = match &home {
+            Some(h) => h.clone(),
+            None => {
+                let h =
+                    aggregates::load::<Household>(state.store.as_ref(), v.state.household).await?;
+                home.insert(h).clone()
+            }
+        };
         let class = classes.iter().find(|x| &x.code == class);
         let title: String = n.text.chars().take(30).collect();
         let new = NewAppeal {

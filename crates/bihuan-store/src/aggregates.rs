@@ -273,6 +273,27 @@ pub async fn find<A: Aggregate>(
         .collect()
 }
 
+/// Every aggregate of `A` with the index entry `key` = `value` (all of `A` when `key` is
+/// empty) after id `after`, by id, read a page at a time: for sets a use case holds whole (a
+/// county's assignments, a cadre's tasks, the tasks a launch cut short wrote).
+pub async fn find_all<A: Aggregate>(
+    store: &dyn crate::Store,
+    key: &str,
+    value: &str,
+    mut after: u64,
+) -> Result<Vec<Versioned<A>>> {
+    let mut out = Vec::new();
+    loop {
+        let page = find::<A>(store, key, value, after, MAX_PAGE).await?;
+        let last = page.len() < MAX_PAGE as usize;
+        after = page.last().map_or(after, |v| v.id);
+        out.extend(page);
+        if last {
+            return Ok(out);
+        }
+    }
+}
+
 /// The aggregates of `A` with these ids, by id (missing ones left out).
 pub async fn load_many<A: Aggregate>(
     store: &dyn crate::Store,

@@ -1116,24 +1116,12 @@ pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow:
     ));
 
     // The visits: written in bulk; 60% of the households met, their tasks updated.
-    let mut tasks = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = aggregates::find::<VisitTask>(
-            store.as_ref(),
-            "campaign",
-            &camp.id.to_string(),
-            after,
-            500,
-        )
-        .await?;
-        let last = page.len() < 500;
-        after = page.last().map_or(after, |t| t.id);
-        tasks.extend(page.into_iter().map(|t| (t.id, t.state)));
-        if last {
-            break;
-        }
-    }
+    let tasks: Vec<(u64, VisitTask)> =
+        aggregates::find_all::<VisitTask>(store.as_ref(), "campaign", &camp.id.to_string(), 0)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.state))
+            .collect();
     let started = Clock::now();
     let names: std::collections::HashMap<u32, String> = users
         .iter()

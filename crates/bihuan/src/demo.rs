@@ -2600,24 +2600,9 @@ pub async fn visits(
     let elapsed = cal
         .working_days_after(start_day, local_date(now) - Duration::days(1))?
         .max(1) as u64;
-    let mut tasks = Vec::new();
-    let mut after = 0;
-    loop {
-        let batch = bihuan_store::aggregates::find::<VisitTask>(
-            s,
-            "campaign",
-            &camp.id.to_string(),
-            after,
-            500,
-        )
-        .await?;
-        let done = batch.len() < 500;
-        after = batch.last().map_or(after, |t| t.id);
-        tasks.extend(batch);
-        if done {
-            break;
-        }
-    }
+    let tasks =
+        bihuan_store::aggregates::find_all::<VisitTask>(s, "campaign", &camp.id.to_string(), 0)
+            .await?;
     let town_index = |t: UnitId| c.townships.iter().position(|x| *x == t).unwrap_or(0) as u64;
     // (when, household, cadre, outcome, need)
     let mut plan: Vec<(Instant, u64, u32, &str, Option<usize>)> = Vec::new();

@@ -433,13 +433,7 @@ async fn campaigns_render(
         Err(e) => return error_page(e.status, "无法打开走访活动", &e.message, Some(c)),
     };
     let cat = state.store.catalog();
-    let organiser = matches!(
-        c.user.role,
-        Role::Handler | Role::UnitLeader | Role::Dispatcher | Role::Admin
-    ) && matches!(
-        crate::households::Reach::of(c),
-        Ok(crate::households::Reach::County | crate::households::Reach::Township(_))
-    );
+    let organiser = uc::organiser(c).is_ok();
     let townships: Vec<&bihuan_domain::org::Unit> = cat
         .org
         .units()
@@ -572,19 +566,27 @@ fn pct(r: Option<f64>) -> String {
     r.map_or_else(|| "—".into(), |x| format!("{x:.1}%"))
 }
 
+/// A campaign's id from the path, or the page that says there is none.
+fn campaign_id(s: &str, c: &Caller) -> Result<u64, Box<Response>> {
+    s.parse().map_err(|_| {
+        Box::new(error_page(
+            StatusCode::NOT_FOUND,
+            "没有这次活动",
+            "活动编号无效，请从走访活动列表打开",
+            Some(c),
+        ))
+    })
+}
+
 pub(super) async fn campaign_page(
     State(state): State<AppState>,
     PageUser(c): PageUser,
     Path(id): Path<String>,
     Query(q): Query<CampaignQuery>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这次活动",
-            "活动编号无效",
-            Some(&c),
-        );
+    let id = match campaign_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     campaign_render(&state, &c, id, &q, None).await
 }
@@ -618,10 +620,7 @@ async fn campaign_render(
             .collect::<Vec<_>>()
             .join("、")
     };
-    let organiser = matches!(
-        c.user.role,
-        Role::Handler | Role::UnitLeader | Role::Dispatcher | Role::Admin
-    );
+    let organiser = uc::organiser(c).is_ok();
     let prefix = match level {
         Level::Township => "t",
         Level::Village => "v",
@@ -730,13 +729,9 @@ pub(super) async fn launch_submit(
     PageUser(c): PageUser,
     Path(id): Path<String>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这次活动",
-            "活动编号无效",
-            Some(&c),
-        );
+    let id = match campaign_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     match uc::launch(&state, &c, id).await {
         Ok(v) => Redirect::to(&format!(
@@ -757,13 +752,9 @@ pub(super) async fn end_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这次活动",
-            "活动编号无效",
-            Some(&c),
-        );
+    let id = match campaign_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     match uc::end(&state, &c, id, field(&f, "reason").into()).await {
         Ok(_) => Redirect::to(&format!(
@@ -788,13 +779,9 @@ pub(super) async fn drill_page(
     Path(id): Path<String>,
     Query(q): Query<DrillPageQuery>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这次活动",
-            "活动编号无效",
-            Some(&c),
-        );
+    let id = match campaign_id(&id, &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let which = match q.which.as_deref() {
         Some("visited") => Which::Visited,

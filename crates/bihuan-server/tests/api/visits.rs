@@ -354,6 +354,13 @@ pub async fn a_campaign_covers_its_frozen_households_and_needs_run_through_the_l
     assert_eq!(not_visited, vec![h3, h4]);
     let (s, e) = app.get("leader", &drill("x1")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    // A unit starting with a character of several bytes is refused the same way, not a panic.
+    let (s, e) = app.get("leader", &drill("%E7%BD%911")).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_query")),
+        "{e}"
+    );
 
     // The need's appeal runs the whole loop; the table's resolution rate follows it.
     assert_eq!(
