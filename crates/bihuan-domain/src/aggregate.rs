@@ -48,6 +48,11 @@ pub trait Aggregate: Clone + Serialize + DeserializeOwned + Send + Sync + 'stati
     fn index(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// The version of what [`Aggregate::index`] makes. Change it whenever `index` changes: the
+    /// stores then rebuild this kind's index rows once, from the stored states, when the server
+    /// starts (so rows written before the change are found by the new entries too).
+    const INDEX_VERSION: u32 = 1;
 }
 
 /// Refuses `action` unless `actor` has one of `roles` (for `decide`).

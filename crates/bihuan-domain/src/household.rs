@@ -104,6 +104,36 @@ impl HouseholdFacts {
     pub fn same_key(&self) -> String {
         format!("{}|{}", self.address, self.head)
     }
+
+    /// Whether the address or the head contains `text` (a search, after [`search_text`]).
+    pub fn matches(&self, text: &str) -> bool {
+        search_text(&self.address).contains(text) || search_text(&self.head).contains(text)
+    }
+}
+
+/// A search's form of a text: without spaces, letters in lower case (住址 and 户主 are searched
+/// by any two or more consecutive characters).
+pub fn search_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The shortest search, in characters.
+pub const SEARCH_MIN: usize = 2;
+
+/// The index terms of a text: every two consecutive characters of its [`search_text`], once.
+/// A search for any two or more consecutive characters finds it by one of its own terms.
+pub fn search_terms(text: &str) -> Vec<String> {
+    let chars: Vec<char> = search_text(text).chars().collect();
+    let mut out: Vec<String> = chars
+        .windows(SEARCH_MIN)
+        .map(|w| w.iter().collect())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -179,6 +209,8 @@ fn reason(s: &str) -> Result<String, DomainError> {
 
 impl Aggregate for Household {
     const KIND: &'static str = "household";
+    /// 2: the search terms (`term`) of the address and the head.
+    const INDEX_VERSION: u32 = 2;
     type Command = HouseholdCommand;
     type Event = HouseholdEvent;
 
@@ -275,8 +307,9 @@ impl Aggregate for Household {
         }
     }
 
-    /// Found by grid, village, township, each tag, and the same-household key within its grid
-    /// (an import's duplicates) while in the registry; a removed household only by `removed`.
+    /// Found by grid, village, township, each tag, the same-household key within its grid (an
+    /// import's duplicates) and the search terms of its address and head while in the
+    /// registry; a removed household only by `removed`.
     fn index(&self) -> Vec<(&'static str, String)> {
         if self.removed.is_some() {
             return vec![("removed", self.at.township.0.to_string())];
@@ -293,6 +326,11 @@ impl Aggregate for Household {
             v.push(("village", village.0.to_string()));
         }
         v.extend(self.facts.tags.iter().map(|t| ("tag", t.clone())));
+        let mut terms = search_terms(&self.facts.address);
+        terms.extend(search_terms(&self.facts.head));
+        terms.sort();
+        terms.dedup();
+        v.extend(terms.into_iter().map(|t| ("term", t)));
         v
     }
 }
@@ -359,6 +397,21 @@ mod tests {
         assert_eq!(h.facts.tags, vec!["独居老人", "低保户"], "trimmed, unique");
         let idx = h.index();
         assert!(idx.contains(&("tag", "低保户".into())) && idx.contains(&("grid", "22".into())));
+        // Any two consecutive characters of the address or head find it; the rest is checked.
+        for q in ["东门", "3组", "12", "2号", "王秀", "秀英"] {
+            assert!(idx.contains(&("term", q.into())), "{q}");
+        }
+        assert!(
+            !idx.contains(&("term", "门王".into())),
+            "address and head apart"
+        );
+        assert!(h.facts.matches(&search_text(" 3组12 ")) && h.facts.matches("王秀英"));
+        assert!(!h.facts.matches("3组13"));
+        assert_eq!(
+            search_terms("Ab c"),
+            vec!["ab", "bc"],
+            "spaces out, lower case"
+        );
         let mut bad = facts(&[]);
         bad.members = 0;
         assert!(run(None, register(bad), Role::GridMember).is_err());

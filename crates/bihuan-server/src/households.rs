@@ -301,6 +301,8 @@ pub struct HouseholdQuery {
     pub township: Option<u32>,
     /// 标签
     pub tag: Option<String>,
+    /// 住址或户主姓名中连续的两个字以上（如“3组12号”“王秀英”）
+    pub q: Option<String>,
     /// 上一页的 next_after
     pub after: Option<u64>,
     /// 每页条数（1–500，默认100）
@@ -335,6 +337,41 @@ pub async fn list(state: &AppState, c: &Caller, q: &HouseholdQuery) -> ApiResult
     } else {
         reach.index()
     };
+    let text =
+        q.q.as_deref()
+            .map(bihuan_domain::household::search_text)
+            .filter(|t| !t.is_empty());
+    if let Some(t) = &text {
+        if t.chars().count() < bihuan_domain::household::SEARCH_MIN {
+            return Err(ApiError::bad_request(
+                ErrorCode::BadQuery,
+                "请输入住址或户主姓名中连续的至少两个字",
+            ));
+        }
+        if t.chars().count() > 50 {
+            return Err(ApiError::bad_request(
+                ErrorCode::BadQuery,
+                "搜索内容最多50字，请只输入住址或户主姓名中的一段",
+            ));
+        }
+    }
+    // A search reads the fewest rows: by the rarest of its terms, or by the area if that is
+    // smaller.
+    let (key, value) = match &text {
+        Some(t) => {
+            let mut best = (key, value);
+            let mut fewest =
+                aggregates::count::<Household>(state.store.as_ref(), key, &best.1).await?;
+            for term in bihuan_domain::household::search_terms(t) {
+                let n = aggregates::count::<Household>(state.store.as_ref(), "term", &term).await?;
+                if n < fewest {
+                    (best, fewest) = (("term", term), n);
+                }
+            }
+            best
+        }
+        None => (key, value),
+    };
     let cat = state.store.catalog();
     let wanted = |h: &Household| {
         h.removed.is_none()
@@ -347,6 +384,7 @@ pub async fn list(state: &AppState, c: &Caller, q: &HouseholdQuery) -> ApiResult
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .is_none_or(|t| h.facts.tags.iter().any(|x| x == t))
+            && text.as_deref().is_none_or(|t| h.facts.matches(t))
     };
     let mut items = Vec::new();
     let mut after = q.after.unwrap_or(0);

@@ -242,6 +242,67 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Rebuilds, once, the index rows of every aggregate kind whose [`Aggregate::INDEX_VERSION`]
+/// is newer than the one its rows were made with (a new search term, say). Every kind is
+/// listed here: add a new one when it is written.
+///
+/// [`Aggregate::INDEX_VERSION`]: bihuan_domain::aggregate::Aggregate::INDEX_VERSION
+async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
+    use bihuan_domain::aggregate::Aggregate;
+    use bihuan_domain::{household, leaders, notice, portal, saved_filter, visits};
+    use bihuan_store::aggregates::ensure_index as e;
+    let rebuilt = [
+        (
+            household::Household::KIND,
+            e::<household::Household>(store).await?,
+        ),
+        (
+            visits::Assignment::KIND,
+            e::<visits::Assignment>(store).await?,
+        ),
+        (visits::Campaign::KIND, e::<visits::Campaign>(store).await?),
+        (
+            visits::VisitTask::KIND,
+            e::<visits::VisitTask>(store).await?,
+        ),
+        (
+            visits::VisitRecord::KIND,
+            e::<visits::VisitRecord>(store).await?,
+        ),
+        (
+            leaders::Reception::KIND,
+            e::<leaders::Reception>(store).await?,
+        ),
+        (
+            leaders::LeaderCase::KIND,
+            e::<leaders::LeaderCase>(store).await?,
+        ),
+        (notice::Notice::KIND, e::<notice::Notice>(store).await?),
+        (
+            notice::FeedCursor::KIND,
+            e::<notice::FeedCursor>(store).await?,
+        ),
+        (
+            saved_filter::SavedFilter::KIND,
+            e::<saved_filter::SavedFilter>(store).await?,
+        ),
+        (
+            portal::PortalTicket::KIND,
+            e::<portal::PortalTicket>(store).await?,
+        ),
+    ];
+    for (kind, n) in rebuilt {
+        if n > 0 {
+            tracing::info!(
+                kind,
+                rows = n,
+                "rebuilt the index rows of an older version (once)"
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Application {
     pub async fn build(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Application> {
         Application::build_with_clock(config, store, Arc::new(SystemClock)).await
@@ -255,6 +316,7 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", config.listen))?;
+        ensure_indexes(store.as_ref()).await?;
         let smart = Arc::new(smart::Smart::open(&store, &config).await?);
         let hash_concurrency = if config.hash_concurrency == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -520,6 +520,7 @@ pub fn document() -> Value {
         {"name": "village", "in": "query", "required": false, "description": "村（社区）ID", "schema": {"type": "integer"}},
         {"name": "township", "in": "query", "required": false, "description": "乡镇（街道）ID", "schema": {"type": "integer"}},
         {"name": "tag", "in": "query", "required": false, "description": "标签，如 独居老人", "schema": {"type": "string"}},
+        {"name": "q", "in": "query", "required": false, "description": "搜索：住址或户主姓名中连续的2–50个字（空格不计，如 3组12号、王秀英）", "schema": {"type": "string"}},
         {"name": "after", "in": "query", "required": false, "description": "上一页的 next_after", "schema": {"type": "integer"}},
         {"name": "limit", "in": "query", "required": false, "description": "每页条数（1–500，默认100）", "schema": {"type": "integer"}}
     ]);
@@ -618,6 +619,21 @@ pub fn document() -> Value {
     record["responses"]["200"] = json!({"description": "这份草稿已提交过", "content": {"application/json": {"schema": schema_ref("VisitView")}}});
     doc["paths"]["/api/v1/visits"] = json!({"get": visits, "post": record});
     doc["paths"]["/api/v1/visits/{id}"] = json!({"get": returns(with_id(op("一次走访记录", "visits", None, "200"), "走访ID"), schema_ref("VisitView"))});
+    let mut photos = returns(
+        op(
+            "为走访中转为工单的诉求补充现场照片（可选，从不强制；仅走访人本人，工单办结前；multipart/form-data 字段 file，JPEG、PNG、GIF、WebP，每张不超过 10 MB），照片随工单保存",
+            "visits",
+            None,
+            "201",
+        ),
+        items_of("AttachmentView"),
+    );
+    photos["parameters"] = json!([
+        {"name": "id", "in": "path", "required": true, "description": "走访ID", "schema": {"type": "integer"}},
+        {"name": "need", "in": "path", "required": true, "description": "诉求序号（从1开始，与走访记录中的顺序相同）", "schema": {"type": "integer"}}
+    ]);
+    photos["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}});
+    doc["paths"]["/api/v1/visits/{id}/needs/{need}/photos"] = json!({"post": photos});
     // 领导接访与包案 (Art 18), beside the literal (which is at serde_json's recursion limit).
     doc["paths"]["/api/v1/receptions"] = json!({ "get": returns(op("领导接访日（信访工作条例第十八条）：日期、领导、地点、接访事项和接访登记的信访事项，日期最近的在前", "leaders", None, "200"), items_of("ReceptionView")), "post": returns(op("安排领导接访日（管理员、派单员；领导只能安排本人的）", "leaders", Some("ScheduleReception"), "201"), schema_ref("ReceptionView")) });
     doc["paths"]["/api/v1/receptions/{id}/petitions"] = json!({"post": returns(with_id(op("登记在接访日接待的信访事项（当天起；接访结束后只有管理员可补记）", "leaders", Some("ReceiveBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});

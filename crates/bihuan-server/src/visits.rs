@@ -57,6 +57,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/visits", get(visits_api).post(record_api))
         .route("/api/v1/visits/tasks", get(tasks_api))
         .route("/api/v1/visits/{id}", get(visit_api))
+        .route(
+            "/api/v1/visits/{id}/needs/{need}/photos",
+            post(photos_api).layer(axum::extract::DefaultBodyLimit::max(
+                crate::attachments::UPLOAD_LIMIT,
+            )),
+        )
 }
 
 /// The 五办 handling classes in force.
@@ -1458,6 +1464,63 @@ pub async fn visit(state: &AppState, c: &Caller, id: u64) -> ApiResult<VisitView
     Ok(visit_view(v, false))
 }
 
+/// 现场照片 of need `need` (from 0) of visit `id`, stored with the appeal it raised: only ever
+/// offered, never asked for (国务院办公厅's rules on government apps forbid forced photo
+/// uploads), and only by the cadre who made the visit, while the appeal is open.
+pub async fn attach_photos(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    need: usize,
+    files: Vec<(String, Vec<u8>)>,
+) -> ApiResult<Vec<bihuan_store::Attachment>> {
+    let v = aggregates::load::<Visit>(state.store.as_ref(), id)
+        .await
+        .map_err(|_| ApiError::not_found("没有这次走访"))?;
+    if v.state.cadre != c.user.id {
+        return Err(ApiError::forbidden(
+            ErrorCode::UploadForbidden,
+            "只有走访人本人可以为这次走访收集的诉求补充照片",
+        ));
+    }
+    let n = v
+        .state
+        .needs
+        .get(need)
+        .ok_or_else(|| ApiError::not_found("这次走访没有这条诉求"))?;
+    let Some(raised) = &n.appeal else {
+        return Err(ApiError::unprocessable(
+            ErrorCode::InvalidInput,
+            "这条诉求没有转为工单：当场解答的诉求不需要照片",
+        ));
+    };
+    let appeal = state
+        .store
+        .appeal(bihuan_store::AppealRef::Id(bihuan_domain::AppealId(
+            raised.id,
+        )))
+        .await?;
+    if appeal.status.is_terminal() {
+        return Err(ApiError::unprocessable(
+            ErrorCode::UploadForbidden,
+            format!("工单 {} 已办结，不能再补充照片", raised.number),
+        ));
+    }
+    for (name, data) in &files {
+        let (_, mime) = bihuan_store::sniff(name, data).map_err(ApiError::from)?;
+        if !mime.starts_with("image/") {
+            return Err(ApiError::unprocessable(
+                ErrorCode::FileTypeNotAllowed,
+                format!(
+                    "“{}”不是图片：现场照片请选 JPEG、PNG、GIF 或 WebP 图片",
+                    name.trim()
+                ),
+            ));
+        }
+    }
+    crate::attachments::store_allowed(state, c, &appeal, files).await
+}
+
 /// The visits that raised appeal `id` (for the appeal's page).
 pub async fn raised_by(state: &AppState, appeal: u64) -> ApiResult<Vec<Versioned<Visit>>> {
     Ok(
@@ -1593,4 +1656,24 @@ async fn visit_api(
     PathParams(id): PathParams<u64>,
 ) -> ApiResult<Json<VisitView>> {
     Ok(Json(visit(&state, &caller, id).await?))
+}
+
+/// `POST /api/v1/visits/{id}/needs/{need}/photos`: multipart `file` parts; `need` counts from 1
+/// as the visit page shows it.
+async fn photos_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams((id, need)): PathParams<(u64, usize)>,
+    crate::error::MultipartBody(mp): crate::error::MultipartBody,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let files = crate::attachments::read_files(mp).await?;
+    let index = need
+        .checked_sub(1)
+        .ok_or_else(|| ApiError::not_found("诉求序号从1开始"))?;
+    let stored = attach_photos(&state, &caller, id, index, files).await?;
+    let items = stored
+        .iter()
+        .map(|f| crate::views::AttachmentView::new(f, crate::views::Disclosure::Full))
+        .collect();
+    Ok((StatusCode::CREATED, Json(crate::views::Items { items })))
 }

@@ -141,6 +141,28 @@ pub trait AggregateStore: Send + Sync {
         key: &str,
         prefix: &str,
     ) -> Result<Vec<(String, u64)>>;
+
+    /// The [`Aggregate::INDEX_VERSION`] this kind's index rows were last rebuilt to (`None`:
+    /// never rebuilt, which is version 1).
+    async fn index_version(&self, kind: &'static str) -> Result<Option<u32>>;
+
+    /// A rebuild's batch: replaces the index rows of each `(id, version, entries)` whose
+    /// aggregate is still at `version` (one written meanwhile already has the new entries),
+    /// in one transaction; then, if `built` is given, records it as this kind's index version.
+    async fn replace_index(
+        &self,
+        kind: &'static str,
+        rows: Vec<IndexRows>,
+        built: Option<u32>,
+    ) -> Result<()>;
+}
+
+/// An aggregate's index entries at a version (see [`AggregateStore::replace_index`]).
+pub type IndexRows = (u64, u64, Vec<(&'static str, String)>);
+
+/// The `meta` key under which a kind's index version is kept.
+pub fn index_version_key(kind: &str) -> String {
+    format!("index_version:{kind}")
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
@@ -308,6 +330,12 @@ pub async fn load_many<A: Aggregate>(
     Ok(out)
 }
 
+/// How many aggregates of `A` have the index entry `key` = `value` (all of `A` when `key` is
+/// empty).
+pub async fn count<A: Aggregate>(store: &dyn crate::Store, key: &str, value: &str) -> Result<u64> {
+    store.count_aggregates(A::KIND, key, value).await
+}
+
 /// How many aggregates of `A` have each value of `key` starting with `prefix`.
 pub async fn tally<A: Aggregate>(
     store: &dyn crate::Store,
@@ -315,6 +343,33 @@ pub async fn tally<A: Aggregate>(
     prefix: &str,
 ) -> Result<Vec<(String, u64)>> {
     store.tally_aggregates(A::KIND, key, prefix).await
+}
+
+/// Rebuilds the index rows of every stored `A` from its state if they were made by an older
+/// [`Aggregate::INDEX_VERSION`] (once; a page at a time), and answers how many it rebuilt.
+/// The server runs it for every kind when it starts.
+pub async fn ensure_index<A: Aggregate>(store: &dyn crate::Store) -> Result<u64> {
+    let built = store.index_version(A::KIND).await?.unwrap_or(1);
+    if built == A::INDEX_VERSION {
+        return Ok(0);
+    }
+    let (mut after, mut n) = (0, 0);
+    loop {
+        let page = find::<A>(store, "", "", after, MAX_PAGE).await?;
+        let last = page.len() < MAX_PAGE as usize;
+        after = page.last().map_or(after, |v| v.id);
+        n += page.len() as u64;
+        let rows = page
+            .into_iter()
+            .map(|v| (v.id, v.version, v.state.index()))
+            .collect();
+        store
+            .replace_index(A::KIND, rows, last.then_some(A::INDEX_VERSION))
+            .await?;
+        if last {
+            return Ok(n);
+        }
+    }
 }
 
 /// The largest page [`find`] gives.

@@ -958,6 +958,17 @@ async fn start_server(
 /// (written in bulk as the aggregate store writes them, with the tasks of the households met
 /// updated through their own command), then the p50/p95 of a cadre's task list and of the
 /// coverage tables beside an anchor (one household read) in the same run.
+/// A head of household's name for the benches: three characters, about 5,000 different ones.
+fn bench_head(i: usize) -> String {
+    use crate::demo::{GIVEN, SURNAMES};
+    format!(
+        "{}{}{}",
+        SURNAMES[i % SURNAMES.len()],
+        GIVEN[(i / SURNAMES.len()) % GIVEN.len()],
+        GIVEN[(i / SURNAMES.len() / GIVEN.len() + 5) % GIVEN.len()]
+    )
+}
+
 pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow::Result<String> {
     use bihuan_domain::household::{Household, HouseholdCommand, HouseholdFacts};
     use bihuan_domain::visits::{
@@ -1015,7 +1026,7 @@ pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow:
             at,
             facts: HouseholdFacts {
                 address: format!("测试路{}号{}室", i / 100, i % 100),
-                head: format!("户主{i}"),
+                head: bench_head(i),
                 phone: bihuan_domain::Phone::parse(&format!("137{:08}", i)).ok(),
                 members: 1 + (i % 5) as u32,
                 tags,
@@ -1255,6 +1266,34 @@ pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow:
         }
         tables.push((name, time(&mut xs), rows, total));
     }
+    // The registry searched county-wide (the centre's reach), by a head's name and by an
+    // address's tail, first page.
+    let mut search = Vec::new();
+    let mut found = Vec::new();
+    for i in 0..samples {
+        let k = i * 7919 % households;
+        let q = if i % 2 == 0 {
+            bench_head(k)
+        } else {
+            format!("{}号{}室", k / 100, k % 100)
+        };
+        let s = Clock::now();
+        let page = bihuan_server::households::list(
+            &state,
+            &centre,
+            &bihuan_server::households::HouseholdQuery {
+                q: Some(q),
+                limit: Some(50),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+        search.push(s.elapsed());
+        found.push(page.items.len());
+    }
+    found.sort();
+    let (s50, s95) = time(&mut search);
     let (a50, a95) = time(&mut anchor);
     let (l50, l95) = time(&mut list);
     sizes.sort();
@@ -1264,6 +1303,12 @@ pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow:
         sizes.first().unwrap_or(&0),
         sizes.last().unwrap_or(&0),
         l95 / a95.max(1e-6)
+    ));
+    out.push_str(&format!(
+        "registry search, county-wide, a head's name or an address's tail ({}–{} found, first page of 50): p50 {s50:.1} ms, p95 {s95:.1} ms (p95 {:.0}× the anchor's)\n",
+        found.first().unwrap_or(&0),
+        found.last().unwrap_or(&0),
+        s95 / a95.max(1e-6)
     ));
     for (name, (p50, p95), rows, total) in tables {
         out.push_str(&format!(

@@ -1324,3 +1324,88 @@ async fn created_together_or_not_at_all(f: Fixture) {
 }
 
 on_both!(aggregates_created_together, created_together_or_not_at_all);
+
+/// Index rows made by an older `INDEX_VERSION` are rebuilt once from the stored states; a row
+/// written after the rebuild's read keeps its own (newer) entries.
+async fn index_rows_rebuilt_once(f: Fixture) {
+    use bihuan_domain::aggregate::Aggregate;
+    use bihuan_domain::household::{Household, HouseholdCommand, HouseholdFacts};
+    use bihuan_store::aggregates;
+    let s = &f.store;
+    let who = actor(s, Role::Dispatcher).await;
+    let at = local(2026, 12, 3, 9, 0, 0).unwrap();
+    let grid = s
+        .catalog()
+        .org
+        .units()
+        .find(|u| u.kind == bihuan_domain::org::UnitKind::Grid)
+        .map(|u| u.id.0)
+        .unwrap();
+    let loc = bihuan_server::households::locate(&s.catalog(), grid).unwrap();
+    let made = aggregates::create_many::<Household>(
+        s.as_ref(),
+        (1..=3)
+            .map(|i| HouseholdCommand::Register {
+                at: loc,
+                facts: HouseholdFacts {
+                    address: format!("东升村{i}组"),
+                    head: format!("李{i}"),
+                    phone: None,
+                    members: 2,
+                    tags: vec![],
+                },
+            })
+            .collect(),
+        who,
+        at,
+    )
+    .await
+    .unwrap();
+    let terms = |t: &'static str| async move {
+        aggregates::count::<Household>(s.as_ref(), "term", t)
+            .await
+            .unwrap()
+    };
+    assert_eq!(terms("东升").await, 3, "new rows carry the search terms");
+    // As a database from before the terms: no index rows, version 1. The second row's
+    // version given is stale (as if it were written after the rebuild read it): left alone.
+    let old = made
+        .iter()
+        .map(|v| (v.id, v.version, vec![("grid", grid.to_string())]))
+        .collect();
+    s.replace_index(Household::KIND, old, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(terms("东升").await, 0);
+    assert_eq!(s.index_version(Household::KIND).await.unwrap(), Some(1));
+    let stale = vec![(made[1].id, made[1].version + 1, vec![])];
+    s.replace_index(Household::KIND, stale, None).await.unwrap();
+    assert_eq!(
+        aggregates::count::<Household>(s.as_ref(), "grid", &grid.to_string())
+            .await
+            .unwrap(),
+        3,
+        "a stale version's entries are not written"
+    );
+    assert_eq!(
+        aggregates::ensure_index::<Household>(s.as_ref())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(terms("东升").await, 3);
+    assert_eq!(terms("2组").await, 1);
+    assert_eq!(
+        s.index_version(Household::KIND).await.unwrap(),
+        Some(Household::INDEX_VERSION)
+    );
+    assert_eq!(
+        aggregates::ensure_index::<Household>(s.as_ref())
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+}
+
+on_both!(aggregate_index_rebuilt_once, index_rows_rebuilt_once);

@@ -9,6 +9,7 @@ use crate::households::{self as uc, HouseholdQuery};
 pub(super) struct HouseholdsPageQuery {
     grid: Option<String>,
     tag: Option<String>,
+    q: Option<String>,
     after: Option<u64>,
 }
 
@@ -33,15 +34,25 @@ async fn render(
     let cat = state.store.catalog();
     let grid = q.grid.as_deref().and_then(|g| g.parse::<u32>().ok());
     let tag = q.tag.clone().filter(|t| !t.trim().is_empty());
+    let text = q.q.clone().filter(|t| !t.trim().is_empty());
     let query = HouseholdQuery {
         grid,
         tag: tag.clone(),
+        q: text.clone(),
         after: q.after,
         limit: Some(100),
         ..Default::default()
     };
-    let page_ = match uc::list(state, c, &query).await {
-        Ok(p) => p,
+    // A search too short is said beside the box, which keeps what was typed.
+    let (page_, search_error) = match uc::list(state, c, &query).await {
+        Ok(p) => (p, None),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => (
+            uc::HouseholdPage {
+                items: vec![],
+                next_after: None,
+            },
+            Some(e.message),
+        ),
         Err(e) => return error_page(e.status, "无法打开住户台账", &e.message, Some(c)),
     };
     // The grids within the caller's reach, for the filter and the import's example.
@@ -59,10 +70,14 @@ async fn render(
         if let Some(t) = &tag {
             s.push_str(&format!("&tag={}", urlencode(t)));
         }
+        if let Some(t) = &text {
+            s.push_str(&format!("&q={}", urlencode(t)));
+        }
         s
     });
-    let status = match &report {
-        Some(Err(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+    let status = match (&report, &search_error) {
+        (Some(Err(_)), _) => StatusCode::UNPROCESSABLE_ENTITY,
+        (_, Some(_)) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
     let body = html! {
@@ -92,8 +107,11 @@ async fn render(
             }
             label for="tag" { "标签" }
             input #tag type="text" name="tag" placeholder="如 独居老人" value=(tag.clone().unwrap_or_default());
+            label for="q" { "搜索" }
+            input #q type="search" name="q" placeholder="住址或户主姓名，如 3组12号" maxlength="50" value=(text.clone().unwrap_or_default()) aria-describedby="q-error";
             button type="submit" { "筛选" }
         }
+        @if let Some(m) = &search_error { p #q-error .error role="alert" { (m) } }
         div.table-wrap { table #households {
             thead { tr { th { "住址" } th { "户主" } th { "电话" } th { "人口" } th { "标签" } th { "网格" } } }
             tbody {
@@ -109,7 +127,7 @@ async fn render(
                 }
             }
         } }
-        @if page_.items.is_empty() { p.muted { "没有符合条件的住户。" } }
+        @if page_.items.is_empty() && search_error.is_none() { p.muted { "没有符合条件的住户。" } }
         @if let Some(n) = next { p { a href=(n) { "下一页" } } }
         h2 { "导入住户" }
         form.stack method="post" action="/households/import" enctype="multipart/form-data" {

@@ -126,6 +126,12 @@ pub fn router() -> Router<AppState> {
         .route("/visits/mine", get(mine_page))
         .route("/visits/record", get(record_page).post(record_submit))
         .route("/visits/{id}", get(visit_page))
+        .route(
+            "/visits/{id}/needs/{need}/photos",
+            post(photos_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::attachments::UPLOAD_LIMIT,
+            )),
+        )
         .route("/visit-campaigns", get(campaigns_page).post(plan_submit))
         .route("/visit-campaigns/{id}", get(campaign_page))
         .route("/visit-campaigns/{id}/launch", post(launch_submit))

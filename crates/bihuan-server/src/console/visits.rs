@@ -384,17 +384,51 @@ pub(super) async fn visit_page(
     Path(id): Path<String>,
     Query(q): Query<OkQuery>,
 ) -> Response {
+    visit_render(&state, &c, &id, q.ok.as_deref(), None).await
+}
+
+async fn visit_render(
+    state: &AppState,
+    c: &Caller,
+    id: &str,
+    ok: Option<&str>,
+    error: Option<String>,
+) -> Response {
     let v = match id.parse::<u64>() {
-        Ok(id) => uc::visit(&state, &c, id).await,
+        Ok(id) => uc::visit(state, c, id).await,
         Err(_) => Err(ApiError::not_found("走访编号无效")),
     };
     let v = match v {
         Ok(v) => v,
-        Err(e) => return error_page(e.status, "没有这次走访", &e.message, Some(&c)),
+        Err(e) => return error_page(e.status, "没有这次走访", &e.message, Some(c)),
+    };
+    // The needs raised as appeals, with the photos already stored with each (the cadre may
+    // add some while the appeal is open; never required).
+    let mut raised = Vec::new();
+    for (i, n) in v.visit.needs.iter().enumerate() {
+        let Some(a) = &n.appeal else { continue };
+        let files = state
+            .store
+            .attachments(bihuan_domain::AppealId(a.id))
+            .await
+            .unwrap_or_default();
+        let open = state
+            .store
+            .appeal(bihuan_store::AppealRef::Id(bihuan_domain::AppealId(a.id)))
+            .await
+            .is_ok_and(|x| !x.status.is_terminal());
+        raised.push((i + 1, n, a, files.len(), open));
+    }
+    let mine = v.visit.cadre == c.user.id;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     };
     let body = html! {
         h1 { "走访记录" }
-        (flash(q.ok.as_deref()))
+        (flash(ok))
+        @if let Some(m) = &error { div.error role="alert" { (m) } }
         div.panel {
             dl.facts {
                 dt { "住户" } dd { a href=(format!("/households/{}", v.visit.household)) { "住户 " (v.visit.household) } }
@@ -406,9 +440,62 @@ pub(super) async fn visit_page(
             }
         }
         (visit_table(std::slice::from_ref(&v)))
+        @if !raised.is_empty() {
+            h2 { "转为工单的诉求" }
+            @for (n, need, a, photos, open) in &raised {
+                div.panel.need-photos {
+                    p { "诉求" (n) "：" (need.text) " → 工单 " a href=(format!("/appeals/{}", a.number)) { (a.number) } }
+                    p.small.muted { "现场照片 " (photos) " 张" }
+                    @if mine && *open {
+                        form.stack method="post" action=(format!("/visits/{}/needs/{}/photos", v.id, n)) enctype="multipart/form-data" {
+                            label for=(format!("photo-{n}")) { "补充现场照片（可选，不是必填项）" }
+                            input id=(format!("photo-{n}")) type="file" name="file" accept="image/jpeg,image/png,image/gif,image/webp" multiple;
+                            p { button type="submit" { "上传照片" } }
+                        }
+                    }
+                }
+            }
+        }
         p { a href="/visits" { "返回走访任务" } }
     };
-    page("走访记录", Some(&c), body).into_response()
+    (status, page("走访记录", Some(c), body)).into_response()
+}
+
+/// `POST /visits/{id}/needs/{n}/photos`: the photos of the form, stored with the need's appeal.
+pub(super) async fn photos_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path((id, need)): Path<(String, String)>,
+    mp: axum::extract::Multipart,
+) -> Response {
+    let (Ok(visit), Some(index)) = (
+        id.parse::<u64>(),
+        need.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
+    ) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "没有这条诉求",
+            "走访或诉求编号无效",
+            Some(&c),
+        );
+    };
+    let stored = match crate::attachments::read_files(mp).await {
+        Ok(files) if files.is_empty() => {
+            Err("请先选择照片；照片是可选的，不上传也不影响走访记录".to_string())
+        }
+        Ok(files) => uc::attach_photos(&state, &c, visit, index, files)
+            .await
+            .map_err(|e| e.message),
+        Err(e) => Err(e.message),
+    };
+    match stored {
+        Ok(files) => Redirect::to(&format!(
+            "/visits/{visit}?ok={}",
+            urlencode(&format!("已为诉求{need}补充现场照片 {} 张", files.len()))
+        ))
+        .into_response(),
+        Err(m) => visit_render(&state, &c, &id, None, Some(m)).await,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

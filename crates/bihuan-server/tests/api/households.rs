@@ -145,6 +145,36 @@ pub async fn households_are_imported_scoped_masked_and_moved_with_their_history(
     let (_, tagged) = app.get("town", "/api/v1/households?tag=低保户").await;
     assert_eq!(tagged["items"].as_array().unwrap().len(), 1, "{tagged}");
     let id = tagged["items"][0]["id"].as_u64().unwrap();
+    // Searched by any two or more consecutive characters of the address or the head's name,
+    // within the caller's reach and the other conditions.
+    let found = |page: &Value| -> Vec<u64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_u64().unwrap())
+            .collect()
+    };
+    let (_, p) = app.get("town", "/api/v1/households?q=王秀英").await;
+    assert_eq!(found(&p), vec![id], "{p}");
+    let (_, p) = app.get("grid", "/api/v1/households?q=3栋 102").await;
+    assert_eq!(p["items"].as_array().unwrap().len(), 1, "{p}");
+    assert_ne!(found(&p), vec![id], "{p}");
+    let (_, p) = app.get("leader", "/api/v1/households?q=东门社区").await;
+    assert_eq!(p["items"].as_array().unwrap().len(), 3, "{p}");
+    let (_, p) = app
+        .get("town", "/api/v1/households?q=秀英&tag=退役军人")
+        .await;
+    assert_eq!(found(&p), Vec::<u64>::new(), "{p}");
+    let (_, p) = app.get("town", "/api/v1/households?q=3栋109").await;
+    assert_eq!(found(&p), Vec::<u64>::new(), "no such address: {p}");
+    let (s, e) = app.get("town", "/api/v1/households?q=王").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_query")),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains("两个字"), "{e}");
     // The household's page: in full to its grid, masked to a leader.
     let (_, mine) = app.get("grid", &format!("/api/v1/households/{id}")).await;
     assert_eq!(mine["phone"], "13912340001", "{mine}");

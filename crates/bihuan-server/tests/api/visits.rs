@@ -239,6 +239,55 @@ pub async fn a_campaign_covers_its_frozen_households_and_needs_run_through_the_l
         .get("grid", &format!("/api/v1/visits?household={h2}"))
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+    // A photo of the need (optional): by the cadre who visited, images only, stored with the
+    // need's appeal; an answered need has no appeal to carry one.
+    let photo = |login: &'static str, need: u32, name: &'static str, data: &'static [u8]| {
+        let url = app.url(&format!("/api/v1/visits/{}/needs/{need}/photos", v["id"]));
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(data.to_vec()).file_name(name),
+        );
+        let req = app
+            .client
+            .post(url)
+            .bearer_auth(app.token(login))
+            .multipart(form);
+        async move {
+            let r = req.send().await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    const GIF: &[u8] = b"GIF89a\x01\0\x01\0\0\0\0;";
+    let (s, e) = photo("grid", 1, "楼道.pdf", b"%PDF-1.7\n1 0 obj\n%%EOF\n").await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("file_type_not_allowed")
+        ),
+        "{e}"
+    );
+    let (s, e) = photo("grid", 2, "x.gif", GIF).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("当场解答"), "{e}");
+    let (s, _) = photo("grid", 9, "x.gif", GIF).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, e) = photo("town", 1, "x.gif", GIF).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("upload_forbidden")),
+        "{e}"
+    );
+    let (s, p) = photo("grid", 1, "楼道.gif", GIF).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let (_, with_photo) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{number}"))
+        .await;
+    assert_eq!(
+        with_photo["attachments"][0]["name"], "楼道.gif",
+        "{with_photo}"
+    );
     let (_, appeal) = app
         .get("dispatcher", &format!("/api/v1/appeals/{number}"))
         .await;

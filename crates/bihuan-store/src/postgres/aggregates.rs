@@ -35,6 +35,100 @@ async fn row(
         .map(|r| stored(r.get(0), r.get(1), r.get(2))))
 }
 
+/// Writes a decided aggregate in `tx`: its row (allocating an id for a creation), its events
+/// and its index rows.
+async fn write_decided(
+    tx: &deadpool_postgres::Transaction<'_>,
+    kind: &'static str,
+    id: Option<u64>,
+    decided: crate::aggregates::Decided,
+) -> Result<StoredAggregate> {
+    let id = match id {
+        Some(id) => id,
+        None => {
+            let st = tx
+                .prepare_cached(
+                    "INSERT INTO aggregate_ids (kind, last) VALUES ($1, 1)
+                         ON CONFLICT (kind) DO UPDATE SET last = aggregate_ids.last + 1
+                         RETURNING last",
+                )
+                .await?;
+            tx.query_one(&st, &[&kind]).await?.get::<_, i64>(0) as u64
+        }
+    };
+    let (created, updated) = (secs(decided.created_at), secs(decided.updated_at));
+    let (out, events, index) = decided.with_id(id)?;
+    let state: serde_json::Value = serde_json::from_str(&out.json)?;
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO aggregates (kind, id, version, created_at, updated_at, state)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version,
+                     updated_at = EXCLUDED.updated_at, state = EXCLUDED.state",
+        )
+        .await?;
+    tx.execute(
+        &st,
+        &[
+            &kind,
+            &(id as i64),
+            &(out.version as i64),
+            &created,
+            &updated,
+            &Json(&state),
+        ],
+    )
+    .await?;
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO aggregate_events (kind, aggregate, version, at, actor_user, type, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?;
+    for e in &events {
+        let body: serde_json::Value = serde_json::from_str(&e.json)?;
+        tx.execute(
+            &st,
+            &[
+                &kind,
+                &(id as i64),
+                &(e.version as i64),
+                &secs(e.at),
+                &(e.actor_user as i64),
+                &e.name,
+                &Json(&body),
+            ],
+        )
+        .await?;
+    }
+    replace_rows(tx, kind, id, &index).await?;
+    Ok(out)
+}
+
+/// Replaces aggregate `id`'s index rows with `index`.
+async fn replace_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    kind: &str,
+    id: u64,
+    index: &[(&'static str, String)],
+) -> Result<()> {
+    tx.execute(
+        "DELETE FROM aggregate_index WHERE kind = $1 AND aggregate = $2",
+        &[&kind, &(id as i64)],
+    )
+    .await?;
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO aggregate_index (kind, key, value, aggregate)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for (k, v) in index {
+        tx.execute(&st, &[&kind, k, v, &(id as i64)]).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl AggregateStore for PgStore {
     async fn aggregate(&self, kind: &'static str, id: u64) -> Result<Option<StoredAggregate>> {
@@ -81,77 +175,28 @@ impl AggregateStore for PgStore {
                     None => None,
                 };
                 let decided = decide(current.as_ref())?;
-                let id = match id {
-                    Some(id) => id,
-                    None => {
-                        let st = tx
-                            .prepare_cached(
-                                "INSERT INTO aggregate_ids (kind, last) VALUES ($1, 1)
-                                 ON CONFLICT (kind) DO UPDATE SET last = aggregate_ids.last + 1
-                                 RETURNING last",
-                            )
-                            .await?;
-                        tx.query_one(&st, &[&kind]).await?.get::<_, i64>(0) as u64
-                    }
-                };
-                let (created, updated) = (secs(decided.created_at), secs(decided.updated_at));
-                let (out, events, index) = decided.with_id(id)?;
-                let state: serde_json::Value = serde_json::from_str(&out.json)?;
-                let st = tx
-                    .prepare_cached(
-                        "INSERT INTO aggregates (kind, id, version, created_at, updated_at, state)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version,
-                             updated_at = EXCLUDED.updated_at, state = EXCLUDED.state",
-                    )
-                    .await?;
-                tx.execute(
-                    &st,
-                    &[
-                        &kind,
-                        &(id as i64),
-                        &(out.version as i64),
-                        &created,
-                        &updated,
-                        &Json(&state),
-                    ],
-                )
-                .await?;
-                let st = tx
-                    .prepare_cached(
-                        "INSERT INTO aggregate_events (kind, aggregate, version, at, actor_user, type, body)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .await?;
-                for e in &events {
-                    let body: serde_json::Value = serde_json::from_str(&e.json)?;
-                    tx.execute(
-                        &st,
-                        &[
-                            &kind,
-                            &(id as i64),
-                            &(e.version as i64),
-                            &secs(e.at),
-                            &(e.actor_user as i64),
-                            &e.name,
-                            &Json(&body),
-                        ],
-                    )
-                    .await?;
-                }
-                tx.execute(
-                    "DELETE FROM aggregate_index WHERE kind = $1 AND aggregate = $2",
-                    &[&kind, &(id as i64)],
-                )
-                .await?;
-                let st = tx
-                    .prepare_cached(
-                        "INSERT INTO aggregate_index (kind, key, value, aggregate)
-                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    )
-                    .await?;
-                for (k, v) in &index {
-                    tx.execute(&st, &[&kind, k, v, &(id as i64)]).await?;
+                write_decided(tx, kind, id, decided).await
+            })
+        })
+        .await
+    }
+
+    /// One transaction for them all: every decision first (a refusal writes nothing), then
+    /// the rows, committed together (a launch's batch of 500 tasks is one commit, not 500).
+    async fn create_aggregates(
+        &self,
+        kind: &'static str,
+        decides: Vec<Decide>,
+    ) -> Result<Vec<StoredAggregate>> {
+        self.in_tx(move |tx| {
+            boxed(async move {
+                let decided: Vec<crate::aggregates::Decided> = decides
+                    .into_iter()
+                    .map(|d| d(None))
+                    .collect::<Result<_>>()?;
+                let mut out = Vec::with_capacity(decided.len());
+                for d in decided {
+                    out.push(write_decided(tx, kind, None, d).await?);
                 }
                 Ok(out)
             })
@@ -254,5 +299,46 @@ impl AggregateStore for PgStore {
             .into_iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
             .collect())
+    }
+
+    async fn index_version(&self, kind: &'static str) -> Result<Option<u32>> {
+        let client = self.pool.get().await?;
+        let v: Option<String> = client
+            .query_opt(
+                "SELECT value FROM meta WHERE key = $1",
+                &[&crate::aggregates::index_version_key(kind)],
+            )
+            .await?
+            .map(|r| r.get(0));
+        Ok(v.and_then(|v| v.parse().ok()))
+    }
+
+    async fn replace_index(
+        &self,
+        kind: &'static str,
+        rows: Vec<crate::aggregates::IndexRows>,
+        built: Option<u32>,
+    ) -> Result<()> {
+        self.in_tx(move |tx| {
+            boxed(async move {
+                for (id, version, index) in &rows {
+                    // Locked, so a write that comes meanwhile waits and then writes its own.
+                    if row(tx, kind, *id, true).await?.map(|r| r.version) != Some(*version) {
+                        continue;
+                    }
+                    replace_rows(tx, kind, *id, index).await?;
+                }
+                if let Some(v) = built {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ($1, $2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        &[&crate::aggregates::index_version_key(kind), &v.to_string()],
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 }

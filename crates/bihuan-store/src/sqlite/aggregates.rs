@@ -206,6 +206,42 @@ impl AggregateStore for SqliteStore {
         })
         .await
     }
+
+    async fn index_version(&self, kind: &'static str) -> Result<Option<u32>> {
+        self.read(move |conn| {
+            let v: Option<String> = conn
+                .prepare_cached("SELECT value FROM meta WHERE key = ?")?
+                .query_row([crate::aggregates::index_version_key(kind)], |r| r.get(0))
+                .optional()?;
+            Ok(v.and_then(|v| v.parse().ok()))
+        })
+        .await
+    }
+
+    async fn replace_index(
+        &self,
+        kind: &'static str,
+        rows: Vec<crate::aggregates::IndexRows>,
+        built: Option<u32>,
+    ) -> Result<()> {
+        self.write(move |conn| {
+            for (id, version, index) in &rows {
+                if row(conn, kind, *id)?.map(|r| r.version) != Some(*version) {
+                    continue;
+                }
+                replace_rows(conn, kind, *id, index)?;
+            }
+            if let Some(v) = built {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![crate::aggregates::index_version_key(kind), v.to_string()],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// Writes a decided aggregate: allocates the id of a new one, then its row, its events and its
@@ -256,13 +292,24 @@ fn write_decided(
             e.json
         ])?;
     }
+    replace_rows(conn, kind, id, &index)?;
+    Ok(stored)
+}
+
+/// Replaces aggregate `id`'s index rows with `index`.
+fn replace_rows(
+    conn: &Connection,
+    kind: &str,
+    id: u64,
+    index: &[(&'static str, String)],
+) -> Result<()> {
     conn.prepare_cached("DELETE FROM aggregate_index WHERE kind = ? AND aggregate = ?")?
         .execute(params![kind, id as i64])?;
     let mut add = conn.prepare_cached(
         "INSERT OR IGNORE INTO aggregate_index (kind, key, value, aggregate) VALUES (?, ?, ?, ?)",
     )?;
-    for (k, v) in &index {
+    for (k, v) in index {
         add.execute(params![kind, k, v, id as i64])?;
     }
-    Ok(stored)
+    Ok(())
 }
