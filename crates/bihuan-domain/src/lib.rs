@@ -25,6 +25,7 @@
 
 pub mod aggregate;
 pub mod appeal;
+pub mod approvals;
 pub mod calendar;
 pub mod catalogue;
 pub mod category;

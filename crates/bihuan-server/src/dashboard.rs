@@ -275,7 +275,10 @@ async fn dashboard(
         .entered_rates(&units.spec)
         .await
         .unwrap_or_default();
-    let five = report::five_rates_json(&units, &entered);
+    let approvals = crate::approvals::county_efficiency(&state, units.period)
+        .await
+        .ok();
+    let five = report::five_rates_json(&units, &entered, approvals.as_ref());
     let name_of = |k: &String| {
         units
             .groups

@@ -7,6 +7,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`appeals`] | `/api/v1/appeals`: register, read, list, act; visibility and masking |
+//! | [`approvals`] | 一件事一次办: matters, packages, applications, 行政审批效率 |
 //! | [`attachments`] | photos and documents stored with an appeal |
 //! | [`admin`] | login, tokens, units, users, categories, policies, calendar years |
 //! | [`auth`] | password hashes, tokens, the `Caller` extractor |
@@ -39,6 +40,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub mod admin;
 pub mod app;
 pub mod appeals;
+pub mod approvals;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -180,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .merge(appeals::router())
         .merge(admin::router())
         .merge(attachments::router())
+        .merge(approvals::router())
         .merge(report::router())
         .merge(export::router())
         .merge(smart::router())
@@ -249,6 +252,7 @@ async fn method_not_allowed() -> ApiError {
 /// [`Aggregate::INDEX_VERSION`]: bihuan_domain::aggregate::Aggregate::INDEX_VERSION
 async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::aggregate::Aggregate;
+    use bihuan_domain::approvals as ap;
     use bihuan_domain::{household, leaders, notice, portal, saved_filter, visits};
     use bihuan_store::aggregates::ensure_index as e;
     let rebuilt = [
@@ -256,6 +260,9 @@ async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
             household::Household::KIND,
             e::<household::Household>(store).await?,
         ),
+        (ap::Matter::KIND, e::<ap::Matter>(store).await?),
+        (ap::Package::KIND, e::<ap::Package>(store).await?),
+        (ap::Application::KIND, e::<ap::Application>(store).await?),
         (
             visits::Assignment::KIND,
             e::<visits::Assignment>(store).await?,

@@ -83,7 +83,21 @@ use crate::views::{
     crate::visits::TaskPage,
     crate::visits::VisitInput,
     crate::visits::VisitView,
-    crate::visits::VisitPage
+    crate::visits::VisitPage,
+    crate::approvals::MatterView,
+    bihuan_domain::approvals::MatterSpec,
+    crate::approvals::PackageView,
+    bihuan_domain::approvals::PackageSpec,
+    crate::approvals::ApplicationView,
+    crate::approvals::ApplicationDetail,
+    crate::approvals::NewApplication,
+    crate::approvals::NoticeBody,
+    crate::approvals::HandBody,
+    crate::approvals::AcceptBody,
+    crate::approvals::ReasonBody,
+    crate::approvals::StopBody,
+    bihuan_domain::approvals::TaskDecision,
+    crate::approvals::EfficiencyView
 )))]
 struct Derived;
 
@@ -634,6 +648,79 @@ pub fn document() -> Value {
     ]);
     photos["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}});
     doc["paths"]["/api/v1/visits/{id}/needs/{need}/photos"] = json!({"post": photos});
+    // 一件事一次办 (issue 19): the catalogue, packages, applications and their tasks.
+    let t = "approvals";
+    let reason = |summary: &str, what: &str, schema: &str| {
+        returns(
+            with_id(op(summary, t, Some("ReasonBody"), "200"), what),
+            schema_ref(schema),
+        )
+    };
+    doc["paths"]["/api/v1/matters"] = json!({
+        "get": returns(op("事项目录：各单位的许可事项，含法定时限、承诺时限（工作日）、材料（可容缺、共享获取）和表单字段", t, None, "200"), json!({"type": "array", "items": schema_ref("MatterView")})),
+        "post": returns(op("登记事项（管理员、中心）：承诺时限不得超过法定时限，法定时限一般为20个工作日（行政许可法第四十二条）", t, Some("MatterSpec"), "201"), schema_ref("MatterView"))
+    });
+    doc["paths"]["/api/v1/matters/{id}"] = json!({
+        "get": returns(with_id(op("一个事项", t, None, "200"), "事项ID"), schema_ref("MatterView")),
+        "put": returns(with_id(op("修订事项（编码不变；已受理的申请按受理时的规定办理）", t, Some("MatterSpec"), "200"), "事项ID"), schema_ref("MatterView"))
+    });
+    doc["paths"]["/api/v1/matters/{id}/retire"] =
+        json!({"post": reason("停用事项", "事项ID", "MatterView")});
+    doc["paths"]["/api/v1/packages"] = json!({
+        "get": returns(op("一件事：跨单位组合的事项、统一承诺时限、合并去重的材料清单和一张表单", t, None, "200"), json!({"type": "array", "items": schema_ref("PackageView")})),
+        "post": returns(op("设立一件事（至少两个事项；承诺时限不得超过联合办理的45个工作日，行政许可法第四十二条）", t, Some("PackageSpec"), "201"), schema_ref("PackageView"))
+    });
+    doc["paths"]["/api/v1/packages/{id}"] = json!({"get": returns(with_id(op("一件事的办事指南：事项、单位、时限、材料清单、表单", t, None, "200"), "一件事ID"), schema_ref("PackageView"))});
+    doc["paths"]["/api/v1/packages/{id}/retire"] =
+        json!({"post": reason("停用一件事（已受理的申请照常办理）", "一件事ID", "PackageView")});
+    let mut apps = returns(
+        op("一件事申请：窗口、领导和督办看全部，审批单位看有本单位事项的；列表中联系人和电话脱敏；新的在前", t, None, "200"),
+        json!({"type": "array", "items": schema_ref("ApplicationView")}),
+    );
+    apps["parameters"] = json!([
+        {"name": "status", "in": "query", "required": false, "description": "received、noticed、accepted、decided、issued、not_accepted、withdrawn", "schema": {"type": "string"}},
+        {"name": "package", "in": "query", "required": false, "description": "一件事ID", "schema": {"type": "integer"}},
+        {"name": "overdue", "in": "query", "required": false, "description": "true：只看超过承诺时限的", "schema": {"type": "boolean"}}
+    ]);
+    doc["paths"]["/api/v1/applications"] = json!({
+        "get": apps,
+        "post": returns(op("提交申请（一张表单、每项材料一次；5个工作日内须受理或一次性告知，逾期自收到之日起视为受理）", t, Some("NewApplication"), "201"), schema_ref("ApplicationView"))
+    });
+    doc["paths"]["/api/v1/applications/{id}"] = json!({"get": returns(with_id(op("一件申请及其完整时间线", t, None, "200"), "申请ID"), schema_ref("ApplicationDetail"))});
+    let act = |summary: &str, body: Option<&str>| {
+        returns(
+            with_id(op(summary, t, body, "200"), "申请ID"),
+            schema_ref("ApplicationView"),
+        )
+    };
+    doc["paths"]["/api/v1/applications/{id}/notice"] = json!({"post": act("一次性告知需要补正的全部材料（窗口；只能一次，且在5个工作日内）", Some("NoticeBody"))});
+    doc["paths"]["/api/v1/applications/{id}/materials"] =
+        json!({"post": act("补交材料（答复一次性告知，或补交容缺材料）", Some("HandBody"))});
+    doc["paths"]["/api/v1/applications/{id}/accept"] = json!({"post": act("受理：材料齐全，或容缺受理（非主要材料，约定补交期限并有申请人承诺）；各事项同时开始并联审批", Some("AcceptBody"))});
+    doc["paths"]["/api/v1/applications/{id}/not-accept"] =
+        json!({"post": reason("不予受理（须在告知期限内）", "申请ID", "ApplicationView")});
+    doc["paths"]["/api/v1/applications/{id}/withdraw"] =
+        json!({"post": reason("撤回申请", "申请ID", "ApplicationView")});
+    doc["paths"]["/api/v1/applications/{id}/issue"] =
+        json!({"post": act("全部事项作出决定后统一出证并告知申请人（窗口）", None)});
+    let task = |summary: &str, body: Option<&str>| {
+        let mut o = returns(op(summary, t, body, "200"), schema_ref("ApplicationView"));
+        o["parameters"] = json!([
+            {"name": "id", "in": "path", "required": true, "description": "申请ID", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "matter", "in": "path", "required": true, "description": "事项ID", "schema": {"type": "integer", "minimum": 1}}
+        ]);
+        o
+    };
+    doc["paths"]["/api/v1/applications/{id}/tasks/{matter}/stop"] = json!({"post": task("暂停本事项计时：补正，或听证、检验检测、现场勘验、专家评审（不计入时限，告知申请人，行政许可法第四十五条）；仅事项所属单位", Some("StopBody"))});
+    doc["paths"]["/api/v1/applications/{id}/tasks/{matter}/resume"] =
+        json!({"post": task("恢复本事项计时", None)});
+    doc["paths"]["/api/v1/applications/{id}/tasks/{matter}/decide"] = json!({"post": task("对本事项作出决定：准予许可（证照名称和编号）或不予许可（理由）", Some("TaskDecision"))});
+    let mut eff = returns(
+        op("行政审批效率：按承诺时限办结率、平均办理工作日（不含暂停计时）与法定时限之比、一次性告知按时率、容缺逾期，按一件事和事项", t, None, "200"),
+        schema_ref("EfficiencyView"),
+    );
+    eff["parameters"] = json!([{"name": "period", "in": "query", "required": false, "description": "month:2026-11、quarter:2026-4、half:2026-1、year:2026、days:2026-11-01:2026-11-15；默认本月", "schema": {"type": "string"}}]);
+    doc["paths"]["/api/v1/approval-efficiency"] = json!({"get": eff});
     // 领导接访与包案 (Art 18), beside the literal (which is at serde_json's recursion limit).
     doc["paths"]["/api/v1/receptions"] = json!({ "get": returns(op("领导接访日（信访工作条例第十八条）：日期、领导、地点、接访事项和接访登记的信访事项，日期最近的在前", "leaders", None, "200"), items_of("ReceptionView")), "post": returns(op("安排领导接访日（管理员、派单员；领导只能安排本人的）", "leaders", Some("ScheduleReception"), "201"), schema_ref("ReceptionView")) });
     doc["paths"]["/api/v1/receptions/{id}/petitions"] = json!({"post": returns(with_id(op("登记在接访日接待的信访事项（当天起；接访结束后只有管理员可补记）", "leaders", Some("ReceiveBody"), "200"), "接访日ID"), schema_ref("ReceptionView"))});

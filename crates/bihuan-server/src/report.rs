@@ -843,8 +843,9 @@ async fn rates_api(
     )
     .await?;
     let entered = state.store.entered_rates(&r.spec).await?;
+    let approvals = crate::approvals::county_efficiency(&state, r.period).await?;
     Ok(axum::Json(FiveRatesView {
-        five_rates: five_rates(&r, &entered),
+        five_rates: five_rates(&r, &entered, Some(&approvals)),
         period: r.spec,
     }))
 }
@@ -872,7 +873,14 @@ pub struct FiveRatesView {
     pub five_rates: Vec<FiveRate>,
 }
 
-pub fn five_rates(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Vec<FiveRate> {
+/// `approvals`: the period's 一件事 figures. When any application was decided in the period,
+/// 行政审批效率 is computed from them (decided by the promise / decided) in place of an
+/// entered figure.
+pub fn five_rates(
+    r: &Report,
+    entered: &[bihuan_store::EnteredRate],
+    approvals: Option<&bihuan_domain::approvals::Efficiency>,
+) -> Vec<FiveRate> {
     let e = |n: bihuan_store::RateName| {
         let found = entered.iter().find(|x| x.name == n);
         FiveRate {
@@ -885,9 +893,23 @@ pub fn five_rates(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Vec<Five
         }
     };
     use bihuan_store::RateName as N;
+    let approval = match approvals.filter(|a| a.decided > 0) {
+        Some(a) => FiveRate {
+            name: N::ApprovalEfficiency.code(),
+            label: N::ApprovalEfficiency.label(),
+            value: a.on_time_rate,
+            source: Some(format!(
+                "平台计算：按承诺时限办结的一件事申请 {} / 办结 {} 件",
+                a.on_time, a.decided
+            )),
+            entered: false,
+            at: None,
+        },
+        None => e(N::ApprovalEfficiency),
+    };
     vec![
         e(N::PolicyAwareness),
-        e(N::ApprovalEfficiency),
+        approval,
         FiveRate {
             name: "closed_loop",
             label: "诉求办理闭环率",
@@ -902,8 +924,12 @@ pub fn five_rates(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Vec<Five
 }
 
 /// The five rates as JSON (the dashboard's page data).
-pub fn five_rates_json(r: &Report, entered: &[bihuan_store::EnteredRate]) -> Value {
-    serde_json::to_value(five_rates(r, entered)).unwrap_or(Value::Null)
+pub fn five_rates_json(
+    r: &Report,
+    entered: &[bihuan_store::EnteredRate],
+    approvals: Option<&bihuan_domain::approvals::Efficiency>,
+) -> Value {
+    serde_json::to_value(five_rates(r, entered, approvals)).unwrap_or(Value::Null)
 }
 
 async fn metrics_api(

@@ -89,5 +89,14 @@ async fn run(state: AppState, every: Duration) {
                 tracing::error!(error = %e, "deadline scan failed");
             }
         }
+        // 一件事: deemed acceptances and overdue supervisions of applications.
+        match crate::approvals::scan(&state, state.clock.now()).await {
+            Ok(n) if n > 0 => tracing::info!(applications = n, "application scan"),
+            Ok(_) => {}
+            Err(e) => {
+                state.ops.scanner_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e.message, "application scan failed");
+            }
+        }
     }
 }

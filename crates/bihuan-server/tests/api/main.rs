@@ -7,6 +7,7 @@ use bihuan_server::Clock;
 use helpers::*;
 use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_escaped};
 
+mod approvals;
 mod hardening;
 mod hostile;
 mod hotline;
@@ -16,6 +17,7 @@ mod portal;
 mod smart;
 mod usecases;
 mod visits;
+use approvals::a_package_is_applied_for_once_and_approved_in_parallel;
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
@@ -1885,6 +1887,7 @@ on_both_stores!(
     a_leader_receives_petitions_and_takes_a_case,
     an_accusation_never_reaches_the_accused_person,
     households_are_imported_scoped_masked_and_moved_with_their_history,
+    a_package_is_applied_for_once_and_approved_in_parallel,
     a_campaign_covers_its_frozen_households_and_needs_run_through_the_loop,
     a_launch_cut_short_resumes_without_a_duplicate_task,
     the_seeds_half_year_petition_figure_is_reproduced,
