@@ -294,9 +294,13 @@ async fn dashboard(
         h2 { "五率" }
         div.cards {
             @for f in five.as_array().into_iter().flatten() {
+                @let computed = f["source"].as_str().is_some_and(|s| s.starts_with("平台计算"));
                 div.card {
-                    div.n { (f["value"].as_f64().map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_else(|| "待录入".into())) }
-                    div.l { (f["label"].as_str().unwrap_or_default()) }
+                    div.n { (f["value"].as_f64().map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_else(|| if computed { "—".into() } else { "待录入".into() })) }
+                    div.l {
+                        @if f["name"] == "approval_efficiency" { a href=(format!("/approvals?period={}", units.spec)) { (f["label"].as_str().unwrap_or_default()) } }
+                        @else { (f["label"].as_str().unwrap_or_default()) }
+                    }
                     div.small.muted { (f["source"].as_str().unwrap_or("由管理员按期录入")) }
                 }
             }

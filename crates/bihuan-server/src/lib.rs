@@ -250,7 +250,7 @@ async fn method_not_allowed() -> ApiError {
 /// listed here: add a new one when it is written.
 ///
 /// [`Aggregate::INDEX_VERSION`]: bihuan_domain::aggregate::Aggregate::INDEX_VERSION
-async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
+pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::aggregate::Aggregate;
     use bihuan_domain::approvals as ap;
     use bihuan_domain::{household, leaders, notice, portal, saved_filter, visits};

@@ -905,7 +905,13 @@ pub fn five_rates(
             entered: false,
             at: None,
         },
-        None => e(N::ApprovalEfficiency),
+        None => {
+            let mut x = e(N::ApprovalEfficiency);
+            if !x.entered && approvals.is_some() {
+                x.source = Some("平台计算：本期尚无办结的一件事申请（也可由管理员录入）".into());
+            }
+            x
+        }
     };
     vec![
         e(N::PolicyAwareness),

@@ -980,6 +980,7 @@ pub async fn visits(households: usize, visits: usize, samples: usize) -> anyhow:
     let dir = std::env::temp_dir().join(format!("bihuan-bench-visits-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.join("visits.db"))?);
+    bihuan_server::ensure_indexes(store.as_ref()).await?;
     let county = crate::demo::county();
     crate::demo::install(&store, &county, "bench-no-login").await?;
     let catalog = store.catalog();

@@ -24,6 +24,9 @@ use chrono::{Datelike, Duration, TimeZone, Timelike};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+mod approvals;
+pub use approvals::{approvals, ApprovalsMade};
+
 pub const DEMO_PASSWORD: &str = "bihuan2026";
 
 const TOWNSHIPS: [&str; 15] = [

@@ -392,16 +392,20 @@ fn init_logging(format: &str, access: bool) {
 }
 
 /// Opens the store `db` names: a `postgres://` (or `postgresql://`) address, else a SQLite file.
+/// Index rows made by an older version are rebuilt here, once, before anything is written (a
+/// new database is marked current while it is empty).
 async fn open(db: &str) -> Result<Arc<dyn Store>> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+    let store: Arc<dyn Store> = if db.starts_with("postgres://") || db.starts_with("postgresql://")
+    {
         let store = bihuan_store::postgres::PgStore::connect(db)
             .await
             .map_err(|e| anyhow::anyhow!("无法打开 PostgreSQL 数据库：{e}"))?;
-        return Ok(Arc::new(store));
-    }
-    Ok(Arc::new(SqliteStore::open(db).with_context(|| {
-        format!("cannot open the database {db}")
-    })?))
+        Arc::new(store)
+    } else {
+        Arc::new(SqliteStore::open(db).with_context(|| format!("cannot open the database {db}"))?)
+    };
+    bihuan_server::ensure_indexes(store.as_ref()).await?;
+    Ok(store)
 }
 
 async fn hash(password: &str) -> Result<String> {
@@ -550,6 +554,11 @@ async fn run(cmd: Top) -> Result<String> {
                 );
                 let (days, cases) = demo::leaders(&store, now).await?;
                 eprintln!("领导接访日 {days} 个，领导包案 {cases} 件");
+                let a = demo::approvals(&store, now).await?;
+                eprintln!(
+                    "一件事一次办：香精香料产业链一件事（{} 个事项、承诺15个工作日），申请 {} 件",
+                    a.matters, a.applications
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

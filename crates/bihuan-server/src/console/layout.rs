@@ -93,7 +93,10 @@ pub fn safe_next(next: Option<&str>) -> String {
 pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![("/", "首页")];
     match c.user.role {
-        Role::Operator => v.push(("/appeals/new", "登记诉求")),
+        Role::Operator => {
+            v.push(("/appeals/new", "登记诉求"));
+            v.push(("/approvals", "一件事"));
+        }
         Role::GridMember => {
             v.push(("/visits", "入户走访"));
             v.push(("/appeals/new", "登记诉求"));
@@ -105,9 +108,13 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/appeals/new", "登记诉求"));
             v.push(("/leaders", "接访包案"));
             v.push(("/visit-campaigns", "入户听诉"));
+            v.push(("/approvals", "一件事"));
         }
         Role::Handler | Role::UnitLeader => {
             v.push(("/queue/inbox", "承办"));
+            if c.unit_kind == UnitKind::Department {
+                v.push(("/approvals", "一件事审批"));
+            }
             if matches!(c.unit_kind, UnitKind::Township | UnitKind::Village) {
                 v.push(("/households", "住户台账"));
                 v.push(("/visit-campaigns", "入户听诉"));
@@ -121,8 +128,12 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/queue/supervision", "督办"));
             v.push(("/leaders", "接访包案"));
             v.push(("/visit-campaigns", "入户听诉"));
+            v.push(("/approvals", "一件事"));
         }
-        Role::Admin => v.push(("/admin", "系统管理")),
+        Role::Admin => {
+            v.push(("/admin", "系统管理"));
+            v.push(("/approvals", "一件事"));
+        }
         Role::System => {}
     }
     v.push(("/appeals", "工单查询"));

@@ -18,6 +18,7 @@
 //! | `/households`, `/households/*` | `households.rs` |
 //! | `/leaders`, `/leaders/*`, `/appeals/{key}/leader-case` | `leaders.rs` |
 //! | `/visits`, `/visits/*`, `/visit-campaigns`, `/visit-campaigns/*`, `/cadres` | `visits.rs` |
+//! | `/approvals`, `/approvals/*` | `approvals.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -48,6 +49,7 @@ use crate::error::ApiError;
 use crate::AppState;
 
 mod admin;
+mod approvals;
 mod detail;
 mod home;
 mod households;
@@ -62,6 +64,7 @@ mod queues;
 mod visits;
 
 use admin::*;
+use approvals::*;
 use detail::*;
 use home::*;
 use households::*;
@@ -138,6 +141,13 @@ pub fn router() -> Router<AppState> {
         .route("/visit-campaigns/{id}/end", post(end_submit))
         .route("/visit-campaigns/{id}/households", get(drill_page))
         .route("/cadres", get(cadres_page).post(assign_submit))
+        .route("/approvals", get(approvals_page))
+        .route(
+            "/approvals/packages/{id}",
+            get(package_page).post(package_submit),
+        )
+        .route("/approvals/{id}", get(application_page))
+        .route("/approvals/{id}/act", post(application_act))
         .route("/leaders", get(leaders_page))
         .route("/leaders/receptions", post(schedule_submit))
         .route("/leaders/receptions/{id}/petitions", post(receive_submit))
