@@ -776,11 +776,11 @@ async fn submit_api(
 pub struct ApplicationDetail {
     #[serde(flatten)]
     pub application: ApplicationView,
-    pub timeline: Vec<TimelineEntry>,
+    pub timeline: Vec<ApplicationStep>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TimelineEntry {
+pub struct ApplicationStep {
     #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
     pub by: String,
@@ -864,7 +864,7 @@ pub async fn detail(state: &AppState, c: &Caller, id: u64) -> ApiResult<Applicat
     let history = aggregates::history::<Application>(state.store.as_ref(), id).await?;
     let timeline = history
         .iter()
-        .map(|r| TimelineEntry {
+        .map(|r| ApplicationStep {
             at: r.at,
             by: r.actor.name.clone(),
             what: describe(&r.event, &view.application),

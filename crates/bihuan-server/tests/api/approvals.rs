@@ -360,4 +360,14 @@ pub async fn a_package_is_applied_for_once_and_approved_in_parallel(app: TestApp
         (Some(1.0), Some(false)),
         "{ae}"
     );
+
+    // The answers carry exactly what the OpenAPI document says.
+    let (_, doc) = app.get("admin", "/api/v1/openapi.json").await;
+    crate::usecases::conforms(&doc, "ApplicationDetail", &detail);
+    for step in detail["timeline"].as_array().unwrap() {
+        crate::usecases::conforms(&doc, "ApplicationStep", step);
+    }
+    crate::usecases::conforms(&doc, "PackageView", &p);
+    crate::usecases::conforms(&doc, "MatterView", &a);
+    crate::usecases::conforms(&doc, "EfficiencyView", &eff);
 }

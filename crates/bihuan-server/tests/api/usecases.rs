@@ -428,7 +428,11 @@ fn schema_fields(
 
 /// Checks one answer object against a schema: it holds every required field and nothing the
 /// schema does not name.
-fn conforms(doc: &serde_json::Value, schema_name: &str, answer: &serde_json::Value) -> usize {
+pub(crate) fn conforms(
+    doc: &serde_json::Value,
+    schema_name: &str,
+    answer: &serde_json::Value,
+) -> usize {
     let schema = json!({"$ref": format!("#/components/schemas/{schema_name}")});
     let (props, required) = schema_fields(doc, &schema);
     let obj = answer
