@@ -57,6 +57,27 @@ pub const FIELDS_MAX: usize = 60;
 /// A statutory limit other laws may set (法律、法规另有规定的): at most this many working days.
 pub const STATUTORY_MAX: u32 = 120;
 
+/// The digest kept for an application's query code (查询码): `salt:sha256`, so the code itself is
+/// never stored. The salt is the server's random choice at submission.
+pub fn query_digest(salt: &str, code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"bihuan-application-query-code:");
+    h.update(salt.as_bytes());
+    h.update(b":");
+    h.update(code.trim().as_bytes());
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{salt}:{hex}")
+}
+
+/// Whether `code` is the query code of `stored` (compared in constant time).
+pub fn query_matches(stored: &str, code: &str) -> bool {
+    let Some((salt, _)) = stored.split_once(':') else {
+        return false;
+    };
+    crate::portal::same_secret(&query_digest(salt, code), stored)
+}
+
 fn text(field: &'static str, s: &str, max: usize, what: &str) -> Result<String, DomainError> {
     let s = s.trim();
     if s.is_empty() {
@@ -922,6 +943,9 @@ pub struct Application {
     /// Past the package's promise and supervised (督办) once.
     #[serde(default)]
     pub supervised: bool,
+    /// The applicant's query code as a digest ([`query_digest`]); views leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_digest: Option<String>,
 }
 
 impl Application {
@@ -1014,6 +1038,8 @@ pub enum ApplicationCommand {
         applicant: Applicant,
         fields: BTreeMap<String, String>,
         handed: Vec<Handed>,
+        /// The query code's digest the applicant looks progress up with.
+        query_digest: Option<String>,
     },
     /// The window's one-time notice of everything missing.
     Notify {
@@ -1057,6 +1083,10 @@ pub enum ApplicationCommand {
     /// 超期督办: the tasks past their promise, and the package past its own, each supervised
     /// once (the server's scan runs it, as for an appeal's deadline).
     Supervise,
+    /// A new query code for the receipt (the old one stops working).
+    NewQueryCode {
+        digest: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1102,6 +1132,10 @@ pub enum ApplicationEvent {
     Supervised {
         matters: Vec<u64>,
         package: bool,
+    },
+    /// The digest only; the code is never recorded.
+    QueryCodeIssued {
+        digest: String,
     },
 }
 
@@ -1224,6 +1258,7 @@ impl Application {
             issued_at: None,
             closed_reason: None,
             supervised: false,
+            query_digest: None,
         })
     }
 }
@@ -1314,6 +1349,7 @@ impl Aggregate for Application {
                 applicant,
                 fields,
                 handed,
+                query_digest,
             } = command
             else {
                 return Err(DomainError::invalid("application", "请先提交申请"));
@@ -1324,8 +1360,9 @@ impl Aggregate for Application {
                 &[Role::Operator, Role::Dispatcher, Role::Admin, Role::System],
                 "submit an application",
             )?;
-            let application =
+            let mut application =
                 Application::submit(*package_id, package, applicant, fields, handed, at, ctx)?;
+            application.query_digest = query_digest.clone();
             return Ok(vec![E::Submitted {
                 application: Box::new(application),
             }]);
@@ -1629,6 +1666,12 @@ impl Aggregate for Application {
                 }
                 Ok(vec![E::Supervised { matters, package }])
             }
+            C::NewQueryCode { digest } => {
+                require_role(actor, WINDOW_ROLES, "issue a query code")?;
+                Ok(vec![E::QueryCodeIssued {
+                    digest: digest.clone(),
+                }])
+            }
             C::Issue => {
                 require_role(actor, WINDOW_ROLES, "issue the results")?;
                 if a.status != S::Decided {
@@ -1740,6 +1783,9 @@ impl Aggregate for Application {
                 a.status = S::Issued;
                 a.issued_at = Some(at);
             }
+            E::QueryCodeIssued { digest } => {
+                a.query_digest = Some(digest.clone());
+            }
             E::Supervised { matters, package } => {
                 for t in &mut a.tasks {
                     if matters.contains(&t.matter) {
@@ -1765,6 +1811,7 @@ impl Aggregate for Application {
             ApplicationEvent::Decided { .. } => "decided",
             ApplicationEvent::Issued => "issued",
             ApplicationEvent::Supervised { .. } => "supervised",
+            ApplicationEvent::QueryCodeIssued { .. } => "query_code_issued",
         }
     }
 
@@ -2115,6 +2162,7 @@ mod tests {
                 },
                 fields: [("site".to_string(), "渥江镇工业园3号".to_string())].into(),
                 handed: handed(codes, when),
+                query_digest: Some(query_digest("ab12", "12345678")),
             },
             &who(Role::Operator, 1),
             when,
@@ -2124,6 +2172,20 @@ mod tests {
 
     fn uscc(first17: &str) -> String {
         format!("{first17}{}", uscc_check(first17).unwrap())
+    }
+
+    #[test]
+    fn a_query_code_matches_only_itself() {
+        let d = query_digest("5f3a", "12345678");
+        assert!(query_matches(&d, "12345678") && query_matches(&d, " 12345678 "));
+        assert!(!query_matches(&d, "12345679"));
+        assert!(!query_matches("no-salt", "12345678"));
+        assert_ne!(d, query_digest("5f3b", "12345678"), "salted");
+        let a = submit(&package(15).unwrap(), &[], at(2026, 11, 2));
+        assert!(query_matches(
+            a.query_digest.as_deref().unwrap(),
+            "12345678"
+        ));
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/applications/{id}/not-accept", post(not_accept_api))
         .route("/api/v1/applications/{id}/withdraw", post(withdraw_api))
         .route("/api/v1/applications/{id}/issue", post(issue_api))
+        .route("/api/v1/applications/{id}/query-code", post(query_code_api))
         .route(
             "/api/v1/applications/{id}/tasks/{matter}/stop",
             post(stop_api),
@@ -322,6 +323,11 @@ pub struct ApplicationView {
     pub lapsed_waivers: usize,
     /// The applicant's contact and phone in full (otherwise masked).
     pub contact_full: bool,
+    /// The query code (查询码), only in the answer to the submission: the applicant looks
+    /// progress up on the portal with the application's number and it. It is kept only as a
+    /// digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_code: Option<String>,
 }
 
 fn application_view(
@@ -333,6 +339,7 @@ fn application_view(
     let cal = &state.store.catalog().calendar;
     let today = today(state);
     let mut a = v.state;
+    a.query_digest = None;
     // The window and the task units call the applicant from an application's page; lists
     // and everyone else see the contact masked.
     let full = !list && (is_window(c) || a.tasks.iter().any(|t| t.unit == c.user.unit));
@@ -360,6 +367,7 @@ fn application_view(
             .collect(),
         lapsed_waivers: a.waivers.iter().filter(|w| w.lapsed(today)).count(),
         contact_full: full,
+        query_code: None,
         application: a,
     }
 }
@@ -435,6 +443,7 @@ pub async fn submit(
         ))
     })?;
     let now = state.clock.now();
+    let (code, digest) = new_code();
     let v = aggregates::execute::<Application>(
         state.store.as_ref(),
         None,
@@ -450,13 +459,16 @@ pub async fn submit(
             },
             fields: req.fields,
             handed: handed(req.materials, now),
+            query_digest: Some(digest),
         },
         c.actor.clone(),
         now,
         Some(0),
     )
     .await?;
-    Ok(application_view(state, c, v, false))
+    let mut view = application_view(state, c, v, false);
+    view.query_code = Some(code);
+    Ok(view)
 }
 
 async fn visible(state: &AppState, c: &Caller, id: u64) -> ApiResult<Versioned<Application>> {
@@ -555,6 +567,41 @@ pub async fn applications(
             .collect();
     out.reverse();
     Ok(out)
+}
+
+/// A query code (8 digits) and the digest kept of it.
+fn new_code() -> (String, String) {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let code = format!("{:08}", rng.gen_range(0..100_000_000u32));
+    let salt = format!("{:016x}", rng.gen::<u64>());
+    let digest = bihuan_domain::approvals::query_digest(&salt, &code);
+    (code, digest)
+}
+
+/// A new query code for application `id`'s receipt (the window): the old one stops working.
+pub async fn new_query_code(state: &AppState, c: &Caller, id: u64) -> ApiResult<ApplicationView> {
+    let (code, digest) = new_code();
+    let mut view = act(state, c, id, ApplicationCommand::NewQueryCode { digest }).await?;
+    view.query_code = Some(code);
+    Ok(view)
+}
+
+/// The application `id` for the applicant on the portal, if `code` is its query code.
+pub async fn for_applicant(
+    state: &AppState,
+    id: u64,
+    code: &str,
+) -> Option<Versioned<Application>> {
+    let v = aggregates::load::<Application>(state.store.as_ref(), id)
+        .await
+        .ok()?;
+    let ok = v
+        .state
+        .query_digest
+        .as_deref()
+        .is_some_and(|d| bihuan_domain::approvals::query_matches(d, code));
+    ok.then_some(v)
 }
 
 /// The scan's part: accepts, as of receipt, every application the window left unchecked past
@@ -849,6 +896,7 @@ pub fn describe(e: &bihuan_domain::approvals::ApplicationEvent, a: &Application)
             TaskDecision::Refuse { reason } => format!("{} 不予许可：{reason}", name(matter)),
         },
         E::Issued => "统一出证，已告知申请人".into(),
+        E::QueryCodeIssued { .. } => "打印回执，发放查询码".into(),
         E::Supervised { matters, package } => {
             let mut parts: Vec<String> = matters.iter().map(name).collect();
             if *package {
@@ -1004,6 +1052,14 @@ async fn withdraw_api(
         )
         .await?,
     ))
+}
+
+async fn query_code_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<u64>,
+) -> ApiResult<Json<ApplicationView>> {
+    Ok(Json(new_query_code(&state, &caller, id).await?))
 }
 
 async fn issue_api(

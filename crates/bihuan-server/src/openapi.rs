@@ -684,7 +684,7 @@ pub fn document() -> Value {
     ]);
     doc["paths"]["/api/v1/applications"] = json!({
         "get": apps,
-        "post": returns(op("提交申请（一张表单、每项材料一次；5个工作日内须受理或一次性告知，逾期自收到之日起视为受理）", t, Some("NewApplication"), "201"), schema_ref("ApplicationView"))
+        "post": returns(op("提交申请（一张表单、每项材料一次；5个工作日内须受理或一次性告知，逾期自收到之日起视为受理）；答复中的 query_code 是申请人网上查询进度的查询码，只出现这一次", t, Some("NewApplication"), "201"), schema_ref("ApplicationView"))
     });
     doc["paths"]["/api/v1/applications/{id}"] = json!({"get": returns(with_id(op("一件申请及其完整时间线", t, None, "200"), "申请ID"), schema_ref("ApplicationDetail"))});
     let act = |summary: &str, body: Option<&str>| {
@@ -701,6 +701,7 @@ pub fn document() -> Value {
         json!({"post": reason("不予受理（须在告知期限内）", "申请ID", "ApplicationView")});
     doc["paths"]["/api/v1/applications/{id}/withdraw"] =
         json!({"post": reason("撤回申请", "申请ID", "ApplicationView")});
+    doc["paths"]["/api/v1/applications/{id}/query-code"] = json!({"post": act("为回执生成新的查询码（窗口；原查询码失效；查询码只在本次答复的 query_code 中出现，不保存原文）", None)});
     doc["paths"]["/api/v1/applications/{id}/issue"] =
         json!({"post": act("全部事项作出决定后统一出证并告知申请人（窗口）", None)});
     let task = |summary: &str, body: Option<&str>| {

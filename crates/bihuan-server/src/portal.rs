@@ -49,6 +49,9 @@ pub fn router() -> Router<AppState> {
         .route("/portal/submit", post(submit_form))
         .route("/portal/track", post(track_form))
         .route("/portal/rate", post(rate_form))
+        .route("/portal/approvals", get(approvals_page))
+        .route("/portal/approvals/track", post(approvals_track))
+        .route("/portal/approvals/{id}", get(approvals_guide))
 }
 
 /// The portal's secret, limits and counters.
@@ -281,7 +284,11 @@ fn track_section(number: &str, error: Option<&str>) -> Markup {
 async fn portal_page(State(state): State<AppState>) -> Response {
     portal_frame(
         "反映诉求",
-        html! { (submit_section(&state, None, None)) (track_section("", None)) },
+        html! {
+            (submit_section(&state, None, None))
+            (track_section("", None))
+            p.small { a href="/portal/approvals" { "企业和群众办事：一件事一次办的办事指南与进度查询" } }
+        },
     )
 }
 
@@ -745,4 +752,170 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 一件事一次办 for applicants: the published guides (行政许可法 Art 30) and an application's
+// progress by its number and query code — the matters' states and results, the one-time notice
+// to answer, the dates; never an officer's name.
+
+fn approvals_track_section(number: &str, error: Option<&str>) -> Markup {
+    html! {
+        section.panel #approval-track {
+            h2 { "查询一件事办理进度" }
+            @if let Some(e) = error { div.error role="alert" { (e) } }
+            form.stack method="post" action="/portal/approvals/track" {
+                label for="a-number" { "申请编号（见窗口回执）" }
+                input #a-number type="text" name="number" required inputmode="numeric" value=(number) autocomplete="off";
+                label for="a-code" { "查询码（8位数字）" }
+                input #a-code type="text" name="code" required inputmode="numeric" maxlength="8" autocomplete="off";
+                p { button.primary type="submit" { "查询" } }
+            }
+        }
+    }
+}
+
+async fn approvals_page(State(state): State<AppState>) -> Response {
+    let packages = aggregates::find_all::<bihuan_domain::approvals::Package>(
+        state.store.as_ref(),
+        "active",
+        "1",
+        0,
+    )
+    .await
+    .unwrap_or_default();
+    portal_frame(
+        "一件事一次办",
+        html! {
+            section.panel {
+                h1 { "一件事一次办 · 办事指南" }
+                p.small.muted { "多个部门的关联事项一次申请、一套材料、一个窗口受理，各部门并联审批，按承诺时限办结。" }
+                @if packages.is_empty() { p.muted { "暂无公布的一件事。" } }
+                ul { @for p in &packages {
+                    li { a href=(format!("/portal/approvals/{}", p.id)) { (p.state.name) } " · 承诺 " (p.state.promised_days) " 个工作日" }
+                } }
+            }
+            (approvals_track_section("", None))
+        },
+    )
+}
+
+async fn approvals_guide(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let found = match id.parse::<u64>() {
+        Ok(id) => aggregates::load::<bihuan_domain::approvals::Package>(state.store.as_ref(), id)
+            .await
+            .ok()
+            .filter(|p| !p.state.retired),
+        Err(_) => None,
+    };
+    let Some(p) = found else {
+        let mut r = portal_frame(
+            "办事指南",
+            html! { section.panel { h1 { "没有这个一件事" } p { a href="/portal/approvals" { "返回办事指南" } } } },
+        );
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    };
+    let cat = state.store.catalog();
+    let unit = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
+    let p = p.state;
+    portal_frame(
+        &p.name,
+        html! {
+            section.panel {
+                h1 { (p.name) }
+                p { "承诺 " strong { (p.promised_days) } " 个工作日内办结（自受理之日起；补正、听证、检验检测、专家评审等时间不计入，届时告知）。受理窗口：" (unit(p.lead)) "。" }
+                @if !p.description.is_empty() { p { (p.description) } }
+                h2 { "包含的事项" }
+                ol { @for m in &p.matters { li { (m.spec.name) " · " (unit(m.spec.unit)) " · 承诺 " (m.spec.promised_days) " 个工作日（法定 " (m.spec.statutory_days) " 个工作日）" } } }
+                h2 { "需要提交的材料（每项只交一次）" }
+                ul { @for m in p.materials.iter().filter(|m| m.material.shared_from.is_none()) {
+                    li { (m.material.name) @if m.material.waivable { " " span.badge.due_soon { "可容缺，承诺后补" } } }
+                } }
+                @let shared: Vec<&str> = p.materials.iter().filter(|m| m.material.shared_from.is_some()).map(|m| m.material.name.as_str()).collect();
+                @if !shared.is_empty() { p.small.muted { "无需提交（部门共享获取）：" (shared.join("、")) } }
+                @if !p.fields.is_empty() {
+                    h2 { "申请表需填写" }
+                    p { (p.fields.iter().map(|f| f.field.label.as_str()).collect::<Vec<_>>().join("、")) }
+                }
+                p.small.muted { "材料不全的，窗口在5个工作日内一次性告知需要补正的全部内容；逾期不告知的，自收到材料之日起即为受理。" }
+                p { a href="/portal/approvals" { "返回办事指南" } }
+            }
+        },
+    )
+}
+
+async fn approvals_track(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Form(f): Form<Fields>,
+) -> Response {
+    use bihuan_domain::approvals::{ApplicationStatus, TaskStatus};
+    let number = field(&f, "number");
+    let code = digits(field(&f, "code"));
+    let again = |m: &str| {
+        let mut r = portal_frame("查询进度", approvals_track_section(number, Some(m)));
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        r
+    };
+    if let Err(wait) = state.portal.lookups.hit(
+        addr,
+        state.config.portal_lookups_per_10min,
+        Duration::from_secs(600),
+        std::time::Instant::now(),
+    ) {
+        return too_many(wait, "查询");
+    }
+    let Ok(id) = number.parse::<u64>() else {
+        return again("申请编号是回执上的数字，请核对后重新输入。");
+    };
+    if !portal::code_well_formed(&code) {
+        return again("查询码为 8 位数字，请核对后重新输入。");
+    }
+    let Some(v) = crate::approvals::for_applicant(&state, id, &code).await else {
+        return again("编号或查询码不对，请核对回执后重新输入。");
+    };
+    let a = v.state;
+    let cat = state.store.catalog();
+    let unit = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
+    let today = bihuan_domain::time::local_date(state.clock.now());
+    let due = a.due(&cat.calendar, today);
+    portal_frame(
+        "查询进度",
+        html! {
+            section.panel {
+                h1 { (a.package_name) " · 申请 " (v.id) }
+                dl.facts {
+                    dt { "申请人" } dd { (a.applicant.name) }
+                    dt { "状态" } dd { strong { (a.status.label()) } }
+                    dt { "收到" } dd { (format_local(a.received_at)) }
+                    @if let Some(how) = a.accepted_how { dt { "受理" } dd { (how.label()) } }
+                    @if let Some(d) = due.filter(|_| a.status == ApplicationStatus::Accepted) { dt { "承诺办结" } dd { (d) " 前" } }
+                    @if let Some(r) = &a.closed_reason { dt { "原因" } dd { (r) } }
+                }
+                @if let (Some(n), ApplicationStatus::Noticed) = (&a.notice, a.status) {
+                    h2 { "一次性告知：请补正以下材料" }
+                    ul { @for m in &n.missing { li { (m.name) @if !m.note.is_empty() { "：" (m.note) } } } }
+                    p.small { "请将补正材料送交受理窗口（" (unit(a.lead)) "）。" }
+                }
+                @for w in a.waivers.iter().filter(|w| w.supplied.is_none()) {
+                    p { span.badge.due_soon { "容缺" } " 请于 " (w.due) " 前补交：" (w.name) }
+                }
+                h2 { "各事项办理情况" }
+                ul { @for t in &a.tasks {
+                    li {
+                        (t.name) " · " (unit(t.unit)) " · " (t.status.label())
+                        @if t.status == TaskStatus::Stopped { @if let Some(s) = t.stops.last() { "（" (s.kind.label()) "：" (s.reason) "）" } }
+                        @if let Some(r) = &t.result { "：" (r) }
+                        @if let Some(r) = &t.reason { "：" (r) }
+                    }
+                } }
+                @if a.status == ApplicationStatus::Issued { p { "全部事项已办结，证照已统一出具，请到受理窗口领取或按约定方式送达。" } }
+                p { a href="/portal/approvals" { "返回" } }
+            }
+        },
+    )
 }

@@ -342,8 +342,8 @@ pub(super) async fn package_submit(
             "/approvals/{}?ok={}",
             v.id,
             urlencode(&format!(
-                "申请已提交：请于 {} 前受理或一次性告知",
-                v.application.check_due
+                "申请已提交（申请编号 {}）：请打印回执交给申请人，并于 {} 前受理或一次性告知",
+                v.id, v.application.check_due
             ))
         ))
         .into_response(),
@@ -564,6 +564,12 @@ async fn application_render(
                 button.primary type="submit" { "统一出证" }
             }
         }
+        @if window {
+            form.inline method="post" action=(format!("/approvals/{}/receipt", v.id)) target="_blank" data-confirm="打印回执将生成新的查询码，之前发给申请人的查询码随即失效。继续？" {
+                button type="submit" { "打印回执（含查询码）" }
+                span.small.muted { " 申请人凭申请编号和查询码在网上查询进度" }
+            }
+        }
         h2 { "时间线" }
         ol.timeline { @for e in &d.timeline { li { span.small.muted { (format_local(e.at)) " · " (e.by) } " " (e.what) } } }
         p { a href="/approvals" { "返回一件事一次办" } }
@@ -668,4 +674,49 @@ pub(super) async fn application_act(
         Ok(_) => Redirect::to(&format!("/approvals/{app}?ok={}", urlencode(done))).into_response(),
         Err(e) => application_render(&state, &c, &id, None, &f, Some(e.message)).await,
     }
+}
+
+/// `POST /approvals/{id}/receipt`: a new query code and the printable receipt with it (never
+/// kept by a cache; the code is in no address).
+pub(super) async fn receipt_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(app) = id.parse::<u64>() else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "没有这件申请",
+            "申请编号无效",
+            Some(&c),
+        );
+    };
+    let v = match uc::new_query_code(&state, &c, app).await {
+        Ok(v) => v,
+        Err(e) => {
+            return application_render(&state, &c, &id, None, &Vec::new(), Some(e.message)).await
+        }
+    };
+    let a = &v.application;
+    let body = html! {
+        h1 { "一件事申请回执" }
+        div.panel {
+            dl.facts {
+                dt { "一件事" } dd { (a.package_name) }
+                dt { "申请编号" } dd { strong { (v.id) } }
+                dt { "查询码" } dd { strong #query-code { (v.query_code.as_deref().unwrap_or("")) } }
+                dt { "申请人" } dd { (a.applicant.name) }
+                dt { "收到" } dd { (format_local(a.received_at)) }
+                dt { "已收材料" } dd { (a.handed.len()) " 项" }
+                dt { "告知期限" } dd { (a.check_due) " 前受理，或一次性告知需要补正的全部材料；逾期未告知的，自收到申请材料之日起即为受理。" }
+                dt { "承诺时限" } dd { "受理后 " (a.promised_days) " 个工作日内办结（补正、听证、检验检测、专家评审等时间不计入，届时另行告知）" }
+            }
+        }
+        p { "凭申请编号和查询码，可在 " code { "/portal/approvals" } " 查询办理进度。请妥善保管查询码，不要告诉他人。" }
+        p.no-print { button type="button" data-print="1" { "打印" } " " a href=(format!("/approvals/{}", v.id)) { "返回申请" } }
+    };
+    let mut r = page("申请回执", Some(&c), body).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
+    r
 }

@@ -148,6 +148,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/approvals/{id}", get(application_page))
         .route("/approvals/{id}/act", post(application_act))
+        .route("/approvals/{id}/receipt", post(receipt_submit))
         .route("/leaders", get(leaders_page))
         .route("/leaders/receptions", post(schedule_submit))
         .route("/leaders/receptions/{id}/petitions", post(receive_submit))

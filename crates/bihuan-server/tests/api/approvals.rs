@@ -130,6 +130,10 @@ pub async fn a_package_is_applied_for_once_and_approved_in_parallel(app: TestApp
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let a1 = apply(&app, package, &["plan"]).await;
     let id1 = a1["id"].as_u64().unwrap();
+    // The query code is in the submission's answer only, and only its digest is kept.
+    let code = a1["query_code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 8, "{a1}");
+    assert!(a1.get("query_digest").is_none(), "{a1}");
     assert_eq!(
         a1["check_due"], "2026-11-09",
         "five working days after Monday 2 November"
@@ -297,6 +301,63 @@ pub async fn a_package_is_applied_for_once_and_approved_in_parallel(app: TestApp
     assert_eq!(whats.len(), 9, "one timeline: {whats:?}");
     assert!(whats[1].starts_with("一次性告知"), "{whats:?}");
     assert!(whats.last().unwrap().contains("统一出证"), "{whats:?}");
+
+    // The applicant looks it up on the portal with the number and the code; a wrong code is
+    // refused, and a new code (a reprinted receipt) replaces the old one.
+    let track = |code: String| {
+        let form = [("number", id1.to_string()), ("code", code)];
+        let req = app
+            .client
+            .post(app.url("/portal/approvals/track"))
+            .header("origin", app.base.clone())
+            .form(&form);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, page) = track(code.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("已出证") && page.contains("取水许可证 001号"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("13800001111") && !page.contains("water用户"),
+        "no contact, no officer"
+    );
+    let wrong = if code == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
+    let (s, _) = track(wrong.to_string()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, fresh) = app
+        .post(
+            "operator",
+            &format!("/api/v1/applications/{id1}/query-code"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{fresh}");
+    let new_code = fresh["query_code"].as_str().unwrap().to_string();
+    let (s, _) = track(code.clone()).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the old code stops working"
+    );
+    let (s, _) = track(new_code).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .post(
+            "water",
+            &format!("/api/v1/applications/{id1}/query-code"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the window gives codes");
 
     // Another, left unchecked past its five working days: the scan accepts it as of receipt.
     let a2 = apply(&app, package, &["plan", "eia"]).await;
