@@ -705,55 +705,6 @@ async fn rate_form(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_challenge_checks_its_answer_age_and_signature() {
-        let g = PortalGuard::new("");
-        let ch = new_challenge(&g, 1_000);
-        // Find the answer the way a person would: read the question.
-        let answer = (2..=18)
-            .find(|n| check_challenge(&g, &ch.token, &n.to_string(), 1_010, 3).is_ok())
-            .expect("one answer fits");
-        assert!(check_challenge(&g, &ch.token, &(answer + 1).to_string(), 1_010, 3).is_err());
-        assert_eq!(
-            check_challenge(&g, &ch.token, &answer.to_string(), 1_001, 3),
-            Err("提交太快了，请核对内容后再提交。")
-        );
-        assert!(check_challenge(&g, &ch.token, &answer.to_string(), 1_000 + 7201, 3).is_err());
-        // Another server's (another key's) token does not pass.
-        let other = PortalGuard::new("another secret");
-        assert!(check_challenge(&other, &ch.token, &answer.to_string(), 1_010, 3).is_err());
-        assert!(check_challenge(&g, "garbage", "1", 1_010, 3).is_err());
-        // Full-width digits as phones type them.
-        let wide: String = answer
-            .to_string()
-            .chars()
-            .map(|c| char::from_u32('０' as u32 + (c as u32 - '0' as u32)).unwrap())
-            .collect();
-        assert!(check_challenge(&g, &ch.token, &wide, 1_010, 3).is_ok());
-        // The same nonce gives the same query code; another does not.
-        let nonce = check_challenge(&g, &ch.token, &answer.to_string(), 1_010, 3).unwrap();
-        assert_eq!(query_code(&g, &nonce), query_code(&g, &nonce));
-        assert_eq!(query_code(&g, &nonce).len(), 8);
-        assert_ne!(query_code(&g, &nonce), query_code(&g, "other"));
-    }
-
-    #[test]
-    fn hmac_matches_the_rfc_4231_vector_shape() {
-        // RFC 4231 test case 2 uses a 4-byte key; ours pads a 32-byte key the same way, so check
-        // against a key of "Jefe" padded with zeros (HMAC pads short keys with zeros).
-        let mut key = [0u8; 32];
-        key[..4].copy_from_slice(b"Jefe");
-        assert_eq!(
-            hex::encode(hmac(&key, b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // 一件事一次办 for applicants: the published guides (行政许可法 Art 30) and an application's
 // progress by its number and query code — the matters' states and results, the one-time notice
@@ -918,4 +869,53 @@ async fn approvals_track(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_challenge_checks_its_answer_age_and_signature() {
+        let g = PortalGuard::new("");
+        let ch = new_challenge(&g, 1_000);
+        // Find the answer the way a person would: read the question.
+        let answer = (2..=18)
+            .find(|n| check_challenge(&g, &ch.token, &n.to_string(), 1_010, 3).is_ok())
+            .expect("one answer fits");
+        assert!(check_challenge(&g, &ch.token, &(answer + 1).to_string(), 1_010, 3).is_err());
+        assert_eq!(
+            check_challenge(&g, &ch.token, &answer.to_string(), 1_001, 3),
+            Err("提交太快了，请核对内容后再提交。")
+        );
+        assert!(check_challenge(&g, &ch.token, &answer.to_string(), 1_000 + 7201, 3).is_err());
+        // Another server's (another key's) token does not pass.
+        let other = PortalGuard::new("another secret");
+        assert!(check_challenge(&other, &ch.token, &answer.to_string(), 1_010, 3).is_err());
+        assert!(check_challenge(&g, "garbage", "1", 1_010, 3).is_err());
+        // Full-width digits as phones type them.
+        let wide: String = answer
+            .to_string()
+            .chars()
+            .map(|c| char::from_u32('０' as u32 + (c as u32 - '0' as u32)).unwrap())
+            .collect();
+        assert!(check_challenge(&g, &ch.token, &wide, 1_010, 3).is_ok());
+        // The same nonce gives the same query code; another does not.
+        let nonce = check_challenge(&g, &ch.token, &answer.to_string(), 1_010, 3).unwrap();
+        assert_eq!(query_code(&g, &nonce), query_code(&g, &nonce));
+        assert_eq!(query_code(&g, &nonce).len(), 8);
+        assert_ne!(query_code(&g, &nonce), query_code(&g, "other"));
+    }
+
+    #[test]
+    fn hmac_matches_the_rfc_4231_vector_shape() {
+        // RFC 4231 test case 2 uses a 4-byte key; ours pads a 32-byte key the same way, so check
+        // against a key of "Jefe" padded with zeros (HMAC pads short keys with zeros).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            hex::encode(hmac(&key, b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 }
