@@ -873,6 +873,9 @@ pub struct Task {
     /// Past its promise and supervised (督办) once.
     #[serde(default)]
     pub supervised: bool,
+    /// Working days added with the unit head's approval (Art 42: at most 10, once).
+    #[serde(default)]
+    pub extension_days: u32,
 }
 
 impl Task {
@@ -943,6 +946,10 @@ pub struct Application {
     /// Past the package's promise and supervised (督办) once.
     #[serde(default)]
     pub supervised: bool,
+    /// Working days added to the package's promise with the government's approval (Art 42:
+    /// joint handling at most 15 more, once).
+    #[serde(default)]
+    pub extension_days: u32,
     /// The applicant's query code as a digest ([`query_digest`]); views leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_digest: Option<String>,
@@ -974,8 +981,11 @@ impl Application {
                 }
             }
         }
-        cal.add_working_days(start, self.promised_days + stopped.len() as u32)
-            .ok()
+        cal.add_working_days(
+            start,
+            self.promised_days + self.extension_days + stopped.len() as u32,
+        )
+        .ok()
     }
 
     /// Each task's clock.
@@ -986,7 +996,7 @@ impl Application {
                 let stopped = t.stopped_days(cal, today);
                 let start = self.accepted_at.map(local_date);
                 let due = start.and_then(|s| {
-                    cal.add_working_days(s, t.promised_days + stopped as u32)
+                    cal.add_working_days(s, t.promised_days + t.extension_days + stopped as u32)
                         .ok()
                 });
                 let end = t.decided_at.map_or(today, local_date);
@@ -1087,6 +1097,14 @@ pub enum ApplicationCommand {
     NewQueryCode {
         digest: String,
     },
+    /// 延期 (Art 42): a matter's limit by up to 10 working days with its unit head's approval
+    /// (`matter`), or the package's by up to 15 with the government's (`None`); once each,
+    /// the applicant told why.
+    Extend {
+        matter: Option<u64>,
+        days: u32,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1136,6 +1154,12 @@ pub enum ApplicationEvent {
     /// The digest only; the code is never recorded.
     QueryCodeIssued {
         digest: String,
+    },
+    Extended {
+        #[serde(default)]
+        matter: Option<u64>,
+        days: u32,
+        reason: String,
     },
 }
 
@@ -1252,12 +1276,14 @@ impl Application {
                     result: None,
                     reason: None,
                     supervised: false,
+                    extension_days: 0,
                 })
                 .collect(),
             decided_at: None,
             issued_at: None,
             closed_reason: None,
             supervised: false,
+            extension_days: 0,
             query_digest: None,
         })
     }
@@ -1666,6 +1692,73 @@ impl Aggregate for Application {
                 }
                 Ok(vec![E::Supervised { matters, package }])
             }
+            C::Extend {
+                matter,
+                days,
+                reason,
+            } => {
+                let policy = ApprovalPolicy::STATUTORY;
+                if a.status != S::Accepted {
+                    return Err(illegal("延期", a.status));
+                }
+                let reason = text("reason", reason, 500, "延期理由（将告知申请人）")?;
+                match matter {
+                    Some(m) => {
+                        let t = a.task(*m)?;
+                        // 经本行政机关负责人批准: the unit's leader.
+                        if !(actor.role == Role::Admin
+                            || (actor.role == Role::UnitLeader && actor.unit == t.unit))
+                        {
+                            return Err(DomainError::invalid(
+                                "matter",
+                                format!("“{}”延期须经其审批单位负责人批准", t.name),
+                            ));
+                        }
+                        if t.status.decided() {
+                            return Err(DomainError::invalid(
+                                "matter",
+                                format!("“{}”已作出决定，不能延期", t.name),
+                            ));
+                        }
+                        if t.extension_days > 0 {
+                            return Err(DomainError::invalid(
+                                "days",
+                                format!("“{}”已延期一次", t.name),
+                            ));
+                        }
+                        if !(1..=policy.single_extension).contains(days) {
+                            return Err(DomainError::invalid(
+                                "days",
+                                format!(
+                                    "单个事项最多延长{}个工作日（行政许可法第四十二条）",
+                                    policy.single_extension
+                                ),
+                            ));
+                        }
+                    }
+                    None => {
+                        // 经本级人民政府负责人批准: the centre acts for the county government.
+                        require_role(actor, &[Role::Dispatcher, Role::Admin], "extend a package")?;
+                        if a.extension_days > 0 {
+                            return Err(DomainError::invalid("days", "一件事的承诺时限已延期一次"));
+                        }
+                        if !(1..=policy.joint_extension).contains(days) {
+                            return Err(DomainError::invalid(
+                                "days",
+                                format!(
+                                    "联合办理最多延长{}个工作日（行政许可法第四十二条）",
+                                    policy.joint_extension
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Ok(vec![E::Extended {
+                    matter: *matter,
+                    days: *days,
+                    reason,
+                }])
+            }
             C::NewQueryCode { digest } => {
                 require_role(actor, WINDOW_ROLES, "issue a query code")?;
                 Ok(vec![E::QueryCodeIssued {
@@ -1783,6 +1876,14 @@ impl Aggregate for Application {
                 a.status = S::Issued;
                 a.issued_at = Some(at);
             }
+            E::Extended { matter, days, .. } => match matter {
+                Some(m) => {
+                    if let Some(t) = a.tasks.iter_mut().find(|t| t.matter == *m) {
+                        t.extension_days = *days;
+                    }
+                }
+                None => a.extension_days = *days,
+            },
             E::QueryCodeIssued { digest } => {
                 a.query_digest = Some(digest.clone());
             }
@@ -1812,6 +1913,7 @@ impl Aggregate for Application {
             ApplicationEvent::Issued => "issued",
             ApplicationEvent::Supervised { .. } => "supervised",
             ApplicationEvent::QueryCodeIssued { .. } => "query_code_issued",
+            ApplicationEvent::Extended { .. } => "extended",
         }
     }
 
@@ -1914,6 +2016,9 @@ pub struct Efficiency {
     pub waivers_lapsed: u64,
     /// Open applications past their promise on the period's last day (or today).
     pub overdue_open: u64,
+    /// Of those decided, how many had their promise extended (Art 42), counted on time
+    /// against the extended limit.
+    pub extended: u64,
     pub packages: Vec<PackageFigures>,
     pub matters: Vec<MatterFigures>,
 }
@@ -2005,10 +2110,15 @@ pub fn efficiency<'a>(
         let stopped = due
             .zip(a.accepted_at.map(local_date))
             .and_then(|(d, s)| cal.working_days_after(s, d).ok())
-            .map_or(0, |span| span - i64::from(a.promised_days));
+            .map_or(0, |span| {
+                span - i64::from(a.promised_days + a.extension_days)
+            });
         let used = (used - stopped).max(0);
         let on_time = !a.overdue(cal, today);
         e.decided += 1;
+        if a.extension_days > 0 || a.tasks.iter().any(|t| t.extension_days > 0) {
+            e.extended += 1;
+        }
         days_sum += used;
         if on_time {
             e.on_time += 1;
@@ -2444,6 +2554,100 @@ mod tests {
         )
         .unwrap();
         assert_eq!(i.status, ApplicationStatus::Issued);
+    }
+
+    #[test]
+    fn a_limit_is_extended_once_with_the_right_approval() {
+        let p = package(15).unwrap();
+        let window = who(Role::Operator, 1);
+        let a = submit(&p, &["licence", "fire", "plan"], at(2026, 11, 2));
+        let a = run(
+            Some(&a),
+            ApplicationCommand::Accept {
+                waive: vec![],
+                commitment: None,
+            },
+            &window,
+            at(2026, 11, 2),
+        )
+        .unwrap();
+        let cal = ctx().calendar;
+        let ext = |m: Option<u64>, days: u32| ApplicationCommand::Extend {
+            matter: m,
+            days,
+            reason: "需现场核查".into(),
+        };
+        // A handler may not; the unit's leader may, up to 10 working days, once.
+        assert!(run(
+            Some(&a),
+            ext(Some(1), 5),
+            &who(Role::Handler, 31),
+            at(2026, 11, 5)
+        )
+        .is_err());
+        assert!(run(
+            Some(&a),
+            ext(Some(1), 11),
+            &who(Role::UnitLeader, 31),
+            at(2026, 11, 5)
+        )
+        .is_err());
+        assert!(
+            run(
+                Some(&a),
+                ext(Some(1), 5),
+                &who(Role::UnitLeader, 32),
+                at(2026, 11, 5)
+            )
+            .is_err(),
+            "not its unit"
+        );
+        let e = run(
+            Some(&a),
+            ext(Some(1), 5),
+            &who(Role::UnitLeader, 31),
+            at(2026, 11, 5),
+        )
+        .unwrap();
+        assert_eq!(
+            e.clocks(cal, day(2026, 11, 5))[0].due,
+            Some(day(2026, 11, 23)),
+            "16 November + 5"
+        );
+        assert!(
+            run(
+                Some(&e),
+                ext(Some(1), 2),
+                &who(Role::UnitLeader, 31),
+                at(2026, 11, 6)
+            )
+            .is_err(),
+            "once"
+        );
+        // The package: by the centre, up to 15.
+        assert!(run(
+            Some(&e),
+            ext(None, 16),
+            &who(Role::Dispatcher, 1),
+            at(2026, 11, 6)
+        )
+        .is_err());
+        assert!(
+            run(Some(&e), ext(None, 5), &window, at(2026, 11, 6)).is_err(),
+            "the window may not"
+        );
+        let p2 = run(
+            Some(&e),
+            ext(None, 5),
+            &who(Role::Dispatcher, 1),
+            at(2026, 11, 6),
+        )
+        .unwrap();
+        assert_eq!(
+            p2.due(cal, day(2026, 11, 6)),
+            Some(day(2026, 11, 30)),
+            "23 November + 5"
+        );
     }
 
     #[test]

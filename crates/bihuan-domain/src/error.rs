@@ -197,6 +197,7 @@ pub fn field_label(field: &str) -> &str {
         "waive" => "容缺材料",
         "commitment" => "承诺书",
         "result" => "证照",
+        "days" => "延长天数",
         other => other,
     }
 }

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/applications/{id}/withdraw", post(withdraw_api))
         .route("/api/v1/applications/{id}/issue", post(issue_api))
         .route("/api/v1/applications/{id}/query-code", post(query_code_api))
+        .route("/api/v1/applications/{id}/extend", post(extend_api))
         .route(
             "/api/v1/applications/{id}/tasks/{matter}/stop",
             post(stop_api),
@@ -897,6 +898,14 @@ pub fn describe(e: &bihuan_domain::approvals::ApplicationEvent, a: &Application)
         },
         E::Issued => "统一出证，已告知申请人".into(),
         E::QueryCodeIssued { .. } => "打印回执，发放查询码".into(),
+        E::Extended {
+            matter,
+            days,
+            reason,
+        } => match matter {
+            Some(m) => format!("{} 经单位负责人批准延长 {days} 个工作日：{reason}", name(m)),
+            None => format!("一件事承诺时限经批准延长 {days} 个工作日：{reason}"),
+        },
         E::Supervised { matters, package } => {
             let mut parts: Vec<String> = matters.iter().map(name).collect();
             if *package {
@@ -1052,6 +1061,31 @@ async fn withdraw_api(
         )
         .await?,
     ))
+}
+
+/// 延期（行政许可法第四十二条）：一个事项（matter）由其单位负责人批准最多10个工作日；不给 matter
+/// 则为一件事的承诺时限，由中心经政府负责人批准最多15个工作日；各一次，理由告知申请人.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    #[serde(default)]
+    pub matter: Option<u64>,
+    pub days: u32,
+    pub reason: String,
+}
+
+async fn extend_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<u64>,
+    JsonBody(b): JsonBody<ExtendBody>,
+) -> ApiResult<Json<ApplicationView>> {
+    let cmd = ApplicationCommand::Extend {
+        matter: b.matter,
+        days: b.days,
+        reason: b.reason,
+    };
+    Ok(Json(act(&state, &caller, id, cmd).await?))
 }
 
 async fn query_code_api(

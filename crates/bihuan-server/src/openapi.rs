@@ -97,7 +97,8 @@ use crate::views::{
     crate::approvals::ReasonBody,
     crate::approvals::StopBody,
     bihuan_domain::approvals::TaskDecision,
-    crate::approvals::EfficiencyView
+    crate::approvals::EfficiencyView,
+    crate::approvals::ExtendBody
 )))]
 struct Derived;
 
@@ -701,6 +702,7 @@ pub fn document() -> Value {
         json!({"post": reason("不予受理（须在告知期限内）", "申请ID", "ApplicationView")});
     doc["paths"]["/api/v1/applications/{id}/withdraw"] =
         json!({"post": reason("撤回申请", "申请ID", "ApplicationView")});
+    doc["paths"]["/api/v1/applications/{id}/extend"] = json!({"post": act("延期（行政许可法第四十二条）：事项经其单位负责人批准最多延长10个工作日，一件事经批准最多延长15个工作日，各一次，理由告知申请人", Some("ExtendBody"))});
     doc["paths"]["/api/v1/applications/{id}/query-code"] = json!({"post": act("为回执生成新的查询码（窗口；原查询码失效；查询码只在本次答复的 query_code 中出现，不保存原文）", None)});
     doc["paths"]["/api/v1/applications/{id}/issue"] =
         json!({"post": act("全部事项作出决定后统一出证并告知申请人（窗口）", None)});

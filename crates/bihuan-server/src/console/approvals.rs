@@ -519,7 +519,7 @@ async fn application_render(
                 td { (t.name) }
                 td { (unit_name(&cat, Some(t.unit))) }
                 td { (t.status.label()) @if t.supervised { " " span.badge.overdue { "已督办" } } }
-                td { @if let Some(d) = clock.due { (d) } @else { "—" } @if clock.overdue { " " span.badge.overdue { "超期" } } }
+                td { @if let Some(d) = clock.due { (d) } @else { "—" } @if t.extension_days > 0 { " " span.small.muted { "（延期" (t.extension_days) "日）" } } @if clock.overdue { " " span.badge.overdue { "超期" } } }
                 td { @if let Some(u) = clock.used_days { (u) } @else { "—" } }
                 td { (clock.stopped_days) @for s in &t.stops { div.small.muted { (s.kind.label()) "：" (s.reason) } } }
                 td { @if let Some(r) = &t.result { (r) } @if let Some(r) = &t.reason { "不予许可：" (r) } }
@@ -545,6 +545,17 @@ async fn application_render(
                             input id=(format!("text-{}", t.matter)) name="text" required maxlength="500" value=(if typed_op == "decide" && field(typed, "matter") == t.matter.to_string() { field(typed, "text") } else { "" });
                             p { button.primary type="submit" data-confirm="确认作出决定？决定后不能修改。" { "作出决定" } }
                         }
+                        @if c.user.role == Role::UnitLeader && t.extension_days == 0 {
+                            form.stack method="post" action=(action) data-confirm="延期只能一次，理由将告知申请人。确认延期？" {
+                                input type="hidden" name="op" value="extend";
+                                input type="hidden" name="matter" value=(t.matter);
+                                label for=(format!("ext-{}", t.matter)) { "延长审批期限（负责人批准，最多10个工作日）" }
+                                input id=(format!("ext-{}", t.matter)) name="days" type="number" min="1" max="10" value="5";
+                                label for=(format!("extwhy-{}", t.matter)) { "延期理由" }
+                                input id=(format!("extwhy-{}", t.matter)) name="reason" required maxlength="500";
+                                p { button type="submit" { "延期" } }
+                            }
+                        }
                         form.stack method="post" action=(action) {
                             input type="hidden" name="op" value="stop";
                             input type="hidden" name="matter" value=(t.matter);
@@ -555,6 +566,19 @@ async fn application_render(
                             p { button type="submit" { "暂停计时" } }
                         }
                     }
+                }
+            }
+        }
+        @if matches!(c.user.role, Role::Dispatcher | Role::Admin) && a.status == ApplicationStatus::Accepted && a.extension_days == 0 {
+            details.panel {
+                summary { "延长一件事的承诺时限（经县政府负责人批准，最多15个工作日）" }
+                form.stack method="post" action=(action) data-confirm="延期只能一次，理由将告知申请人。确认延期？" {
+                    input type="hidden" name="op" value="extend";
+                    label for="pkg-days" { "延长（工作日）" }
+                    input #pkg-days name="days" type="number" min="1" max="15" value="10";
+                    label for="pkg-why" { "理由与批准情况" }
+                    input #pkg-why name="reason" required maxlength="500";
+                    p { button type="submit" { "延期" } }
                 }
             }
         }
@@ -668,6 +692,14 @@ pub(super) async fn application_act(
             )
         }
         "issue" => (ApplicationCommand::Issue, "已统一出证并告知申请人"),
+        "extend" => (
+            ApplicationCommand::Extend {
+                matter: (matter > 0).then_some(matter),
+                days: field(&f, "days").parse().unwrap_or(0),
+                reason: field(&f, "reason").into(),
+            },
+            "已延期，理由已告知申请人",
+        ),
         _ => return application_render(&state, &c, &id, None, &f, Some("未知的操作".into())).await,
     };
     match uc::act(&state, &c, app, cmd).await {

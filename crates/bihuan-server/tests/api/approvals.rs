@@ -373,6 +373,25 @@ pub async fn a_package_is_applied_for_once_and_approved_in_parallel(app: TestApp
         .await;
     assert_eq!(d2["accepted_how"], "deemed", "{d2}");
     assert_eq!(d2["accepted_at"], d2["received_at"], "{d2}");
+    // 延期 (Art 42): the unit's leader, not its handler, up to 10 working days, once.
+    let ext = json!({"matter": ma, "days": 5, "reason": "需现场核查生产场所"});
+    let (s, _) = app
+        .post(
+            "housing",
+            &format!("/api/v1/applications/{id2}/extend"),
+            &ext,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, x) = app
+        .post(
+            "housing-lead",
+            &format!("/api/v1/applications/{id2}/extend"),
+            &ext,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{x}");
+    assert_eq!(x["tasks"][0]["extension_days"], 5, "{x}");
     let (s, e) = app
         .post(
             "operator",
