@@ -231,7 +231,8 @@ pub(crate) const BOOKKEEPING: &str =
 /// The filter a table's rows are read with.
 pub(crate) fn row_filter(t: &Table) -> String {
     if t.name == "meta" {
-        format!("WHERE key NOT IN {BOOKKEEPING}")
+        // The index versions too: the database that restores rebuilds its index rows once.
+        format!("WHERE key NOT IN {BOOKKEEPING} AND key NOT LIKE 'index_version:%'")
     } else {
         String::new()
     }

@@ -395,6 +395,14 @@ fn init_logging(format: &str, access: bool) {
 /// Index rows made by an older version are rebuilt here, once, before anything is written (a
 /// new database is marked current while it is empty).
 async fn open(db: &str) -> Result<Arc<dyn Store>> {
+    let store = open_raw(db).await?;
+    bihuan_server::ensure_indexes(store.as_ref()).await?;
+    Ok(store)
+}
+
+/// The store, as it is (a restore marks the index versions after it has loaded the rows, which
+/// may come from an older version).
+async fn open_raw(db: &str) -> Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if db.starts_with("postgres://") || db.starts_with("postgresql://")
     {
         let store = bihuan_store::postgres::PgStore::connect(db)
@@ -404,7 +412,6 @@ async fn open(db: &str) -> Result<Arc<dyn Store>> {
     } else {
         Arc::new(SqliteStore::open(db).with_context(|| format!("cannot open the database {db}"))?)
     };
-    bihuan_server::ensure_indexes(store.as_ref()).await?;
     Ok(store)
 }
 
@@ -916,12 +923,14 @@ async fn run(cmd: Top) -> Result<String> {
             ))
         }
         Top::Restore { db, from } => {
-            let store = open(&db).await?;
+            let store = open_raw(&db).await?;
             let started = std::time::Instant::now();
             let s = store
                 .restore(from.clone())
                 .await
                 .map_err(|e| anyhow::anyhow!("恢复失败，数据未作任何改动：{e}"))?;
+            // The archive's index rows may be an older version's: rebuilt from the states.
+            bihuan_server::ensure_indexes(store.as_ref()).await?;
             Ok(format!(
                 "恢复完成 restored {} into {db} ({:.1} s)\n{}",
                 from.display(),
