@@ -149,7 +149,8 @@ pub fn parse_uscc(s: &str) -> Result<String, DomainError> {
             "统一社会信用代码应为18位（数字和除 I、O、Z、S、V 以外的大写字母），请核对营业执照",
         )
     };
-    if s.chars().count() != 18 {
+    // ASCII only, so the split below falls between characters.
+    if !s.is_ascii() || s.len() != 18 {
         return Err(bad());
     }
     let (head, last) = s.split_at(17);
@@ -2313,6 +2314,9 @@ mod tests {
         // I, O, Z, S, V are not used; 17 characters are too few.
         assert!(parse_uscc("91330100MA2B3C4DO1").is_err());
         assert!(parse_uscc(&good[..17]).is_err());
+        // 18 characters with a wide one where the check character is split off: refused, not
+        // a panic.
+        assert!(parse_uscc("91330100MA2B3C4D中X").is_err());
         // The check character 0 when the sum is a multiple of 31.
         assert_eq!(uscc_check("00000000000000000"), Some('0'));
     }
