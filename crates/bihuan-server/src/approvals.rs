@@ -239,6 +239,16 @@ pub async fn package(state: &AppState, id: u64) -> ApiResult<PackageView> {
 
 /// The catalogue's matters a package names, in its order; a missing or retired one refused.
 async fn matter_refs(state: &AppState, spec: &PackageSpec) -> ApiResult<Vec<MatterRef>> {
+    // Before any read: a list longer than a package may hold is refused as it is.
+    if spec.matters.len() > bihuan_domain::approvals::MATTERS_MAX {
+        return Err(ApiError::from(DomainError::invalid(
+            "matters",
+            format!(
+                "一件事最多组合{}个事项",
+                bihuan_domain::approvals::MATTERS_MAX
+            ),
+        )));
+    }
     let found = aggregates::load_many::<Matter>(state.store.as_ref(), &spec.matters).await?;
     let mut out = Vec::with_capacity(spec.matters.len());
     for id in &spec.matters {
