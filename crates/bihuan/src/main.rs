@@ -101,8 +101,9 @@ enum Top {
         rebuild: bool,
     },
     /// 入户听诉 at county scale in a temporary SQLite database: imports the households, assigns
-    /// cadres, launches a campaign, writes the visits, and prints a cadre's task list and the
-    /// coverage tables' p50/p95 beside an anchor measured in the same run.
+    /// cadres, launches a campaign, writes the visits, and prints the p50/p95 of a cadre's task
+    /// list, the registry's search and the coverage tables beside an anchor measured in the
+    /// same run.
     BenchVisits {
         #[arg(long, default_value_t = 200_000)]
         households: usize,
