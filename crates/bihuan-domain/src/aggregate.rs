@@ -55,6 +55,32 @@ pub trait Aggregate: Clone + Serialize + DeserializeOwned + Send + Sync + 'stati
     const INDEX_VERSION: u32 = 1;
 }
 
+/// A required text field as `decide` accepts it: trimmed, not empty, at most `max` characters,
+/// no control characters but line breaks and tabs. `what` names it in the message.
+pub fn required_text(
+    field: &'static str,
+    s: &str,
+    max: usize,
+    what: &str,
+) -> Result<String, DomainError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(DomainError::invalid(field, format!("请填写{what}")));
+    }
+    if s.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("{what}最多 {max} 个字"),
+        ));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(DomainError::invalid(field, format!("{what}含有控制字符")));
+    }
+    Ok(s.to_string())
+}
+
 /// Refuses `action` unless `actor` has one of `roles` (for `decide`).
 pub fn require_role(
     actor: &Actor,

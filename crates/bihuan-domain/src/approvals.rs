@@ -78,24 +78,7 @@ pub fn query_matches(stored: &str, code: &str) -> bool {
     crate::portal::same_secret(&query_digest(salt, code), stored)
 }
 
-fn text(field: &'static str, s: &str, max: usize, what: &str) -> Result<String, DomainError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(DomainError::invalid(field, format!("请填写{what}")));
-    }
-    if s.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("{what}最多 {max} 个字"),
-        ));
-    }
-    if s.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(DomainError::invalid(field, format!("{what}含有控制字符")));
-    }
-    Ok(s.to_string())
-}
+use crate::aggregate::required_text as text;
 
 /// A code (of a matter, a material, a field): letters, digits, `-` and `_`, 1–32 of them.
 fn code(field: &'static str, s: &str, what: &str) -> Result<String, DomainError> {
@@ -786,6 +769,14 @@ pub enum StopKind {
 }
 
 impl StopKind {
+    pub const ALL: [StopKind; 5] = [
+        StopKind::Correction,
+        StopKind::Hearing,
+        StopKind::Testing,
+        StopKind::Inspection,
+        StopKind::ExpertReview,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             StopKind::Correction => "补正",
@@ -970,23 +961,54 @@ impl Application {
     /// clock stood still (each such day counted once).
     pub fn due(&self, cal: &Calendar, today: NaiveDate) -> Option<NaiveDate> {
         let start = local_date(self.accepted_at?);
+        cal.add_working_days(
+            start,
+            self.promised_days + self.extension_days + self.stopped_days(cal, today),
+        )
+        .ok()
+    }
+
+    /// The working days on which some task's clock stood still by `today`, each counted once
+    /// (the package's promise moves on by these).
+    pub fn stopped_days(&self, cal: &Calendar, today: NaiveDate) -> u32 {
         let mut stopped: BTreeSet<NaiveDate> = BTreeSet::new();
-        for t in &self.tasks {
-            for s in &t.stops {
-                let (mut d, to) = (local_date(s.from), s.to.map_or(today, local_date));
-                while d < to {
-                    d = d.succ_opt()?;
-                    if cal.is_workday(d).unwrap_or(false) {
-                        stopped.insert(d);
-                    }
+        for s in self.tasks.iter().flat_map(|t| &t.stops) {
+            let to = s.to.map_or(today, local_date);
+            let mut d = local_date(s.from);
+            while d < to {
+                let Some(next) = d.succ_opt() else { break };
+                d = next;
+                if cal.is_workday(d).unwrap_or(false) {
+                    stopped.insert(d);
                 }
             }
         }
-        cal.add_working_days(
-            start,
-            self.promised_days + self.extension_days + stopped.len() as u32,
-        )
-        .ok()
+        stopped.len() as u32
+    }
+
+    /// Accepted as of receipt now (Art 32(4)): waiting for the window, no notice, and the five
+    /// working days past.
+    pub fn deemed_by(&self, today: NaiveDate) -> bool {
+        self.status == ApplicationStatus::Received
+            && self.notice.is_none()
+            && today > self.check_due
+    }
+
+    /// What 超期督办 would supervise on `today`: the tasks past their promise not yet
+    /// supervised, and whether the package is (`None` when nothing is).
+    pub fn supervision_due(&self, cal: &Calendar, today: NaiveDate) -> Option<(Vec<u64>, bool)> {
+        if self.status != ApplicationStatus::Accepted {
+            return None;
+        }
+        let matters: Vec<u64> = self
+            .tasks
+            .iter()
+            .zip(self.clocks(cal, today))
+            .filter(|(t, c)| c.overdue && !t.supervised && !t.status.decided())
+            .map(|(t, _)| t.matter)
+            .collect();
+        let package = !self.supervised && self.overdue(cal, today);
+        (!matters.is_empty() || package).then_some((matters, package))
     }
 
     /// Each task's clock.
@@ -1164,8 +1186,8 @@ pub enum ApplicationEvent {
     },
 }
 
-/// The window: the centre's intake and dispatch staff, administrators.
-const WINDOW_ROLES: &[Role] = &[Role::Operator, Role::Dispatcher, Role::Admin];
+/// The window (综合窗口): the centre's intake and dispatch staff, administrators.
+pub const WINDOW_ROLES: &[Role] = &[Role::Operator, Role::Dispatcher, Role::Admin];
 
 fn illegal(what: &str, status: ApplicationStatus) -> DomainError {
     DomainError::invalid(
@@ -1238,7 +1260,7 @@ impl Application {
         {
             return Err(DomainError::invalid("fields", format!("表单没有字段 {k}")));
         }
-        let handed = check_handed(package, handed, &[])?;
+        let handed = check_handed(&package.materials, handed, &[])?;
         let received = local_date(at);
         let check_due = ctx
             .calendar
@@ -1292,13 +1314,13 @@ impl Application {
 
 /// Materials handed in, each under a code of the package's list, each once (with `already`).
 fn check_handed(
-    package_materials: &impl MaterialList,
+    materials: &[PackageMaterial],
     handed: &[Handed],
     already: &[Handed],
 ) -> Result<Vec<Handed>, DomainError> {
     let mut out: Vec<Handed> = Vec::new();
     for h in handed {
-        let Some(m) = package_materials.get(&h.code) else {
+        let Some(m) = material(materials, &h.code) else {
             return Err(DomainError::invalid(
                 "materials",
                 format!("材料清单中没有编码为 {} 的材料", h.code),
@@ -1331,26 +1353,11 @@ fn check_handed(
     Ok(out)
 }
 
-trait MaterialList {
-    fn get(&self, code: &str) -> Option<&Material>;
-}
-
-impl MaterialList for Package {
-    fn get(&self, code: &str) -> Option<&Material> {
-        self.materials
-            .iter()
-            .find(|m| m.material.code == code)
-            .map(|m| &m.material)
-    }
-}
-
-impl MaterialList for Application {
-    fn get(&self, code: &str) -> Option<&Material> {
-        self.materials
-            .iter()
-            .find(|m| m.material.code == code)
-            .map(|m| &m.material)
-    }
+/// The material of `list` with this code.
+fn material<'a>(list: &'a [PackageMaterial], code: &str) -> Option<&'a Material> {
+    list.iter()
+        .find(|m| m.material.code == code)
+        .map(|m| &m.material)
 }
 
 impl Aggregate for Application {
@@ -1424,7 +1431,7 @@ impl Aggregate for Application {
                 }
                 let mut out: Vec<Missing> = Vec::new();
                 for m in missing {
-                    let Some(mat) = a.get(&m.code) else {
+                    let Some(mat) = material(&a.materials, &m.code) else {
                         return Err(DomainError::invalid(
                             "missing",
                             format!("材料清单中没有编码为 {} 的材料", m.code),
@@ -1474,7 +1481,7 @@ impl Aggregate for Application {
                     _ => a.handed.clone(),
                 };
                 Ok(vec![E::Handed {
-                    handed: check_handed(a, handed, &replaced)?,
+                    handed: check_handed(&a.materials, handed, &replaced)?,
                 }])
             }
             C::Accept { waive, commitment } => {
@@ -1563,7 +1570,7 @@ impl Aggregate for Application {
                 if a.status != S::Received || a.notice.is_some() {
                     return Err(illegal("视为受理", a.status));
                 }
-                if today <= a.check_due {
+                if !a.deemed_by(today) {
                     return Err(DomainError::invalid(
                         "application",
                         format!("告知期限 {} 未过", a.check_due),
@@ -1679,18 +1686,9 @@ impl Aggregate for Application {
                 if a.status != S::Accepted {
                     return Err(illegal("督办", a.status));
                 }
-                let clocks = a.clocks(ctx.calendar, today);
-                let matters: Vec<u64> = a
-                    .tasks
-                    .iter()
-                    .zip(&clocks)
-                    .filter(|(t, c)| c.overdue && !t.supervised && !t.status.decided())
-                    .map(|(t, _)| t.matter)
-                    .collect();
-                let package = !a.supervised && a.overdue(ctx.calendar, today);
-                if matters.is_empty() && !package {
+                let Some((matters, package)) = a.supervision_due(ctx.calendar, today) else {
                     return Err(DomainError::invalid("application", "没有超期未督办的事项"));
-                }
+                };
                 Ok(vec![E::Supervised { matters, package }])
             }
             C::Extend {
@@ -2035,7 +2033,7 @@ fn mean(sum: i64, n: u64) -> Option<f64> {
 /// The figures of these applications for the days `from..=to`, as of `today` (open stops and
 /// overdue counted to it).
 pub fn efficiency<'a>(
-    apps: impl IntoIterator<Item = (u64, &'a Application)>,
+    apps: impl IntoIterator<Item = &'a Application>,
     cal: &Calendar,
     from: NaiveDate,
     to: NaiveDate,
@@ -2047,7 +2045,7 @@ pub fn efficiency<'a>(
     let mut mt: BTreeMap<String, (MatterFigures, i64)> = BTreeMap::new();
     let mut days_sum = 0i64;
     let end = today.min(to);
-    for (_, a) in apps {
+    for a in apps {
         // The check: the notice, the acceptance or refusal, or the deemed acceptance (dated
         // the check's last day).
         let checked_on = match (a.accepted_how, a.checked_at) {
@@ -2107,14 +2105,7 @@ pub fn efficiency<'a>(
             .and_then(|s| cal.working_days_after(s, done).ok())
             .unwrap_or(0);
         // Stops counted once per working day, as the promise's clock counts them.
-        let due = a.due(cal, today);
-        let stopped = due
-            .zip(a.accepted_at.map(local_date))
-            .and_then(|(d, s)| cal.working_days_after(s, d).ok())
-            .map_or(0, |span| {
-                span - i64::from(a.promised_days + a.extension_days)
-            });
-        let used = (used - stopped).max(0);
+        let used = (used - i64::from(a.stopped_days(cal, today))).max(0);
         let on_time = !a.overdue(cal, today);
         e.decided += 1;
         if a.extension_days > 0 || a.tasks.iter().any(|t| t.extension_days > 0) {
@@ -2711,7 +2702,7 @@ mod tests {
         let a3 = run(Some(&a3), accept, &window, at(2026, 11, 9)).unwrap();
         let cal = ctx().calendar;
         let e = efficiency(
-            [(1, &a1), (2, &a2), (3, &a3)],
+            [&a1, &a2, &a3],
             cal,
             day(2026, 11, 1),
             day(2026, 11, 30),
@@ -2733,7 +2724,7 @@ mod tests {
             "a3's promise ends on the period's last day"
         );
         let e_dec = efficiency(
-            [(3, &a3)],
+            [&a3],
             cal,
             day(2026, 12, 1),
             day(2026, 12, 31),

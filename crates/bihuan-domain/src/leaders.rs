@@ -17,24 +17,7 @@ pub const RECEIVED_MAX: usize = 200;
 /// The most entries one leader's case records.
 pub const ENTRIES_MAX: usize = 200;
 
-fn text(field: &'static str, s: &str, max: usize, what: &str) -> Result<String, DomainError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(DomainError::invalid(field, format!("请填写{what}")));
-    }
-    if s.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("{what}最多 {max} 个字"),
-        ));
-    }
-    if s.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(DomainError::invalid(field, format!("{what}含有控制字符")));
-    }
-    Ok(s.to_string())
-}
+use crate::aggregate::required_text as text;
 
 // ---------------------------------------------------------------------------------------------
 // 领导接访: a reception day

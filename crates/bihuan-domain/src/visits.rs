@@ -31,21 +31,7 @@ pub const NEEDS_MAX: usize = 10;
 /// How far back a visit may be dated (a draft kept on a phone offline for days).
 pub const BACKDATE_DAYS: i64 = 30;
 
-fn text(field: &'static str, s: &str, max: usize, what: &str) -> Result<String, DomainError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(DomainError::invalid(field, format!("请填写{what}")));
-    }
-    if s.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("{what}最多{max}字")));
-    }
-    if s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(DomainError::invalid(field, format!("{what}含有控制字符")));
-    }
-    Ok(s.to_string())
-}
+use crate::aggregate::required_text as text;
 
 /// Who organises the work: the township's staff and leaders, the centre, administrators.
 const ORGANISERS: &[Role] = &[

@@ -73,7 +73,7 @@ pub fn router() -> Router<AppState> {
 
 /// The window (综合窗口): the centre's intake and dispatch staff and administrators.
 pub fn is_window(c: &Caller) -> bool {
-    matches!(c.user.role, Role::Operator | Role::Dispatcher | Role::Admin)
+    bihuan_domain::approvals::WINDOW_ROLES.contains(&c.user.role)
 }
 
 /// Who sees every application: the window, leaders and supervisors.
@@ -545,6 +545,11 @@ pub async fn applications(
     c: &Caller,
     q: &ApplicationQuery,
 ) -> ApiResult<Vec<ApplicationView>> {
+    q.filter(visible_applications(state, c).await?)
+}
+
+/// Every application the caller may see, newest first, as list rows.
+pub async fn visible_applications(state: &AppState, c: &Caller) -> ApiResult<Vec<ApplicationView>> {
     let (key, value) = if sees_all(c) {
         ("", String::new())
     } else if matches!(c.user.role, Role::Handler | Role::UnitLeader) {
@@ -555,29 +560,39 @@ pub async fn applications(
             "一件事申请由综合窗口和各审批单位办理，领导和督办人员可以查看",
         ));
     };
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(
-            serde_json::from_value::<ApplicationStatus>(serde_json::Value::String(s.into()))
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        ErrorCode::BadQuery,
-                        "status 可用 received、noticed、accepted、decided、issued、not_accepted、withdrawn",
-                    )
-                })?,
-        ),
-        None => None,
-    };
     let mut out: Vec<ApplicationView> =
         aggregates::find_all::<Application>(state.store.as_ref(), key, &value, 0)
             .await?
             .into_iter()
-            .filter(|v| status.is_none_or(|s| v.state.status == s))
-            .filter(|v| q.package.is_none_or(|p| v.state.package == p))
             .map(|v| application_view(state, c, v, true))
-            .filter(|v| q.overdue != Some(true) || v.overdue)
             .collect();
     out.reverse();
     Ok(out)
+}
+
+impl ApplicationQuery {
+    /// The rows that meet the query (a status that is not one is refused with the ones that
+    /// are).
+    pub fn filter(&self, rows: Vec<ApplicationView>) -> ApiResult<Vec<ApplicationView>> {
+        let status = match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                serde_json::from_value::<ApplicationStatus>(serde_json::Value::String(s.into()))
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            ErrorCode::BadQuery,
+                            "status 可用 received、noticed、accepted、decided、issued、not_accepted、withdrawn",
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|v| status.is_none_or(|s| v.application.status == s))
+            .filter(|v| self.package.is_none_or(|p| v.application.package == p))
+            .filter(|v| self.overdue != Some(true) || v.overdue)
+            .collect())
+    }
 }
 
 /// A query code (8 digits) and the digest kept of it.
@@ -626,21 +641,13 @@ pub async fn scan(state: &AppState, now: Instant) -> ApiResult<u64> {
     let mut n = 0;
     for v in open {
         let a = &v.state;
-        let cmd =
-            if a.status == ApplicationStatus::Received && a.notice.is_none() && today > a.check_due
-            {
-                ApplicationCommand::Deem
-            } else if a.status == ApplicationStatus::Accepted
-                && ((!a.supervised && a.overdue(&cal, today))
-                    || a.clocks(&cal, today)
-                        .iter()
-                        .zip(&a.tasks)
-                        .any(|(c, t)| c.overdue && !t.supervised && !t.status.decided()))
-            {
-                ApplicationCommand::Supervise
-            } else {
-                continue;
-            };
+        let cmd = if a.deemed_by(today) {
+            ApplicationCommand::Deem
+        } else if a.supervision_due(&cal, today).is_some() {
+            ApplicationCommand::Supervise
+        } else {
+            continue;
+        };
         match aggregates::execute::<Application>(
             state.store.as_ref(),
             Some(v.id),
@@ -666,8 +673,8 @@ pub async fn efficiency(
     c: &Caller,
     period: bihuan_domain::metrics::Period,
 ) -> ApiResult<Efficiency> {
-    let all = applications(state, c, &ApplicationQuery::default()).await?;
-    Ok(efficiency_of(state, &all, period))
+    let rows = visible_applications(state, c).await?;
+    Ok(figures(state, rows.iter().map(|v| &v.application), period))
 }
 
 /// The county's figures for a period (the dashboard's five rates read them).
@@ -675,35 +682,23 @@ pub async fn county_efficiency(
     state: &AppState,
     period: bihuan_domain::metrics::Period,
 ) -> ApiResult<Efficiency> {
-    let cal = state.store.catalog().calendar.clone();
     let all = aggregates::find_all::<Application>(state.store.as_ref(), "", "", 0).await?;
-    let (from, to) = period_days(period);
-    Ok(bihuan_domain::approvals::efficiency(
-        all.iter().map(|v| (v.id, &v.state)),
-        &cal,
-        from,
-        to,
-        today(state),
-    ))
+    Ok(figures(state, all.iter().map(|v| &v.state), period))
 }
 
-fn period_days(p: bihuan_domain::metrics::Period) -> (NaiveDate, NaiveDate) {
-    let last = p.end - chrono::Duration::seconds(1);
-    (local_date(p.start), local_date(last))
-}
-
-fn efficiency_of(
+/// The figures of these applications for the days of `period`, as of today.
+pub fn figures<'a>(
     state: &AppState,
-    views: &[ApplicationView],
+    apps: impl IntoIterator<Item = &'a Application>,
     period: bihuan_domain::metrics::Period,
 ) -> Efficiency {
     let cal = state.store.catalog().calendar.clone();
-    let (from, to) = period_days(period);
+    let last = period.end - chrono::Duration::seconds(1);
     bihuan_domain::approvals::efficiency(
-        views.iter().map(|v| (v.id, &v.application)),
+        apps,
         &cal,
-        from,
-        to,
+        local_date(period.start),
+        local_date(last),
         today(state),
     )
 }

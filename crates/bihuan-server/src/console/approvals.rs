@@ -65,7 +65,12 @@ pub(super) async fn approvals_page(
         package: None,
         overdue: q.overdue.as_deref().map(|v| v == "1"),
     };
-    let list = match uc::applications(&state, &c, &query).await {
+    // One read: the figures count every application the caller sees, the table the filtered.
+    let all = match uc::visible_applications(&state, &c).await {
+        Ok(l) => l,
+        Err(e) => return error_page(e.status, "无法打开一件事申请", &e.message, Some(&c)),
+    };
+    let list = match query.filter(all.clone()) {
         Ok(l) => l,
         Err(e) => return error_page(e.status, "无法打开一件事申请", &e.message, Some(&c)),
     };
@@ -82,10 +87,9 @@ pub(super) async fn approvals_page(
         Ok(x) => (Some(x), None),
         Err(e) => (None, Some(e.message)),
     };
-    let eff = match &month {
-        Some((_, p)) => uc::efficiency(&state, &c, *p).await.ok(),
-        None => None,
-    };
+    let eff = month
+        .as_ref()
+        .map(|(_, p)| uc::figures(&state, all.iter().map(|v| &v.application), *p));
     let window = uc::is_window(&c);
     let statuses = [
         ApplicationStatus::Received,
@@ -96,12 +100,7 @@ pub(super) async fn approvals_page(
         ApplicationStatus::NotAccepted,
         ApplicationStatus::Withdrawn,
     ];
-    let code = |s: ApplicationStatus| {
-        serde_json::to_value(s)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    };
+    let code = wire;
     let body = html! {
         h1 { "一件事一次办" }
         @if let Some(m) = &q.ok { p.flash.ok role="status" { (m) } }
@@ -196,11 +195,11 @@ async fn package_render(
     typed: &Fields,
     error: Option<String>,
 ) -> Response {
-    let p = match id.parse::<u64>() {
-        Ok(id) => uc::package(state, id).await,
-        Err(_) => Err(ApiError::not_found("一件事编号无效")),
+    let id = match path_id(id, "一件事", c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
-    let p = match p {
+    let p = match uc::package(state, id).await {
         Ok(p) => p,
         Err(e) => return error_page(e.status, "没有这个一件事", &e.message, Some(c)),
     };
@@ -283,13 +282,9 @@ pub(super) async fn package_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Ok(package) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个一件事",
-            "一件事编号无效",
-            Some(&c),
-        );
+    let package = match path_id(&id, "一件事", &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let kind = if field(&f, "kind") == "person" {
         ApplicantKind::Person
@@ -368,24 +363,24 @@ pub(super) async fn application_page(
     application_render(&state, &c, &id, q.ok.as_deref(), &Vec::new(), None).await
 }
 
-fn stop_kinds() -> [StopKind; 5] {
-    [
-        StopKind::Correction,
-        StopKind::Hearing,
-        StopKind::Testing,
-        StopKind::Inspection,
-        StopKind::ExpertReview,
-    ]
+/// The name a value has in forms and the API (its serde name).
+fn wire<T: serde::Serialize>(x: T) -> String {
+    serde_json::to_value(x)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
-fn stop_code(k: StopKind) -> &'static str {
-    match k {
-        StopKind::Correction => "correction",
-        StopKind::Hearing => "hearing",
-        StopKind::Testing => "testing",
-        StopKind::Inspection => "inspection",
-        StopKind::ExpertReview => "expert_review",
-    }
+/// The application or package id of a path, or the page that says it is not one.
+fn path_id(id: &str, what: &str, c: &Caller) -> Result<u64, Box<Response>> {
+    id.parse::<u64>().map_err(|_| {
+        Box::new(error_page(
+            StatusCode::NOT_FOUND,
+            &format!("没有这个{what}"),
+            &format!("{what}编号无效，请从列表中打开"),
+            Some(c),
+        ))
+    })
 }
 
 async fn application_render(
@@ -396,11 +391,11 @@ async fn application_render(
     typed: &Fields,
     error: Option<String>,
 ) -> Response {
-    let d = match id.parse::<u64>() {
-        Ok(id) => uc::detail(state, c, id).await,
-        Err(_) => Err(ApiError::not_found("申请编号无效")),
+    let app = match path_id(id, "申请", c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
-    let d = match d {
+    let d = match uc::detail(state, c, app).await {
         Ok(d) => d,
         Err(e) => return error_page(e.status, "没有这件申请", &e.message, Some(c)),
     };
@@ -560,7 +555,7 @@ async fn application_render(
                             input type="hidden" name="op" value="stop";
                             input type="hidden" name="matter" value=(t.matter);
                             label for=(format!("kind-{}", t.matter)) { "暂停计时" }
-                            select id=(format!("kind-{}", t.matter)) name="kind" { @for k in stop_kinds() { option value=(stop_code(k)) { (k.label()) } } }
+                            select id=(format!("kind-{}", t.matter)) name="kind" { @for k in StopKind::ALL { option value=(wire(k)) { (k.label()) } } }
                             label for=(format!("why-{}", t.matter)) { "原因（将告知申请人）" }
                             input id=(format!("why-{}", t.matter)) name="reason" required maxlength="500";
                             p { button type="submit" { "暂停计时" } }
@@ -612,13 +607,9 @@ pub(super) async fn application_act(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Ok(app) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这件申请",
-            "申请编号无效",
-            Some(&c),
-        );
+    let app = match path_id(&id, "申请", &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let matter = field(&f, "matter").parse::<u64>().unwrap_or(0);
     let (cmd, done) = match field(&f, "op") {
@@ -665,10 +656,13 @@ pub(super) async fn application_act(
             "已登记补交",
         ),
         "stop" => {
-            let kind = stop_kinds()
+            let Some(kind) = StopKind::ALL
                 .into_iter()
-                .find(|k| stop_code(*k) == field(&f, "kind"))
-                .unwrap_or(StopKind::Correction);
+                .find(|k| wire(*k) == field(&f, "kind"))
+            else {
+                let m = "请选择暂停计时的原因类别：补正、听证、检验检测、现场勘验或专家评审";
+                return application_render(&state, &c, &id, None, &f, Some(m.into())).await;
+            };
             (
                 ApplicationCommand::StopClock {
                     matter,
@@ -681,10 +675,13 @@ pub(super) async fn application_act(
         "resume" => (ApplicationCommand::Resume { matter }, "已恢复计时"),
         "decide" => {
             let text = field(&f, "text").to_string();
-            let decision = if field(&f, "decision") == "refuse" {
-                TaskDecision::Refuse { reason: text }
-            } else {
-                TaskDecision::Approve { result: text }
+            let decision = match field(&f, "decision") {
+                "approve" => TaskDecision::Approve { result: text },
+                "refuse" => TaskDecision::Refuse { reason: text },
+                _ => {
+                    let m = "请选择准予许可或不予许可";
+                    return application_render(&state, &c, &id, None, &f, Some(m.into())).await;
+                }
             };
             (
                 ApplicationCommand::Decide { matter, decision },
@@ -700,7 +697,17 @@ pub(super) async fn application_act(
             },
             "已延期，理由已告知申请人",
         ),
-        _ => return application_render(&state, &c, &id, None, &f, Some("未知的操作".into())).await,
+        _ => {
+            return application_render(
+                &state,
+                &c,
+                &id,
+                None,
+                &f,
+                Some("无法识别这个操作，请刷新页面后重新办理".into()),
+            )
+            .await
+        }
     };
     match uc::act(&state, &c, app, cmd).await {
         Ok(_) => Redirect::to(&format!("/approvals/{app}?ok={}", urlencode(done))).into_response(),
@@ -715,13 +722,9 @@ pub(super) async fn receipt_submit(
     PageUser(c): PageUser,
     Path(id): Path<String>,
 ) -> Response {
-    let Ok(app) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这件申请",
-            "申请编号无效",
-            Some(&c),
-        );
+    let app = match path_id(&id, "申请", &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
     };
     let v = match uc::new_query_code(&state, &c, app).await {
         Ok(v) => v,
