@@ -635,15 +635,19 @@ impl Applicant {
     }
 }
 
-/// A material handed in: the stored file (an attachment's id) under the package's code.
+/// A material handed in under the package's code: the file's name, and the stored file's
+/// SHA-256 when it was uploaded (a paper one checked at the window has none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Handed {
     pub code: String,
     /// The file's name as uploaded.
     pub file: String,
-    /// The stored file (see the use case), if any.
-    #[serde(default)]
-    pub attachment: Option<u64>,
+    /// The stored file's SHA-256 (stored with the event that names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The stored file's size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     #[schema(value_type = String, format = DateTime)]
     pub at: Instant,
 }
@@ -1343,10 +1347,16 @@ fn check_handed(
             ));
         }
         let file = text("materials", &h.file, 200, "文件名")?;
+        if let Some(sha) = &h.sha256 {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(DomainError::invalid("materials", "文件摘要无效"));
+            }
+        }
         out.push(Handed {
             code: h.code.clone(),
             file,
-            attachment: h.attachment,
+            sha256: h.sha256.clone(),
+            size: h.size,
             at: h.at,
         });
     }
@@ -2243,7 +2253,8 @@ mod tests {
             .map(|c| Handed {
                 code: c.to_string(),
                 file: format!("{c}.pdf"),
-                attachment: None,
+                sha256: None,
+                size: None,
                 at: when,
             })
             .collect()

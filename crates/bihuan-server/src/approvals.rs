@@ -17,7 +17,7 @@ use bihuan_domain::approvals::{
     Handed, Matter, MatterCommand, MatterRef, MatterSpec, Missing, Package, PackageCommand,
     PackageSpec, StopKind, TaskClock, TaskDecision,
 };
-use bihuan_domain::lifecycle::Role;
+use bihuan_domain::lifecycle::{Actor, Role};
 use bihuan_domain::org::UnitId;
 use bihuan_domain::time::{local_date, Instant};
 use bihuan_domain::{DomainError, ErrorCode, Phone};
@@ -26,8 +26,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::error::{ApiError, ApiResult, JsonBody, JsonOrMultipart, PathParams, QueryParams};
 use crate::AppState;
+
+/// An application's body may carry every material of a package, each up to 10 MiB.
+pub const MATERIALS_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,11 +48,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/packages/{id}/retire", post(retire_package_api))
         .route(
             "/api/v1/applications",
-            get(applications_api).post(submit_api),
+            get(applications_api).merge(
+                post(submit_api).layer(axum::extract::DefaultBodyLimit::max(MATERIALS_LIMIT)),
+            ),
         )
         .route("/api/v1/applications/{id}", get(application_api))
         .route("/api/v1/applications/{id}/notice", post(notice_api))
-        .route("/api/v1/applications/{id}/materials", post(hand_api))
+        .route(
+            "/api/v1/applications/{id}/materials",
+            post(hand_api).layer(axum::extract::DefaultBodyLimit::max(MATERIALS_LIMIT)),
+        )
+        .route(
+            "/api/v1/applications/{id}/materials/{code}",
+            get(material_api),
+        )
         .route("/api/v1/applications/{id}/accept", post(accept_api))
         .route("/api/v1/applications/{id}/not-accept", post(not_accept_api))
         .route("/api/v1/applications/{id}/withdraw", post(withdraw_api))
@@ -422,22 +434,110 @@ pub struct ApplicantInput {
     pub phone: String,
 }
 
-fn handed(items: Vec<HandedInput>, at: Instant) -> Vec<Handed> {
-    items
+/// A material's file as uploaded: its code in the package's list, its name and bytes.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub code: String,
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// The materials handed in — named only (`items`, as for paper checked at the window) or
+/// uploaded (`uploads`, each checked by its content) — and the files to store with the event
+/// that names them.
+fn handed(
+    items: Vec<HandedInput>,
+    uploads: Vec<Upload>,
+    by: &Actor,
+    at: Instant,
+) -> ApiResult<(Vec<Handed>, Vec<aggregates::FileBlob>)> {
+    let mut out: Vec<Handed> = items
         .into_iter()
         .map(|h| Handed {
             code: h.code.trim().to_string(),
             file: h.file,
-            attachment: None,
+            sha256: None,
+            size: None,
             at,
+        })
+        .collect();
+    let mut files = Vec::with_capacity(uploads.len());
+    for u in uploads {
+        let blob = aggregates::FileBlob::new(&u.name, u.data, by.user.0, at)?;
+        out.push(Handed {
+            code: u.code.trim().to_string(),
+            file: u.name.trim().to_string(),
+            sha256: Some(blob.sha256.clone()),
+            size: Some(blob.data.len() as u64),
+            at,
+        });
+        files.push(blob);
+    }
+    Ok((out, files))
+}
+
+/// A multipart form read whole: its text fields in order, and its files as (field, file name,
+/// bytes), file inputs left empty skipped.
+pub type ReadForm = (Vec<(String, String)>, Vec<(String, String, Vec<u8>)>);
+
+/// Reads a multipart form (an application with its materials, a hand-in).
+pub async fn read_form(mut mp: axum::extract::Multipart) -> ApiResult<ReadForm> {
+    use crate::attachments::multipart_error;
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or("").to_string();
+        match field.file_name().map(str::to_string) {
+            Some(file) => {
+                let data = field.bytes().await.map_err(multipart_error)?;
+                if !(file.is_empty() && data.is_empty()) {
+                    files.push((name, file, data.to_vec()));
+                }
+            }
+            None => fields.push((name, field.text().await.map_err(multipart_error)?)),
+        }
+    }
+    Ok((fields, files))
+}
+
+/// The files of a form's `material:<code>` inputs, as uploads of those materials.
+pub fn material_uploads(files: Vec<(String, String, Vec<u8>)>) -> Vec<Upload> {
+    files
+        .into_iter()
+        .filter_map(|(field, name, data)| {
+            let code = field.strip_prefix("material:")?.to_string();
+            Some(Upload { code, name, data })
         })
         .collect()
 }
 
+/// A multipart request's part `application` (the JSON of `T`, if sent) and its material files.
+async fn json_and_materials<T: serde::de::DeserializeOwned>(
+    mp: axum::extract::Multipart,
+) -> ApiResult<(Option<T>, Vec<Upload>)> {
+    let (fields, files) = read_form(mp).await?;
+    let json = fields
+        .into_iter()
+        .find(|(k, _)| k == "application")
+        .map(|(_, v)| v);
+    let value = match json {
+        Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+            ApiError::bad_request(
+                ErrorCode::MalformedJson,
+                format!("application 部分不是有效的 JSON：{e}"),
+            )
+        })?),
+        None => None,
+    };
+    Ok((value, material_uploads(files)))
+}
+
+/// Applies for a package: the one form, and each material once (named, or uploaded and
+/// stored with the application in the same transaction).
 pub async fn submit(
     state: &AppState,
     c: &Caller,
     req: NewApplication,
+    uploads: Vec<Upload>,
 ) -> ApiResult<ApplicationView> {
     let p = aggregates::load::<Package>(state.store.as_ref(), req.package)
         .await
@@ -454,8 +554,9 @@ pub async fn submit(
         ))
     })?;
     let now = state.clock.now();
+    let (handed, files) = handed(req.materials, uploads, &c.actor, now)?;
     let (code, digest) = new_code();
-    let v = aggregates::execute::<Application>(
+    let v = aggregates::execute_with_files::<Application>(
         state.store.as_ref(),
         None,
         ApplicationCommand::Submit {
@@ -469,9 +570,10 @@ pub async fn submit(
                 phone,
             },
             fields: req.fields,
-            handed: handed(req.materials, now),
+            handed,
             query_digest: Some(digest),
         },
+        files,
         c.actor.clone(),
         now,
         Some(0),
@@ -527,6 +629,73 @@ pub async fn act(
     )
     .await?;
     Ok(application_view(state, c, v, false))
+}
+
+/// Hands materials in on application `id` (named, or uploaded and stored with the event).
+pub async fn hand(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    items: Vec<HandedInput>,
+    uploads: Vec<Upload>,
+) -> ApiResult<ApplicationView> {
+    visible(state, c, id).await?;
+    let v = hand_as(state, c.actor.clone(), id, items, uploads).await?;
+    Ok(application_view(state, c, v, false))
+}
+
+/// [`hand`] by an actor whose right to the application was checked elsewhere (the applicant
+/// on the portal, by the query code).
+pub async fn hand_as(
+    state: &AppState,
+    actor: Actor,
+    id: u64,
+    items: Vec<HandedInput>,
+    uploads: Vec<Upload>,
+) -> ApiResult<Versioned<Application>> {
+    let now = state.clock.now();
+    let (handed, files) = handed(items, uploads, &actor, now)?;
+    Ok(aggregates::execute_with_files::<Application>(
+        state.store.as_ref(),
+        Some(id),
+        ApplicationCommand::Hand { handed },
+        files,
+        actor,
+        now,
+        None,
+    )
+    .await?)
+}
+
+/// The file of material `code` handed in on application `id`, for a caller who may see it.
+pub async fn material_file(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    code: &str,
+) -> ApiResult<(Handed, aggregates::StoredFile, Vec<u8>)> {
+    let v = visible(state, c, id).await?;
+    stored_material(state, &v, code).await
+}
+
+/// The stored file of material `code` on an application already read.
+pub async fn stored_material(
+    state: &AppState,
+    v: &Versioned<Application>,
+    code: &str,
+) -> ApiResult<(Handed, aggregates::StoredFile, Vec<u8>)> {
+    let nf = || ApiError::not_found("这项材料没有上传的文件");
+    let h = v
+        .state
+        .handed
+        .iter()
+        .find(|h| h.code == code)
+        .ok_or_else(nf)?;
+    let sha = h.sha256.as_deref().ok_or_else(nf)?;
+    let (meta, data) = aggregates::file::<Application>(state.store.as_ref(), v.id, sha)
+        .await
+        .map_err(|_| nf())?;
+    Ok((h.clone(), meta, data))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -816,11 +985,24 @@ async fn applications_api(
 async fn submit_api(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(req): JsonBody<NewApplication>,
+    body: JsonOrMultipart<NewApplication>,
 ) -> ApiResult<(StatusCode, Json<ApplicationView>)> {
+    let (req, uploads) = match body {
+        JsonOrMultipart::Json(req) => (req, Vec::new()),
+        JsonOrMultipart::Multipart(mp) => {
+            let (req, uploads) = json_and_materials::<NewApplication>(mp).await?;
+            let req = req.ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::BadMultipart,
+                    "缺少 application 部分（申请的 JSON）",
+                )
+            })?;
+            (req, uploads)
+        }
+    };
     Ok((
         StatusCode::CREATED,
-        Json(submit(&state, &caller, req).await?),
+        Json(submit(&state, &caller, req, uploads).await?),
     ))
 }
 
@@ -991,12 +1173,25 @@ async fn hand_api(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<u64>,
-    JsonBody(b): JsonBody<HandBody>,
+    body: JsonOrMultipart<HandBody>,
 ) -> ApiResult<Json<ApplicationView>> {
-    let handed = handed(b.materials, state.clock.now());
-    Ok(Json(
-        act(&state, &caller, id, ApplicationCommand::Hand { handed }).await?,
-    ))
+    let (items, uploads) = match body {
+        JsonOrMultipart::Json(b) => (b.materials, Vec::new()),
+        JsonOrMultipart::Multipart(mp) => {
+            let (b, uploads) = json_and_materials::<HandBody>(mp).await?;
+            (b.map(|b| b.materials).unwrap_or_default(), uploads)
+        }
+    };
+    Ok(Json(hand(&state, &caller, id, items, uploads).await?))
+}
+
+async fn material_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams((id, code)): PathParams<(u64, String)>,
+) -> ApiResult<axum::response::Response> {
+    let (h, meta, data) = material_file(&state, &caller, id, &code).await?;
+    Ok(crate::attachments::file_response(&h.file, &meta.mime, data))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -46,7 +46,7 @@ pub fn may_upload(c: &Caller, a: &Appeal) -> bool {
     }
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -170,8 +170,13 @@ async fn download(
             "该工单不属于本单位，无权查看",
         ));
     }
-    let encoded: String = meta
-        .name
+    Ok(file_response(&meta.name, &meta.mime, data))
+}
+
+/// A stored file as a download: its type as checked on upload, its name as given, never
+/// sniffed by the browser, cached only by the one who asked.
+pub fn file_response(name: &str, mime: &str, data: Vec<u8>) -> Response {
+    let encoded: String = name
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
@@ -181,9 +186,9 @@ async fn download(
             }
         })
         .collect();
-    Ok((
+    (
         [
-            (header::CONTENT_TYPE, meta.mime.clone()),
+            (header::CONTENT_TYPE, mime.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename*=UTF-8''{encoded}"),
@@ -193,5 +198,5 @@ async fn download(
         ],
         data,
     )
-        .into_response())
+        .into_response()
 }

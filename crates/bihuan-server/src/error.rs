@@ -212,6 +212,34 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for MultipartBody {
     }
 }
 
+/// A body that is JSON, or multipart form data when it says so (a request that carries files
+/// beside its JSON).
+pub enum JsonOrMultipart<T> {
+    Json(T),
+    Multipart(axum::extract::Multipart),
+}
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S>
+    for JsonOrMultipart<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if multipart {
+            let MultipartBody(mp) = MultipartBody::from_request(req, state).await?;
+            Ok(JsonOrMultipart::Multipart(mp))
+        } else {
+            let JsonBody(v) = JsonBody::<T>::from_request(req, state).await?;
+            Ok(JsonOrMultipart::Json(v))
+        }
+    }
+}
+
 /// A JSON body whose rejections are our JSON errors.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]

@@ -695,8 +695,34 @@ pub fn document() -> Value {
         )
     };
     doc["paths"]["/api/v1/applications/{id}/notice"] = json!({"post": act("一次性告知需要补正的全部材料（窗口；只能一次，且在5个工作日内）", Some("NoticeBody"))});
-    doc["paths"]["/api/v1/applications/{id}/materials"] =
-        json!({"post": act("补交材料（答复一次性告知，或补交容缺材料）", Some("HandBody"))});
+    doc["paths"]["/api/v1/applications/{id}/materials"] = json!({"post": act("补交材料（答复一次性告知，或补交容缺材料）：登记纸质件，或上传扫描件", Some("HandBody"))});
+    // Either body may instead be multipart/form-data carrying the scans: the part
+    // `application` (the JSON, optional for a hand-in) and one file part `material:<code>`
+    // per material.
+    let with_files = |json_part: &str| {
+        json!({"schema": {"type": "object",
+            "properties": {"application": {"type": "string", "description": json_part}},
+            "additionalProperties": {"type": "string", "format": "binary",
+                "description": "material:<材料编码>：该材料的扫描件或照片（图片、PDF、Office 文档，每个不超过 10 MB），与申请在同一事务中保存"}}})
+    };
+    doc["paths"]["/api/v1/applications"]["post"]["requestBody"]["content"]["multipart/form-data"] =
+        with_files("NewApplication 的 JSON");
+    doc["paths"]["/api/v1/applications/{id}/materials"]["post"]["requestBody"]["content"]
+        ["multipart/form-data"] = with_files("HandBody 的 JSON（只有上传的文件时可省略）");
+    let mut material = returns_file(
+        op(
+            "下载申请中某项材料上传的文件（能查看该申请者）",
+            t,
+            None,
+            "200",
+        ),
+        &["application/octet-stream"],
+    );
+    material["parameters"] = json!([
+        {"name": "id", "in": "path", "required": true, "description": "申请ID", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "code", "in": "path", "required": true, "description": "材料编码", "schema": {"type": "string"}}
+    ]);
+    doc["paths"]["/api/v1/applications/{id}/materials/{code}"] = json!({"get": material});
     doc["paths"]["/api/v1/applications/{id}/accept"] = json!({"post": act("受理：材料齐全，或容缺受理（非主要材料，约定补交期限并有申请人承诺）；各事项同时开始并联审批", Some("AcceptBody"))});
     doc["paths"]["/api/v1/applications/{id}/not-accept"] =
         json!({"post": reason("不予受理（须在告知期限内）", "申请ID", "ApplicationView")});

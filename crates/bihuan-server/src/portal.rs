@@ -52,6 +52,12 @@ pub fn router() -> Router<AppState> {
         .route("/portal/approvals", get(approvals_page))
         .route("/portal/approvals/track", post(approvals_track))
         .route("/portal/approvals/{id}", get(approvals_guide))
+        .route(
+            "/portal/approvals/answer",
+            post(approvals_answer).layer(axum::extract::DefaultBodyLimit::max(
+                crate::approvals::MATERIALS_LIMIT,
+            )),
+        )
 }
 
 /// The portal's secret, limits and counters.
@@ -804,7 +810,6 @@ async fn approvals_track(
     ClientAddr(addr): ClientAddr,
     Form(f): Form<Fields>,
 ) -> Response {
-    use bihuan_domain::approvals::{ApplicationStatus, TaskStatus};
     let number = field(&f, "number");
     let code = digits(field(&f, "code"));
     let again = |m: &str| {
@@ -829,16 +834,56 @@ async fn approvals_track(
     let Some(v) = crate::approvals::for_applicant(&state, id, &code).await else {
         return again("编号或查询码不对，请核对回执后重新输入。");
     };
-    let a = v.state;
+    approval_progress(&state, v, &code, None, None)
+}
+
+/// The materials an applicant can hand in online now: those the one-time notice asks for not
+/// yet handed in since, and those accepted with a commitment (容缺) not yet supplied.
+fn answerable(a: &bihuan_domain::approvals::Application) -> Vec<(String, String, String)> {
+    use bihuan_domain::approvals::ApplicationStatus;
+    let mut out = Vec::new();
+    if let (Some(n), ApplicationStatus::Noticed) = (&a.notice, a.status) {
+        let answered = |code: &str| a.handed.iter().any(|h| h.code == code && h.at >= n.at);
+        for m in n.missing.iter().filter(|m| !answered(&m.code)) {
+            out.push((m.code.clone(), m.name.clone(), m.note.clone()));
+        }
+    }
+    if a.status == ApplicationStatus::Accepted {
+        for w in a.waivers.iter().filter(|w| w.supplied.is_none()) {
+            out.push((
+                w.code.clone(),
+                w.name.clone(),
+                format!("容缺受理，请于 {} 前补交", w.due),
+            ));
+        }
+    }
+    out
+}
+
+/// An application's progress for its applicant: the states, dates and results, and the
+/// materials to hand in online (the form carries the number and the query code the applicant
+/// typed, so the answer is checked by them again).
+fn approval_progress(
+    state: &AppState,
+    v: bihuan_domain::aggregate::Versioned<bihuan_domain::approvals::Application>,
+    code: &str,
+    done: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    use bihuan_domain::approvals::{ApplicationStatus, TaskStatus};
+    let a = &v.state;
     let cat = state.store.catalog();
     let unit = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
     let today = bihuan_domain::time::local_date(state.clock.now());
     let due = a.due(&cat.calendar, today);
-    portal_frame(
+    let answer = answerable(a);
+    let mut r = portal_frame(
         "查询进度",
         html! {
-            section.panel {
+            section.panel #approval-progress {
                 h1 { (a.package_name) " · 申请 " (v.id) }
+                @if let Some(m) = done { div.notice role="status" { (m) } }
+                @if let Some(m) = error { div.error role="alert" { (m) } }
                 dl.facts {
                     dt { "申请人" } dd { (a.applicant.name) }
                     dt { "状态" } dd { strong { (a.status.label()) } }
@@ -850,11 +895,25 @@ async fn approvals_track(
                 @if let (Some(n), ApplicationStatus::Noticed) = (&a.notice, a.status) {
                     h2 { "一次性告知：请补正以下材料" }
                     ul { @for m in &n.missing { li { (m.name) @if !m.note.is_empty() { "：" (m.note) } } } }
-                    p.small { "请将补正材料送交受理窗口（" (unit(a.lead)) "）。" }
                 }
                 @for w in a.waivers.iter().filter(|w| w.supplied.is_none()) {
                     p { span.badge.due_soon { "容缺" } " 请于 " (w.due) " 前补交：" (w.name) }
                 }
+                @if !answer.is_empty() {
+                    form.stack #answer method="post" action="/portal/approvals/answer" enctype="multipart/form-data" {
+                        h2 { "网上补交材料" }
+                        input type="hidden" name="number" value=(v.id);
+                        input type="hidden" name="code" value=(code);
+                        @for (c, name, note) in &answer {
+                            label for=(format!("m-{c}")) { (name) @if !note.is_empty() { span.small.muted { "（" (note) "）" } } }
+                            input id=(format!("m-{c}")) type="file" name=(format!("material:{c}")) accept="image/*,.pdf,.docx,.xlsx";
+                        }
+                        p.small.muted { "可上传照片、PDF 或 Word/Excel 文档，每个文件不超过 10 MB；也可送交受理窗口（" (unit(a.lead)) "）。" }
+                        p { button.primary type="submit" { "提交补正材料" } }
+                    }
+                }
+                h2 { "已提交的材料" }
+                ul { @for h in &a.handed { li { (a.materials.iter().find(|m| m.material.code == h.code).map_or(h.code.as_str(), |m| m.material.name.as_str())) " · " span.small.muted { (format_local(h.at)) } } } }
                 h2 { "各事项办理情况" }
                 ul { @for t in &a.tasks {
                     li {
@@ -868,7 +927,90 @@ async fn approvals_track(
                 p { a href="/portal/approvals" { "返回" } }
             }
         },
+    );
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// `POST /portal/approvals/answer`: the applicant hands in, online, what the one-time notice
+/// (or a 容缺 commitment) asks for — checked by the number and query code again, each file by
+/// its content, stored with the application in the same transaction as the record of it.
+async fn approvals_answer(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    mp: axum::extract::Multipart,
+) -> Response {
+    if let Err(wait) = state.portal.lookups.hit(
+        addr,
+        state.config.portal_lookups_per_10min,
+        Duration::from_secs(600),
+        std::time::Instant::now(),
+    ) {
+        return too_many(wait, "查询");
+    }
+    let (f, files) = match crate::approvals::read_form(mp).await {
+        Ok(form) => form,
+        Err(e) => {
+            let mut r = portal_frame(
+                "查询进度",
+                approvals_track_section("", Some(&with_full_stop(&e.message))),
+            );
+            *r.status_mut() = e.status;
+            return r;
+        }
+    };
+    let number = field(&f, "number");
+    let code = digits(field(&f, "code"));
+    let found = match number.parse::<u64>() {
+        Ok(id) if portal::code_well_formed(&code) => {
+            crate::approvals::for_applicant(&state, id, &code).await
+        }
+        _ => None,
+    };
+    let Some(v) = found else {
+        let mut r = portal_frame(
+            "查询进度",
+            approvals_track_section(number, Some("编号或查询码不对，请核对回执后重新查询。")),
+        );
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return r;
+    };
+    let open: Vec<String> = answerable(&v.state).into_iter().map(|x| x.0).collect();
+    let uploads: Vec<crate::approvals::Upload> = crate::approvals::material_uploads(files)
+        .into_iter()
+        .filter(|u| open.contains(&u.code))
+        .collect();
+    if uploads.is_empty() {
+        return approval_progress(
+            &state,
+            v,
+            &code,
+            None,
+            Some("请为需要补交的材料选择文件后再提交。"),
+        );
+    }
+    let n = uploads.len();
+    let id = v.id;
+    match crate::approvals::hand_as(
+        &state,
+        portal_actor(&state, "申请人网上补交"),
+        id,
+        Vec::new(),
+        uploads,
     )
+    .await
+    {
+        Ok(v) => approval_progress(
+            &state,
+            v,
+            &code,
+            Some(&format!("已收到补交的 {n} 项材料，窗口将尽快审核。")),
+            None,
+        ),
+        Err(e) => approval_progress(&state, v, &code, None, Some(&with_full_stop(&e.message))),
+    }
 }
 
 #[cfg(test)]

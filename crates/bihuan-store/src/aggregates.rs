@@ -48,6 +48,44 @@ pub struct Decided {
     envelope: Box<dyn FnOnce(u64) -> Result<String> + Send>,
     pub events: Vec<StoredEvent>,
     pub index: Vec<(&'static str, String)>,
+    /// Files the events name, written in the same transaction (a file already stored under the
+    /// aggregate is kept as it is).
+    pub files: Vec<FileBlob>,
+}
+
+/// A file an aggregate's event names by its SHA-256 (an application's material): checked by
+/// its content before any write, stored with the event in one transaction.
+#[derive(Debug, Clone)]
+pub struct FileBlob {
+    pub sha256: String,
+    pub mime: &'static str,
+    pub data: Vec<u8>,
+    pub uploaded_by: u32,
+    pub at: Instant,
+}
+
+impl FileBlob {
+    /// Checks the file by its content and size ([`crate::sniff`]), and names it.
+    pub fn new(name: &str, data: Vec<u8>, uploaded_by: u32, at: Instant) -> Result<FileBlob> {
+        let (_, mime) = crate::sniff(name, &data)?;
+        Ok(FileBlob {
+            sha256: crate::decide::file_sha256(&data),
+            mime,
+            data,
+            uploaded_by,
+            at,
+        })
+    }
+}
+
+/// A stored file's description (its bytes are read apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub mime: String,
+    pub size: u64,
+    pub uploaded_by: u32,
+    pub at: Instant,
 }
 
 impl Decided {
@@ -155,6 +193,14 @@ pub trait AggregateStore: Send + Sync {
         rows: Vec<IndexRows>,
         built: Option<u32>,
     ) -> Result<()>;
+
+    /// The file `sha256` stored with `kind`/`id` ([`FileBlob`]), with its bytes.
+    async fn aggregate_file(
+        &self,
+        kind: &'static str,
+        id: u64,
+        sha256: &str,
+    ) -> Result<Option<(StoredFile, Vec<u8>)>>;
 }
 
 /// An aggregate's index entries at a version (see [`AggregateStore::replace_index`]).
@@ -177,6 +223,7 @@ fn decide<A: Aggregate>(
     actor: Actor,
     at: Instant,
     expected_version: Option<u64>,
+    files: Vec<FileBlob>,
 ) -> Decide {
     Box::new(move |row: Option<&StoredAggregate>| {
         let current: Option<Versioned<A>> = row.map(|r| parse(A::KIND, &r.json)).transpose()?;
@@ -213,6 +260,7 @@ fn decide<A: Aggregate>(
             }),
             events,
             index,
+            files,
         })
     })
 }
@@ -233,7 +281,7 @@ pub async fn create_many<A: Aggregate>(
     }
     let decides = commands
         .into_iter()
-        .map(|c| decide::<A>(store.catalog(), c, actor.clone(), at, Some(0)))
+        .map(|c| decide::<A>(store.catalog(), c, actor.clone(), at, Some(0), Vec::new()))
         .collect();
     store
         .create_aggregates(A::KIND, decides)
@@ -253,9 +301,35 @@ pub async fn execute<A: Aggregate>(
     at: Instant,
     expected_version: Option<u64>,
 ) -> Result<Versioned<A>> {
-    let d = decide::<A>(store.catalog(), command, actor, at, expected_version);
+    execute_with_files(store, id, command, Vec::new(), actor, at, expected_version).await
+}
+
+/// [`execute`], storing `files` with the aggregate in the same transaction as the events (which
+/// name them by [`FileBlob::sha256`]): the files and the event are both kept, or neither.
+pub async fn execute_with_files<A: Aggregate>(
+    store: &dyn crate::Store,
+    id: Option<u64>,
+    command: A::Command,
+    files: Vec<FileBlob>,
+    actor: Actor,
+    at: Instant,
+    expected_version: Option<u64>,
+) -> Result<Versioned<A>> {
+    let d = decide::<A>(store.catalog(), command, actor, at, expected_version, files);
     let row = store.write_aggregate(A::KIND, id, d).await?;
     parse(A::KIND, &row.json)
+}
+
+/// The file `sha256` stored with aggregate `id` of `A`, with its bytes.
+pub async fn file<A: Aggregate>(
+    store: &dyn crate::Store,
+    id: u64,
+    sha256: &str,
+) -> Result<(StoredFile, Vec<u8>)> {
+    store
+        .aggregate_file(A::KIND, id, sha256)
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("{} {id} file {sha256}", A::KIND)))
 }
 
 /// The aggregate `id` of `A`.

@@ -213,6 +213,19 @@ pub(crate) const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "aggregate_files",
+        cols: &[
+            ("kind", Text),
+            ("aggregate", Int),
+            ("sha256", Text),
+            ("mime", Text),
+            ("size", Int),
+            ("data", Bytes),
+            ("uploaded_by", Int),
+            ("at", Int),
+        ],
+    },
+    Table {
         name: "aggregate_index",
         cols: &[
             ("kind", Text),
@@ -250,6 +263,7 @@ pub(crate) fn order_by(t: &Table) -> &'static str {
         "aggregates" => "kind, id",
         "aggregate_ids" => "kind",
         "aggregate_index" => "kind, key, value, aggregate",
+        "aggregate_files" => "kind, aggregate, sha256",
         _ => "id",
     }
 }

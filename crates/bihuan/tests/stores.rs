@@ -1409,3 +1409,100 @@ async fn index_rows_rebuilt_once(f: Fixture) {
 }
 
 on_both!(aggregate_index_rebuilt_once, index_rows_rebuilt_once);
+
+const PNG: &[u8] = bihuan_store::testing::TINY_PNG;
+
+/// Files written with an aggregate's event are kept with it, named by their SHA-256; a refused
+/// command keeps none of the files sent with it; the same file twice is one row.
+async fn files_kept_with_their_event(f: Fixture) {
+    use bihuan_domain::household::{Household, HouseholdCommand, HouseholdFacts};
+    use bihuan_store::aggregates::{self, FileBlob};
+    let s = &f.store;
+    let who = actor(s, Role::Dispatcher).await;
+    let at = local(2026, 12, 4, 9, 0, 0).unwrap();
+    let grid = s
+        .catalog()
+        .org
+        .units()
+        .find(|u| u.kind == bihuan_domain::org::UnitKind::Grid)
+        .map(|u| u.id.0)
+        .unwrap();
+    let loc = bihuan_server::households::locate(&s.catalog(), grid).unwrap();
+    let facts = |address: &str| HouseholdFacts {
+        address: address.to_string(),
+        head: "王五".into(),
+        phone: None,
+        members: 3,
+        tags: vec![],
+    };
+    let blob = FileBlob::new("门牌.png", PNG.to_vec(), who.user.0, at).unwrap();
+    assert!(
+        FileBlob::new("门牌.png", b"not a picture".to_vec(), who.user.0, at).is_err(),
+        "a file is checked by its content before any write"
+    );
+    let sha = blob.sha256.clone();
+    let v = aggregates::execute_with_files::<Household>(
+        s.as_ref(),
+        None,
+        HouseholdCommand::Register {
+            at: loc,
+            facts: facts("东升村5组"),
+        },
+        vec![blob.clone(), blob.clone()],
+        who.clone(),
+        at,
+        Some(0),
+    )
+    .await
+    .unwrap();
+    let (meta, data) = aggregates::file::<Household>(s.as_ref(), v.id, &sha)
+        .await
+        .unwrap();
+    assert_eq!(data, PNG);
+    assert_eq!(
+        (meta.mime.as_str(), meta.size),
+        ("image/png", PNG.len() as u64)
+    );
+    assert!(
+        aggregates::file::<Household>(s.as_ref(), v.id + 1, &sha)
+            .await
+            .is_err(),
+        "a file belongs to its aggregate"
+    );
+    // A command the domain refuses (registering a household twice) writes neither its event
+    // nor its file.
+    let mut changed = PNG.to_vec();
+    changed[40] ^= 1; // another picture, still the shape of a PNG
+    let other = FileBlob::new("x.png", changed, who.user.0, at).unwrap();
+    assert_ne!(other.sha256, sha);
+    let other_sha = other.sha256.clone();
+    let refused = aggregates::execute_with_files::<Household>(
+        s.as_ref(),
+        Some(v.id),
+        HouseholdCommand::Register {
+            at: loc,
+            facts: facts("东升村6组"),
+        },
+        vec![other],
+        who,
+        at,
+        None,
+    )
+    .await;
+    assert!(refused.is_err());
+    assert!(aggregates::file::<Household>(s.as_ref(), v.id, &other_sha)
+        .await
+        .is_err());
+    assert_eq!(
+        aggregates::history::<Household>(s.as_ref(), v.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+on_both!(
+    aggregate_files_with_their_event,
+    files_kept_with_their_event
+);

@@ -233,7 +233,7 @@ async fn package_render(
         @if uc::is_window(c) && !p.package.retired {
             h2 #apply { "窗口受理：填写一张表单" }
             @if let Some(m) = &error { div.error role="alert" { (m) } }
-            form.stack method="post" action=(format!("/approvals/packages/{}", p.id)) {
+            form.stack method="post" action=(format!("/approvals/packages/{}", p.id)) enctype="multipart/form-data" {
                 fieldset {
                     legend { "申请人" }
                     label { input type="radio" name="kind" value="enterprise" checked[kind != "person"]; " 企业" }
@@ -257,9 +257,13 @@ async fn package_render(
                     }
                 }
                 fieldset {
-                    legend { "收到的材料" }
+                    legend { "收到的材料（上传扫描件，或勾选已收纸质件）" }
+                    @if error.is_some() { p.small.muted { "出于安全，浏览器不保留已选的文件，请重新选择。" } }
                     @for m in p.package.materials.iter().filter(|m| m.material.shared_from.is_none()) {
-                        label { input type="checkbox" name="handed" value=(m.material.code) checked[fields_all(typed, "handed").any(|x| x == m.material.code)]; " " (m.material.name) }
+                        div.material {
+                            label { input type="checkbox" name="handed" value=(m.material.code) checked[fields_all(typed, "handed").any(|x| x == m.material.code)]; " " (m.material.name) "（纸质）" }
+                            input type="file" name=(format!("material:{}", m.material.code)) aria-label=(format!("{}的扫描件", m.material.name)) accept="image/*,.pdf,.docx,.xlsx";
+                        }
                     }
                 }
                 p.small.muted { "提交后请在5个工作日内受理或一次性告知需要补正的全部材料，逾期自收到之日起视为受理。" }
@@ -280,12 +284,17 @@ pub(super) async fn package_submit(
     State(state): State<AppState>,
     PageUser(c): PageUser,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
+    mp: axum::extract::Multipart,
 ) -> Response {
     let package = match path_id(&id, "一件事", &c) {
         Ok(id) => id,
         Err(page) => return *page,
     };
+    let (f, files) = match uc::read_form(mp).await {
+        Ok(form) => form,
+        Err(e) => return package_render(&state, &c, &id, &Vec::new(), Some(e.message)).await,
+    };
+    let uploads = uc::material_uploads(files);
     let kind = if field(&f, "kind") == "person" {
         ApplicantKind::Person
     } else {
@@ -307,7 +316,9 @@ pub(super) async fn package_submit(
         })
         .filter(|(_, v)| !v.is_empty())
         .collect();
+    // A material both ticked as paper and uploaded is the upload.
     let materials = fields_all(&f, "handed")
+        .filter(|code| !uploads.iter().any(|u| u.code == *code))
         .filter_map(|code| {
             p.package
                 .materials
@@ -332,7 +343,7 @@ pub(super) async fn package_submit(
         fields,
         materials,
     };
-    match uc::submit(&state, &c, req).await {
+    match uc::submit(&state, &c, req, uploads).await {
         Ok(v) => Redirect::to(&format!(
             "/approvals/{}?ok={}",
             v.id,
@@ -447,7 +458,12 @@ async fn application_render(
                 td { (m.material.name) }
                 td {
                     @if let Some(s) = &m.material.shared_from { "共享获取（" (s) "）" }
-                    @else if let Some(h) = a.handed.iter().find(|h| h.code == m.material.code) { "已收 " (h.file) " " span.small.muted { (format_local(h.at)) } }
+                    @else if let Some(h) = a.handed.iter().find(|h| h.code == m.material.code) {
+                        "已收 "
+                        @if h.sha256.is_some() { a href=(format!("/api/v1/applications/{}/materials/{}", v.id, m.material.code)) { (h.file) } " " span.small.muted { (kb(h.size)) } }
+                        @else { (h.file) }
+                        " " span.small.muted { (format_local(h.at)) }
+                    }
                     @else if let Some(w) = a.waivers.iter().find(|w| w.code == m.material.code) { span.badge.due_soon { "容缺" } " " (w.due) " 前补交" @if w.lapsed(bihuan_domain::time::local_date(state.clock.now())) { " " span.badge.overdue { "逾期未补交" } } }
                     @else { span.badge.overdue { "未收" } }
                 }
@@ -500,10 +516,10 @@ async fn application_render(
             }
         }
         @if window && !a.status.is_final() && a.status != ApplicationStatus::Decided && !v.missing_codes.is_empty() {
-            form.inline method="post" action=(action) {
-                input type="hidden" name="op" value="hand";
+            form.inline method="post" action=(format!("/approvals/{}/materials", v.id)) enctype="multipart/form-data" {
                 label for="hand" { "补交材料" }
                 select #hand name="code" { @for m in a.missing() { option value=(m.material.code) { (m.material.name) } } }
+                input type="file" name="file" aria-label="补交材料的扫描件（不选则登记为纸质件）" accept="image/*,.pdf,.docx,.xlsx";
                 button type="submit" { "登记补交" }
             }
         }
@@ -644,17 +660,6 @@ pub(super) async fn application_act(
             },
             "已不予受理",
         ),
-        "hand" => (
-            ApplicationCommand::Hand {
-                handed: vec![bihuan_domain::approvals::Handed {
-                    code: field(&f, "code").into(),
-                    file: "窗口收件".into(),
-                    attachment: None,
-                    at: state.clock.now(),
-                }],
-            },
-            "已登记补交",
-        ),
         "stop" => {
             let Some(kind) = StopKind::ALL
                 .into_iter()
@@ -713,6 +718,55 @@ pub(super) async fn application_act(
         Ok(_) => Redirect::to(&format!("/approvals/{app}?ok={}", urlencode(done))).into_response(),
         Err(e) => application_render(&state, &c, &id, None, &f, Some(e.message)).await,
     }
+}
+
+/// `POST /approvals/{id}/materials`: the window registers a missing material handed in — its
+/// scan uploaded, or the paper one seen.
+pub(super) async fn application_materials(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(id): Path<String>,
+    mp: axum::extract::Multipart,
+) -> Response {
+    let app = match path_id(&id, "申请", &c) {
+        Ok(id) => id,
+        Err(page) => return *page,
+    };
+    let (f, files) = match uc::read_form(mp).await {
+        Ok(form) => form,
+        Err(e) => {
+            return application_render(&state, &c, &id, None, &Vec::new(), Some(e.message)).await
+        }
+    };
+    let code = field(&f, "code").to_string();
+    let uploads: Vec<uc::Upload> = files
+        .into_iter()
+        .filter(|(k, _, _)| k == "file")
+        .map(|(_, name, data)| uc::Upload {
+            code: code.clone(),
+            name,
+            data,
+        })
+        .collect();
+    let items = if uploads.is_empty() {
+        vec![uc::HandedInput {
+            code: code.clone(),
+            file: "纸质件（窗口收件）".into(),
+        }]
+    } else {
+        Vec::new()
+    };
+    match uc::hand(&state, &c, app, items, uploads).await {
+        Ok(_) => Redirect::to(&format!("/approvals/{app}?ok={}", urlencode("已登记补交")))
+            .into_response(),
+        Err(e) => application_render(&state, &c, &id, None, &f, Some(e.message)).await,
+    }
+}
+
+/// A file's size in KB, for lists.
+fn kb(size: Option<u64>) -> String {
+    size.map(|n| format!("{:.1} KB", n as f64 / 1024.0))
+        .unwrap_or_default()
 }
 
 /// `POST /approvals/{id}/receipt`: a new query code and the printable receipt with it (never

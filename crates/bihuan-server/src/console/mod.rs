@@ -144,10 +144,18 @@ pub fn router() -> Router<AppState> {
         .route("/approvals", get(approvals_page))
         .route(
             "/approvals/packages/{id}",
-            get(package_page).post(package_submit),
+            get(package_page).merge(post(package_submit).layer(
+                axum::extract::DefaultBodyLimit::max(crate::approvals::MATERIALS_LIMIT),
+            )),
         )
         .route("/approvals/{id}", get(application_page))
         .route("/approvals/{id}/act", post(application_act))
+        .route(
+            "/approvals/{id}/materials",
+            post(application_materials).layer(axum::extract::DefaultBodyLimit::max(
+                crate::approvals::MATERIALS_LIMIT,
+            )),
+        )
         .route("/approvals/{id}/receipt", post(receipt_submit))
         .route("/leaders", get(leaders_page))
         .route("/leaders/receptions", post(schedule_submit))

@@ -451,3 +451,172 @@ pub async fn a_package_is_applied_for_once_and_approved_in_parallel(app: TestApp
     crate::usecases::conforms(&doc, "MatterView", &a);
     crate::usecases::conforms(&doc, "EfficiencyView", &eff);
 }
+
+/// A small PDF (the header and the end-of-file marker a PDF's upload is checked by).
+fn pdf(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n% {text}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+        .into_bytes()
+}
+
+fn part(name: &str, data: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(data).file_name(name.to_string())
+}
+
+/// Materials are uploaded once with the one form (stored with the application in the same
+/// transaction: a file that is not what its name says refuses the whole application), read
+/// back only by those who may see the application, and the one-time notice is answered by
+/// the applicant online with the number and query code.
+pub async fn materials_are_uploaded_once_and_answered_online(app: TestApp) {
+    let spec = matter(
+        "SP-11",
+        WATER,
+        10,
+        json!([{"code": "plan", "name": "车间平面图"}, {"code": "eia", "name": "环评批复"}]),
+    );
+    let (s, m) = app.post("dispatcher", "/api/v1/matters", &spec).await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let (_, m2) = app
+        .post(
+            "dispatcher",
+            "/api/v1/matters",
+            &matter(
+                "SP-12",
+                HOUSING,
+                8,
+                json!([{"code": "plan", "name": "车间平面图"}]),
+            ),
+        )
+        .await;
+    let (s, p) = app
+        .post(
+            "dispatcher",
+            "/api/v1/packages",
+            &json!({"name": "取水一件事", "lead": COUNTY, "promised_days": 10,
+                    "matters": [m["id"], m2["id"]]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let application = json!({"package": p["id"],
+        "applicant": {"kind": "person", "name": "陈晓明", "contact": "陈晓明", "phone": "13800001111"},
+        "fields": {"site": "渥江镇工业园3号"}});
+    let submit = |files: Vec<(&'static str, &'static str, Vec<u8>)>| {
+        let mut form = reqwest::multipart::Form::new().text("application", application.to_string());
+        for (code, name, data) in files {
+            form = form.part(format!("material:{code}"), part(name, data));
+        }
+        app.client
+            .post(app.url("/api/v1/applications"))
+            .bearer_auth(app.token("operator"))
+            .multipart(form)
+            .send()
+    };
+    // A "PDF" that is a web page refuses the application: none is made, no file kept.
+    let r = submit(vec![("plan", "平面图.pdf", b"<html>x</html>".to_vec())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, list) = app.get("operator", "/api/v1/applications").await;
+    assert_eq!(list, json!([]));
+    let plan = pdf("plan");
+    let r = submit(vec![("plan", "车间平面图.pdf", plan.clone())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let a: Value = r.json().await.unwrap();
+    let id = a["id"].as_u64().unwrap();
+    let code = a["query_code"].as_str().unwrap().to_string();
+    let handed = &a["handed"][0];
+    assert_eq!(
+        (handed["code"].as_str(), handed["file"].as_str()),
+        (Some("plan"), Some("车间平面图.pdf")),
+        "{a}"
+    );
+    assert_eq!(handed["size"], plan.len());
+    assert_eq!(handed["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(a["missing_codes"], json!(["eia"]));
+    // Read back by the window and the task's unit, not by another unit; a material without a
+    // file is not found.
+    let file = |login: &'static str, code: &'static str| {
+        app.client
+            .get(app.url(&format!("/api/v1/applications/{id}/materials/{code}")))
+            .bearer_auth(app.token(login))
+            .send()
+    };
+    let r = file("water", "plan").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), plan);
+    assert_eq!(
+        file("transport", "plan").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        file("operator", "eia").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // A multipart body without its application part says what is missing.
+    let r = app
+        .client
+        .post(app.url("/api/v1/applications"))
+        .bearer_auth(app.token("operator"))
+        .multipart(reqwest::multipart::Form::new().part("material:plan", part("a.pdf", pdf("a"))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "bad_multipart", "{e}");
+
+    // The one-time notice, answered online by the applicant with the receipt's number and code.
+    let (s, n) = app
+        .post(
+            "operator",
+            &format!("/api/v1/applications/{id}/notice"),
+            &json!({"missing": [{"code": "eia", "note": "请上传盖章的环评批复"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{n}");
+    let answer = |code: String, data: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("number", id.to_string())
+            .text("code", code)
+            .part("material:eia", part("环评批复.pdf", data));
+        app.client
+            .post(app.url("/portal/approvals/answer"))
+            .header("origin", app.base.clone())
+            .multipart(form)
+            .send()
+    };
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let r = answer(wrong.to_string(), pdf("eia")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("查询码不对"));
+    let r = answer(code.clone(), b"not a pdf".to_vec()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("网上补交材料"), "the form again: {page}");
+    let eia = pdf("eia");
+    let r = answer(code.clone(), eia.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("已收到补交的 1 项材料"), "{page}");
+    assert!(
+        !page.contains("网上补交材料"),
+        "nothing more to hand in: {page}"
+    );
+    let (_, d) = app
+        .get("operator", &format!("/api/v1/applications/{id}"))
+        .await;
+    assert_eq!(d["missing_codes"], json!([]), "{d}");
+    assert_eq!(
+        d["timeline"].as_array().unwrap().last().unwrap()["by"],
+        "申请人网上补交",
+        "{d}"
+    );
+    let r = file("operator", "eia").await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().to_vec(), eia);
+}

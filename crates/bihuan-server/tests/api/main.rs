@@ -17,7 +17,10 @@ mod portal;
 mod smart;
 mod usecases;
 mod visits;
-use approvals::a_package_is_applied_for_once_and_approved_in_parallel;
+use approvals::{
+    a_package_is_applied_for_once_and_approved_in_parallel,
+    materials_are_uploaded_once_and_answered_online,
+};
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
@@ -1888,6 +1891,7 @@ on_both_stores!(
     an_accusation_never_reaches_the_accused_person,
     households_are_imported_scoped_masked_and_moved_with_their_history,
     a_package_is_applied_for_once_and_approved_in_parallel,
+    materials_are_uploaded_once_and_answered_online,
     a_campaign_covers_its_frozen_households_and_needs_run_through_the_loop,
     a_launch_cut_short_resumes_without_a_duplicate_task,
     the_seeds_half_year_petition_figure_is_reproduced,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::Json;
 
-use super::{boxed, PgStore};
+use super::{boxed, from_secs, PgStore};
 use crate::aggregates::{AggregateStore, Decide, StoredAggregate, StoredEvent};
 use crate::query::secs;
 use crate::{Result, StoreError};
@@ -41,8 +41,9 @@ async fn write_decided(
     tx: &deadpool_postgres::Transaction<'_>,
     kind: &'static str,
     id: Option<u64>,
-    decided: crate::aggregates::Decided,
+    mut decided: crate::aggregates::Decided,
 ) -> Result<StoredAggregate> {
+    let files = std::mem::take(&mut decided.files);
     let id = match id {
         Some(id) => id,
         None => {
@@ -102,6 +103,30 @@ async fn write_decided(
         .await?;
     }
     replace_rows(tx, kind, id, &index).await?;
+    if !files.is_empty() {
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO aggregate_files (kind, aggregate, sha256, mime, size, data, uploaded_by, at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        for f in &files {
+            tx.execute(
+                &st,
+                &[
+                    &kind,
+                    &(id as i64),
+                    &f.sha256,
+                    &f.mime,
+                    &(f.data.len() as i64),
+                    &f.data,
+                    &(f.uploaded_by as i64),
+                    &secs(f.at),
+                ],
+            )
+            .await?;
+        }
+    }
     Ok(out)
 }
 
@@ -340,5 +365,33 @@ impl AggregateStore for PgStore {
             })
         })
         .await
+    }
+
+    async fn aggregate_file(
+        &self,
+        kind: &'static str,
+        id: u64,
+        sha256: &str,
+    ) -> Result<Option<(crate::aggregates::StoredFile, Vec<u8>)>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT mime, size, uploaded_by, at, data FROM aggregate_files
+                 WHERE kind = $1 AND aggregate = $2 AND sha256 = $3",
+                &[&kind, &(id as i64), &sha256],
+            )
+            .await?;
+        Ok(row.map(|r| {
+            (
+                crate::aggregates::StoredFile {
+                    sha256: sha256.to_string(),
+                    mime: r.get(0),
+                    size: r.get::<_, i64>(1) as u64,
+                    uploaded_by: r.get::<_, i64>(2) as u32,
+                    at: from_secs(r.get(3)),
+                },
+                r.get(4),
+            )
+        }))
     }
 }

@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/008_audit.sql"),
     include_str!("../../migrations/postgres/009_appeal_facts.sql"),
     include_str!("../../migrations/postgres/010_deadline_columns.sql"),
+    include_str!("../../migrations/postgres/011_aggregate_files.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.
@@ -1452,7 +1453,9 @@ async fn restore_pg(
                     }
                     rows_in_buffer += 1;
                     let limit = (60_000 / t.cols.len()).min(2_000);
-                    if rows_in_buffer >= limit || t.name == "attachments" {
+                    if rows_in_buffer >= limit
+                        || matches!(t.name, "attachments" | "aggregate_files")
+                    {
                         insert_rows(tx, t, &buffer, rows_in_buffer).await?;
                         buffer.clear();
                         rows_in_buffer = 0;

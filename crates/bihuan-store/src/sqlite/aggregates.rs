@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::SqliteStore;
+use super::{from_secs, SqliteStore};
 use crate::aggregates::{AggregateStore, Decide, StoredAggregate, StoredEvent};
 use crate::query::secs;
 use crate::{Result, StoreError};
@@ -242,6 +242,36 @@ impl AggregateStore for SqliteStore {
         })
         .await
     }
+
+    async fn aggregate_file(
+        &self,
+        kind: &'static str,
+        id: u64,
+        sha256: &str,
+    ) -> Result<Option<(crate::aggregates::StoredFile, Vec<u8>)>> {
+        let sha = sha256.to_string();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT mime, size, uploaded_by, at, data FROM aggregate_files
+                     WHERE kind = ? AND aggregate = ? AND sha256 = ?",
+                )?
+                .query_row(params![kind, id as i64, sha], |r| {
+                    Ok((
+                        crate::aggregates::StoredFile {
+                            sha256: sha.clone(),
+                            mime: r.get(0)?,
+                            size: r.get::<_, i64>(1)? as u64,
+                            uploaded_by: r.get::<_, i64>(2)? as u32,
+                            at: from_secs(r.get(3)?),
+                        },
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                })
+                .optional()?)
+        })
+        .await
+    }
 }
 
 /// Writes a decided aggregate: allocates the id of a new one, then its row, its events and its
@@ -250,8 +280,9 @@ fn write_decided(
     conn: &rusqlite::Connection,
     kind: &'static str,
     id: Option<u64>,
-    decided: crate::aggregates::Decided,
+    mut decided: crate::aggregates::Decided,
 ) -> Result<StoredAggregate> {
+    let files = std::mem::take(&mut decided.files);
     let id = match id {
         Some(id) => id,
         None => conn
@@ -293,6 +324,22 @@ fn write_decided(
         ])?;
     }
     replace_rows(conn, kind, id, &index)?;
+    let mut put = conn.prepare_cached(
+        "INSERT INTO aggregate_files (kind, aggregate, sha256, mime, size, data, uploaded_by, at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )?;
+    for f in files {
+        put.execute(params![
+            kind,
+            id as i64,
+            f.sha256,
+            f.mime,
+            f.data.len() as i64,
+            f.data,
+            f.uploaded_by as i64,
+            secs(f.at)
+        ])?;
+    }
     Ok(stored)
 }
 

@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/010_audit.sql"),
     include_str!("../../migrations/sqlite/011_appeal_facts.sql"),
     include_str!("../../migrations/sqlite/012_deadline_columns.sql"),
+    include_str!("../../migrations/sqlite/013_aggregate_files.sql"),
 ];
 
 /// Largest number of jobs committed together.

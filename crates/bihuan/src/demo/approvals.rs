@@ -478,16 +478,24 @@ pub async fn approvals(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<A
                 ("investment".to_string(), format!("{}", 1_200 + k * 350)),
             ]
             .into(),
-            materials: all_materials
-                .iter()
-                .filter(|(c, _)| !lacking.contains(&c.as_str()))
-                .map(|(c, n)| uc::HandedInput {
-                    code: c.clone(),
-                    file: format!("{n}.pdf"),
-                })
-                .collect(),
+            materials: Vec::new(),
         };
-        let v = uc::submit(&state, &window, req).await.map_err(fail)?;
+        // Scans uploaded at the window: a small PDF for each material handed in.
+        let uploads = all_materials
+            .iter()
+            .filter(|(c, _)| !lacking.contains(&c.as_str()))
+            .map(|(c, n)| uc::Upload {
+                code: c.clone(),
+                name: format!("{n}.pdf"),
+                data: demo_pdf(&format!(
+                    "Yunxi County demo: material {c}, application {}",
+                    k + 1
+                )),
+            })
+            .collect();
+        let v = uc::submit(&state, &window, req, uploads)
+            .await
+            .map_err(fail)?;
         made += 1;
         let id = v.id;
         let mut t = received;
@@ -600,7 +608,8 @@ pub async fn approvals(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<A
                             .find(|m| m.0 == *c)
                             .map_or(*c, |m| m.1.as_str())
                     ),
-                    attachment: None,
+                    sha256: None,
+                    size: None,
                     at: when,
                 })
                 .collect();
@@ -696,4 +705,43 @@ fn at(d: NaiveDate, hour: u32) -> Instant {
         .single()
         .expect("CST has no gaps")
         .with_timezone(&chrono::Utc)
+}
+
+/// A one-page PDF that says `line` (ASCII), whole: the catalogue, the page, its text and font,
+/// and the cross-reference table at the byte offsets a reader checks.
+fn demo_pdf(line: &str) -> Vec<u8> {
+    let text = line.replace(['(', ')', '\\'], " ");
+    let content = format!("BT /F1 14 Tf 72 760 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for o in offsets {
+        table.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    out.extend_from_slice(table.as_bytes());
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
 }
