@@ -307,6 +307,22 @@ fn refused(state: &AppState, f: &Fields, message: &str) -> Response {
     r
 }
 
+/// One look-up by `addr` (an appeal's or an application's progress, an answer to a notice),
+/// or the page that says to wait when the address has made too many.
+fn lookup_limited(state: &AppState, addr: std::net::IpAddr) -> Option<Response> {
+    state
+        .portal
+        .lookups
+        .hit(
+            addr,
+            state.config.portal_lookups_per_10min,
+            Duration::from_secs(600),
+            std::time::Instant::now(),
+        )
+        .err()
+        .map(|wait| too_many(wait, "查询"))
+}
+
 fn too_many(wait: Duration, what: &str) -> Response {
     let mins = wait.as_secs().div_ceil(60).max(1);
     let mut r = portal_frame(
@@ -485,13 +501,8 @@ async fn open_ticket(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         r
     };
-    if let Err(wait) = state.portal.lookups.hit(
-        addr,
-        state.config.portal_lookups_per_10min,
-        Duration::from_secs(600),
-        std::time::Instant::now(),
-    ) {
-        return Err(too_many(wait, "查询"));
+    if let Some(r) = lookup_limited(state, addr) {
+        return Err(r);
     }
     let Ok(number) = number_text.parse::<AppealNumber>() else {
         return Err(again(
@@ -817,13 +828,8 @@ async fn approvals_track(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         r
     };
-    if let Err(wait) = state.portal.lookups.hit(
-        addr,
-        state.config.portal_lookups_per_10min,
-        Duration::from_secs(600),
-        std::time::Instant::now(),
-    ) {
-        return too_many(wait, "查询");
+    if let Some(r) = lookup_limited(&state, addr) {
+        return r;
     }
     let Ok(id) = number.parse::<u64>() else {
         return again("申请编号是回执上的数字，请核对后重新输入。");
@@ -942,13 +948,8 @@ async fn approvals_answer(
     ClientAddr(addr): ClientAddr,
     mp: axum::extract::Multipart,
 ) -> Response {
-    if let Err(wait) = state.portal.lookups.hit(
-        addr,
-        state.config.portal_lookups_per_10min,
-        Duration::from_secs(600),
-        std::time::Instant::now(),
-    ) {
-        return too_many(wait, "查询");
+    if let Some(r) = lookup_limited(&state, addr) {
+        return r;
     }
     let (f, files) = match crate::approvals::read_form(mp).await {
         Ok(form) => form,
@@ -978,10 +979,15 @@ async fn approvals_answer(
         return r;
     };
     let open: Vec<String> = answerable(&v.state).into_iter().map(|x| x.0).collect();
-    let uploads: Vec<crate::approvals::Upload> = crate::approvals::material_uploads(files)
+    let (uploads, stale): (Vec<_>, Vec<_>) = crate::approvals::material_uploads(files)
         .into_iter()
-        .filter(|u| open.contains(&u.code))
-        .collect();
+        .partition(|u| open.contains(&u.code));
+    if !stale.is_empty() {
+        // A page opened before: what it offered has been handed in or is no longer asked for.
+        let m =
+            "页面已过期：部分材料已提交或不再需要补交，请核对下方需要补交的材料后重新选择文件。";
+        return approval_progress(&state, v, &code, None, Some(m));
+    }
     if uploads.is_empty() {
         return approval_progress(
             &state,

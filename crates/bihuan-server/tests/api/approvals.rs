@@ -608,6 +608,10 @@ pub async fn materials_are_uploaded_once_and_answered_online(app: TestApp) {
         !page.contains("网上补交材料"),
         "nothing more to hand in: {page}"
     );
+    // The same page sent again: its file is not silently dropped, the applicant is told.
+    let r = answer(code.clone(), pdf("again")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("页面已过期"));
     let (_, d) = app
         .get("operator", &format!("/api/v1/applications/{id}"))
         .await;
