@@ -20,6 +20,7 @@
 //! | [`metrics`] | the rates, scores and counts leaders steer by |
 //! | [`petition_report`] | the annual report on petition work (信访工作条例 Art 41) |
 //! | [`household`], [`visits`] | 入户听诉: the registry, cadres, campaigns, visits and coverage |
+//! | [`campaign`], [`evaluation`] | 战役化推进 and 四比: campaigns, checklists from evidence, evaluations published frozen |
 //! | [`error`] | every refusal, each with a stable code |
 //! | [`code`] | the one list of error codes the API gives |
 
@@ -27,11 +28,13 @@ pub mod aggregate;
 pub mod appeal;
 pub mod approvals;
 pub mod calendar;
+pub mod campaign;
 pub mod catalogue;
 pub mod category;
 pub mod code;
 pub mod documents;
 pub mod error;
+pub mod evaluation;
 pub mod holidays;
 pub mod household;
 pub mod leaders;
