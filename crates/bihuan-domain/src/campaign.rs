@@ -98,9 +98,18 @@ pub enum Measure {
     /// 问题清仓: the percentage of the owner unit's appeals overdue when the campaign began that
     /// have been closed since.
     Backlog,
-    /// 纠纷排查: the percentage of the needs found at household visits in the owner township on
-    /// `topic` (a 四听 topic, e.g. 矛盾纠纷) that were resolved.
-    Disputes { topic: String },
+    /// 纠纷排查: the percentage of the needs found at household visits in the owner township
+    /// since the campaign began whose text names a dispute (any of `words`, by default 矛盾 and
+    /// 纠纷) that were resolved: answered at the door, or the appeal they became closed.
+    Disputes {
+        #[serde(default = "dispute_words")]
+        words: Vec<String>,
+    },
+}
+
+/// The words a need names a dispute by, unless an item says otherwise.
+pub fn dispute_words() -> Vec<String> {
+    vec!["矛盾".into(), "纠纷".into()]
 }
 
 impl Measure {
@@ -730,9 +739,21 @@ impl NewItem {
             }
         }
         let measure = match &self.measure {
-            Measure::Disputes { topic } => Measure::Disputes {
-                topic: text("measure", topic, 12, "纠纷排查的听诉主题")?,
-            },
+            Measure::Disputes { words } => {
+                let mut out: Vec<String> = Vec::new();
+                for w in words {
+                    let w = text("measure", w, 10, "纠纷关键词")?;
+                    if !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+                if out.len() > 10 {
+                    return Err(DomainError::invalid("measure", "纠纷关键词最多 10 个"));
+                }
+                Measure::Disputes {
+                    words: if out.is_empty() { dispute_words() } else { out },
+                }
+            }
             m => m.clone(),
         };
         if self.milestones.len() > MILESTONES_MAX {

@@ -65,6 +65,7 @@ codes! {
     Duplicate => "duplicate", "同一幂等键的登记正在进行（内部，重试即可）";
     DuplicateRuleId => "duplicate_rule_id", "派单规则ID重复";
     EmptyFile => "empty_file", "文件为空";
+    EvaluationExists => "evaluation_exists", "该期间的评比已经建立";
     ExtensionPending => "extension_pending", "已有延期申请等待审批";
     ExtensionTooLong => "extension_too_long", "延期超过最长允许期限";
     FileDamaged => "file_damaged", "文件不完整或已损坏";

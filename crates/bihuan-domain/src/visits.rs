@@ -934,6 +934,8 @@ impl Aggregate for VisitRecord {
     const KIND: &'static str = "visit";
     type Command = VisitCommand;
     type Event = VisitEvent;
+    /// 2: the `township` entry (a campaign's 纠纷排查 reads a township's visits).
+    const INDEX_VERSION: u32 = 2;
 
     fn decide(
         state: Option<&Self>,
@@ -993,7 +995,7 @@ impl Aggregate for VisitRecord {
         }
     }
 
-    /// Found by household, cadre, campaign, the phone's draft (`{cadre}|{draft}`) and each
+    /// Found by household, cadre, township, campaign, the phone's draft (`{cadre}|{draft}`) and each
     /// appeal raised (`appeal`, and `raised` = `{campaign}|{appeal}` for a campaign's count); needs are counted by `need` = `{campaign}|{level}|{s or a}|{n}` (answered
     /// on the spot or raised, the need's position making each need its own entry).
     fn index(&self) -> Vec<(&'static str, String)> {
@@ -1002,6 +1004,7 @@ impl Aggregate for VisitRecord {
             ("cadre", self.cadre.0.to_string()),
             ("draft", format!("{}|{}", self.cadre.0, self.draft)),
             ("day", local_date(self.visited_at).to_string()),
+            ("township", self.at.township.0.to_string()),
         ];
         if let Some(c) = self.campaign {
             v.push(("campaign", c.to_string()));

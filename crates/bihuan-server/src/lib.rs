@@ -44,10 +44,12 @@ pub mod approvals;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod console;
 pub mod dashboard;
 pub mod error;
+pub mod evaluations;
 pub mod export;
 pub mod filters;
 pub mod households;
@@ -191,6 +193,8 @@ pub fn router(state: AppState) -> Router {
         .merge(leaders::router())
         .merge(households::router())
         .merge(visits::router())
+        .merge(campaigns::router())
+        .merge(evaluations::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -253,7 +257,9 @@ async fn method_not_allowed() -> ApiError {
 pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::aggregate::Aggregate;
     use bihuan_domain::approvals as ap;
-    use bihuan_domain::{household, leaders, notice, portal, saved_filter, visits};
+    use bihuan_domain::{
+        campaign, evaluation, household, leaders, notice, portal, saved_filter, visits,
+    };
     use bihuan_store::aggregates::ensure_index as e;
     let rebuilt = [
         (
@@ -296,6 +302,18 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
         (
             portal::PortalTicket::KIND,
             e::<portal::PortalTicket>(store).await?,
+        ),
+        (
+            campaign::Campaign::KIND,
+            e::<campaign::Campaign>(store).await?,
+        ),
+        (
+            evaluation::Scheme::KIND,
+            e::<evaluation::Scheme>(store).await?,
+        ),
+        (
+            evaluation::Evaluation::KIND,
+            e::<evaluation::Evaluation>(store).await?,
         ),
     ];
     for (kind, n) in rebuilt {

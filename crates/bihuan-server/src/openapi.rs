@@ -98,7 +98,25 @@ use crate::views::{
     crate::approvals::StopBody,
     bihuan_domain::approvals::TaskDecision,
     crate::approvals::EfficiencyView,
-    crate::approvals::ExtendBody
+    crate::approvals::ExtendBody,
+    crate::campaigns::CampaignView,
+    crate::campaigns::CampaignSummary,
+    crate::campaigns::NewCampaign,
+    bihuan_domain::campaign::NewBattle,
+    bihuan_domain::campaign::NewItem,
+    crate::campaigns::ItemsImported,
+    crate::campaigns::ReportBody,
+    crate::campaigns::ReviewBody,
+    crate::campaigns::ReviseBody,
+    crate::campaigns::ConcludeBody,
+    crate::campaigns::Weekly,
+    crate::evaluations::SchemeView,
+    crate::evaluations::NewScheme,
+    bihuan_domain::evaluation::FormulaDraft,
+    crate::evaluations::EvaluationView,
+    crate::evaluations::OpenEvaluation,
+    crate::evaluations::PublishBody,
+    crate::evaluations::PublicEvaluation
 )))]
 struct Derived;
 
@@ -760,6 +778,8 @@ pub fn document() -> Value {
     doc["paths"]["/api/v1/leader-cases/{id}/notes"] = json!({"post": returns(with_id(op("包案领导记录批示、约访、现场办公等", "leaders", Some("TextBody"), "200"), "包案ID"), schema_ref("LeaderCaseView"))});
     doc["paths"]["/api/v1/leader-cases/{id}/release"] = json!({"post": returns(with_id(op("交回包案（包案领导本人或管理员；记录保留）", "leaders", Some("TextBody"), "200"), "包案ID"), schema_ref("LeaderCaseView"))});
     doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
+    campaign_paths(&mut doc);
+    evaluation_paths(&mut doc);
     // The schemas derived from the types replace any written here under the same name.
     let derived = derived_schemas();
     let action = action_schema(derived.get("Command").unwrap_or(&Value::Null));
@@ -784,4 +804,120 @@ pub fn document() -> Value {
     ]);
     doc["paths"]["/api/v1/audit"] = json!({"get": returns(audit, schema_ref("AuditPage"))});
     doc
+}
+
+/// 战役化推进 (issue 20): campaigns, battles, checklist items, reports and the weekly view.
+fn campaign_paths(doc: &mut Value) {
+    let t = "campaigns";
+    let view = || schema_ref("CampaignView");
+    let item = |summary: &str, body: Option<&str>| {
+        let mut o = returns(op(summary, t, body, "200"), view());
+        o["parameters"] = json!([
+            {"name": "id", "in": "path", "required": true, "description": "活动ID", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "no", "in": "path", "required": true, "description": "事项编号", "schema": {"type": "integer", "minimum": 1}}
+        ]);
+        o
+    };
+    doc["paths"]["/api/v1/campaigns"] = json!({
+        "get": returns(op("攻坚活动（三大会战、十大攻坚战、专项行动）：各战役、各状态的事项数和平均进度，推进中的在前（网格员除外的干部均可查看）", t, None, "200"), json!({"type": "array", "items": schema_ref("CampaignSummary")})),
+        "post": returns(op("设立攻坚活动及其战役（中心、督办、管理员）", t, Some("NewCampaign"), "201"), view())
+    });
+    doc["paths"]["/api/v1/campaigns/{id}"] = json!({"get": returns(with_id(op("一个攻坚活动：每个事项的完成值（平台计算的按平台数据，自报的按领导确认的）、状态、进度，按战役和责任单位的进度，燃尽图数据", t, None, "200"), "活动ID"), view())});
+    doc["paths"]["/api/v1/campaigns/{id}/battles"] = json!({"post": returns(with_id(op("增设战役（中心）", t, Some("NewBattle"), "200"), "活动ID"), view())});
+    doc["paths"]["/api/v1/campaigns/{id}/items"] = json!({"post": returns(with_id(op("添加清单事项（中心；全部通过才写入，出错的注明第几条）：完成时限可为日期或自活动开始起的工作日数；计量方式 reported（自报，领导确认后计入）、milestones（节点）、backlog（问题清仓：活动开始时该单位超期的工单中已办结的百分比）、disputes（纠纷排查：乡镇入户走访发现的矛盾纠纷中已化解的百分比）", t, None, "200"), "活动ID"), view())});
+    doc["paths"]["/api/v1/campaigns/{id}/items"]["post"]["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "array", "items": schema_ref("NewItem")}}}});
+    let mut import = returns(
+        with_id(op("从表格导入清单事项（CSV UTF-8 或 XLSX 第一张表）：表头 战役、事项、责任单位、责任领导、完成时限（必填）及 计量方式、计量单位、基数、目标值、节点（名称:日期，用；分隔）；逐行报告所有问题和行号（表头为第1行），合格的行一次写入", t, None, "200"), "活动ID"),
+        schema_ref("ItemsImported"),
+    );
+    if let Some(p) = import["parameters"].as_array_mut() {
+        p.push(json!({"name": "dry_run", "in": "query", "required": false, "description": "true：只检查，不写入", "schema": {"type": "boolean"}}));
+    }
+    import["requestBody"] = json!({"required": true, "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}}}});
+    doc["paths"]["/api/v1/campaigns/{id}/items/import"] = json!({"post": import});
+    let mut report = item("责任单位报告完成值（自报事项）或完成的节点，可附文件（图片、PDF、Office 文档；照片不是完成的依据）；等待领导确认", Some("ReportBody"));
+    report["requestBody"]["content"]["multipart/form-data"] = json!({"schema": {"type": "object",
+        "properties": {"report": {"type": "string", "description": "ReportBody 的 JSON"}},
+        "additionalProperties": {"type": "string", "format": "binary", "description": "附件（每个不超过 10 MB，一次最多 10 个），与报告在同一事务中保存"}}});
+    doc["paths"]["/api/v1/campaigns/{id}/items/{no}/reports"] = json!({"post": report});
+    let mut review = item(
+        "领导确认或退回一次报告（退回须写明原因）",
+        Some("ReviewBody"),
+    );
+    if let Some(p) = review["parameters"].as_array_mut() {
+        p.push(json!({"name": "report", "in": "path", "required": true, "description": "报告序号", "schema": {"type": "integer", "minimum": 1}}));
+    }
+    doc["paths"]["/api/v1/campaigns/{id}/items/{no}/reports/{report}/review"] =
+        json!({"post": review});
+    doc["paths"]["/api/v1/campaigns/{id}/items/{no}/revise"] = json!({"post": item("调整事项的完成时限、目标值或责任领导（中心；须写明原因，留有记录）", Some("ReviseBody"))});
+    doc["paths"]["/api/v1/campaigns/{id}/items/{no}/withdraw"] =
+        json!({"post": item("撤销事项（中心；须写明原因，记录保留）", Some("ReasonBody"))});
+    let mut file = returns_file(
+        op("下载报告所附的文件", t, None, "200"),
+        &["application/octet-stream"],
+    );
+    file["parameters"] = json!([
+        {"name": "id", "in": "path", "required": true, "description": "活动ID", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "no", "in": "path", "required": true, "description": "事项编号", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "sha256", "in": "path", "required": true, "description": "文件的 SHA-256", "schema": {"type": "string"}}
+    ]);
+    doc["paths"]["/api/v1/campaigns/{id}/items/{no}/files/{sha256}"] = json!({"get": file});
+    let mut weekly = returns(
+        with_id(op("周调度：本周末仍滞后的事项和节点（谁负责）、下周到期的、本周完成的、待领导确认的报告", t, None, "200"), "活动ID"),
+        schema_ref("Weekly"),
+    );
+    if let Some(p) = weekly["parameters"].as_array_mut() {
+        p.push(json!({"name": "week", "in": "query", "required": false, "description": "该周任一日，默认本周", "schema": {"type": "string", "format": "date"}}));
+    }
+    doc["paths"]["/api/v1/campaigns/{id}/weekly"] = json!({"get": weekly});
+    doc["paths"]["/api/v1/campaigns/{id}/conclude"] = json!({"post": returns(with_id(op("活动收官（中心；之后不能再修改）", t, Some("ConcludeBody"), "200"), "活动ID"), view())});
+}
+
+/// 四比 (issue 20): schemes and their formulas, evaluations, published snapshots.
+fn evaluation_paths(doc: &mut Value) {
+    let t = "evaluations";
+    doc["paths"]["/api/v1/evaluations/schemes"] = json!({
+        "get": returns(op("评比方案（月度调研提示比、季度红灰台比、半年两奖一杯比、全年标杆奖比）及其各版评分公式（中心、督办、领导）", t, None, "200"), json!({"type": "array", "items": schema_ref("SchemeView")})),
+        "post": returns(op("设立评比方案：加权指标（按时办结率、闭环率、及时签收率、满意率、一次性化解率、吹哨报到按时率、攻坚事项推进率、入户走访覆盖率）、各项最低样本量、红榜灰榜名次、奖项", t, Some("NewScheme"), "201"), schema_ref("SchemeView"))
+    });
+    doc["paths"]["/api/v1/evaluations/schemes/{id}"] = json!({"get": returns(with_id(op("一个评比方案及其公式的全部版本", t, None, "200"), "方案ID"), schema_ref("SchemeView"))});
+    doc["paths"]["/api/v1/evaluations/schemes/{id}/formula"] = json!({"post": returns(with_id(op("修订评分公式（生成新版本；已公开的结果保留发布时的版本）", t, Some("FormulaDraft"), "200"), "方案ID"), schema_ref("SchemeView"))});
+    let mut list = returns(
+        op(
+            "各期评比，期间最近的在前（未公开的不含实时结果，打开单个评比时计算）",
+            t,
+            None,
+            "200",
+        ),
+        json!({"type": "array", "items": schema_ref("EvaluationView")}),
+    );
+    list["parameters"] = json!([{"name": "scheme", "in": "query", "required": false, "description": "方案ID", "schema": {"type": "integer"}}]);
+    doc["paths"]["/api/v1/evaluations"] = json!({
+        "get": list,
+        "post": returns(op("建立一期评比（每个方案每期一次；期间按方案的周期）", t, Some("OpenEvaluation"), "201"), schema_ref("EvaluationView"))
+    });
+    doc["paths"]["/api/v1/evaluations/{id}"] = json!({"get": returns(with_id(op("一期评比的结果：已公开的为发布时冻结的快照，未公开的按方案现行公式实时计算（live）", t, None, "200"), "评比ID"), schema_ref("EvaluationView"))});
+    doc["paths"]["/api/v1/evaluations/{id}/publish"] = json!({"post": returns(with_id(op("公开晾晒：期满后按现行公式计算并冻结结果与公式，此后数据变化不再影响（中心、督办、管理员）", t, Some("PublishBody"), "200"), "评比ID"), schema_ref("EvaluationView"))});
+    let mut public = returns(
+        op(
+            "已公开晾晒的评比结果（无需登录）：期间、公式、单位得分、红榜灰榜、奖项；不含个人信息",
+            t,
+            None,
+            "200",
+        ),
+        json!({"type": "array", "items": schema_ref("PublicEvaluation")}),
+    );
+    public["security"] = json!([]);
+    doc["paths"]["/api/v1/evaluations/published"] = json!({"get": public});
+    let mut one = returns(
+        with_id(
+            op("一期已公开的评比结果（无需登录）", t, None, "200"),
+            "评比ID",
+        ),
+        schema_ref("PublicEvaluation"),
+    );
+    one["security"] = json!([]);
+    doc["paths"]["/api/v1/evaluations/published/{id}"] = json!({"get": one});
 }

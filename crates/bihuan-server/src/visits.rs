@@ -652,15 +652,13 @@ fn split_value<'a>(v: &'a str, camp: u64, prefix: &str) -> Option<(u32, &'a str)
 }
 
 /// The coverage of campaign `id` by `level`, within the caller's reach.
-pub async fn coverage(
+/// Campaign `id`'s coverage of every unit (or cadre) of `level`, by its id, from the tallies of
+/// the tasks' and visits' index entries (unscoped: the caller decides who sees which).
+pub async fn unit_coverage(
     state: &AppState,
-    c: &Caller,
     id: u64,
     level: Level,
-) -> ApiResult<CoverageTable> {
-    let reach = Reach::of(c)?;
-    let camp = campaign(state, id).await?;
-    let cat = state.store.catalog();
+) -> ApiResult<HashMap<u32, Coverage>> {
     let s = state.store.as_ref();
     let mut by: HashMap<u32, Coverage> = HashMap::new();
     let p = level.prefix();
@@ -675,6 +673,20 @@ pub async fn coverage(
             by.entry(unit).or_default().add_need(kind, n);
         }
     }
+    Ok(by)
+}
+
+pub async fn coverage(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    level: Level,
+) -> ApiResult<CoverageTable> {
+    let reach = Reach::of(c)?;
+    let camp = campaign(state, id).await?;
+    let cat = state.store.catalog();
+    let s = state.store.as_ref();
+    let by = unit_coverage(state, id, level).await?;
     let users: HashMap<u32, (String, UnitId)> = if level == Level::Cadre {
         state
             .store
