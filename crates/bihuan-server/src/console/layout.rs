@@ -21,6 +21,10 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         "dashboard.js" => (DASHBOARD_JS, "text/javascript; charset=utf-8"),
         "visits.js" => (super::visits::VISITS_JS, "text/javascript; charset=utf-8"),
+        "campaigns.js" => (
+            super::campaigns::CAMPAIGNS_JS,
+            "text/javascript; charset=utf-8",
+        ),
         _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     (
@@ -109,6 +113,8 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/leaders", "接访包案"));
             v.push(("/visit-campaigns", "入户听诉"));
             v.push(("/approvals", "一件事"));
+            v.push(("/campaigns", "攻坚调度"));
+            v.push(("/evaluations", "四比"));
         }
         Role::Handler | Role::UnitLeader => {
             v.push(("/queue/inbox", "承办"));
@@ -121,6 +127,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             }
             // Any unit's cadre may carry households (三包).
             v.push(("/visits", "入户走访"));
+            v.push(("/campaigns", "攻坚清单"));
         }
         Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
         Role::Supervisor | Role::Leader => {
@@ -129,10 +136,14 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/leaders", "接访包案"));
             v.push(("/visit-campaigns", "入户听诉"));
             v.push(("/approvals", "一件事"));
+            v.push(("/campaigns", "攻坚调度"));
+            v.push(("/evaluations", "四比"));
         }
         Role::Admin => {
             v.push(("/admin", "系统管理"));
             v.push(("/approvals", "一件事"));
+            v.push(("/campaigns", "攻坚调度"));
+            v.push(("/evaluations", "四比"));
         }
         Role::System => {}
     }

@@ -19,6 +19,8 @@
 //! | `/leaders`, `/leaders/*`, `/appeals/{key}/leader-case` | `leaders.rs` |
 //! | `/visits`, `/visits/*`, `/visit-campaigns`, `/visit-campaigns/*`, `/cadres` | `visits.rs` |
 //! | `/approvals`, `/approvals/*` | `approvals.rs` |
+//! | `/campaigns`, `/campaigns/*` | `campaigns.rs` |
+//! | `/evaluations`, `/evaluations/*`, `/board/evaluations` | `evaluations.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -50,7 +52,9 @@ use crate::AppState;
 
 mod admin;
 mod approvals;
+mod campaigns;
 mod detail;
+mod evaluations;
 mod home;
 mod households;
 mod intake;
@@ -65,7 +69,9 @@ mod visits;
 
 use admin::*;
 use approvals::*;
+use campaigns::*;
 use detail::*;
+use evaluations::*;
 use home::*;
 use households::*;
 use intake::*;
@@ -165,6 +171,50 @@ pub fn router() -> Router<AppState> {
         .route("/leaders/cases/{id}/notes", post(note_submit))
         .route("/leaders/cases/{id}/release", post(release_submit))
         .route("/appeals/{key}/leader-case", post(take_submit))
+        .route(
+            "/campaigns",
+            get(campaigns_list_page).post(campaign_create_submit),
+        )
+        .route("/campaigns/{id}", get(campaign_detail_page))
+        .route("/campaigns/{id}/items", post(campaign_item_submit))
+        .route(
+            "/campaigns/{id}/import",
+            post(campaign_import_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::campaigns::REPORT_LIMIT,
+            )),
+        )
+        .route("/campaigns/{id}/battles", post(campaign_battle_submit))
+        .route("/campaigns/{id}/conclude", post(campaign_conclude_submit))
+        .route("/campaigns/{id}/weekly", get(campaign_weekly_page))
+        .route("/campaigns/{id}/items/{no}", get(campaign_item_page))
+        .route(
+            "/campaigns/{id}/items/{no}/report",
+            post(campaign_report_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::campaigns::REPORT_LIMIT,
+            )),
+        )
+        .route(
+            "/campaigns/{id}/items/{no}/review",
+            post(campaign_review_submit),
+        )
+        .route(
+            "/campaigns/{id}/items/{no}/revise",
+            post(campaign_revise_submit),
+        )
+        .route(
+            "/campaigns/{id}/items/{no}/withdraw",
+            post(campaign_withdraw_submit),
+        )
+        .route(
+            "/evaluations",
+            get(evaluations_page).post(evaluation_open_submit),
+        )
+        .route("/evaluations/schemes", post(scheme_submit))
+        .route("/evaluations/schemes/{id}", post(scheme_revise_submit))
+        .route("/evaluations/{id}", get(evaluation_page))
+        .route("/evaluations/{id}/publish", post(evaluation_publish_submit))
+        .route("/board/evaluations", get(public_evaluations_page))
+        .route("/board/evaluations/{id}", get(public_evaluation_page))
         .route("/admin", get(admin_page))
         .route("/admin/users", post(admin_create_user))
         .route("/admin/calendar", post(admin_load_calendar))
