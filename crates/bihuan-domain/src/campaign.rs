@@ -865,7 +865,7 @@ impl Campaign {
             let at = end_of_day(day).min(now);
             let open = live
                 .iter()
-                .filter(|i| i.completed_at(at, tallies.get(&i.no)).is_none())
+                .filter(|i| i.status(at, tallies.get(&i.no)) != ItemStatus::Done)
                 .count() as u64;
             let elapsed = (day - self.starts).num_days() as f64;
             out.push(BurnPoint {

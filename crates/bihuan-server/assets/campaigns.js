@@ -29,7 +29,7 @@
     var b = echarts.init(burn);
     b.setOption({
       tooltip: { trigger: "axis" },
-      legend: { data: ["未完成事项", "理想线"] },
+      legend: { top: 0, data: ["未完成事项", "理想线"] },
       grid: { left: 50, right: 20, top: 40, bottom: 40 },
       xAxis: { type: "category", data: d.burn.days },
       yAxis: { type: "value", minInterval: 1, name: "项" },

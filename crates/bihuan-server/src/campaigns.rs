@@ -604,6 +604,17 @@ pub async fn add_battle(
 fn owned(state: &AppState, mut n: NewItem) -> Result<NewItem, DomainError> {
     let cat = state.store.catalog();
     match cat.org.get(n.owner) {
+        Some(u)
+            if matches!(n.measure, Measure::Disputes { .. }) && u.kind != UnitKind::Township =>
+        {
+            Err(DomainError::invalid(
+                "owner",
+                format!(
+                    "纠纷排查按乡镇（街道）的入户走访计算，「{}」不是乡镇（街道）",
+                    u.name
+                ),
+            ))
+        }
         Some(u) if u.kind.can_handle() && u.kind != UnitKind::Village => {
             n.owner_name = u.name.clone();
             Ok(n)

@@ -25,7 +25,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 mod approvals;
+mod campaigns;
 pub use approvals::{approvals, ApprovalsMade};
+pub use campaigns::{campaigns, CampaignsMade};
 
 pub const DEMO_PASSWORD: &str = "bihuan2026";
 

@@ -567,6 +567,11 @@ async fn run(cmd: Top) -> Result<String> {
                     "一件事一次办：香精香料产业链一件事（{} 个事项、承诺15个工作日），申请 {} 件",
                     a.matters, a.applications
                 );
+                let k = demo::campaigns(&store, &county.townships, now).await?;
+                eprintln!(
+                    "攻坚调度：三大会战和十大攻坚战 {} 个活动、清单事项 {} 项、填报 {} 次；四比评比 {} 期（已公开晾晒 {} 期）",
+                    k.campaigns, k.items, k.reports, k.evaluations, k.published
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

@@ -337,7 +337,8 @@ async fn list_render(
             }
         }
         @if centre {
-            details open[refused.as_ref().is_some_and(|r| r.form == "scheme")] { summary { h2.inline { "设立评比方案" } }
+            h2 { "设立评比方案" }
+            details open[refused.as_ref().is_some_and(|r| r.form == "scheme")] { summary { "填写新方案的指标、权重和榜单" }
                 (formula_form("/evaluations/schemes", "scheme", None, &refused, true)) }
         }
     };

@@ -27,7 +27,7 @@ pub struct ApprovalsMade {
 }
 
 /// The department with this full name in the demo county (its id is 100 + its place).
-fn dept(name: &str) -> UnitId {
+pub(super) fn dept(name: &str) -> UnitId {
     let i = super::DEPARTMENTS
         .iter()
         .position(|d| d.0 == name)
@@ -35,7 +35,7 @@ fn dept(name: &str) -> UnitId {
     UnitId(100 + i as u32)
 }
 
-fn login_of(name: &str) -> String {
+pub(super) fn login_of(name: &str) -> String {
     let i = super::DEPARTMENTS
         .iter()
         .position(|d| d.0 == name)
@@ -699,7 +699,7 @@ pub async fn approvals(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<A
     })
 }
 
-fn at(d: NaiveDate, hour: u32) -> Instant {
+pub(super) fn at(d: NaiveDate, hour: u32) -> Instant {
     cst()
         .from_local_datetime(&d.and_hms_opt(hour, 0, 0).expect("an hour"))
         .single()
@@ -709,7 +709,7 @@ fn at(d: NaiveDate, hour: u32) -> Instant {
 
 /// A one-page PDF that says `line` (ASCII), whole: the catalogue, the page, its text and font,
 /// and the cross-reference table at the byte offsets a reader checks.
-fn demo_pdf(line: &str) -> Vec<u8> {
+pub(super) fn demo_pdf(line: &str) -> Vec<u8> {
     let text = line.replace(['(', ')', '\\'], " ");
     let content = format!("BT /F1 14 Tf 72 760 Td ({text}) Tj ET");
     let objects = [
