@@ -407,7 +407,7 @@ impl Item {
     /// The item's status at `now`. A computed item with nothing to do (no overdue appeals at
     /// the start, no disputes found) is done from the start.
     pub fn status(&self, now: Instant, tally: Option<&Tally>) -> ItemStatus {
-        if self.withdrawn.is_some() {
+        if self.withdrawn.as_ref().is_some_and(|w| w.at <= now) {
             return ItemStatus::Withdrawn;
         }
         let actual = self.actual_at(now, tally);
@@ -680,11 +680,11 @@ impl NewItem {
                 ),
             ));
         }
-        let title = text("title", &self.title, 200, "事项名称")?;
+        let title = text("item.title", &self.title, 200, "事项名称")?;
         if self.owner_name.trim().is_empty() {
-            return Err(DomainError::invalid("owner", "请选择责任单位"));
+            return Err(DomainError::invalid("item.owner", "请选择责任单位"));
         }
-        let leader = text("leader", &self.leader, 40, "责任领导")?;
+        let leader = text("item.leader", &self.leader, 40, "责任领导")?;
         let (due, due_working_days) = match self.due {
             Due::Date(d) => (d, None),
             Due::WorkingDays(0) => {
@@ -838,7 +838,7 @@ impl Campaign {
 
     fn running(&self) -> Result<(), DomainError> {
         if self.status == CampaignStatus::Concluded {
-            return Err(DomainError::invalid("campaign", "活动已收官，不能再修改"));
+            return Err(DomainError::invalid("checklist", "活动已收官，不能再修改"));
         }
         Ok(())
     }
@@ -930,11 +930,11 @@ impl Aggregate for Campaign {
                 battles,
             } = command
             else {
-                return Err(DomainError::invalid("campaign", "没有这个活动"));
+                return Err(DomainError::invalid("checklist", "没有这个活动"));
             };
             require_role(actor, CENTRE_ROLES, "create campaigns")?;
-            let name = text("name", name, 60, "活动名称")?;
-            let lead = text("lead", lead, 40, "牵头领导")?;
+            let name = text("campaign.name", name, 60, "活动名称")?;
+            let lead = text("campaign.lead", lead, 40, "牵头领导")?;
             let note = optional("note", note, 2000, "说明")?;
             if ends < starts {
                 return Err(DomainError::invalid("ends", "结束日期不能早于开始日期"));
@@ -970,7 +970,9 @@ impl Aggregate for Campaign {
             }]);
         };
         match command {
-            CampaignCommand::Create { .. } => Err(DomainError::invalid("campaign", "活动已经建立")),
+            CampaignCommand::Create { .. } => {
+                Err(DomainError::invalid("checklist", "活动已经建立"))
+            }
             CampaignCommand::AddBattle(b) => {
                 require_role(actor, CENTRE_ROLES, "configure campaigns")?;
                 c.running()?;
@@ -1175,7 +1177,7 @@ impl Aggregate for Campaign {
                 }
                 let leader = match leader {
                     Some(l) if l.trim() != it.leader => {
-                        let l = text("leader", l, 40, "责任领导")?;
+                        let l = text("item.leader", l, 40, "责任领导")?;
                         change.push(format!("责任领导 {} → {l}", it.leader));
                         Some(l)
                     }
@@ -1214,7 +1216,7 @@ impl Aggregate for Campaign {
                 require_role(actor, CENTRE_ROLES, "conclude campaigns")?;
                 c.running()?;
                 Ok(vec![CampaignEvent::Concluded {
-                    summary: text("summary", summary, 4000, "收官总结")?,
+                    summary: text("campaign.summary", summary, 4000, "收官总结")?,
                 }])
             }
         }

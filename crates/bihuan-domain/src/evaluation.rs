@@ -246,20 +246,20 @@ impl FormulaDraft {
     fn checked(&self, version: u32, at: Instant) -> Result<Formula, DomainError> {
         if self.terms.is_empty() || self.terms.len() > TERMS_MAX {
             return Err(DomainError::invalid(
-                "terms",
+                "formula.terms",
                 format!("评分公式须有 1 至 {TERMS_MAX} 项指标"),
             ));
         }
         for (i, t) in self.terms.iter().enumerate() {
             if !(t.weight.is_finite() && t.weight > 0.0 && t.weight <= 1000.0) {
                 return Err(DomainError::invalid(
-                    "terms",
+                    "formula.terms",
                     format!("「{}」的权重须大于 0、不超过 1000", t.indicator.label()),
                 ));
             }
             if self.terms[..i].iter().any(|x| x.indicator == t.indicator) {
                 return Err(DomainError::invalid(
-                    "terms",
+                    "formula.terms",
                     format!("指标「{}」重复", t.indicator.label()),
                 ));
             }
@@ -618,7 +618,7 @@ impl Aggregate for Scheme {
                     formula,
                 },
             ) => Ok(vec![SchemeEvent::Created {
-                name: text("name", name, 40, "评比方案名称")?,
+                name: text("scheme.name", name, 40, "评比方案名称")?,
                 cadence: *cadence,
                 formula: formula.checked(1, at)?,
             }]),
@@ -636,7 +636,7 @@ impl Aggregate for Scheme {
                         && a.awards == f.awards
                 };
                 if same(s.current()) {
-                    return Err(DomainError::invalid("terms", "公式没有变化"));
+                    return Err(DomainError::invalid("formula.terms", "公式没有变化"));
                 }
                 Ok(vec![SchemeEvent::Revised { formula: f }])
             }

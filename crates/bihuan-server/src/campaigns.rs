@@ -608,7 +608,7 @@ fn owned(state: &AppState, mut n: NewItem) -> Result<NewItem, DomainError> {
             if matches!(n.measure, Measure::Disputes { .. }) && u.kind != UnitKind::Township =>
         {
             Err(DomainError::invalid(
-                "owner",
+                "item.owner",
                 format!(
                     "纠纷排查按乡镇（街道）的入户走访计算，「{}」不是乡镇（街道）",
                     u.name
@@ -620,11 +620,11 @@ fn owned(state: &AppState, mut n: NewItem) -> Result<NewItem, DomainError> {
             Ok(n)
         }
         Some(u) => Err(DomainError::invalid(
-            "owner",
+            "item.owner",
             format!("「{}」不能作为责任单位（须为县直部门或乡镇街道）", u.name),
         )),
         None => Err(DomainError::invalid(
-            "owner",
+            "item.owner",
             format!("没有编号为 {} 的单位", n.owner.0),
         )),
     }

@@ -8,6 +8,7 @@ use helpers::*;
 use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_escaped};
 
 mod approvals;
+mod campaigns;
 mod hardening;
 mod hostile;
 mod hotline;
@@ -21,6 +22,7 @@ use approvals::{
     a_package_is_applied_for_once_and_approved_in_parallel,
     materials_are_uploaded_once_and_answered_online,
 };
+use campaigns::a_campaign_is_valued_from_evidence_and_its_evaluation_frozen;
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
@@ -1869,6 +1871,7 @@ async fn the_portal_limits_each_address() {
 }
 
 on_both_stores!(
+    a_campaign_is_valued_from_evidence_and_its_evaluation_frozen,
     a_citizen_submits_tracks_and_rates_on_the_portal,
     notices_go_out_once_and_a_failing_sender_is_retried,
     a_sender_that_always_fails_gives_up,
