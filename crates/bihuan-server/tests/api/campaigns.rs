@@ -15,7 +15,7 @@ fn pdf(text: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn item<'a>(c: &'a Value, no: u64) -> &'a Value {
+fn item(c: &Value, no: u64) -> &Value {
     c["items"]
         .as_array()
         .unwrap()
