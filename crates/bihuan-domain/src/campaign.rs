@@ -443,6 +443,7 @@ impl Item {
 /// Where a campaign stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CampaignStage)]
 pub enum CampaignStatus {
     /// 推进中
     Running,
@@ -461,6 +462,7 @@ impl CampaignStatus {
 
 /// A campaign with its battles and checklist.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignChecklist)]
 pub struct Campaign {
     pub name: String,
     pub kind: CampaignKind,

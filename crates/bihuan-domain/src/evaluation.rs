@@ -28,6 +28,7 @@ pub const AWARDS_MAX: usize = 10;
 /// 四比: how often a scheme evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = EvaluationCadence)]
 pub enum Cadence {
     /// 月度调研提示比
     Monthly,
@@ -404,6 +405,7 @@ impl Board {
 
 /// A unit's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EvaluationStanding)]
 pub struct Standing {
     #[schema(value_type = u32)]
     pub unit: UnitId,

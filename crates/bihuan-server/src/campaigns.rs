@@ -300,6 +300,7 @@ pub struct StatusCount {
 
 /// A campaign as the API and the page show it: every item valued at `as_of`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CampaignDetail)]
 pub struct CampaignView {
     pub id: u64,
     pub version: u64,
@@ -1010,6 +1011,7 @@ pub async fn report(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CampaignReviewBody)]
 pub struct ReviewBody {
     /// true：确认；false：退回（须写明原因）
     pub confirmed: bool,
@@ -1079,6 +1081,7 @@ pub async fn revise(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CampaignReasonBody)]
 pub struct ReasonBody {
     pub reason: String,
 }

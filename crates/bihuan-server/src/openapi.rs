@@ -108,6 +108,7 @@ use crate::views::{
     crate::campaigns::ReportBody,
     crate::campaigns::ReviewBody,
     crate::campaigns::ReviseBody,
+    crate::campaigns::ReasonBody,
     crate::campaigns::ConcludeBody,
     crate::campaigns::Weekly,
     crate::evaluations::SchemeView,
@@ -809,7 +810,7 @@ pub fn document() -> Value {
 /// 战役化推进 (issue 20): campaigns, battles, checklist items, reports and the weekly view.
 fn campaign_paths(doc: &mut Value) {
     let t = "campaigns";
-    let view = || schema_ref("CampaignView");
+    let view = || schema_ref("CampaignDetail");
     let item = |summary: &str, body: Option<&str>| {
         let mut o = returns(op(summary, t, body, "200"), view());
         o["parameters"] = json!([
@@ -844,7 +845,7 @@ fn campaign_paths(doc: &mut Value) {
     doc["paths"]["/api/v1/campaigns/{id}/items/{no}/reports"] = json!({"post": report});
     let mut review = item(
         "领导确认或退回一次报告（退回须写明原因）",
-        Some("ReviewBody"),
+        Some("CampaignReviewBody"),
     );
     if let Some(p) = review["parameters"].as_array_mut() {
         p.push(json!({"name": "report", "in": "path", "required": true, "description": "报告序号", "schema": {"type": "integer", "minimum": 1}}));
@@ -853,7 +854,7 @@ fn campaign_paths(doc: &mut Value) {
         json!({"post": review});
     doc["paths"]["/api/v1/campaigns/{id}/items/{no}/revise"] = json!({"post": item("调整事项的完成时限、目标值或责任领导（中心；须写明原因，留有记录）", Some("ReviseBody"))});
     doc["paths"]["/api/v1/campaigns/{id}/items/{no}/withdraw"] =
-        json!({"post": item("撤销事项（中心；须写明原因，记录保留）", Some("ReasonBody"))});
+        json!({"post": item("撤销事项（中心；须写明原因，记录保留）", Some("CampaignReasonBody"))});
     let mut file = returns_file(
         op("下载报告所附的文件", t, None, "200"),
         &["application/octet-stream"],
@@ -920,4 +921,72 @@ fn evaluation_paths(doc: &mut Value) {
     );
     one["security"] = json!([]);
     doc["paths"]["/api/v1/evaluations/published/{id}"] = json!({"get": one});
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every type that derives a schema has a name of its own: two types of one name (two
+    /// capabilities' `CampaignView`, say) would silently share one schema in the document, and
+    /// one of them would be described wrongly. A type renames its schema with `#[schema(as = …)]`.
+    #[test]
+    fn schema_names_are_unique() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        let mut dirs = vec![crates];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if p.is_dir() && name != "target" && name != "tests" {
+                    dirs.push(p);
+                } else if name.ends_with(".rs") && p.to_string_lossy().contains("/src/") {
+                    files.push(p);
+                }
+            }
+        }
+        let mut seen: std::collections::HashMap<String, String> = Default::default();
+        let mut found = 0;
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, l) in lines.iter().enumerate() {
+                if !(l.contains("derive(") && l.contains("ToSchema")) {
+                    continue;
+                }
+                let mut alias = None;
+                for next in lines.iter().skip(i + 1).take(12) {
+                    if let Some(rest) = next.trim().strip_prefix("#[schema(as = ") {
+                        alias = rest
+                            .split(')')
+                            .next()
+                            .map(|a| a.rsplit("::").next().unwrap_or(a).trim().to_string());
+                    }
+                    let t = next.trim_start();
+                    let decl = t
+                        .strip_prefix("pub struct ")
+                        .or_else(|| t.strip_prefix("pub enum "));
+                    if let Some(decl) = decl {
+                        let ident: String = decl
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if ident.is_empty() {
+                            break; // a macro's `pub enum $name`: its uses are not scanned
+                        }
+                        let name = alias.take().unwrap_or(ident);
+                        let at = format!("{}:{}", f.display(), i + 1);
+                        if let Some(first) = seen.insert(name.clone(), at.clone()) {
+                            panic!("two schemas named {name}: {first} and {at}");
+                        }
+                        found += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(
+            found > 100,
+            "only {found} schema types found: is the scan still reading the sources?"
+        );
+    }
 }
