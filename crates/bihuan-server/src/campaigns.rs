@@ -520,12 +520,7 @@ pub async fn campaign(state: &AppState, c: &Caller, id: u64) -> ApiResult<Campai
 }
 
 async fn load(state: &AppState, id: u64) -> ApiResult<Versioned<Campaign>> {
-    aggregates::load::<Campaign>(state.store.as_ref(), id)
-        .await
-        .map_err(|e| match e {
-            bihuan_store::StoreError::NotFound { .. } => ApiError::not_found("没有这个攻坚活动"),
-            e => e.into(),
-        })
+    crate::error::load_or_404::<Campaign>(state.store.as_ref(), id, "没有这个攻坚活动").await
 }
 
 async fn run(

@@ -254,3 +254,17 @@ pub struct QueryParams<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct PathParams<T>(pub T);
+
+/// Aggregate `id` of `A`, or a 404 that says what is missing (`missing`, e.g. 没有这个攻坚活动).
+pub async fn load_or_404<A: bihuan_domain::aggregate::Aggregate>(
+    store: &dyn bihuan_store::Store,
+    id: u64,
+    missing: &str,
+) -> ApiResult<bihuan_domain::aggregate::Versioned<A>> {
+    bihuan_store::aggregates::load::<A>(store, id)
+        .await
+        .map_err(|e| match e {
+            bihuan_store::StoreError::NotFound { .. } => ApiError::not_found(missing),
+            e => e.into(),
+        })
+}

@@ -218,12 +218,7 @@ pub async fn schemes(state: &AppState, c: &Caller) -> ApiResult<Vec<SchemeView>>
 }
 
 async fn load_scheme(state: &AppState, id: u64) -> ApiResult<Versioned<Scheme>> {
-    aggregates::load::<Scheme>(state.store.as_ref(), id)
-        .await
-        .map_err(|e| match e {
-            bihuan_store::StoreError::NotFound { .. } => ApiError::not_found("没有这个评比方案"),
-            e => e.into(),
-        })
+    crate::error::load_or_404::<Scheme>(state.store.as_ref(), id, "没有这个评比方案").await
 }
 
 pub async fn scheme(state: &AppState, c: &Caller, id: u64) -> ApiResult<SchemeView> {
@@ -300,12 +295,7 @@ pub struct EvaluationView {
 }
 
 async fn load_evaluation(state: &AppState, id: u64) -> ApiResult<Versioned<Evaluation>> {
-    aggregates::load::<Evaluation>(state.store.as_ref(), id)
-        .await
-        .map_err(|e| match e {
-            bihuan_store::StoreError::NotFound { .. } => ApiError::not_found("没有这次评比"),
-            e => e.into(),
-        })
+    crate::error::load_or_404::<Evaluation>(state.store.as_ref(), id, "没有这次评比").await
 }
 
 async fn evaluation_view(

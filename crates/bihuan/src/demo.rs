@@ -26,6 +26,29 @@ use rand::{Rng, SeedableRng};
 
 mod approvals;
 mod campaigns;
+
+/// The demo account `login` as a caller of the use cases.
+fn caller_in(
+    users: &[bihuan_store::User],
+    catalog: &bihuan_store::Catalog,
+    login: &str,
+) -> anyhow::Result<bihuan_server::auth::Caller> {
+    let u = users
+        .iter()
+        .find(|u| u.login == login)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no account {login}"))?;
+    let unit_kind = catalog
+        .org
+        .get(u.unit)
+        .ok_or_else(|| anyhow::anyhow!("no unit"))?
+        .kind;
+    Ok(bihuan_server::auth::Caller {
+        actor: catalog.actor(&u),
+        user: u,
+        unit_kind,
+    })
+}
 pub use approvals::{approvals, ApprovalsMade};
 pub use campaigns::{campaigns, CampaignsMade};
 

@@ -12,28 +12,6 @@ use chrono::NaiveDate;
 
 pub(super) const CAMPAIGNS_JS: &[u8] = include_bytes!("../../assets/campaigns.js");
 
-/// A refused form: which one, why, and what was typed.
-struct Refused {
-    form: &'static str,
-    message: String,
-    values: Fields,
-}
-
-fn typed<'a>(r: &'a Option<Refused>, form: &str, name: &str) -> &'a str {
-    match r {
-        Some(r) if r.form == form => field(&r.values, name),
-        _ => "",
-    }
-}
-
-fn refusal(r: &Option<Refused>, form: &str) -> Markup {
-    html! {
-        @if let Some(r) = r.as_ref().filter(|r| r.form == form) {
-            p.field-error role="alert" { (r.message) }
-        }
-    }
-}
-
 fn pct(p: f64) -> String {
     format!("{:.0}%", p * 100.0)
 }
@@ -83,6 +61,11 @@ fn item_no(s: &str, c: &Caller) -> Result<u32, Box<Response>> {
             Some(c),
         ))
     })
+}
+
+/// A campaign's id and an item's number from the path, or the page that says there is none.
+fn item_ids(id: &str, no: &str, c: &Caller) -> Result<(u64, u32), Box<Response>> {
+    Ok((campaign_id(id, c)?, item_no(no, c)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +208,7 @@ pub(super) async fn campaign_create_submit(
                 &c,
                 None,
                 Some(Refused {
-                    form: "create",
+                    form: "create".into(),
                     message: e.message,
                     values: f,
                 }),
@@ -486,7 +469,7 @@ async fn refused_page(
         id,
         &CampaignQuery::default(),
         Some(Refused {
-            form,
+            form: form.into(),
             message: e.message,
             values,
         }),
@@ -669,9 +652,9 @@ pub(super) async fn campaign_item_page(
     Path((id, no)): Path<(String, String)>,
     Query(q): Query<OkQuery>,
 ) -> Response {
-    let (id, no) = match (campaign_id(&id, &c), item_no(&no, &c)) {
-        (Ok(id), Ok(no)) => (id, no),
-        (Err(p), _) | (_, Err(p)) => return *p,
+    let (id, no) = match item_ids(&id, &no, &c) {
+        Ok(ids) => ids,
+        Err(p) => return *p,
     };
     item_render(&state, &c, id, no, q.ok.as_deref(), None).await
 }
@@ -858,7 +841,7 @@ async fn item_refused(
         no,
         None,
         Some(Refused {
-            form,
+            form: form.into(),
             message: e.message,
             values,
         }),
@@ -880,9 +863,9 @@ pub(super) async fn campaign_report_submit(
     Path((id, no)): Path<(String, String)>,
     mp: axum::extract::Multipart,
 ) -> Response {
-    let (id, no) = match (campaign_id(&id, &c), item_no(&no, &c)) {
-        (Ok(id), Ok(no)) => (id, no),
-        (Err(p), _) | (_, Err(p)) => return *p,
+    let (id, no) = match item_ids(&id, &no, &c) {
+        Ok(ids) => ids,
+        Err(p) => return *p,
     };
     let (f, files) = match crate::approvals::read_form(mp).await {
         Ok(x) => x,
@@ -923,9 +906,9 @@ pub(super) async fn campaign_review_submit(
     Path((id, no)): Path<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let (id, no) = match (campaign_id(&id, &c), item_no(&no, &c)) {
-        (Ok(id), Ok(no)) => (id, no),
-        (Err(p), _) | (_, Err(p)) => return *p,
+    let (id, no) = match item_ids(&id, &no, &c) {
+        Ok(ids) => ids,
+        Err(p) => return *p,
     };
     let confirmed = field(&f, "confirmed") == "1";
     let body = uc::ReviewBody {
@@ -945,9 +928,9 @@ pub(super) async fn campaign_revise_submit(
     Path((id, no)): Path<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let (id, no) = match (campaign_id(&id, &c), item_no(&no, &c)) {
-        (Ok(id), Ok(no)) => (id, no),
-        (Err(p), _) | (_, Err(p)) => return *p,
+    let (id, no) = match item_ids(&id, &no, &c) {
+        Ok(ids) => ids,
+        Err(p) => return *p,
     };
     let r = async {
         let due = match field(&f, "due").trim() {
@@ -986,9 +969,9 @@ pub(super) async fn campaign_withdraw_submit(
     Path((id, no)): Path<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let (id, no) = match (campaign_id(&id, &c), item_no(&no, &c)) {
-        (Ok(id), Ok(no)) => (id, no),
-        (Err(p), _) | (_, Err(p)) => return *p,
+    let (id, no) = match item_ids(&id, &no, &c) {
+        Ok(ids) => ids,
+        Err(p) => return *p,
     };
     match uc::withdraw(&state, &c, id, no, field(&f, "reason").into()).await {
         Ok(_) => back(id, no, "事项已撤销"),

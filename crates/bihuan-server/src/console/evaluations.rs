@@ -10,27 +10,6 @@ use bihuan_domain::evaluation::{
 };
 use chrono::NaiveDate;
 
-struct Refused {
-    form: String,
-    message: String,
-    values: Fields,
-}
-
-fn v<'a>(r: &'a Option<Refused>, form: &str, name: &str) -> Option<&'a str> {
-    match r {
-        Some(r) if r.form == form => Some(field(&r.values, name)),
-        _ => None,
-    }
-}
-
-fn refusal(r: &Option<Refused>, form: &str) -> Markup {
-    html! {
-        @if let Some(r) = r.as_ref().filter(|r| r.form == form) {
-            p.field-error role="alert" { (r.message) }
-        }
-    }
-}
-
 fn score_text(s: Option<f64>) -> String {
     s.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into())
 }
@@ -129,7 +108,7 @@ fn formula_form(
     with_name: bool,
 ) -> Markup {
     let weight = |i: Indicator| -> String {
-        v(refused, form, &format!("w-{}", i.code()))
+        typed_in(refused, form, &format!("w-{}", i.code()))
             .map(str::to_string)
             .or_else(|| {
                 current
@@ -139,7 +118,7 @@ fn formula_form(
             .unwrap_or_default()
     };
     let min = |i: Indicator| -> String {
-        v(refused, form, &format!("m-{}", i.code()))
+        typed_in(refused, form, &format!("m-{}", i.code()))
             .map(str::to_string)
             .or_else(|| {
                 current
@@ -149,7 +128,7 @@ fn formula_form(
             .unwrap_or_default()
     };
     let other = |name: &str, f: &dyn Fn(&Formula) -> String, default: &str| -> String {
-        v(refused, form, name)
+        typed_in(refused, form, name)
             .map(str::to_string)
             .or_else(|| current.map(f))
             .unwrap_or_else(|| default.to_string())
@@ -177,9 +156,9 @@ fn formula_form(
             (refusal(refused, form))
             @if with_name {
                 div.row {
-                    div { label for="s-name" { "方案名称" } input #s-name type="text" name="name" maxlength="40" placeholder="如 季度「红灰台」" value=(v(refused, form, "name").unwrap_or("")) required; }
+                    div { label for="s-name" { "方案名称" } input #s-name type="text" name="name" maxlength="40" placeholder="如 季度「红灰台」" value=(typed_in(refused, form, "name").unwrap_or("")) required; }
                     div { label for="s-cadence" { "周期" } select #s-cadence name="cadence" {
-                        @for c in Cadence::ALL { option value=(c.code()) selected[v(refused, form, "cadence") == Some(c.code())] { (c.label()) } } } }
+                        @for c in Cadence::ALL { option value=(c.code()) selected[typed_in(refused, form, "cadence") == Some(c.code())] { (c.label()) } } } }
                 }
             }
             table.compact {
@@ -312,8 +291,8 @@ async fn list_render(
                 h2 { "建立一期评比" }
                 (refusal(&refused, "open"))
                 div.row {
-                    div { label for="scheme" { "方案" } select #scheme name="scheme" { @for s in &schemes { option value=(s.id) selected[v(&refused, "open", "scheme") == Some(&s.id.to_string())] { (s.name) "（" (s.cadence_label) "）" } } } }
-                    div { label for="first" { "期间第一天" } input #first type="date" name="first" value=(v(&refused, "open", "first").unwrap_or("")) required; }
+                    div { label for="scheme" { "方案" } select #scheme name="scheme" { @for s in &schemes { option value=(s.id) selected[typed_in(&refused, "open", "scheme") == Some(&s.id.to_string())] { (s.name) "（" (s.cadence_label) "）" } } } }
+                    div { label for="first" { "期间第一天" } input #first type="date" name="first" value=(typed_in(&refused, "open", "first").unwrap_or("")) required; }
                 }
                 p.small.muted { "月度从某月1日、季度从1、4、7、10月1日、半年从1月或7月1日、全年从1月1日开始。" }
                 p { button.primary type="submit" { "建立" } }

@@ -417,3 +417,33 @@ pub(super) fn fields_all<'a>(f: &'a Fields, name: &'a str) -> impl Iterator<Item
         .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty())
 }
+
+/// A refused form: which one, why, and what was typed — the page is shown again with the
+/// message beside that form and every field as it was typed.
+pub(super) struct Refused {
+    pub form: String,
+    pub message: String,
+    pub values: Fields,
+}
+
+/// What was typed into field `name` of `form`, if that form was the one refused.
+pub(super) fn typed_in<'a>(r: &'a Option<Refused>, form: &str, name: &str) -> Option<&'a str> {
+    match r {
+        Some(r) if r.form == form => Some(field(&r.values, name)),
+        _ => None,
+    }
+}
+
+/// [`typed_in`], or nothing typed.
+pub(super) fn typed<'a>(r: &'a Option<Refused>, form: &str, name: &str) -> &'a str {
+    typed_in(r, form, name).unwrap_or("")
+}
+
+/// The refusal's message, beside the form it refused.
+pub(super) fn refusal(r: &Option<Refused>, form: &str) -> Markup {
+    html! {
+        @if let Some(r) = r.as_ref().filter(|r| r.form == form) {
+            p.field-error role="alert" { (r.message) }
+        }
+    }
+}

@@ -8,28 +8,6 @@ use crate::leaders::{self as uc, LeaderCaseView, ReceptionView};
 use bihuan_domain::leaders::{LeaderCaseCommand, ReceptionCommand, ReceptionStatus};
 use chrono::NaiveDate;
 
-/// A refused form: which one, why, and what was typed.
-pub(super) struct Refused {
-    form: String,
-    message: String,
-    values: Fields,
-}
-
-fn v<'a>(r: &'a Option<Refused>, form: &str, name: &str) -> &'a str {
-    match r {
-        Some(r) if r.form == form => field(&r.values, name),
-        _ => "",
-    }
-}
-
-fn refusal(r: &Option<Refused>, form: &str) -> Markup {
-    html! {
-        @if let Some(r) = r.as_ref().filter(|r| r.form == form) {
-            p.field-error role="alert" { (r.message) }
-        }
-    }
-}
-
 #[derive(Deserialize, Default)]
 pub(super) struct LeadersQuery {
     ok: Option<String>,
@@ -105,14 +83,14 @@ async fn render(
                                 @if let Some(e) = k.case.entries.last() { (format_local(e.at)) "：" (e.text) } @else { span.muted { "—" } }
                                 @if k.case.leader == c.user.id {
                                     form.inline method="post" action=(format!("/leaders/cases/{}/notes", k.id)) {
-                                        input type="text" name="text" maxlength="2000" placeholder="记录批示、约访、现场办公" value=(v(&refused, &format!("note-{}", k.id), "text")) required;
+                                        input type="text" name="text" maxlength="2000" placeholder="记录批示、约访、现场办公" value=(typed(&refused, &format!("note-{}", k.id), "text")) required;
                                         button type="submit" { "记录" }
                                     }
                                     (refusal(&refused, &format!("note-{}", k.id)))
                                 }
                                 @if k.case.leader == c.user.id || c.user.role == Role::Admin {
                                     form.inline method="post" action=(format!("/leaders/cases/{}/release", k.id)) data-confirm="确认交回这件包案？交回后台账不再列出，记录保留。" {
-                                        input type="text" name="text" maxlength="500" placeholder="交回原因" value=(v(&refused, &format!("release-{}", k.id), "text")) required;
+                                        input type="text" name="text" maxlength="500" placeholder="交回原因" value=(typed(&refused, &format!("release-{}", k.id), "text")) required;
                                         button.danger type="submit" { "交回" }
                                     }
                                     (refusal(&refused, &format!("release-{}", k.id)))
@@ -159,16 +137,16 @@ async fn render(
                         select #leader name="leader" required {
                             @for u in &leaders {
                                 @if c.user.role != Role::Leader || u.id == c.user.id {
-                                    option value=(u.id.0) selected[v(&refused, "schedule", "leader") == u.id.0.to_string()] { (u.name) }
+                                    option value=(u.id.0) selected[typed(&refused, "schedule", "leader") == u.id.0.to_string()] { (u.name) }
                                 }
                             }
                         }
                     }
-                    div { label for="post" { "职务" } input #post type="text" name="post" maxlength="30" placeholder="如 县委副书记" value=(v(&refused, "schedule", "post")) required; }
-                    div { label for="on" { "接访日期" } input #on type="date" name="on" value=(v(&refused, "schedule", "on")) required; }
+                    div { label for="post" { "职务" } input #post type="text" name="post" maxlength="30" placeholder="如 县委副书记" value=(typed(&refused, "schedule", "post")) required; }
+                    div { label for="on" { "接访日期" } input #on type="date" name="on" value=(typed(&refused, "schedule", "on")) required; }
                 }
-                div { label for="place" { "接访地点" } input #place type="text" name="place" maxlength="100" placeholder="如 县信访局接待大厅" value=(v(&refused, "schedule", "place")) required; }
-                div { label for="topics" { "接访事项" } input #topics type="text" name="topics" maxlength="500" placeholder="如 征地拆迁、农民工工资、教育医疗" value=(v(&refused, "schedule", "topics")) required; }
+                div { label for="place" { "接访地点" } input #place type="text" name="place" maxlength="100" placeholder="如 县信访局接待大厅" value=(typed(&refused, "schedule", "place")) required; }
+                div { label for="topics" { "接访事项" } input #topics type="text" name="topics" maxlength="500" placeholder="如 征地拆迁、农民工工资、教育医疗" value=(typed(&refused, "schedule", "topics")) required; }
                 p { button.primary type="submit" { "安排接访日" } }
             }
         }
@@ -191,7 +169,7 @@ fn reception_forms(
     html! {
         @if staff && uc::open_for(r, now) {
             form.inline method="post" action=(format!("/leaders/receptions/{id}/petitions")) {
-                input type="text" name="appeal" placeholder="信访事项编号" value=(v(refused, &format!("receive-{id}"), "appeal")) required;
+                input type="text" name="appeal" placeholder="信访事项编号" value=(typed(refused, &format!("receive-{id}"), "appeal")) required;
                 button type="submit" { "登记接访事项" }
             }
             (refusal(refused, &format!("receive-{id}")))
@@ -200,14 +178,14 @@ fn reception_forms(
         @if scheduled && matches!(c.user.role, Role::Admin | Role::Dispatcher | Role::Leader) {
             @if bihuan_domain::time::local_date(now) >= r.reception.on {
                 form.inline method="post" action=(format!("/leaders/receptions/{id}/close")) data-confirm="确认结束这次接访？结束后不能再登记接访事项。" {
-                    input type="text" name="text" maxlength="2000" placeholder="接访情况，如 接待群众3批7人次" value=(v(refused, &format!("close-{id}"), "text")) required;
+                    input type="text" name="text" maxlength="2000" placeholder="接访情况，如 接待群众3批7人次" value=(typed(refused, &format!("close-{id}"), "text")) required;
                     button type="submit" { "结束接访" }
                 }
                 (refusal(refused, &format!("close-{id}")))
             }
             @if r.reception.received.is_empty() {
                 form.inline method="post" action=(format!("/leaders/receptions/{id}/cancel")) data-confirm="确认取消这个接访日？" {
-                    input type="text" name="text" maxlength="500" placeholder="取消原因" value=(v(refused, &format!("cancel-{id}"), "text")) required;
+                    input type="text" name="text" maxlength="500" placeholder="取消原因" value=(typed(refused, &format!("cancel-{id}"), "text")) required;
                     button.danger type="submit" { "取消" }
                 }
                 (refusal(refused, &format!("cancel-{id}")))

@@ -64,23 +64,7 @@ pub async fn approvals(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<A
     let catalog = store.catalog();
     let cal = catalog.calendar.clone();
     let users = store.users().await?;
-    let caller = |login: &str| -> anyhow::Result<bihuan_server::auth::Caller> {
-        let u = users
-            .iter()
-            .find(|u| u.login == login)
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("no account {login}"))?;
-        let unit_kind = catalog
-            .org
-            .get(u.unit)
-            .ok_or_else(|| anyhow::anyhow!("no unit"))?
-            .kind;
-        Ok(bihuan_server::auth::Caller {
-            actor: catalog.actor(&u),
-            user: u,
-            unit_kind,
-        })
-    };
+    let caller = |login: &str| super::caller_in(&users, &catalog, login);
     let centre = caller("dispatch1")?;
     let window = caller("operator1")?;
     // Working day `n` before today (0: today, or the last working day), at `hour`.

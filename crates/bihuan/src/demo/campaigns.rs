@@ -108,23 +108,7 @@ pub async fn campaigns(
 ) -> anyhow::Result<CampaignsMade> {
     let catalog = store.catalog();
     let users = store.users().await?;
-    let caller = |login: &str| -> anyhow::Result<bihuan_server::auth::Caller> {
-        let u = users
-            .iter()
-            .find(|u| u.login == login)
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("no account {login}"))?;
-        let unit_kind = catalog
-            .org
-            .get(u.unit)
-            .ok_or_else(|| anyhow::anyhow!("no unit"))?
-            .kind;
-        Ok(bihuan_server::auth::Caller {
-            actor: catalog.actor(&u),
-            user: u,
-            unit_kind,
-        })
-    };
+    let caller = |login: &str| super::caller_in(&users, &catalog, login);
     let centre = caller("dispatch1")?;
     let leader = caller("leader1")?;
     let today = local_date(now);
