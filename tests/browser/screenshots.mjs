@@ -27,6 +27,10 @@ try {
     ["notices-department", "dept01", "/notices"],
     ["notices-admin", "admin", "/notices"],
     ["petitions", "leader1", "/appeals?regime=petition&status=closed"],
+    ["campaign", "leader1", "/campaigns/1"],
+    ["campaign-weekly", "leader1", "/campaigns/2/weekly"],
+    ["evaluation", "dispatch1", "/evaluations/3"],
+    ["evaluation-board", null, "/board/evaluations"],
   ];
   for (const [name, login, path] of shots) {
     let page;
@@ -36,8 +40,8 @@ try {
       page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" })).newPage();
     }
     await page.goto(server.base + path);
-    if (name === "dashboard") await page.waitForTimeout(1500); // let the charts draw
-    await page.screenshot({ path: join(out, `${name}.png`), fullPage: name === "dashboard" });
+    if (name === "dashboard" || name === "campaign") await page.waitForTimeout(1500); // let the charts draw
+    await page.screenshot({ path: join(out, `${name}.png`), fullPage: name === "dashboard" || name === "campaign" || name === "evaluation" });
     if (name === "list") {
       // The detail page of the first appeal in the list.
       await page.locator("td.num a").first().click();

@@ -694,6 +694,7 @@ async fn board(State(state): State<AppState>, Query(q): Query<MetricsQuery>) -> 
     };
     let body = html! {
         h1 { "诉求办理红灰榜 · " (from) " 至 " (to) }
+        p.no-print { a href="/board/evaluations" { "四比评比结果（公开晾晒）" } }
         (period_form("/board", now, &spec, html! { button type="button" data-print="1" { "打印张贴" } }))
         @if units.same_span.is_some() { p.small.muted { "本期尚未结束，榜单随回访结果变化；默认显示上一个完整月。" } }
         p.muted {

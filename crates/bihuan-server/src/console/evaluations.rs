@@ -525,16 +525,16 @@ pub(super) async fn public_evaluations_page(State(state): State<AppState>) -> Re
 }
 
 fn public_card(e: &PublicEvaluation) -> Markup {
-    let top: Vec<&Standing> = e
-        .standings
-        .iter()
-        .filter(|s| s.board == Some(Board::Red))
-        .collect();
+    let on = |b: Board| -> Vec<&Standing> {
+        e.standings.iter().filter(|s| s.board == Some(b)).collect()
+    };
+    let (top, bottom) = (on(Board::Red), on(Board::Grey));
     html! {
         section.panel {
             h2 { a href=(format!("/board/evaluations/{}", e.id)) { (e.period) " · " (e.scheme_name) } }
             p.small.muted { (e.cadence_label) " · " (e.first) " 至 " (e.last) " · " (format_local(e.published_at)) " 发布" }
             @if !top.is_empty() { p { "红榜：" (top.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("、")) } }
+            @if !bottom.is_empty() { p { "灰榜：" (bottom.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("、")) } }
         }
     }
 }

@@ -248,6 +248,59 @@ pub async fn a_campaign_is_valued_from_evidence_and_its_evaluation_frozen(app: T
         .as_str()
         .unwrap()
         .contains("已有"));
+    // A county's own workbook: a deadline typed as an Excel date, numbers as numbers,
+    // milestones in one cell.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    for (c, h) in [
+        "战役",
+        "事项",
+        "责任单位",
+        "责任领导",
+        "完成时限",
+        "计量方式",
+        "节点",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "民生实事").unwrap();
+    sheet.write_string(1, 1, "城东菜市场改造").unwrap();
+    sheet.write_string(1, 2, "城关镇").unwrap();
+    sheet.write_string(1, 3, "王五").unwrap();
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 12, 28).unwrap();
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    sheet.write_datetime_with_format(1, 4, &date, &fmt).unwrap();
+    sheet.write_string(1, 5, "节点").unwrap();
+    sheet
+        .write_string(1, 6, "完成设计:2026-12-10；竣工:2026-12-28")
+        .unwrap();
+    let r: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/campaigns/{id}/items/import")))
+        .bearer_auth(app.token("dispatcher"))
+        .body(wb.save_to_buffer().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r["imported"].as_u64(),
+            r["bad_rows"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    let (_, c) = app.get("leader", &format!("/api/v1/campaigns/{id}")).await;
+    let market = item(&c, 5);
+    assert_eq!(market["due"], "2026-12-28", "{market}");
+    assert_eq!(market["milestones"].as_array().unwrap().len(), 2);
+    assert_eq!(market["goal"], 2.0);
     let (s, w) = app
         .get("leader", &format!("/api/v1/campaigns/{id}/weekly"))
         .await;
@@ -290,8 +343,8 @@ pub async fn a_campaign_is_valued_from_evidence_and_its_evaluation_frozen(app: T
             .cloned()
             .unwrap_or_else(|| panic!("no unit {unit} in {e}"))
     };
-    // By hand: the backlog is half cleared (0.5), the parks 4 of 10 (0.4): 45.00. Transport
-    // and water have one item each, under the minimum of two: not ranked.
+    // By hand: the backlog is half cleared (0.5), the parks 4 of 10 (0.4): 45.00. Transport,
+    // water and the township have one item each, under the minimum of two: not ranked.
     assert_eq!(e["live"], true);
     let h = standing(&e, HOUSING);
     assert_eq!(
