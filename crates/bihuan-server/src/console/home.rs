@@ -80,6 +80,51 @@ pub(super) async fn home(State(state): State<AppState>, PageUser(c): PageUser) -
         }
         Role::Supervisor | Role::Leader | Role::System => {}
     }
+    // 攻坚调度: what waits for this person (read from the campaigns' state alone).
+    let running: Vec<bihuan_domain::campaign::Campaign> =
+        bihuan_store::aggregates::find::<bihuan_domain::campaign::Campaign>(
+            state.store.as_ref(),
+            "status",
+            "running",
+            0,
+            100,
+        )
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.state)
+        .collect();
+    let live = |i: &&bihuan_domain::campaign::Item| i.withdrawn.is_none();
+    if c.user.role == Role::Leader {
+        let pending: usize = running
+            .iter()
+            .flat_map(|k| k.items.iter().filter(live))
+            .map(|i| i.pending().count())
+            .sum();
+        cards.push(card("/campaigns", pending as u64, "攻坚报告待确认", "warn"));
+    }
+    if matches!(c.user.role, Role::Handler | Role::UnitLeader) {
+        let mine: Vec<&bihuan_domain::campaign::Item> = running
+            .iter()
+            .flat_map(|k| k.items.iter().filter(live))
+            .filter(|i| i.owner == c.user.unit)
+            .collect();
+        if !mine.is_empty() {
+            let returned = mine
+                .iter()
+                .filter(|i| {
+                    i.reports
+                        .last()
+                        .and_then(|r| r.review.as_ref())
+                        .is_some_and(|r| !r.confirmed)
+                })
+                .count();
+            cards.push(card("/campaigns", mine.len() as u64, "本单位攻坚事项", ""));
+            if returned > 0 {
+                cards.push(card("/campaigns", returned as u64, "攻坚报告被退回", "bad"));
+            }
+        }
+    }
     cards.push(card(
         &q("due_soon=true&sort=due"),
         count(&state, with(&open, None, Some(true))).await,
