@@ -48,6 +48,7 @@ pub mod portal;
 pub mod redact;
 pub mod rollup;
 pub mod saved_filter;
+pub mod survey;
 pub mod time;
 pub mod visits;
 
