@@ -382,6 +382,7 @@ impl Draw {
 /// What a question's answers measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SurveyIndicator)]
 pub enum Indicator {
     /// 公众安全感满意率
     Safety,

@@ -87,6 +87,9 @@ pub struct Config {
     pub sms_gateway_url: String,
     /// A bearer token for the gateway, if it wants one.
     pub sms_gateway_token: String,
+    /// The secret an AI-call platform signs its survey results with (HMAC-SHA256 of the body,
+    /// header `X-Bihuan-Signature: sha256=<hex>`); empty: `/api/v1/survey-results` is closed.
+    pub survey_webhook_secret: String,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -126,6 +129,7 @@ impl Default for Config {
             notify_interval_secs: 5,
             sms_gateway_url: String::new(),
             sms_gateway_token: String::new(),
+            survey_webhook_secret: String::new(),
             demo_logins: vec![],
         }
     }
@@ -180,6 +184,9 @@ impl Config {
         }
         if self.max_connections == 0 {
             anyhow::bail!("max_connections 至少为 1");
+        }
+        if let Some(v) = get("BIHUAN_SURVEY_WEBHOOK_SECRET") {
+            self.survey_webhook_secret = v;
         }
         if let Some(v) = get("BIHUAN_PUBLIC_ORIGIN") {
             self.public_origin = v;

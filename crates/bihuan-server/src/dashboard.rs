@@ -278,7 +278,11 @@ async fn dashboard(
     let approvals = crate::approvals::county_efficiency(&state, units.period)
         .await
         .ok();
-    let five = report::five_rates_json(&units, &entered, approvals.as_ref());
+    let last = local_date(units.period.end - chrono::Duration::seconds(1));
+    let surveyed = crate::surveys::headline(&state, last)
+        .await
+        .unwrap_or_default();
+    let five = report::five_rates_json(&units, &entered, approvals.as_ref(), &surveyed);
     let name_of = |k: &String| {
         units
             .groups

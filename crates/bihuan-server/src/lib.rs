@@ -63,6 +63,7 @@ pub mod scanner;
 pub mod security;
 pub mod serve;
 pub mod smart;
+pub mod surveys;
 pub mod throttle;
 pub mod views;
 pub mod visits;
@@ -195,6 +196,7 @@ pub fn router(state: AppState) -> Router {
         .merge(visits::router())
         .merge(campaigns::router())
         .merge(evaluations::router())
+        .merge(surveys::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -258,7 +260,7 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::aggregate::Aggregate;
     use bihuan_domain::approvals as ap;
     use bihuan_domain::{
-        campaign, evaluation, household, leaders, notice, portal, saved_filter, visits,
+        campaign, evaluation, household, leaders, notice, portal, saved_filter, survey, visits,
     };
     use bihuan_store::aggregates::ensure_index as e;
     let rebuilt = [
@@ -315,6 +317,8 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
             evaluation::Evaluation::KIND,
             e::<evaluation::Evaluation>(store).await?,
         ),
+        (survey::Survey::KIND, e::<survey::Survey>(store).await?),
+        (survey::Case::KIND, e::<survey::Case>(store).await?),
     ];
     for (kind, n) in rebuilt {
         if n > 0 {

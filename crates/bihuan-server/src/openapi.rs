@@ -117,7 +117,15 @@ use crate::views::{
     crate::evaluations::EvaluationView,
     crate::evaluations::OpenEvaluation,
     crate::evaluations::PublishBody,
-    crate::evaluations::PublicEvaluation
+    crate::evaluations::PublicEvaluation,
+    crate::surveys::SurveyView,
+    crate::surveys::SurveyDetail,
+    crate::surveys::NewSurvey,
+    crate::surveys::Sampled,
+    crate::surveys::CurrentCase,
+    crate::surveys::CallBody,
+    crate::surveys::CaseView,
+    crate::surveys::SurveyResult
 )))]
 struct Derived;
 
@@ -781,6 +789,7 @@ pub fn document() -> Value {
     doc["paths"]["/api/v1/tokens/{id}"] = json!({"delete": revoke_token});
     campaign_paths(&mut doc);
     evaluation_paths(&mut doc);
+    survey_paths(&mut doc);
     // The schemas derived from the types replace any written here under the same name.
     let derived = derived_schemas();
     let action = action_schema(derived.get("Command").unwrap_or(&Value::Null));
@@ -921,6 +930,40 @@ fn evaluation_paths(doc: &mut Value) {
     );
     one["security"] = json!([]);
     doc["paths"]["/api/v1/evaluations/published/{id}"] = json!({"get": one});
+}
+
+/// 双提升 surveys (issue 21): setting up, sampling, calling, the AI platform's webhook.
+fn survey_paths(doc: &mut Value) {
+    let t = "surveys";
+    doc["paths"]["/api/v1/surveys"] = json!({
+        "get": returns(op("调查（双提升测评）：审批信息、问卷、分层、进度、AAPOR 应答率（RR1–RR6、COOP、REF、CON 及 e）、各指标的未加权（Wilson 区间）与事后分层加权（设计区间）结果和方法说明（中心、督办、领导、回访员）", t, None, "200"), json!({"type": "array", "items": schema_ref("SurveyView")})),
+        "post": returns(op("设立调查（中心、督办、管理员）：表号、制定机关、批准文号和有效期（统计法第十七条，开场白中宣读），问卷（单选、多选、量表、开放题，跳转，计入哪项指标及哪些回答算肯定），分层，拨打时段和上限，目标完成数", t, Some("NewSurvey"), "201"), schema_ref("SurveyView"))
+    });
+    doc["paths"]["/api/v1/surveys/{id}"] = json!({"get": returns(with_id(op("一项调查及其样本号码（号码脱敏）", t, None, "200"), "调查ID"), schema_ref("SurveyDetail"))});
+    let mut sample = returns(
+        with_id(op("导入抽样框并分层抽样：CSV 或 XLSX，表头「电话」「层」（层的代码或名称）；按各层在框中的比例分配，用种子可重复地随机抽取；重复号码只算一个，坏行逐行报告", t, None, "200"), "调查ID"),
+        schema_ref("Sampled"),
+    );
+    if let Some(p) = sample["parameters"].as_array_mut() {
+        p.push(json!({"name": "size", "in": "query", "required": true, "description": "抽取的号码数", "schema": {"type": "integer", "minimum": 1}}));
+        p.push(json!({"name": "seed", "in": "query", "required": true, "description": "随机种子", "schema": {"type": "integer", "minimum": 0}}));
+    }
+    sample["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}});
+    doc["paths"]["/api/v1/surveys/{id}/sample"] = json!({"post": sample});
+    doc["paths"]["/api/v1/surveys/{id}/field"] = json!({"post": returns(with_id(op("开始访问（问卷自此固定）", t, None, "200"), "调查ID"), schema_ref("SurveyView"))});
+    doc["paths"]["/api/v1/surveys/{id}/close"] = json!({"post": returns(with_id(op("结束访问", t, None, "200"), "调查ID"), schema_ref("SurveyView"))});
+    doc["paths"]["/api/v1/surveys/{id}/next"] = json!({"post": returns(with_id(op("访员取下一个到期的号码（按拨打时段、重拨间隔和上限）：只在此处显示完整号码，附开场白和问卷；没有到期的号码时为 null", t, None, "200"), "调查ID"), json!({"oneOf": [schema_ref("CurrentCase"), {"type": "null"}]}))});
+    let mut call = returns(op("记录一次拨打：AAPOR 结果代码（完成访问须答完问卷路径上的全部题目，未答完记为部分完成），回答，约定回拨时间", t, Some("CallBody"), "200"), schema_ref("CaseView"));
+    call["parameters"] = json!([
+        {"name": "id", "in": "path", "required": true, "description": "调查ID", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "case", "in": "path", "required": true, "description": "样本号码ID", "schema": {"type": "integer", "minimum": 1}}
+    ]);
+    doc["paths"]["/api/v1/surveys/{id}/cases/{case}/attempts"] = json!({"post": call});
+    let mut hook = returns(op("AI 测评平台回传结果（一条或一组 SurveyResult）：请求体的 HMAC-SHA256 签名放在 X-Bihuan-Signature: sha256=<hex>（密钥为 survey_webhook_secret）；每个 result_id 只计一次，重复回传不改变结果", t, None, "200"), json!({"type": "array", "items": schema_ref("CaseView")}));
+    hook["security"] = json!([]);
+    hook["parameters"] = json!([{"name": "X-Bihuan-Signature", "in": "header", "required": true, "schema": {"type": "string"}}]);
+    hook["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"oneOf": [schema_ref("SurveyResult"), {"type": "array", "items": schema_ref("SurveyResult")}]}}}});
+    doc["paths"]["/api/v1/survey-results"] = json!({"post": hook});
 }
 
 #[cfg(test)]

@@ -826,8 +826,9 @@ pub struct RatesQuery {
     pub period: Option<String>,
 }
 
-/// The five headline rates of a period: four as entered (with their source), and the closed-loop
-/// rate computed from the appeals.
+/// The five headline rates of a period: the three survey rates from the platform's surveys
+/// (else as entered, with their source), 行政审批效率 from the applications, and the
+/// closed-loop rate from the appeals.
 async fn rates_api(
     axum::extract::State(state): axum::extract::State<AppState>,
     caller: crate::auth::Caller,
@@ -844,8 +845,10 @@ async fn rates_api(
     .await?;
     let entered = state.store.entered_rates(&r.spec).await?;
     let approvals = crate::approvals::county_efficiency(&state, r.period).await?;
+    let last = bihuan_domain::time::local_date(r.period.end - chrono::Duration::seconds(1));
+    let surveyed = crate::surveys::headline(&state, last).await?;
     Ok(axum::Json(FiveRatesView {
-        five_rates: five_rates(&r, &entered, Some(&approvals)),
+        five_rates: five_rates(&r, &entered, Some(&approvals), &surveyed),
         period: r.spec,
     }))
 }
@@ -880,8 +883,27 @@ pub fn five_rates(
     r: &Report,
     entered: &[bihuan_store::EnteredRate],
     approvals: Option<&bihuan_domain::approvals::Efficiency>,
+    surveyed: &[crate::surveys::HeadlineSurvey],
 ) -> Vec<FiveRate> {
+    use bihuan_domain::survey::Indicator as Si;
     let e = |n: bihuan_store::RateName| {
+        let indicator = match n {
+            bihuan_store::RateName::PolicyAwareness => Some(Si::PolicyAwareness),
+            bihuan_store::RateName::SafetySatisfaction => Some(Si::Safety),
+            bihuan_store::RateName::CadreApproval => Some(Si::CadreApproval),
+            bihuan_store::RateName::ApprovalEfficiency => None,
+        };
+        // A survey of the platform measured it: computed, with its methods card.
+        if let Some(h) = indicator.and_then(|i| surveyed.iter().find(|h| h.indicator == i)) {
+            return FiveRate {
+                name: n.code(),
+                label: n.label(),
+                value: Some(h.value),
+                source: Some(format!("平台调查计算：{}", h.methods)),
+                entered: false,
+                at: None,
+            };
+        }
         let found = entered.iter().find(|x| x.name == n);
         FiveRate {
             name: n.code(),
@@ -934,8 +956,9 @@ pub fn five_rates_json(
     r: &Report,
     entered: &[bihuan_store::EnteredRate],
     approvals: Option<&bihuan_domain::approvals::Efficiency>,
+    surveyed: &[crate::surveys::HeadlineSurvey],
 ) -> Value {
-    serde_json::to_value(five_rates(r, entered, approvals)).unwrap_or(Value::Null)
+    serde_json::to_value(five_rates(r, entered, approvals, surveyed)).unwrap_or(Value::Null)
 }
 
 async fn metrics_api(
