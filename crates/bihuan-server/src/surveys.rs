@@ -15,8 +15,8 @@ use axum::{Json, Router};
 use bihuan_domain::aggregate::Versioned;
 use bihuan_domain::survey::{
     indicator_results, outcomes, AaporRates, Answer, Approval, Attempt, CallRules, Case,
-    CaseCommand, Disposition, Draw, Indicator, IndicatorResult, Outcomes, Question,
-    Questionnaire, Stratum, Survey, SurveyCommand, SurveyStatus,
+    CaseCommand, Disposition, Draw, Indicator, IndicatorResult, Outcomes, Question, Questionnaire,
+    Stratum, Survey, SurveyCommand, SurveyStatus,
 };
 use bihuan_domain::time::{local_date, Instant};
 use bihuan_domain::{DomainError, ErrorCode, Phone};
@@ -261,14 +261,20 @@ pub async fn sample(
         ));
     }
     if v.state.seed.is_some() {
-        return Err(ApiError::from(DomainError::invalid("survey", "样本已经抽取")));
+        return Err(ApiError::from(DomainError::invalid(
+            "survey",
+            "样本已经抽取",
+        )));
     }
     let (headers, rows) = table(bytes)?;
     let col = |n: &[&str]| headers.iter().position(|h| n.contains(&h.trim()));
     let (Some(pc), Some(sc)) = (col(&["电话", "phone"]), col(&["层", "stratum"])) else {
         return Err(ApiError::unprocessable(
             ErrorCode::InvalidBody,
-            format!("抽样框的表头须有「电话」和「层」；读到的是：{}", headers.join("、")),
+            format!(
+                "抽样框的表头须有「电话」和「层」；读到的是：{}",
+                headers.join("、")
+            ),
         ));
     };
     let strata = &v.state.strata;
@@ -541,9 +547,9 @@ pub async fn call(
     let v = match v {
         Ok(v) => v,
         // The same result delivered again changes nothing: answered with the case as it is.
-        Err(bihuan_store::StoreError::Domain(DomainError::Invalid { field: "command", .. })) => {
-            current
-        }
+        Err(bihuan_store::StoreError::Domain(DomainError::Invalid {
+            field: "command", ..
+        })) => current,
         Err(e) => return Err(e.into()),
     };
     Ok(case_view(&v))
@@ -628,7 +634,10 @@ pub async fn webhook(
         ));
     }
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(ErrorCode::MalformedJson, format!("请求内容不是有效的 JSON：{e}"))
+        ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            format!("请求内容不是有效的 JSON：{e}"),
+        )
     })?;
     let list = match value {
         serde_json::Value::Array(a) => a,
@@ -715,7 +724,11 @@ pub async fn headline(state: &AppState, last: NaiveDate) -> ApiResult<Vec<Headli
             if out.iter().any(|h| h.indicator == r.indicator) {
                 continue;
             }
-            let est = if r.covered >= 0.999 { r.weighted } else { r.unweighted };
+            let est = if r.covered >= 0.999 {
+                r.weighted
+            } else {
+                r.unweighted
+            };
             if let Some(e) = est {
                 out.push(HeadlineSurvey {
                     indicator: r.indicator,
@@ -727,7 +740,11 @@ pub async fn headline(state: &AppState, last: NaiveDate) -> ApiResult<Vec<Headli
                     methods: format!(
                         "{}（{}，95% 区间 {:.2}%–{:.2}%）",
                         s.methods,
-                        if r.covered >= 0.999 { "加权" } else { "未加权" },
+                        if r.covered >= 0.999 {
+                            "加权"
+                        } else {
+                            "未加权"
+                        },
                         e.low * 100.0,
                         e.high * 100.0
                     ),
@@ -753,7 +770,10 @@ async fn create_api(
     caller: Caller,
     JsonBody(req): JsonBody<NewSurvey>,
 ) -> ApiResult<(StatusCode, Json<SurveyView>)> {
-    Ok((StatusCode::CREATED, Json(create(&state, &caller, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, &caller, req).await?),
+    ))
 }
 
 /// A survey with its cases (masked).
@@ -781,7 +801,9 @@ async fn sample_api(
     crate::error::QueryParams(q): crate::error::QueryParams<SampleQuery>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Sampled>> {
-    Ok(Json(sample(&state, &caller, id, &body, q.size, q.seed).await?))
+    Ok(Json(
+        sample(&state, &caller, id, &body, q.size, q.seed).await?,
+    ))
 }
 
 async fn field_api(

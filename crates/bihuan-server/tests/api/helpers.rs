@@ -21,6 +21,8 @@ pub const TOWN: u32 = 20;
 pub const VILLAGE: u32 = 21;
 pub const GRID: u32 = 22;
 pub const PASSWORD: &str = "test-pass-2026";
+/// The secret the test servers' survey webhook checks signatures with.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 
 pub struct TestApp {
     pub base: String,
@@ -141,6 +143,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         listen: "127.0.0.1:0".into(),
         scan_interval_secs: 0,
         notify_interval_secs: 0,
+        survey_webhook_secret: WEBHOOK_SECRET.into(),
         ..Config::default()
     };
     adjust(&mut config);
