@@ -1118,10 +1118,11 @@ impl Aggregate for Case {
                 }
                 if attempt.disposition == Disposition::Complete {
                     let path = questionnaire.path(answers);
-                    if let Some(q) = path
-                        .iter()
-                        .find(|q| !answers.iter().any(|a| a.question == q.code))
-                    {
+                    // Every closed question on the path; an open one may be left blank.
+                    if let Some(q) = path.iter().find(|q| {
+                        q.kind != QuestionKind::Open
+                            && !answers.iter().any(|a| a.question == q.code)
+                    }) {
                         return Err(DomainError::invalid(
                             "answers",
                             format!(

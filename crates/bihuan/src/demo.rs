@@ -26,6 +26,7 @@ use rand::{Rng, SeedableRng};
 
 mod approvals;
 mod campaigns;
+mod surveys;
 
 /// The demo account `login` as a caller of the use cases.
 fn caller_in(
@@ -51,6 +52,7 @@ fn caller_in(
 }
 pub use approvals::{approvals, ApprovalsMade};
 pub use campaigns::{campaigns, CampaignsMade};
+pub use surveys::{surveys, SurveysMade};
 
 pub const DEMO_PASSWORD: &str = "bihuan2026";
 

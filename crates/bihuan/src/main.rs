@@ -572,6 +572,14 @@ async fn run(cmd: Top) -> Result<String> {
                     "攻坚调度：三大会战和十大攻坚战 {} 个活动、清单事项 {} 项、填报 {} 次；四比评比 {} 期（已公开晾晒 {} 期）",
                     k.campaigns, k.items, k.reports, k.evaluations, k.published
                 );
+                let s = demo::surveys(&store, &county.townships, now).await?;
+                eprintln!(
+                    "双提升测评：已完成 {} 个完整测评电话，公众安全感 {}；进行中的测评已完成 {} 个",
+                    s.completes,
+                    s.safety
+                        .map_or("—".into(), |v| format!("{:.2}%", v * 100.0)),
+                    s.running_completes
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

@@ -115,6 +115,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/approvals", "一件事"));
             v.push(("/campaigns", "攻坚调度"));
             v.push(("/evaluations", "四比"));
+            v.push(("/surveys", "双提升"));
         }
         Role::Handler | Role::UnitLeader => {
             v.push(("/queue/inbox", "承办"));
@@ -129,7 +130,10 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/visits", "入户走访"));
             v.push(("/campaigns", "攻坚清单"));
         }
-        Role::ReturnVisitor => v.push(("/queue/visits", "回访")),
+        Role::ReturnVisitor => {
+            v.push(("/queue/visits", "回访"));
+            v.push(("/surveys", "电话测评"));
+        }
         Role::Supervisor | Role::Leader => {
             v.push(("/dashboard", "驾驶舱"));
             v.push(("/queue/supervision", "督办"));
@@ -138,6 +142,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/approvals", "一件事"));
             v.push(("/campaigns", "攻坚调度"));
             v.push(("/evaluations", "四比"));
+            v.push(("/surveys", "双提升"));
         }
         Role::Admin => {
             v.push(("/admin", "系统管理"));

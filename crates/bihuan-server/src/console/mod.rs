@@ -21,6 +21,7 @@
 //! | `/approvals`, `/approvals/*` | `approvals.rs` |
 //! | `/campaigns`, `/campaigns/*` | `campaigns.rs` |
 //! | `/evaluations`, `/evaluations/*`, `/board/evaluations` | `evaluations.rs` |
+//! | `/surveys`, `/surveys/*` | `surveys.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -65,6 +66,7 @@ mod login;
 mod notices;
 mod print;
 mod queues;
+mod surveys;
 mod visits;
 
 use admin::*;
@@ -82,6 +84,7 @@ use login::*;
 use notices::*;
 use print::*;
 use queues::*;
+use surveys::*;
 use visits::*;
 
 pub(crate) use layout::{error_page_pub, page_pub};
@@ -215,6 +218,9 @@ pub fn router() -> Router<AppState> {
         .route("/evaluations/{id}/publish", post(evaluation_publish_submit))
         .route("/board/evaluations", get(public_evaluations_page))
         .route("/board/evaluations/{id}", get(public_evaluation_page))
+        .route("/surveys", get(surveys_page))
+        .route("/surveys/{id}/call", get(cati_page))
+        .route("/surveys/{id}/cases/{case}/call", post(cati_submit))
         .route("/admin", get(admin_page))
         .route("/admin/users", post(admin_create_user))
         .route("/admin/calendar", post(admin_load_calendar))
