@@ -221,7 +221,7 @@ async fn play(
             let r = draw.next_u64();
             let safety = if unsafe_at.contains(&made) {
                 "不太安全"
-            } else if r % 3 == 0 {
+            } else if r.is_multiple_of(3) {
                 "比较安全"
             } else {
                 "很安全"
@@ -239,7 +239,7 @@ async fn play(
                 ),
                 a(
                     "Q5",
-                    if r % 11 == 0 {
+                    if r.is_multiple_of(11) {
                         "希望晚上多巡逻"
                     } else {
                         ""
@@ -251,7 +251,7 @@ async fn play(
                 .filter(|x| !x.value.is_empty())
                 .collect();
             // Some were reached only at the second call.
-            if r % 4 == 0 {
+            if r.is_multiple_of(4) {
                 uc::call(state, &ai, id, c.id, body("no_answer", vec![]), result(1))
                     .await
                     .map_err(fail)?;
