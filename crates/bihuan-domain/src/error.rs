@@ -227,6 +227,18 @@ pub fn field_label(field: &str) -> &str {
         "awards" => "奖项",
         "period" => "评比期间",
         "evaluation" => "评比",
+        "survey" => "调查",
+        "survey.name" => "调查名称",
+        "conducted_by" => "调查单位",
+        "approval" => "调查审批",
+        "opening" => "开场白",
+        "questions" => "问卷",
+        "strata" => "分层",
+        "answers" => "回答",
+        "survey_case" => "样本号码",
+        "call_rules" => "拨打规则",
+        "size" => "抽取数",
+        "disposition" => "拨打结果",
         other => other,
     }
 }

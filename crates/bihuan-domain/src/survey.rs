@@ -642,13 +642,13 @@ impl CallRules {
             .iter()
             .map(|w| {
                 let (a, b) = w.split_once('-').ok_or_else(|| {
-                    DomainError::invalid("rules", format!("时段「{w}」须写成 09:00-12:00"))
+                    DomainError::invalid("call_rules", format!("时段「{w}」须写成 09:00-12:00"))
                 })?;
                 let t = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M");
                 match (t(a), t(b)) {
                     (Ok(a), Ok(b)) if a < b => Ok((a, b)),
                     _ => Err(DomainError::invalid(
-                        "rules",
+                        "call_rules",
                         format!("时段「{w}」须写成 09:00-12:00，且开始早于结束"),
                     )),
                 }
@@ -797,7 +797,10 @@ impl Aggregate for Survey {
                 }
                 rules.parsed()?;
                 if rules.max_attempts == 0 || rules.max_attempts > 20 {
-                    return Err(DomainError::invalid("rules", "每个号码最多拨打 1 至 20 次"));
+                    return Err(DomainError::invalid(
+                        "call_rules",
+                        "每个号码最多拨打 1 至 20 次",
+                    ));
                 }
                 if strata.is_empty() || strata.len() > 200 {
                     return Err(DomainError::invalid("strata", "请设 1 至 200 个层"));
@@ -1077,9 +1080,9 @@ impl Aggregate for Case {
                     phone: phone.clone(),
                 }])
             }
-            (None, _) => Err(DomainError::invalid("case", "没有这个样本")),
+            (None, _) => Err(DomainError::invalid("survey_case", "没有这个样本")),
             (Some(_), CaseCommand::Draw { .. }) => {
-                Err(DomainError::invalid("case", "样本已经抽取"))
+                Err(DomainError::invalid("survey_case", "样本已经抽取"))
             }
             (
                 Some(c),
@@ -1102,7 +1105,7 @@ impl Aggregate for Case {
                 }
                 if c.finished(rules) {
                     return Err(DomainError::invalid(
-                        "case",
+                        "survey_case",
                         "这个号码已经结束访问（已完成、拒访、无效或达到拨打上限）",
                     ));
                 }
@@ -1226,6 +1229,19 @@ pub struct IndicatorResult {
     pub covered: f64,
     pub favourable: u64,
     pub answered: u64,
+    /// Each stratum's own figure (unweighted, Wilson), with its share of the frame.
+    #[serde(default)]
+    pub strata: Vec<StratumResult>,
+}
+
+/// One stratum's figure for an indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StratumResult {
+    pub code: String,
+    pub name: String,
+    /// The stratum's share of the frame.
+    pub share: f64,
+    pub estimate: Option<Estimate>,
 }
 
 /// The results of a survey's cases.
@@ -1262,6 +1278,18 @@ pub fn indicator_results(survey: &Survey, cases: &[&Case]) -> Vec<IndicatorResul
                 }
             }
             let weighted = post_stratified(&strata);
+            let total: u64 = strata.iter().map(|s| s.frame).sum();
+            let by_stratum = survey
+                .strata
+                .iter()
+                .zip(&strata)
+                .map(|(s, n)| StratumResult {
+                    code: s.code.clone(),
+                    name: s.name.clone(),
+                    share: n.frame as f64 / total.max(1) as f64,
+                    estimate: wilson(n.yes, n.n),
+                })
+                .collect();
             Some(IndicatorResult {
                 indicator: ind,
                 label: ind.label().to_string(),
@@ -1271,6 +1299,7 @@ pub fn indicator_results(survey: &Survey, cases: &[&Case]) -> Vec<IndicatorResul
                 covered: weighted.map_or(0.0, |w| w.1),
                 favourable: yes,
                 answered: n,
+                strata: by_stratum,
             })
         })
         .collect()

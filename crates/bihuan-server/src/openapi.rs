@@ -125,7 +125,9 @@ use crate::views::{
     crate::surveys::CurrentCase,
     crate::surveys::CallBody,
     crate::surveys::CaseView,
-    crate::surveys::SurveyResult
+    crate::surveys::SurveyResult,
+    crate::surveys::QuestionnaireBody,
+    crate::surveys::ResultsImported
 )))]
 struct Derived;
 
@@ -950,6 +952,13 @@ fn survey_paths(doc: &mut Value) {
     }
     sample["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}});
     doc["paths"]["/api/v1/surveys/{id}/sample"] = json!({"post": sample});
+    doc["paths"]["/api/v1/surveys/{id}/questionnaire"] = json!({"post": returns(with_id(op("修订问卷（生成新版本；访问开始后不能再改）", t, Some("QuestionnaireBody"), "200"), "调查ID"), schema_ref("SurveyView"))});
+    let mut import = returns(
+        with_id(op("导入 AI 测评平台的结果文件（CSV 或 XLSX：结果编号、样本编号、结果代码，完成的另有「回答」如 Q1=是;Q2=很安全）：每个结果编号只计一次，与回传接口相同；坏行逐行报告", t, None, "200"), "调查ID"),
+        schema_ref("ResultsImported"),
+    );
+    import["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}});
+    doc["paths"]["/api/v1/surveys/{id}/results/import"] = json!({"post": import});
     doc["paths"]["/api/v1/surveys/{id}/field"] = json!({"post": returns(with_id(op("开始访问（问卷自此固定）", t, None, "200"), "调查ID"), schema_ref("SurveyView"))});
     doc["paths"]["/api/v1/surveys/{id}/close"] = json!({"post": returns(with_id(op("结束访问", t, None, "200"), "调查ID"), schema_ref("SurveyView"))});
     doc["paths"]["/api/v1/surveys/{id}/next"] = json!({"post": returns(with_id(op("访员取下一个到期的号码（按拨打时段、重拨间隔和上限）：只在此处显示完整号码，附开场白和问卷；没有到期的号码时为 null", t, None, "200"), "调查ID"), json!({"oneOf": [schema_ref("CurrentCase"), {"type": "null"}]}))});

@@ -40,6 +40,11 @@ pub fn router() -> Router<AppState> {
             "/api/v1/surveys/{id}/sample",
             post(sample_api).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
+        .route("/api/v1/surveys/{id}/questionnaire", post(revise_api))
+        .route(
+            "/api/v1/surveys/{id}/results/import",
+            post(import_api).layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
         .route("/api/v1/surveys/{id}/field", post(field_api))
         .route("/api/v1/surveys/{id}/close", post(close_api))
         .route("/api/v1/surveys/{id}/next", post(next_api))
@@ -380,6 +385,134 @@ async fn step(state: &AppState, c: &Caller, id: u64, cmd: SurveyCommand) -> ApiR
     .await?;
     let cases = cases_of(state, id).await?;
     Ok(view(v, &cases))
+}
+
+/// A new questionnaire version (before fielding only).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionnaireBody {
+    pub opening: String,
+    pub questions: Vec<Question>,
+}
+
+pub async fn revise(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    q: QuestionnaireBody,
+) -> ApiResult<SurveyView> {
+    step(
+        state,
+        c,
+        id,
+        SurveyCommand::Revise(Questionnaire {
+            version: 0,
+            opening: q.opening,
+            questions: q.questions,
+        }),
+    )
+    .await
+}
+
+/// What a results import did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResultsImported {
+    /// Results applied now (a result applied before counts as applied again: nothing changes).
+    pub applied: usize,
+    pub bad_rows: Vec<BadRow>,
+}
+
+/// Imports an AI platform's results file (CSV or XLSX: 结果编号, 样本编号, 结果代码 and, for an
+/// interview, 回答 as `Q1=是;Q2=很安全`), each row applied once by its result id exactly as the
+/// webhook applies it; every refused row is reported with its line and reason.
+pub async fn import_results(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    bytes: &[u8],
+) -> ApiResult<ResultsImported> {
+    if !runs(c) {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "测评结果由中心、督办或管理员导入",
+        ));
+    }
+    load(state, id).await?;
+    let (headers, rows) = table(bytes)?;
+    let col = |n: &[&str]| headers.iter().position(|h| n.contains(&h.trim()));
+    let (Some(rc), Some(cc), Some(dc)) = (
+        col(&["结果编号", "result_id"]),
+        col(&["样本编号", "case"]),
+        col(&["结果代码", "disposition"]),
+    ) else {
+        return Err(ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            format!(
+                "表头须有「结果编号」「样本编号」「结果代码」（可选「回答」）；读到的是：{}",
+                headers.join("、")
+            ),
+        ));
+    };
+    let ac = col(&["回答", "answers"]);
+    let system = system_caller(state);
+    let mut out = ResultsImported {
+        applied: 0,
+        bad_rows: vec![],
+    };
+    for (line, row) in rows {
+        let cell = |i: usize| row.get(i).map(|x| x.trim().to_string()).unwrap_or_default();
+        let Ok(case) = cell(cc).parse::<u64>() else {
+            out.bad_rows.push(BadRow {
+                line,
+                reason: format!("样本编号「{}」不是数字", cell(cc)),
+            });
+            continue;
+        };
+        let mut answers = Vec::new();
+        let mut bad = None;
+        for part in ac
+            .map(cell)
+            .unwrap_or_default()
+            .split([';', '；'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match part.split_once(['=', '＝']) {
+                Some((q, v)) => answers.push(Answer {
+                    question: q.trim().to_string(),
+                    value: v.trim().to_string(),
+                }),
+                None => bad = Some(format!("回答「{part}」须写成 题号=回答")),
+            }
+        }
+        if let Some(reason) = bad {
+            out.bad_rows.push(BadRow { line, reason });
+            continue;
+        }
+        let result_id = cell(rc);
+        if result_id.is_empty() {
+            out.bad_rows.push(BadRow {
+                line,
+                reason: "请填写结果编号（同一结果只计一次）".into(),
+            });
+            continue;
+        }
+        let body = CallBody {
+            disposition: cell(dc),
+            answers,
+            consent: false,
+            callback: None,
+            note: String::new(),
+        };
+        match call(state, &system, id, case, body, Some(result_id)).await {
+            Ok(_) => out.applied += 1,
+            Err(e) => out.bad_rows.push(BadRow {
+                line,
+                reason: e.message,
+            }),
+        }
+    }
+    Ok(out)
 }
 
 pub async fn field(state: &AppState, c: &Caller, id: u64) -> ApiResult<SurveyView> {
@@ -809,6 +942,24 @@ async fn sample_api(
     Ok(Json(
         sample(&state, &caller, id, &body, q.size, q.seed).await?,
     ))
+}
+
+async fn revise_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<u64>,
+    JsonBody(q): JsonBody<QuestionnaireBody>,
+) -> ApiResult<Json<SurveyView>> {
+    Ok(Json(revise(&state, &caller, id, q).await?))
+}
+
+async fn import_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<u64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ResultsImported>> {
+    Ok(Json(import_results(&state, &caller, id, &body).await?))
 }
 
 async fn field_api(

@@ -41,6 +41,16 @@ fn survey_panel(s: &SurveyView, c: &Caller) -> Markup {
                     td { (estimate(&r.weighted)) @if r.covered < 0.999 { div.small.muted { "覆盖抽样框的 " (format!("{:.0}%", r.covered * 100.0)) } } }
                 } } }
             } }
+            details { summary { "各层结果（未加权，Wilson 95% 区间）" }
+                div.table-wrap { table.compact {
+                    thead { tr { th { "层" } th { "占抽样框" } @for r in &s.results { th { (r.label) } } } }
+                    tbody { @for (i, st) in s.survey.strata.iter().enumerate() { tr {
+                        td { (st.name) }
+                        td { (format!("{:.1}%", st.frame as f64 * 100.0 / s.survey.strata.iter().map(|x| x.frame).sum::<u64>().max(1) as f64)) }
+                        @for r in &s.results { td { (estimate(&r.strata.get(i).and_then(|x| x.estimate))) } }
+                    } } }
+                } }
+            }
             details { summary { "AAPOR 结果与应答率" }
                 p.small { "I " (s.outcomes.i) " · P " (s.outcomes.p) " · R " (s.outcomes.r) " · NC " (s.outcomes.nc) " · O " (s.outcomes.o) " · UH " (s.outcomes.uh) " · UO " (s.outcomes.uo) " · NE " (s.outcomes.ne) }
                 p.small { "RR1 " (pct(a.rr1)) " · RR2 " (pct(a.rr2)) " · RR3 " (pct(a.rr3)) " · RR4 " (pct(a.rr4)) " · RR5 " (pct(a.rr5)) " · RR6 " (pct(a.rr6))

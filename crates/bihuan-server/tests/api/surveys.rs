@@ -118,6 +118,18 @@ pub async fn a_survey_is_sampled_called_and_measured(app: TestApp) {
         .post("visitor", &format!("/api/v1/surveys/{id}/next"), &json!({}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not fielded yet");
+    // Before fielding the questionnaire may change: a new version.
+    let mut revised = new_survey("x");
+    revised["questions"][2]["text"] = json!("您是否知道12345政务服务便民热线？");
+    let (s, r) = app
+        .post(
+            "dispatcher",
+            &format!("/api/v1/surveys/{id}/questionnaire"),
+            &json!({"opening": revised["opening"], "questions": revised["questions"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["questionnaires"].as_array().unwrap().len(), 2);
     let (s, f) = app
         .post(
             "dispatcher",
@@ -216,6 +228,30 @@ pub async fn a_survey_is_sampled_called_and_measured(app: TestApp) {
         let r = post(sig.clone()).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
+    // The platform's results file: the same result again changes nothing, a bad row is named.
+    let file = format!(
+        "结果编号,样本编号,结果代码,回答\nai-0001,{c5},complete,Q1=是;Q2=不太安全;Q3=不知道\nai-0009,abc,complete,\nai-0010,{c4},no_answer,\n"
+    );
+    let r: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/{id}/results/import")))
+        .bearer_auth(app.token("dispatcher"))
+        .body(file)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bad: Vec<u64> = r["bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["line"].as_u64().unwrap())
+        .collect();
+    // Line 2 is the result already applied (no change); 3 has no case; 4 calls a number that is
+    // finished (not eligible).
+    assert_eq!((r["applied"].as_u64(), bad), (Some(1), vec![3, 4]), "{r}");
     // Three hours after c2's no-answer is noon, between the calling windows: not yet.
     app.clock.advance(chrono::Duration::hours(3));
     let (_, none) = app
