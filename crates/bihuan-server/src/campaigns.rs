@@ -1347,7 +1347,7 @@ async fn import_api(
     caller: Caller,
     PathParams(id): PathParams<u64>,
     QueryParams(q): QueryParams<ImportQuery>,
-    body: axum::body::Bytes,
+    crate::error::BodyBytes(body): crate::error::BodyBytes,
 ) -> ApiResult<Json<ItemsImported>> {
     Ok(Json(import(&state, &caller, id, &body, q.dry_run).await?))
 }

@@ -169,6 +169,38 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BodyTooLarge,
+                "请求内容过大：请分批发送",
+            )
+        } else {
+            ApiError::bad_request(
+                ErrorCode::BadBody,
+                format!("无法读取请求内容：{}", r.body_text()),
+            )
+        }
+    }
+}
+
+/// A raw body (a file to import, a signed webhook) whose rejections are our JSON errors.
+#[derive(Debug, Clone, Default)]
+pub struct BodyBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(BodyBytes)
+            .map_err(ApiError::from)
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         ApiError::bad_request(

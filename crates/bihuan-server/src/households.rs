@@ -758,7 +758,7 @@ async fn remove_api(
 async fn import_api(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    crate::error::BodyBytes(body): crate::error::BodyBytes,
 ) -> ApiResult<Json<Imported>> {
     Ok(Json(import(&state, &caller, &body).await?))
 }

@@ -937,7 +937,7 @@ async fn sample_api(
     caller: Caller,
     PathParams(id): PathParams<u64>,
     crate::error::QueryParams(q): crate::error::QueryParams<SampleQuery>,
-    body: axum::body::Bytes,
+    crate::error::BodyBytes(body): crate::error::BodyBytes,
 ) -> ApiResult<Json<Sampled>> {
     Ok(Json(
         sample(&state, &caller, id, &body, q.size, q.seed).await?,
@@ -957,7 +957,7 @@ async fn import_api(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<u64>,
-    body: axum::body::Bytes,
+    crate::error::BodyBytes(body): crate::error::BodyBytes,
 ) -> ApiResult<Json<ResultsImported>> {
     Ok(Json(import_results(&state, &caller, id, &body).await?))
 }
@@ -998,7 +998,7 @@ async fn call_api(
 async fn webhook_api(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    crate::error::BodyBytes(body): crate::error::BodyBytes,
 ) -> ApiResult<Json<Vec<CaseView>>> {
     Ok(Json(webhook(&state, &headers, &body).await?))
 }
