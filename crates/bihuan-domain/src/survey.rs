@@ -958,7 +958,22 @@ pub struct Case {
     /// The appeal a 不满意 answer with consent became.
     #[serde(default)]
     pub appeal: Option<String>,
+    /// The caller it is given to now, and until when (a caller sees only their current case).
+    #[serde(default)]
+    pub held: Option<Hold>,
 }
+
+/// A case given to one caller for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Hold {
+    #[schema(value_type = u32)]
+    pub by: crate::UserId,
+    #[schema(value_type = String, format = DateTime)]
+    pub until: Instant,
+}
+
+/// How long a case stays with the caller it was given to.
+pub const HOLD_MINUTES: i64 = 15;
 
 impl Case {
     /// The final disposition: the most informative of the attempts (none: not called yet).
@@ -973,6 +988,11 @@ impl Case {
         self.attempts.iter().any(|a| a.disposition.closes())
             || self.attempts.len() as u32 >= rules.max_attempts
     }
+    /// Held by someone other than `user` at `at`.
+    pub fn held_by_other(&self, user: crate::UserId, at: Instant) -> bool {
+        self.held.is_some_and(|h| h.by != user && h.until > at)
+    }
+
     /// When it may be called next (`None`: finished).
     pub fn next_call(&self, rules: &CallRules) -> Option<Instant> {
         if self.finished(rules) {
@@ -1005,6 +1025,8 @@ pub enum CaseCommand {
     },
     /// The appeal a 不满意 answer became.
     Raised { appeal: String },
+    /// Given to the acting caller for [`HOLD_MINUTES`].
+    Hold,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1022,6 +1044,9 @@ pub enum CaseEvent {
     },
     Raised {
         appeal: String,
+    },
+    Held {
+        hold: Hold,
     },
 }
 
@@ -1061,9 +1086,10 @@ impl Aggregate for Case {
         state: Option<&Self>,
         command: &CaseCommand,
         actor: &Actor,
-        _at: Instant,
+        at: Instant,
         _ctx: Context<'_>,
     ) -> Result<Vec<CaseEvent>, DomainError> {
+        let taken = |c: &Case| actor.role != Role::System && c.held_by_other(actor.user, at);
         match (state, command) {
             (
                 None,
@@ -1102,6 +1128,12 @@ impl Aggregate for Case {
                     {
                         return Ok(vec![]);
                     }
+                }
+                if taken(c) {
+                    return Err(DomainError::invalid(
+                        "survey_case",
+                        "这个号码正由其他访员拨打，请取下一个号码",
+                    ));
                 }
                 if c.finished(rules) {
                     return Err(DomainError::invalid(
@@ -1142,6 +1174,21 @@ impl Aggregate for Case {
                     consent: *consent,
                 }])
             }
+            (Some(c), CaseCommand::Hold) => {
+                require_role(actor, CALLER_ROLES, "call survey cases")?;
+                if taken(c) {
+                    return Err(DomainError::invalid(
+                        "survey_case",
+                        "这个号码正由其他访员拨打，请取下一个号码",
+                    ));
+                }
+                Ok(vec![CaseEvent::Held {
+                    hold: Hold {
+                        by: actor.user,
+                        until: at + Duration::minutes(HOLD_MINUTES),
+                    },
+                }])
+            }
             (Some(c), CaseCommand::Raised { appeal }) => {
                 if c.appeal.is_some() {
                     return Ok(vec![]);
@@ -1170,6 +1217,7 @@ impl Aggregate for Case {
                 answers: Vec::new(),
                 consent: false,
                 appeal: None,
+                held: None,
             },
             (
                 Some(mut c),
@@ -1180,6 +1228,7 @@ impl Aggregate for Case {
                 },
             ) => {
                 c.attempts.push(attempt.clone());
+                c.held = None;
                 if !answers.is_empty() {
                     c.answers = answers.clone();
                     c.consent = *consent;
@@ -1188,6 +1237,10 @@ impl Aggregate for Case {
             }
             (Some(mut c), CaseEvent::Raised { appeal }) => {
                 c.appeal = Some(appeal.clone());
+                c
+            }
+            (Some(mut c), CaseEvent::Held { hold }) => {
+                c.held = Some(*hold);
                 c
             }
             (None, e) => panic!("a case starts drawn, not {e:?}"),
@@ -1199,6 +1252,7 @@ impl Aggregate for Case {
             CaseEvent::Drawn { .. } => "drawn",
             CaseEvent::Called { .. } => "called",
             CaseEvent::Raised { .. } => "raised",
+            CaseEvent::Held { .. } => "held",
         }
     }
 
@@ -1422,6 +1476,7 @@ mod tests {
             answers: vec![],
             consent: false,
             appeal: None,
+            held: None,
         };
         let call = |d, at| Attempt {
             at,

@@ -558,14 +558,47 @@ pub async fn next(state: &AppState, c: &Caller, id: u64) -> ApiResult<Option<Cur
     let open =
         aggregates::find_all::<Case>(state.store.as_ref(), "queue", &format!("{id}|open"), 0)
             .await?;
-    let due = open
+    let mut due: Vec<(Instant, Versioned<Case>)> = open
         .into_iter()
         .filter_map(|v| {
             let at = v.state.next_call(&s.state.rules)?;
-            (at <= now).then_some((at, v))
+            (at <= now && !v.state.held_by_other(c.user.id, now)).then_some((at, v))
         })
-        .min_by_key(|(at, v)| (*at, v.id));
-    Ok(due.map(|(_, v)| CurrentCase {
+        .collect();
+    due.sort_by_key(|(at, v)| (*at, v.id));
+    // The caller's own held case first; else the longest waiting one nobody holds, taken at
+    // its version (another caller taking it first moves on to the next).
+    if let Some(i) = due.iter().position(|(_, v)| {
+        v.state
+            .held
+            .is_some_and(|h| h.by == c.user.id && h.until > now)
+    }) {
+        let mine = due.remove(i);
+        due.insert(0, mine);
+    }
+    let mut given = None;
+    for (_, v) in due {
+        match aggregates::execute::<Case>(
+            state.store.as_ref(),
+            Some(v.id),
+            CaseCommand::Hold,
+            c.actor.clone(),
+            now,
+            Some(v.version),
+        )
+        .await
+        {
+            Ok(held) => {
+                given = Some(held);
+                break;
+            }
+            Err(bihuan_store::StoreError::Domain(
+                DomainError::VersionConflict { .. } | DomainError::Invalid { .. },
+            )) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(given.map(|v| CurrentCase {
         survey: id,
         case: v.id,
         stratum: v.state.stratum.clone(),

@@ -188,8 +188,27 @@ pub async fn a_survey_is_sampled_called_and_measured(app: TestApp) {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let c2 = next().await["case"].as_u64().unwrap();
-    call(c2, json!({"disposition": "3.13"})).await;
+    // Another caller is given another number, and holds it: nobody else may record it.
+    let (_, theirs) = app
+        .post(
+            "dispatcher",
+            &format!("/api/v1/surveys/{id}/next"),
+            &json!({}),
+        )
+        .await;
+    let c2 = theirs["case"].as_u64().unwrap();
+    assert_ne!(c2, c1);
+    let (s, e) = call(c2, json!({"disposition": "3.13"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("其他访员"), "{e}");
+    let (s, _) = app
+        .post(
+            "dispatcher",
+            &format!("/api/v1/surveys/{id}/cases/{c2}/attempts"),
+            &json!({"disposition": "3.13"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let c3 = next().await["case"].as_u64().unwrap();
     assert_ne!(c3, c2, "a number not answered waits three hours");
     let (s, _) = call(
