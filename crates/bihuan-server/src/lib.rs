@@ -172,6 +172,8 @@ pub struct AppState {
     pub portal: Arc<portal::PortalGuard>,
     /// The notices' sender and feed position.
     pub notify: Arc<notify::Notifier>,
+    /// Closed surveys' results (their cases no longer change), computed once.
+    pub surveys: Arc<surveys::Closed>,
 }
 
 pub struct Application {
@@ -365,6 +367,7 @@ impl Application {
             hashing: Arc::new(tokio::sync::Semaphore::new(hash_concurrency)),
             portal: Arc::new(portal::PortalGuard::new(&config_portal_secret)),
             notify: notifier,
+            surveys: Arc::default(),
         };
         Ok(Application { listener, state })
     }

@@ -872,10 +872,42 @@ pub struct HeadlineSurvey {
     pub methods: String,
 }
 
+/// The results of closed surveys, by survey id and version: a closed survey's cases take no
+/// more calls, so its figures are computed once (the dashboard reads them on every view).
+#[derive(Default)]
+pub struct Closed(
+    std::sync::Mutex<std::collections::HashMap<(u64, u64), std::sync::Arc<SurveyView>>>,
+);
+
+async fn view_of(state: &AppState, v: Versioned<Survey>) -> ApiResult<std::sync::Arc<SurveyView>> {
+    let key = (v.id, v.version);
+    let closed = v.state.status == SurveyStatus::Closed;
+    if closed {
+        if let Some(hit) = state
+            .surveys
+            .0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok(hit);
+        }
+    }
+    let cases = cases_of(state, v.id).await?;
+    let made = std::sync::Arc::new(view(v, &cases));
+    if closed {
+        if let Ok(mut m) = state.surveys.0.lock() {
+            m.insert(key, made.clone());
+        }
+    }
+    Ok(made)
+}
+
 /// For each indicator, the latest survey fielded by `last` (closed ones first) that measured
-/// it: the weighted figure when every stratum was reached, else the unweighted.
+/// it: the weighted figure when every stratum was reached, else the unweighted. Surveys are
+/// read in that order and only until every indicator has its figure.
 pub async fn headline(state: &AppState, last: NaiveDate) -> ApiResult<Vec<HeadlineSurvey>> {
-    let mut by: BTreeMap<(u8, Instant, u64), SurveyView> = BTreeMap::new();
+    let mut by: BTreeMap<(u8, Instant, u64), Versioned<Survey>> = BTreeMap::new();
     for v in aggregates::find_all::<Survey>(state.store.as_ref(), "", "", 0).await? {
         let Some(fielded) = v.state.fielded_at else {
             continue;
@@ -884,13 +916,21 @@ pub async fn headline(state: &AppState, last: NaiveDate) -> ApiResult<Vec<Headli
             continue;
         }
         let rank = u8::from(v.state.status == SurveyStatus::Closed);
-        let cases = cases_of(state, v.id).await?;
         let at = v.state.closed_at.unwrap_or(fielded);
-        let id = v.id;
-        by.insert((rank, at, id), view(v, &cases));
+        by.insert((rank, at, v.id), v);
     }
     let mut out: Vec<HeadlineSurvey> = Vec::new();
-    for s in by.values().rev() {
+    for v in by.into_values().rev() {
+        let asked = v
+            .state
+            .questionnaire()
+            .questions
+            .iter()
+            .filter_map(|q| q.indicator);
+        if asked.clone().all(|i| out.iter().any(|h| h.indicator == i)) {
+            continue;
+        }
+        let s = view_of(state, v).await?;
         for r in &s.results {
             if out.iter().any(|h| h.indicator == r.indicator) {
                 continue;
