@@ -28,6 +28,24 @@ mod approvals;
 mod campaigns;
 mod surveys;
 
+/// A server of the demo county on a clock of its own, for generating records through the use
+/// cases (nothing listens; no background work).
+async fn demo_app(
+    store: &Arc<dyn Store>,
+    start: Instant,
+) -> anyhow::Result<(bihuan_server::Application, Arc<bihuan_server::ManualClock>)> {
+    let clock = Arc::new(bihuan_server::ManualClock::new(start));
+    let config = bihuan_server::config::Config {
+        listen: "127.0.0.1:0".into(),
+        scan_interval_secs: 0,
+        notify_interval_secs: 0,
+        ..Default::default()
+    };
+    let app =
+        bihuan_server::Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    Ok((app, clock))
+}
+
 /// The demo account `login` as a caller of the use cases.
 fn caller_in(
     users: &[bihuan_store::User],
@@ -2492,15 +2510,7 @@ pub async fn visits(
         .single()
         .expect("CST has no gaps")
         .with_timezone(&chrono::Utc);
-    let clock = Arc::new(bihuan_server::ManualClock::new(start));
-    let config = bihuan_server::config::Config {
-        listen: "127.0.0.1:0".into(),
-        scan_interval_secs: 0,
-        notify_interval_secs: 0,
-        ..Default::default()
-    };
-    let app =
-        bihuan_server::Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    let (app, clock) = demo_app(store, start).await?;
     let state = app.state();
     let s = store.as_ref();
     let fail = |e: bihuan_server::error::ApiError| anyhow::anyhow!("{}", e.message);

@@ -84,15 +84,7 @@ pub async fn approvals(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<A
         at(d, hour)
     };
     let start = back(70, 9);
-    let clock = Arc::new(bihuan_server::ManualClock::new(start));
-    let config = bihuan_server::config::Config {
-        listen: "127.0.0.1:0".into(),
-        scan_interval_secs: 0,
-        notify_interval_secs: 0,
-        ..Default::default()
-    };
-    let app =
-        bihuan_server::Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    let (app, clock) = super::demo_app(store, start).await?;
     let state = app.state();
     let fail = |e: bihuan_server::error::ApiError| anyhow::anyhow!("{}", e.message);
 

@@ -124,15 +124,7 @@ pub async fn campaigns(
     } else {
         week_start(t(-333))
     };
-    let clock = Arc::new(bihuan_server::ManualClock::new(at(s2, 9)));
-    let config = bihuan_server::config::Config {
-        listen: "127.0.0.1:0".into(),
-        scan_interval_secs: 0,
-        notify_interval_secs: 0,
-        ..Default::default()
-    };
-    let app =
-        bihuan_server::Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    let (app, clock) = super::demo_app(store, at(s2, 9)).await?;
     let state = app.state();
     let fail = |e: bihuan_server::error::ApiError| anyhow::anyhow!("{}", e.message);
     let mut made = CampaignsMade {

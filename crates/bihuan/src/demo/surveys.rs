@@ -54,18 +54,7 @@ pub async fn surveys(
     let users = store.users().await?;
     let centre = super::caller_in(&users, &catalog, "dispatch1")?;
     let today = local_date(now);
-    let clock = Arc::new(bihuan_server::ManualClock::new(at(
-        today - Duration::days(75),
-        9,
-    )));
-    let config = bihuan_server::config::Config {
-        listen: "127.0.0.1:0".into(),
-        scan_interval_secs: 0,
-        notify_interval_secs: 0,
-        ..Default::default()
-    };
-    let app =
-        bihuan_server::Application::build_with_clock(config, store.clone(), clock.clone()).await?;
+    let (app, clock) = super::demo_app(store, at(today - Duration::days(75), 9)).await?;
     let state = app.state();
     let fail = |e: bihuan_server::error::ApiError| anyhow::anyhow!("{}", e.message);
     let names: Vec<String> = townships
