@@ -348,10 +348,8 @@ pub async fn sample(
     }
     let drawn = commands.len() as u64;
     let at = state.clock.now();
-    for chunk in commands.chunks(2000) {
-        aggregates::create_many::<Case>(state.store.as_ref(), chunk.to_vec(), c.actor.clone(), at)
-            .await?;
-    }
+    // The draw is claimed on the survey first, at the version read: of two imports sent at
+    // once, one draws and the other is refused, so no number is sampled twice.
     aggregates::execute::<Survey>(
         state.store.as_ref(),
         Some(id),
@@ -361,9 +359,13 @@ pub async fn sample(
         },
         c.actor.clone(),
         at,
-        None,
+        Some(v.version),
     )
     .await?;
+    for chunk in commands.chunks(2000) {
+        aggregates::create_many::<Case>(state.store.as_ref(), chunk.to_vec(), c.actor.clone(), at)
+            .await?;
+    }
     Ok(Sampled {
         frame: total,
         drawn,
@@ -687,6 +689,17 @@ pub async fn call(
     if current.state.survey != id {
         return Err(ApiError::not_found("这个号码不属于这项调查"));
     }
+    // A result delivered again changes nothing: answered with the case as it stands.
+    if let Some(r) = &result_id {
+        if current
+            .state
+            .attempts
+            .iter()
+            .any(|a| a.result_id.as_ref() == Some(r))
+        {
+            return Ok(case_view(&current));
+        }
+    }
     let d = disposition(&body.disposition)?;
     let by = if result_id.is_some() {
         format!("AI测评平台（{}）", c.user.name)
@@ -717,7 +730,7 @@ pub async fn call(
     .await;
     let v = match v {
         Ok(v) => v,
-        // The same result delivered again changes nothing: answered with the case as it is.
+        // The same result applied meanwhile by a second delivery: the domain made no event.
         Err(bihuan_store::StoreError::Domain(DomainError::Invalid {
             field: "command", ..
         })) => current,

@@ -382,18 +382,6 @@ fn wire<T: serde::Serialize>(x: T) -> String {
         .unwrap_or_default()
 }
 
-/// The application or package id of a path, or the page that says it is not one.
-fn path_id(id: &str, what: &str, c: &Caller) -> Result<u64, Box<Response>> {
-    id.parse::<u64>().map_err(|_| {
-        Box::new(error_page(
-            StatusCode::NOT_FOUND,
-            &format!("没有这个{what}"),
-            &format!("{what}编号无效，请从列表中打开"),
-            Some(c),
-        ))
-    })
-}
-
 async fn application_render(
     state: &AppState,
     c: &Caller,

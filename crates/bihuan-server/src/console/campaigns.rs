@@ -42,14 +42,7 @@ fn bar(p: f64) -> Markup {
 }
 
 fn campaign_id(s: &str, c: &Caller) -> Result<u64, Box<Response>> {
-    s.parse().map_err(|_| {
-        Box::new(error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个攻坚活动",
-            "请从攻坚调度页打开",
-            Some(c),
-        ))
-    })
+    path_id(s, "攻坚活动", c)
 }
 
 fn item_no(s: &str, c: &Caller) -> Result<u32, Box<Response>> {

@@ -377,13 +377,9 @@ pub(super) async fn scheme_revise_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个评比方案",
-            "请从四比页打开",
-            Some(&c),
-        );
+    let id = match path_id(&id, "评比方案", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
     };
     let r = async { uc::revise(&state, &c, id, formula_of(&f)?).await }.await;
     match r {
@@ -425,13 +421,9 @@ pub(super) async fn evaluation_page(
     Path(id): Path<String>,
     Query(q): Query<OkQuery>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这次评比",
-            "请从四比页打开",
-            Some(&c),
-        );
+    let id = match path_id(&id, "评比", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
     };
     render(&state, &c, id, q.ok.as_deref(), None).await
 }
@@ -492,13 +484,9 @@ pub(super) async fn evaluation_publish_submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这次评比",
-            "请从四比页打开",
-            Some(&c),
-        );
+    let id = match path_id(&id, "评比", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
     };
     match uc::publish(&state, &c, id, field(&f, "note").into()).await {
         Ok(_) => Redirect::to(&format!("/evaluations/{id}?ok={}", urlencode("已公开晾晒")))

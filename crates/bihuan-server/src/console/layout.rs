@@ -452,3 +452,15 @@ pub(super) fn refusal(r: &Option<Refused>, form: &str) -> Markup {
         }
     }
 }
+
+/// An id from a page's path, or the page that says there is no such `what`.
+pub(super) fn path_id(id: &str, what: &str, c: &Caller) -> Result<u64, Box<Response>> {
+    id.parse::<u64>().map_err(|_| {
+        Box::new(error_page(
+            StatusCode::NOT_FOUND,
+            &format!("没有这个{what}"),
+            &format!("{what}编号无效，请从列表中打开"),
+            Some(c),
+        ))
+    })
+}

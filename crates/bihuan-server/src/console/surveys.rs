@@ -92,13 +92,9 @@ pub(super) async fn cati_page(
     Path(id): Path<String>,
     Query(q): Query<CallQuery>,
 ) -> Response {
-    let Ok(id) = id.parse::<u64>() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "没有这项调查",
-            "请从双提升测评页打开",
-            Some(&c),
-        );
+    let id = match path_id(&id, "调查", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
     };
     cati_render(&state, &c, id, q.ok.as_deref(), None).await
 }
