@@ -15,7 +15,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.stop();
+  await server?.stop();
 });
 
 // The number of appeals (or, where one appeal counts twice, of counted facts) the list says it

@@ -14,7 +14,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.stop();
+  await server?.stop();
 });
 
 /// Opens the action form titled `title` on an appeal page and returns it.

@@ -49,9 +49,17 @@ export async function startServer({ appeals = 400 } = {}) {
   }
   return {
     base,
-    stop() {
-      proc.kill("SIGTERM");
-      rmSync(dir, { recursive: true, force: true });
+    // Waits for the server to exit before removing its directory: the search index is still being
+    // written while it shuts down, and removing it under the server's feet fails with ENOTEMPTY.
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((ok) => proc.once("exit", ok));
+        proc.kill("SIGTERM");
+        const killed = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(killed);
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
