@@ -157,6 +157,8 @@ labelled_enum! {
         InPerson => "in_person", "来访";
         GridReport => "grid_report", "网格上报";
         EnterpriseService => "enterprise_service", "企业服务";
+        /// A 不满意 answer in a phone survey, raised with the respondent's consent.
+        Survey => "survey", "满意度测评";
         Other => "other", "其他";
     }
 }

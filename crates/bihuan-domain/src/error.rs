@@ -238,6 +238,7 @@ pub fn field_label(field: &str) -> &str {
         "survey_case" => "样本号码",
         "call_rules" => "拨打规则",
         "size" => "抽取数",
+        "frame" => "抽样框",
         "disposition" => "拨打结果",
         other => other,
     }

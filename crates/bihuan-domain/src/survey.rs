@@ -452,6 +452,10 @@ pub struct Question {
     /// Skip logic: when the answer is `answer`, go on at question `to` (or end with `end`).
     #[serde(default)]
     pub skip: Option<Skip>,
+    /// The answers that, when the respondent consents, open an appeal (channel 满意度测评)
+    /// through the normal loop, e.g. 不满意 or 很不安全.
+    #[serde(default)]
+    pub raises: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -520,6 +524,7 @@ impl Questionnaire {
             if let Some(f) = q
                 .favourable
                 .iter()
+                .chain(&q.raises)
                 .find(|f| choice && !q.options.contains(f))
             {
                 return Err(DomainError::invalid(
@@ -593,9 +598,14 @@ pub struct Stratum {
     /// Cases drawn.
     #[serde(default)]
     pub drawn: u64,
-    /// The completes aimed at.
+    /// The completes aimed at: once reached, the stratum's numbers are called no more.
     #[serde(default)]
     pub quota: u64,
+    /// The township the stratum is (frames drawn from the registry or the appeals are
+    /// stratified by township; an appeal raised from one of its cases lies there).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>)]
+    pub township: Option<crate::org::UnitId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -988,6 +998,25 @@ impl Case {
         self.attempts.iter().any(|a| a.disposition.closes())
             || self.attempts.len() as u32 >= rules.max_attempts
     }
+    /// The answers that become an appeal: the respondent consented, was interviewed (complete
+    /// or partial), gave an answer the questionnaire marks as raising one, and none was raised.
+    pub fn to_raise<'a>(&'a self, q: &'a Questionnaire) -> Vec<(&'a Question, &'a Answer)> {
+        let interviewed = self
+            .attempts
+            .iter()
+            .any(|a| matches!(a.disposition, Disposition::Complete | Disposition::Partial));
+        if !self.consent || !interviewed || self.appeal.is_some() {
+            return Vec::new();
+        }
+        self.answers
+            .iter()
+            .filter_map(|a| {
+                let question = q.questions.iter().find(|x| x.code == a.question)?;
+                question.raises.contains(&a.value).then_some((question, a))
+            })
+            .collect()
+    }
+
     /// Held by someone other than `user` at `at`.
     pub fn held_by_other(&self, user: crate::UserId, at: Instant) -> bool {
         self.held.is_some_and(|h| h.by != user && h.until > at)
@@ -1257,15 +1286,22 @@ impl Aggregate for Case {
     }
 
     /// Found by survey, and by `{survey}|open` or `{survey}|done` (what a caller is given).
+    /// Version 2: the completes by stratum (quotas are counted from them).
+    const INDEX_VERSION: u32 = 2;
+
     fn index(&self) -> Vec<(&'static str, String)> {
         let done = self.final_disposition().is_some_and(|d| d.closes());
-        vec![
+        let mut out = vec![
             ("survey", self.survey.to_string()),
             (
                 "queue",
                 format!("{}|{}", self.survey, if done { "done" } else { "open" }),
             ),
-        ]
+        ];
+        if self.final_disposition() == Some(Disposition::Complete) {
+            out.push(("complete", format!("{}|{}", self.survey, self.stratum)));
+        }
+        out
     }
 }
 
@@ -1523,6 +1559,7 @@ mod tests {
                         answer: "否".into(),
                         to: "end".into(),
                     }),
+                    raises: vec![],
                 },
                 Question {
                     code: "Q2".into(),
@@ -1532,6 +1569,7 @@ mod tests {
                     indicator: Some(Indicator::Safety),
                     favourable: vec!["很安全".into(), "比较安全".into()],
                     skip: None,
+                    raises: vec!["不太安全".into()],
                 },
             ],
         }
@@ -1547,5 +1585,48 @@ mod tests {
             value: "是".into(),
         }];
         assert_eq!(q.path(&yes).len(), 2);
+
+        // 不太安全 raises an appeal only with consent, after an interview, and once.
+        let attempt = |d| Attempt {
+            at: Instant::default(),
+            disposition: d,
+            by: "AI".into(),
+            note: String::new(),
+            callback: None,
+            result_id: None,
+        };
+        let mut c = Case {
+            survey: 1,
+            stratum: "a".into(),
+            phone: Phone::parse("13800001111").unwrap(),
+            attempts: vec![attempt(Disposition::Complete)],
+            answers: vec![
+                yes[0].clone(),
+                Answer {
+                    question: "Q2".into(),
+                    value: "不太安全".into(),
+                },
+            ],
+            consent: false,
+            appeal: None,
+            held: None,
+        };
+        assert!(c.to_raise(&q).is_empty(), "no consent, no appeal");
+        c.consent = true;
+        let raised = c.to_raise(&q);
+        assert_eq!(raised.len(), 1);
+        assert_eq!(raised[0].0.code, "Q2");
+        c.attempts = vec![attempt(Disposition::Refusal)];
+        assert!(c.to_raise(&q).is_empty(), "not interviewed");
+        c.attempts = vec![attempt(Disposition::Partial)];
+        assert_eq!(c.to_raise(&q).len(), 1, "a partial interview counts");
+        c.appeal = Some("YX202611000001".into());
+        assert!(c.to_raise(&q).is_empty(), "raised once");
+        c.appeal = None;
+        c.answers[1].value = "比较安全".into();
+        assert!(
+            c.to_raise(&q).is_empty(),
+            "a favourable answer raises nothing"
+        );
     }
 }

@@ -125,6 +125,7 @@ use crate::views::{
     crate::surveys::CurrentCase,
     crate::surveys::CallBody,
     crate::surveys::CaseView,
+    crate::surveys::StratumProgress,
     crate::surveys::SurveyResult,
     crate::surveys::QuestionnaireBody,
     crate::surveys::ResultsImported
@@ -271,7 +272,7 @@ pub fn document() -> Value {
         ("unit", "主办单位ID"),
         ("township", "乡镇（街道）ID"),
         ("category", "分类ID（含下级分类）"),
-        ("channel", "渠道：hotline,web,app,household_visit,letter,in_person,grid_report,enterprise_service,other"),
+        ("channel", "渠道：hotline,web,app,household_visit,letter,in_person,grid_report,enterprise_service,survey,other"),
         ("kind", "类型：consultation,help,complaint,report,suggestion,praise,petition_opinion,petition_accusation,petition_claim"),
         ("regime", "hotline（热线诉求）或 petition（信访，按诉求类型）"),
         ("overdue", "true/false:是否超期"),
@@ -943,14 +944,17 @@ fn survey_paths(doc: &mut Value) {
     });
     doc["paths"]["/api/v1/surveys/{id}"] = json!({"get": returns(with_id(op("一项调查及其样本号码（号码脱敏）", t, None, "200"), "调查ID"), schema_ref("SurveyDetail"))});
     let mut sample = returns(
-        with_id(op("导入抽样框并分层抽样：CSV 或 XLSX，表头「电话」「层」（层的代码或名称）；按各层在框中的比例分配，用种子可重复地随机抽取；重复号码只算一个，坏行逐行报告", t, None, "200"), "调查ID"),
+        with_id(op("导入抽样框并分层抽样：上传 CSV 或 XLSX（表头「电话」「层」，层的代码或名称），或以住户台账、期间内的诉求群众为抽样框（按乡镇分层，未登记电话的逐项说明）；按各层在框中的比例分配，用种子可重复地随机抽取；重复号码只算一个，坏行逐行报告", t, None, "200"), "调查ID"),
         schema_ref("Sampled"),
     );
     if let Some(p) = sample["parameters"].as_array_mut() {
         p.push(json!({"name": "size", "in": "query", "required": true, "description": "抽取的号码数", "schema": {"type": "integer", "minimum": 1}}));
         p.push(json!({"name": "seed", "in": "query", "required": true, "description": "随机种子", "schema": {"type": "integer", "minimum": 0}}));
+        p.push(json!({"name": "frame", "in": "query", "required": false, "description": "抽样框：file（上传号码表，默认）、households（住户台账中登记了电话的住户，按乡镇分层）、appellants（期间内提出过诉求的群众，按乡镇分层）", "schema": {"type": "string", "enum": ["file", "households", "appellants"]}}));
+        p.push(json!({"name": "from", "in": "query", "required": false, "description": "appellants：登记日期起（含）", "schema": {"type": "string", "format": "date"}}));
+        p.push(json!({"name": "to", "in": "query", "required": false, "description": "appellants：登记日期止（含）", "schema": {"type": "string", "format": "date"}}));
     }
-    sample["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}});
+    sample["requestBody"] = json!({"required": false, "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}});
     doc["paths"]["/api/v1/surveys/{id}/sample"] = json!({"post": sample});
     doc["paths"]["/api/v1/surveys/{id}/questionnaire"] = json!({"post": returns(with_id(op("修订问卷（生成新版本；访问开始后不能再改）", t, Some("QuestionnaireBody"), "200"), "调查ID"), schema_ref("SurveyView"))});
     let mut import = returns(

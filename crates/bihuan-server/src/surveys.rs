@@ -102,8 +102,23 @@ pub struct SurveyView {
     pub outcomes: Outcomes,
     pub aapor: AaporRates,
     pub results: Vec<IndicatorResult>,
+    /// Each stratum's completes against its quota.
+    pub progress: Vec<StratumProgress>,
+    /// The appeals 不满意 answers with consent opened (their numbers).
+    pub raised: Vec<String>,
     /// The methods card shown beside every headline percentage.
     pub methods: String,
+}
+
+/// A stratum's completes against its quota (once met, its numbers are called no more).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StratumProgress {
+    pub code: String,
+    pub name: String,
+    pub drawn: u64,
+    pub quota: u64,
+    pub completes: u64,
+    pub quota_met: bool,
 }
 
 /// The methods card: who, when, the sample, completes, response rate, e, the interval method.
@@ -138,7 +153,30 @@ fn view(v: Versioned<Survey>, cases: &[Versioned<Case>]) -> SurveyView {
     let aapor = o.rates(o.e_proportional());
     let results = indicator_results(&v.state, &refs);
     let drawn = refs.len() as u64;
+    let progress = v
+        .state
+        .strata
+        .iter()
+        .map(|st| {
+            let completes = refs
+                .iter()
+                .filter(|c| {
+                    c.stratum == st.code && c.final_disposition() == Some(Disposition::Complete)
+                })
+                .count() as u64;
+            StratumProgress {
+                code: st.code.clone(),
+                name: st.name.clone(),
+                drawn: st.drawn,
+                quota: st.quota,
+                completes,
+                quota_met: st.quota > 0 && completes >= st.quota,
+            }
+        })
+        .collect();
     SurveyView {
+        progress,
+        raised: refs.iter().filter_map(|c| c.appeal.clone()).collect(),
         id: v.id,
         version: v.version,
         status_label: v.state.status.label(),
@@ -197,9 +235,51 @@ pub struct NewSurvey {
 pub struct NewStratum {
     pub code: String,
     pub name: String,
+    /// 对应的乡镇（单位编号）；不填时按名称与乡镇名称对应
+    #[serde(default)]
+    pub township: Option<u32>,
+}
+
+/// The township a stratum is: the one named by id, else the township of the same name.
+fn township_of(
+    cat: &bihuan_store::Catalog,
+    s: &NewStratum,
+) -> ApiResult<Option<bihuan_domain::org::UnitId>> {
+    let is_township =
+        |u: &&bihuan_domain::org::Unit| u.kind == bihuan_domain::org::UnitKind::Township;
+    match s.township {
+        Some(id) => match cat
+            .org
+            .get(bihuan_domain::org::UnitId(id))
+            .filter(is_township)
+        {
+            Some(u) => Ok(Some(u.id)),
+            None => Err(ApiError::from(DomainError::invalid(
+                "strata",
+                format!("层「{}」的乡镇编号 {id} 不是本县的乡镇", s.name.trim()),
+            ))),
+        },
+        None => Ok(cat
+            .org
+            .units()
+            .find(|u| is_township(u) && u.name == s.name.trim())
+            .map(|u| u.id)),
+    }
 }
 
 pub async fn create(state: &AppState, c: &Caller, req: NewSurvey) -> ApiResult<SurveyView> {
+    let cat = state.store.catalog();
+    let mut strata = Vec::with_capacity(req.strata.len());
+    for s in &req.strata {
+        strata.push(Stratum {
+            code: s.code.trim().to_string(),
+            name: s.name.trim().to_string(),
+            frame: 0,
+            drawn: 0,
+            quota: 0,
+            township: township_of(&cat, s)?,
+        });
+    }
     let v = aggregates::execute::<Survey>(
         state.store.as_ref(),
         None,
@@ -212,17 +292,7 @@ pub async fn create(state: &AppState, c: &Caller, req: NewSurvey) -> ApiResult<S
                 opening: req.opening,
                 questions: req.questions,
             },
-            strata: req
-                .strata
-                .into_iter()
-                .map(|s| Stratum {
-                    code: s.code.trim().to_string(),
-                    name: s.name.trim().to_string(),
-                    frame: 0,
-                    drawn: 0,
-                    quota: 0,
-                })
-                .collect(),
+            strata,
             rules: req.rules.unwrap_or_default(),
             target: req.target,
         },
@@ -242,6 +312,8 @@ pub struct Sampled {
     pub seed: u64,
     /// Rows of the frame refused, with their line and reason.
     pub bad_rows: Vec<BadRow>,
+    /// What a frame from the registry or the appeals left out, and why (e.g. no phone).
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -250,32 +322,61 @@ pub struct SampleQuery {
     pub size: u64,
     /// 随机种子（同一抽样框、同一种子抽出同一样本）
     pub seed: u64,
+    /// 抽样框：file（上传的号码表，默认）、households（住户台账中登记了电话的住户）、
+    /// appellants（期间内提出过诉求的群众）
+    #[serde(default)]
+    pub frame: Option<String>,
+    /// appellants：登记日期起（含）
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// appellants：登记日期止（含）
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
 }
 
-/// Imports the frame (CSV or XLSX, columns 电话 and 层: the stratum's code or name) and draws
-/// `size` numbers, allocated to the strata in proportion to the frame and chosen in each with a
-/// stream seeded by `seed` and the stratum's place. A number twice in the frame is one number.
-pub async fn sample(
-    state: &AppState,
-    c: &Caller,
-    id: u64,
-    bytes: &[u8],
-    size: u64,
-    seed: u64,
-) -> ApiResult<Sampled> {
-    let v = load(state, id).await?;
-    if !runs(c) {
-        return Err(ApiError::forbidden(
-            ErrorCode::RoleForbidden,
-            "抽样由中心、督办或管理员进行",
-        ));
+/// Where a sample's frame comes from.
+pub enum FrameSource<'a> {
+    /// An imported phone list (CSV or XLSX, columns 电话 and 层: the stratum's code or name).
+    File(&'a [u8]),
+    /// The households of the registry with a phone, stratified by township.
+    Households,
+    /// The citizens who appealed in the period (registration dates, inclusive), by township.
+    Appellants { from: NaiveDate, to: NaiveDate },
+}
+
+impl<'a> FrameSource<'a> {
+    /// The source a request names (`frame` and its dates), the body being the file's.
+    pub fn of(q: &SampleQuery, body: &'a [u8]) -> ApiResult<FrameSource<'a>> {
+        let none = |what: &str| {
+            ApiError::from(DomainError::invalid(
+                "frame",
+                format!("抽样框为{what}时不上传文件"),
+            ))
+        };
+        match q.frame.as_deref().map(str::trim).unwrap_or("file") {
+            "" | "file" => Ok(FrameSource::File(body)),
+            "households" if body.is_empty() => Ok(FrameSource::Households),
+            "households" => Err(none("住户台账")),
+            "appellants" if !body.is_empty() => Err(none("诉求群众")),
+            "appellants" => match (q.from, q.to) {
+                (Some(from), Some(to)) if from <= to => Ok(FrameSource::Appellants { from, to }),
+                _ => Err(ApiError::from(DomainError::invalid(
+                    "frame",
+                    "抽样框为诉求群众时，请给出登记日期起止（from、to，起不晚于止）",
+                ))),
+            },
+            other => Err(ApiError::from(DomainError::invalid(
+                "frame",
+                format!("抽样框「{other}」无效，可用：file（上传号码表）、households（住户台账）、appellants（诉求群众）"),
+            ))),
+        }
     }
-    if v.state.seed.is_some() {
-        return Err(ApiError::from(DomainError::invalid(
-            "survey",
-            "样本已经抽取",
-        )));
-    }
+}
+
+/// The frame by stratum, with the rows refused and what was left out.
+type Frame = (Vec<Vec<Phone>>, Vec<BadRow>, Vec<String>);
+
+fn file_frame(strata: &[Stratum], bytes: &[u8]) -> ApiResult<Frame> {
     let (headers, rows) = table(bytes)?;
     let col = |n: &[&str]| headers.iter().position(|h| n.contains(&h.trim()));
     let (Some(pc), Some(sc)) = (col(&["电话", "phone"]), col(&["层", "stratum"])) else {
@@ -287,7 +388,6 @@ pub async fn sample(
             ),
         ));
     };
-    let strata = &v.state.strata;
     let mut frame: Vec<Vec<Phone>> = vec![Vec::new(); strata.len()];
     let mut seen = std::collections::HashSet::new();
     let mut bad_rows = Vec::new();
@@ -313,6 +413,129 @@ pub async fn sample(
             }),
         }
     }
+    Ok((frame, bad_rows, Vec::new()))
+}
+
+/// A frame of (township, phone) pairs, each number once, by the stratum of its township.
+fn township_frame(
+    strata: &[Stratum],
+    rows: impl Iterator<Item = (Option<bihuan_domain::org::UnitId>, Option<Phone>)>,
+    what: &str,
+) -> ApiResult<Frame> {
+    if strata.iter().all(|s| s.township.is_none()) {
+        return Err(ApiError::from(DomainError::invalid(
+            "frame",
+            "本调查的层不是乡镇，不能从住户台账或诉求中抽样；请上传号码表",
+        )));
+    }
+    let mut frame: Vec<Vec<Phone>> = vec![Vec::new(); strata.len()];
+    let mut seen = std::collections::HashSet::new();
+    let (mut no_phone, mut elsewhere, mut again) = (0u64, 0u64, 0u64);
+    for (township, phone) in rows {
+        let Some(phone) = phone else {
+            no_phone += 1;
+            continue;
+        };
+        let Some(h) = strata
+            .iter()
+            .position(|s| s.township.is_some() && s.township == township)
+        else {
+            elsewhere += 1;
+            continue;
+        };
+        if seen.insert(phone.expose().to_string()) {
+            frame[h].push(phone);
+        } else {
+            again += 1;
+        }
+        if seen.len() >= FRAME_MAX {
+            break;
+        }
+    }
+    let mut left_out = Vec::new();
+    if no_phone > 0 {
+        left_out.push(format!("{no_phone} 个{what}没有电话"));
+    }
+    if elsewhere > 0 {
+        left_out.push(format!("{elsewhere} 个{what}不在本调查的层（乡镇）内"));
+    }
+    if again > 0 {
+        left_out.push(format!("{again} 个{what}的号码与前面的重复，只算一次"));
+    }
+    Ok((frame, Vec::new(), left_out))
+}
+
+async fn registry_frame(state: &AppState, strata: &[Stratum]) -> ApiResult<Frame> {
+    use bihuan_domain::household::Household;
+    let homes = aggregates::find_all::<Household>(state.store.as_ref(), "", "", 0).await?;
+    township_frame(
+        strata,
+        homes
+            .into_iter()
+            .filter(|h| h.state.removed.is_none())
+            .map(|h| (Some(h.state.at.township), h.state.facts.phone)),
+        "住户",
+    )
+}
+
+async fn appellant_frame(
+    state: &AppState,
+    strata: &[Stratum],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Frame> {
+    let filter = bihuan_store::AppealFilter {
+        from: Some(bihuan_domain::time::start_of_day(from)),
+        to: Some(bihuan_domain::time::end_of_day(to)),
+        ..Default::default()
+    };
+    let mut rows = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = state.store.list(filter.clone(), cursor, 1000).await?;
+        rows.extend(
+            page.items
+                .into_iter()
+                .map(|a| (a.place.township, a.citizen.phone)),
+        );
+        cursor = page.next_cursor;
+        if cursor.is_none() || rows.len() >= FRAME_MAX * 2 {
+            break;
+        }
+    }
+    township_frame(strata, rows.into_iter(), "诉求")
+}
+
+/// Builds the frame from `source` and draws `size` numbers, allocated to the strata in
+/// proportion to the frame and chosen in each with a stream seeded by `seed` and the stratum's
+/// place. A number twice in the frame is one number.
+pub async fn sample(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    source: FrameSource<'_>,
+    size: u64,
+    seed: u64,
+) -> ApiResult<Sampled> {
+    let v = load(state, id).await?;
+    if !runs(c) {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "抽样由中心、督办或管理员进行",
+        ));
+    }
+    if v.state.seed.is_some() {
+        return Err(ApiError::from(DomainError::invalid(
+            "survey",
+            "样本已经抽取",
+        )));
+    }
+    let strata = &v.state.strata;
+    let (frame, bad_rows, left_out) = match source {
+        FrameSource::File(bytes) => file_frame(strata, bytes)?,
+        FrameSource::Households => registry_frame(state, strata).await?,
+        FrameSource::Appellants { from, to } => appellant_frame(state, strata, from, to).await?,
+    };
     let total: u64 = frame.iter().map(|f| f.len() as u64).sum();
     if total == 0 {
         return Err(ApiError::unprocessable(
@@ -371,6 +594,7 @@ pub async fn sample(
         drawn,
         seed,
         bad_rows,
+        left_out,
     })
 }
 
@@ -541,7 +765,25 @@ pub struct CurrentCase {
     pub attempts: Vec<Attempt>,
 }
 
-/// The next number due for a call (the longest waiting first), or none.
+/// The strata whose quota of completes is reached: their numbers are called no more.
+async fn quotas_met(
+    state: &AppState,
+    s: &Versioned<Survey>,
+) -> ApiResult<std::collections::HashSet<String>> {
+    let prefix = format!("{}|", s.id);
+    let done = aggregates::tally::<Case>(state.store.as_ref(), "complete", &prefix).await?;
+    Ok(done
+        .into_iter()
+        .filter_map(|(k, n)| {
+            let code = k.strip_prefix(&prefix)?;
+            let quota = s.state.strata.iter().find(|x| x.code == code)?.quota;
+            (quota > 0 && n >= quota).then(|| code.to_string())
+        })
+        .collect())
+}
+
+/// The next number due for a call (the longest waiting first, strata whose quota is met left
+/// out), or none.
 pub async fn next(state: &AppState, c: &Caller, id: u64) -> ApiResult<Option<CurrentCase>> {
     if !bihuan_domain::survey::CALLER_ROLES.contains(&c.user.role) {
         return Err(ApiError::forbidden(
@@ -557,11 +799,13 @@ pub async fn next(state: &AppState, c: &Caller, id: u64) -> ApiResult<Option<Cur
         )));
     }
     let now = state.clock.now();
+    let full = quotas_met(state, &s).await?;
     let open =
         aggregates::find_all::<Case>(state.store.as_ref(), "queue", &format!("{id}|open"), 0)
             .await?;
     let mut due: Vec<(Instant, Versioned<Case>)> = open
         .into_iter()
+        .filter(|v| !full.contains(&v.state.stratum))
         .filter_map(|v| {
             let at = v.state.next_call(&s.state.rules)?;
             (at <= now && !v.state.held_by_other(c.user.id, now)).then_some((at, v))
@@ -639,6 +883,8 @@ pub struct CaseView {
     pub attempts: usize,
     pub disposition: Option<Disposition>,
     pub disposition_label: Option<&'static str>,
+    /// The appeal a 不满意 answer with consent opened.
+    pub appeal: Option<String>,
 }
 
 fn case_view(v: &Versioned<Case>) -> CaseView {
@@ -650,6 +896,7 @@ fn case_view(v: &Versioned<Case>) -> CaseView {
         attempts: v.state.attempts.len(),
         disposition: d,
         disposition_label: d.map(Disposition::label),
+        appeal: v.state.appeal.clone(),
     }
 }
 
@@ -736,7 +983,101 @@ pub async fn call(
         })) => current,
         Err(e) => return Err(e.into()),
     };
+    let v = raise(state, &s, v).await?;
     Ok(case_view(&v))
+}
+
+/// Opens an appeal (channel 满意度测评) for a case whose respondent gave an answer that raises
+/// one and consented to be called back, through the normal loop, once: the key is the case.
+/// Only the answers that raised it go into the appeal (统计法 Art 16: the rest stay confidential).
+async fn raise(
+    state: &AppState,
+    s: &Versioned<Survey>,
+    v: Versioned<Case>,
+) -> ApiResult<Versioned<Case>> {
+    let q = s.state.questionnaire();
+    let raised = v.state.to_raise(q);
+    if raised.is_empty() {
+        return Ok(v);
+    }
+    let said: Vec<String> = raised
+        .iter()
+        .map(|(question, a)| format!("“{}”回答“{}”", question.text, a.value))
+        .collect();
+    let kind = if raised
+        .iter()
+        .all(|(question, _)| question.indicator == Some(Indicator::Safety))
+    {
+        bihuan_domain::Kind::Help
+    } else {
+        bihuan_domain::Kind::Complaint
+    };
+    let township = s
+        .state
+        .strata
+        .iter()
+        .find(|x| x.code == v.state.stratum)
+        .and_then(|x| x.township);
+    let new = bihuan_domain::NewAppeal {
+        channel: bihuan_domain::Channel::Survey,
+        kind,
+        urgency: bihuan_domain::Urgency::Normal,
+        category: None,
+        title: {
+            let (question, a) = raised[0];
+            let mut t: String = question.text.chars().take(20).collect();
+            if question.text.chars().count() > 20 {
+                t.push('…');
+            }
+            format!("【满意度测评】{t}：{}", a.value)
+        },
+        content: format!(
+            "受访者在“{}”电话测评中，对{}，并同意就此接受回访。请联系受访者了解具体情况并办理。\n（调查编号 {}，样本编号 {}）",
+            s.state.name,
+            said.join("；"),
+            s.id,
+            v.id
+        ),
+        place: bihuan_domain::Place {
+            address: String::new(),
+            township,
+            village: None,
+            grid: None,
+            coordinates: None,
+        },
+        citizen: bihuan_domain::Citizen {
+            name: None,
+            phone: Some(v.state.phone.clone()),
+            organisation: None,
+        },
+        accused_units: vec![],
+        accused_persons: vec![],
+        group: None,
+        forwarded_from: None,
+        repeat_of: None,
+    };
+    let mut sys = system_caller(state);
+    sys.actor.name = format!("满意度测评（{}）", s.state.name);
+    let r = crate::app::register(state, &sys, new, Some(format!("survey_case:{}", v.id))).await?;
+    let out = aggregates::execute::<Case>(
+        state.store.as_ref(),
+        Some(v.id),
+        CaseCommand::Raised {
+            appeal: r.appeal.number.to_string(),
+        },
+        sys.actor.clone(),
+        state.clock.now(),
+        None,
+    )
+    .await;
+    match out {
+        Ok(x) => Ok(x),
+        // Raised meanwhile by a second delivery of the same result.
+        Err(bihuan_store::StoreError::Domain(DomainError::Invalid {
+            field: "command", ..
+        })) => Ok(aggregates::load::<Case>(state.store.as_ref(), v.id).await?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The cases of a survey, masked.
@@ -1026,7 +1367,15 @@ async fn sample_api(
     crate::error::BodyBytes(body): crate::error::BodyBytes,
 ) -> ApiResult<Json<Sampled>> {
     Ok(Json(
-        sample(&state, &caller, id, &body, q.size, q.seed).await?,
+        sample(
+            &state,
+            &caller,
+            id,
+            FrameSource::of(&q, &body)?,
+            q.size,
+            q.seed,
+        )
+        .await?,
     ))
 }
 

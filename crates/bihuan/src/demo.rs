@@ -573,6 +573,7 @@ fn who_raised(channel: Channel) -> &'static str {
         Channel::InPerson => "来访人",
         Channel::GridReport => "网格员",
         Channel::EnterpriseService => "企业",
+        Channel::Survey => "受访者",
         Channel::Other => "群众",
     }
 }

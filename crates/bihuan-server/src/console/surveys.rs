@@ -43,10 +43,11 @@ fn survey_panel(s: &SurveyView, c: &Caller) -> Markup {
             } }
             details { summary { "各层结果（未加权，Wilson 95% 区间）" }
                 div.table-wrap { table.compact {
-                    thead { tr { th { "层" } th { "占抽样框" } @for r in &s.results { th { (r.label) } } } }
+                    thead { tr { th { "层" } th { "占抽样框" } th { "完成 / 配额" } @for r in &s.results { th { (r.label) } } } }
                     tbody { @for (i, st) in s.survey.strata.iter().enumerate() { tr {
                         td { (st.name) }
                         td { (format!("{:.1}%", st.frame as f64 * 100.0 / s.survey.strata.iter().map(|x| x.frame).sum::<u64>().max(1) as f64)) }
+                        td { @if let Some(p) = s.progress.get(i) { (p.completes) " / " (p.quota) @if p.quota_met { " " span.badge { "配额已满" } } } }
                         @for r in &s.results { td { (estimate(&r.strata.get(i).and_then(|x| x.estimate))) } }
                     } } }
                 } }
@@ -58,6 +59,10 @@ fn survey_panel(s: &SurveyView, c: &Caller) -> Markup {
                     " · REF1 " (pct(a.ref1)) " · REF2 " (pct(a.ref2)) " · REF3 " (pct(a.ref3))
                     " · CON1 " (pct(a.con1)) " · CON2 " (pct(a.con2)) " · CON3 " (pct(a.con3))
                     " · e = " (format!("{:.3}", a.e)) "（按已知资格号码中合格的比例估计）" }
+            }
+            @if !s.raised.is_empty() {
+                p.small { "受访者同意回访的不满意回答已转为诉求（渠道：满意度测评）："
+                    @for (k, n) in s.raised.iter().enumerate() { @if k > 0 { "、" } a href=(format!("/appeals/{n}")) { (n) } } }
             }
             p.small.muted.methods { "方法说明：" (s.methods) }
             @if s.survey.status == SurveyStatus::Fielding && bihuan_domain::survey::CALLER_ROLES.contains(&c.user.role) {

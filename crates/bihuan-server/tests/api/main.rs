@@ -64,7 +64,7 @@ use smart::{
     suggestions_come_from_the_catalogue_and_place_and_are_recorded,
     training_stores_versioned_models_that_suggest,
 };
-use surveys::a_survey_is_sampled_called_and_measured;
+use surveys::{a_survey_is_sampled_called_and_measured, survey_frames_quotas_and_raised_appeals};
 use usecases::{
     a_double_submitted_form_registers_one_appeal,
     a_grid_member_sees_its_own_registrations_in_list_and_detail,
@@ -1875,6 +1875,7 @@ async fn the_portal_limits_each_address() {
 on_both_stores!(
     a_campaign_is_valued_from_evidence_and_its_evaluation_frozen,
     a_survey_is_sampled_called_and_measured,
+    survey_frames_quotas_and_raised_appeals,
     a_citizen_submits_tracks_and_rates_on_the_portal,
     notices_go_out_once_and_a_failing_sender_is_retried,
     a_sender_that_always_fails_gives_up,

@@ -25,7 +25,7 @@ fn new_survey(name: &str) -> Value {
              "options": ["知道", "不知道"], "indicator": "policy_awareness", "favourable": ["知道"]}
         ],
         "strata": [{"code": "t1", "name": "城关镇"}, {"code": "t2", "name": "东乡"}],
-        "target": 4
+        "target": 10
     })
 }
 
@@ -344,4 +344,150 @@ pub async fn a_survey_is_sampled_called_and_measured(app: TestApp) {
         Value::Null,
         "not asked: still to be entered: {cadre}"
     );
+}
+
+async fn sample_from(app: &TestApp, id: u64, query: &str, body: &str) -> (StatusCode, Value) {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/surveys/{id}/sample?{query}")))
+        .bearer_auth(app.token("dispatcher"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap())
+}
+
+/// Frames from the household registry and from the citizens who appealed, a quota that stops
+/// the calls, and a 不满意 answer with consent that becomes an appeal in the normal loop.
+pub async fn survey_frames_quotas_and_raised_appeals(app: TestApp) {
+    // Three households, one without a phone; two appeals by one citizen, one by another.
+    let r = app
+        .client
+        .post(app.url("/api/v1/households/import"))
+        .bearer_auth(app.token("grid"))
+        .header("content-type", "text/csv")
+        .body(
+            "网格,住址,户主,电话,人口,标签\n东门社区第一网格,东门社区1栋101,王秀英,13912340001,1,\n\
+             东门社区第一网格,东门社区1栋102,李建国,13912340002,3,\n东门社区第一网格,东门社区1栋103,赵六,,2,\n",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    app.register(&new_appeal()).await;
+    app.register(&new_appeal()).await;
+    let mut other = new_appeal();
+    other["citizen"]["phone"] = json!("13712345678");
+    app.register(&other).await;
+
+    let mut survey = new_survey("入户回访满意度测评");
+    survey["questions"][1]["raises"] = json!(["不太安全", "很不安全"]);
+    survey["strata"] = json!([{"code": "t1", "name": "城关镇"}]);
+    survey["target"] = json!(1);
+    let mut wrong = survey.clone();
+    wrong["strata"][0]["township"] = json!(HOUSING);
+    let (s, e) = app.post("dispatcher", "/api/v1/surveys", &wrong).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a department is no township: {e}"
+    );
+    let mut bad_raise = survey.clone();
+    bad_raise["questions"][1]["raises"] = json!(["不满意"]);
+    let (s, e) = app.post("dispatcher", "/api/v1/surveys", &bad_raise).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not an option: {e}");
+    let (_, v) = app.post("dispatcher", "/api/v1/surveys", &survey).await;
+    let id = v["id"].as_u64().unwrap();
+    assert_eq!(v["strata"][0]["township"], TOWN, "matched by name: {v}");
+
+    let (s, e) = sample_from(&app, id, "size=1&seed=1&frame=phonebook", "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["message"].as_str().unwrap().contains("households"), "{e}");
+    let (s, e) = sample_from(&app, id, "size=1&seed=1&frame=appellants", "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "dates needed: {e}");
+    // The appellants of November: two numbers (one citizen appealed twice).
+    let mut second = survey.clone();
+    second["name"] = json!("诉求人满意度测评");
+    let (_, v2) = app.post("dispatcher", "/api/v1/surveys", &second).await;
+    let (s, a) = sample_from(
+        &app,
+        v2["id"].as_u64().unwrap(),
+        "size=2&seed=3&frame=appellants&from=2026-11-01&to=2026-11-30",
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(
+        (a["frame"].as_u64(), a["drawn"].as_u64()),
+        (Some(2), Some(2)),
+        "{a}"
+    );
+    assert!(a["left_out"][0].as_str().unwrap().contains("重复"), "{a}");
+    // The registry: two households with a phone, the third named as left out.
+    let (s, h) = sample_from(&app, id, "size=2&seed=5&frame=households", "").await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(h["frame"], 2, "{h}");
+    assert!(
+        h["left_out"][0]
+            .as_str()
+            .unwrap()
+            .contains("1 个住户没有电话"),
+        "{h}"
+    );
+    app.post(
+        "dispatcher",
+        &format!("/api/v1/surveys/{id}/field"),
+        &json!({}),
+    )
+    .await;
+
+    // The respondent feels unsafe and agrees to be called back: an appeal, channel 满意度测评.
+    let (_, c) = app
+        .post("visitor", &format!("/api/v1/surveys/{id}/next"), &json!({}))
+        .await;
+    let case = c["case"].as_u64().unwrap();
+    let (s, v) = app
+        .post(
+            "visitor",
+            &format!("/api/v1/surveys/{id}/cases/{case}/attempts"),
+            &json!({"disposition": "complete", "consent": true,
+                    "answers": answers(&[("Q1", "是"), ("Q2", "很不安全"), ("Q3", "不知道")])}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let number = v["appeal"]
+        .as_str()
+        .expect("an appeal was opened")
+        .to_string();
+    let (_, appeal) = app
+        .get("dispatcher", &format!("/api/v1/appeals/{number}"))
+        .await;
+    assert_eq!(appeal["channel"], "survey", "{appeal}");
+    assert_eq!(appeal["status"], "pending_dispatch", "{appeal}");
+    assert_eq!(appeal["place"]["township"], TOWN, "{appeal}");
+    let content = appeal["content"].as_str().unwrap();
+    assert!(content.contains("很不安全"), "{content}");
+    assert!(
+        !content.contains("不知道"),
+        "answers that raised nothing stay confidential: {content}"
+    );
+    // It goes on through the loop like any appeal.
+    app.ok(
+        "dispatcher",
+        &number,
+        json!({"action": "dispatch", "lead": TOWN}),
+    )
+    .await;
+
+    // The quota (one complete) is met: the other number is called no more.
+    let (_, none) = app
+        .post("visitor", &format!("/api/v1/surveys/{id}/next"), &json!({}))
+        .await;
+    assert_eq!(none, Value::Null, "{none}");
+    let (_, s) = app.get("leader", &format!("/api/v1/surveys/{id}")).await;
+    assert_eq!(s["progress"][0]["completes"], 1, "{s}");
+    assert_eq!(s["progress"][0]["quota_met"], true, "{s}");
+    assert_eq!(s["cases"].as_array().unwrap().len(), 2);
 }

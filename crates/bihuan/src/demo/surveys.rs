@@ -29,11 +29,11 @@ fn questions() -> serde_json::Value {
          "skip": {"answer": "否", "to": "end"}},
         {"code": "Q2", "text": "您觉得您所在地方的社会治安怎么样？", "kind": "single",
          "options": ["很安全", "比较安全", "不太安全", "很不安全"],
-         "indicator": "safety", "favourable": ["很安全", "比较安全"]},
+         "indicator": "safety", "favourable": ["很安全", "比较安全"], "raises": ["不太安全", "很不安全"]},
         {"code": "Q3", "text": "您是否知道群众有诉求可以拨打12345热线或通过“县长信箱”反映？", "kind": "single",
          "options": ["知道", "不知道"], "indicator": "policy_awareness", "favourable": ["知道"]},
         {"code": "Q4", "text": "您对本地党员干部的工作作风评价如何？", "kind": "single",
-         "options": ["很好", "较好", "一般", "较差"], "indicator": "cadre_approval", "favourable": ["很好", "较好"]},
+         "options": ["很好", "较好", "一般", "较差"], "indicator": "cadre_approval", "favourable": ["很好", "较好"], "raises": ["较差"]},
         {"code": "Q5", "text": "您对本地平安建设还有什么意见建议？", "kind": "open"}
     ])
 }
@@ -105,7 +105,7 @@ pub async fn surveys(
         &state,
         &centre,
         done.id,
-        frame.as_bytes(),
+        uc::FrameSource::File(frame.as_bytes()),
         3_600,
         20_260_701,
     )
@@ -121,6 +121,7 @@ pub async fn surveys(
         5,
         today - Duration::days(70),
         40,
+        false,
     )
     .await?;
     uc::close(&state, &centre, done.id).await.map_err(fail)?;
@@ -138,7 +139,7 @@ pub async fn surveys(
         &state,
         &centre,
         running.id,
-        frame.as_bytes(),
+        uc::FrameSource::File(frame.as_bytes()),
         3_500,
         20_261_001,
     )
@@ -153,8 +154,43 @@ pub async fn surveys(
         3,
         today - Duration::days(11),
         10,
+        true,
     )
     .await?;
+    // The respondents of the running survey who felt unsafe agreed to be called back: their
+    // appeals came in through the loop; the centre sent those of earlier days to the township.
+    let raised = uc::cases(&state, &centre, running.id)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .filter_map(|c| c.appeal)
+        .collect::<Vec<_>>();
+    let dispatcher = super::caller_in(&users, &catalog, "dispatch1")?;
+    for number in raised.iter().take(raised.len().saturating_sub(1)) {
+        let appeal = state
+            .store
+            .appeal(bihuan_store::AppealRef::Number(
+                number.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+            ))
+            .await?;
+        let Some(lead) = appeal.place.township else {
+            continue;
+        };
+        clock.set(appeal.registered_at + Duration::hours(1));
+        bihuan_server::app::act(
+            &state,
+            &dispatcher,
+            number,
+            bihuan_domain::Command::Dispatch {
+                lead,
+                assisting: vec![],
+                note: "满意度测评中受访者反映不安全，请乡镇核实并回访".into(),
+            },
+            appeal.version,
+        )
+        .await
+        .map_err(fail)?;
+    }
     let v = uc::survey(&state, &centre, done.id).await.map_err(fail)?;
     let safety = v
         .results
@@ -180,6 +216,7 @@ async fn play(
     unsafe_: usize,
     from: chrono::NaiveDate,
     days: i64,
+    raise: bool,
 ) -> anyhow::Result<u64> {
     let fail = |e: bihuan_server::error::ApiError| anyhow::anyhow!("{}", e.message);
     let ai = uc::system_caller(state);
@@ -199,16 +236,19 @@ async fn play(
         let minute = (k % 150) as i64 * 2;
         clock.set(at(day, 9) + Duration::minutes(minute));
         let result = |no: usize| Some(format!("ai-{id}-{}-{no}", c.id));
-        let body = |d: &str, answers: Vec<Answer>| uc::CallBody {
+        let body = |d: &str, answers: Vec<Answer>, raise: bool| uc::CallBody {
             disposition: d.into(),
             answers,
-            consent: false,
+            consent: raise,
             callback: None,
             note: String::new(),
         };
         if chosen.contains(&k) {
             let r = draw.next_u64();
-            let safety = if unsafe_at.contains(&made) {
+            let felt_unsafe = unsafe_at.contains(&made);
+            // Those who felt unsafe agree to be called back in the running survey.
+            let consent = felt_unsafe && raise;
+            let safety = if felt_unsafe {
                 "不太安全"
             } else if r.is_multiple_of(3) {
                 "比较安全"
@@ -241,14 +281,28 @@ async fn play(
                 .collect();
             // Some were reached only at the second call.
             if r.is_multiple_of(4) {
-                uc::call(state, &ai, id, c.id, body("no_answer", vec![]), result(1))
-                    .await
-                    .map_err(fail)?;
-                clock.set(at(day, 15) + Duration::minutes(minute));
-            }
-            uc::call(state, &ai, id, c.id, body("complete", answers), result(2))
+                uc::call(
+                    state,
+                    &ai,
+                    id,
+                    c.id,
+                    body("no_answer", vec![], false),
+                    result(1),
+                )
                 .await
                 .map_err(fail)?;
+                clock.set(at(day, 15) + Duration::minutes(minute));
+            }
+            uc::call(
+                state,
+                &ai,
+                id,
+                c.id,
+                body("complete", answers, consent),
+                result(2),
+            )
+            .await
+            .map_err(fail)?;
             made += 1;
             continue;
         }
@@ -261,7 +315,7 @@ async fn play(
             55..=64 => "answering_machine",
             _ => "no_answer",
         };
-        uc::call(state, &ai, id, c.id, body(d, vec![]), result(1))
+        uc::call(state, &ai, id, c.id, body(d, vec![], false), result(1))
             .await
             .map_err(fail)?;
     }
