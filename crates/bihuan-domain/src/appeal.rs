@@ -140,11 +140,14 @@ macro_rules! labelled_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.label()) }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.label()) }
         }
     };
 }
+
+/// Used by the other capabilities for their own labelled enums.
+pub(crate) use labelled_enum;
 
 labelled_enum! {
     /// Where an appeal came in.
@@ -174,7 +177,7 @@ labelled_enum! {
 }
 
 labelled_enum! {
-    /// What the citizen wants. The first six are hotline kinds, the last three the petition kinds
+    /// What the citizen wants. The first seven are hotline kinds, the last three the petition kinds
     /// of 信访工作条例.
     Kind {
         Consultation => "consultation", "咨询";
@@ -183,6 +186,9 @@ labelled_enum! {
         Report => "report", "举报";
         Suggestion => "suggestion", "建议";
         Praise => "praise", "表扬";
+        /// A complaint that a government body or a large enterprise has not paid a small
+        /// enterprise (保障中小企业款项支付条例 2025, Art 25): its own clocks.
+        PaymentComplaint => "payment_complaint", "拖欠账款投诉";
         PetitionOpinion => "petition_opinion", "建议意见";
         PetitionAccusation => "petition_accusation", "检举控告";
         PetitionClaim => "petition_claim", "申诉求决";

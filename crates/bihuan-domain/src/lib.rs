@@ -33,6 +33,7 @@ pub mod catalogue;
 pub mod category;
 pub mod code;
 pub mod documents;
+pub mod enterprise;
 pub mod error;
 pub mod evaluation;
 pub mod holidays;

@@ -302,7 +302,10 @@ impl PolicyTable {
     ///   days, acceptance notice within 15 days (Art 23), objection within 5 working days (Art 23),
     ///   handled within 60 days of acceptance (Art 34), extension at most 30 days (Art 34),
     ///   report-in within 2 working days, assisting opinions within 10 working days, review
-    ///   answered within 30 days (Art 35).
+    ///   answered within 30 days (Art 35);
+    /// * a complaint about an overdue payment to a small enterprise (保障中小企业款项支付条例
+    ///   2025, Art 25): forwarded within 10 working days, answered within 30 days of that,
+    ///   extended by at most 60 days.
     ///
     /// Due soon after 80% of a limit's time everywhere.
     pub fn defaults() -> PolicyTable {
@@ -365,7 +368,19 @@ impl PolicyTable {
             redo_reply: D(30),
             due_soon_percent: 80,
         };
-        PolicyTable::new(vec![hotline, urgent, critical, petition]).expect("defaults are valid")
+        // 保障中小企业款项支付条例 (2025) Art 25: a complaint about an overdue payment is
+        // forwarded to the body responsible within 10 working days and answered within 30 days
+        // (extended by at most 60 more, 90 in all).
+        let payment = DeadlinePolicy {
+            kind: Some(Kind::PaymentComplaint),
+            dispatch: W(10),
+            reply: D(30),
+            max_extension: D(60),
+            redo_reply: D(30),
+            ..hotline.clone()
+        };
+        PolicyTable::new(vec![hotline, urgent, critical, payment, petition])
+            .expect("defaults are valid")
     }
 }
 
