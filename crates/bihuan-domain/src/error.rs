@@ -261,7 +261,6 @@ pub fn field_label(field: &str) -> &str {
         "team.name" => "服务队名称",
         "team.members" => "服务队队员",
         "until" => "截止日期",
-        "credit_code" => "统一社会信用代码",
         "disposition" => "拨打结果",
         other => other,
     }
