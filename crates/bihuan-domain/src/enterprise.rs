@@ -223,14 +223,20 @@ fn building_facts(
     for u in units {
         let u = u.trim();
         if u.is_empty() || u.chars().count() > 20 {
-            return Err(DomainError::invalid("building.units", "房号不能为空，最多20个字"));
+            return Err(DomainError::invalid(
+                "building.units",
+                "房号不能为空，最多20个字",
+            ));
         }
         if !out.iter().any(|x| x == u) {
             out.push(u.to_string());
         }
     }
     if out.len() > 2000 {
-        return Err(DomainError::invalid("building.units", "一栋楼最多登记2000个房号"));
+        return Err(DomainError::invalid(
+            "building.units",
+            "一栋楼最多登记2000个房号",
+        ));
     }
     Ok((name, address, floors, out))
 }
@@ -526,9 +532,13 @@ pub struct Enterprise {
 }
 
 impl Enterprise {
-    /// Whole years since it was founded, at `on`.
+    /// Whole months since it was founded, at `on`.
     pub fn age_months(&self, on: NaiveDate) -> u32 {
-        let f = self.facts.founded;
+        Enterprise::months_between(self.facts.founded, on)
+    }
+
+    /// Whole months from `f` to `on` (0 when `on` is earlier).
+    pub fn months_between(f: NaiveDate, on: NaiveDate) -> u32 {
         let months = (on.year() - f.year()) * 12 + on.month() as i32
             - f.month() as i32
             - i32::from(on.day() < f.day());
@@ -1063,7 +1073,10 @@ pub enum TeamEvent {
 
 fn members(list: &[Member]) -> Result<Vec<Member>, DomainError> {
     if list.is_empty() || list.len() > 50 {
-        return Err(DomainError::invalid("team.members", "服务队须有 1 至 50 名队员"));
+        return Err(DomainError::invalid(
+            "team.members",
+            "服务队须有 1 至 50 名队员",
+        ));
     }
     let mut out: Vec<Member> = Vec::new();
     for m in list {

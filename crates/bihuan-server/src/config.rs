@@ -90,6 +90,9 @@ pub struct Config {
     /// The secret an AI-call platform signs its survey results with (HMAC-SHA256 of the body,
     /// header `X-Bihuan-Signature: sha256=<hex>`); empty: `/api/v1/survey-results` is closed.
     pub survey_webhook_secret: String,
+    /// The services a 楼格格 team records as offered on a visit (empty: the defaults, 政策宣讲、
+    /// 创业辅导、法律咨询、纠纷调解、人才服务、融资对接、审批代办).
+    pub enterprise_services: Vec<String>,
     /// Demo accounts shown on the landing page (set by `bihuan demo` only).
     #[serde(skip)]
     pub demo_logins: Vec<(String, String, String)>,
@@ -130,6 +133,7 @@ impl Default for Config {
             sms_gateway_url: String::new(),
             sms_gateway_token: String::new(),
             survey_webhook_secret: String::new(),
+            enterprise_services: vec![],
             demo_logins: vec![],
         }
     }

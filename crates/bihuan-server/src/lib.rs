@@ -48,6 +48,7 @@ pub mod campaigns;
 pub mod config;
 pub mod console;
 pub mod dashboard;
+pub mod enterprises;
 pub mod error;
 pub mod evaluations;
 pub mod export;
@@ -199,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(evaluations::router())
         .merge(surveys::router())
+        .merge(enterprises::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -261,6 +263,7 @@ async fn method_not_allowed() -> ApiError {
 pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::aggregate::Aggregate;
     use bihuan_domain::approvals as ap;
+    use bihuan_domain::enterprise as en;
     use bihuan_domain::{
         campaign, evaluation, household, leaders, notice, portal, saved_filter, survey, visits,
     };
@@ -321,6 +324,14 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
         ),
         (survey::Survey::KIND, e::<survey::Survey>(store).await?),
         (survey::Case::KIND, e::<survey::Case>(store).await?),
+        (en::Building::KIND, e::<en::Building>(store).await?),
+        (en::Enterprise::KIND, e::<en::Enterprise>(store).await?),
+        (en::ServiceTeam::KIND, e::<en::ServiceTeam>(store).await?),
+        (en::ServiceVisit::KIND, e::<en::ServiceVisit>(store).await?),
+        (
+            en::EnterprisePolicy::KIND,
+            e::<en::EnterprisePolicy>(store).await?,
+        ),
     ];
     for (kind, n) in rebuilt {
         if n > 0 {

@@ -9,6 +9,7 @@ use hostile::{every_endpoint_survives_hostile_input, stored_markup_comes_back_es
 
 mod approvals;
 mod campaigns;
+mod enterprises;
 mod hardening;
 mod hostile;
 mod hotline;
@@ -24,6 +25,10 @@ use approvals::{
     materials_are_uploaded_once_and_answered_online,
 };
 use campaigns::a_campaign_is_valued_from_evidence_and_its_evaluation_frozen;
+use enterprises::{
+    enterprises_are_served_by_teams_and_their_demands_close_the_loop,
+    policies_are_matched_to_enterprises_by_rule_and_date,
+};
 use hardening::{
     a_dead_worker_makes_healthz_unhealthy,
     a_password_change_needs_the_current_one_and_ends_other_sessions,
@@ -1876,6 +1881,8 @@ on_both_stores!(
     a_campaign_is_valued_from_evidence_and_its_evaluation_frozen,
     a_survey_is_sampled_called_and_measured,
     survey_frames_quotas_and_raised_appeals,
+    enterprises_are_served_by_teams_and_their_demands_close_the_loop,
+    policies_are_matched_to_enterprises_by_rule_and_date,
     a_citizen_submits_tracks_and_rates_on_the_portal,
     notices_go_out_once_and_a_failing_sender_is_retried,
     a_sender_that_always_fails_gives_up,
