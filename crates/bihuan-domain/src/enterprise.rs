@@ -476,6 +476,7 @@ pub struct DemandLink {
 
 /// An application for a policy's benefit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PolicyApplication)]
 pub struct Application {
     pub policy: u64,
     pub policy_name: String,

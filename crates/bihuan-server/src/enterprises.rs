@@ -312,6 +312,7 @@ pub async fn buildings(state: &AppState, c: &Caller) -> ApiResult<Vec<BuildingVi
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = RegistryImported)]
 pub struct Imported {
     pub imported: usize,
     /// Rows already in the registry (the same building name in the grid, the same credit
@@ -898,6 +899,7 @@ async fn change(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EnterpriseMove)]
 pub struct MoveBody {
     /// in（迁入）或 out（迁出）
     pub direction: String,
@@ -1701,6 +1703,7 @@ pub async fn teams(state: &AppState, c: &Caller) -> ApiResult<Vec<TeamView>> {
 // Service visits
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ServiceVisitView)]
 pub struct VisitView {
     pub id: u64,
     pub version: u64,

@@ -128,7 +128,32 @@ use crate::views::{
     crate::surveys::StratumProgress,
     crate::surveys::SurveyResult,
     crate::surveys::QuestionnaireBody,
-    crate::surveys::ResultsImported
+    crate::surveys::ResultsImported,
+    crate::enterprises::BuildingView,
+    crate::enterprises::NewBuilding,
+    crate::enterprises::Imported,
+    crate::enterprises::EnterpriseView,
+    crate::enterprises::NewEnterprise,
+    crate::enterprises::EnterpriseDetail,
+    crate::enterprises::DemandView,
+    crate::enterprises::PolicyMatch,
+    crate::enterprises::MoveBody,
+    crate::enterprises::LiaisonBody,
+    crate::enterprises::DemandBody,
+    crate::enterprises::DemandRaised,
+    crate::enterprises::ApplyBody,
+    crate::enterprises::DecideBody,
+    crate::enterprises::FinanceBody,
+    crate::enterprises::FinancedBody,
+    crate::enterprises::TeamView,
+    crate::enterprises::TeamBody,
+    crate::enterprises::TeamChange,
+    crate::enterprises::VisitView,
+    crate::enterprises::PlanBody,
+    crate::enterprises::RecordBody,
+    crate::enterprises::PolicyView,
+    crate::enterprises::PolicyBody,
+    crate::enterprises::Figures
 )))]
 struct Derived;
 
@@ -793,6 +818,7 @@ pub fn document() -> Value {
     campaign_paths(&mut doc);
     evaluation_paths(&mut doc);
     survey_paths(&mut doc);
+    enterprise_paths(&mut doc);
     // The schemas derived from the types replace any written here under the same name.
     let derived = derived_schemas();
     let action = action_schema(derived.get("Command").unwrap_or(&Value::Null));
@@ -977,6 +1003,83 @@ fn survey_paths(doc: &mut Value) {
     hook["parameters"] = json!([{"name": "X-Bihuan-Signature", "in": "header", "required": true, "schema": {"type": "string"}}]);
     hook["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"oneOf": [schema_ref("SurveyResult"), {"type": "array", "items": schema_ref("SurveyResult")}]}}}});
     doc["paths"]["/api/v1/survey-results"] = json!({"post": hook});
+}
+
+/// 楼格格 + e见帮办 (issue 22): buildings, enterprises, teams, visits, policies, figures.
+fn enterprise_paths(doc: &mut Value) {
+    let t = "enterprises";
+    let file = json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}});
+    let two = |what: &str, second: &str| {
+        json!([
+            {"name": "id", "in": "path", "required": true, "description": what, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "n", "in": "path", "required": true, "description": second, "schema": {"type": "integer", "minimum": 0}}
+        ])
+    };
+    doc["paths"]["/api/v1/buildings"] = json!({
+        "get": returns(op("商务楼宇（按辖区或所在服务队的楼宇）：所在网格、楼层、房号、服务的服务队、现有企业数", t, None, "200"), json!({"type": "array", "items": schema_ref("BuildingView")})),
+        "post": returns(op("登记楼宇（中心、乡镇（街道）、网格员；本辖区）", t, Some("NewBuilding"), "201"), schema_ref("BuildingView"))
+    });
+    let mut ib = returns(op("导入楼宇：CSV 或 XLSX，表头 楼宇名称、地址、网格、楼层（可选：房号，以、分隔）；同一网格同名的楼宇只登记一次；坏行逐行报告", t, None, "200"), schema_ref("RegistryImported"));
+    ib["requestBody"] = file.clone();
+    doc["paths"]["/api/v1/buildings/import"] = json!({"post": ib});
+    let mut list = returns(op("企业台账（按辖区、所在服务队的楼宇或挂点）：不服务这家企业的读者看到的联系人和电话已脱敏", t, None, "200"), json!({"type": "array", "items": schema_ref("EnterpriseView")}));
+    list["parameters"] = json!([
+        {"name": "building", "in": "query", "required": false, "schema": {"type": "integer"}},
+        {"name": "team", "in": "query", "required": false, "schema": {"type": "integer"}},
+        {"name": "township", "in": "query", "required": false, "schema": {"type": "integer"}},
+        {"name": "q", "in": "query", "required": false, "description": "名称或信用代码中的文字", "schema": {"type": "string"}}
+    ]);
+    doc["paths"]["/api/v1/enterprises"] = json!({
+        "get": list,
+        "post": returns(op("登记企业：统一社会信用代码（按 GB 32100 校验位核对，一码一企）、名称、行业、规模、成立日期、联系人，所在楼宇和房号或网格", t, Some("NewEnterprise"), "201"), schema_ref("EnterpriseView"))
+    });
+    let mut ie = returns(op("导入企业：CSV 或 XLSX，表头 统一社会信用代码、企业名称、行业、规模、成立日期、联系人（可选：电话、楼宇、房号、网格、地址、入驻日期）；已登记的信用代码跳过；每行的全部问题逐行报告", t, None, "200"), schema_ref("RegistryImported"));
+    ie["requestBody"] = file;
+    doc["paths"]["/api/v1/enterprises/import"] = json!({"post": ie});
+    doc["paths"]["/api/v1/enterprises/{id}"] = json!({"get": returns(with_id(op("一家企业：入驻历史、挂点干部、诉求及其办理状态（已解决＝办结且企业满意或基本满意）、今天有效的惠企政策及是否符合条件和理由、政策申请、融资对接", t, None, "200"), "企业ID"), schema_ref("EnterpriseDetail"))});
+    doc["paths"]["/api/v1/enterprises/{id}/move"] = json!({"post": returns(with_id(op("迁入（楼宇或网格）或迁出；以往的入驻记录保留", t, Some("EnterpriseMove"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
+    doc["paths"]["/api/v1/enterprises/{id}/liaison"] = json!({"post": returns(with_id(op("一对一挂点帮扶：指定挂点干部", t, Some("LiaisonBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
+    doc["paths"]["/api/v1/enterprises/{id}/demands"] = json!({"post": returns(with_id(op("e见帮办：登记企业的需求（融资、用工、场地、法律、政策、审批、拖欠账款、其他），作为企业服务渠道的诉求进入闭环；拖欠账款投诉按《保障中小企业款项支付条例》第二十五条计时（10个工作日内转交，30日内答复）", t, Some("DemandBody"), "201"), "企业ID"), schema_ref("DemandRaised"))});
+    doc["paths"]["/api/v1/enterprises/{id}/applications"] = json!({"post": returns(with_id(op("申请一项惠企政策（不符合条件时说明哪一条不符合）", t, Some("ApplyBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
+    let mut dec = returns(op("记录政策申请的结果和兑现金额", t, Some("DecideBody"), "200"), schema_ref("EnterpriseView"));
+    dec["parameters"] = two("企业ID", "申请序号（从0起）");
+    doc["paths"]["/api/v1/enterprises/{id}/applications/{n}"] = json!({"post": dec});
+    doc["paths"]["/api/v1/enterprises/{id}/financing"] = json!({"post": returns(with_id(op("记录一次银企融资对接：银行、申请金额（元）、日期、促成的服务队", t, Some("FinanceBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
+    let mut fin = returns(op("记录融资结果：获批金额（元，0 为未获批）", t, Some("FinancedBody"), "200"), schema_ref("EnterpriseView"));
+    fin["parameters"] = two("企业ID", "对接序号（从0起）");
+    doc["paths"]["/api/v1/enterprises/{id}/financing/{n}"] = json!({"post": fin});
+    doc["paths"]["/api/v1/service-teams"] = json!({
+        "get": returns(op("楼格格服务队：队员（中心人员、干部、网格员）和服务的楼宇", t, None, "200"), json!({"type": "array", "items": schema_ref("TeamView")})),
+        "post": returns(op("设立服务队（中心、乡镇（街道）负责人、管理员）", t, Some("TeamBody"), "201"), schema_ref("TeamView"))
+    });
+    doc["paths"]["/api/v1/service-teams/{id}"] = json!({"post": returns(with_id(op("调整服务队的队员、楼宇，或撤销服务队（记录保留）", t, Some("TeamChange"), "200"), "服务队ID"), schema_ref("TeamView"))});
+    let mut visits = returns(op("服务队的走访（进楼宇企问需求、送服务）：计划与记录", t, None, "200"), json!({"type": "array", "items": schema_ref("ServiceVisitView")}));
+    visits["parameters"] = json!([{"name": "team", "in": "query", "required": false, "schema": {"type": "integer"}}]);
+    doc["paths"]["/api/v1/service-visits"] = json!({
+        "get": visits,
+        "post": returns(op("安排走访：服务队、楼宇（默认走访楼里的全部企业）或企业、日期", t, Some("PlanBody"), "201"), schema_ref("ServiceVisitView"))
+    });
+    doc["paths"]["/api/v1/service-visits/{id}"] = json!({"post": returns(with_id(op("记录走访：提供的服务（类型来自配置 enterprise_services）、收集的需求（每条登记为企业服务诉求）；或取消走访", t, Some("RecordBody"), "200"), "走访ID"), schema_ref("ServiceVisitView"))});
+    doc["paths"]["/api/v1/policies-for-enterprises"] = json!({
+        "get": returns(op("惠企政策：适用条件（行业、规模、乡镇、成立月数）、支持内容、政策依据、施行和截止日期", t, None, "200"), json!({"type": "array", "items": schema_ref("PolicyView")})),
+        "post": returns(op("发布惠企政策（中心、管理员）", t, Some("PolicyBody"), "201"), schema_ref("PolicyView"))
+    });
+    doc["paths"]["/api/v1/policies-for-enterprises/{id}"] = json!({"post": returns(with_id(op("修订政策（整条替换），或以 withdraw 给出原因停止执行", t, Some("PolicyBody"), "200"), "政策ID"), schema_ref("PolicyView"))});
+    let mut m = returns(op("惠企政策直达（无需登录）：按行业、规模、所在乡镇和成立日期列出今天有效的政策，逐条说明是否符合", t, None, "200"), json!({"type": "array", "items": schema_ref("PolicyMatch")}));
+    m["security"] = json!([]);
+    m["parameters"] = json!([
+        {"name": "industry", "in": "query", "required": true, "schema": {"type": "string"}},
+        {"name": "size", "in": "query", "required": true, "description": "micro、small、medium、large 或 微型、小型、中型、大型", "schema": {"type": "string"}},
+        {"name": "township", "in": "query", "required": false, "schema": {"type": "integer"}},
+        {"name": "founded", "in": "query", "required": true, "schema": {"type": "string", "format": "date"}}
+    ]);
+    doc["paths"]["/api/v1/policies-for-enterprises/match"] = json!({"get": m});
+    let mut f = returns(op("企业服务的数字：按服务队、楼宇、乡镇（街道）——楼宇覆盖、走访企业数、需求数和已解决数（按类型）、满意度、融资对接笔数与金额", t, None, "200"), schema_ref("Figures"));
+    f["parameters"] = json!([
+        {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}}
+    ]);
+    doc["paths"]["/api/v1/enterprise-figures"] = json!({"get": f});
 }
 
 #[cfg(test)]
