@@ -527,7 +527,7 @@ pub fn enterprise_view(
     }
 }
 
-async fn building_names(state: &AppState) -> ApiResult<HashMap<u64, String>> {
+pub async fn building_names(state: &AppState) -> ApiResult<HashMap<u64, String>> {
     Ok(
         aggregates::find_all::<Building>(state.store.as_ref(), "", "", 0)
             .await?

@@ -1041,11 +1041,22 @@ fn enterprise_paths(doc: &mut Value) {
     doc["paths"]["/api/v1/enterprises/{id}/liaison"] = json!({"post": returns(with_id(op("一对一挂点帮扶：指定挂点干部", t, Some("LiaisonBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
     doc["paths"]["/api/v1/enterprises/{id}/demands"] = json!({"post": returns(with_id(op("e见帮办：登记企业的需求（融资、用工、场地、法律、政策、审批、拖欠账款、其他），作为企业服务渠道的诉求进入闭环；拖欠账款投诉按《保障中小企业款项支付条例》第二十五条计时（10个工作日内转交，30日内答复）", t, Some("DemandBody"), "201"), "企业ID"), schema_ref("DemandRaised"))});
     doc["paths"]["/api/v1/enterprises/{id}/applications"] = json!({"post": returns(with_id(op("申请一项惠企政策（不符合条件时说明哪一条不符合）", t, Some("ApplyBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
-    let mut dec = returns(op("记录政策申请的结果和兑现金额", t, Some("DecideBody"), "200"), schema_ref("EnterpriseView"));
+    let mut dec = returns(
+        op("记录政策申请的结果和兑现金额", t, Some("DecideBody"), "200"),
+        schema_ref("EnterpriseView"),
+    );
     dec["parameters"] = two("企业ID", "申请序号（从0起）");
     doc["paths"]["/api/v1/enterprises/{id}/applications/{n}"] = json!({"post": dec});
     doc["paths"]["/api/v1/enterprises/{id}/financing"] = json!({"post": returns(with_id(op("记录一次银企融资对接：银行、申请金额（元）、日期、促成的服务队", t, Some("FinanceBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
-    let mut fin = returns(op("记录融资结果：获批金额（元，0 为未获批）", t, Some("FinancedBody"), "200"), schema_ref("EnterpriseView"));
+    let mut fin = returns(
+        op(
+            "记录融资结果：获批金额（元，0 为未获批）",
+            t,
+            Some("FinancedBody"),
+            "200",
+        ),
+        schema_ref("EnterpriseView"),
+    );
     fin["parameters"] = two("企业ID", "对接序号（从0起）");
     doc["paths"]["/api/v1/enterprises/{id}/financing/{n}"] = json!({"post": fin});
     doc["paths"]["/api/v1/service-teams"] = json!({
@@ -1053,8 +1064,17 @@ fn enterprise_paths(doc: &mut Value) {
         "post": returns(op("设立服务队（中心、乡镇（街道）负责人、管理员）", t, Some("TeamBody"), "201"), schema_ref("TeamView"))
     });
     doc["paths"]["/api/v1/service-teams/{id}"] = json!({"post": returns(with_id(op("调整服务队的队员、楼宇，或撤销服务队（记录保留）", t, Some("TeamChange"), "200"), "服务队ID"), schema_ref("TeamView"))});
-    let mut visits = returns(op("服务队的走访（进楼宇企问需求、送服务）：计划与记录", t, None, "200"), json!({"type": "array", "items": schema_ref("ServiceVisitView")}));
-    visits["parameters"] = json!([{"name": "team", "in": "query", "required": false, "schema": {"type": "integer"}}]);
+    let mut visits = returns(
+        op(
+            "服务队的走访（进楼宇企问需求、送服务）：计划与记录",
+            t,
+            None,
+            "200",
+        ),
+        json!({"type": "array", "items": schema_ref("ServiceVisitView")}),
+    );
+    visits["parameters"] =
+        json!([{"name": "team", "in": "query", "required": false, "schema": {"type": "integer"}}]);
     doc["paths"]["/api/v1/service-visits"] = json!({
         "get": visits,
         "post": returns(op("安排走访：服务队、楼宇（默认走访楼里的全部企业）或企业、日期", t, Some("PlanBody"), "201"), schema_ref("ServiceVisitView"))

@@ -580,6 +580,18 @@ async fn run(cmd: Top) -> Result<String> {
                         .map_or("—".into(), |v| format!("{:.2}%", v * 100.0)),
                     s.running_completes
                 );
+                let e = demo::enterprises(&store, now).await?;
+                eprintln!(
+                    "楼格格：凤凰街道 {} 栋商务楼宇、{} 支服务队、{} 家企业，走访 {} 次；企业需求 {} 个（已解决 {} 个），融资对接成功 {} 笔、{:.1} 万元",
+                    e.buildings,
+                    e.teams,
+                    e.enterprises,
+                    e.visits,
+                    e.demands,
+                    e.solved,
+                    e.financed,
+                    e.financed_amount as f64 / 10_000.0
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

@@ -105,6 +105,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/visits", "入户走访"));
             v.push(("/appeals/new", "登记诉求"));
             v.push(("/households", "住户台账"));
+            v.push(("/enterprises", "楼格格"));
         }
         Role::Dispatcher => {
             v.push(("/queue/dispatch", "分流交办"));
@@ -116,6 +117,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/campaigns", "攻坚调度"));
             v.push(("/evaluations", "四比"));
             v.push(("/surveys", "双提升"));
+            v.push(("/enterprises", "楼格格"));
         }
         Role::Handler | Role::UnitLeader => {
             v.push(("/queue/inbox", "承办"));
@@ -129,6 +131,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             // Any unit's cadre may carry households (三包).
             v.push(("/visits", "入户走访"));
             v.push(("/campaigns", "攻坚清单"));
+            v.push(("/enterprises", "楼格格"));
         }
         Role::ReturnVisitor => {
             v.push(("/queue/visits", "回访"));
@@ -143,6 +146,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/campaigns", "攻坚调度"));
             v.push(("/evaluations", "四比"));
             v.push(("/surveys", "双提升"));
+            v.push(("/enterprises", "楼格格"));
         }
         Role::Admin => {
             v.push(("/admin", "系统管理"));

@@ -22,6 +22,7 @@
 //! | `/campaigns`, `/campaigns/*` | `campaigns.rs` |
 //! | `/evaluations`, `/evaluations/*`, `/board/evaluations` | `evaluations.rs` |
 //! | `/surveys`, `/surveys/*` | `surveys.rs` |
+//! | `/enterprises`, `/enterprises/*`, `/board/policies` | `enterprises.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -55,6 +56,7 @@ mod admin;
 mod approvals;
 mod campaigns;
 mod detail;
+mod enterprises;
 mod evaluations;
 mod home;
 mod households;
@@ -73,6 +75,7 @@ use admin::*;
 use approvals::*;
 use campaigns::*;
 use detail::*;
+use enterprises::*;
 use evaluations::*;
 use home::*;
 use households::*;
@@ -218,6 +221,15 @@ pub fn router() -> Router<AppState> {
         .route("/evaluations/{id}/publish", post(evaluation_publish_submit))
         .route("/board/evaluations", get(public_evaluations_page))
         .route("/board/evaluations/{id}", get(public_evaluation_page))
+        .route("/enterprises", get(enterprises_page))
+        .route("/enterprises/list", get(enterprise_list_page))
+        .route("/enterprises/{id}", get(enterprise_page))
+        .route("/enterprises/{id}/demands", post(enterprise_demand_submit))
+        .route(
+            "/enterprises/{id}/financing",
+            post(enterprise_financing_submit),
+        )
+        .route("/board/policies", get(policy_finder_page))
         .route("/surveys", get(surveys_page))
         .route("/surveys/{id}/call", get(cati_page))
         .route("/surveys/{id}/cases/{case}/call", post(cati_submit))
