@@ -34,6 +34,24 @@ pub fn idempotency_key(caller: &Caller, raw: &str) -> ApiResult<String> {
 
 /// Registers an appeal. With a key (already scoped by [`idempotency_key`]), a repeated call
 /// answers with the appeal the first one made (`created: false`).
+/// Who registers an appeal that `c` raised on another record's behalf (a household visit, an
+/// enterprise's demand): `c` when their role registers appeals, else the server acting for them
+/// under the name `on_behalf` — the appeal's content names them.
+pub fn registrar(c: &Caller, on_behalf: &str) -> Caller {
+    use bihuan_domain::lifecycle::Role;
+    if matches!(
+        c.user.role,
+        Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin
+    ) {
+        c.clone()
+    } else {
+        let mut sys = c.clone();
+        sys.actor.role = Role::System;
+        sys.actor.name = format!("{on_behalf}（{}）", c.user.name);
+        sys
+    }
+}
+
 pub async fn register(
     state: &AppState,
     caller: &Caller,

@@ -420,22 +420,45 @@ pub async fn import_buildings(state: &AppState, c: &Caller, bytes: &[u8]) -> Api
             floors,
             units,
         };
-        // Checked here, row by row, so that one bad row does not refuse the file.
-        if let Err(e) = <Building as bihuan_domain::aggregate::Aggregate>::decide(
-            None,
-            &cmd,
-            &c.actor,
-            state.clock.now(),
-            state.store.catalog().ctx(),
-        ) {
-            out.bad_rows.push(bad(e.message_zh()));
-            continue;
+        match check_row::<Building>(state, c, &cmd) {
+            Ok(()) => pending.push(cmd),
+            Err(reason) => out.bad_rows.push(bad(reason)),
         }
-        pending.push(cmd);
     }
-    out.imported = pending.len();
+    out.imported = create_rows::<Building>(state, c, pending).await?;
+    Ok(out)
+}
+
+/// Whether `cmd` would create its record (checked row by row, so that one bad row does not
+/// refuse the file), as the refusal's words.
+fn check_row<A: bihuan_domain::aggregate::Aggregate>(
+    state: &AppState,
+    c: &Caller,
+    cmd: &A::Command,
+) -> Result<(), String> {
+    A::decide(
+        None,
+        cmd,
+        &c.actor,
+        state.clock.now(),
+        state.store.catalog().ctx(),
+    )
+    .map(|_| ())
+    .map_err(|e| e.message_zh())
+}
+
+/// Creates the checked rows of an import, a batch per transaction.
+async fn create_rows<A: bihuan_domain::aggregate::Aggregate>(
+    state: &AppState,
+    c: &Caller,
+    pending: Vec<A::Command>,
+) -> ApiResult<usize>
+where
+    A::Command: Clone,
+{
+    let n = pending.len();
     for chunk in pending.chunks(2000) {
-        aggregates::create_many::<Building>(
+        aggregates::create_many::<A>(
             state.store.as_ref(),
             chunk.to_vec(),
             c.actor.clone(),
@@ -443,7 +466,7 @@ pub async fn import_buildings(state: &AppState, c: &Caller, bytes: &[u8]) -> Api
         )
         .await?;
     }
-    Ok(out)
+    Ok(n)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1087,19 +1110,7 @@ async fn raise_demand(
         forwarded_from: None,
         repeat_of: None,
     };
-    // Registered as the caller when their role registers appeals, else by the server on their
-    // behalf (a department's cadre in a team): the appeal names them in its content.
-    let registrar = if matches!(
-        c.user.role,
-        Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin
-    ) {
-        c.clone()
-    } else {
-        let mut sys = c.clone();
-        sys.actor.role = Role::System;
-        sys.actor.name = format!("e见帮办（{}）", c.user.name);
-        sys
-    };
+    let registrar = crate::app::registrar(c, "e见帮办");
     let r = crate::app::register(state, &registrar, new, Some(key)).await?;
     let link = DemandLink {
         kind,
@@ -1476,31 +1487,12 @@ pub async fn import_enterprises(state: &AppState, c: &Caller, bytes: &[u8]) -> A
             premises: place,
             since,
         };
-        if let Err(e) = <Enterprise as bihuan_domain::aggregate::Aggregate>::decide(
-            None,
-            &cmd,
-            &c.actor,
-            state.clock.now(),
-            cat.ctx(),
-        ) {
-            out.bad_rows.push(BadRow {
-                line,
-                reason: e.message_zh(),
-            });
-            continue;
+        match check_row::<Enterprise>(state, c, &cmd) {
+            Ok(()) => pending.push(cmd),
+            Err(reason) => out.bad_rows.push(BadRow { line, reason }),
         }
-        pending.push(cmd);
     }
-    out.imported = pending.len();
-    for chunk in pending.chunks(2000) {
-        aggregates::create_many::<Enterprise>(
-            state.store.as_ref(),
-            chunk.to_vec(),
-            c.actor.clone(),
-            state.clock.now(),
-        )
-        .await?;
-    }
+    out.imported = create_rows::<Enterprise>(state, c, pending).await?;
     Ok(out)
 }
 

@@ -1381,19 +1381,8 @@ async fn raise_needs(
             forwarded_from: None,
             repeat_of: None,
         };
-        // Registered as the cadre when their role registers appeals, else by the server on
-        // their behalf (a department's cadre): the appeal names them in its content.
-        let registrar = if matches!(
-            c.user.role,
-            Role::Operator | Role::Dispatcher | Role::GridMember | Role::Admin
-        ) {
-            c.clone()
-        } else {
-            let mut sys = c.clone();
-            sys.actor.role = Role::System;
-            sys.actor.name = format!("入户走访（{}）", c.user.name);
-            sys
-        };
+        // Registered as the cadre, or by the server on their behalf (a department's cadre).
+        let registrar = crate::app::registrar(c, "入户走访");
         let key = format!("visit:{}:{i}", v.id);
         let r = crate::app::register(state, &registrar, new, Some(key)).await?;
         v = aggregates::execute::<Visit>(

@@ -479,3 +479,77 @@ pub async fn policies_are_matched_to_enterprises_by_rule_and_date(app: TestApp) 
     .await;
     assert_eq!(m.as_array().unwrap().len(), 0, "{m}");
 }
+
+async fn import(app: &TestApp, path: &str, csv: &str) -> Value {
+    let r = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(app.token("dispatcher"))
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+fn bad_lines(v: &Value) -> Vec<(u64, String)> {
+    v["bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["line"].as_u64().unwrap(),
+                b["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Buildings and enterprises come from the spreadsheets a subdistrict keeps, with every bad
+/// row named by its line and every problem of the row.
+pub async fn buildings_and_enterprises_are_imported_with_their_bad_rows(app: TestApp) {
+    let b = import(
+        &app,
+        "/api/v1/buildings/import",
+        "楼宇名称,地址,网格,楼层,房号\n创业大厦,东门路1号,东门社区第一网格,20,1201、1202\n\
+         金融中心,东门路3号,22,十八,\n无名楼,东门路5号,西门网格,6,\n创业大厦,东门路1号,22,20,\n",
+    )
+    .await;
+    assert_eq!(
+        (b["imported"].as_u64(), b["duplicates"].as_u64()),
+        (Some(1), Some(1)),
+        "{b}"
+    );
+    let lines: Vec<u64> = bad_lines(&b).iter().map(|x| x.0).collect();
+    assert_eq!(lines, vec![3, 4], "{b}");
+    let (_, list) = app.get("dispatcher", "/api/v1/buildings").await;
+    assert_eq!(list[0]["units"], json!(["1201", "1202"]));
+    let e = import(
+        &app,
+        "/api/v1/enterprises/import",
+        "统一社会信用代码,企业名称,行业,规模,成立日期,联系人,电话,楼宇,房号\n\
+         91350100M000100Y43,云溪智造科技有限公司,制造业,小型,2024-03-15,李建华,13911112222,创业大厦,1201\n\
+         91350100M000100Y44,坏码公司,制造业,巨型,2024-13-01,王,12,没有这栋楼,\n\
+         91350100M000100Y43,重复公司,制造业,小型,2024-03-15,张,,创业大厦,1202\n\
+         91110000802100433B,金桥商贸有限公司,批发和零售业,微型,2023-01-01,赵,,创业大厦,1202\n",
+    )
+    .await;
+    assert_eq!(
+        (e["imported"].as_u64(), e["duplicates"].as_u64()),
+        (Some(2), Some(1)),
+        "{e}"
+    );
+    let bad = bad_lines(&e);
+    assert_eq!(bad.len(), 1, "{e}");
+    assert_eq!(bad[0].0, 3);
+    for part in ["校验位", "巨型", "成立日期", "电话", "没有楼宇"] {
+        assert!(
+            bad[0].1.contains(part),
+            "every problem of the row: {part} in {}",
+            bad[0].1
+        );
+    }
+}

@@ -26,6 +26,7 @@ use approvals::{
 };
 use campaigns::a_campaign_is_valued_from_evidence_and_its_evaluation_frozen;
 use enterprises::{
+    buildings_and_enterprises_are_imported_with_their_bad_rows,
     enterprises_are_served_by_teams_and_their_demands_close_the_loop,
     policies_are_matched_to_enterprises_by_rule_and_date,
 };
@@ -1883,6 +1884,7 @@ on_both_stores!(
     survey_frames_quotas_and_raised_appeals,
     enterprises_are_served_by_teams_and_their_demands_close_the_loop,
     policies_are_matched_to_enterprises_by_rule_and_date,
+    buildings_and_enterprises_are_imported_with_their_bad_rows,
     a_citizen_submits_tracks_and_rates_on_the_portal,
     notices_go_out_once_and_a_failing_sender_is_retried,
     a_sender_that_always_fails_gives_up,
