@@ -65,3 +65,24 @@ test("an enterprise on a phone finds the policies it may apply for", async () =>
   assert.ok(width <= 390, `no sideways scrolling on a phone (${width}px)`);
   await context.close();
 });
+
+test("a team plans a visit and records it with a demand found", async () => {
+  const page = await loginAs(browser, server.base, "dispatch1");
+  await page.goto(`${server.base}/enterprises`);
+  await Promise.all([page.waitForURL(/\/enterprises\/teams\/\d+$/), page.click("a[href^='/enterprises/teams/']")]);
+  await Promise.all([page.waitForURL(/ok=/), page.click("form[action$='/visits'] button[type=submit]")]);
+  assert.match(await page.locator("[role=status]").textContent(), /已安排/);
+  const form = page.locator("form[action^='/enterprises/visits/']").first();
+  // A demand without its enterprise is refused; what was typed stays.
+  await form.locator("input[name=offered][value='政策宣讲']").check();
+  await form.locator("textarea[name=text]").fill("希望协调增设楼宇充电桩");
+  await form.locator("button[type=submit]").click();
+  assert.match(await page.locator("[role=alert]").textContent(), /哪家企业/);
+  const again = page.locator("form[action^='/enterprises/visits/']").first();
+  assert.equal(await again.locator("textarea[name=text]").inputValue(), "希望协调增设楼宇充电桩");
+  assert.ok(await again.locator("input[name=offered][value='政策宣讲']").isChecked());
+  await again.locator("select[name=enterprise]").selectOption({ index: 1 });
+  await again.locator("select[name=kind]").selectOption("other");
+  await Promise.all([page.waitForURL(/ok=/), again.locator("button[type=submit]").click()]);
+  assert.match(await page.locator("[role=status]").textContent(), /已登记为诉求 \d{4}-\d{2}-\d{6}/);
+});

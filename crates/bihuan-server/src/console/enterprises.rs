@@ -38,9 +38,9 @@ fn rows_table(title: &str, rows: &[FigureRow], link: &str) -> Markup {
             div.table-wrap { table.compact {
                 thead { tr { th { "名称" } th { "楼宇（覆盖）" } th { "企业" } th { "走访企业" } th { "走访次数" } th { "需求" } th { "已解决" } th { "办理中" } th { "满意度" } th { "融资（笔／金额）" } } }
                 tbody { @for r in rows { tr {
-                    td { @if link.is_empty() { (r.name) } @else { a href=(format!("/enterprises/list?{link}={}", r.key)) { (r.name) } } }
+                    td { @if link == "team" { a href=(format!("/enterprises/teams/{}", r.key)) { (r.name) } } @else if link.is_empty() { (r.name) } @else { a href=(format!("/enterprises/list?{link}={}", r.key)) { (r.name) } } }
                     td { (r.buildings) "（" (r.buildings_covered) "）" }
-                    td { (r.enterprises) } td { (r.visited) } td { (r.visits) }
+                    td { @if link.is_empty() { (r.enterprises) } @else { a href=(format!("/enterprises/list?{link}={}", r.key)) { (r.enterprises) } } } td { (r.visited) } td { (r.visits) }
                     td { (r.demands) } td { (r.solved) } td { (r.open) }
                     td { (pct(r.satisfied, r.rated)) }
                     td { (r.financed) " ／ " (yuan(r.financed_amount)) }
@@ -421,4 +421,252 @@ pub(super) async fn policy_finder_page(
         }
     };
     page("惠企政策直达", None, body).into_response()
+}
+
+/// A team's page: its members and buildings, its visits, and the forms to plan a visit and to
+/// record one (the services offered, a demand found) — what a team member does after a visit.
+pub(super) async fn team_page(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(id): Path<String>,
+    Query(q): Query<OkParams>,
+) -> Response {
+    let id = match path_id(&id, "服务队", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
+    };
+    team_render(&state, &c, id, q.ok.as_deref(), None).await
+}
+
+async fn team_render(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    ok: Option<&str>,
+    refused: Option<Refused>,
+) -> Response {
+    let teams = match uc::teams(state, c).await {
+        Ok(t) => t,
+        Err(e) => return error_page(e.status, "无法打开服务队", &e.message, Some(c)),
+    };
+    let Some(t) = teams.into_iter().find(|t| t.id == id) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "没有这支服务队",
+            "服务队不存在，或不在您的服务范围内",
+            Some(c),
+        );
+    };
+    let visits = match uc::visits(state, c, &uc::VisitQuery { team: Some(id) }).await {
+        Ok(v) => v,
+        Err(e) => return error_page(e.status, "无法打开走访记录", &e.message, Some(c)),
+    };
+    let services = uc::services(state);
+    let today = bihuan_domain::time::local_date(state.clock.now());
+    let status = if refused.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let member =
+        t.team.has_member(c.user.id) || bihuan_domain::enterprise::KEEPERS.contains(&c.user.role);
+    let planned: Vec<_> = visits
+        .iter()
+        .filter(|v| v.visit.done.is_none() && v.visit.cancelled.is_none())
+        .collect();
+    let body = html! {
+        h1 { (t.team.name) }
+        p { a href="/enterprises" { "返回楼格格" } " · " (t.unit_name) }
+        @if let Some(m) = ok { p.notice role="status" { (m) } }
+        section.panel {
+            h2 { "队员与楼宇" }
+            p { @for (k, m) in t.team.members.iter().enumerate() { @if k > 0 { "、" } (m.name) "（" (m.duty) "）" } }
+            p { @for (k, (b, name)) in t.team.buildings.iter().zip(&t.building_names).enumerate() { @if k > 0 { "、" } a href=(format!("/enterprises/list?building={b}")) { (name) } } }
+        }
+        @if member && !t.team.buildings.is_empty() {
+            section.panel {
+                h2 { "安排走访" }
+                form.stack method="post" action=(format!("/enterprises/teams/{id}/visits")) {
+                    (refusal(&refused, "plan"))
+                    label { "楼宇 " select name="building" {
+                        @for (b, name) in t.team.buildings.iter().zip(&t.building_names) { option value=(b) selected[typed(&refused, "plan", "building") == b.to_string()] { (name) } }
+                    } }
+                    label { "日期 " input type="date" name="on" required value=(typed_in(&refused, "plan", "on").map(str::to_string).unwrap_or_else(|| today.to_string())); }
+                    button type="submit" { "安排" }
+                }
+            }
+        }
+        @for v in &planned {
+            section.panel {
+                h2 { "待记录的走访：" (v.building_name.clone().unwrap_or_default()) " · " (v.visit.planned_on) }
+                p.small.muted { "企业：" (v.enterprise_names.join("、")) }
+                @if member {
+                    @let form = format!("record-{}", v.id);
+                    form.stack method="post" action=(format!("/enterprises/visits/{}", v.id)) {
+                        (refusal(&refused, &form))
+                        fieldset { legend { "提供的服务" }
+                            @for s in &services { label.choice { input type="checkbox" name="offered" value=(s) checked[refused.as_ref().is_some_and(|r| r.form == form && r.values.iter().any(|(k, x)| k == "offered" && x == s))]; " " (s) } }
+                        }
+                        label { "情况记录 " textarea name="note" rows="2" maxlength="1000" { (typed(&refused, &form, "note")) } }
+                        fieldset { legend { "收集到的需求（可不填）" }
+                            label { "企业 " select name="enterprise" { option value="" { "—" } @for (e, name) in v.visit.enterprises.iter().zip(&v.enterprise_names) { option value=(e) selected[typed(&refused, &form, "enterprise") == e.to_string()] { (name) } } } }
+                            label { "类型 " select name="kind" { @for k in DemandKind::ALL { option value=(k.code()) selected[typed(&refused, &form, "kind") == k.code()] { (k.label()) } } } }
+                            label { "内容 " textarea name="text" rows="2" maxlength="500" { (typed(&refused, &form, "text")) } }
+                        }
+                        button.primary type="submit" { "记录走访" }
+                    }
+                }
+            }
+        }
+        section.panel {
+            h2 { "走访记录（" (visits.len()) "）" }
+            div.table-wrap { table.compact {
+                thead { tr { th { "日期" } th { "楼宇" } th { "企业数" } th { "提供的服务" } th { "需求" } th { "状态" } } }
+                tbody { @for v in &visits { tr {
+                    td { (v.visit.planned_on) } td { (v.building_name.clone().unwrap_or_default()) } td { (v.visit.enterprises.len()) }
+                    td { (v.visit.done.as_ref().map(|d| d.offered.join("、")).unwrap_or_default()) }
+                    td { @for d in &v.visit.demands { @if let Some(a) = &d.appeal { a href=(format!("/appeals/{a}")) { (d.kind.label()) } " " } } }
+                    td { @if v.visit.cancelled.is_some() { "已取消" } @else if v.visit.done.is_some() { "已走访" } @else { "待走访" } }
+                } } }
+            } }
+        }
+    };
+    (status, page(&t.team.name, Some(c), body)).into_response()
+}
+
+pub(super) async fn team_plan_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let id = match path_id(&id, "服务队", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
+    };
+    let refuse = |message: String, f: Fields| {
+        Some(Refused {
+            form: "plan".into(),
+            message,
+            values: f,
+        })
+    };
+    let (Ok(building), Ok(on)) = (
+        field(&f, "building").parse::<u64>(),
+        bihuan_domain::time::parse_date(field(&f, "on")),
+    ) else {
+        return team_render(
+            &state,
+            &c,
+            id,
+            None,
+            refuse("请选择楼宇并按 2026-01-01 的格式填写日期".into(), f),
+        )
+        .await;
+    };
+    match uc::plan(
+        &state,
+        &c,
+        uc::PlanBody {
+            team: id,
+            building: Some(building),
+            enterprises: vec![],
+            on,
+        },
+    )
+    .await
+    {
+        Ok(v) => Redirect::to(&format!(
+            "/enterprises/teams/{id}?ok={}",
+            urlencode(&format!(
+                "已安排 {on} 走访{}",
+                v.building_name.unwrap_or_default()
+            ))
+        ))
+        .into_response(),
+        Err(e) => team_render(&state, &c, id, None, refuse(e.message, f)).await,
+    }
+}
+
+pub(super) async fn visit_record_submit(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let id = match path_id(&id, "走访", &c) {
+        Ok(id) => id,
+        Err(p) => return *p,
+    };
+    let team = match bihuan_store::aggregates::load::<bihuan_domain::enterprise::ServiceVisit>(
+        state.store.as_ref(),
+        id,
+    )
+    .await
+    {
+        Ok(v) => v.state.team,
+        Err(_) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "没有这次走访",
+                "请从服务队页面打开",
+                Some(&c),
+            )
+        }
+    };
+    let form = format!("record-{id}");
+    let mut demands = Vec::new();
+    let text = field(&f, "text");
+    if !text.is_empty() || !field(&f, "enterprise").is_empty() {
+        let Ok(enterprise) = field(&f, "enterprise").parse::<u64>() else {
+            let r = Refused {
+                form,
+                message: "记录需求时请选择是哪家企业".into(),
+                values: f,
+            };
+            return team_render(&state, &c, team, None, Some(r)).await;
+        };
+        demands.push(uc::DemandInput {
+            enterprise,
+            kind: field(&f, "kind").into(),
+            text: text.into(),
+        });
+    }
+    let body = uc::RecordBody {
+        offered: fields_all(&f, "offered").map(str::to_string).collect(),
+        note: field(&f, "note").into(),
+        demands,
+        cancel: None,
+    };
+    match uc::record(&state, &c, id, body).await {
+        Ok(v) => {
+            let raised: Vec<&str> = v
+                .visit
+                .demands
+                .iter()
+                .filter_map(|d| d.appeal.as_deref())
+                .collect();
+            let msg = if raised.is_empty() {
+                "已记录走访".to_string()
+            } else {
+                format!("已记录走访，需求已登记为诉求 {}", raised.join("、"))
+            };
+            Redirect::to(&format!("/enterprises/teams/{team}?ok={}", urlencode(&msg)))
+                .into_response()
+        }
+        Err(e) => {
+            team_render(
+                &state,
+                &c,
+                team,
+                None,
+                Some(Refused {
+                    form,
+                    message: e.message,
+                    values: f,
+                }),
+            )
+            .await
+        }
+    }
 }

@@ -229,6 +229,9 @@ pub fn router() -> Router<AppState> {
             "/enterprises/{id}/financing",
             post(enterprise_financing_submit),
         )
+        .route("/enterprises/teams/{id}", get(team_page))
+        .route("/enterprises/teams/{id}/visits", post(team_plan_submit))
+        .route("/enterprises/visits/{id}", post(visit_record_submit))
         .route("/board/policies", get(policy_finder_page))
         .route("/surveys", get(surveys_page))
         .route("/surveys/{id}/call", get(cati_page))
