@@ -203,7 +203,7 @@ async fn enterprise_render(
     let body = html! {
         h1 { (e.facts.name) }
         p { a href="/enterprises/list" { "返回企业台账" } }
-        @if let Some(m) = ok { p.notice role="status" { (m) } }
+        @if let Some(m) = ok { p.flash.ok role="status" { (m) } }
         section.panel {
             dl.facts {
                 dt { "统一社会信用代码" } dd { (e.code.as_str()) }
@@ -477,7 +477,7 @@ async fn team_render(
     let body = html! {
         h1 { (t.team.name) }
         p { a href="/enterprises" { "返回楼格格" } " · " (t.unit_name) }
-        @if let Some(m) = ok { p.notice role="status" { (m) } }
+        @if let Some(m) = ok { p.flash.ok role="status" { (m) } }
         section.panel {
             h2 { "队员与楼宇" }
             p { @for (k, m) in t.team.members.iter().enumerate() { @if k > 0 { "、" } (m.name) "（" (m.duty) "）" } }
