@@ -38,6 +38,7 @@ pub mod error;
 pub mod evaluation;
 pub mod holidays;
 pub mod household;
+pub mod jobs;
 pub mod leaders;
 pub mod lifecycle;
 pub mod metrics;
