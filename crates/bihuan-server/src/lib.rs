@@ -54,6 +54,7 @@ pub mod evaluations;
 pub mod export;
 pub mod filters;
 pub mod households;
+pub mod jobs;
 pub mod leaders;
 pub mod notify;
 pub mod openapi;
@@ -201,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .merge(evaluations::router())
         .merge(surveys::router())
         .merge(enterprises::router())
+        .merge(jobs::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -264,6 +266,7 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::aggregate::Aggregate;
     use bihuan_domain::approvals as ap;
     use bihuan_domain::enterprise as en;
+    use bihuan_domain::jobs as jb;
     use bihuan_domain::{
         campaign, evaluation, household, leaders, notice, portal, saved_filter, survey, visits,
     };
@@ -332,6 +335,10 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
             en::EnterprisePolicy::KIND,
             e::<en::EnterprisePolicy>(store).await?,
         ),
+        (jb::Posting::KIND, e::<jb::Posting>(store).await?),
+        (jb::Seeker::KIND, e::<jb::Seeker>(store).await?),
+        (jb::Referral::KIND, e::<jb::Referral>(store).await?),
+        (jb::Loan::KIND, e::<jb::Loan>(store).await?),
     ];
     for (kind, n) in rebuilt {
         if n > 0 {

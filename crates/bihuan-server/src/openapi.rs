@@ -153,7 +153,24 @@ use crate::views::{
     crate::enterprises::RecordBody,
     crate::enterprises::PolicyView,
     crate::enterprises::PolicyBody,
-    crate::enterprises::Figures
+    crate::enterprises::Figures,
+    crate::jobs::PostingView,
+    crate::jobs::PostingBody,
+    crate::jobs::ReviewBody,
+    crate::jobs::CloseBody,
+    crate::jobs::PostingDetail,
+    crate::jobs::PublicPosting,
+    crate::jobs::SeekerView,
+    crate::jobs::SeekerBody,
+    crate::jobs::SeekerDetail,
+    crate::jobs::ReasonBody,
+    crate::jobs::ReferralView,
+    crate::jobs::ReferBody,
+    crate::jobs::StepBody,
+    crate::jobs::LoanView,
+    crate::jobs::LoanBody,
+    crate::jobs::LoanDecision,
+    crate::jobs::JobFigures
 )))]
 struct Derived;
 
@@ -819,6 +836,7 @@ pub fn document() -> Value {
     evaluation_paths(&mut doc);
     survey_paths(&mut doc);
     enterprise_paths(&mut doc);
+    job_paths(&mut doc);
     // The schemas derived from the types replace any written here under the same name.
     let derived = derived_schemas();
     let action = action_schema(derived.get("Command").unwrap_or(&Value::Null));
@@ -1100,6 +1118,49 @@ fn enterprise_paths(doc: &mut Value) {
         {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}}
     ]);
     doc["paths"]["/api/v1/enterprise-figures"] = json!({"get": f});
+}
+
+/// 就业之家 (issue 23): postings, seekers, referrals, loans, the public list, figures.
+fn job_paths(doc: &mut Value) {
+    let t = "jobs";
+    let arr = |n: &str| json!({"type": "array", "items": schema_ref(n)});
+    let mut list = returns(op("本乡镇（街道）的招聘岗位（中心和领导看全县）", t, None, "200"), arr("PostingView"));
+    list["parameters"] = json!([{"name": "status", "in": "query", "required": false, "description": "draft、pending、published、filled、expired、withdrawn", "schema": {"type": "string"}}]);
+    doc["paths"]["/api/v1/jobs"] = json!({
+        "get": list,
+        "post": returns(op("登记岗位（草稿）：用人单位、招聘人数、任职要求、岗位职责、工作地点、月薪范围（人力资源市场暂行条例第二十四条），工作时间、截止日期，对应的用工需求或经商会收集", t, Some("PostingBody"), "201"), schema_ref("PostingView"))
+    });
+    let mut public = returns(op("公开的招聘岗位（无需登录）：已发布且未过截止日期，不含任何个人信息", t, None, "200"), arr("PublicPosting"));
+    public["security"] = json!([]);
+    public["parameters"] = json!([{"name": "township", "in": "query", "required": false, "schema": {"type": "integer"}}]);
+    doc["paths"]["/api/v1/jobs/public"] = json!({"get": public});
+    doc["paths"]["/api/v1/jobs/{id}"] = json!({"get": returns(with_id(op("一个岗位：推荐的求职者（仅限同意被推荐的，附理由，姓名脱敏）和已有的推荐", t, None, "200"), "岗位ID"), schema_ref("PostingDetail"))});
+    doc["paths"]["/api/v1/jobs/{id}/edit"] = json!({"post": returns(with_id(op("修改岗位（已发布的岗位修改后须重新审核）", t, Some("PostingBody"), "200"), "岗位ID"), schema_ref("PostingView"))});
+    doc["paths"]["/api/v1/jobs/{id}/submit"] = json!({"post": returns(with_id(op("提交审核：检查性别、年龄、民族、地域、户籍等歧视性表述（就业促进法），结果记入 flags", t, None, "200"), "岗位ID"), schema_ref("PostingView"))});
+    doc["paths"]["/api/v1/jobs/{id}/review"] = json!({"post": returns(with_id(op("审核：发布（有歧视性表述时拒绝）或退回修改（须写明原因）", t, Some("PostingReview"), "200"), "岗位ID"), schema_ref("PostingView"))});
+    doc["paths"]["/api/v1/jobs/{id}/close"] = json!({"post": returns(with_id(op("结束岗位：已招满、已过期或已撤回", t, Some("CloseBody"), "200"), "岗位ID"), schema_ref("PostingView"))});
+    doc["paths"]["/api/v1/job-seekers"] = json!({
+        "get": returns(op("求职者（本乡镇完整显示，其他读者姓名和电话脱敏）", t, None, "200"), arr("SeekerView")),
+        "post": returns(op("登记求职者：技能、意向、是否希望家门口就业、标签（退役军人、就业困难人员、返乡人员）和同意事项（是否同意被推荐、是否同意向用人单位提供电话）", t, Some("SeekerBody"), "201"), schema_ref("SeekerView"))
+    });
+    doc["paths"]["/api/v1/job-seekers/{id}"] = json!({"get": returns(with_id(op("一位求职者：适合的在招岗位（附理由）和推荐记录", t, None, "200"), "求职者ID"), schema_ref("SeekerDetail"))});
+    doc["paths"]["/api/v1/job-seekers/{id}/close"] = json!({"post": returns(with_id(op("求职者退出（不再推荐）", t, Some("SeekerClose"), "200"), "求职者ID"), schema_ref("SeekerView"))});
+    doc["paths"]["/api/v1/referrals"] = json!({
+        "get": returns(op("推荐记录：推荐、面试、录用或未录用，录用后第1、3、6个月回访", t, None, "200"), arr("ReferralView")),
+        "post": returns(op("推荐求职者到岗位（须同意被推荐；电话仅在同意时提供给用人单位）", t, Some("ReferBody"), "201"), schema_ref("ReferralView"))
+    });
+    doc["paths"]["/api/v1/referrals/{id}/steps"] = json!({"post": returns(with_id(op("记录推荐的下一步：interview、hire、reject、follow_up（第1、3、6个月是否仍在岗）", t, Some("StepBody"), "200"), "推荐ID"), schema_ref("ReferralView"))});
+    doc["paths"]["/api/v1/loans"] = json!({
+        "get": returns(op("促成的贷款（创业担保贷款等）", t, None, "200"), arr("LoanView")),
+        "post": returns(op("登记贷款：超过政策上限（个人20万元、3年；小微企业300万元、2年）时给出提示，不拒绝", t, Some("LoanBody"), "201"), schema_ref("LoanView"))
+    });
+    doc["paths"]["/api/v1/loans/{id}/decision"] = json!({"post": returns(with_id(op("记录贷款结果", t, Some("LoanDecision"), "200"), "贷款ID"), schema_ref("LoanView"))});
+    let mut f = returns(op("就业之家的数字（各乡镇及合计，最后一行为合计）：发布岗位及人数、推荐、就业、3个月和6个月在岗、贷款笔数和金额、退役军人和就业困难人员等就业人数", t, None, "200"), arr("JobFigures"));
+    f["parameters"] = json!([
+        {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}}
+    ]);
+    doc["paths"]["/api/v1/job-figures"] = json!({"get": f});
 }
 
 #[cfg(test)]

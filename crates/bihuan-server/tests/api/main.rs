@@ -14,6 +14,7 @@ mod hardening;
 mod hostile;
 mod hotline;
 mod households;
+mod jobs;
 mod notices;
 mod portal;
 mod smart;
@@ -58,6 +59,7 @@ use hotline::{
     the_volume_and_overdue_figures_open_their_appeals, work_orders_print_one_or_a_filtered_list,
 };
 use households::households_are_imported_scoped_masked_and_moved_with_their_history;
+use jobs::a_township_posts_jobs_refers_seekers_and_follows_placements;
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
 };
@@ -1885,6 +1887,7 @@ on_both_stores!(
     enterprises_are_served_by_teams_and_their_demands_close_the_loop,
     policies_are_matched_to_enterprises_by_rule_and_date,
     buildings_and_enterprises_are_imported_with_their_bad_rows,
+    a_township_posts_jobs_refers_seekers_and_follows_placements,
     a_citizen_submits_tracks_and_rates_on_the_portal,
     notices_go_out_once_and_a_failing_sender_is_retried,
     a_sender_that_always_fails_gives_up,
