@@ -1124,13 +1124,29 @@ fn enterprise_paths(doc: &mut Value) {
 fn job_paths(doc: &mut Value) {
     let t = "jobs";
     let arr = |n: &str| json!({"type": "array", "items": schema_ref(n)});
-    let mut list = returns(op("本乡镇（街道）的招聘岗位（中心和领导看全县）", t, None, "200"), arr("PostingView"));
+    let mut list = returns(
+        op(
+            "本乡镇（街道）的招聘岗位（中心和领导看全县）",
+            t,
+            None,
+            "200",
+        ),
+        arr("PostingView"),
+    );
     list["parameters"] = json!([{"name": "status", "in": "query", "required": false, "description": "draft、pending、published、filled、expired、withdrawn", "schema": {"type": "string"}}]);
     doc["paths"]["/api/v1/jobs"] = json!({
         "get": list,
         "post": returns(op("登记岗位（草稿）：用人单位、招聘人数、任职要求、岗位职责、工作地点、月薪范围（人力资源市场暂行条例第二十四条），工作时间、截止日期，对应的用工需求或经商会收集", t, Some("PostingBody"), "201"), schema_ref("PostingView"))
     });
-    let mut public = returns(op("公开的招聘岗位（无需登录）：已发布且未过截止日期，不含任何个人信息", t, None, "200"), arr("PublicPosting"));
+    let mut public = returns(
+        op(
+            "公开的招聘岗位（无需登录）：已发布且未过截止日期，不含任何个人信息",
+            t,
+            None,
+            "200",
+        ),
+        arr("PublicPosting"),
+    );
     public["security"] = json!([]);
     public["parameters"] = json!([{"name": "township", "in": "query", "required": false, "schema": {"type": "integer"}}]);
     doc["paths"]["/api/v1/jobs/public"] = json!({"get": public});

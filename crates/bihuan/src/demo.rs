@@ -27,6 +27,7 @@ use rand::{Rng, SeedableRng};
 mod approvals;
 mod campaigns;
 mod enterprises;
+mod jobs;
 mod surveys;
 
 /// A server of the demo county on a clock of its own, for generating records through the use
@@ -72,6 +73,7 @@ fn caller_in(
 pub use approvals::{approvals, ApprovalsMade};
 pub use campaigns::{campaigns, CampaignsMade};
 pub use enterprises::{enterprises, EnterprisesMade};
+pub use jobs::{jobs, JobsMade};
 pub use surveys::{surveys, SurveysMade};
 
 pub const DEMO_PASSWORD: &str = "bihuan2026";

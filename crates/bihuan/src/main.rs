@@ -592,6 +592,14 @@ async fn run(cmd: Top) -> Result<String> {
                     e.financed,
                     e.financed_amount as f64 / 10_000.0
                 );
+                let j = demo::jobs(&store, now).await?;
+                eprintln!(
+                    "就业之家：云溪镇发布岗位 {} 个，推荐就业 {} 人，促成贷款 {} 笔、{:.1} 万元",
+                    j.published,
+                    j.placements,
+                    j.loans,
+                    j.loan_amount as f64 / 10_000.0
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

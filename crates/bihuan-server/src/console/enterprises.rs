@@ -164,7 +164,7 @@ pub(super) async fn enterprise_list_page(
 
 #[derive(Deserialize, Default)]
 pub(super) struct OkParams {
-    ok: Option<String>,
+    pub(super) ok: Option<String>,
 }
 
 pub(super) async fn enterprise_page(

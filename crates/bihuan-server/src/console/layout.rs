@@ -106,6 +106,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/appeals/new", "登记诉求"));
             v.push(("/households", "住户台账"));
             v.push(("/enterprises", "楼格格"));
+            v.push(("/jobs", "就业之家"));
         }
         Role::Dispatcher => {
             v.push(("/queue/dispatch", "分流交办"));
@@ -118,6 +119,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/evaluations", "四比"));
             v.push(("/surveys", "双提升"));
             v.push(("/enterprises", "楼格格"));
+            v.push(("/jobs", "就业之家"));
         }
         Role::Handler | Role::UnitLeader => {
             v.push(("/queue/inbox", "承办"));
@@ -127,6 +129,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             if matches!(c.unit_kind, UnitKind::Township | UnitKind::Village) {
                 v.push(("/households", "住户台账"));
                 v.push(("/visit-campaigns", "入户听诉"));
+                v.push(("/jobs", "就业之家"));
             }
             // Any unit's cadre may carry households (三包).
             v.push(("/visits", "入户走访"));
@@ -147,6 +150,7 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/evaluations", "四比"));
             v.push(("/surveys", "双提升"));
             v.push(("/enterprises", "楼格格"));
+            v.push(("/jobs", "就业之家"));
         }
         Role::Admin => {
             v.push(("/admin", "系统管理"));

@@ -23,6 +23,7 @@
 //! | `/evaluations`, `/evaluations/*`, `/board/evaluations` | `evaluations.rs` |
 //! | `/surveys`, `/surveys/*` | `surveys.rs` |
 //! | `/enterprises`, `/enterprises/*`, `/board/policies` | `enterprises.rs` |
+//! | `/jobs`, `/jobs/*`, `/board/jobs` | `jobs.rs` |
 //! | `/dashboard`, `/board` | `../dashboard.rs` |
 //! | `/assets/*`, the page frame, shared pieces | `layout.rs` |
 
@@ -61,6 +62,7 @@ mod evaluations;
 mod home;
 mod households;
 mod intake;
+mod jobs;
 mod layout;
 mod leaders;
 mod lists;
@@ -80,6 +82,7 @@ use evaluations::*;
 use home::*;
 use households::*;
 use intake::*;
+use jobs::*;
 use layout::*;
 use leaders::*;
 use lists::*;
@@ -233,6 +236,13 @@ pub fn router() -> Router<AppState> {
         .route("/enterprises/teams/{id}/visits", post(team_plan_submit))
         .route("/enterprises/visits/{id}", post(visit_record_submit))
         .route("/board/policies", get(policy_finder_page))
+        .route("/jobs", get(jobs_page))
+        .route("/jobs/new", post(job_new_submit))
+        .route("/jobs/{id}", get(job_page))
+        .route("/jobs/{id}/review", post(job_review_submit))
+        .route("/jobs/{id}/refer", post(job_refer_submit))
+        .route("/jobs/referrals/{id}", post(referral_step_submit))
+        .route("/board/jobs", get(public_jobs_page))
         .route("/surveys", get(surveys_page))
         .route("/surveys/{id}/call", get(cati_page))
         .route("/surveys/{id}/cases/{case}/call", post(cati_submit))
