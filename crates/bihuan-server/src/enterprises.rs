@@ -2124,30 +2124,15 @@ pub struct Figures {
     pub teams_count: u64,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct FigureQuery {
-    #[serde(default)]
-    pub from: Option<NaiveDate>,
-    #[serde(default)]
-    pub to: Option<NaiveDate>,
-}
+/// The period the figures cover.
+pub type FigureQuery = crate::views::DateRange;
 
 /// The figures of the caller's scope over `[from, to]` (default: this year so far). An
 /// enterprise counts in its building, its township and the teams serving its building; a
 /// demand or a financing a team brought about counts for that team.
 pub async fn figures(state: &AppState, c: &Caller, q: &FigureQuery) -> ApiResult<Figures> {
-    use chrono::Datelike;
     let today = local_date(state.clock.now());
-    let from = q
-        .from
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
-    let to = q.to.unwrap_or(today);
-    if from > to {
-        return Err(ApiError::from(DomainError::invalid(
-            "date",
-            "起始日期不能晚于截止日期",
-        )));
-    }
+    let (from, to) = q.resolve(today)?;
     let inside = |d: NaiveDate| from <= d && d <= to;
     let r = registry(state, c).await?;
     let cat = state.store.catalog();

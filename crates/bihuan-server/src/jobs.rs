@@ -1047,13 +1047,8 @@ pub struct JobFigures {
     pub placed_by_tag: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct JobFigureQuery {
-    #[serde(default)]
-    pub from: Option<NaiveDate>,
-    #[serde(default)]
-    pub to: Option<NaiveDate>,
-}
+/// The period the figures cover.
+pub type JobFigureQuery = crate::views::DateRange;
 
 /// The figures of each township in the caller's scope, and their total (township 0).
 pub async fn figures(
@@ -1061,19 +1056,9 @@ pub async fn figures(
     c: &Caller,
     q: &JobFigureQuery,
 ) -> ApiResult<Vec<JobFigures>> {
-    use chrono::Datelike;
     let t = township_of(state, c)?;
     let today = local_date(state.clock.now());
-    let from = q
-        .from
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
-    let to = q.to.unwrap_or(today);
-    if from > to {
-        return Err(ApiError::from(DomainError::invalid(
-            "date",
-            "起始日期不能晚于截止日期",
-        )));
-    }
+    let (from, to) = q.resolve(today)?;
     let inside = |d: Option<NaiveDate>| d.is_some_and(|d| from <= d && d <= to);
     let mut by: BTreeMap<u32, JobFigures> = BTreeMap::new();
     fn row<'a>(

@@ -590,3 +590,34 @@ pub struct WorkingDaysAdded {
     /// 预计：结果所在年份的放假通知尚未导入，按周末和法定节假日推算
     pub provisional: bool,
 }
+
+/// A period of days a page's figures cover, as a query gives it (`from`, `to`; inclusive).
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct DateRange {
+    /// 起始日期（含；默认今年1月1日）
+    #[serde(default)]
+    pub from: Option<chrono::NaiveDate>,
+    /// 截止日期（含；默认今天）
+    #[serde(default)]
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl DateRange {
+    /// The days, this year so far by default; refused when they run backwards.
+    pub fn resolve(
+        &self,
+        today: chrono::NaiveDate,
+    ) -> crate::error::ApiResult<(chrono::NaiveDate, chrono::NaiveDate)> {
+        use chrono::Datelike;
+        let from = self.from.unwrap_or_else(|| {
+            chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today)
+        });
+        let to = self.to.unwrap_or(today);
+        if from > to {
+            return Err(crate::error::ApiError::from(
+                bihuan_domain::DomainError::invalid("date", "起始日期不能晚于截止日期"),
+            ));
+        }
+        Ok((from, to))
+    }
+}
