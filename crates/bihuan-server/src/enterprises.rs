@@ -1859,6 +1859,12 @@ pub async fn record(state: &AppState, c: &Caller, id: u64, b: RecordBody) -> Api
         .await?;
         return visit_view(state, v).await;
     }
+    // A visit recorded before, whose demands were not all registered (the server stopped
+    // between the two): they are registered now, and nothing else changes.
+    if v.state.done.is_some() && v.state.demands.iter().any(|d| d.appeal.is_none()) {
+        let v = raise_found(state, c, v).await?;
+        return visit_view(state, v).await;
+    }
     let mut demands = Vec::with_capacity(b.demands.len());
     for d in &b.demands {
         demands.push(FoundDemand {

@@ -936,6 +936,9 @@ pub async fn call(
     if current.state.survey != id {
         return Err(ApiError::not_found("这个号码不属于这项调查"));
     }
+    // An appeal an earlier call should have opened (the server stopped between the two) is
+    // opened first.
+    let current = raise(state, &s, current).await?;
     // A result delivered again changes nothing: answered with the case as it stands.
     if let Some(r) = &result_id {
         if current
