@@ -530,6 +530,10 @@ pub struct Enterprise {
     pub applications: Vec<Application>,
     #[serde(default)]
     pub financing: Vec<Financing>,
+    /// The employer accounts that speak for it (就业之家: they post its jobs).
+    #[serde(default)]
+    #[schema(value_type = Vec<u32>)]
+    pub accounts: Vec<crate::UserId>,
 }
 
 impl Enterprise {
@@ -592,6 +596,10 @@ pub enum EnterpriseCommand {
         granted: u64,
         on: NaiveDate,
     },
+    /// An employer account speaks for it.
+    Account {
+        user: crate::UserId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -639,6 +647,9 @@ pub enum EnterpriseEvent {
         granted: u64,
         on: NaiveDate,
     },
+    Account {
+        user: crate::UserId,
+    },
 }
 
 /// The most a single figure may be (元): beyond it a typo is more likely than a loan.
@@ -646,6 +657,8 @@ const MAX_AMOUNT: u64 = 10_000_000_000;
 
 impl Aggregate for Enterprise {
     const KIND: &'static str = "enterprise";
+    /// 2: the employer accounts (`account`).
+    const INDEX_VERSION: u32 = 2;
     type Command = EnterpriseCommand;
     type Event = EnterpriseEvent;
 
@@ -871,6 +884,12 @@ impl Aggregate for Enterprise {
                     on: *on,
                 }])
             }
+            (Some(e), C::Account { user }) => {
+                if e.accounts.contains(user) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::Account { user: *user }])
+            }
         }
     }
 
@@ -900,6 +919,7 @@ impl Aggregate for Enterprise {
                     demands: vec![],
                     applications: vec![],
                     financing: vec![],
+                    accounts: vec![],
                 },
                 // Only a registration creates one (`decide` refuses anything else first).
                 _ => Enterprise {
@@ -918,6 +938,7 @@ impl Aggregate for Enterprise {
                     demands: vec![],
                     applications: vec![],
                     financing: vec![],
+                    accounts: vec![],
                 },
             };
         };
@@ -967,6 +988,7 @@ impl Aggregate for Enterprise {
                 }
             }
             E::Financing { financing } => e.financing.push(financing.clone()),
+            E::Account { user } => e.accounts.push(*user),
             E::Financed {
                 financing,
                 granted,
@@ -994,6 +1016,7 @@ impl Aggregate for Enterprise {
             E::Decided { .. } => "decided",
             E::Financing { .. } => "financing",
             E::Financed { .. } => "financed",
+            E::Account { .. } => "account",
         }
     }
 
@@ -1012,6 +1035,7 @@ impl Aggregate for Enterprise {
         if let Some(l) = &self.liaison {
             v.push(("liaison", l.user.0.to_string()));
         }
+        v.extend(self.accounts.iter().map(|u| ("account", u.0.to_string())));
         v
     }
 }

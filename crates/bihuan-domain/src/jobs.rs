@@ -26,6 +26,17 @@ pub const STAFF: &[Role] = &[
     Role::System,
 ];
 
+/// Who writes and withdraws postings: the staff, and an employer for its own.
+pub const POSTERS: &[Role] = &[
+    Role::Handler,
+    Role::UnitLeader,
+    Role::GridMember,
+    Role::Dispatcher,
+    Role::Admin,
+    Role::System,
+    Role::Employer,
+];
+
 /// Who reviews postings before they are public (Art 29 of 人力资源市场暂行条例).
 pub const REVIEWERS: &[Role] = &[
     Role::Handler,
@@ -366,7 +377,7 @@ impl Aggregate for Posting {
         let today = local_date(at);
         match (state, command) {
             (None, C::Draft(f)) => {
-                require_role(actor, STAFF, "job_posting")?;
+                require_role(actor, POSTERS, "job_posting")?;
                 Ok(vec![PostingEvent::Drafted {
                     facts: Box::new(checked_facts(f, today)?),
                 }])
@@ -374,7 +385,7 @@ impl Aggregate for Posting {
             (None, _) => Err(DomainError::invalid("job_posting", "没有这个岗位")),
             (Some(_), C::Draft(_)) => Err(DomainError::invalid("job_posting", "岗位已经登记")),
             (Some(p), C::Edit(f)) => {
-                require_role(actor, STAFF, "job_posting")?;
+                require_role(actor, POSTERS, "job_posting")?;
                 if !matches!(p.status, S::Draft | S::Pending | S::Published) {
                     return Err(DomainError::invalid("job_posting", "已结束的岗位不能修改"));
                 }
@@ -384,7 +395,7 @@ impl Aggregate for Posting {
                 }])
             }
             (Some(p), C::Submit { rules }) => {
-                require_role(actor, STAFF, "job_posting")?;
+                require_role(actor, POSTERS, "job_posting")?;
                 if p.status != S::Draft {
                     return Err(DomainError::invalid("job_posting", "只有草稿可以提交审核"));
                 }
@@ -425,7 +436,7 @@ impl Aggregate for Posting {
                 }])
             }
             (Some(p), C::Close { status, note }) => {
-                require_role(actor, STAFF, "job_posting")?;
+                require_role(actor, POSTERS, "job_posting")?;
                 if !matches!(status, S::Filled | S::Expired | S::Withdrawn) {
                     return Err(DomainError::invalid(
                         "job_posting",

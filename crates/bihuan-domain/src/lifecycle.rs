@@ -68,6 +68,8 @@ simple_enum! {
         Admin => "管理员",
         /// The server itself (deadline scanner, integrations).
         System => "系统",
+        /// An employer's account (就业之家): posts its own jobs for review, sees nothing else.
+        Employer => "用人单位",
     }
 }
 
@@ -95,7 +97,7 @@ impl Role {
             | Role::Admin
             | Role::System => Visibility::County,
             Role::Handler | Role::UnitLeader => Visibility::Unit,
-            Role::GridMember => Visibility::OwnRegistrations,
+            Role::GridMember | Role::Employer => Visibility::OwnRegistrations,
         }
     }
 }

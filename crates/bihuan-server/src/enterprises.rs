@@ -63,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/enterprises/{id}", get(enterprise_api))
         .route("/api/v1/enterprises/{id}/move", post(move_api))
         .route("/api/v1/enterprises/{id}/liaison", post(liaison_api))
+        .route("/api/v1/enterprises/{id}/accounts", post(account_api))
         .route("/api/v1/enterprises/{id}/demands", post(demand_api))
         .route("/api/v1/enterprises/{id}/applications", post(apply_api))
         .route(
@@ -1006,6 +1007,29 @@ pub async fn liaise(
         }),
     )
     .await
+}
+
+/// Lets an employer account (role 用人单位) speak for the enterprise: it posts the
+/// enterprise's jobs on the 就业之家 and sees them, nothing else.
+pub async fn account(
+    state: &AppState,
+    c: &Caller,
+    id: u64,
+    b: LiaisonBody,
+) -> ApiResult<EnterpriseView> {
+    keeps(c)?;
+    let user = state
+        .store
+        .user(bihuan_domain::UserId(b.user))
+        .await
+        .map_err(|_| ApiError::from(DomainError::invalid("user", "没有这个用户")))?;
+    if user.role != Role::Employer || !user.active {
+        return Err(ApiError::from(DomainError::invalid(
+            "user",
+            "只能关联角色为“用人单位”的在用账号",
+        )));
+    }
+    change(state, c, id, EnterpriseCommand::Account { user: user.id }).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -2365,6 +2389,14 @@ async fn liaison_api(
     JsonBody(b): JsonBody<LiaisonBody>,
 ) -> ApiResult<Json<EnterpriseView>> {
     Ok(Json(liaise(&s, &c, id, b).await?))
+}
+async fn account_api(
+    State(s): State<AppState>,
+    c: Caller,
+    PathParams(id): PathParams<u64>,
+    JsonBody(b): JsonBody<LiaisonBody>,
+) -> ApiResult<Json<EnterpriseView>> {
+    Ok(Json(account(&s, &c, id, b).await?))
 }
 async fn demand_api(
     State(s): State<AppState>,

@@ -52,8 +52,55 @@ pub fn router() -> Router<AppState> {
 // ---------------------------------------------------------------------------------------------
 // Scoping
 
-/// The township a caller works for (None: the county).
+/// The enterprise an employer account speaks for: its id, name and township.
+pub struct Employer {
+    pub enterprise: u64,
+    pub name: String,
+    pub township: UnitId,
+}
+
+/// The enterprise of an employer account (None for everyone else); an employer account not
+/// yet linked to an enterprise is refused.
+pub async fn employer_of(state: &AppState, c: &Caller) -> ApiResult<Option<Employer>> {
+    if c.user.role != bihuan_domain::lifecycle::Role::Employer {
+        return Ok(None);
+    }
+    let found = aggregates::find::<bihuan_domain::enterprise::Enterprise>(
+        state.store.as_ref(),
+        "account",
+        &c.user.id.0.to_string(),
+        0,
+        1,
+    )
+    .await?;
+    let Some(e) = found.into_iter().next() else {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "这个用人单位账号尚未关联企业，请联系乡镇（街道）就业之家",
+        ));
+    };
+    let Some(p) = e.state.premises.as_ref() else {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "企业已迁出，不能再发布岗位",
+        ));
+    };
+    Ok(Some(Employer {
+        enterprise: e.id,
+        name: e.state.facts.name.clone(),
+        township: p.at().township,
+    }))
+}
+
+/// The township a caller works for (None: the county). Employers work for their enterprise
+/// only: refused here (seekers, referrals, loans and figures are the staff's).
 pub fn township_of(state: &AppState, c: &Caller) -> ApiResult<Option<UnitId>> {
+    if c.user.role == bihuan_domain::lifecycle::Role::Employer {
+        return Err(ApiError::forbidden(
+            ErrorCode::RoleForbidden,
+            "用人单位账号只能管理本单位的招聘岗位",
+        ));
+    }
     if c.sees_all() {
         return Ok(None);
     }
@@ -152,7 +199,14 @@ pub struct PostingBody {
     pub via_chamber: bool,
 }
 
-async fn facts(state: &AppState, c: &Caller, b: PostingBody) -> ApiResult<PostingFacts> {
+async fn facts(state: &AppState, c: &Caller, mut b: PostingBody) -> ApiResult<PostingFacts> {
+    // An employer posts for its own enterprise, in its township, under its name.
+    if let Some(e) = employer_of(state, c).await? {
+        b.enterprise = Some(e.enterprise);
+        b.employer = e.name;
+        b.from_demand = None;
+        return Ok(posting_facts(b, e.township));
+    }
     let mine = township_of(state, c)?;
     let township = match (b.township, mine) {
         (Some(t), _) => UnitId(t),
@@ -201,7 +255,11 @@ async fn facts(state: &AppState, c: &Caller, b: PostingBody) -> ApiResult<Postin
                 ApiError::from(DomainError::invalid("job_posting", format!("没有工单 {n}")))
             })?;
     }
-    Ok(PostingFacts {
+    Ok(posting_facts(b, township))
+}
+
+fn posting_facts(b: PostingBody, township: UnitId) -> PostingFacts {
+    PostingFacts {
         title: b.title,
         employer: b.employer,
         enterprise: b.enterprise,
@@ -216,7 +274,7 @@ async fn facts(state: &AppState, c: &Caller, b: PostingBody) -> ApiResult<Postin
         expires_on: b.expires_on,
         from_demand: b.from_demand,
         via_chamber: b.via_chamber,
-    })
+    }
 }
 
 pub async fn new_posting(state: &AppState, c: &Caller, b: PostingBody) -> ApiResult<PostingView> {
@@ -235,6 +293,12 @@ pub async fn new_posting(state: &AppState, c: &Caller, b: PostingBody) -> ApiRes
 
 async fn mine_posting(state: &AppState, c: &Caller, id: u64) -> ApiResult<Versioned<Posting>> {
     let v = load_or_404::<Posting>(state.store.as_ref(), id, "没有这个岗位").await?;
+    if let Some(e) = employer_of(state, c).await? {
+        if v.state.facts.enterprise != Some(e.enterprise) {
+            return Err(ApiError::not_found("没有这个岗位，或它不是本单位的"));
+        }
+        return Ok(v);
+    }
     if !covers(township_of(state, c)?, v.state.facts.township) {
         return Err(ApiError::not_found("没有这个岗位，或它不属于本乡镇"));
     }
@@ -344,7 +408,11 @@ pub async fn postings(
     c: &Caller,
     q: &PostingQuery,
 ) -> ApiResult<Vec<PostingView>> {
-    let t = township_of(state, c)?;
+    let employer = employer_of(state, c).await?;
+    let t = match &employer {
+        Some(e) => Some(e.township),
+        None => township_of(state, c)?,
+    };
     let status = q
         .status
         .as_deref()
@@ -361,6 +429,11 @@ pub async fn postings(
         .await?
         .into_iter()
         .filter(|v| status.is_none_or(|s| v.state.status == s))
+        .filter(|v| {
+            employer
+                .as_ref()
+                .is_none_or(|e| v.state.facts.enterprise == Some(e.enterprise))
+        })
         .map(|v| posting_view(state, v))
         .collect();
     out.sort_by_key(|x| std::cmp::Reverse(x.id));
@@ -388,6 +461,18 @@ pub struct PostingDetail {
 
 pub async fn posting(state: &AppState, c: &Caller, id: u64) -> ApiResult<PostingDetail> {
     let v = mine_posting(state, c, id).await?;
+    // An employer sees who was referred to its posting, not the villagers' register.
+    if employer_of(state, c).await?.is_some() {
+        let list =
+            aggregates::find_all::<Referral>(state.store.as_ref(), "posting", &id.to_string(), 0)
+                .await?;
+        let referrals = referral_views(state, c, list).await?;
+        return Ok(PostingDetail {
+            view: posting_view(state, v),
+            suggested: vec![],
+            referrals,
+        });
+    }
     let mut suggested: Vec<Suggested> =
         aggregates::find_all::<Seeker>(state.store.as_ref(), "", "", 0)
             .await?

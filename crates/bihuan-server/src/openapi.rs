@@ -1057,6 +1057,7 @@ fn enterprise_paths(doc: &mut Value) {
     doc["paths"]["/api/v1/enterprises/{id}"] = json!({"get": returns(with_id(op("一家企业：入驻历史、挂点干部、诉求及其办理状态（已解决＝办结且企业满意或基本满意）、今天有效的惠企政策及是否符合条件和理由、政策申请、融资对接", t, None, "200"), "企业ID"), schema_ref("EnterpriseDetail"))});
     doc["paths"]["/api/v1/enterprises/{id}/move"] = json!({"post": returns(with_id(op("迁入（楼宇或网格）或迁出；以往的入驻记录保留", t, Some("EnterpriseMove"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
     doc["paths"]["/api/v1/enterprises/{id}/liaison"] = json!({"post": returns(with_id(op("一对一挂点帮扶：指定挂点干部", t, Some("LiaisonBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
+    doc["paths"]["/api/v1/enterprises/{id}/accounts"] = json!({"post": returns(with_id(op("关联用人单位账号（角色 employer）：该账号在就业之家发布和查看本企业的招聘岗位", t, Some("LiaisonBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
     doc["paths"]["/api/v1/enterprises/{id}/demands"] = json!({"post": returns(with_id(op("e见帮办：登记企业的需求（融资、用工、场地、法律、政策、审批、拖欠账款、其他），作为企业服务渠道的诉求进入闭环；拖欠账款投诉按《保障中小企业款项支付条例》第二十五条计时（10个工作日内转交，30日内答复）", t, Some("DemandBody"), "201"), "企业ID"), schema_ref("DemandRaised"))});
     doc["paths"]["/api/v1/enterprises/{id}/applications"] = json!({"post": returns(with_id(op("申请一项惠企政策（不符合条件时说明哪一条不符合）", t, Some("ApplyBody"), "200"), "企业ID"), schema_ref("EnterpriseView"))});
     let mut dec = returns(

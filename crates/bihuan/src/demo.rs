@@ -483,6 +483,12 @@ pub fn county() -> County {
     let g1 = grids[&villages[&townships[0]][0]][0];
     let g2 = grids[&villages[&townships[1]][0]][0];
     accounts.push(("grid1".into(), "网格员 曾小红".into(), Role::GridMember, g1));
+    accounts.push((
+        "employer1".into(),
+        "云溪精密机械有限公司 人事部".into(),
+        Role::Employer,
+        root,
+    ));
     accounts.push(("grid2".into(), "网格员 林德胜".into(), Role::GridMember, g2));
 
     County {

@@ -78,7 +78,7 @@ pub(super) async fn home(State(state): State<AppState>, PageUser(c): PageUser) -
                 "",
             ));
         }
-        Role::Supervisor | Role::Leader | Role::System => {}
+        Role::Supervisor | Role::Leader | Role::System | Role::Employer => {}
     }
     // 攻坚调度: what waits for this person (read from the campaigns' state alone).
     let running: Vec<bihuan_domain::campaign::Campaign> =

@@ -57,12 +57,23 @@ async fn jobs_render(
     ok: Option<&str>,
     refused: Option<Refused>,
 ) -> Response {
-    let (figures, postings, referrals, loans) = match (
-        uc::figures(state, c, &JobFigureQuery::default()).await,
-        uc::postings(state, c, &PostingQuery::default()).await,
-        uc::referrals(state, c).await,
-        uc::loans(state, c).await,
-    ) {
+    // An employer's account sees its own postings and the form, nothing of the township's.
+    let employer = c.user.role == bihuan_domain::lifecycle::Role::Employer;
+    let (figures, postings, referrals, loans) = match if employer {
+        (
+            Ok(vec![]),
+            uc::postings(state, c, &PostingQuery::default()).await,
+            Ok(vec![]),
+            Ok(vec![]),
+        )
+    } else {
+        (
+            uc::figures(state, c, &JobFigureQuery::default()).await,
+            uc::postings(state, c, &PostingQuery::default()).await,
+            uc::referrals(state, c).await,
+            uc::loans(state, c).await,
+        )
+    } {
         (Ok(f), Ok(p), Ok(r), Ok(l)) => (f, p, r, l),
         (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
             return error_page(e.status, "无法打开就业之家", &e.message, Some(c))
@@ -88,7 +99,8 @@ async fn jobs_render(
         h1 { "就业之家" }
         p.muted { "公共就业服务免费（就业促进法第三十五条）。岗位须写明用人单位、招聘人数、任职要求、岗位职责、工作地点和薪酬（人力资源市场暂行条例第二十四条），经歧视性表述检查和工作人员审核后公开。 " a href="/board/jobs" { "公开的岗位页" } }
         @if let Some(m) = ok { p.flash.ok role="status" { (m) } }
-        div.cards {
+        @if employer { p { "本单位的岗位经就业之家审核后公开；推荐来的求职者在岗位页查看。" } }
+        @if !employer { div.cards {
             div.card { div.n { (t.published) } div.l { "今年发布岗位（" (t.headcount) " 人）" } }
             div.card { div.n { (t.open_now) } div.l { "正在招聘" } }
             div.card { div.n { (t.referrals) } div.l { "推荐" } }
@@ -96,7 +108,7 @@ async fn jobs_render(
             div.card { div.n { (pct(t.retained_3, t.followed_3)) } div.l { "3个月在岗（" (t.followed_3) " 人已回访）" } }
             div.card { div.n { (pct(t.retained_6, t.followed_6)) } div.l { "6个月在岗（" (t.followed_6) " 人已回访）" } }
             div.card { div.n { (format!("{:.1}", t.loan_amount as f64 / 10_000.0)) } div.l { "促成贷款（万元，" (t.loans) " 笔）" } }
-        }
+        } }
         @if !t.placed_by_tag.is_empty() {
             p { "重点人群就业：" @for (k, (tag, n)) in t.placed_by_tag.iter().enumerate() { @if k > 0 { "、" } (tag) " " (n) " 人" } }
         }
@@ -118,12 +130,12 @@ async fn jobs_render(
                     @if !p.posting.flags.is_empty() {
                         p.field-error { "检查发现歧视性表述：" @for (k, f) in p.posting.flags.iter().enumerate() { @if k > 0 { "、" } "「" (f.found) "」（" (f.ground.label()) "）" } "，须退回修改。" }
                     }
-                    form.inline method="post" action=(format!("/jobs/{}/review", p.id)) {
+                    @if !employer { form.inline method="post" action=(format!("/jobs/{}/review", p.id)) {
                         (refusal(&refused, &form))
                         input type="text" name="note" placeholder="退回时写明原因" value=(typed(&refused, &form, "note"));
                         button type="submit" name="approve" value="0" { "退回修改" }
                         @if p.posting.flags.is_empty() { button.primary type="submit" name="approve" value="1" { "审核发布" } }
-                    }
+                    } }
                 }
             }
         }
@@ -138,7 +150,7 @@ async fn jobs_render(
             form.stack method="post" action="/jobs/new" {
                 (refusal(&refused, "posting"))
                 label { "岗位名称 " input type="text" name="title" required maxlength="60" value=(v("title")); }
-                label { "用人单位 " input type="text" name="employer" required maxlength="100" value=(v("employer")); }
+                @if !employer { label { "用人单位 " input type="text" name="employer" required maxlength="100" value=(v("employer")); } }
                 label { "招聘人数 " input type="number" name="headcount" min="1" required value=(v("headcount")); }
                 label { "任职要求 " textarea name="requirements" rows="2" required { (v("requirements")) } }
                 label { "岗位职责 " textarea name="duties" rows="2" required { (v("duties")) } }
@@ -162,7 +174,7 @@ async fn jobs_render(
                 } } }
             } }
         }
-        section.panel {
+        @if !employer { section.panel {
             h2 { "贷款（" (loans.len()) "）" }
             div.table-wrap { table.compact {
                 thead { tr { th { "申请人" } th { "类型" } th { "金额（万元）" } th { "期限（月）" } th { "银行" } th { "状态" } th { "提示" } } }
@@ -171,7 +183,7 @@ async fn jobs_render(
                     td { (l.loan.months) } td { (l.loan.bank) } td { (l.status_label) } td.small { (l.loan.warnings.join("；")) }
                 } } }
             } }
-        }
+        } }
     };
     (status, page("就业之家", Some(c), body)).into_response()
 }

@@ -158,6 +158,10 @@ pub(super) fn nav(c: &Caller) -> Vec<(&'static str, &'static str)> {
             v.push(("/campaigns", "攻坚调度"));
             v.push(("/evaluations", "四比"));
         }
+        Role::Employer => {
+            v.push(("/jobs", "招聘岗位"));
+            return v;
+        }
         Role::System => {}
     }
     v.push(("/appeals", "工单查询"));

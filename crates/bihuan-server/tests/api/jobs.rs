@@ -255,3 +255,123 @@ pub async fn a_township_posts_jobs_refers_seekers_and_follows_placements(app: Te
         "masked outside the township: {seekers}"
     );
 }
+
+/// An employer's account posts its own jobs (under its name, in its township), sees only them
+/// and who was referred to them, cannot review, and sees none of the villagers' register.
+pub async fn an_employer_posts_and_sees_only_its_own_jobs(app: TestApp) {
+    use bihuan_server::auth;
+    use bihuan_store::{CredentialKind, NewUser};
+    let store = app.state.store.clone();
+    let user = store
+        .create_user(NewUser {
+            login: "employer".into(),
+            name: "城关精密机械（用人单位）".into(),
+            role: bihuan_domain::lifecycle::Role::Employer,
+            unit: bihuan_domain::org::UnitId(COUNTY),
+            password_hash: String::new(),
+        })
+        .await
+        .unwrap();
+    let (token, hash) = auth::new_token();
+    store
+        .put_credential(hash, user.id, CredentialKind::ApiToken, None, "test".into())
+        .await
+        .unwrap();
+    let as_employer = |path: &str, payload: Option<Value>| {
+        let req = match &payload {
+            Some(b) => app.client.post(app.url(path)).json(b),
+            None => app.client.get(app.url(path)),
+        };
+        let req = req.bearer_auth(token.clone());
+        async move { body(req.send().await.unwrap()).await }
+    };
+    // Not linked yet: told to ask the township.
+    let (s, e) = as_employer("/api/v1/jobs", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("尚未关联企业"),
+        "{e}"
+    );
+    let (_, firm) = app
+        .post("dispatcher", "/api/v1/enterprises", &json!({"code": "91350100M000100Y43", "name": "城关精密机械有限公司",
+            "industry": "制造业", "size": "小型", "founded": "2020-05-01", "contact": "周经理", "grid": GRID}))
+        .await;
+    let (s, e) = app
+        .post(
+            "dispatcher",
+            &format!("/api/v1/enterprises/{}/accounts", firm["id"]),
+            &json!({"user": app.user_id("town").await}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only an employer's account: {e}"
+    );
+    let (s, _) = app
+        .post(
+            "dispatcher",
+            &format!("/api/v1/enterprises/{}/accounts", firm["id"]),
+            &json!({"user": user.id.0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The township's own posting, and the employer's.
+    let (_, theirs) = app
+        .post("town", "/api/v1/jobs", &posting("仓库管理员", "会使用电脑"))
+        .await;
+    let mut mine = posting("数控车床操作工", "有车床操作经验");
+    mine["employer"] = json!("随便写的名字");
+    let (s, p) = as_employer("/api/v1/jobs", Some(mine)).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        p["employer"], "城关精密机械有限公司",
+        "under its registered name"
+    );
+    assert_eq!(p["township"], TOWN);
+    let id = p["id"].as_u64().unwrap();
+    let (_, list) = as_employer("/api/v1/jobs", None).await;
+    let titles: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, vec!["数控车床操作工"], "only its own");
+    let (s, _) = as_employer(&format!("/api/v1/jobs/{}", theirs["id"]), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    as_employer(&format!("/api/v1/jobs/{id}/submit"), Some(json!({}))).await;
+    let (s, _) = as_employer(
+        &format!("/api/v1/jobs/{id}/review"),
+        Some(json!({"approve": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the township reviews");
+    for path in [
+        "/api/v1/job-seekers",
+        "/api/v1/referrals",
+        "/api/v1/loans",
+        "/api/v1/job-figures",
+        "/api/v1/enterprises",
+        "/api/v1/households",
+        "/api/v1/appeals",
+    ] {
+        let (s, v) = as_employer(path, None).await;
+        let empty = v.as_array().is_some_and(|a| a.is_empty())
+            || v["items"].as_array().is_some_and(|a| a.is_empty());
+        assert!(
+            s == StatusCode::FORBIDDEN || (s == StatusCode::OK && empty),
+            "{path}: {s} {v}"
+        );
+    }
+    let (s, p) = app
+        .post(
+            "town",
+            &format!("/api/v1/jobs/{id}/review"),
+            &json!({"approve": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let (_, d) = as_employer(&format!("/api/v1/jobs/{id}"), None).await;
+    assert_eq!(d["suggested"], json!([]), "not the register");
+}

@@ -59,7 +59,10 @@ use hotline::{
     the_volume_and_overdue_figures_open_their_appeals, work_orders_print_one_or_a_filtered_list,
 };
 use households::households_are_imported_scoped_masked_and_moved_with_their_history;
-use jobs::a_township_posts_jobs_refers_seekers_and_follows_placements;
+use jobs::{
+    a_township_posts_jobs_refers_seekers_and_follows_placements,
+    an_employer_posts_and_sees_only_its_own_jobs,
+};
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
 };
@@ -1888,6 +1891,7 @@ on_both_stores!(
     policies_are_matched_to_enterprises_by_rule_and_date,
     buildings_and_enterprises_are_imported_with_their_bad_rows,
     a_township_posts_jobs_refers_seekers_and_follows_placements,
+    an_employer_posts_and_sees_only_its_own_jobs,
     a_citizen_submits_tracks_and_rates_on_the_portal,
     notices_go_out_once_and_a_failing_sender_is_retried,
     a_sender_that_always_fails_gives_up,

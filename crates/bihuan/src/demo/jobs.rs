@@ -115,6 +115,52 @@ pub async fn jobs(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<JobsMa
         .map(|u| u.id)
         .collect();
     let mut draw = Draw::new(20_260_505);
+    // The machine works has an employer's account (employer1) that posts its own jobs.
+    let centre = super::caller_in(&users, &catalog, "dispatch1")?;
+    let grid = catalog
+        .org
+        .units()
+        .find(|u| u.kind == UnitKind::Grid && u.parent.is_some_and(|v| villages.contains(&v)))
+        .map(|u| u.id.0)
+        .ok_or_else(|| anyhow::anyhow!("云溪镇 has no grid"))?;
+    let works = bihuan_server::enterprises::new_enterprise(
+        &state,
+        &centre,
+        bihuan_server::enterprises::NewEnterprise {
+            code: {
+                let first = "91361102MA35R8K2X";
+                format!(
+                    "{first}{}",
+                    bihuan_domain::enterprise::check_char(first).unwrap_or('0')
+                )
+            },
+            name: EMPLOYERS[1].into(),
+            industry: "制造业".into(),
+            size: "小型".into(),
+            founded: NaiveDate::from_ymd_opt(2016, 4, 18).expect("a date"),
+            contact: "周海涛".into(),
+            phone: Some("13907951234".into()),
+            premises: bihuan_server::enterprises::PremisesInput {
+                building: None,
+                unit: None,
+                grid: Some(grid),
+                address: Some("工业园8号".into()),
+            },
+            since: Some(start),
+        },
+    )
+    .await
+    .map_err(fail)?;
+    if let Some(u) = users.iter().find(|u| u.login == "employer1") {
+        bihuan_server::enterprises::account(
+            &state,
+            &centre,
+            works.id,
+            bihuan_server::enterprises::LiaisonBody { user: u.id.0 },
+        )
+        .await
+        .map_err(fail)?;
+    }
 
     // Villagers registered with their consent (a few do not want to be referred).
     let mut seekers = Vec::new();
@@ -161,7 +207,7 @@ pub async fn jobs(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<JobsMa
         let body = uc::PostingBody {
             title: title.into(),
             employer: EMPLOYERS[(i * 7) % EMPLOYERS.len()].into(),
-            enterprise: None,
+            enterprise: ((i * 7) % EMPLOYERS.len() == 1).then_some(works.id),
             headcount: 1 + (draw.next_u64() % 6) as u32,
             requirements: if flawed {
                 format!("{req}，限男性，35岁以下")
@@ -299,11 +345,7 @@ pub async fn jobs(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<JobsMa
             }
         }
         // Ended: filled, or expired once its date passed.
-        let close_day = if filled {
-            None
-        } else {
-            Some(expires + Duration::days(1))
-        };
+        let close_day = Some(expires + Duration::days(1));
         if let Some(d) = close_day.filter(|d| *d < today) {
             clock.set(at(d, 9));
             uc::close(
@@ -311,8 +353,13 @@ pub async fn jobs(store: &Arc<dyn Store>, now: Instant) -> anyhow::Result<JobsMa
                 &staff,
                 p.id,
                 uc::CloseBody {
-                    status: "expired".into(),
-                    note: "截止日期已过".into(),
+                    status: if filled { "filled" } else { "expired" }.into(),
+                    note: if filled {
+                        "已通过就业之家招到人员"
+                    } else {
+                        "截止日期已过"
+                    }
+                    .into(),
                 },
             )
             .await
