@@ -650,7 +650,8 @@ fn parse_size(s: &str) -> Result<Size, DomainError> {
     })
 }
 
-fn parse_phone(p: Option<&str>) -> Result<Option<Phone>, DomainError> {
+/// An optional phone as typed (blank: none), refused with what a number looks like.
+pub fn parse_phone(p: Option<&str>) -> Result<Option<Phone>, DomainError> {
     match p.map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Phone::parse(p).map(Some).map_err(|_| {
             DomainError::invalid("phone", "电话号码应为5至20位数字（可带 +、空格或短横线）")

@@ -21,7 +21,7 @@ use bihuan_domain::jobs::{
 };
 use bihuan_domain::org::{UnitId, UnitKind};
 use bihuan_domain::time::local_date;
-use bihuan_domain::{DomainError, ErrorCode, Phone};
+use bihuan_domain::{DomainError, ErrorCode};
 use bihuan_store::aggregates;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -636,12 +636,7 @@ pub async fn new_seeker(state: &AppState, c: &Caller, b: SeekerBody) -> ApiResul
             "只能登记本乡镇（街道）的求职者",
         )));
     }
-    let phone = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Some(Phone::parse(p).map_err(|_| {
-            ApiError::from(DomainError::invalid("phone", "电话号码应为5至20位数字"))
-        })?),
-        None => None,
-    };
+    let phone = crate::enterprises::parse_phone(b.phone.as_deref())?;
     let s = Seeker {
         name: b.name,
         phone,
