@@ -128,10 +128,17 @@ pub enum Indicator {
     CampaignProgress,
     /// 入户走访覆盖率 (townships)
     VisitCoverage,
+    /// 信访事项按期办结率: the on-time rate of the petitions' reply rounds the unit held.
+    PetitionOnTime,
+    /// 公众安全感满意率 (townships): the telephone surveys fielded in the period, the
+    /// township's stratum.
+    PublicSafety,
+    /// 干部好评率 (townships), from the same surveys.
+    CadreApproval,
 }
 
 impl Indicator {
-    pub const ALL: [Indicator; 8] = [
+    pub const ALL: [Indicator; 11] = [
         Indicator::OnTimeCompletion,
         Indicator::ClosedLoop,
         Indicator::TimelyAcceptance,
@@ -140,6 +147,9 @@ impl Indicator {
         Indicator::ReportIn,
         Indicator::CampaignProgress,
         Indicator::VisitCoverage,
+        Indicator::PetitionOnTime,
+        Indicator::PublicSafety,
+        Indicator::CadreApproval,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -151,6 +161,9 @@ impl Indicator {
             Indicator::ReportIn => "吹哨报到按时率",
             Indicator::CampaignProgress => "攻坚事项推进率",
             Indicator::VisitCoverage => "入户走访覆盖率",
+            Indicator::PetitionOnTime => "信访事项按期办结率",
+            Indicator::PublicSafety => "公众安全感满意率",
+            Indicator::CadreApproval => "干部好评率",
         }
     }
     pub fn code(self) -> &'static str {
@@ -163,6 +176,9 @@ impl Indicator {
             Indicator::ReportIn => "report_in",
             Indicator::CampaignProgress => "campaign_progress",
             Indicator::VisitCoverage => "visit_coverage",
+            Indicator::PetitionOnTime => "petition_on_time",
+            Indicator::PublicSafety => "public_safety",
+            Indicator::CadreApproval => "cadre_approval",
         }
     }
     pub fn parse(s: &str) -> Option<Indicator> {
@@ -181,6 +197,8 @@ impl Indicator {
             Indicator::ReportIn => "次吹哨",
             Indicator::CampaignProgress => "个事项",
             Indicator::VisitCoverage => "户",
+            Indicator::PetitionOnTime => "件信访",
+            Indicator::PublicSafety | Indicator::CadreApproval => "个受访者",
         }
     }
 }

@@ -1332,6 +1332,11 @@ pub struct StratumResult {
     /// The stratum's share of the frame.
     pub share: f64,
     pub estimate: Option<Estimate>,
+    /// Completes that answered the question, and of them the favourable.
+    #[serde(default)]
+    pub answered: u64,
+    #[serde(default)]
+    pub favourable: u64,
 }
 
 /// The results of a survey's cases.
@@ -1378,6 +1383,8 @@ pub fn indicator_results(survey: &Survey, cases: &[&Case]) -> Vec<IndicatorResul
                     name: s.name.clone(),
                     share: n.frame as f64 / total.max(1) as f64,
                     estimate: wilson(n.yes, n.n),
+                    answered: n.n,
+                    favourable: n.yes,
                 })
                 .collect();
             Some(IndicatorResult {

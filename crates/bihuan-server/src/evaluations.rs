@@ -5,7 +5,8 @@
 //! Until an evaluation is published its standings are computed when read, from the figures the
 //! platform has for each unit over the period ([`subjects`]): the appeal rates of the rollups,
 //! the progress of the unit's campaign items, the coverage of the household-visit campaigns
-//! that ran in the period. Publishing computes them once more and freezes them, with the
+//! that ran in the period, the on-time rate of the petitions the unit held, and the township's
+//! figures in the telephone surveys fielded in the period. Publishing computes them once more and freezes them, with the
 //! formula, in the evaluation's event; the public board reads only that.
 
 use std::collections::HashMap;
@@ -21,9 +22,10 @@ use bihuan_domain::evaluation::{
     Scheme, SchemeCommand, Standing, Subject,
 };
 use bihuan_domain::lifecycle::Role;
-use bihuan_domain::metrics::{Period, Rate};
+use bihuan_domain::metrics::{self, Period, Rate, Scope};
 use bihuan_domain::org::UnitId;
-use bihuan_domain::time::{end_of_day, Instant};
+use bihuan_domain::survey::{Indicator as SurveyIndicator, Survey};
+use bihuan_domain::time::{end_of_day, local_date, Instant};
 use bihuan_domain::ErrorCode;
 use bihuan_store::aggregates;
 use chrono::NaiveDate;
@@ -126,6 +128,47 @@ pub async fn subjects(
             e.1 += cov.visited;
         }
     }
+    // 信访事项按期办结率: the petitions' reply rounds due in the period, by the unit that held
+    // them. A petition's rounds fall due within a few months of its registration (60 days, 30
+    // more if extended; a review is a case of its own), so a year back reaches every one.
+    let petitions = report::petitions(
+        state,
+        period.start - chrono::Duration::days(366),
+        period.end,
+    )
+    .await?;
+    // 公众安全感满意率, 干部好评率: the telephone surveys whose fieldwork overlapped the period,
+    // each township's strata pooled (favourable answers over answers, completes only).
+    let mut surveyed: HashMap<(u32, Indicator), (u64, u64)> = HashMap::new();
+    for v in aggregates::find_all::<Survey>(state.store.as_ref(), "", "", 0).await? {
+        let (Some(fielded), closed) = (v.state.fielded_at, v.state.closed_at) else {
+            continue;
+        };
+        if local_date(fielded) > last || closed.is_some_and(|c| local_date(c) < first) {
+            continue;
+        }
+        let townships: HashMap<String, u32> = v
+            .state
+            .strata
+            .iter()
+            .filter_map(|st| Some((st.code.clone(), st.township?.0)))
+            .collect();
+        let results = crate::surveys::view_of(state, v).await?;
+        for r in &results.results {
+            let ind = match r.indicator {
+                SurveyIndicator::Safety => Indicator::PublicSafety,
+                SurveyIndicator::CadreApproval => Indicator::CadreApproval,
+                _ => continue,
+            };
+            for st in &r.strata {
+                if let Some(t) = townships.get(&st.code) {
+                    let e = surveyed.entry((*t, ind)).or_default();
+                    e.0 += st.favourable;
+                    e.1 += st.answered;
+                }
+            }
+        }
+    }
     Ok(groups
         .into_iter()
         .filter_map(|g| {
@@ -155,6 +198,16 @@ pub async fn subjects(
                     Indicator::VisitCoverage,
                     Rate::new(*visited, *households),
                 ));
+            }
+            let petition =
+                metrics::on_time_completion(petitions.iter(), Scope::Lead(unit), &period, now);
+            if petition.den > 0 {
+                obs.push(observation(Indicator::PetitionOnTime, petition));
+            }
+            for ind in [Indicator::PublicSafety, Indicator::CadreApproval] {
+                if let Some((yes, n)) = surveyed.get(&(unit.0, ind)) {
+                    obs.push(observation(ind, Rate::new(*yes, *n)));
+                }
             }
             Some(Subject {
                 unit,

@@ -991,13 +991,28 @@ pub async fn petition_year(
             format!("年份「{year}」超出可统计的范围"),
         ));
     };
+    let petitions = petitions(state, before.start, this.end).await?;
+    bihuan_domain::petition_report::annual(year, &petitions, state.clock.now()).ok_or_else(|| {
+        ApiError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("年份「{year}」超出可统计的范围"),
+        )
+    })
+}
+
+/// Every petition (the kinds of the petition regime) registered in `from..to`.
+pub async fn petitions(
+    state: &AppState,
+    from: Instant,
+    to: Instant,
+) -> ApiResult<Vec<bihuan_domain::Appeal>> {
     let mut petitions = Vec::new();
     let mut cursor = None;
     loop {
         let filter = bihuan_store::AppealFilter {
             regime: Some(bihuan_domain::Regime::Petition),
-            from: Some(before.start),
-            to: Some(this.end),
+            from: Some(from),
+            to: Some(to),
             ..Default::default()
         };
         let page = state.store.list(filter, cursor, 500).await?;
@@ -1007,12 +1022,7 @@ pub async fn petition_year(
             None => break,
         }
     }
-    bihuan_domain::petition_report::annual(year, &petitions, state.clock.now()).ok_or_else(|| {
-        ApiError::bad_request(
-            ErrorCode::InvalidInput,
-            format!("年份「{year}」超出可统计的范围"),
-        )
-    })
+    Ok(petitions)
 }
 
 async fn petition_report_api(

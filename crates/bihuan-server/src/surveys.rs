@@ -1236,7 +1236,10 @@ pub struct Closed(
     std::sync::Mutex<std::collections::HashMap<(u64, u64), std::sync::Arc<SurveyView>>>,
 );
 
-async fn view_of(state: &AppState, v: Versioned<Survey>) -> ApiResult<std::sync::Arc<SurveyView>> {
+pub(crate) async fn view_of(
+    state: &AppState,
+    v: Versioned<Survey>,
+) -> ApiResult<std::sync::Arc<SurveyView>> {
     let key = (v.id, v.version);
     let closed = v.state.status == SurveyStatus::Closed;
     if closed {

@@ -344,6 +344,87 @@ pub async fn a_survey_is_sampled_called_and_measured(app: TestApp) {
         Value::Null,
         "not asked: still to be entered: {cadre}"
     );
+
+    // 四比 reads the same survey by township (t1 is 城关镇; 东乡 is no township of the county)
+    // and the petitions by the unit that held them. By hand from the cases: c1 answered 很安全,
+    // c5 不太安全; the township's figure is those of them drawn in t1.
+    let in_t1 = |case: u64| {
+        r["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == case && c["stratum"] == "t1")
+    };
+    let (yes, asked) = (
+        u64::from(in_t1(c1)),
+        u64::from(in_t1(c1)) + u64::from(in_t1(c5)),
+    );
+    let mut petition = new_appeal();
+    petition["kind"] = json!("petition_claim");
+    let num = n(&app.register(&petition).await);
+    app.ok(
+        "dispatcher",
+        &num,
+        json!({"action": "dispatch", "lead": HOUSING}),
+    )
+    .await;
+    let a = app.ok("housing", &num, json!({"action": "sign"})).await;
+    let due = chrono::DateTime::parse_from_rfc3339(a["deadlines"]["reply"].as_str().unwrap())
+        .unwrap()
+        .date_naive();
+    // Not replied by its deadline: the month it fell due in counts it late.
+    app.clock.advance(chrono::Duration::days(75));
+    let formula = json!({"terms": [
+        {"indicator": "public_safety", "weight": 1.0, "min_volume": 1},
+        {"indicator": "petition_on_time", "weight": 1.0, "min_volume": 1}], "red": 1, "grey": 0});
+    let (s, scheme) = app
+        .post(
+            "dispatcher",
+            "/api/v1/evaluations/schemes",
+            &json!({"name": "月度调研提示", "cadence": "monthly", "formula": formula}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{scheme}");
+    let first = chrono::Datelike::with_day(&due, 1).unwrap().to_string();
+    let (s, e) = app
+        .post(
+            "dispatcher",
+            "/api/v1/evaluations",
+            &json!({"scheme": scheme["id"], "first": first}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let term = |unit: u32, ind: &str| -> Option<Value> {
+        e["standings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["unit"] == unit)?["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["indicator"] == ind)
+            .cloned()
+    };
+    let town = term(TOWN, "public_safety").unwrap();
+    assert_eq!(town["volume"].as_u64(), Some(asked), "{e}");
+    assert!(asked > 0, "seed 7 draws a complete in t1: {r}");
+    assert_eq!(
+        town["value"].as_f64(),
+        Some(yes as f64 / asked as f64),
+        "{e}"
+    );
+    let housing = term(HOUSING, "petition_on_time").unwrap();
+    assert_eq!(
+        (housing["value"].as_f64(), housing["volume"].as_u64()),
+        (Some(0.0), Some(1)),
+        "{e}"
+    );
+    assert_eq!(
+        term(TRANSPORT, "petition_on_time").unwrap()["volume"],
+        0,
+        "a unit that held no petition has none: {e}"
+    );
 }
 
 async fn sample_from(app: &TestApp, id: u64, query: &str, body: &str) -> (StatusCode, Value) {

@@ -791,6 +791,8 @@ pub async fn campaigns(
             term(Indicator::ClosedLoop, 15.0, 50),
             term(Indicator::CampaignProgress, 25.0, 1),
             term(Indicator::VisitCoverage, 15.0, 20),
+            term(Indicator::PetitionOnTime, 10.0, 3),
+            term(Indicator::PublicSafety, 10.0, 20),
         ],
         min_share: 0.6,
         red: 5,
