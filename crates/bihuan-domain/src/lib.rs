@@ -43,6 +43,7 @@ pub mod leaders;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notice;
+pub mod open311;
 pub mod org;
 pub mod petition_report;
 pub mod policy;

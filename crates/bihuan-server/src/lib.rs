@@ -57,6 +57,7 @@ pub mod households;
 pub mod jobs;
 pub mod leaders;
 pub mod notify;
+pub mod open311;
 pub mod openapi;
 pub mod ops;
 pub mod portal;
@@ -203,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .merge(surveys::router())
         .merge(enterprises::router())
         .merge(jobs::router())
+        .merge(open311::router())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -268,7 +270,8 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
     use bihuan_domain::enterprise as en;
     use bihuan_domain::jobs as jb;
     use bihuan_domain::{
-        campaign, evaluation, household, leaders, notice, portal, saved_filter, survey, visits,
+        campaign, evaluation, household, leaders, notice, open311, portal, saved_filter, survey,
+        visits,
     };
     use bihuan_store::aggregates::ensure_index as e;
     let rebuilt = [
@@ -326,6 +329,14 @@ pub async fn ensure_indexes(store: &dyn Store) -> anyhow::Result<()> {
             e::<evaluation::Evaluation>(store).await?,
         ),
         (survey::Survey::KIND, e::<survey::Survey>(store).await?),
+        (
+            open311::Open311Client::KIND,
+            e::<open311::Open311Client>(store).await?,
+        ),
+        (
+            open311::Open311Submission::KIND,
+            e::<open311::Open311Submission>(store).await?,
+        ),
         (survey::Case::KIND, e::<survey::Case>(store).await?),
         (en::Building::KIND, e::<en::Building>(store).await?),
         (en::Enterprise::KIND, e::<en::Enterprise>(store).await?),

@@ -16,6 +16,7 @@ mod hotline;
 mod households;
 mod jobs;
 mod notices;
+mod open311;
 mod portal;
 mod smart;
 mod surveys;
@@ -66,6 +67,7 @@ use jobs::{
 use notices::{
     a_sender_that_always_fails_gives_up, notices_go_out_once_and_a_failing_sender_is_retried,
 };
+use open311::open311_speaks_georeport_v2_in_xml_and_json;
 use portal::a_citizen_submits_tracks_and_rates_on_the_portal;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1884,6 +1886,7 @@ async fn the_portal_limits_each_address() {
 }
 
 on_both_stores!(
+    open311_speaks_georeport_v2_in_xml_and_json,
     a_campaign_is_valued_from_evidence_and_its_evaluation_frozen,
     a_survey_is_sampled_called_and_measured,
     survey_frames_quotas_and_raised_appeals,
