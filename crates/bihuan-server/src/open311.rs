@@ -76,17 +76,18 @@ enum Format {
     Json,
 }
 
-/// `services.json` → ("services", JSON). No extension: XML, the protocol's first format.
-fn split(file: &str) -> Result<(&str, Format), Response> {
+/// `services.json` → ("services", JSON). No extension: XML, the protocol's first format. An
+/// unknown extension is refused in JSON (the client's format is not known).
+fn split(file: &str) -> Result<(&str, Format), Box<Response>> {
     match file.rsplit_once('.') {
         None => Ok((file, Format::Xml)),
         Some((name, "xml")) => Ok((name, Format::Xml)),
         Some((name, "json")) => Ok((name, Format::Json)),
-        Some((_, other)) => Err(error(
+        Some((_, other)) => Err(Box::new(error(
             Format::Json,
             StatusCode::BAD_REQUEST,
             &format!("不支持的格式「{other}」：请在路径末尾写 .xml 或 .json"),
-        )),
+        ))),
     }
 }
 
@@ -330,22 +331,22 @@ async fn required_client(
     state: &AppState,
     fmt: Format,
     p: &Params,
-) -> Result<Versioned<Open311Client>, Response> {
+) -> Result<Versioned<Open311Client>, Box<Response>> {
     let Some(key) = param(p, "api_key") else {
-        return Err(error(
+        return Err(Box::new(error(
             fmt,
             StatusCode::FORBIDDEN,
             "缺少 api_key：提交请求须使用管理员登记的应用密钥",
-        ));
+        )));
     };
     match client_of(state, Some(key)).await {
         Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(error(
+        Ok(None) => Err(Box::new(error(
             fmt,
             StatusCode::FORBIDDEN,
             "api_key 无效或已停用：请向县 12345 中心管理员申请",
-        )),
-        Err(e) => Err(failed(fmt, e)),
+        ))),
+        Err(e) => Err(Box::new(failed(fmt, e))),
     }
 }
 
@@ -633,7 +634,7 @@ async fn top_get(
 ) -> Response {
     let (name, fmt) = match split(&file) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let p = params(q.unwrap_or_default().as_bytes());
     match name {
@@ -661,7 +662,7 @@ async fn top_post(
 ) -> Response {
     let (name, fmt) = match split(&file) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     // The fields come form-encoded in the body; an api_key may also be in the query.
     let mut p = params(&body);
@@ -688,7 +689,7 @@ fn not_found(fmt: Format) -> Response {
 async fn service_definition(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let (code, fmt) = match split(&file) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let cat = state.store.catalog();
     match code
@@ -932,7 +933,7 @@ async fn request_one(
 ) -> Response {
     let (id, fmt) = match split(&file) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let p = params(q.unwrap_or_default().as_bytes());
     let missing = || {
@@ -973,7 +974,7 @@ async fn request_one(
 async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let (tok, fmt) = match split(&file) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let found =
         aggregates::find::<Open311Submission>(state.store.as_ref(), "token", tok, 0, 1).await;
@@ -1167,7 +1168,7 @@ fn token_of(client: u64, p: &Params, day: NaiveDate) -> String {
 async fn post_request(state: &AppState, fmt: Format, p: &Params) -> Response {
     let client = match required_client(state, fmt, p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let new = match new_appeal(state, &client.state, p) {
         Ok(n) => n,
@@ -1324,7 +1325,7 @@ async fn list_updates(state: &AppState, fmt: Format, p: &Params) -> Response {
 async fn post_update(state: &AppState, fmt: Format, p: &Params) -> Response {
     let client = match required_client(state, fmt, p).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut problems = Vec::new();
     let id = param(p, "service_request_id");
