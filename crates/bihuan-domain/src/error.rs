@@ -86,6 +86,9 @@ pub enum DomainError {
 pub fn field_label(field: &str) -> &str {
     match field {
         "answer" => "答复内容",
+        "api_key" => "应用密钥",
+        "client" => "开放接口应用",
+        "token" => "令牌",
         "accused_units" => "被检举控告的单位",
         "accused_persons" => "被检举控告的人员",
         "assisting" => "协办单位",

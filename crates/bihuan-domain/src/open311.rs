@@ -111,7 +111,7 @@ impl Aggregate for Open311Client {
                     ));
                 }
                 if key_digest.len() != 64 {
-                    return Err(DomainError::invalid("key", "密钥摘要格式不对"));
+                    return Err(DomainError::invalid("api_key", "密钥摘要格式不对"));
                 }
                 Ok(vec![ClientEvent::Registered {
                     name,

@@ -361,6 +361,7 @@ fn client_caller(state: &AppState, client: &Open311Client) -> Caller {
 
 /// What an administrator sees of an application (never the key or its digest).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311ClientView)]
 pub struct ClientView {
     pub id: u64,
     pub version: u64,
@@ -381,6 +382,7 @@ pub struct ClientView {
 
 /// A newly registered application, with its key (shown this once).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Open311ClientRegistered)]
 pub struct ClientRegistered {
     #[serde(flatten)]
     pub client: ClientView,
@@ -390,6 +392,7 @@ pub struct ClientRegistered {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewOpen311Client)]
 pub struct NewClient {
     pub name: String,
     pub contact: String,
@@ -400,6 +403,7 @@ pub struct NewClient {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RevokeOpen311Client)]
 pub struct RevokeClient {
     pub reason: String,
 }
@@ -460,7 +464,31 @@ pub async fn register_client(
     };
     let mut bytes = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
-    let key = format!("o311_{}", hex::encode(bytes));
+    register_with_key(
+        state,
+        c,
+        req,
+        channel,
+        format!("o311_{}", hex::encode(bytes)),
+    )
+    .await
+}
+
+/// [`register_client`] with a key chosen by the caller (the demo county's published one).
+pub async fn register_with_key(
+    state: &AppState,
+    c: &Caller,
+    req: NewClient,
+    channel: Channel,
+    key: String,
+) -> ApiResult<ClientRegistered> {
+    admin_only(c)?;
+    if key.chars().count() < 16 {
+        return Err(ApiError::from(bihuan_domain::DomainError::invalid(
+            "api_key",
+            "密钥至少 16 个字符",
+        )));
+    }
     let hint = key[key.len() - 4..].to_string();
     let v = aggregates::execute::<Open311Client>(
         state.store.as_ref(),
@@ -836,23 +864,37 @@ async fn list_requests(state: &AppState, fmt: Format, p: &Params) -> Response {
         Ok(w) => w,
         Err(m) => return error(fmt, StatusCode::BAD_REQUEST, &m),
     };
-    let category = match param(p, "service_code") {
-        None => None,
-        Some(s) => match s
+    // One code or several, comma delimited; each takes the categories below it too.
+    let cat = state.store.catalog();
+    let mut codes: Vec<CategoryId> = Vec::new();
+    for s in param(p, "service_code")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match s
             .parse::<u32>()
             .ok()
             .map(CategoryId)
-            .filter(|c| state.store.catalog().categories.get(*c).is_some())
+            .filter(|c| cat.categories.get(*c).is_some())
         {
-            Some(c) => Some(c),
+            Some(c) => codes.push(c),
             None => {
                 return error(
                     fmt,
                     StatusCode::BAD_REQUEST,
-                    &format!("没有服务代码「{s}」：可用的代码见 services"),
+                    &format!("service_code「{s}」不存在：可用的代码见 services"),
                 )
             }
-        },
+        }
+    }
+    let category = (codes.len() == 1).then(|| codes[0]);
+    let wanted = |a: &Appeal| {
+        codes.len() < 2
+            || a.category
+                .and_then(|c| cat.categories.lineage(c))
+                .is_some_and(|l| l.iter().any(|x| codes.contains(&x.id)))
     };
     let mut status = Vec::new();
     if let Some(s) = param(p, "status") {
@@ -912,7 +954,7 @@ async fn list_requests(state: &AppState, fmt: Format, p: &Params) -> Response {
             Ok(g) => g,
             Err(e) => return failed(fmt, e.into()),
         };
-        for a in got.items.iter().filter(|a| public(a)) {
+        for a in got.items.iter().filter(|a| public(a) && wanted(a)) {
             if seen >= skip && out.len() < size {
                 out.push(request_value(state, a, own.contains(&a.id.0)));
             }
@@ -1163,6 +1205,16 @@ fn token_of(client: u64, p: &Params, day: NaiveDate) -> String {
         h.update(v.trim().as_bytes());
     }
     hex::encode(&h.finalize()[..16])
+}
+
+/// `POST requests.json` with these form fields, as the route answers it (the demo county's
+/// application posts through it).
+pub async fn submit(state: &AppState, form: &[(&str, &str)]) -> Response {
+    let p: Params = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    post_request(state, Format::Json, &p).await
 }
 
 async fn post_request(state: &AppState, fmt: Format, p: &Params) -> Response {

@@ -170,7 +170,11 @@ use crate::views::{
     crate::jobs::LoanView,
     crate::jobs::LoanBody,
     crate::jobs::LoanDecision,
-    crate::jobs::JobFigures
+    crate::jobs::JobFigures,
+    crate::open311::ClientView,
+    crate::open311::ClientRegistered,
+    crate::open311::NewClient,
+    crate::open311::RevokeClient
 )))]
 struct Derived;
 
@@ -837,6 +841,7 @@ pub fn document() -> Value {
     survey_paths(&mut doc);
     enterprise_paths(&mut doc);
     job_paths(&mut doc);
+    open311_paths(&mut doc);
     // The schemas derived from the types replace any written here under the same name.
     let derived = derived_schemas();
     let action = action_schema(derived.get("Command").unwrap_or(&Value::Null));
@@ -1178,6 +1183,15 @@ fn job_paths(doc: &mut Value) {
         {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}}
     ]);
     doc["paths"]["/api/v1/job-figures"] = json!({"get": f});
+}
+
+fn open311_paths(doc: &mut Value) {
+    let t = "open311";
+    doc["paths"]["/api/v1/open311/clients"] = json!({
+        "get": returns(op("登记的开放接口应用（Open311 GeoReport v2，见 /open311/v2/discovery.json；不显示密钥）", t, None, "200"), json!({"type": "array", "items": schema_ref("Open311ClientView")})),
+        "post": returns(op("登记应用并发放 api_key（仅此一次显示，只保存摘要；仅系统管理员）", t, Some("NewOpen311Client"), "201"), schema_ref("Open311ClientRegistered"))
+    });
+    doc["paths"]["/api/v1/open311/clients/{id}/revoke"] = json!({"post": returns(with_id(op("停用应用的密钥（须写明原因；停用后该密钥提交的请求一律拒绝）", t, Some("RevokeOpen311Client"), "200"), "应用ID"), schema_ref("Open311ClientView"))});
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ mod approvals;
 mod campaigns;
 mod enterprises;
 mod jobs;
+mod open311;
 mod surveys;
 
 /// A server of the demo county on a clock of its own, for generating records through the use
@@ -74,6 +75,7 @@ pub use approvals::{approvals, ApprovalsMade};
 pub use campaigns::{campaigns, CampaignsMade};
 pub use enterprises::{enterprises, EnterprisesMade};
 pub use jobs::{jobs, JobsMade};
+pub use open311::{open311, Open311Made, DEMO_KEY as DEMO_OPEN311_KEY};
 pub use surveys::{surveys, SurveysMade};
 
 pub const DEMO_PASSWORD: &str = "bihuan2026";

@@ -600,6 +600,12 @@ async fn run(cmd: Top) -> Result<String> {
                     j.loans,
                     j.loan_amount as f64 / 10_000.0
                 );
+                let o = demo::open311(&store, now).await?;
+                eprintln!(
+                    "开放接口：应用「云溪城市通」经 Open311 提交诉求 {} 件（演示密钥 {}）",
+                    o.requests,
+                    demo::DEMO_OPEN311_KEY
+                );
                 // The last few hundred steps get their notices, so the demo shows some.
                 bihuan_server::notify::start_near_the_end(store.as_ref(), 600, now).await?;
                 eprintln!(

@@ -32,6 +32,7 @@ pub(super) async fn admin_render(
     }
     let cat = state.store.catalog();
     let users = state.store.users().await.unwrap_or_default();
+    let clients = crate::open311::clients(state, c).await.unwrap_or_default();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -196,6 +197,35 @@ pub(super) async fn admin_render(
                 }
                 label { "数据来源" } input type="text" name="source" required placeholder="如：第三方AI测评，完成1232个完整测评电话";
                 p { button.primary type="submit" { "录入" } }
+            }
+        }
+        h2 { "开放接口（Open311）应用" }
+        p.small.muted { "城市通、小程序等应用经 Open311 GeoReport v2（/open311/v2/discovery.json）提交诉求和查询进度，须使用这里登记的 api_key。密钥只在登记时显示一次，系统只保存摘要。" }
+        @if clients.is_empty() { p.muted { "尚未登记应用。" } } @else {
+            div.table-wrap { table {
+                thead { tr { th { "应用" } th { "运维联系人" } th { "渠道" } th { "密钥尾号" } th { "登记" } th { "状态" } th {} } }
+                tbody { @for k in &clients { tr {
+                    td { (k.name) } td { (k.contact) } td { (k.channel.label()) } td.code { "…" (k.key_hint) }
+                    td { (format_local(k.registered_at)) "（" (k.registered_by) "）" }
+                    td { @if k.active { "使用中" } @else { "已停用：" (k.revoked_reason.clone().unwrap_or_default()) } }
+                    td { @if k.active {
+                        form.inline method="post" action=(format!("/admin/open311/{}/revoke", k.id)) data-confirm=(format!("确认停用「{}」的密钥？停用后该应用提交的请求一律拒绝，且不能恢复。", k.name)) {
+                            input type="text" name="reason" required placeholder="停用原因";
+                            button.danger type="submit" { "停用" }
+                        }
+                    } }
+                } } }
+            } }
+        }
+        details.panel {
+            summary { "登记应用并发放密钥" }
+            form.stack method="post" action="/admin/open311" {
+                div.row {
+                    div { label { "应用名称" } input type="text" name="name" required maxlength="60"; }
+                    div { label { "渠道" } select name="channel" { option value="app" { "移动端" } option value="web" { "网站" } } }
+                }
+                label { "运维单位和联系方式" } input type="text" name="contact" required maxlength="200";
+                p { button.primary type="submit" { "登记并生成密钥" } }
             }
         }
         h2 { "节假日年份" }
@@ -512,6 +542,57 @@ pub(super) async fn admin_load_calendar(
                     moved.appeals,
                     moved.deadlines
                 )),
+                None,
+            )
+            .await
+        }
+        Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
+    }
+}
+
+pub(super) async fn admin_open311_register(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = admin_only(&c) {
+        return refused;
+    }
+    let req = crate::open311::NewClient {
+        name: field(&f, "name").to_string(),
+        contact: field(&f, "contact").to_string(),
+        channel: Some(field(&f, "channel").to_string()),
+    };
+    match crate::open311::register_client(&state, &c, req).await {
+        Ok(r) => {
+            let flash = format!(
+                "已登记应用「{}」。api_key：{}（只显示这一次，请立即复制并交给应用的运维单位）",
+                r.client.name, r.api_key
+            );
+            admin_render(&state, &c, Some(&flash), None).await
+        }
+        Err(e) => admin_render(&state, &c, None, Some(&e.message)).await,
+    }
+}
+
+pub(super) async fn admin_open311_revoke(
+    State(state): State<AppState>,
+    PageUser(c): PageUser,
+    Path(id): Path<u64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = admin_only(&c) {
+        return refused;
+    }
+    let req = crate::open311::RevokeClient {
+        reason: field(&f, "reason").to_string(),
+    };
+    match crate::open311::revoke_client(&state, &c, id, req).await {
+        Ok(k) => {
+            admin_render(
+                &state,
+                &c,
+                Some(&format!("已停用「{}」的密钥", k.name)),
                 None,
             )
             .await

@@ -248,6 +248,11 @@ pub fn router() -> Router<AppState> {
         .route("/surveys/{id}/cases/{case}/call", post(cati_submit))
         .route("/admin", get(admin_page))
         .route("/admin/users", post(admin_create_user))
+        .route("/admin/open311", post(admin::admin_open311_register))
+        .route(
+            "/admin/open311/{id}/revoke",
+            post(admin::admin_open311_revoke),
+        )
         .route("/admin/calendar", post(admin_load_calendar))
         .route("/admin/units", post(admin_put_unit))
         .route("/admin/categories", post(admin_put_category))
