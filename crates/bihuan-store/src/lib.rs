@@ -451,8 +451,16 @@ pub trait AppealStore: Send + Sync {
     async fn overdue_ids(&self, now: Instant, limit: u32) -> Result<Vec<AppealId>>;
 
     /// Writes whole histories built elsewhere (the demo generator, imports), in one transaction.
-    /// Each history starts with its registration; numbers must be free.
-    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64>;
+    /// Each history starts with its registration; numbers must be free. A history may carry an
+    /// idempotency key (an imported row's source number): a key already taken fails the batch,
+    /// so callers leave out the keys [`Store::existing_keys`] names first.
+    async fn import_histories(
+        &self,
+        histories: Vec<(Vec<EventRecord>, Option<String>)>,
+    ) -> Result<u64>;
+
+    /// Which of these idempotency keys an appeal already carries.
+    async fn existing_keys(&self, keys: Vec<String>) -> Result<std::collections::HashSet<String>>;
 
     /// Allocates the next appeal numbers for a month, for histories built outside the store.
     async fn allocate_numbers(&self, year: i32, month: u32, count: u32) -> Result<Vec<u32>>;

@@ -791,7 +791,7 @@ pub async fn generate(
     let written = histories.len();
     let mut batch = Vec::new();
     for h in histories {
-        batch.push(h);
+        batch.push((h, None));
         if batch.len() == 5_000 {
             store.import_histories(std::mem::take(&mut batch)).await?;
         }

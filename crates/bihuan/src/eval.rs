@@ -166,9 +166,10 @@ pub fn read_messages(path: &Path) -> anyhow::Result<Vec<Message>> {
     let mut out = Vec::new();
     for (i, row) in r.records().enumerate() {
         let row = row.with_context(|| format!("{} line {}", path.display(), i + 2))?;
-        let at = crate::import::parse_time(row.get(created).unwrap_or(""))
-            .map(|t| t.timestamp())
-            .unwrap_or(0);
+        let at =
+            crate::import::parse_time(row.get(created).unwrap_or(""), bihuan_domain::time::cst())
+                .map(|t| t.timestamp())
+                .unwrap_or(0);
         out.push(Message {
             id: row.get(id).unwrap_or("").trim().to_string(),
             group: row.get(subject).unwrap_or("").trim().to_string(),

@@ -175,6 +175,12 @@ enum Top {
         /// The login the rows are registered as.
         #[arg(long = "as", default_value = "admin")]
         as_login: String,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where to write the refused rows (default: beside the file, NAME.rejected.csv).
+        #[arg(long)]
+        rejected: Option<PathBuf>,
     },
     /// Exports appeals to CSV (UTF-8 with BOM; phones and names masked).
     Export {
@@ -801,6 +807,8 @@ async fn run(cmd: Top) -> Result<String> {
             file,
             mapping,
             as_login,
+            dry_run,
+            rejected,
         } => {
             let text = std::fs::read_to_string(&mapping)
                 .with_context(|| format!("cannot read {}", mapping.display()))?;
@@ -812,17 +820,42 @@ async fn run(cmd: Top) -> Result<String> {
                 .await
                 .with_context(|| format!("no user {as_login:?}"))?;
             let actor = store.catalog().actor(&user);
-            let report = import::import(&store, &file, &map, &actor).await?;
+            let run = import::Run {
+                dry_run,
+                rejected,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let started = std::time::Instant::now();
+            let report =
+                import::import(&store, &file, &map, &actor, &run, chrono::Utc::now()).await?;
+            let secs = started.elapsed().as_secs_f64();
             let mut out = format!(
-                "imported {} new, {} already present, {} bad rows",
+                "{}{} new ({} closed, entered as history), {} already present, {} refused; {:.0} rows/s",
+                if report.dry_run { "dry run: would import " } else { "imported " },
                 report.created,
+                report.closed,
                 report.skipped,
-                report.errors.len()
+                report.errors.len(),
+                (report.created + report.skipped + report.errors.len() as u64) as f64 / secs.max(1e-9)
             );
-            for (line, reason) in &report.errors {
+            for (line, reason) in report.errors.iter().take(50) {
                 out.push_str(&format!("\nline {line}: {reason}"));
             }
-            Ok(out)
+            if report.errors.len() > 50 {
+                out.push_str(&format!("\n… {} more", report.errors.len() - 50));
+            }
+            if let Some(f) = &report.rejected_file {
+                out.push_str(&format!(
+                    "\nrefused rows written to {} (fix them and import that file with the same mapping)",
+                    f.display()
+                ));
+            }
+            if report.errors.is_empty() {
+                Ok(out)
+            } else {
+                println!("{out}");
+                Err(anyhow::Error::new(RowsRefused(report.errors.len())))
+            }
         }
         Top::Export { db, out, from, to } => {
             let store = open(&db).await?;
@@ -989,6 +1022,18 @@ fn table_counts(s: &bihuan_store::backup::BackupSummary) -> String {
         .join("\n")
 }
 
+/// Some rows of an import were refused: the command ends with exit code 1 (2 is a failure).
+#[derive(Debug)]
+struct RowsRefused(usize);
+
+impl std::fmt::Display for RowsRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} 行被拒绝，未导入", self.0)
+    }
+}
+
+impl std::error::Error for RowsRefused {}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -1010,7 +1055,11 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("错误：{e:#}");
-            ExitCode::from(2)
+            if e.downcast_ref::<RowsRefused>().is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

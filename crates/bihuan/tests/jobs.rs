@@ -10,6 +10,10 @@ use bihuan_domain::UserId;
 use bihuan_store::sqlite::SqliteStore;
 use bihuan_store::{AppealFilter, Store};
 
+fn now() -> bihuan_domain::time::Instant {
+    local(2026, 11, 20, 10, 0, 0).unwrap()
+}
+
 fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(dir.path().join("t.db")).unwrap())
 }
@@ -138,7 +142,9 @@ async fn import_keeps_good_rows_and_reports_bad_ones() {
         unit: UnitId(1),
         unit_kind: UnitKind::County,
     };
-    let report = import::import(&s, &csv, &map, &actor).await.unwrap();
+    let report = import::import(&s, &csv, &map, &actor, &import::Run::default(), now())
+        .await
+        .unwrap();
     assert_eq!(report.created, 2, "{report:?}");
     let lines: Vec<usize> = report.errors.iter().map(|e| e.0).collect();
     assert_eq!(lines, [4, 5, 6, 7, 8], "{report:?}");
@@ -146,16 +152,20 @@ async fn import_keeps_good_rows_and_reports_bad_ones() {
     assert!(report.errors[1].1.contains("电话"));
     assert!(report.errors[2].1.contains("分类"));
     assert!(report.errors[3].1.contains("类型"));
-    assert!(report.errors[4].1.contains("content") || report.errors[4].1.contains("不能为空"));
+    assert!(report.errors[4].1.contains("缺少诉求内容"), "{report:?}");
     // Importing the same file again creates nothing new.
-    let again = import::import(&s, &csv, &map, &actor).await.unwrap();
+    let again = import::import(&s, &csv, &map, &actor, &import::Run::default(), now())
+        .await
+        .unwrap();
     assert_eq!((again.created, again.skipped), (0, 2));
     // A mapping that names a missing column is refused before any row.
     let bad: import::Mapping = toml::from_str(
         "[columns]\ntitle = \"主题\"\ncontent = \"诉求内容\"\ncreated = \"来电时间\"\n",
     )
     .unwrap();
-    let e = import::import(&s, &csv, &bad, &actor).await.unwrap_err();
+    let e = import::import(&s, &csv, &bad, &actor, &import::Run::default(), now())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("主题"), "{e}");
     let imported = s
         .list(
@@ -240,7 +250,9 @@ async fn import_reads_xlsx_exports_too() {
         unit: UnitId(1),
         unit_kind: UnitKind::County,
     };
-    let report = import::import(&s, &path, &map, &actor).await.unwrap();
+    let report = import::import(&s, &path, &map, &actor, &import::Run::default(), now())
+        .await
+        .unwrap();
     assert_eq!(report.created, 2, "{report:?}");
     assert_eq!(report.errors.iter().map(|e| e.0).collect::<Vec<_>>(), [3]);
 }

@@ -322,10 +322,24 @@ impl AppealStore for PgStore {
             .collect())
     }
 
-    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
+    async fn existing_keys(&self, keys: Vec<String>) -> Result<std::collections::HashSet<String>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT idempotency_key FROM appeals WHERE idempotency_key = ANY($1)",
+                &[&keys],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+    }
+
+    async fn import_histories(
+        &self,
+        histories: Vec<(Vec<EventRecord>, Option<String>)>,
+    ) -> Result<u64> {
         let appeals = histories
             .iter()
-            .map(|h| {
+            .map(|(h, _)| {
                 Appeal::from_history(h).map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -333,8 +347,8 @@ impl AppealStore for PgStore {
         self.in_tx(move |tx| {
             boxed(async move {
                 let mut delta = crate::rollups::Delta::default();
-                for (appeal, h) in appeals.iter().zip(&histories) {
-                    save_appeal(tx, appeal, None).await?;
+                for (appeal, (h, key)) in appeals.iter().zip(&histories) {
+                    save_appeal(tx, appeal, key.as_deref()).await?;
                     insert_events(tx, h).await?;
                     rollups_after_write_pg(tx, &cal, None, appeal, &mut delta).await?;
                 }

@@ -240,22 +240,40 @@ impl AppealStore for SqliteStore {
         .await
     }
 
-    async fn import_histories(&self, histories: Vec<Vec<EventRecord>>) -> Result<u64> {
+    async fn existing_keys(&self, keys: Vec<String>) -> Result<std::collections::HashSet<String>> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT 1 FROM appeals WHERE idempotency_key = ?")?;
+            let mut found = std::collections::HashSet::new();
+            for k in keys {
+                if stmt.exists(params![k])? {
+                    found.insert(k);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn import_histories(
+        &self,
+        histories: Vec<(Vec<EventRecord>, Option<String>)>,
+    ) -> Result<u64> {
         let catalog = self.catalog.clone();
         self.write_in_batch(
             move |conn, batch| {
                 // Every history is checked before anything is written.
                 let appeals = histories
                     .iter()
-                    .map(|h| {
+                    .map(|(h, _)| {
                         Appeal::from_history(h)
                             .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let cal = catalog.read().map_err(internal)?.calendar.clone();
                 let mut delta = crate::rollups::Delta::default();
-                for (appeal, h) in appeals.iter().zip(&histories) {
-                    save_appeal(conn, appeal, None)?;
+                for (appeal, (h, key)) in appeals.iter().zip(&histories) {
+                    save_appeal(conn, appeal, key.as_deref())?;
                     insert_events(conn, h)?;
                     rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
                 }
