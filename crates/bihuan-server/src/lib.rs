@@ -218,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router())
         .merge(portal::router())
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -373,6 +374,7 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        ops::note_start();
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", config.listen))?;

@@ -523,6 +523,11 @@ pub fn document() -> Value {
     let healthz = json!({"get": {"summary": "健康检查：数据库写入与各后台任务", "security": [], "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema": health.clone()}}},
                 "503": {"description": "数据库不可用（store_unavailable）或后台任务停止（worker_down）", "content": {"application/json": {"schema": health}}}}}});
+    let ready = json!({"type": "object", "properties": {"status": {"type": "string"}, "version": {"type": "string"},
+        "uptime_secs": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}}});
+    let readyz = json!({"get": {"summary": "就绪检查：数据库可读写即可接收流量；附版本号和已运行秒数", "security": [], "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": ready.clone()}}},
+                "503": {"description": "数据库不可用（store_unavailable）", "content": {"application/json": {"schema": ready}}}}}});
     let prometheus = json!({"get": {"summary": "Prometheus 指标（默认须管理员登录或令牌；配置 public_metrics 后公开）", "security": [], "responses": {"200": {"description": "Prometheus 文本格式", "content": {"text/plain": {"schema": {"type": "string"}}}}}}});
     let mut doc = json!({
         "openapi": "3.1.0",
@@ -573,6 +578,7 @@ pub fn document() -> Value {
             "/api/v1/models/train": {"post": returns(op("立即用最新已办结诉求重新训练派单模型（管理员）", "smart", None, "200"), schema_ref("Trained"))},
             "/api/v1/export/ranking.{format}": {"get": export_ranking},
             "/healthz": healthz,
+            "/readyz": readyz,
             "/metrics": prometheus
         },
         "components": {

@@ -16,7 +16,19 @@ use serde_json::json;
 
 use crate::AppState;
 
-const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+/// Up to the slowest requests the server answers: a whole-county export takes ~9 s.
+const BUCKETS: [f64; 13] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// When the process started (for `process_start_time_seconds` and `/readyz`).
+static STARTED: std::sync::OnceLock<(std::time::SystemTime, std::time::Instant)> =
+    std::sync::OnceLock::new();
+
+/// Notes the process start; called when the application is built.
+pub fn note_start() {
+    STARTED.get_or_init(|| (std::time::SystemTime::now(), std::time::Instant::now()));
+}
 
 #[derive(Default)]
 struct Histogram {
@@ -28,7 +40,7 @@ struct Histogram {
 #[derive(Default)]
 pub struct Ops {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
     actions: Mutex<BTreeMap<&'static str, u64>>,
     pub scanner_runs: AtomicU64,
     pub scanner_supervised: AtomicU64,
@@ -114,7 +126,9 @@ impl Ops {
                 .or_default() += 1;
         }
         if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_string()).or_default();
+            let h = m
+                .entry((method.to_string(), route.to_string()))
+                .or_default();
             for (i, b) in BUCKETS.iter().enumerate() {
                 if secs <= *b {
                     h.counts[i] += 1;
@@ -193,6 +207,69 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Build information and the process's own figures (from `/proc` on Linux).
+fn process_metrics(out: &mut String) {
+    out.push_str("# HELP bihuan_build_info The running build.\n# TYPE bihuan_build_info gauge\n");
+    let _ = writeln!(
+        out,
+        "bihuan_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some((wall, _)) = STARTED.get() {
+        let secs = wall
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        out.push_str("# HELP process_start_time_seconds Start time of the process since the epoch.\n# TYPE process_start_time_seconds gauge\n");
+        let _ = writeln!(out, "process_start_time_seconds {secs:.3}");
+    }
+    // /proc/self/stat: utime and stime (fields 14 and 15) in clock ticks (100 per second on
+    // Linux), then the resident set in pages (field 24).
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+        let num = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(u), Some(s)) = (num(11), num(12)) {
+            out.push_str("# HELP process_cpu_seconds_total User and system CPU time spent.\n# TYPE process_cpu_seconds_total counter\n");
+            let _ = writeln!(out, "process_cpu_seconds_total {:.2}", (u + s) / 100.0);
+        }
+        if let Some(pages) = num(21) {
+            out.push_str("# HELP process_resident_memory_bytes Resident memory size.\n# TYPE process_resident_memory_bytes gauge\n");
+            let _ = writeln!(out, "process_resident_memory_bytes {}", pages * 4096.0);
+        }
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        out.push_str(
+            "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\n",
+        );
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+}
+
+/// 200 when the server can take traffic: the store answers and takes writes. Says the
+/// version and how long it has run. (`/healthz` also reports the background workers.)
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let up = STARTED.get().map_or(0, |(_, i)| i.elapsed().as_secs());
+    match state.store.health().await {
+        Ok(()) => Json(
+            json!({"status": "ready", "version": env!("CARGO_PKG_VERSION"), "uptime_secs": up}),
+        )
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed: the store");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    json!({"status": "unavailable", "version": env!("CARGO_PKG_VERSION"),
+                    "code": bihuan_domain::ErrorCode::StoreUnavailable,
+                    "message": "数据库不可用或写入线程已停止，请查看服务器日志并重启服务"}),
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
 fn label(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -220,35 +297,38 @@ pub async fn metrics(
             );
         }
     }
-    out.push_str("# HELP bihuan_http_request_duration_seconds Request latency by route.\n");
+    out.push_str(
+        "# HELP bihuan_http_request_duration_seconds Request latency by method and route.\n",
+    );
     out.push_str("# TYPE bihuan_http_request_duration_seconds histogram\n");
     if let Ok(m) = ops.latency.lock() {
-        for (route, h) in m.iter() {
-            let r = label(route);
+        for ((method, route), h) in m.iter() {
+            let l = format!("method=\"{}\",route=\"{}\"", label(method), label(route));
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "bihuan_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                    "bihuan_http_request_duration_seconds_bucket{{{l},le=\"{b}\"}} {}",
                     h.counts[i]
                 );
             }
             let _ = writeln!(
                 out,
-                "bihuan_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                "bihuan_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}",
                 h.n
             );
             let _ = writeln!(
                 out,
-                "bihuan_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                "bihuan_http_request_duration_seconds_sum{{{l}}} {}",
                 h.sum
             );
             let _ = writeln!(
                 out,
-                "bihuan_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                "bihuan_http_request_duration_seconds_count{{{l}}} {}",
                 h.n
             );
         }
     }
+    process_metrics(&mut out);
     out.push_str("# HELP bihuan_actions_total Appeal commands accepted, by action.\n");
     out.push_str("# TYPE bihuan_actions_total counter\n");
     if let Ok(m) = ops.actions.lock() {

@@ -56,8 +56,10 @@ enum Top {
     },
     /// Creates (or reuses) a demo county with a year of appeals and serves it.
     Demo {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long, default_value = "bihuan-demo.db")]
         db: String,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (0.0.0.0:8080 for every interface).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         /// How many appeals to generate for a new demo database.
@@ -73,10 +75,13 @@ enum Top {
     /// Generates N demo appeals quickly into a database (installing the demo county first if
     /// the database is empty), for measurements at scale. `BIHUAN_NOW` sets the day it stands at.
     Generate {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
+        /// How many appeals to generate.
         #[arg(long)]
         appeals: usize,
+        /// The random seed (the same seed makes the same appeals).
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -88,6 +93,7 @@ enum Top {
     /// Measures the metrics API and the dashboard's figures on an existing database, beside
     /// DuckDB computing the same figures from an export in the same run, and the rollup rebuild.
     BenchMetrics {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
         /// Requests to the metrics API.
@@ -105,8 +111,10 @@ enum Top {
     /// list, the registry's search and the coverage tables beside an anchor measured in the
     /// same run.
     BenchVisits {
+        /// Households to register.
         #[arg(long, default_value_t = 200_000)]
         households: usize,
+        /// Visits to write.
         #[arg(long, default_value_t = 1_000_000)]
         visits: usize,
         /// Reads timed per figure.
@@ -116,6 +124,7 @@ enum Top {
     /// Trains the routing models (lead unit and category) on the newest closed appeals and
     /// stores them with the data as a new version; running servers pick them up within seconds.
     Train {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
     },
@@ -131,8 +140,10 @@ enum Top {
     },
     /// Measures durable registrations per second through HTTP (in a temporary folder).
     Bench {
+        /// Requests to send.
         #[arg(long, default_value_t = 20_000)]
         requests: usize,
+        /// Concurrent clients.
         #[arg(long, default_value_t = 64)]
         clients: usize,
         /// Run against PostgreSQL: the server's address (a new database is made there and
@@ -146,11 +157,13 @@ enum Top {
     },
     /// Prepares a new database: the county (root unit) and the first administrator.
     Init {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
         /// The county's (or city's) name.
         #[arg(long)]
         county: String,
+        /// The first administrator's login.
         #[arg(long, default_value = "admin")]
         admin_login: String,
         /// The administrator's password; or set BIHUAN_PASSWORD.
@@ -164,6 +177,7 @@ enum Top {
     },
     /// Imports appeals from a CSV or XLSX export, columns mapped by a TOML file.
     Import {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
         /// The .csv or .xlsx file.
@@ -184,6 +198,7 @@ enum Top {
     },
     /// Exports appeals to CSV (UTF-8 with BOM; phones and names masked).
     Export {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
         /// Output file; `-` for standard output.
@@ -224,6 +239,7 @@ enum Top {
 enum SearchCmd {
     /// Rebuilds the search index from the store (stop the server that uses the index first).
     Rebuild {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
         /// The index folder; default: `<db>.search` for SQLite.
@@ -233,10 +249,13 @@ enum SearchCmd {
     /// Measures search and the duplicate check on an existing database (index built first if
     /// empty): p50/p95 over queries drawn from the appeals themselves.
     Bench {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
+        /// The folder of the search index.
         #[arg(long, default_value = "")]
         dir: String,
+        /// Queries to time.
         #[arg(long, default_value_t = 500)]
         queries: usize,
     },
@@ -247,8 +266,10 @@ enum EvalCmd {
     /// Cross-validates the routing classifier on a `label,text` CSV and, in the same run, the
     /// TF-IDF + linear SVM baseline (scikit-learn) on the same folds.
     Classify {
+        /// The labelled `label,text` CSV.
         #[arg(long)]
         data: PathBuf,
+        /// Cross-validation folds.
         #[arg(long, default_value_t = 5)]
         folds: usize,
         /// The Python with scikit-learn and jieba (skipped with a notice when missing).
@@ -258,6 +279,7 @@ enum EvalCmd {
     /// Precision and recall of the duplicate check over a messages CSV in which rows sharing a
     /// subject are duplicates.
     Duplicates {
+        /// The messages CSV.
         #[arg(long)]
         data: PathBuf,
         /// Writes the found pairs that share no subject and have no judgment yet, for review.
@@ -270,6 +292,7 @@ enum EvalCmd {
 enum RollupsCmd {
     /// Recomputes every rollup from the appeals (blocks writes while it runs).
     Rebuild {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
     },
@@ -278,13 +301,31 @@ enum RollupsCmd {
 #[derive(Subcommand)]
 enum CalendarCmd {
     /// Prints `workday` or `rest` for a date.
-    Check { date: String },
+    Check {
+        /// The date (YYYY-MM-DD).
+        date: String,
+    },
     /// Prints the date N working days after DATE (DATE itself not counted).
-    Add { date: String, days: u32 },
+    Add {
+        /// The start date (YYYY-MM-DD), not counted.
+        date: String,
+        /// Working days to add.
+        days: u32,
+    },
     /// Prints the number of working days after FROM up to and including TO.
-    Count { from: String, to: String },
+    Count {
+        /// The first date (YYYY-MM-DD), not counted.
+        from: String,
+        /// The last date (YYYY-MM-DD), counted.
+        to: String,
+    },
     /// Prints the last day of a period of N calendar days counted as the Civil Code says.
-    Period { date: String, days: u32 },
+    Period {
+        /// The day the period starts from (YYYY-MM-DD), not counted.
+        date: String,
+        /// Calendar days.
+        days: u32,
+    },
     /// Lists the loaded years and the notices they come from.
     Years,
 }
@@ -293,10 +334,13 @@ enum CalendarCmd {
 enum UserCmd {
     /// Adds a user account.
     Add {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
+        /// The account's login.
         #[arg(long)]
         login: String,
+        /// The person's name.
         #[arg(long)]
         name: String,
         /// operator, dispatcher, handler, unit_leader, supervisor, return_visitor, grid_member,
@@ -312,6 +356,7 @@ enum UserCmd {
     },
     /// Lists user accounts.
     List {
+        /// The database: a SQLite file, or `postgres://user@host/db`.
         #[arg(long)]
         db: String,
     },
@@ -453,18 +498,42 @@ async fn serve(
     clock: Option<OffsetClock>,
 ) -> Result<()> {
     config.search_dir = search_dir_for(&config.db, std::mem::take(&mut config.search_dir));
+    // The banner goes through the log, in its configured format (one JSON object per line
+    // when `log_format = "json"`), with what an operator checks first.
+    let (db, format) = (redact_db(&config.db), config.log_format.clone());
     let app = match clock {
         Some(clock) => {
-            eprintln!(
-                "注意： 服务器时间从 {} 开始计（BIHUAN_NOW 或演示时钟）",
-                bihuan_domain::time::format_local(clock.now())
+            tracing::warn!(
+                starts_at = %bihuan_domain::time::format_local(clock.now()),
+                "注意：服务器时间从设定的时刻开始计（BIHUAN_NOW 或演示时钟）"
             );
             Application::build_with_clock(config, store, Arc::new(clock)).await?
         }
         None => Application::build(config, store).await?,
     };
-    eprintln!("bihuan 正在服务： http://{}", app.local_addr());
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %app.local_addr(),
+        db = %db,
+        log_format = %format,
+        "bihuan 正在服务： http://{}",
+        app.local_addr()
+    );
     app.run_until_stopped().await
+}
+
+/// A database address fit for a log: a PostgreSQL password is left out.
+fn redact_db(db: &str) -> String {
+    match db.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((cred, host)) => {
+                let user = cred.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{host}")
+            }
+            None => db.to_string(),
+        },
+        None => db.to_string(),
+    }
 }
 
 /// The demo's clock. Normally the real time; but when the calendar cannot carry an ordinary
@@ -900,7 +969,11 @@ async fn run(cmd: Top) -> Result<String> {
             let now = demo_clock(&store.catalog().calendar, real)
                 .map(|c| c.now())
                 .unwrap_or(real);
-            let n = demo::generate(&store, &county, appeals, now, seed).await?;
+            let n = with_progress(
+                &format!("生成 {appeals} 件诉求"),
+                demo::generate(&store, &county, appeals, now, seed),
+            )
+            .await?;
             let secs = started.elapsed().as_secs_f64();
             Ok(format!(
                 "generated {n} appeals in {secs:.1} s ({:.0}/s) into {db}",
@@ -912,8 +985,7 @@ async fn run(cmd: Top) -> Result<String> {
         } => {
             let store = open(&db).await?;
             let started = std::time::Instant::now();
-            let n = store
-                .rebuild_rollups()
+            let n = with_progress("重建汇总数据", store.rebuild_rollups())
                 .await
                 .map_err(|e| anyhow::anyhow!("重建失败，原有汇总数据保留不变：{e}"))?;
             Ok(format!(
@@ -950,7 +1022,7 @@ async fn run(cmd: Top) -> Result<String> {
             let store = open(&db).await?;
             let smart = bihuan_server::smart::Smart::open(&store, &config).await?;
             let started = std::time::Instant::now();
-            let n = smart.rebuild(&store).await?;
+            let n = with_progress("重建搜索索引", smart.rebuild(&store)).await?;
             Ok(format!(
                 "搜索索引已重建： {n} 件诉求， {} 个文档， 用时 {:.1} 秒",
                 smart.search.documents(),
@@ -983,8 +1055,7 @@ async fn run(cmd: Top) -> Result<String> {
             }
             let store = open(&db).await?;
             let started = std::time::Instant::now();
-            let s = store
-                .backup(out.clone())
+            let s = with_progress("备份", store.backup(out.clone()))
                 .await
                 .map_err(|e| anyhow::anyhow!("备份失败：{e}"))?;
             Ok(format!(
@@ -998,8 +1069,7 @@ async fn run(cmd: Top) -> Result<String> {
         Top::Restore { db, from } => {
             let store = open_raw(&db).await?;
             let started = std::time::Instant::now();
-            let s = store
-                .restore(from.clone())
+            let s = with_progress("恢复", store.restore(from.clone()))
                 .await
                 .map_err(|e| anyhow::anyhow!("恢复失败，数据未作任何改动：{e}"))?;
             // The archive's index rows may be an older version's: rebuilt from the states.
@@ -1020,6 +1090,26 @@ fn table_counts(s: &bihuan_store::backup::BackupSummary) -> String {
         .map(|(t, n)| format!("  {t:<15} {n:>10}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Runs a long job with a spinner and the time it has taken on the terminal (nothing when
+/// standard error is not a terminal: logs and CI stay clean).
+async fn with_progress<T>(what: &str, job: impl std::future::Future<Output = T>) -> T {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg}（已用 {elapsed}）")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b.set_message(what.to_string());
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let out = job.await;
+    bar.finish_and_clear();
+    out
 }
 
 /// Some rows of an import were refused: the command ends with exit code 1 (2 is a failure).
@@ -1067,6 +1157,29 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every option of every subcommand says what it is (`bihuan <cmd> --help`).
+    #[test]
+    fn every_option_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id != "help" && id != "version" && a.get_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(
+            &<Cli as clap::CommandFactory>::command(),
+            "bihuan",
+            &mut missing,
+        );
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
     use bihuan_domain::time::{local, local_date};
 
     #[test]

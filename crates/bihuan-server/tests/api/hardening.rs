@@ -25,6 +25,16 @@ async fn healthy(app: &TestApp) -> Value {
     let (s, v) = body(r).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "ok");
+    let (s, r) = body(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!(
+        (s, r["status"].as_str(), r["version"].as_str()),
+        (
+            StatusCode::OK,
+            Some("ready"),
+            Some(env!("CARGO_PKG_VERSION"))
+        ),
+        "{r}"
+    );
     v
 }
 
@@ -755,6 +765,20 @@ async fn idle_slow_and_surplus_connections_are_ended() {
         .and_then(|v| v.trim().parse().ok())
         .expect("the refusal counter in /metrics");
     assert!(refused_total >= 1, "{m}");
+    // Latency by method and route, with buckets past the slowest export; build and process.
+    assert!(
+        m.contains("bihuan_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"30\"}"),
+        "{m}"
+    );
+    for name in [
+        "bihuan_build_info{version=",
+        "process_start_time_seconds ",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "process_open_fds ",
+    ] {
+        assert!(m.contains(name), "{name} in {m}");
+    }
 }
 
 /// `/metrics` and the working-day calculator answer without a login only where the settings say.
