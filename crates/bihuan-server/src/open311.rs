@@ -742,6 +742,18 @@ async fn service_definition(State(state): State<AppState>, Path(file): Path<Stri
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+/// The appeal a `service_request_id` names (`None`: no such number, or not a number at all).
+async fn by_number(state: &AppState, id: &str) -> ApiResult<Option<Appeal>> {
+    let Ok(n) = id.parse::<AppealNumber>() else {
+        return Ok(None);
+    };
+    match state.store.appeal(AppealRef::Number(n)).await {
+        Ok(a) => Ok(Some(a)),
+        Err(bihuan_store::StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether the public may read this appeal through Open311 at all.
 fn public(a: &Appeal) -> bool {
     a.regime == Regime::Hotline && a.kind != Kind::Report
@@ -843,18 +855,19 @@ async fn list_requests(state: &AppState, fmt: Format, p: &Params) -> Response {
             .filter(|s| !s.is_empty())
             .take(MAX_REQUESTS)
         {
-            let Ok(n) = id.parse::<AppealNumber>() else {
+            if id.parse::<AppealNumber>().is_err() {
                 return error(
                     fmt,
                     StatusCode::BAD_REQUEST,
                     &format!("service_request_id「{id}」格式不对：应如 2026-12-000123"),
                 );
-            };
-            match state.store.appeal(AppealRef::Number(n)).await {
-                Ok(a) if public(&a) => out.push(request_value(state, &a, own.contains(&a.id.0))),
+            }
+            match by_number(state, id).await {
+                Ok(Some(a)) if public(&a) => {
+                    out.push(request_value(state, &a, own.contains(&a.id.0)))
+                }
                 Ok(_) => {}
-                Err(bihuan_store::StoreError::NotFound { .. }) => {}
-                Err(e) => return failed(fmt, e.into()),
+                Err(e) => return failed(fmt, e),
             }
         }
         return list(out);
@@ -985,14 +998,10 @@ async fn request_one(
             &format!("没有编号为「{id}」的公开请求"),
         )
     };
-    let Ok(n) = id.parse::<AppealNumber>() else {
-        return missing();
-    };
-    let a = match state.store.appeal(AppealRef::Number(n)).await {
-        Ok(a) if public(&a) => a,
+    let a = match by_number(&state, id).await {
+        Ok(Some(a)) if public(&a) => a,
         Ok(_) => return missing(),
-        Err(bihuan_store::StoreError::NotFound { .. }) => return missing(),
-        Err(e) => return failed(fmt, e.into()),
+        Err(e) => return failed(fmt, e),
     };
     let client = match client_of(&state, param(&p, "api_key")).await {
         Ok(c) => c,
@@ -1423,13 +1432,10 @@ async fn post_update(state: &AppState, fmt: Format, p: &Params) -> Response {
             &format!("没有本应用提交的请求「{id}」"),
         )
     };
-    let Ok(n) = id.parse::<AppealNumber>() else {
-        return missing();
-    };
-    let a = match state.store.appeal(AppealRef::Number(n)).await {
-        Ok(a) => a,
-        Err(bihuan_store::StoreError::NotFound { .. }) => return missing(),
-        Err(e) => return failed(fmt, e.into()),
+    let a = match by_number(state, id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return missing(),
+        Err(e) => return failed(fmt, e),
     };
     match own_appeals(state, Some(&client)).await {
         Ok(own) if own.contains(&a.id.0) => {}
