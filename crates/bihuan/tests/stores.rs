@@ -276,6 +276,45 @@ on_both!(
     idempotent_under_race
 );
 
+/// A history written whole carries its key: the store names it among the existing keys, and a
+/// registration with the same key returns that appeal instead of a second one.
+async fn imported_histories_keep_their_keys(f: Fixture) {
+    let op = actor(&f.store, Role::Operator).await;
+    let id = f.store.next_appeal_id().await.unwrap();
+    let seq = f.store.allocate_numbers(2026, 11, 1).await.unwrap()[0];
+    let number = bihuan_domain::AppealNumber::new(2026, 11, seq).unwrap();
+    let (_, first) = bihuan_domain::Appeal::register(
+        id,
+        number,
+        new_appeal(3),
+        &op,
+        t0(),
+        f.store.catalog().ctx(),
+    )
+    .unwrap();
+    let key = "import:nyc311:60911001".to_string();
+    f.store
+        .import_histories(vec![(vec![first], Some(key.clone()))])
+        .await
+        .unwrap();
+    let found = f
+        .store
+        .existing_keys(vec![key.clone(), "import:nyc311:0".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), vec![key.clone()]);
+    let again = f
+        .store
+        .register(new_appeal(3), op, t0(), Some(key))
+        .await
+        .unwrap();
+    assert_eq!((again.created, again.appeal.id), (false, id));
+}
+on_both!(
+    an_imported_history_keeps_its_key,
+    imported_histories_keep_their_keys
+);
+
 async fn numbers_unique_and_consecutive(f: Fixture) {
     let op = actor(&f.store, Role::Operator).await;
     // Registrations in two months and reservations (as an import makes) at once, so that they
