@@ -387,12 +387,21 @@ async fn export_appeals(
         "appeals.{format}, {} rows (phones and names masked)",
         rows.len()
     );
+    let n = rows.len() as u64;
     let t = Table {
         title: "工单".into(),
         headers: APPEAL_HEADERS.iter().map(|s| s.to_string()).collect(),
         rows,
     };
     let out = respond(&t, &format, "工单")?;
+    state
+        .ops
+        .exports
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .ops
+        .export_rows
+        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     crate::audit::record(
         &state,
         Some(&caller),
@@ -474,6 +483,10 @@ async fn export_ranking(
         rows,
     };
     let out = respond(&t, &format, &format!("排名-{}", r.spec.replace(':', "-")))?;
+    state
+        .ops
+        .exports
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let detail = format!("ranking.{format}, {}", r.spec);
     crate::audit::record(
         &state,

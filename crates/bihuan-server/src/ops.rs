@@ -45,6 +45,9 @@ pub struct Ops {
     pub scanner_runs: AtomicU64,
     pub scanner_supervised: AtomicU64,
     pub scanner_errors: AtomicU64,
+    /// Exports answered (appeal lists and ranking tables), and the appeal rows they carried.
+    pub exports: AtomicU64,
+    pub export_rows: AtomicU64,
     /// Connections turned away because `max_connections` were open.
     pub connections_refused: AtomicU64,
     /// Connections open now.
@@ -376,6 +379,18 @@ pub async fn metrics(
         out,
         "bihuan_scanner_supervised_total {}",
         ops.scanner_supervised.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP bihuan_exports_total Exports answered (appeal lists, ranking tables).\n# TYPE bihuan_exports_total counter\n");
+    let _ = writeln!(
+        out,
+        "bihuan_exports_total {}",
+        ops.exports.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP bihuan_export_rows_total Appeal rows exported.\n# TYPE bihuan_export_rows_total counter\n");
+    let _ = writeln!(
+        out,
+        "bihuan_export_rows_total {}",
+        ops.export_rows.load(Ordering::Relaxed)
     );
     out.push_str("# HELP bihuan_scanner_errors_total Scanner failures.\n# TYPE bihuan_scanner_errors_total counter\n");
     let _ = writeln!(

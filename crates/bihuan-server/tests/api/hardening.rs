@@ -776,6 +776,8 @@ async fn idle_slow_and_surplus_connections_are_ended() {
         "process_resident_memory_bytes ",
         "process_cpu_seconds_total ",
         "process_open_fds ",
+        "bihuan_exports_total ",
+        "bihuan_export_rows_total ",
     ] {
         assert!(m.contains(name), "{name} in {m}");
     }
