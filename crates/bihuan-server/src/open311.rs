@@ -28,7 +28,7 @@ use bihuan_domain::lifecycle::{Appeal, Command, Event, Role, Status};
 use bihuan_domain::open311::{
     self as o311, CitizenSays, ClientCommand, Open311Client, Open311Submission, SubmissionCommand,
 };
-use bihuan_domain::org::{UnitId, UnitKind};
+use bihuan_domain::org::UnitId;
 use bihuan_domain::time::{cst, Instant};
 use bihuan_domain::{ErrorCode, Kind, NewAppeal, Regime, Urgency};
 use bihuan_store::{aggregates, AppealFilter, AppealRef};
@@ -618,16 +618,7 @@ fn services(state: &AppState) -> Vec<Value> {
         .collect()
 }
 
-fn townships(state: &AppState) -> Vec<(UnitId, String)> {
-    state
-        .store
-        .catalog()
-        .org
-        .units()
-        .filter(|u| u.kind == UnitKind::Township)
-        .map(|u| (u.id, u.name.clone()))
-        .collect()
-}
+use crate::portal::townships;
 
 fn definition(state: &AppState, code: CategoryId) -> Value {
     let kinds: Vec<Value> = KINDS
@@ -1303,25 +1294,12 @@ async fn post_request(state: &AppState, fmt: Format, p: &Params) -> Response {
 // ---------------------------------------------------------------------------------------------
 // FixMyStreet's updates
 
+/// An update's text: the portal's public sentence for the step; a reply's own text (numbers
+/// masked), which the application shows the citizen.
 fn update_text(state: &AppState, e: &Event) -> String {
-    let cat = state.store.catalog();
-    let unit = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
     match e {
-        Event::Registered { .. } => "诉求已登记".into(),
-        Event::AnsweredAtIntake { .. } => "已当场答复".into(),
-        Event::Dispatched { lead, .. } => format!("交{}办理", unit(*lead)),
-        Event::ReturnAccepted { .. } => "重新确定承办单位".into(),
-        Event::Signed { .. } => "承办单位已签收".into(),
-        Event::Contacted { .. } => "承办单位已与诉求人联系".into(),
-        Event::ExtensionApproved { new_due, .. } => format!(
-            "经批准延期至 {}",
-            bihuan_domain::time::format_local(*new_due)
-        ),
-        Event::RedoOrdered { .. } => "退回承办单位重新办理".into(),
         Event::Replied { reply, .. } => mask_free_text(&reply.text).into_owned(),
-        Event::Closed { .. } => "诉求已办结".into(),
-        Event::MergedInto { number, .. } => format!("与同一事项的诉求 {number} 合并办理"),
-        _ => String::new(),
+        _ => crate::portal::public_step(e, state).map_or_else(String::new, |(_, text)| text),
     }
 }
 

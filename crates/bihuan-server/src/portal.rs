@@ -217,7 +217,8 @@ const KINDS: [Kind; 4] = [
     Kind::Consultation,
 ];
 
-fn townships(state: &AppState) -> Vec<(UnitId, String)> {
+/// The county's townships (街道), id and name, for the public forms and Open311.
+pub(crate) fn townships(state: &AppState) -> Vec<(UnitId, String)> {
     state
         .store
         .catalog()
@@ -529,31 +530,35 @@ async fn open_ticket(
 }
 
 /// The milestones a citizen sees: dates and units, no officer's name.
-fn public_steps(history: &[EventRecord], state: &AppState) -> Vec<(String, &'static str, String)> {
+/// What the public is told of one step: its label and a sentence with no personal data and no
+/// official's name (the portal's timeline, Open311's updates). `None`: not shown.
+pub(crate) fn public_step(event: &Event, state: &AppState) -> Option<(&'static str, String)> {
     let cat = state.store.catalog();
     let unit = |u: UnitId| cat.org.get(u).map(|x| x.name.clone()).unwrap_or_default();
+    Some(match event {
+        Event::Registered { .. } => ("受理", "诉求已登记".to_string()),
+        Event::AnsweredAtIntake { .. } => ("答复", "已当场答复".to_string()),
+        Event::Dispatched { lead, .. } => ("交办", format!("交 {} 办理", unit(*lead))),
+        Event::Signed { .. } => ("签收", "承办单位已签收".to_string()),
+        Event::Contacted { .. } => ("联系", "承办单位已与您联系".to_string()),
+        Event::ReturnAccepted { .. } => ("改派", "重新确定承办单位".to_string()),
+        Event::ExtensionApproved { new_due, .. } => {
+            ("延期", format!("经批准延期至 {}", format_local(*new_due)))
+        }
+        Event::Replied { .. } => ("答复", "承办单位已答复".to_string()),
+        Event::Visited { .. } => ("回访", "已回访".to_string()),
+        Event::RedoOrdered { .. } => ("重办", "退回承办单位重新办理".to_string()),
+        Event::Closed { .. } => ("办结", "诉求已办结".to_string()),
+        Event::MergedInto { number, .. } => ("合并", format!("与同一事项的诉求 {number} 合并办理")),
+        _ => return None,
+    })
+}
+
+fn public_steps(history: &[EventRecord], state: &AppState) -> Vec<(String, &'static str, String)> {
     history
         .iter()
         .filter_map(|r| {
-            let (label, detail) = match &r.event {
-                Event::Registered { .. } => ("受理", "诉求已登记".to_string()),
-                Event::AnsweredAtIntake { .. } => ("答复", "已当场答复".to_string()),
-                Event::Dispatched { lead, .. } => ("交办", format!("交 {} 办理", unit(*lead))),
-                Event::Signed { .. } => ("签收", "承办单位已签收".to_string()),
-                Event::Contacted { .. } => ("联系", "承办单位已与您联系".to_string()),
-                Event::ReturnAccepted { .. } => ("改派", "重新确定承办单位".to_string()),
-                Event::ExtensionApproved { new_due, .. } => {
-                    ("延期", format!("经批准延期至 {}", format_local(*new_due)))
-                }
-                Event::Replied { .. } => ("答复", "承办单位已答复".to_string()),
-                Event::Visited { .. } => ("回访", "已回访".to_string()),
-                Event::RedoOrdered { .. } => ("重办", "退回承办单位重新办理".to_string()),
-                Event::Closed { .. } => ("办结", "诉求已办结".to_string()),
-                Event::MergedInto { number, .. } => {
-                    ("合并", format!("与同一事项的诉求 {number} 合并办理"))
-                }
-                _ => return None,
-            };
+            let (label, detail) = public_step(&r.event, state)?;
             Some((format_local(r.at), label, detail))
         })
         .collect()
