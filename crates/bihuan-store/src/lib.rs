@@ -459,6 +459,21 @@ pub trait AppealStore: Send + Sync {
         histories: Vec<(Vec<EventRecord>, Option<String>)>,
     ) -> Result<u64>;
 
+    /// Starts a bulk load (`bihuan generate`, `bihuan import`): the [`Store::import_histories`]
+    /// after it write each appeal, its history and its own facts as always, but may keep the
+    /// rollup sums they add in memory and write them once at [`Store::finish_bulk`] (one write
+    /// per rollup row for the whole load instead of one per batch). Until then the figures leave
+    /// the new appeals out; should the process stop first, the rollups are marked stale and the
+    /// next open rebuilds them. A store may also write them at once (PostgreSQL does).
+    async fn begin_bulk(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Ends a bulk load: writes the rollup sums it kept.
+    async fn finish_bulk(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Which of these idempotency keys an appeal already carries.
     async fn existing_keys(&self, keys: Vec<String>) -> Result<std::collections::HashSet<String>>;
 

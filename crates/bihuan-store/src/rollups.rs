@@ -95,7 +95,7 @@ pub(crate) type RowKey = (Dim, i64, i64, Metric, String);
 /// once).
 #[derive(Debug, Default)]
 pub(crate) struct Delta {
-    pub rows: HashMap<RowKey, (i64, i64, i64)>,
+    pub rows: rustc_hash::FxHashMap<RowKey, (i64, i64, i64)>,
 }
 
 impl Delta {
@@ -107,11 +107,10 @@ impl Delta {
                     continue;
                 }
                 let key = dim.key(f, dims);
-                for (g, bucket) in [(DAY, day_bucket(f.day)), (MONTH, month_bucket(f.day))] {
-                    let e = self
-                        .rows
-                        .entry((dim, g, bucket, f.metric, key.clone()))
-                        .or_default();
+                let month = (dim, MONTH, month_bucket(f.day), f.metric, key.clone());
+                let day = (dim, DAY, day_bucket(f.day), f.metric, key);
+                for k in [day, month] {
+                    let e = self.rows.entry(k).or_default();
                     e.0 += sign * f.num;
                     e.1 += sign * f.den;
                     e.2 += sign * f.sum;
@@ -130,9 +129,18 @@ impl Delta {
         }
     }
 
-    /// The rows that change.
+    /// The rows that change, in the order of the table's key (so that writing them walks the
+    /// table's pages once, in order).
     pub fn changes(self) -> impl Iterator<Item = (RowKey, (i64, i64, i64))> {
-        self.rows.into_iter().filter(|(_, v)| *v != (0, 0, 0))
+        let mut rows: Vec<_> = self
+            .rows
+            .into_iter()
+            .filter(|(_, v)| *v != (0, 0, 0))
+            .collect();
+        rows.sort_unstable_by(|((d1, g1, b1, m1, k1), _), ((d2, g2, b2, m2, k2), _)| {
+            (d1.code(), g1, b1, m1.code(), k1).cmp(&(d2.code(), g2, b2, m2.code(), k2))
+        });
+        rows.into_iter()
     }
 }
 

@@ -766,7 +766,13 @@ pub async fn generate(
     }
     let first_id = store.next_appeal_id().await?.0;
 
-    let mut histories = Vec::with_capacity(count);
+    // A bulk load: the rollup sums are written once at the end. Each batch is written while
+    // the next is made (the store checks and encodes it on another thread, and its writer
+    // thread writes it).
+    store.begin_bulk().await?;
+    let mut written = 0usize;
+    let mut writing = std::collections::VecDeque::new();
+    let mut batch = Vec::with_capacity(GENERATE_BATCH);
     for (i, at) in arrivals.iter().enumerate() {
         let d = local_date(*at);
         let seq = numbers
@@ -785,22 +791,26 @@ pub async fn generate(
             *at,
             now,
         ) {
-            histories.push(h);
+            batch.push((h, None));
+        }
+        if batch.len() == GENERATE_BATCH || i + 1 == arrivals.len() {
+            // Two in flight: one being checked and encoded while the other is written.
+            if writing.len() == 2 {
+                written += writing.pop_front().expect("two").await?? as usize;
+            }
+            let (s, b) = (store.clone(), std::mem::take(&mut batch));
+            writing.push_back(tokio::spawn(async move { s.import_histories(b).await }));
         }
     }
-    let written = histories.len();
-    let mut batch = Vec::new();
-    for h in histories {
-        batch.push((h, None));
-        if batch.len() == 5_000 {
-            store.import_histories(std::mem::take(&mut batch)).await?;
-        }
+    for w in writing {
+        written += w.await?? as usize;
     }
-    if !batch.is_empty() {
-        store.import_histories(batch).await?;
-    }
+    store.finish_bulk().await?;
     Ok(written)
 }
+
+/// Appeals written together by `generate`.
+const GENERATE_BATCH: usize = 5_000;
 
 #[allow(clippy::too_many_arguments)]
 fn one_appeal(

@@ -959,6 +959,13 @@ pub async fn import(
     };
     let mut refused: Vec<(usize, &Vec<String>, String)> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // A bulk load (the rollup sums written once at the end); each chunk is written while the
+    // next is checked.
+    if !run.dry_run {
+        store.begin_bulk().await?;
+    }
+    let mut writing = std::collections::VecDeque::new();
+    let mut next_id = 0u64;
     for chunk in rows.chunks(BATCH) {
         let mut good: Vec<Row> = Vec::new();
         for (pos, (line, row)) in chunk.iter().enumerate() {
@@ -999,7 +1006,8 @@ pub async fn import(
                 );
             }
         }
-        let first_id = store.next_appeal_id().await?.0;
+        // Above the chunk still being written, too.
+        let first_id = store.next_appeal_id().await?.0.max(next_id);
         let mut histories = Vec::with_capacity(good.len());
         for (i, r) in good.iter().enumerate() {
             let d = local_date(r.created);
@@ -1032,10 +1040,26 @@ pub async fn import(
             }
         }
         report.created += histories.len() as u64;
+        next_id = first_id + histories.len() as u64;
         if !run.dry_run && !histories.is_empty() {
-            store.import_histories(histories).await?;
+            // Two in flight: one being checked and encoded while the other is written.
+            if writing.len() == 2 {
+                let w: tokio::task::JoinHandle<bihuan_store::Result<u64>> =
+                    writing.pop_front().expect("two");
+                w.await??;
+            }
+            let s = store.clone();
+            writing.push_back(tokio::spawn(
+                async move { s.import_histories(histories).await },
+            ));
         }
         bar.inc(chunk.len() as u64);
+    }
+    for w in writing {
+        w.await??;
+    }
+    if !run.dry_run {
+        store.finish_bulk().await?;
     }
     bar.finish_and_clear();
     refused.sort_by_key(|(l, _, _)| *l);

@@ -85,6 +85,12 @@ enum Top {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The SQLite file's storage: where its bytes go, compacting rows of older versions, and
+    /// the dictionaries appeals are compressed with (docs/operations.md, "Storage").
+    Storage {
+        #[command(subcommand)]
+        command: StorageCmd,
+    },
     /// Rollups (the metric sums kept with every write).
     Rollups {
         #[command(subcommand)]
@@ -233,6 +239,40 @@ enum Top {
     },
     /// Prints the API's OpenAPI document (the same as `GET /api/v1/openapi.json`).
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum StorageCmd {
+    /// Bytes per table and index (SQLite's dbstat), and per appeal.
+    Report {
+        /// The SQLite database file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Rewrites appeal states and events kept as JSON text (by versions before compact storage)
+    /// as compressed frames, then gives the space back (VACUUM: stop the server first; it needs
+    /// room for a second copy of the file while it runs).
+    Compact {
+        /// The SQLite database file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Trains the two compression dictionaries from a database's appeals (for developers: the
+    /// shipped ones are in crates/bihuan-store/dict and must never change once used).
+    Train {
+        /// The SQLite database file to sample (e.g. one made by `bihuan generate`).
+        #[arg(long)]
+        db: PathBuf,
+        /// The folder to write state-N.zdict and event-N.zdict into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Samples of each kind.
+        #[arg(long, default_value_t = 20_000)]
+        samples: u64,
+        /// The largest size of each dictionary in bytes.
+        #[arg(long, default_value_t = 32_768)]
+        size: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -980,6 +1020,7 @@ async fn run(cmd: Top) -> Result<String> {
                 n as f64 / secs
             ))
         }
+        Top::Storage { command } => storage(command).await,
         Top::Rollups {
             command: RollupsCmd::Rebuild { db },
         } => {
@@ -1094,6 +1135,110 @@ fn table_counts(s: &bihuan_store::backup::BackupSummary) -> String {
 
 /// Runs a long job with a spinner and the time it has taken on the terminal (nothing when
 /// standard error is not a terminal: logs and CI stay clean).
+async fn storage(cmd: StorageCmd) -> Result<String> {
+    use bihuan_store::sqlite::maintain;
+    let sqlite_file = |db: &Path| -> Result<()> {
+        if db.to_string_lossy().starts_with("postgres") {
+            bail!("storage 只适用于 SQLite 数据库文件；PostgreSQL 用它自己的工具（见 docs/deployment.md）");
+        }
+        if !db.exists() {
+            bail!("数据库文件 {} 不存在", db.display());
+        }
+        Ok(())
+    };
+    match cmd {
+        StorageCmd::Report { db } => {
+            sqlite_file(&db)?;
+            let store = SqliteStore::open(&db)
+                .with_context(|| format!("cannot open the database {}", db.display()))?;
+            let r = store.storage_report().await?;
+            let mut out = format!(
+                "{}: {} appeals, {} events, page size {} B, {:.1} MB ({:.0} bytes per appeal, {} free pages)\n",
+                db.display(),
+                r.appeals,
+                r.events,
+                r.page_size,
+                r.file_bytes as f64 / 1e6,
+                r.per_appeal(r.file_bytes),
+                r.free_pages
+            );
+            if r.text_appeals + r.text_events > 0 {
+                out.push_str(&format!(
+                    "{} appeals and {} events are kept as text from an older version: `bihuan storage compact --db {}` rewrites them\n",
+                    r.text_appeals,
+                    r.text_events,
+                    db.display()
+                ));
+            }
+            out.push_str("| table or index | of table | pages | MB | bytes per appeal |\n|---|---|---|---|---|\n");
+            for o in &r.objects {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {:.1} | {:.0} |\n",
+                    o.name,
+                    o.table,
+                    o.pages,
+                    o.bytes as f64 / 1e6,
+                    r.per_appeal(o.bytes)
+                ));
+            }
+            Ok(out.trim_end().to_string())
+        }
+        StorageCmd::Compact { db } => {
+            sqlite_file(&db)?;
+            let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                indicatif::ProgressBar::new(0)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} 行已压缩（已用 {elapsed}，约剩 {eta}）",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let path = db.clone();
+            let b = bar.clone();
+            let started = std::time::Instant::now();
+            let s = tokio::task::spawn_blocking(move || {
+                maintain::compact(&path, &|done, total| {
+                    b.set_length(total);
+                    b.set_position(done);
+                })
+            })
+            .await??;
+            bar.finish_and_clear();
+            Ok(format!(
+                "compacted {} appeals and {} events in {:.1} s: {:.1} MB → {:.1} MB",
+                s.appeals,
+                s.events,
+                started.elapsed().as_secs_f64(),
+                s.bytes_before as f64 / 1e6,
+                s.bytes_after as f64 / 1e6
+            ))
+        }
+        StorageCmd::Train {
+            db,
+            out,
+            samples,
+            size,
+        } => {
+            sqlite_file(&db)?;
+            let (state, event) = maintain::train_dictionaries(&db, samples, size)?;
+            std::fs::create_dir_all(&out)?;
+            let (sp, ep) = (out.join("state-N.zdict"), out.join("event-N.zdict"));
+            std::fs::write(&sp, &state)?;
+            std::fs::write(&ep, &event)?;
+            Ok(format!(
+                "wrote {} ({} B) and {} ({} B); rename N to the next free number and give it a new codec byte (crates/bihuan-store/src/sqlite/codec.rs)",
+                sp.display(),
+                state.len(),
+                ep.display(),
+                event.len()
+            ))
+        }
+    }
+}
+
 async fn with_progress<T>(what: &str, job: impl std::future::Future<Output = T>) -> T {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let b = indicatif::ProgressBar::new_spinner();

@@ -2,6 +2,7 @@
 //! other backend has a file of the same name.
 
 use super::*;
+use rusqlite::types::Value;
 
 #[async_trait]
 impl AppealStore for SqliteStore {
@@ -16,13 +17,13 @@ impl AppealStore for SqliteStore {
         self.write_in_batch(
             move |conn, batch| {
                 if let Some(key) = &idempotency_key {
-                    let existing: Option<String> = conn
+                    let existing: Option<Value> = conn
                         .prepare_cached("SELECT state FROM appeals WHERE idempotency_key = ?")?
                         .query_row([key], |r| r.get(0))
                         .optional()?;
-                    if let Some(json) = existing {
+                    if let Some(stored) = existing {
                         return Ok(Registered {
-                            appeal: serde_json::from_str(&json)?,
+                            appeal: codec::state_of((&stored).into())?,
                             created: false,
                         });
                     }
@@ -174,14 +175,12 @@ impl AppealStore for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT body FROM events WHERE appeal_id = ? ORDER BY version")?;
             let rows = stmt
-                .query_map([appeal.0 as i64], |r| r.get::<_, String>(0))?
+                .query_map([appeal.0 as i64], |r| r.get::<_, Value>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             if rows.is_empty() {
                 return Err(StoreError::not_found(format!("appeal {}", appeal.0)));
             }
-            rows.iter()
-                .map(|b| serde_json::from_str(b).map_err(internal))
-                .collect()
+            rows.iter().map(|b| codec::event_of(b.into())).collect()
         })
         .await
     }
@@ -259,29 +258,104 @@ impl AppealStore for SqliteStore {
         &self,
         histories: Vec<(Vec<EventRecord>, Option<String>)>,
     ) -> Result<u64> {
-        let catalog = self.catalog.clone();
-        self.write_in_batch(
-            move |conn, batch| {
-                // Every history is checked before anything is written.
-                let appeals = histories
-                    .iter()
-                    .map(|(h, _)| {
-                        Appeal::from_history(h)
-                            .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))
+        // Every history is checked (replayed) and encoded before it reaches the writer, on
+        // another thread: the writer only writes.
+        let prepared = tokio::task::spawn_blocking(move || {
+            histories
+                .into_iter()
+                .map(|(history, key)| {
+                    let appeal = Appeal::from_history(&history)
+                        .map_err(|e| StoreError::invalid(ErrorCode::BadHistory, e))?;
+                    Ok(Prepared {
+                        state: codec::state_blob(&appeal)?,
+                        bodies: history
+                            .iter()
+                            .map(codec::event_blob)
+                            .collect::<Result<_>>()?,
+                        appeal,
+                        history,
+                        key,
                     })
-                    .collect::<Result<Vec<_>>>()?;
-                let cal = catalog.read().map_err(internal)?.calendar.clone();
-                let mut delta = crate::rollups::Delta::default();
-                for (appeal, (h, key)) in appeals.iter().zip(&histories) {
-                    save_appeal(conn, appeal, key.as_deref())?;
-                    insert_events(conn, h)?;
-                    rollups_after_write(conn, &cal, None, appeal, &mut delta)?;
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .await
+        .map_err(internal)??;
+        let catalog = self.catalog.clone();
+        let deferred = self.bulk.lock().map_err(internal)?.is_some();
+        let (n, delta) = self
+            .write_in_batch(
+                move |conn, batch| {
+                    let cal = catalog.read().map_err(internal)?.calendar.clone();
+                    let mut delta = crate::rollups::Delta::default();
+                    for p in &prepared {
+                        save_encoded_appeal(conn, &p.appeal, &p.state, p.key.as_deref())?;
+                        insert_encoded_events(conn, &p.history, &p.bodies)?;
+                        rollups_after_write(conn, &cal, None, &p.appeal, &mut delta)?;
+                    }
+                    let n = prepared.len() as u64;
+                    if deferred {
+                        Ok((n, Some(delta)))
+                    } else {
+                        batch.defer_rollups(delta);
+                        Ok((n, None))
+                    }
+                },
+                |_| {},
+            )
+            .await?;
+        if let Some(delta) = delta {
+            // Committed: its sums join the load's (or, if the load ended meanwhile, are written
+            // now).
+            let left = {
+                let mut bulk = self.bulk.lock().map_err(internal)?;
+                match bulk.as_mut() {
+                    Some(b) => {
+                        b.merge(delta);
+                        None
+                    }
+                    None => Some(delta),
                 }
-                batch.defer_rollups(delta);
-                Ok(appeals.len() as u64)
-            },
-            |_| {},
-        )
+            };
+            if let Some(delta) = left {
+                self.write(move |conn| flush_rollups(conn, delta)).await?;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn begin_bulk(&self) -> Result<()> {
+        // Stale until the load's sums are written: a process that stops first leaves the next
+        // open to rebuild them.
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('rollups_built', 'bulk load')
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [],
+            )?;
+            Ok(())
+        })
+        .await?;
+        let mut bulk = self.bulk.lock().map_err(internal)?;
+        if bulk.is_none() {
+            *bulk = Some(Default::default());
+        }
+        Ok(())
+    }
+
+    async fn finish_bulk(&self) -> Result<()> {
+        let Some(delta) = self.bulk.lock().map_err(internal)?.take() else {
+            return Ok(());
+        };
+        self.write(move |conn| {
+            flush_rollups(conn, delta)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('rollups_built', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [bihuan_domain::rollup::FACTS_VERSION],
+            )?;
+            Ok(())
+        })
         .await
     }
 
@@ -321,4 +395,13 @@ impl AppealStore for SqliteStore {
         })
         .await
     }
+}
+
+/// A history checked and encoded for the writer (`import_histories`).
+struct Prepared {
+    appeal: Appeal,
+    state: Vec<u8>,
+    history: Vec<EventRecord>,
+    bodies: Vec<Vec<u8>>,
+    key: Option<String>,
 }

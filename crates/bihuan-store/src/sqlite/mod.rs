@@ -45,6 +45,8 @@ mod aggregates;
 mod appeals;
 mod attachments;
 mod audit;
+pub(crate) mod codec;
+pub mod maintain;
 mod ops;
 mod reference;
 mod rollups;
@@ -132,6 +134,9 @@ pub struct SqliteStore {
     writer: Arc<WriterHealth>,
     readers: Arc<Mutex<Vec<Connection>>>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
+    /// The rollup sums of a bulk load, written at its end (`Store::begin_bulk`): `Some` while one
+    /// runs. Holds only what committed.
+    bulk: Arc<Mutex<Option<crate::rollups::Delta>>>,
     /// Dropped with the store, which tells the checkpointer to stop.
     _checkpointer: mpsc::Sender<()>,
 }
@@ -223,7 +228,7 @@ pub(super) fn refill_deadline_columns(conn: &Connection) -> Result<u64> {
     )?;
     let mut rows = read.query([])?;
     while let Some(r) = rows.next()? {
-        let a: Appeal = serde_json::from_str(&r.get::<_, String>(0)?)?;
+        let a = codec::state_of(r.get_ref(0)?)?;
         let d = crate::Deadline::columns_of(&a);
         write.execute(params![d[0], d[1], d[2], d[3], a.id.0 as i64])?;
         n += 1;
@@ -328,7 +333,7 @@ fn model_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::ModelInfo> {
 }
 
 fn read_appeal(conn: &Connection, r: &AppealRef) -> Result<Appeal> {
-    let row: Option<String> = match r {
+    let row: Option<rusqlite::types::Value> = match r {
         AppealRef::Id(id) => conn
             .prepare_cached("SELECT state FROM appeals WHERE id = ?")?
             .query_row([id.0 as i64], |r| r.get(0))
@@ -338,12 +343,22 @@ fn read_appeal(conn: &Connection, r: &AppealRef) -> Result<Appeal> {
             .query_row([n.to_string()], |r| r.get(0))
             .optional()?,
     };
-    let json = row.ok_or_else(|| StoreError::not_found(r.to_string()))?;
-    Ok(serde_json::from_str(&json)?)
+    let stored = row.ok_or_else(|| StoreError::not_found(r.to_string()))?;
+    codec::state_of((&stored).into())
 }
 
 /// Writes the current state row and the involvement index.
 fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> Result<()> {
+    save_encoded_appeal(conn, a, &codec::state_blob(a)?, idempotency_key)
+}
+
+/// `save_appeal` with the state already encoded (`codec::state_blob`), e.g. beside the writer.
+fn save_encoded_appeal(
+    conn: &Connection,
+    a: &Appeal,
+    state: &[u8],
+    idempotency_key: Option<&str>,
+) -> Result<()> {
     let next = a.next_deadline();
     let due = crate::Deadline::columns_of(a);
     conn.prepare_cached(
@@ -381,8 +396,7 @@ fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> 
             a.due_soon_at().map(secs),
             idempotency_key,
             secs(a.last_at),
-            // Empty fields left out: more rows to a page (see `Appeal::to_stored_json`).
-            a.to_stored_json()?,
+            state,
             a.next_unsupervised_deadline().map(secs),
             due[0],
             due[1],
@@ -398,17 +412,30 @@ fn save_appeal(conn: &Connection, a: &Appeal, idempotency_key: Option<&str>) -> 
 }
 
 fn insert_events(conn: &Connection, records: &[EventRecord]) -> Result<()> {
+    let bodies = records
+        .iter()
+        .map(codec::event_blob)
+        .collect::<Result<Vec<_>>>()?;
+    insert_encoded_events(conn, records, &bodies)
+}
+
+/// `insert_events` with each body already encoded (`codec::event_blob`).
+fn insert_encoded_events(
+    conn: &Connection,
+    records: &[EventRecord],
+    bodies: &[Vec<u8>],
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO events (appeal_id, version, at, actor_user, type, body) VALUES (?, ?, ?, ?, ?, ?)",
     )?;
-    for r in records {
+    for (r, body) in records.iter().zip(bodies) {
         stmt.execute(params![
             r.appeal.0 as i64,
             r.version as i64,
             secs(r.at),
             r.actor.user.0 as i64,
             r.event.name(),
-            serde_json::to_string(r)?,
+            body,
         ])?;
     }
     Ok(())
@@ -599,6 +626,7 @@ impl SqliteStore {
             writer,
             readers: Arc::new(Mutex::new(Vec::new())),
             catalog,
+            bulk: Arc::new(Mutex::new(None)),
             _checkpointer: stop,
         })
     }
@@ -940,15 +968,15 @@ fn list_query(
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<_, rusqlite::types::Value>(2)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let more = rows.len() > limit as usize;
     let mut items = Vec::with_capacity(rows.len().min(limit as usize));
     let mut last = None;
-    for (id, key, json) in rows.into_iter().take(limit as usize) {
-        items.push(serde_json::from_str::<Appeal>(&json)?);
+    for (id, key, stored) in rows.into_iter().take(limit as usize) {
+        items.push(codec::state_of((&stored).into())?);
         last = Some((id, key));
     }
     let next_cursor = match (more, last) {
@@ -988,10 +1016,10 @@ fn raised_again_sql(conn: &Connection, a: &Appeal, exclude: [u64; 2]) -> Result<
     }
     let [first, last] = probe.edges();
     let mut stmt = conn.prepare_cached(
-        "SELECT json_extract(state, '$.registered_at') FROM appeals
+        "SELECT state FROM appeals
          WHERE citizen_key = ? AND category = ? AND registered_at IN (?, ?) AND id NOT IN (?, ?)",
     )?;
-    let edge: Vec<String> = stmt
+    let edge: Vec<rusqlite::types::Value> = stmt
         .query_map(
             params![
                 probe.key,
@@ -1004,8 +1032,8 @@ fn raised_again_sql(conn: &Connection, a: &Appeal, exclude: [u64; 2]) -> Result<
             |r| r.get(0),
         )?
         .collect::<rusqlite::Result<_>>()?;
-    for t in edge {
-        if probe.hits(crate::rollups::parse_stored_instant(&t)?) {
+    for stored in edge {
+        if probe.hits(codec::state_of((&stored).into())?.registered_at) {
             return Ok(true);
         }
     }
@@ -1043,14 +1071,14 @@ fn rollups_after_write(
     )?;
 
     for key in crate::rollups::affected_keys(before, after) {
-        let states: Vec<String> = conn
+        let states: Vec<rusqlite::types::Value> = conn
             .prepare_cached(
                 "SELECT state FROM appeals WHERE citizen_key = ? AND category = ? AND id != ?",
             )?
             .query_map(params![key.0, key.1, x as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        for json in states {
-            let other: Appeal = serde_json::from_str(&json)?;
+        for stored in states {
+            let other = codec::state_of((&stored).into())?;
             if crate::rollups::repeat_window(&other).is_none() {
                 continue;
             }
@@ -1147,12 +1175,12 @@ fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> 
     {
         // Exact instants (the column holds whole seconds; see `RepeatProbe`).
         let mut stmt = conn.prepare(
-            "SELECT citizen_key, category, json_extract(state, '$.registered_at') FROM appeals
+            "SELECT citizen_key, category, state FROM appeals
              WHERE citizen_key IS NOT NULL AND category IS NOT NULL",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let at = crate::rollups::parse_stored_instant(&r.get::<_, String>(2)?)?;
+            let at = codec::state_of(r.get_ref(2)?)?.registered_at;
             times.entry((r.get(0)?, r.get(1)?)).or_default().push(at);
         }
     }
@@ -1161,7 +1189,7 @@ fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> 
     let mut stmt = conn.prepare("SELECT state FROM appeals ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let a: Appeal = serde_json::from_str(&r.get::<_, String>(0)?)?;
+        let a = codec::state_of(r.get_ref(0)?)?;
         let fs = facts(&a, crate::rollups::raised_again_in(&times, &a), cal);
         delta.apply(&fs, &Dims::of(&a), 1);
         insert_pending(conn, &crate::rollups::pending_rows(&a, &fs))?;
@@ -1337,8 +1365,17 @@ fn backup_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::Backup
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let mut values = Vec::with_capacity(t.cols.len());
-            for (i, (_, col)) in t.cols.iter().enumerate() {
+            for (i, (name, col)) in t.cols.iter().enumerate() {
                 values.push(match (r.get_ref(i)?, col) {
+                    // Compact storage: the archive holds the JSON it stands for.
+                    (ValueRef::Blob(b), Col::Json) => {
+                        let shape = codec::Shape::of(t.name, name).ok_or_else(|| {
+                            internal(format!("a blob in the JSON column {}.{name}", t.name))
+                        })?;
+                        crate::backup::json_value(&String::from_utf8_lossy(&codec::decode(
+                            shape, b,
+                        )?))?
+                    }
                     (ValueRef::Null, _) => Value::Null,
                     (ValueRef::Integer(n), _) => Value::from(n),
                     (ValueRef::Real(f), _) => Value::from(f),
@@ -1367,10 +1404,13 @@ fn restore_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::Backu
     let mut reader = Reader::open(path)?;
     // An empty database may still hold its own settings and bookkeeping; the archive's win.
     conn.execute("DELETE FROM meta", [])?;
-    let mut stmt: Option<(
-        rusqlite::CachedStatement<'_>,
+    // The insert of the table being read: its statement, name and columns.
+    type Insert<'c> = (
+        rusqlite::CachedStatement<'c>,
+        &'static str,
         &'static [(&'static str, Col)],
-    )> = None;
+    );
+    let mut stmt: Option<Insert<'_>> = None;
     while let Some(item) = reader.next_item()? {
         match item {
             Item::Begin(t) => {
@@ -1381,18 +1421,23 @@ fn restore_sqlite(conn: &Connection, path: &Path) -> Result<crate::backup::Backu
                     cols.join(", "),
                     vec!["?"; cols.len()].join(", ")
                 );
-                stmt = Some((conn.prepare_cached(&sql)?, t.cols));
+                stmt = Some((conn.prepare_cached(&sql)?, t.name, t.cols));
             }
             Item::Row(values) => {
-                let (st, cols) = stmt
+                let (st, table, cols) = stmt
                     .as_mut()
                     .ok_or_else(|| internal("a row outside a table"))?;
                 let mut args = Vec::with_capacity(values.len());
-                for (v, (_, col)) in values.iter().zip(cols.iter()) {
+                for (v, (name, col)) in values.iter().zip(cols.iter()) {
                     args.push(match col {
                         Col::Int => as_int(v)?.map(V::Integer).unwrap_or(V::Null),
                         Col::Text => as_text(v)?.map(V::Text).unwrap_or(V::Null),
-                        Col::Json => as_json_text(v)?.map(V::Text).unwrap_or(V::Null),
+                        Col::Json => match (as_json_text(v)?, codec::Shape::of(table, name)) {
+                            (Some(json), Some(shape)) => {
+                                V::Blob(codec::encode(shape, json.as_bytes())?)
+                            }
+                            (json, _) => json.map(V::Text).unwrap_or(V::Null),
+                        },
                         Col::Float => as_float(v)?.map(V::Real).unwrap_or(V::Null),
                         Col::Bytes => as_bytes(v)?.map(V::Blob).unwrap_or(V::Null),
                     });

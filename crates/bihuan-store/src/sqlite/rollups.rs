@@ -14,12 +14,30 @@ impl RollupStore for SqliteStore {
 
     async fn rebuild_rollups(&self) -> Result<u64> {
         let catalog = self.catalog.clone();
+        let bulk = self.bulk.clone();
+        let bulk_running = self.bulk.clone();
         self.write_in_batch(
             move |conn, batch| {
                 let cal = catalog.read().map_err(internal)?.calendar.clone();
-                rebuild_rollups_sql(conn, batch, &cal)
+                let n = rebuild_rollups_sql(conn, batch, &cal)?;
+                if bulk_running.lock().map_err(internal)?.is_some() {
+                    // Still stale until the load's later sums are written.
+                    conn.execute(
+                        "UPDATE meta SET value = 'bulk load' WHERE key = 'rollups_built'",
+                        [],
+                    )?;
+                }
+                Ok(n)
             },
-            |_| {},
+            move |_| {
+                // The rebuild counted every appeal committed, a bulk load's too: its kept sums
+                // start again from nothing.
+                if let Ok(mut b) = bulk.lock() {
+                    if let Some(b) = b.as_mut() {
+                        *b = Default::default();
+                    }
+                }
+            },
         )
         .await
     }
