@@ -297,7 +297,7 @@ fn bad_archive(msg: impl Into<String>) -> StoreError {
 pub(crate) struct Writer {
     path: PathBuf,
     tmp: PathBuf,
-    out: BufWriter<std::fs::File>,
+    out: Out,
     hash: Sha256,
     bytes: u64,
     counts: Vec<(String, u64)>,
@@ -308,10 +308,16 @@ impl Writer {
     pub fn create(path: &Path, source: &str) -> Result<Writer> {
         let tmp = path.with_extension("partial");
         let file = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+        let file = BufWriter::with_capacity(1 << 20, file);
+        let out = if path.extension().is_some_and(|e| e == "zst") {
+            Out::Zstd(zstd::stream::write::Encoder::new(file, 3).map_err(|e| io_err(&tmp, e))?)
+        } else {
+            Out::Plain(file)
+        };
         let mut w = Writer {
             path: path.to_path_buf(),
             tmp,
-            out: BufWriter::with_capacity(1 << 20, file),
+            out,
             hash: Sha256::new(),
             bytes: 0,
             counts: Vec::new(),
@@ -370,9 +376,10 @@ impl Writer {
         self.out
             .write_all(format!("{last}\n").as_bytes())
             .map_err(|e| io_err(&self.tmp, e))?;
-        self.out.flush().map_err(|e| io_err(&self.tmp, e))?;
-        self.out
-            .get_ref()
+        let out = std::mem::replace(&mut self.out, Out::Done);
+        let mut file = out.finish().map_err(|e| io_err(&self.tmp, e))?;
+        file.flush().map_err(|e| io_err(&self.tmp, e))?;
+        file.get_ref()
             .sync_all()
             .map_err(|e| io_err(&self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| io_err(&self.path, e))?;
@@ -380,6 +387,32 @@ impl Writer {
             tables: std::mem::take(&mut self.counts),
             bytes: self.bytes + last.len() as u64 + 1,
         })
+    }
+}
+
+/// Where an archive's lines go: the file, or a zstd stream into it (a name ending in `.zst`:
+/// the JSON lines compress about tenfold).
+enum Out {
+    Plain(BufWriter<std::fs::File>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<std::fs::File>>),
+    Done,
+}
+
+impl Out {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Plain(f) => f.write_all(bytes),
+            Out::Zstd(z) => z.write_all(bytes),
+            Out::Done => Err(std::io::Error::other("the archive is finished")),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<BufWriter<std::fs::File>> {
+        match self {
+            Out::Plain(f) => Ok(f),
+            Out::Zstd(z) => z.finish(),
+            Out::Done => Err(std::io::Error::other("the archive is finished")),
+        }
     }
 }
 
@@ -402,8 +435,7 @@ pub(crate) enum Item {
 
 /// Reads an archive, checking its structure as it goes and its counts and checksum at the end.
 pub(crate) struct Reader {
-    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
-    path: PathBuf,
+    lines: std::io::Lines<Box<dyn BufRead + Send>>,
     hash: Sha256,
     counts: Vec<(String, u64)>,
     current: Option<(&'static Table, u64)>,
@@ -419,9 +451,20 @@ impl Reader {
                 format!("无法打开备份文件 {}: {e}", path.display()),
             )
         })?;
+        let mut file = std::io::BufReader::with_capacity(1 << 20, file);
+        // A zstd frame (an archive named `.zst`) is read through its decoder, whatever its name.
+        let zstd = file
+            .fill_buf()
+            .map(|b| b.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]))
+            .map_err(|e| io_err(path, e))?;
+        let input: Box<dyn BufRead + Send> = if zstd {
+            let z = zstd::stream::read::Decoder::with_buffer(file).map_err(|e| io_err(path, e))?;
+            Box::new(std::io::BufReader::with_capacity(1 << 20, z))
+        } else {
+            Box::new(file)
+        };
         let mut r = Reader {
-            lines: std::io::BufReader::with_capacity(1 << 20, file).lines(),
-            path: path.to_path_buf(),
+            lines: input.lines(),
             hash: Sha256::new(),
             counts: Vec::new(),
             current: None,
@@ -443,7 +486,14 @@ impl Reader {
         let Some(line) = self.lines.next() else {
             return Ok(None);
         };
-        let line = line.map_err(|e| io_err(&self.path, e))?;
+        // A line that cannot be read is a damaged archive (a cut or altered zstd stream says so
+        // here), as is one that does not parse.
+        let line = line.map_err(|e| {
+            bad_archive(format!(
+                "备份文件已损坏或无法读取（第 {} 字节附近）: {e}",
+                self.bytes
+            ))
+        })?;
         let v: Value = serde_json::from_str(&line).map_err(|e| {
             bad_archive(format!("备份文件已损坏（第 {} 字节附近）: {e}", self.bytes))
         })?;

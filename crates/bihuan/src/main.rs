@@ -223,7 +223,8 @@ enum Top {
         /// The database: a SQLite file or `postgres://…`.
         #[arg(long)]
         db: String,
-        /// The archive to write (written under a temporary name, moved into place when complete).
+        /// The archive to write (written under a temporary name, moved into place when
+        /// complete); a name ending in `.zst` is compressed (about a tenth of the size).
         #[arg(long)]
         out: PathBuf,
     },
@@ -1099,9 +1100,11 @@ async fn run(cmd: Top) -> Result<String> {
             let s = with_progress("备份", store.backup(out.clone()))
                 .await
                 .map_err(|e| anyhow::anyhow!("备份失败：{e}"))?;
+            let on_disk = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(s.bytes);
             Ok(format!(
-                "备份完成 backup written: {} ({:.1} MB, {:.1} s)\n{}",
+                "备份完成 backup written: {} ({:.1} MB on disk, {:.1} MB of JSON, {:.1} s)\n{}",
                 out.display(),
+                on_disk as f64 / 1e6,
                 s.bytes as f64 / 1e6,
                 started.elapsed().as_secs_f64(),
                 table_counts(&s)

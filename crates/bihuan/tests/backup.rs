@@ -365,3 +365,37 @@ fn the_commands_back_up_and_restore() {
         "the restore rebuilt and marked the index versions"
     );
 }
+
+/// An archive named `.zst` is a zstd stream of the same lines: a fraction of the size, it
+/// restores to the same rows, and cut short it restores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_archive_restores_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let original = sqlite(d, "o.db");
+    county_with_appeals(&original).await;
+    let plain = d.join("a.bihuan-backup");
+    let packed = d.join("a.bihuan-backup.zst");
+    original.backup(plain.clone()).await.unwrap();
+    original.backup(packed.clone()).await.unwrap();
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&packed) * 4 < size(&plain),
+        "{} against {} bytes",
+        size(&packed),
+        size(&plain)
+    );
+    let bytes = std::fs::read(&packed).unwrap();
+    let cut = d.join("cut.bihuan-backup.zst");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let target = sqlite(d, "t.db");
+    match target.restore(cut).await {
+        Err(StoreError::Invalid { code, .. }) => assert_eq!(code.as_str(), "bad_backup"),
+        other => panic!("expected bad_backup, got {other:?}"),
+    }
+    assert_eq!(target.count(AppealFilter::default()).await.unwrap(), 0);
+    target.restore(packed).await.unwrap();
+    let again = d.join("again.bihuan-backup");
+    target.backup(again.clone()).await.unwrap();
+    assert_same_rows(&plain, &again);
+}

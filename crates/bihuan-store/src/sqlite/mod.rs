@@ -68,6 +68,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/013_aggregate_files.sql"),
 ];
 
+/// The writer connection's page cache, in KiB.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
+
 /// Largest number of jobs committed together.
 const MAX_BATCH: usize = 512;
 
@@ -570,6 +573,11 @@ impl SqliteStore {
             return Err(internal(format!("cannot switch {} to WAL", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The writer's page cache (SQLite's default is 2 MiB): every write touches about a dozen
+        // index pages, several at places a hash picks (the caller's key), and past a few hundred
+        // thousand appeals the default cache missed on most of them — each miss a system call
+        // and a copy from the OS (a third of the writer's time in a 10-million-appeal load).
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         // The checkpointer thread copies the log into the database (see `checkpointer`); the
         // writer does so itself only as a backstop when the log grows past 64 MiB, and the log
         // file is cut back to that size when it starts over.
