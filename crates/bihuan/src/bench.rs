@@ -593,6 +593,10 @@ pub async fn metrics(
         percentile(&lat, 1.0)
     )?;
 
+    // 1b. Appeal lists (filters and sorts, page 1 and page 100) and one appeal, over HTTP as the
+    // console reads them, beside a request with nothing behind it (`/readyz`) as the anchor.
+    lists(&mut out, &store, &client, &base, &token, requests).await?;
+
     // 2. A year of monthly figures per unit from the rollups.
     let t = Clock::now();
     let mut ours: Cells = BTreeMap::new();
@@ -778,6 +782,174 @@ pub async fn metrics(
         )?;
     }
     Ok(out)
+}
+
+/// Times `GET url` `n` times (each answer read whole; anything but 200 fails the bench).
+async fn timed(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    n: usize,
+) -> anyhow::Result<(Vec<Duration>, serde_json::Value)> {
+    let mut lat = Vec::with_capacity(n);
+    let mut last = serde_json::Value::Null;
+    for _ in 0..n {
+        let t = Clock::now();
+        let r = client.get(url).bearer_auth(token).send().await?;
+        anyhow::ensure!(r.status().is_success(), "{url}: {}", r.status());
+        let body = r.bytes().await?;
+        lat.push(t.elapsed());
+        last = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    }
+    Ok((lat, last))
+}
+
+/// The list and detail part of `bench-metrics`.
+async fn lists(
+    out: &mut String,
+    store: &Arc<dyn Store>,
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    requests: usize,
+) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    let catalog = store.catalog();
+    let township = catalog
+        .org
+        .units()
+        .find(|u| u.kind == UnitKind::Township)
+        .map(|u| u.id.0)
+        .context("no township")?;
+    let unit = catalog
+        .org
+        .units()
+        .find(|u| u.kind == UnitKind::Department)
+        .map(|u| u.id.0)
+        .context("no department")?;
+    let category = catalog
+        .categories
+        .iter()
+        .find(|c| c.parent.is_none())
+        .map(|c| c.id.0)
+        .context("no category")?;
+    let queries = [
+        String::new(),
+        "status=pending_dispatch".into(),
+        "status=closed".into(),
+        "overdue=true".into(),
+        format!("township={township}"),
+        format!("unit={unit}&sort=due"),
+        format!("category={category}"),
+        "channel=web".into(),
+        "sort=due".into(),
+        "sort=due:reply".into(),
+        format!("township={township}&status=closed&sort=newest"),
+    ];
+    let reps = (requests / queries.len()).max(3);
+    let (mut anchor, _) = timed(client, &format!("{base}/readyz"), token, reps * 2).await?;
+    anchor.sort();
+    let mut first = Vec::new();
+    let mut hundredth = Vec::new();
+    let mut worst: (f64, &str) = (0.0, "");
+    let mut short = Vec::new();
+    let mut slow = Vec::new();
+    for q in &queries {
+        let url = format!("{base}/api/v1/appeals?limit=20&{q}");
+        let (mut lat, page) = timed(client, &url, token, reps).await?;
+        lat.sort();
+        let p95 = percentile(&lat, 0.95);
+        if p95 > 50.0 {
+            slow.push(format!("\"{q}\" page 1 p95 {p95:.1} ms"));
+        }
+        first.extend(lat);
+        // Walk to page 100 (the walk untimed), then time that page.
+        let mut page = page;
+        let mut n = 1;
+        while n < 100 {
+            let Some(c) = page["next_cursor"].as_str() else {
+                break;
+            };
+            let next = format!("{url}&cursor={c}");
+            page = timed(client, &next, token, 1).await?.1;
+            n += 1;
+            if n == 100 {
+                let (mut lat, _) = timed(client, &next, token, reps).await?;
+                lat.sort();
+                let p95 = percentile(&lat, 0.95);
+                if p95 > worst.0 {
+                    worst = (p95, q.as_str());
+                }
+                if p95 > 50.0 {
+                    slow.push(format!("\"{q}\" page 100 p95 {p95:.1} ms"));
+                }
+                hundredth.extend(lat);
+            }
+        }
+        if n < 100 {
+            short.push(format!("{q} ({n} pages)"));
+        }
+    }
+    first.sort();
+    hundredth.sort();
+    writeln!(
+        out,
+        "anchor GET /readyz: p50 {:.1} ms   p95 {:.1} ms",
+        percentile(&anchor, 0.5),
+        percentile(&anchor, 0.95)
+    )?;
+    writeln!(
+        out,
+        "appeal list (/api/v1/appeals, 20 a page), {} filters and sorts × {reps}: page 1 p50 {:.1} ms   p95 {:.1} ms; page 100 p50 {:.1} ms   p95 {:.1} ms (slowest: \"{}\" p95 {:.1} ms){}",
+        queries.len(),
+        percentile(&first, 0.5),
+        percentile(&first, 0.95),
+        percentile(&hundredth, 0.5),
+        percentile(&hundredth, 0.95),
+        worst.1,
+        worst.0,
+        if short.is_empty() {
+            String::new()
+        } else {
+            format!("; fewer than 100 pages: {}", short.join(", "))
+        }
+    )?;
+    if !slow.is_empty() {
+        writeln!(out, "  over 50 ms: {}", slow.join("; "))?;
+    }
+    // One appeal (its state, history, files and the actions open to the caller), spread over
+    // the whole file.
+    let total = store
+        .count(bihuan_store::AppealFilter::default())
+        .await?
+        .max(1);
+    let mut one = Vec::new();
+    for i in 0..requests as u64 {
+        let id = 1 + (i * 7_919_993) % total;
+        let Ok(a) = store
+            .appeal(bihuan_store::AppealRef::Id(bihuan_domain::AppealId(id)))
+            .await
+        else {
+            continue;
+        };
+        let (lat, _) = timed(
+            client,
+            &format!("{base}/api/v1/appeals/{}", a.number),
+            token,
+            1,
+        )
+        .await?;
+        one.extend(lat);
+    }
+    one.sort();
+    writeln!(
+        out,
+        "one appeal (/api/v1/appeals/{{number}}: state, history, files, actions), {} appeals across the file: p50 {:.1} ms   p95 {:.1} ms",
+        one.len(),
+        percentile(&one, 0.5),
+        percentile(&one, 0.95)
+    )?;
+    Ok(())
 }
 
 /// `bihuan search bench`: full-text search and the duplicate check on an existing database,

@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/009_appeal_facts.sql"),
     include_str!("../../migrations/postgres/010_deadline_columns.sql"),
     include_str!("../../migrations/postgres/011_aggregate_files.sql"),
+    include_str!("../../migrations/postgres/012_due_first_index.sql"),
 ];
 
 /// The advisory lock taken while migrating, so that servers starting together migrate once.

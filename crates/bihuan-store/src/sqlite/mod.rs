@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/011_appeal_facts.sql"),
     include_str!("../../migrations/sqlite/012_deadline_columns.sql"),
     include_str!("../../migrations/sqlite/013_aggregate_files.sql"),
+    include_str!("../../migrations/sqlite/014_due_first_index.sql"),
 ];
 
 /// The writer connection's page cache, in KiB.
