@@ -327,15 +327,7 @@ impl AppealStore for SqliteStore {
     async fn begin_bulk(&self) -> Result<()> {
         // Stale until the load's sums are written: a process that stops first leaves the next
         // open to rebuild them.
-        self.write(|conn| {
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('rollups_built', 'bulk load')
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [],
-            )?;
-            Ok(())
-        })
-        .await?;
+        self.write(|conn| mark_rollups(conn, BULK_LOAD)).await?;
         let mut bulk = self.bulk.lock().map_err(internal)?;
         if bulk.is_none() {
             *bulk = Some(Default::default());
@@ -349,12 +341,7 @@ impl AppealStore for SqliteStore {
         };
         self.write(move |conn| {
             flush_rollups(conn, delta)?;
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('rollups_built', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [bihuan_domain::rollup::FACTS_VERSION],
-            )?;
-            Ok(())
+            mark_rollups(conn, bihuan_domain::rollup::FACTS_VERSION)
         })
         .await
     }

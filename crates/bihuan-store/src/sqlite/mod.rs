@@ -1206,13 +1206,24 @@ fn rebuild_rollups_sql(conn: &Connection, batch: &mut Batch, cal: &Calendar) -> 
         n += 1;
     }
     flush_rollups(conn, delta)?;
+    mark_rollups(conn, bihuan_domain::rollup::FACTS_VERSION)?;
+    Ok(n)
+}
+
+/// What the rollups were built by (`meta.rollups_built`): the facts version when they are
+/// current, `BULK_LOAD` while a bulk load keeps its sums in memory. Anything but the current
+/// facts version makes the next open rebuild them.
+fn mark_rollups(conn: &Connection, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('rollups_built', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [bihuan_domain::rollup::FACTS_VERSION],
+        [value],
     )?;
-    Ok(n)
+    Ok(())
 }
+
+/// `meta.rollups_built` during a bulk load (see `mark_rollups`).
+const BULK_LOAD: &str = "bulk load";
 
 fn rollup_query_sql(
     conn: &Connection,

@@ -22,10 +22,7 @@ impl RollupStore for SqliteStore {
                 let n = rebuild_rollups_sql(conn, batch, &cal)?;
                 if bulk_running.lock().map_err(internal)?.is_some() {
                     // Still stale until the load's later sums are written.
-                    conn.execute(
-                        "UPDATE meta SET value = 'bulk load' WHERE key = 'rollups_built'",
-                        [],
-                    )?;
+                    mark_rollups(conn, BULK_LOAD)?;
                 }
                 Ok(n)
             },
