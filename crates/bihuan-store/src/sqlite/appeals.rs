@@ -282,8 +282,8 @@ impl AppealStore for SqliteStore {
         .await
         .map_err(internal)??;
         let catalog = self.catalog.clone();
-        let deferred = self.bulk.lock().map_err(internal)?.is_some();
-        let (n, delta) = self
+        let (bulk_in_job, bulk_after) = (self.bulk.clone(), self.bulk.clone());
+        let (n, kept) = self
             .write_in_batch(
                 move |conn, batch| {
                     let cal = catalog.read().map_err(internal)?.calendar.clone();
@@ -294,32 +294,29 @@ impl AppealStore for SqliteStore {
                         rollups_after_write(conn, &cal, None, &p.appeal, &mut delta)?;
                     }
                     let n = prepared.len() as u64;
-                    if deferred {
-                        Ok((n, Some(delta)))
+                    if bulk_in_job.lock().map_err(internal)?.is_some() {
+                        // A bulk load: its sums join the load's once this commits (below).
+                        Ok((n, Mutex::new(Some(delta))))
                     } else {
                         batch.defer_rollups(delta);
-                        Ok((n, None))
+                        Ok((n, Mutex::new(None)))
                     }
                 },
-                |_| {},
+                // On the writer thread, right after the commit, so a caller that stops waiting
+                // cannot lose them.
+                move |(_, kept)| {
+                    if let (Ok(mut bulk), Ok(mut kept)) = (bulk_after.lock(), kept.lock()) {
+                        if let (Some(b), Some(d)) = (bulk.as_mut(), kept.take()) {
+                            b.merge(d);
+                        }
+                    }
+                },
             )
             .await?;
-        if let Some(delta) = delta {
-            // Committed: its sums join the load's (or, if the load ended meanwhile, are written
-            // now).
-            let left = {
-                let mut bulk = self.bulk.lock().map_err(internal)?;
-                match bulk.as_mut() {
-                    Some(b) => {
-                        b.merge(delta);
-                        None
-                    }
-                    None => Some(delta),
-                }
-            };
-            if let Some(delta) = left {
-                self.write(move |conn| flush_rollups(conn, delta)).await?;
-            }
+        // The load ended before this batch committed: its sums are written now.
+        let left = kept.into_inner().map_err(internal)?;
+        if let Some(delta) = left {
+            self.write(move |conn| flush_rollups(conn, delta)).await?;
         }
         Ok(n)
     }
