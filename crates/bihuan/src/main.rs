@@ -1208,7 +1208,12 @@ async fn storage(cmd: StorageCmd) -> Result<String> {
                     b.set_position(done);
                 })
             })
-            .await??;
+            .await?
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "压缩未完成（已压缩的部分保留，可再次运行继续）：{e}；若提示数据库被占用，请先停止使用该数据库的服务器，并确认磁盘有一份数据库大小的空余空间"
+                )
+            })?;
             bar.finish_and_clear();
             Ok(format!(
                 "compacted {} appeals and {} events in {:.1} s: {:.1} MB → {:.1} MB",
